@@ -1,0 +1,81 @@
+// The public API of crdt/: the pure document model of a conversation's history.
+export { CrdtError, isCrdtError, type CrdtErrorCode } from './errors.js'
+export {
+  asActorId,
+  asMessageId,
+  asShardIndex,
+  isActorId,
+  isMessageId,
+  isShardIndex,
+  type ActorId,
+  type MessageId,
+  type ShardIndex,
+} from './ids.js'
+export { parseRefKey, refKey, sameRef, type MessageRef, type RefKey } from './ref.js'
+export {
+  HLC_MAX_COUNTER,
+  HLC_MAX_DRIFT_MS,
+  HLC_MAX_WALL,
+  HLC_ZERO,
+  compareHlc,
+  decodeHlc,
+  encodeHlc,
+  hlcNow,
+  hlcReceive,
+  isEncodedHlc,
+  isHlc,
+  type Hlc,
+} from './hlc.js'
+export { MAX_ORDER_SEQ, compareOrderKeys, orderKey, type OrderKey } from './order.js'
+export {
+  MAX_ATTACHMENTS,
+  MAX_ATTACHMENT_NAME_CHARS,
+  MAX_BODY_CHARS,
+  MAX_EMOJI_CHARS,
+  MAX_MIME_CHARS,
+  type Shard,
+  type ShardRoot,
+} from './schema.js'
+export {
+  SHARD_CAPACITY,
+  createShard,
+  loadShard,
+  missingDeps,
+  saveShard,
+  saveSince,
+  shardHeads,
+  shardOf,
+} from './shard.js'
+export {
+  validateRemoteChange,
+  validateShardHistory,
+  type HistoryValidation,
+  type ValidationResult,
+} from './authorship.js'
+export {
+  deleteMessage,
+  editMessage,
+  react,
+  sendMessage,
+  type DeleteInput,
+  type EditInput,
+  type OpResult,
+  type ReactInput,
+  type SendInput,
+} from './ops.js'
+export {
+  applyRemoteChanges,
+  touchedBetween,
+  type ApplyResult,
+  type RejectedChange,
+  type TouchedSet,
+} from './apply.js'
+export {
+  actorsIn,
+  hasReaction,
+  listMessages,
+  messageCount,
+  readMessage,
+  type AttachmentView,
+  type MessageView,
+} from './selectors.js'

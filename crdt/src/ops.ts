@@ -1,0 +1,218 @@
+import * as Automerge from '@automerge/automerge'
+import { CrdtError } from './errors.js'
+import { compareHlc, encodeHlc, isHlc, type Hlc } from './hlc.js'
+import { isActorId, isMessageId, type ActorId, type MessageId } from './ids.js'
+import { MAX_ORDER_SEQ } from './order.js'
+import { refKey, type MessageRef } from './ref.js'
+import {
+  MAX_ATTACHMENTS,
+  MAX_BODY_CHARS,
+  MESSAGE_KIND_TEXT,
+  type AttachmentObj,
+  type DeviceSubtree,
+  type MessageObj,
+  type Shard,
+  type ShardRoot,
+} from './schema.js'
+import {
+  actorsIn,
+  hasReaction,
+  isValidAttachment,
+  isValidEmoji,
+  readMessage,
+  subtreeOf,
+  type AttachmentView,
+} from './selectors.js'
+
+/**
+ * The new document and the one Automerge change that produced it, for the core to encrypt and send.
+ *
+ * Like `Automerge.change`, a successful op consumes its input: the old document can still be read but any later
+ * write to it throws "Attempting to change an outdated document". Keep only the returned `doc`. A refused op
+ * (CrdtError) leaves the input untouched and writable.
+ */
+export interface OpResult {
+  doc: Shard
+  change: Uint8Array
+}
+
+export interface SendInput {
+  id: MessageId
+  body: string
+  hlc: Hlc
+  /** This device's 0-based count of earlier messages, across all shards (the number `shardOf` was given). */
+  seq: number
+  replyTo?: MessageRef | undefined
+  attachments?: readonly AttachmentView[] | undefined
+}
+
+export interface EditInput {
+  id: MessageId
+  body: string
+  hlc: Hlc
+}
+
+export interface DeleteInput {
+  id: MessageId
+}
+
+export interface ReactInput {
+  target: MessageRef
+  emoji: string
+  on: boolean
+}
+
+const IS = Automerge.ImmutableString
+
+function checkBody(body: unknown, allowEmpty: boolean): string {
+  if (typeof body !== 'string') throw new CrdtError('INVALID_INPUT', 'body must be a string')
+  if (body.length > MAX_BODY_CHARS) throw new CrdtError('TOO_LARGE', `body longer than ${MAX_BODY_CHARS} chars`)
+  if (!allowEmpty && body.length === 0) throw new CrdtError('INVALID_INPUT', 'body is empty')
+  return body
+}
+
+function checkActor(doc: Shard, actor: ActorId): void {
+  if (!isActorId(actor)) throw new CrdtError('INVALID_INPUT', 'actor id must be 32 lowercase hex chars')
+  // Automerge stamps changes with the document's own actor; writing with any other would make our own changes fail
+  // the authorship check on every receiver.
+  if (Automerge.getActorId(doc) !== actor) {
+    throw new CrdtError('INVALID_INPUT', 'shard was not opened with this actor id (use createShard/loadShard)')
+  }
+  // Our own subtree can only be malformed if the store was tampered with; writing into it would make things worse.
+  if ((doc as Record<string, unknown>)[actor] !== undefined && subtreeOf(doc, actor) === undefined) {
+    throw new CrdtError('CORRUPT_DATA', 'own subtree in shard is malformed')
+  }
+}
+
+/** The device's subtree, created in this same change on its first write to the shard. */
+function ownSubtree(root: ShardRoot, actor: ActorId): DeviceSubtree {
+  const existing = root[actor]
+  if (existing !== undefined) return existing
+  root[actor] = { m: {}, r: {} }
+  const created = root[actor]
+  if (created === undefined) throw new CrdtError('CORRUPT_DATA', 'could not create own subtree')
+  return created
+}
+
+/**
+ * Runs `fn` as exactly one change. `time: 0` keeps the change bytes a pure function of the inputs and leaks no
+ * timestamp (Automerge otherwise stamps wall-clock seconds). All validation happens before this is called, so `fn`
+ * does not throw in practice and the caller's document stays usable when an op is refused.
+ */
+function commit(doc: Shard, fn: (root: ShardRoot) => void): OpResult {
+  const before = Automerge.getHeads(doc)
+  const next = Automerge.change<ShardRoot>(doc, { time: 0 }, fn)
+  const after = Automerge.getHeads(next)
+  // A change that writes only values equal to the current ones produces no change at all, and then
+  // getLastLocalChange silently returns the *previous* change. Guard so a stale change is never sent.
+  if (after.length === before.length && after.every((h, i) => h === before[i])) {
+    throw new CrdtError('INVALID_INPUT', 'operation would not change anything')
+  }
+  const change = Automerge.getLastLocalChange(next)
+  if (change === undefined) throw new CrdtError('INVALID_INPUT', 'operation would not change anything')
+  return { doc: next, change }
+}
+
+function toAttachmentObj(a: AttachmentView): AttachmentObj {
+  return { id: new IS(a.id), name: new IS(a.name), size: a.size, mime: new IS(a.mime), sha256hex: new IS(a.sha256hex) }
+}
+
+export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpResult {
+  checkActor(doc, actor)
+  if (!isMessageId(input.id)) throw new CrdtError('INVALID_INPUT', 'message id must be 32 lowercase hex chars')
+  if (!isHlc(input.hlc)) throw new CrdtError('INVALID_INPUT', 'invalid HLC')
+  if (!Number.isSafeInteger(input.seq) || input.seq < 0 || input.seq > MAX_ORDER_SEQ) {
+    throw new CrdtError('INVALID_INPUT', 'seq out of range')
+  }
+  const attachments = input.attachments ?? []
+  if (attachments.length > MAX_ATTACHMENTS) throw new CrdtError('TOO_LARGE', `more than ${MAX_ATTACHMENTS} attachments`)
+  if (!attachments.every(isValidAttachment)) throw new CrdtError('INVALID_INPUT', 'invalid attachment')
+  const body = checkBody(input.body, attachments.length > 0)
+  const replyTo = input.replyTo
+  if (replyTo !== undefined && !(isActorId(replyTo.author) && isMessageId(replyTo.id))) {
+    throw new CrdtError('INVALID_INPUT', 'invalid replyTo')
+  }
+  if (subtreeOf(doc, actor)?.m[input.id] !== undefined) {
+    throw new CrdtError('INVALID_INPUT', 'message id already used by this device')
+  }
+  const hlc = encodeHlc(input.hlc)
+  const { id, seq } = input
+  return commit(doc, (root) => {
+    const msg: MessageObj = { id: new IS(id), kind: new IS(MESSAGE_KIND_TEXT), body: new IS(body), hlc: new IS(hlc), seq }
+    if (replyTo !== undefined) msg.replyTo = new IS(refKey(replyTo))
+    if (attachments.length > 0) msg.attachments = attachments.map(toAttachmentObj)
+    ownSubtree(root, actor).m[id] = msg
+  })
+}
+
+/** Refuses with UNAUTHORIZED when the id is only someone else's message, NOT_FOUND when no one has it or it is deleted. */
+function ownLiveMessage(doc: Shard, actor: ActorId, id: MessageId): NonNullable<ReturnType<typeof readMessage>> {
+  if (!isMessageId(id)) throw new CrdtError('INVALID_INPUT', 'message id must be 32 lowercase hex chars')
+  const view = readMessage(doc, actor, id)
+  if (view === undefined) {
+    const mine = subtreeOf(doc, actor)?.m[id] !== undefined
+    const elsewhere = actorsIn(doc).some((a) => a !== actor && subtreeOf(doc, a)?.m[id] !== undefined)
+    if (elsewhere && !mine) throw new CrdtError('UNAUTHORIZED', 'only the author can change a message')
+    throw new CrdtError('NOT_FOUND', 'no such message in this shard')
+  }
+  if (view.deleted) throw new CrdtError('NOT_FOUND', 'message was deleted')
+  return view
+}
+
+export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpResult {
+  checkActor(doc, actor)
+  const view = ownLiveMessage(doc, actor, input.id)
+  if (view.kind !== 'text') throw new CrdtError('INVALID_INPUT', 'only text messages can be edited')
+  const body = checkBody(input.body, view.attachments.length > 0)
+  if (!isHlc(input.hlc)) throw new CrdtError('INVALID_INPUT', 'invalid HLC')
+  // "Latest edit by HLC" only shows this edit if its stamp is the greatest; an older stamp would be silently hidden.
+  const latest = view.editHlc ?? view.hlc
+  if (compareHlc(input.hlc, latest) <= 0) throw new CrdtError('INVALID_INPUT', 'edit HLC must be after the last change')
+  const key = encodeHlc(input.hlc)
+  const { id } = input
+  return commit(doc, (root) => {
+    const msg = ownSubtree(root, actor).m[id]
+    if (msg === undefined) return
+    if (msg.edits === undefined) msg.edits = {}
+    msg.edits[key] = new IS(body)
+  })
+}
+
+/**
+ * Marks the message deleted and drops its body, edits and attachments from the current state. The old bodies remain
+ * in the shard's change history (Automerge cannot truncate history); only retiring the shard removes them.
+ */
+export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput): OpResult {
+  checkActor(doc, actor)
+  ownLiveMessage(doc, actor, input.id)
+  const { id } = input
+  return commit(doc, (root) => {
+    const msg = ownSubtree(root, actor).m[id]
+    if (msg === undefined) return
+    msg.body = new IS('')
+    msg.deleted = true
+    delete msg.edits
+    delete msg.attachments
+  })
+}
+
+/** Written in the reactor's own subtree of the shard that holds the target message. */
+export function react(doc: Shard, actor: ActorId, input: ReactInput): OpResult {
+  checkActor(doc, actor)
+  const { target, emoji, on } = input
+  if (!isActorId(target.author) || !isMessageId(target.id)) throw new CrdtError('INVALID_INPUT', 'invalid target')
+  if (!isValidEmoji(emoji)) throw new CrdtError('INVALID_INPUT', 'invalid emoji')
+  if (typeof on !== 'boolean') throw new CrdtError('INVALID_INPUT', 'on must be a boolean')
+  const view = readMessage(doc, target.author, target.id)
+  if (view === undefined) throw new CrdtError('NOT_FOUND', 'no such message in this shard')
+  if (on && view.deleted) throw new CrdtError('NOT_FOUND', 'message was deleted')
+  // Automerge drops writes of an unchanged value, so a repeated (un)react would produce no change: refuse it here.
+  if (hasReaction(doc, actor, target, emoji) === on) throw new CrdtError('INVALID_INPUT', 'reaction already in that state')
+  const key = refKey(target)
+  return commit(doc, (root) => {
+    const r = ownSubtree(root, actor).r
+    if (r[key] === undefined) r[key] = {}
+    const per = r[key]
+    if (per !== undefined) per[emoji] = on
+  })
+}

@@ -1,0 +1,65 @@
+import type { Doc, ImmutableString } from '@automerge/automerge'
+
+/**
+ * The shape of a shard document, as written by honest devices.
+ *
+ * The root holds one subtree per device, keyed by its actor id, and nothing else: a device may only write inside its
+ * own subtree (authorship.ts enforces this on every remote change), so no member can create, alter or delete another
+ * member's messages or reactions. There are deliberately no shared containers at the root: two devices that both
+ * created `root.messages` concurrently would produce a conflict where one device's container silently loses.
+ *
+ * Every string is an `ImmutableString`. In Automerge 3 a plain JS string becomes a collaborative Text object, which
+ * costs one op per character (measured: 3x slower loads, 3x memory); these strings are replaced, never co-edited.
+ *
+ * Readers must not trust this shape: a malicious device can put anything in its own subtree, so selectors parse
+ * defensively and skip what does not fit. The types here are for writers.
+ */
+export interface AttachmentObj {
+  id: ImmutableString
+  name: ImmutableString
+  size: number
+  mime: ImmutableString
+  sha256hex: ImmutableString
+}
+
+export interface MessageObj {
+  id: ImmutableString
+  /** Only 'text' today; other kinds from newer clients are shown as unsupported rather than dropped. */
+  kind: ImmutableString
+  /** The original body; '' once deleted. Edits do not overwrite it, they are added to `edits`. */
+  body: ImmutableString
+  /** Encoded HLC of the send (hlc.ts `encodeHlc`). */
+  hlc: ImmutableString
+  /** The device's 0-based count of messages sent before this one, across all shards; the third part of the order key. */
+  seq: number
+  /** `refKey` (ref.ts) of the message this one answers. */
+  replyTo?: ImmutableString
+  attachments?: AttachmentObj[]
+  /** Encoded edit HLC -> replacement body. The greatest key is the current body. */
+  edits?: Record<string, ImmutableString>
+  deleted?: true
+}
+
+/** emoji -> reacted. `false` is kept rather than deleting the key so an un-react is an ordinary overwrite. */
+export type ReactionObj = Record<string, boolean>
+
+export interface DeviceSubtree {
+  /** message id -> message */
+  m: Record<string, MessageObj>
+  /** refKey of the target message -> reactions by this device */
+  r: Record<string, ReactionObj>
+}
+
+export type ShardRoot = Record<string, DeviceSubtree>
+
+export type Shard = Doc<ShardRoot>
+
+export const MESSAGE_KIND_TEXT = 'text'
+
+/** Longest body, in UTF-16 code units (JS string length). */
+export const MAX_BODY_CHARS = 16_000
+export const MAX_ATTACHMENTS = 32
+export const MAX_ATTACHMENT_NAME_CHARS = 255
+export const MAX_MIME_CHARS = 255
+/** An emoji with skin tone and ZWJ sequences fits easily; the bound only stops reactions being used as messages. */
+export const MAX_EMOJI_CHARS = 32

@@ -1,0 +1,25 @@
+/**
+ * Domain-separation labels. Every KDF and every signature uses exactly one of these, so a key or signature made for
+ * one purpose can never be replayed as another. The version lives in the string: changing a construction means a
+ * new label, never reusing an old one with a different meaning.
+ */
+export const Labels = {
+  accountFromRecovery: 'hearth/v1/account-from-recovery',
+  sealedBox: 'hearth/v1/sealed-box',
+  chainMessageKey: 'hearth/v1/chain-message-key',
+  keystore: 'hearth/v1/keystore',
+  topic: 'hearth/v1/topic',
+  controlKey: 'hearth/v1/control-key',
+  envelopeSig: 'hearth/v1/envelope-sig',
+  deviceCert: 'hearth/v1/device-cert',
+  dbRecord: 'hearth/v1/db-record',
+  invite: 'hearth/v1/invite',
+  mailbox: 'hearth/v1/mailbox',
+  epochTag: 'hearth/v1/epoch-tag',
+  headerKey: 'hearth/v1/header-key',
+  membershipOp: 'hearth/v1/membership-op',
+  syncAuth: 'hearth/v1/sync-auth',
+  joinRequest: 'hearth/v1/join-request',
+} as const
+
+export type Label = (typeof Labels)[keyof typeof Labels]

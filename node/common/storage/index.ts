@@ -1,0 +1,8 @@
+export { openDatabase } from './database.js'
+export type { BatchOp, Database, OpenDatabaseOptions, Range, WriteOptions } from './database.js'
+export { SEP, decodeNumber, encodeNumber, key, prefixRange, splitKey } from './keyspace.js'
+export type { KeyPart } from './keyspace.js'
+export { SCHEMA_VERSION_KEY, migrate, readSchemaVersion } from './migrations.js'
+export type { Migration } from './migrations.js'
+export { SealedValues } from './sealed-values.js'
+export { decodeJson, encodeJson } from './json-codec.js'

@@ -1,0 +1,199 @@
+import { z } from 'zod'
+import { signWithLabel, verifyWithLabel } from '../../common/crypto/ed25519.js'
+import { sha256 } from '../../common/crypto/kdf.js'
+import { Labels } from '../../common/crypto/labels.js'
+import { HearthError } from '../../common/errors.js'
+import { toHex } from '../../common/util/bytes.js'
+import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
+import { Limits } from '../../common/wire/limits.js'
+import { bytes, parseWire, uint } from '../../common/wire/schema.js'
+import { decodeDeviceCert, type DeviceCert } from '../identity/device-cert.js'
+import { type AccountId, type ConversationId, type DeviceId, type EpochId, type OpHash } from '../ids.js'
+
+/**
+ * One signed operation of a conversation's membership log. Operations form a hash-linked DAG (`prev` names the heads
+ * the author had seen); membership-log.ts orders them deterministically and decides which are valid.
+ */
+export type Role = 'admin' | 'member'
+export type ConversationKind = 'direct' | 'group'
+
+/** An epoch secret sealed to one device's X25519 key. */
+export interface SealedSecret {
+  device: DeviceId
+  box: Uint8Array
+}
+
+export interface NewEpoch {
+  id: EpochId
+  seals: SealedSecret[]
+}
+
+export interface InviteGrant {
+  id: string
+  /** Ed25519 public key derived from the invite secret; the joiner proves it holds the secret by signing with it. */
+  key: Uint8Array
+  /** Milliseconds since the epoch; 0 means never. */
+  expiresAt: number
+  singleUse: boolean
+}
+
+export type OpBody =
+  | { type: 'create'; kind: ConversationKind; name: string; epoch: NewEpoch }
+  | { type: 'invite'; invite: InviteGrant }
+  | { type: 'revoke-invite'; inviteId: string }
+  | { type: 'add'; certs: DeviceCert[]; role: Role; via: string | null; epoch: EpochId; seals: SealedSecret[] }
+  | { type: 'remove'; account: AccountId; cutoffs: Record<string, number>; epoch: NewEpoch }
+  | { type: 'role'; account: AccountId; role: Role }
+  /** A fresh epoch for exactly the current members: heals concurrent adds and removes (membership-log.ts). */
+  | { type: 'rotate'; epoch: NewEpoch }
+
+export interface MembershipOp {
+  hash: OpHash
+  conversation: ConversationId
+  prev: OpHash[]
+  /** Encoded HLC from crdt/hlc: orders concurrent operations. */
+  hlc: string
+  author: DeviceCert
+  body: OpBody
+  bytes: Uint8Array
+}
+
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
+const sealSchema = z.object({ d: hex(64), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })
+const epochSchema = z.object({ i: hex(16), s: z.array(sealSchema).max(Limits.maxMembers * Limits.maxDevicesPerMember) })
+const roleSchema = z.enum(['admin', 'member'])
+
+const bodySchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('create'), k: z.enum(['direct', 'group']), n: z.string().max(400), e: epochSchema }),
+  z.object({
+    t: z.literal('invite'),
+    i: z.object({ i: hex(32), k: bytes(32), x: uint, u: z.boolean() }),
+  }),
+  z.object({ t: z.literal('revoke-invite'), i: hex(32) }),
+  z.object({
+    t: z.literal('add'),
+    c: z.array(bytes()).min(1).max(Limits.maxDevicesPerMember),
+    r: roleSchema,
+    v: z.union([hex(32), z.null()]),
+    e: hex(16),
+    s: z.array(sealSchema).max(Limits.maxDevicesPerMember),
+  }),
+  z.object({ t: z.literal('remove'), a: hex(64), o: z.record(hex(64), uint), e: epochSchema }),
+  z.object({ t: z.literal('role'), a: hex(64), r: roleSchema }),
+  z.object({ t: z.literal('rotate'), e: epochSchema }),
+])
+
+const opSchema = z.object({
+  v: z.literal(1),
+  c: hex(32),
+  p: z.array(hex(64)).max(64),
+  h: z.string().max(40),
+  a: bytes(),
+  b: bodySchema,
+})
+const signedSchema = z.object({ o: bytes(), s: bytes(64) })
+
+function encodeEpoch(e: NewEpoch) {
+  return { i: e.id, s: e.seals.map((s) => ({ d: s.device, b: s.box })) }
+}
+function decodeEpoch(e: z.infer<typeof epochSchema>): NewEpoch {
+  return { id: e.i as EpochId, seals: e.s.map((s) => ({ device: s.d as DeviceId, box: s.b })) }
+}
+
+function encodeBody(body: OpBody): unknown {
+  switch (body.type) {
+    case 'create':
+      return { t: 'create', k: body.kind, n: body.name, e: encodeEpoch(body.epoch) }
+    case 'invite':
+      return { t: 'invite', i: { i: body.invite.id, k: body.invite.key, x: body.invite.expiresAt, u: body.invite.singleUse } }
+    case 'revoke-invite':
+      return { t: 'revoke-invite', i: body.inviteId }
+    case 'add':
+      return {
+        t: 'add',
+        c: body.certs.map((c) => c.bytes),
+        r: body.role,
+        v: body.via,
+        e: body.epoch,
+        s: body.seals.map((s) => ({ d: s.device, b: s.box })),
+      }
+    case 'remove':
+      return { t: 'remove', a: body.account, o: body.cutoffs, e: encodeEpoch(body.epoch) }
+    case 'role':
+      return { t: 'role', a: body.account, r: body.role }
+    case 'rotate':
+      return { t: 'rotate', e: encodeEpoch(body.epoch) }
+  }
+}
+
+function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
+  switch (raw.t) {
+    case 'create':
+      return { type: 'create', kind: raw.k, name: raw.n, epoch: decodeEpoch(raw.e) }
+    case 'invite':
+      return { type: 'invite', invite: { id: raw.i.i, key: raw.i.k, expiresAt: raw.i.x, singleUse: raw.i.u } }
+    case 'revoke-invite':
+      return { type: 'revoke-invite', inviteId: raw.i }
+    case 'add': {
+      const certs = raw.c.map(decodeDeviceCert)
+      const account = certs[0]!.account
+      if (certs.some((c) => c.account !== account)) {
+        throw new HearthError('MALFORMED', 'an add operation names devices of more than one account')
+      }
+      return {
+        type: 'add',
+        certs,
+        role: raw.r,
+        via: raw.v,
+        epoch: raw.e as EpochId,
+        seals: raw.s.map((s) => ({ device: s.d as DeviceId, box: s.b })),
+      }
+    }
+    case 'remove':
+      return { type: 'remove', account: raw.a as AccountId, cutoffs: raw.o, epoch: decodeEpoch(raw.e) }
+    case 'role':
+      return { type: 'role', account: raw.a as AccountId, role: raw.r }
+    case 'rotate':
+      return { type: 'rotate', epoch: decodeEpoch(raw.e) }
+  }
+}
+
+export function signOp(input: {
+  conversation: ConversationId
+  prev: OpHash[]
+  hlc: string
+  author: DeviceCert
+  deviceSeed: Uint8Array
+  body: OpBody
+}): MembershipOp {
+  const o = encodeCbor({
+    v: 1,
+    c: input.conversation,
+    p: [...input.prev].sort(),
+    h: input.hlc,
+    a: input.author.bytes,
+    b: encodeBody(input.body),
+  })
+  const s = signWithLabel(input.deviceSeed, Labels.membershipOp, o)
+  return decodeOp(encodeCbor({ o, s }))
+}
+
+/** Parses an operation and checks its signature and certificate. Authority is the log's job, not this one's. */
+export function decodeOp(encoded: Uint8Array): MembershipOp {
+  const max = Limits.maxMembershipOpBytes
+  const signed = parseWire(signedSchema, decodeCbor(encoded, max, 'membership operation'), 'membership operation')
+  const raw = parseWire(opSchema, decodeCbor(signed.o, max, 'membership operation'), 'membership operation')
+  const author = decodeDeviceCert(raw.a)
+  if (!verifyWithLabel(Buffer.from(author.device, 'hex'), Labels.membershipOp, signed.o, signed.s)) {
+    throw new HearthError('BAD_SIGNATURE', 'membership operation is not signed by its author device')
+  }
+  return {
+    hash: toHex(sha256(encoded)) as OpHash,
+    conversation: raw.c as ConversationId,
+    prev: raw.p as OpHash[],
+    hlc: raw.h,
+    author,
+    body: decodeBody(raw.b),
+    bytes: encoded,
+  }
+}

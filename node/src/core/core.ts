@@ -1,0 +1,1325 @@
+import { Logger } from './logger.js'
+import {
+  HLC_ZERO,
+  applyRemoteChanges,
+  createShard,
+  decodeHlc,
+  encodeHlc,
+  hlcNow,
+  hlcReceive,
+  readMessage,
+  sendMessage,
+  shardOf,
+  validateRemoteChange,
+  type Hlc,
+  type MessageRef,
+  type Shard,
+} from '../../../crdt/src/index.js'
+import { signingKeyPairFromSeed } from '../../common/crypto/ed25519.js'
+import { randomBytes } from '../../common/crypto/random.js'
+import { openSealed, sealTo } from '../../common/crypto/sealed-box.js'
+import { advance, keyAt, newChain } from '../../common/crypto/sender-chain.js'
+import { HearthError, drop, isHearthError } from '../../common/errors.js'
+import type { HearthNode } from '../../common/net/create-node.js'
+import { handleProtocol, request, requestOne } from '../../common/net/request-response.js'
+import { fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
+import {
+  EnvelopeKind,
+  openEnvelopeBody,
+  openEnvelopeHeader,
+  parseEnvelopeFrame,
+  sealEnvelope,
+  type EnvelopeFrame,
+  type EnvelopeHeader,
+} from '../../common/wire/envelope.js'
+import { Limits } from '../../common/wire/limits.js'
+import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from '../api/types.js'
+import { deriveEpochKeys, sealContext, type EpochKeys } from '../conversation/epoch-keys.js'
+import { decodeInvite, encodeInvite } from '../conversation/invite-code.js'
+import { computeLog, mayWrite, memberDevices, needsRotation } from '../conversation/membership-log.js'
+import { decodeOp, signOp, type MembershipOp, type OpBody } from '../conversation/membership-op.js'
+import {
+  decodeContent,
+  decodeKeys,
+  decodeMembership,
+  decodeReceipt,
+  encodeContent,
+  encodeKeys,
+  encodeMembership,
+  encodeReceipt,
+} from '../history/payloads.js'
+import { decodeDeviceCert } from '../identity/device-cert.js'
+import type { Identity } from '../identity/identity.js'
+import type { AccountId, ConversationId, DeviceId, EpochId, MessageId, OpHash } from '../ids.js'
+import { asAccountId, asConversationId } from '../ids.js'
+import { CoreStore, type ConversationRecord, type MessageRow, type OwnChain, type Put } from '../store/core-store.js'
+import {
+  JOIN_PROTOCOL,
+  SYNC_PROTOCOL,
+  decodeJoinRequest,
+  decodeJoinResponse,
+  decodeSyncFrame,
+  decodeSyncRequest,
+  encodeJoinRequest,
+  encodeJoinResponse,
+  encodeSyncFrame,
+  encodeSyncRequest,
+  verifyJoinRequest,
+  type StreamPosition,
+} from '../sync/sync-frames.js'
+import { actorOf } from './actor.js'
+import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
+import { CoreEventBus } from './events.js'
+import { SecurityCounters } from './security-counters.js'
+import { SerialQueue } from './serial-queue.js'
+
+export interface CoreOptions {
+  identity: Identity
+  store: CoreStore
+  node: HearthNode
+  now?: () => number
+  logger?: Logger
+  /** Anti-entropy: how often to sync with connected members even when nothing seems missing. */
+  syncIntervalMs?: number
+}
+
+const SYNC_LIMITS = { maxRequestBytes: 1024 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 30_000 }
+const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000 }
+/** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
+const MAX_ENVELOPES_PER_SYNC = 20_000
+const RECEIPT_DELAY_MS = 150
+
+/**
+ * The Hearth core: identity, conversations, history, sync. One instance is the single writer of its database.
+ *
+ * Send path: compose → CRDT change → sender-chain key → envelope (encrypt, sign) → one synced batch (envelope, chain,
+ * change, message row) → event → gossip. Receive path: gossip validator (header, membership, signature) → ingest
+ * (store, in-order per device stream) → decrypt → validate authorship → apply to the shard → materialise rows → one
+ * synced batch → events → receipt.
+ */
+export class Core {
+  readonly identity: Identity
+  readonly store: CoreStore
+  readonly node: HearthNode
+  readonly events = new CoreEventBus()
+  readonly counters = new SecurityCounters()
+  private readonly now: () => number
+  private readonly log: Logger
+  private readonly queue = new SerialQueue()
+  private readonly conversations = new Map<ConversationId, ConversationRuntime>()
+  private hlc: Hlc = HLC_ZERO
+  private syncTimer: NodeJS.Timeout | undefined
+  private readonly receiptTimers = new Map<ConversationId, NodeJS.Timeout>()
+  private readonly inbox = new Map<ConversationId, Array<{ bytes: Uint8Array; from: string | null }>>()
+  private inboxScheduled = false
+  private readonly syncing = new Map<string, Promise<void>>()
+  private stopped = false
+  private readonly syncIntervalMs: number
+  private readonly unsubscribers: Array<() => void> = []
+
+  constructor(options: CoreOptions) {
+    this.identity = options.identity
+    this.store = options.store
+    this.node = options.node
+    this.now = options.now ?? Date.now
+    this.log = options.logger ?? Logger.silent()
+    this.syncIntervalMs = options.syncIntervalMs ?? 15_000
+  }
+
+  // ---------------------------------------------------------------------------------------------------- lifecycle
+
+  async start(): Promise<void> {
+    for (const record of await this.store.listConversations()) {
+      const rt = await this.loadRuntime(record)
+      this.conversations.set(record.id, rt)
+    }
+    await handleProtocol(this.node, SYNC_PROTOCOL, SYNC_LIMITS, (req, ctx) => this.serveSync(req, ctx.peer))
+    await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.serveJoin(req, ctx.peer))
+    this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
+    this.unsubscribers.push(this.node.onPeerDisconnected(() => this.emitPeers()))
+    for (const rt of this.conversations.values()) {
+      this.refreshSubscriptions(rt)
+      await this.queue.run(() => this.afterLogChange(rt))
+    }
+    this.syncTimer = setInterval(() => this.antiEntropy(), this.syncIntervalMs)
+    this.syncTimer.unref()
+    for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.syncTimer) clearInterval(this.syncTimer)
+    for (const t of this.receiptTimers.values()) clearTimeout(t)
+    for (const u of this.unsubscribers) u()
+    await this.queue.idle()
+    await Promise.allSettled([...this.syncing.values()])
+  }
+
+  whoami(): WhoAmI {
+    return {
+      account: this.identity.account,
+      device: this.identity.deviceId,
+      displayName: this.identity.displayName,
+      peerId: this.identity.peerId,
+      addresses: this.node.addresses(),
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------- conversations
+
+  async createConversation(input: { kind: 'direct' | 'group'; name: string }): Promise<ConversationSummary> {
+    const name = input.name.trim()
+    if (name.length === 0 || [...name].length > 100) {
+      throw new HearthError('INVALID_INPUT', 'conversation name must be 1 to 100 characters')
+    }
+    return this.queue.run(async () => {
+      const id = toHex(randomBytes(16)) as ConversationId
+      const secret = randomBytes(32)
+      const keys = deriveEpochKeys(secret)
+      const op = signOp({
+        conversation: id,
+        prev: [],
+        hlc: encodeHlc(this.tick()),
+        author: this.identity.cert,
+        deviceSeed: this.identity.deviceKey.seed,
+        body: {
+          type: 'create',
+          kind: input.kind,
+          name,
+          epoch: { id: keys.id, seals: [{ device: this.identity.deviceId, box: this.sealEpoch(id, keys.id, secret, this.identity.cert.dhPublic) }] },
+        },
+      })
+      const now = this.now()
+      const record: ConversationRecord = {
+        id,
+        root: op.hash,
+        kind: input.kind,
+        name,
+        createdAt: now,
+        lastActivity: now,
+        lastMessage: null,
+        unread: 0,
+        readUpTo: '',
+        removed: false,
+        theirReadUpTo: '',
+      }
+      await this.store.commit([this.store.putConversation(record), this.store.putOp(id, op.hash, op.bytes)], true)
+      const rt = await this.loadRuntime(record)
+      this.conversations.set(id, rt)
+      await this.afterLogChange(rt)
+      const summary = this.summary(rt)
+      this.events.emit('conversation.updated', { conversation: summary })
+      return summary
+    })
+  }
+
+  listConversations(): ConversationSummary[] {
+    return [...this.conversations.values()].map((rt) => this.summary(rt)).sort((a, b) => b.lastActivity - a.lastActivity)
+  }
+
+  getConversation(id: ConversationId): ConversationSummary {
+    return this.summary(this.runtime(id))
+  }
+
+  members(id: ConversationId): MemberView[] {
+    const rt = this.runtime(id)
+    const connected = new Set(this.node.connectedPeers())
+    return [...rt.log.members.values()]
+      .map((m) => ({
+        account: m.account,
+        displayName: m.displayName,
+        role: m.role,
+        devices: [...m.devices.values()].map((c) => ({
+          device: c.device,
+          peerId: c.peerId,
+          online: c.device === this.identity.deviceId || connected.has(c.peerId),
+        })),
+        me: m.account === this.identity.account,
+      }))
+      .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.account.localeCompare(b.account))
+  }
+
+  async createInvite(
+    id: ConversationId,
+    options: { expiresInMs?: number; singleUse?: boolean } = {},
+  ): Promise<{ code: string; inviteId: string; expiresAt: number }> {
+    return this.queue.run(async () => {
+      const rt = this.runtime(id)
+      this.requireAdmin(rt)
+      const seed = randomBytes(32)
+      const inviteId = toHex(randomBytes(16))
+      const expiresAt = options.expiresInMs === undefined ? this.now() + 7 * 24 * 3600_000 : options.expiresInMs === 0 ? 0 : this.now() + options.expiresInMs
+      await this.appendOp(rt, {
+        type: 'invite',
+        invite: { id: inviteId, key: signingKeyPairFromSeed(seed).publicKey, expiresAt, singleUse: options.singleUse ?? rt.log.kind === 'direct' },
+      })
+      const code = encodeInvite({
+        conversation: id,
+        root: rt.record.root as OpHash,
+        name: rt.record.name,
+        inviteId,
+        secret: seed,
+        expiresAt,
+        addresses: this.dialableAddresses(),
+        peerId: this.identity.peerId,
+      })
+      return { code, inviteId, expiresAt }
+    })
+  }
+
+  async revokeInvite(id: ConversationId, inviteId: string): Promise<void> {
+    await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      this.requireAdmin(rt)
+      if (!rt.log.invites.has(inviteId)) throw new HearthError('NOT_FOUND', 'no such invite')
+      await this.appendOp(rt, { type: 'revoke-invite', inviteId })
+    })
+  }
+
+  /** Redeems an invite: asks the inviting device to admit us, then syncs. */
+  async join(code: string): Promise<ConversationSummary> {
+    const invite = decodeInvite(code)
+    const existing = this.conversations.get(invite.conversation)
+    if (existing && !existing.record.removed) return this.summary(existing)
+    if (invite.expiresAt !== 0 && invite.expiresAt < this.now()) {
+      throw new HearthError('INVITE_EXPIRED', 'this invite has expired: ask for a new one')
+    }
+    let lastError: unknown = new HearthError('UNREACHABLE', 'the invite names no address')
+    for (const address of invite.addresses) {
+      try {
+        await this.node.dial(address)
+        lastError = undefined
+        break
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (lastError !== undefined && !this.node.connectedPeers().includes(invite.peerId)) {
+      throw new HearthError('UNREACHABLE', 'could not reach the member who made this invite; they need to be online', {
+        cause: lastError,
+      })
+    }
+    const requestBytes = encodeJoinRequest(
+      { conversation: invite.conversation, inviteId: invite.inviteId, cert: this.identity.cert.bytes },
+      invite.secret,
+      invite.peerId,
+    )
+    const response = await requestOne(this.node, invite.peerId, JOIN_PROTOCOL, requestBytes, JOIN_LIMITS)
+    const ops = decodeJoinResponse(response).map(decodeOp)
+    const summary = await this.queue.run(async () => {
+      const log = computeLog(ops, invite.root)
+      if (log === undefined || log.conversation !== invite.conversation) {
+        throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent a membership log that does not match the invite')
+      }
+      if (!log.members.has(this.identity.account)) {
+        throw new HearthError('PROTOCOL_ERROR', 'the inviting device did not admit us')
+      }
+      const now = this.now()
+      const record: ConversationRecord = {
+        id: invite.conversation,
+        root: invite.root,
+        kind: log.kind,
+        name: log.name,
+        createdAt: now,
+        lastActivity: now,
+        lastMessage: null,
+        unread: 0,
+        readUpTo: '',
+        removed: false,
+        theirReadUpTo: '',
+      }
+      await this.store.commit([this.store.putConversation(record), ...ops.map((op) => this.store.putOp(record.id, op.hash, op.bytes))], true)
+      const rt = await this.loadRuntime(record)
+      this.conversations.set(record.id, rt)
+      await this.afterLogChange(rt)
+      return this.summary(rt)
+    })
+    this.events.emit('conversation.updated', { conversation: summary })
+    drop(this.syncWith(invite.peerId, invite.conversation))
+    return summary
+  }
+
+  async removeMember(id: ConversationId, account: string): Promise<void> {
+    const target = asAccountId(account)
+    await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      this.requireAdmin(rt)
+      const member = rt.log.members.get(target)
+      if (member === undefined) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      const cutoffs: Record<string, number> = {}
+      for (const device of member.devices.keys()) {
+        for (const epoch of rt.epochs.keys()) {
+          const s = device === this.identity.deviceId ? this.ownHave(rt, epoch) : (rt.streams.get(streamKey(epoch, device))?.have ?? 0)
+          cutoffs[`${epoch}/${device}`] = s
+        }
+      }
+      await this.appendOp(rt, { type: 'remove', account: target, cutoffs, epoch: this.newEpochFor(rt, target) })
+    })
+  }
+
+  async setRole(id: ConversationId, account: string, role: 'admin' | 'member'): Promise<void> {
+    const target = asAccountId(account)
+    await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      this.requireAdmin(rt)
+      if (!rt.log.members.has(target)) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      await this.appendOp(rt, { type: 'role', account: target, role })
+    })
+  }
+
+  // ------------------------------------------------------------------------------------------------- messages
+
+  async send(id: ConversationId, body: string): Promise<MessageView> {
+    if (typeof body !== 'string' || body.trim().length === 0) throw new HearthError('INVALID_INPUT', 'message is empty')
+    const size = utf8(body).length
+    if (size > Limits.maxBodyBytes) {
+      throw new HearthError('TOO_LARGE', `message is ${size} bytes; the limit is ${Limits.maxBodyBytes} bytes`)
+    }
+    const { view, envelope, topic } = await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
+      const epoch = rt.log.currentEpoch
+      const keys = rt.epochs.get(epoch)
+      const own = rt.own.get(epoch)
+      if (keys === undefined || own === undefined) {
+        throw new HearthError('NOT_A_MEMBER', 'this device cannot write in this conversation yet')
+      }
+      const hlc = this.tick()
+      const messageId = toHex(randomBytes(16)) as MessageId
+      const shard = shardOf(own.messages)
+      const loaded = await this.loadShard(rt, epoch, shard)
+      const actor = actorOf(this.identity.deviceId)
+      const result = sendMessage(loaded.doc, actor, { id: messageId, body, hlc, seq: own.messages })
+      const seq = own.next
+      const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: seq }, seq)
+      const envelope = sealEnvelope({
+        keys: keys.envelope,
+        header: { device: this.identity.deviceKey.publicKey, seq, kind: EnvelopeKind.content },
+        bodyKey: step.key,
+        body: encodeContent({ shard, change: result.change }),
+        signingSeed: this.identity.deviceKey.seed,
+      })
+      const msg = readMessage(result.doc, actor, messageId as never)!
+      const row: MessageRow = {
+        id: messageId,
+        conversation: id,
+        author: this.identity.account,
+        authorName: this.identity.displayName,
+        device: this.identity.deviceId,
+        epoch,
+        seq,
+        hlc: encodeHlc(hlc),
+        orderKey: msg.orderKey,
+        body: msg.body,
+        edited: false,
+        deleted: false,
+        reactions: {},
+        mine: true,
+        state: 'pending',
+        failure: null,
+      }
+      const nextOwn: OwnChain = { ...own, next: seq + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) }
+      rt.record = { ...rt.record, lastActivity: this.now(), lastMessage: { body: preview(body), authorName: row.authorName, at: hlc.wall } }
+      const batch: Put[] = [
+        this.store.putEnvelope(id, epoch, this.identity.deviceId, seq, envelope),
+        this.store.putOwnChain(id, epoch, nextOwn),
+        this.store.putChange(id, epoch, shard, loaded.stored, result.change),
+        ...this.store.putMessage(row),
+        this.store.putMine(id, epoch, seq, messageId),
+        this.store.putConversation(rt.record),
+      ]
+      // The message is durable before anyone is told it exists: this is what "pending" promises across kill -9.
+      await this.store.commit(batch, true)
+      rt.own.set(epoch, nextOwn)
+      rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + 1 })
+      return { view: toView(row), envelope, topic: keys.topic }
+    })
+    this.events.emit('message.added', { conversation: id, message: view })
+    this.emitConversation(id)
+    drop(this.publishOwn(id, view.id as MessageId, topic, envelope), (err) => this.log.warn({ err }, 'publish failed'))
+    return view
+  }
+
+  /** Re-publishes a message that is still pending or failed; sync will also deliver it when members reconnect. */
+  async retry(id: ConversationId, messageId: string): Promise<MessageView> {
+    const rt = this.runtime(id)
+    const row = await this.store.getMessage(id, messageId as MessageId)
+    if (row === undefined || !row.mine) throw new HearthError('NOT_FOUND', 'no such message of yours')
+    const envelope = await this.store.getEnvelope(id, row.epoch, row.device, row.seq)
+    const keys = rt.epochs.get(row.epoch)
+    if (envelope === undefined || keys === undefined) throw new HearthError('NOT_FOUND', 'message envelope is missing')
+    if (row.state === 'failed') await this.updateRows(id, [{ ...row, state: 'pending', failure: null }])
+    await this.publishOwn(id, row.id, keys.topic, envelope)
+    for (const peer of this.memberPeers(rt)) drop(this.syncWith(peer, id))
+    return toView((await this.store.getMessage(id, row.id))!)
+  }
+
+  async page(id: ConversationId, options: { before?: string | undefined; limit?: number | undefined } = {}): Promise<Page> {
+    this.runtime(id)
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
+    const rows = await this.store.pageMessages(id, limit, options.before)
+    const messages = rows.reverse().map(toView)
+    return { messages, nextBefore: rows.length === limit ? messages[0]!.orderKey : null }
+  }
+
+  async markRead(id: ConversationId, upTo?: string): Promise<ConversationSummary> {
+    const summary = await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      const newest = (await this.store.pageMessages(id, 1))[0]?.orderKey ?? ''
+      const target = upTo === undefined || upTo > newest ? newest : upTo
+      if (target <= rt.record.readUpTo) return this.summary(rt)
+      let unread = 0
+      for (const row of await this.store.messagesAfter(id, target, 10_000)) if (!row.mine) unread++
+      rt.record = { ...rt.record, readUpTo: target, unread }
+      await this.store.commit([this.store.putConversation(rt.record)], false)
+      return this.summary(rt)
+    })
+    this.events.emit('conversation.updated', { conversation: summary })
+    this.scheduleReceipt(id, 0)
+    return summary
+  }
+
+  // -------------------------------------------------------------------------------------------------- network
+
+  peers(): PeerView[] {
+    const names = new Map<string, string>()
+    for (const rt of this.conversations.values()) {
+      for (const cert of rt.log.knownDevices.values()) names.set(cert.peerId, cert.displayName)
+    }
+    return this.node.connectedPeers().map((peerId) => ({ peerId, displayName: names.get(peerId) ?? null, addresses: [] }))
+  }
+
+  /** Pulls what `peer` has and we lack for one conversation (or all we share). Concurrent calls coalesce. */
+  syncWith(peer: string, conversation?: ConversationId): Promise<void> {
+    const ids = conversation ? [conversation] : [...this.conversations.values()].filter((rt) => this.memberPeers(rt).includes(peer)).map((rt) => rt.id)
+    return Promise.all(
+      ids.map((id) => {
+        const key = `${peer}/${id}`
+        const running = this.syncing.get(key)
+        if (running) return running
+        const task = this.pull(peer, id).finally(() => this.syncing.delete(key))
+        this.syncing.set(key, task)
+        return task
+      }),
+    ).then(() => {})
+  }
+
+  /** Waits until queued work (ingest, sends) has been applied. For tests and orderly shutdown. */
+  async settle(): Promise<void> {
+    await this.flushInbox()
+    await this.queue.idle()
+  }
+
+  // ---------------------------------------------------------------------------------------------- internals
+
+  private runtime(id: ConversationId): ConversationRuntime {
+    const rt = this.conversations.get(asConversationId(id))
+    if (rt === undefined) throw new HearthError('NOT_FOUND', 'no such conversation')
+    return rt
+  }
+
+  private requireAdmin(rt: ConversationRuntime): void {
+    const me = rt.log.members.get(this.identity.account)
+    if (me === undefined) throw new HearthError('NOT_A_MEMBER', 'you are not a member of this conversation')
+    if (me.role !== 'admin') throw new HearthError('NOT_AN_ADMIN', 'only admins can do that')
+  }
+
+  private tick(): Hlc {
+    this.hlc = hlcNow(this.hlc, this.now())
+    return this.hlc
+  }
+
+  private observe(remote: string): void {
+    try {
+      this.hlc = hlcReceive(this.hlc, decodeHlc(remote), this.now())
+    } catch {
+      // A remote clock far in the future does not move ours; the message keeps its own timestamp.
+    }
+  }
+
+  private summary(rt: ConversationRuntime): ConversationSummary {
+    return {
+      id: rt.id,
+      kind: rt.record.kind,
+      name: rt.record.name,
+      createdAt: rt.record.createdAt,
+      lastActivity: rt.record.lastActivity,
+      lastMessage: rt.record.lastMessage,
+      unread: rt.record.unread,
+      memberCount: rt.log.members.size,
+      role: rt.log.members.get(this.identity.account)?.role ?? null,
+      removed: rt.record.removed,
+    }
+  }
+
+  private emitConversation(id: ConversationId): void {
+    const rt = this.conversations.get(id)
+    if (rt) this.events.emit('conversation.updated', { conversation: this.summary(rt) })
+  }
+
+  private emitPeers(): void {
+    this.events.emit('peer.changed', { peers: this.peers() })
+  }
+
+  private dialableAddresses(): string[] {
+    const all = this.node.addresses()
+    // Loopback addresses only help on this machine; list LAN ones first so the invite stays short and useful.
+    const rank = (a: string) => (a.includes('/127.0.0.1/') || a.includes('/::1/') ? 1 : 0)
+    return [...all].sort((a, b) => rank(a) - rank(b)).slice(0, 6)
+  }
+
+  private async loadRuntime(record: ConversationRecord): Promise<ConversationRuntime> {
+    const ops = new Map<OpHash, MembershipOp>()
+    for (const bytes of await this.store.listOps(record.id)) {
+      const op = decodeOp(bytes)
+      ops.set(op.hash, op)
+    }
+    const log = computeLog(ops.values(), record.root as OpHash)
+    if (log === undefined) throw new HearthError('CORRUPT_DATA', `conversation ${record.id} has no valid root`)
+    const rt: ConversationRuntime = {
+      id: record.id,
+      record,
+      ops,
+      log,
+      epochs: new Map(),
+      streams: new Map(),
+      own: new Map(),
+      shards: new Map(),
+      topics: new Set(),
+    }
+    for (const secret of await this.store.listEpochSecrets(record.id)) {
+      const keys = deriveEpochKeys(secret)
+      rt.epochs.set(keys.id, keys)
+      const own = await this.store.getOwnChain(record.id, keys.id)
+      if (own) rt.own.set(keys.id, own)
+      const epoch = log.epochs.get(keys.id)
+      for (const device of log.knownDevices.keys()) {
+        if (device === this.identity.deviceId || (epoch && !epoch.devices.has(device))) continue
+        const s = await this.store.getStream(record.id, keys.id, device)
+        if (s) rt.streams.set(streamKey(keys.id, device), s)
+      }
+    }
+    return rt
+  }
+
+  private sealEpoch(conversation: string, epoch: string, secret: Uint8Array, dhPublic: Uint8Array): Uint8Array {
+    return sealTo(dhPublic, secret, sealContext('epoch', conversation, epoch))
+  }
+
+  private newEpochFor(rt: ConversationRuntime, excluding?: AccountId) {
+    const secret = randomBytes(32)
+    const keys = deriveEpochKeys(secret)
+    const seals = [...memberDevices(rt.log).values()]
+      .filter((cert) => cert.account !== excluding)
+      .map((cert) => ({ device: cert.device, box: this.sealEpoch(rt.id, keys.id, secret, cert.dhPublic) }))
+    return { id: keys.id, seals }
+  }
+
+  /** Signs a membership operation, stores it, publishes it in the current epoch and applies it. */
+  private async appendOp(rt: ConversationRuntime, body: OpBody): Promise<MembershipOp> {
+    const op = signOp({
+      conversation: rt.id,
+      prev: rt.log.heads,
+      hlc: encodeHlc(this.tick()),
+      author: this.identity.cert,
+      deviceSeed: this.identity.deviceKey.seed,
+      body,
+    })
+    const envelope = await this.writeControl(rt, EnvelopeKind.membership, encodeMembership(op.bytes), [
+      this.store.putOp(rt.id, op.hash, op.bytes),
+    ])
+    rt.ops.set(op.hash, op)
+    await this.afterLogChange(rt)
+    if (envelope) drop(this.node.publish(envelope.topic, envelope.bytes))
+    return op
+  }
+
+  /** Writes a durable control envelope (membership op or keys) into our stream of the current epoch. */
+  private async writeControl(
+    rt: ConversationRuntime,
+    kind: EnvelopeKind,
+    body: Uint8Array,
+    extra: Put[],
+    epochId: EpochId = rt.log.currentEpoch,
+  ): Promise<{ topic: string; bytes: Uint8Array } | undefined> {
+    const keys = rt.epochs.get(epochId)
+    const own = rt.own.get(epochId)
+    if (keys === undefined || own === undefined) {
+      await this.store.commit(extra, true)
+      return undefined
+    }
+    const seq = own.next
+    const bytes = sealEnvelope({
+      keys: keys.envelope,
+      header: { device: this.identity.deviceKey.publicKey, seq, kind },
+      bodyKey: keys.controlKey,
+      body,
+      signingSeed: this.identity.deviceKey.seed,
+    })
+    // Keep the chain cursor in step with seq: content keys are indexed by seq, so skipped positions cost nothing later.
+    const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: seq }, seq)
+    const next = { ...own, next: seq + 1, cursorKey: toBase64Url(step.next.chainKey) }
+    await this.store.commit(
+      [...extra, this.store.putEnvelope(rt.id, epochId, this.identity.deviceId, seq, bytes), this.store.putOwnChain(rt.id, epochId, next)],
+      true,
+    )
+    rt.own.set(epochId, next)
+    return { topic: keys.topic, bytes }
+  }
+
+  /**
+   * Everything that follows a change of the membership log: pick up epoch secrets sealed to us, start our chain in
+   * the current epoch and hand it to devices that lack it, notice our own removal, heal concurrent rotations.
+   */
+  private async afterLogChange(rt: ConversationRuntime): Promise<void> {
+    const log = computeLog(rt.ops.values(), rt.record.root as OpHash)
+    if (log === undefined) return
+    rt.log = log
+    const me = this.identity.deviceId
+
+    for (const epoch of log.epochs.values()) {
+      if (rt.epochs.has(epoch.id)) continue
+      const box = epoch.seals.get(me)
+      if (box === undefined) continue
+      let secret: Uint8Array
+      try {
+        secret = openSealed(this.identity.dhKey, box, sealContext('epoch', rt.id, epoch.id))
+      } catch {
+        this.counters.count('bad-epoch-seal')
+        continue
+      }
+      const keys = deriveEpochKeys(secret)
+      if (keys.id !== epoch.id) {
+        this.counters.count('bad-epoch-seal')
+        continue
+      }
+      rt.epochs.set(keys.id, keys)
+      await this.store.commit([this.store.putEpochSecret(rt.id, keys.id, secret)], true)
+    }
+
+    const removed = !log.members.has(this.identity.account)
+    if (removed !== rt.record.removed) {
+      rt.record = { ...rt.record, removed }
+      await this.store.commit([this.store.putConversation(rt.record)], true)
+      this.emitConversation(rt.id)
+    }
+
+    const current = log.epochs.get(log.currentEpoch)
+    if (!removed && current && current.devices.has(me) && rt.epochs.has(current.id)) {
+      let own = rt.own.get(current.id)
+      if (own === undefined) {
+        const chain = newChain()
+        // Sequence numbers start at 1, so the cursor starts one step into the chain (index 1).
+        own = { initialKey: toBase64Url(chain.chainKey), cursorKey: toBase64Url(advance(chain).chainKey), next: 1, messages: 0, sentTo: [], delivered: 0 }
+        rt.own.set(current.id, own)
+        await this.store.commit([this.store.putOwnChain(rt.id, current.id, own)], true)
+      }
+      const sent = new Set(own.sentTo)
+      const recipients = [...current.devices].filter((d) => d !== me && !sent.has(d))
+      if (recipients.length > 0) await this.distributeChain(rt, current.id, own, recipients)
+    }
+
+    if (!removed && needsRotation(log) && log.members.get(this.identity.account)?.role === 'admin') {
+      await this.appendOp(rt, { type: 'rotate', epoch: this.newEpochFor(rt) })
+      return
+    }
+    this.refreshSubscriptions(rt)
+    for (const key of rt.streams.keys()) await this.processStream(rt, key)
+  }
+
+  private async distributeChain(rt: ConversationRuntime, epoch: EpochId, own: OwnChain, devices: DeviceId[]): Promise<void> {
+    const chain = utf8(JSON.stringify({ k: own.initialKey, i: 0 }))
+    const recipients = []
+    for (const device of devices) {
+      const cert = rt.log.knownDevices.get(device)
+      if (!cert) continue
+      recipients.push({ device, box: sealTo(cert.dhPublic, chain, sealContext('chain', rt.id, `${epoch}/${this.identity.deviceId}`)) })
+    }
+    const updated = { ...own, sentTo: [...own.sentTo, ...devices] }
+    rt.own.set(epoch, updated)
+    const envelope = await this.writeControl(rt, EnvelopeKind.keys, encodeKeys({ recipients }), [], epoch)
+    // writeControl advanced `next`; keep its result but record the new recipients.
+    const after = { ...rt.own.get(epoch)!, sentTo: updated.sentTo }
+    rt.own.set(epoch, after)
+    await this.store.commit([this.store.putOwnChain(rt.id, epoch, after)], true)
+    if (envelope) drop(this.node.publish(envelope.topic, envelope.bytes))
+  }
+
+  private refreshSubscriptions(rt: ConversationRuntime): void {
+    const wanted = new Set<string>()
+    if (!rt.record.removed) for (const keys of rt.epochs.values()) wanted.add(keys.topic)
+    for (const topic of rt.topics) {
+      if (!wanted.has(topic)) {
+        this.node.unsubscribe(topic)
+        rt.topics.delete(topic)
+      }
+    }
+    for (const topic of wanted) {
+      if (rt.topics.has(topic)) continue
+      rt.topics.add(topic)
+      this.node.setTopicValidator(topic, (data, from) => this.validateGossip(rt, data, from))
+      this.node.subscribe(topic, (data, from) => this.enqueue(rt.id, data, from))
+    }
+  }
+
+  private ownHave(rt: ConversationRuntime, epoch: EpochId): number {
+    return (rt.own.get(epoch)?.next ?? 1) - 1
+  }
+
+  /** Who we can sync this conversation with: connected peers that are devices of current members. */
+  private memberPeers(rt: ConversationRuntime): string[] {
+    const connected = new Set(this.node.connectedPeers())
+    const peers = new Set<string>()
+    for (const cert of memberDevices(rt.log).values()) {
+      if (cert.device !== this.identity.deviceId && connected.has(cert.peerId)) peers.add(cert.peerId)
+    }
+    return [...peers]
+  }
+
+  private onPeerConnected(peer: string): void {
+    this.emitPeers()
+    if (this.stopped) return
+    drop(this.syncWith(peer), (err) => this.log.debug({ err, peer }, 'sync on connect failed'))
+  }
+
+  private antiEntropy(): void {
+    if (this.stopped) return
+    for (const rt of this.conversations.values()) {
+      for (const peer of this.memberPeers(rt)) drop(this.syncWith(peer, rt.id))
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- receiving
+
+  /**
+   * Gossip validator: runs before a message is forwarded. Only what a member can check cheaply: the header decrypts
+   * with this epoch's key, the device may write here, the signature verifies. Duplicates are ignored (not forwarded,
+   * not penalised); anything else that fails is rejected, which scores the forwarding peer down.
+   */
+  private validateGossip(rt: ConversationRuntime, data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
+    const verdict = this.check(rt, data)
+    if (verdict.ok) {
+      const s = rt.streams.get(streamKey(verdict.epoch, verdict.device))
+      if (verdict.header.seq !== 0 && s && verdict.header.seq <= s.have) {
+        this.counters.count('duplicate')
+        return 'ignore'
+      }
+      return 'accept'
+    }
+    if (verdict.reason === 'own' || verdict.reason === 'unknown-device') return 'ignore'
+    this.counters.count(verdict.reason)
+    this.events.emit('security.rejected', { reason: verdict.reason, peer: from })
+    return 'reject'
+  }
+
+  private check(
+    rt: ConversationRuntime,
+    data: Uint8Array,
+  ):
+    | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
+    | { ok: false; reason: string } {
+    let frame: EnvelopeFrame
+    try {
+      frame = parseEnvelopeFrame(data)
+    } catch (err) {
+      return { ok: false, reason: isHearthError(err, 'TOO_LARGE') ? 'oversized' : 'malformed' }
+    }
+    const keys = rt.epochs.get(toHex(frame.epochTag) as EpochId)
+    if (keys === undefined) return { ok: false, reason: 'wrong-conversation' }
+    let header: EnvelopeHeader
+    try {
+      header = openEnvelopeHeader(frame, keys.envelope.headerKey)
+    } catch (err) {
+      return { ok: false, reason: isHearthError(err, 'BAD_SIGNATURE') ? 'forged' : 'wrong-conversation' }
+    }
+    const device = toHex(header.device) as DeviceId
+    if (device === this.identity.deviceId) return { ok: false, reason: 'own' }
+    const cert = rt.log.knownDevices.get(device)
+    if (cert === undefined) return { ok: false, reason: 'unknown-device' }
+    if (header.seq !== 0 && !mayWrite(rt.log, keys.id, device, header.seq, cert.account)) {
+      return { ok: false, reason: rt.log.removed.has(cert.account) ? 'removed-member' : 'not-a-member' }
+    }
+    if (header.seq === 0 && !rt.log.members.has(cert.account)) return { ok: false, reason: 'removed-member' }
+    return { ok: true, frame, header, epoch: keys.id, device, keys, account: cert.account }
+  }
+
+  private enqueue(id: ConversationId, bytes: Uint8Array, from: string | null): void {
+    let list = this.inbox.get(id)
+    if (!list) this.inbox.set(id, (list = []))
+    list.push({ bytes, from })
+    if (this.inboxScheduled) return
+    this.inboxScheduled = true
+    // Batch what arrives together: one queue task, one Automerge apply per shard, one synced write.
+    setImmediate(() => drop(this.flushInbox(), (err) => this.log.error({ err }, 'ingest failed')))
+  }
+
+  private async flushInbox(): Promise<void> {
+    this.inboxScheduled = false
+    const work = [...this.inbox.entries()]
+    this.inbox.clear()
+    for (const [id, items] of work) {
+      await this.queue.run(async () => {
+        const rt = this.conversations.get(id)
+        if (rt) await this.ingest(rt, items)
+      })
+    }
+  }
+
+  /** Stores envelopes, handles control envelopes at once and processes content in order per stream. */
+  private async ingest(rt: ConversationRuntime, items: Array<{ bytes: Uint8Array; from: string | null }>): Promise<void> {
+    const touchedStreams = new Set<string>()
+    const batch: Put[] = []
+    let logChanged = false
+    const pendingPuts = new Map<string, Uint8Array>()
+    for (const { bytes, from } of items) {
+      const verdict = this.check(rt, bytes)
+      if (!verdict.ok) {
+        if (verdict.reason !== 'own' && verdict.reason !== 'unknown-device') {
+          this.counters.count(verdict.reason)
+          this.events.emit('security.rejected', { reason: verdict.reason, peer: from })
+        }
+        continue
+      }
+      const { header, epoch, device, keys, frame } = verdict
+      if (header.kind === EnvelopeKind.signal) {
+        await this.onSignal(rt, frame, keys, device)
+        continue
+      }
+      const key = streamKey(epoch, device)
+      const stream = rt.streams.get(key) ?? { have: 0, done: 0, chain: null }
+      const envKey = `${key}/${header.seq}`
+      if (header.seq <= stream.have || pendingPuts.has(envKey) || (await this.store.getEnvelope(rt.id, epoch, device, header.seq))) {
+        this.counters.count('duplicate')
+        continue
+      }
+      pendingPuts.set(envKey, bytes)
+      batch.push(this.store.putEnvelope(rt.id, epoch, device, header.seq, bytes))
+      rt.streams.set(key, stream)
+      touchedStreams.add(key)
+      if (header.kind === EnvelopeKind.membership) {
+        try {
+          const op = decodeOp(decodeMembership(openEnvelopeBody(frame, keys.controlKey)))
+          if (op.conversation !== rt.id || op.author.device !== device) throw new HearthError('MALFORMED', 'operation does not match its envelope')
+          if (!rt.ops.has(op.hash)) {
+            rt.ops.set(op.hash, op)
+            batch.push(this.store.putOp(rt.id, op.hash, op.bytes))
+            logChanged = true
+          }
+        } catch {
+          this.counters.count('bad-membership-op')
+        }
+      } else if (header.kind === EnvelopeKind.keys) {
+        this.onKeys(rt, frame, keys, epoch, device, stream)
+      }
+    }
+    // Advance each stream's contiguous "have" over what is now stored.
+    for (const key of touchedStreams) {
+      const s = rt.streams.get(key)!
+      const [epoch, device] = key.split('/') as [EpochId, DeviceId]
+      while (pendingPuts.has(`${key}/${s.have + 1}`) || (await this.store.getEnvelope(rt.id, epoch, device, s.have + 1))) s.have++
+      batch.push(this.store.putStream(rt.id, epoch, device, s))
+    }
+    await this.store.commit(batch, true)
+    if (logChanged) await this.afterLogChange(rt)
+    else for (const key of touchedStreams) await this.processStream(rt, key)
+    if (touchedStreams.size > 0) this.scheduleReceipt(rt.id, RECEIPT_DELAY_MS)
+  }
+
+  private onKeys(rt: ConversationRuntime, frame: EnvelopeFrame, keys: EpochKeys, epoch: EpochId, device: DeviceId, stream: { chain: { key: string; index: number } | null }) {
+    try {
+      const payload = decodeKeys(openEnvelopeBody(frame, keys.controlKey))
+      const mine = payload.recipients.find((r) => r.device === this.identity.deviceId)
+      if (!mine || stream.chain !== null) return
+      const plain = openSealed(this.identity.dhKey, mine.box, sealContext('chain', rt.id, `${epoch}/${device}`))
+      const parsed = JSON.parse(new TextDecoder().decode(plain)) as { k: unknown; i: unknown }
+      if (typeof parsed.k !== 'string' || parsed.i !== 0) throw new Error('bad chain')
+      stream.chain = { key: parsed.k, index: 0 }
+    } catch {
+      this.counters.count('bad-keys')
+    }
+  }
+
+  /** Decrypts and applies content envelopes of one stream in order, as far as they are contiguous and keyed. */
+  private async processStream(rt: ConversationRuntime, key: string): Promise<void> {
+    const s = rt.streams.get(key)
+    if (!s || s.done >= s.have || s.chain === null) return
+    const [epoch, device] = key.split('/') as [EpochId, DeviceId]
+    const keys = rt.epochs.get(epoch)
+    const cert = rt.log.knownDevices.get(device)
+    if (!keys || !cert) return
+    const actor = actorOf(device)
+    const byShard = new Map<number, Array<{ change: Uint8Array; seq: number }>>()
+    let chain = { chainKey: fromBase64Url(s.chain.key), index: s.chain.index }
+    let done = s.done
+    while (done < s.have) {
+      const seq = done + 1
+      const bytes = await this.store.getEnvelope(rt.id, epoch, device, seq)
+      if (!bytes) break
+      const frame = parseEnvelopeFrame(bytes)
+      const header = openEnvelopeHeader(frame, keys.envelope.headerKey)
+      if (header.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
+        try {
+          const step = keyAt(chain, seq)
+          chain = step.next
+          const payload = decodeContent(openEnvelopeBody(frame, step.key))
+          const valid = validateRemoteChange(payload.change, actor)
+          if (!valid.ok) throw new HearthError('MALFORMED', valid.reason)
+          const list = byShard.get(payload.shard) ?? []
+          list.push({ change: payload.change, seq })
+          byShard.set(payload.shard, list)
+        } catch {
+          this.counters.count('bad-content')
+        }
+      }
+      done = seq
+    }
+    const batch: Put[] = []
+    const added: MessageView[] = []
+    const updated: MessageView[] = []
+    for (const [shard, entries] of byShard) {
+      const loaded = await this.loadShard(rt, epoch, shard)
+      const result = applyRemoteChanges(loaded.doc, entries.map((e) => e.change))
+      entries.forEach((e, i) => batch.push(this.store.putChange(rt.id, epoch, shard, loaded.stored + i, e.change)))
+      rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + entries.length })
+      const refs = [...result.touched.messages, ...result.touched.reactionTargets]
+      const seen = new Set<string>()
+      for (const ref of refs) {
+        if (seen.has(ref.author + ref.id)) continue
+        seen.add(ref.author + ref.id)
+        const row = await this.materialize(rt, result.doc, ref, epoch, shard)
+        if (!row) continue
+        batch.push(...this.store.putMessage(row.row))
+        ;(row.isNew ? added : updated).push(toView(row.row))
+      }
+    }
+    s.done = done
+    s.chain = { key: toBase64Url(chain.chainKey), index: chain.index }
+    const newestOthers = added.filter((m) => !m.mine)
+    if (newestOthers.length > 0) {
+      const last = newestOthers.reduce((a, b) => (a.orderKey > b.orderKey ? a : b))
+      const unread = newestOthers.filter((m) => m.orderKey > rt.record.readUpTo).length
+      rt.record = {
+        ...rt.record,
+        unread: rt.record.unread + unread,
+        lastActivity: Math.max(rt.record.lastActivity, this.now()),
+        lastMessage:
+          rt.record.lastMessage === null || last.sentAt >= rt.record.lastMessage.at
+            ? { body: preview(last.body), authorName: last.authorName, at: last.sentAt }
+            : rt.record.lastMessage,
+      }
+      batch.push(this.store.putConversation(rt.record))
+    }
+    batch.push(this.store.putStream(rt.id, epoch, device, s))
+    await this.store.commit(batch, true)
+    for (const m of added) {
+      this.observe(m.hlc)
+      this.events.emit('message.added', { conversation: rt.id, message: m })
+    }
+    for (const m of updated) this.events.emit('message.updated', { conversation: rt.id, message: m })
+    if (newestOthers.length > 0) this.emitConversation(rt.id)
+  }
+
+  private async materialize(
+    rt: ConversationRuntime,
+    doc: Shard,
+    ref: MessageRef,
+    epoch: EpochId,
+    _shard: number,
+  ): Promise<{ row: MessageRow; isNew: boolean } | undefined> {
+    const view = readMessage(doc, ref.author, ref.id)
+    if (!view) return undefined
+    let cert
+    for (const c of rt.log.knownDevices.values()) if (actorOf(c.device) === ref.author) cert = c
+    if (!cert) return undefined
+    const existing = await this.store.getMessage(rt.id, ref.id as unknown as MessageId)
+    if (existing && existing.device !== cert.device) return undefined // an id collision by another device: keep the first
+    const reactions: Record<string, string[]> = {}
+    for (const [emoji, actors] of Object.entries(view.reactions)) {
+      reactions[emoji] = actors.map((a) => [...rt.log.knownDevices.values()].find((c) => actorOf(c.device) === a)?.account ?? a)
+    }
+    const row: MessageRow = {
+      id: ref.id as unknown as MessageId,
+      conversation: rt.id,
+      author: cert.account,
+      authorName: cert.displayName,
+      device: cert.device,
+      epoch,
+      seq: existing?.seq ?? view.seq,
+      hlc: encodeHlc(view.hlc),
+      orderKey: view.orderKey,
+      body: view.body,
+      edited: view.edited,
+      deleted: view.deleted,
+      reactions,
+      mine: cert.device === this.identity.deviceId,
+      state: existing?.state ?? 'delivered',
+      failure: existing?.failure ?? null,
+    }
+    return { row, isNew: existing === undefined }
+  }
+
+  private async loadShard(rt: ConversationRuntime, epoch: EpochId, shard: number): Promise<{ doc: Shard; stored: number }> {
+    const key = `${epoch}/${shard}`
+    const cached = rt.shards.get(key)
+    if (cached) return cached
+    const changes = await this.store.listChanges(rt.id, epoch, shard)
+    let doc = createShard(actorOf(this.identity.deviceId))
+    if (changes.length > 0) doc = applyRemoteChanges(doc, changes).doc
+    const loaded = { doc, stored: changes.length }
+    // Only a few shards stay in memory: the newest one is where writing happens; older ones reload on demand.
+    if (rt.shards.size >= 4) rt.shards.delete(rt.shards.keys().next().value!)
+    rt.shards.set(key, loaded)
+    return loaded
+  }
+
+  // ---------------------------------------------------------------------------------------- receipts, states
+
+  private scheduleReceipt(id: ConversationId, delay: number): void {
+    if (this.receiptTimers.has(id) || this.stopped) return
+    const timer = setTimeout(() => {
+      this.receiptTimers.delete(id)
+      drop(this.sendReceipt(id), (err) => this.log.debug({ err }, 'receipt failed'))
+    }, delay)
+    timer.unref()
+    this.receiptTimers.set(id, timer)
+  }
+
+  private async sendReceipt(id: ConversationId): Promise<void> {
+    const rt = this.conversations.get(id)
+    if (!rt || rt.record.removed || this.stopped) return
+    const epoch = rt.log.currentEpoch
+    const keys = rt.epochs.get(epoch)
+    if (!keys) return
+    const have: Record<string, number> = {}
+    for (const [key, s] of rt.streams) {
+      const [e, device] = key.split('/')
+      if (e === epoch) have[device!] = s.have
+    }
+    const payload = encodeReceipt({ hlc: encodeHlc(this.tick()), epoch, have, readUpTo: rt.record.readUpTo })
+    const bytes = sealEnvelope({
+      keys: keys.envelope,
+      header: { device: this.identity.deviceKey.publicKey, seq: 0, kind: EnvelopeKind.signal },
+      bodyKey: keys.controlKey,
+      body: payload,
+      signingSeed: this.identity.deviceKey.seed,
+    })
+    await this.node.publish(keys.topic, bytes)
+  }
+
+  private async onSignal(rt: ConversationRuntime, frame: EnvelopeFrame, keys: EpochKeys, device: DeviceId): Promise<void> {
+    let receipt
+    try {
+      receipt = decodeReceipt(openEnvelopeBody(frame, keys.controlKey))
+    } catch {
+      this.counters.count('bad-signal')
+      return
+    }
+    const previous = await this.store.getReceipt(rt.id, device)
+    if (previous && previous.hlc >= receipt.hlc) return
+    await this.store.commit([this.store.putReceipt(rt.id, device, receipt)], false)
+    await this.applyReceipt(rt, receipt)
+  }
+
+  /** Moves our messages to delivered / read as far as another member's receipt says. */
+  private async applyReceipt(rt: ConversationRuntime, receipt: { epoch: string; have: Record<string, number>; readUpTo: string }): Promise<void> {
+    const epoch = receipt.epoch as EpochId
+    const own = rt.own.get(epoch)
+    const changed: MessageRow[] = []
+    const held = receipt.have[this.identity.deviceId] ?? 0
+    if (own && held > own.delivered) {
+      for (const messageId of await this.store.mineBetween(rt.id, epoch, own.delivered, held)) {
+        const row = await this.store.getMessage(rt.id, messageId)
+        if (row && (row.state === 'pending' || row.state === 'sent' || row.state === 'failed')) changed.push({ ...row, state: 'delivered', failure: null })
+      }
+      const next = { ...own, delivered: held }
+      rt.own.set(epoch, next)
+      await this.store.commit([this.store.putOwnChain(rt.id, epoch, next)], false)
+    }
+    if (receipt.readUpTo > rt.record.theirReadUpTo) {
+      for (const row of await this.store.messagesAfter(rt.id, rt.record.theirReadUpTo, 10_000)) {
+        if (row.orderKey > receipt.readUpTo) break
+        if (!row.mine || row.state === 'read') continue
+        const pending = changed.find((c) => c.id === row.id)
+        if (pending) pending.state = 'read'
+        else changed.push({ ...row, state: 'read', failure: null })
+      }
+      rt.record = { ...rt.record, theirReadUpTo: receipt.readUpTo }
+      await this.store.commit([this.store.putConversation(rt.record)], false)
+    }
+    if (changed.length > 0) await this.updateRows(rt.id, changed)
+  }
+
+  private async updateRows(id: ConversationId, rows: MessageRow[]): Promise<void> {
+    await this.store.commit(rows.flatMap((r) => this.store.putMessage(r)), false)
+    for (const r of rows) this.events.emit('message.updated', { conversation: id, message: toView(r) })
+  }
+
+  private async publishOwn(id: ConversationId, messageId: MessageId, topic: string, envelope: Uint8Array): Promise<void> {
+    const { recipients } = await this.node.publish(topic, envelope)
+    if (recipients === 0) return
+    await this.queue.run(async () => {
+      const row = await this.store.getMessage(id, messageId)
+      if (row && row.state === 'pending') await this.updateRows(id, [{ ...row, state: 'sent' }])
+    })
+  }
+
+  // ------------------------------------------------------------------------------------------------------ sync
+
+  private vector(rt: ConversationRuntime): StreamPosition[] {
+    const out: StreamPosition[] = []
+    for (const [key, s] of rt.streams) {
+      const [epoch, device] = key.split('/') as [EpochId, DeviceId]
+      out.push({ epoch, device, seq: s.have })
+    }
+    for (const epoch of rt.own.keys()) out.push({ epoch, device: this.identity.deviceId, seq: this.ownHave(rt, epoch) })
+    return out
+  }
+
+  private async pull(peer: string, id: ConversationId): Promise<void> {
+    const rt = this.conversations.get(id)
+    if (!rt || rt.record.removed || this.stopped) return
+    for (let round = 0; round < 50; round++) {
+      const req = encodeSyncRequest(
+        { conversation: id, device: this.identity.deviceId, at: this.now(), heads: rt.log.heads, vector: this.vector(rt) },
+        this.identity.deviceKey.seed,
+        { requester: this.identity.peerId, responder: peer },
+      )
+      let received = 0
+      let theirs: StreamPosition[] = []
+      for await (const frameBytes of request(this.node, peer, SYNC_PROTOCOL, req, SYNC_LIMITS)) {
+        const frame = decodeSyncFrame(frameBytes)
+        if (frame.kind === 'ops') {
+          await this.queue.run(() => this.addOps(rt, frame.ops))
+        } else if (frame.kind === 'envelopes') {
+          received += frame.envelopes.length
+          await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
+        } else {
+          theirs = frame.vector
+        }
+      }
+      const mine = new Map(this.vector(rt).map((p) => [`${p.epoch}/${p.device}`, p.seq]))
+      const behind = theirs.some((p) => rt.epochs.has(p.epoch) && p.seq > (mine.get(`${p.epoch}/${p.device}`) ?? 0))
+      if (!behind || received === 0) return
+    }
+  }
+
+  private async addOps(rt: ConversationRuntime, encoded: Uint8Array[]): Promise<void> {
+    const batch: Put[] = []
+    for (const bytes of encoded) {
+      try {
+        const op = decodeOp(bytes)
+        if (op.conversation !== rt.id || rt.ops.has(op.hash)) continue
+        rt.ops.set(op.hash, op)
+        batch.push(this.store.putOp(rt.id, op.hash, op.bytes))
+      } catch {
+        this.counters.count('bad-membership-op')
+      }
+    }
+    if (batch.length === 0) return
+    await this.store.commit(batch, true)
+    await this.afterLogChange(rt)
+  }
+
+  private async *serveSync(requestBytes: Uint8Array, peer: string): AsyncIterable<Uint8Array> {
+    const req = decodeSyncRequest(requestBytes, { requester: peer, responder: this.identity.peerId }, this.now())
+    const rt = this.conversations.get(req.conversation)
+    // One answer for "no such conversation" and "not a member", so non-members learn nothing.
+    const refuse = new HearthError('UNAUTHORIZED', 'not a member of that conversation')
+    if (!rt || rt.record.removed) throw refuse
+    const cert = rt.log.knownDevices.get(req.device)
+    if (!cert || cert.peerId !== peer || !rt.log.members.has(cert.account)) {
+      this.counters.count('sync-unauthorized')
+      throw refuse
+    }
+    const heads = [...rt.log.heads].sort().join()
+    if ([...req.heads].sort().join() !== heads) yield encodeSyncFrame({ kind: 'ops', ops: [...rt.ops.values()].map((o) => o.bytes) })
+    const theirs = new Map(req.vector.map((p) => [`${p.epoch}/${p.device}`, p.seq]))
+    let budget = MAX_ENVELOPES_PER_SYNC
+    for (const pos of this.vector(rt)) {
+      // A member reads only the epochs it was given; sending it others would be wasted bytes.
+      const epoch = rt.log.epochs.get(pos.epoch)
+      if (!epoch || !epoch.devices.has(req.device)) continue
+      let after = theirs.get(`${pos.epoch}/${pos.device}`) ?? 0
+      while (after < pos.seq && budget > 0) {
+        const page = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget))
+        if (page.length === 0) break
+        budget -= page.length
+        after += page.length
+        yield encodeSyncFrame({ kind: 'envelopes', envelopes: page })
+      }
+    }
+    yield encodeSyncFrame({ kind: 'done', vector: this.vector(rt) })
+  }
+
+  private async serveJoin(requestBytes: Uint8Array, peer: string): Promise<Uint8Array> {
+    const { request: req, signature } = decodeJoinRequest(requestBytes)
+    const invalid = new HearthError('INVITE_INVALID', 'invite is not valid')
+    const rt = this.conversations.get(req.conversation)
+    if (!rt || rt.record.removed) throw invalid
+    const invite = rt.log.invites.get(req.inviteId)
+    if (!invite || !verifyJoinRequest(req, signature, invite.grant.key, this.identity.peerId)) {
+      this.counters.count('join-refused')
+      throw invalid
+    }
+    const cert = decodeDeviceCert(req.cert)
+    if (cert.peerId !== peer) throw new HearthError('UNAUTHORIZED', 'device certificate does not match the connection')
+    return this.queue.run(async () => {
+      const current = rt.log.invites.get(req.inviteId)!
+      if (rt.log.members.has(cert.account) && current.usedBy === cert.account) {
+        return encodeJoinResponse([...rt.ops.values()].map((o) => o.bytes)) // a retry after a lost response
+      }
+      if (current.revoked) throw new HearthError('INVITE_REVOKED', 'this invite was revoked')
+      if (current.grant.expiresAt !== 0 && current.grant.expiresAt < this.now()) {
+        throw new HearthError('INVITE_EXPIRED', 'this invite has expired')
+      }
+      if (current.grant.singleUse && current.usedBy !== null) throw new HearthError('INVITE_USED', 'this invite was already used')
+      if (rt.log.members.has(cert.account)) throw new HearthError('INVALID_INPUT', 'already a member')
+      this.requireAdmin(rt)
+      const epochId = rt.log.currentEpoch
+      const secret = await this.epochSecret(rt.id, epochId)
+      await this.appendOp(rt, {
+        type: 'add',
+        certs: [cert],
+        role: 'member',
+        via: req.inviteId,
+        epoch: epochId,
+        seals: [{ device: cert.device, box: this.sealEpoch(rt.id, epochId, secret, cert.dhPublic) }],
+      })
+      if (!rt.log.members.has(cert.account)) throw new HearthError('INVITE_USED', 'the invite could not be used')
+      return encodeJoinResponse([...rt.ops.values()].map((o) => o.bytes))
+    })
+  }
+
+  private async epochSecret(id: ConversationId, epoch: EpochId): Promise<Uint8Array> {
+    for (const secret of await this.store.listEpochSecrets(id)) if (deriveEpochKeys(secret).id === epoch) return secret
+    throw new HearthError('INTERNAL', 'current epoch secret is missing')
+  }
+}
+
+function preview(body: string): string {
+  const line = body.replace(/\s+/g, ' ').trim()
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line
+}
+
+export function toView(row: MessageRow): MessageView {
+  return {
+    id: row.id,
+    conversation: row.conversation,
+    author: row.author,
+    authorName: row.authorName,
+    device: row.device,
+    hlc: row.hlc,
+    sentAt: Number.parseInt(row.hlc.slice(0, 13), 10),
+    orderKey: row.orderKey,
+    body: row.body,
+    edited: row.edited,
+    deleted: row.deleted,
+    reactions: row.reactions,
+    mine: row.mine,
+    state: row.state,
+    failure: row.failure,
+  }
+}
+
+export { fromHex }

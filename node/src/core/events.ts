@@ -1,0 +1,31 @@
+import { EventEmitter } from 'node:events'
+import type { ConversationSummary, MessageView, PeerView } from '../api/types.js'
+import type { ConversationId } from '../ids.js'
+
+/** Events the core emits; the API carries them to the UI and the CLI's `follow`. */
+export interface CoreEvents {
+  'message.added': { conversation: ConversationId; message: MessageView }
+  'message.updated': { conversation: ConversationId; message: MessageView }
+  'conversation.updated': { conversation: ConversationSummary }
+  'peer.changed': { peers: PeerView[] }
+  'security.rejected': { reason: string; peer: string | null }
+}
+
+export type CoreEventName = keyof CoreEvents
+
+export class CoreEventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false })
+
+  constructor() {
+    this.emitter.setMaxListeners(100)
+  }
+
+  emit<E extends CoreEventName>(event: E, payload: CoreEvents[E]): void {
+    this.emitter.emit(event, payload)
+  }
+
+  on<E extends CoreEventName>(event: E, listener: (payload: CoreEvents[E]) => void): () => void {
+    this.emitter.on(event, listener)
+    return () => this.emitter.off(event, listener)
+  }
+}

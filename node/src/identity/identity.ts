@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { z } from 'zod'
+import { generateSigningKeyPair, signingKeyPairFromSeed, type SigningKeyPair } from '../../common/crypto/ed25519.js'
+import type { KeyProvider } from '../../common/crypto/keystore.js'
+import { randomBytes } from '../../common/crypto/random.js'
+import { accountSeedFromEntropy, entropyFromPhrase, generateRecoveryPhrase } from '../../common/crypto/recovery.js'
+import { dhKeyPairFromSecret, generateDhKeyPair, type DhKeyPair } from '../../common/crypto/x25519.js'
+import { HearthError } from '../../common/errors.js'
+import { atomicWriteFile } from '../../common/util/atomic-file.js'
+import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
+import { bytes, parseWire, uint } from '../../common/wire/schema.js'
+import { accountIdOf, deviceIdOf, type AccountId, type DeviceId } from '../ids.js'
+import { issueDeviceCert, MAX_DISPLAY_NAME, type DeviceCert } from './device-cert.js'
+
+/**
+ * Who this device is. Four separate keys (DESIGN.md, Identity): the account key is the person and is recoverable
+ * from the recovery phrase; the device signing and X25519 keys are this install's; the libp2p key is only the network
+ * identity, so what the network sees is not the person. `dbKey` encrypts content and secrets stored in LevelDB.
+ */
+export interface Identity {
+  account: AccountId
+  accountKey: SigningKeyPair
+  deviceId: DeviceId
+  deviceKey: SigningKeyPair
+  dhKey: DhKeyPair
+  peerKey: PrivateKey
+  peerId: string
+  dbKey: Uint8Array
+  displayName: string
+  cert: DeviceCert
+}
+
+export const IDENTITY_FILE = 'identity.hks'
+
+export function validateDisplayName(name: string): string {
+  const trimmed = name.trim()
+  if (trimmed.length === 0) throw new HearthError('INVALID_INPUT', 'display name must not be empty')
+  if ([...trimmed].length > MAX_DISPLAY_NAME) {
+    throw new HearthError('INVALID_INPUT', `display name must be at most ${MAX_DISPLAY_NAME} characters`)
+  }
+  return trimmed
+}
+
+async function assemble(parts: {
+  accountSeed: Uint8Array
+  deviceSeed: Uint8Array
+  dhSecret: Uint8Array
+  peerKey: PrivateKey
+  dbKey: Uint8Array
+  displayName: string
+  createdAt: number
+}): Promise<Identity> {
+  const accountKey = signingKeyPairFromSeed(parts.accountSeed)
+  const deviceKey = signingKeyPairFromSeed(parts.deviceSeed)
+  const dhKey = dhKeyPairFromSecret(parts.dhSecret)
+  const peerId = peerIdFromPrivateKey(parts.peerKey).toString()
+  const cert = issueDeviceCert({
+    accountSeed: accountKey.seed,
+    accountPublic: accountKey.publicKey,
+    devicePublic: deviceKey.publicKey,
+    dhPublic: dhKey.publicKey,
+    peerId,
+    displayName: parts.displayName,
+    createdAt: parts.createdAt,
+  })
+  return {
+    account: accountIdOf(accountKey.publicKey),
+    accountKey,
+    deviceId: deviceIdOf(deviceKey.publicKey),
+    deviceKey,
+    dhKey,
+    peerKey: parts.peerKey,
+    peerId,
+    dbKey: parts.dbKey,
+    displayName: parts.displayName,
+    cert,
+  }
+}
+
+/** A new account and device. The recovery phrase is returned once and never stored. */
+export async function createIdentity(displayName: string, now: number): Promise<{ identity: Identity; recoveryPhrase: string }> {
+  const { phrase, entropy } = generateRecoveryPhrase()
+  const identity = await assemble({
+    accountSeed: accountSeedFromEntropy(entropy),
+    deviceSeed: generateSigningKeyPair().seed,
+    dhSecret: generateDhKeyPair().secretKey,
+    peerKey: await generateKeyPair('Ed25519'),
+    dbKey: randomBytes(32),
+    displayName: validateDisplayName(displayName),
+    createdAt: now,
+  })
+  return { identity, recoveryPhrase: phrase }
+}
+
+/** The same account on a fresh data directory: a new device, network key and database key. */
+export async function restoreIdentity(displayName: string, phrase: string, now: number): Promise<Identity> {
+  return assemble({
+    accountSeed: accountSeedFromEntropy(entropyFromPhrase(phrase)),
+    deviceSeed: generateSigningKeyPair().seed,
+    dhSecret: generateDhKeyPair().secretKey,
+    peerKey: await generateKeyPair('Ed25519'),
+    dbKey: randomBytes(32),
+    displayName: validateDisplayName(displayName),
+    createdAt: now,
+  })
+}
+
+const storedSchema = z.object({
+  v: z.literal(1),
+  a: bytes(32),
+  d: bytes(32),
+  x: bytes(32),
+  p: z.instanceof(Uint8Array),
+  k: bytes(32),
+  n: z.string(),
+  t: uint,
+})
+
+export function identityExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, IDENTITY_FILE))
+}
+
+export async function saveIdentity(dataDir: string, identity: Identity, provider: KeyProvider): Promise<void> {
+  const plain = encodeCbor({
+    v: 1,
+    a: identity.accountKey.seed,
+    d: identity.deviceKey.seed,
+    x: identity.dhKey.secretKey,
+    p: privateKeyToProtobuf(identity.peerKey),
+    k: identity.dbKey,
+    n: identity.displayName,
+    t: identity.cert.createdAt,
+  })
+  await atomicWriteFile(join(dataDir, IDENTITY_FILE), await provider.wrap(plain))
+}
+
+export async function loadIdentity(dataDir: string, provider: KeyProvider): Promise<Identity> {
+  let blob: Uint8Array
+  try {
+    blob = new Uint8Array(await readFile(join(dataDir, IDENTITY_FILE)))
+  } catch (err) {
+    throw new HearthError('NO_IDENTITY', `no identity in ${dataDir}: run \`hearth init\` first`, { cause: err })
+  }
+  const plain = await provider.unwrap(blob)
+  const stored = parseWire(storedSchema, decodeCbor(plain, 4096, 'identity'), 'identity')
+  return assemble({
+    accountSeed: stored.a,
+    deviceSeed: stored.d,
+    dhSecret: stored.x,
+    peerKey: privateKeyFromProtobuf(stored.p),
+    dbKey: stored.k,
+    displayName: stored.n,
+    createdAt: stored.t,
+  })
+}

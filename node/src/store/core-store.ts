@@ -1,0 +1,343 @@
+import { z } from 'zod'
+import type { Database } from '../../common/storage/database.js'
+import { decodeJson, encodeJson } from '../../common/storage/json-codec.js'
+import { key, prefixRange } from '../../common/storage/keyspace.js'
+import { SealedValues } from '../../common/storage/sealed-values.js'
+import { HearthError } from '../../common/errors.js'
+import type { ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
+
+/**
+ * The core's keyspace in LevelDB (docs/STORAGE.md is the reference). Anything that holds content or secrets is sealed
+ * with the database key and its own record key as associated data; envelopes are stored as received (they are
+ * already encrypted end to end and are what we serve to other members).
+ *
+ *   conv/<conv>                              sealed ConversationRecord
+ *   op/<conv>/<opHash>                       sealed membership operation
+ *   epoch/<conv>/<epoch>                     sealed epoch secret
+ *   own/<conv>/<epoch>                       sealed own chain: initial chain key and next sequence number
+ *   stream/<conv>/<epoch>/<device>           sealed StreamState of another device
+ *   env/<conv>/<epoch>/<device>/<seq>        envelope bytes
+ *   chg/<conv>/<epoch>/<shard>/<n>           sealed Automerge change (n = arrival number within the shard)
+ *   msg/<conv>/<orderKey>                    sealed MessageRow (what the UI reads, in display order)
+ *   mid/<conv>/<messageId>                   orderKey
+ *   mine/<conv>/<epoch>/<seq>                messageId of our own message at that position
+ *   rcpt/<conv>/<device>                     sealed Receipt last heard from that device
+ */
+export type MessageState = 'pending' | 'sent' | 'delivered' | 'read' | 'failed'
+
+export interface ConversationRecord {
+  id: ConversationId
+  root: string
+  kind: 'direct' | 'group'
+  name: string
+  createdAt: number
+  lastActivity: number
+  lastMessage: { body: string; authorName: string; at: number } | null
+  unread: number
+  /** Order key of the newest message this device has read. */
+  readUpTo: string
+  /** Set when this account was removed: the conversation stays readable but is closed. */
+  removed: boolean
+  /** Newest of our messages some other member has read (from their receipts). */
+  theirReadUpTo: string
+}
+
+export interface MessageRow {
+  id: MessageId
+  conversation: ConversationId
+  author: string
+  authorName: string
+  device: DeviceId
+  epoch: EpochId
+  seq: number
+  hlc: string
+  orderKey: string
+  body: string
+  edited: boolean
+  deleted: boolean
+  reactions: Record<string, string[]>
+  mine: boolean
+  state: MessageState
+  failure: string | null
+}
+
+export interface StreamState {
+  /** Highest sequence number received with nothing missing below it. */
+  have: number
+  /** Highest sequence number processed (decrypted and applied). */
+  done: number
+  /** Receiving chain positioned at `done + 1`, or null until the sender's keys arrive. */
+  chain: { key: string; index: number } | null
+}
+
+export interface OwnChain {
+  /** Kept so devices that join later in the epoch can read it from its start (docs/SECURITY.md). */
+  initialKey: string
+  /** The chain positioned at `next`: deriving the next key costs one step, not `next` steps. */
+  cursorKey: string
+  /** The next sequence number this device will use in the epoch. */
+  next: number
+  /** New messages written so far in the epoch (shard routing). */
+  messages: number
+  /** Devices our chain keys were sent to. */
+  sentTo: string[]
+  /** Highest own sequence number some other member device acknowledged holding. */
+  delivered: number
+}
+
+export interface Receipt {
+  hlc: string
+  /** For the epoch it names: device → highest sequence number held with nothing missing. */
+  epoch: string
+  have: Record<string, number>
+  readUpTo: string
+}
+
+const conversationSchema = z.object({
+  id: z.string(),
+  root: z.string(),
+  kind: z.enum(['direct', 'group']),
+  name: z.string(),
+  createdAt: z.number(),
+  lastActivity: z.number(),
+  lastMessage: z.object({ body: z.string(), authorName: z.string(), at: z.number() }).nullable(),
+  unread: z.number(),
+  readUpTo: z.string(),
+  removed: z.boolean(),
+  theirReadUpTo: z.string(),
+})
+const messageSchema = z.object({
+  id: z.string(),
+  conversation: z.string(),
+  author: z.string(),
+  authorName: z.string(),
+  device: z.string(),
+  epoch: z.string(),
+  seq: z.number(),
+  hlc: z.string(),
+  orderKey: z.string(),
+  body: z.string(),
+  edited: z.boolean(),
+  deleted: z.boolean(),
+  reactions: z.record(z.string(), z.array(z.string())),
+  mine: z.boolean(),
+  state: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),
+  failure: z.string().nullable(),
+})
+const streamSchema = z.object({
+  have: z.number(),
+  done: z.number(),
+  chain: z.object({ key: z.string(), index: z.number() }).nullable(),
+})
+const ownSchema = z.object({
+  initialKey: z.string(),
+  cursorKey: z.string(),
+  next: z.number(),
+  messages: z.number(),
+  sentTo: z.array(z.string()),
+  delivered: z.number(),
+})
+const receiptSchema = z.object({
+  hlc: z.string(),
+  epoch: z.string(),
+  have: z.record(z.string(), z.number()),
+  readUpTo: z.string(),
+})
+
+const parser =
+  <T>(schema: z.ZodType<T>) =>
+  (value: unknown): T => {
+    const r = schema.safeParse(value)
+    if (!r.success) throw new HearthError('CORRUPT_DATA', `stored record is invalid: ${r.error.issues[0]?.message}`)
+    return r.data
+  }
+const parseConversation = parser(conversationSchema) as (v: unknown) => ConversationRecord
+const parseMessage = parser(messageSchema) as (v: unknown) => MessageRow
+const parseStream = parser(streamSchema)
+const parseOwn = parser(ownSchema)
+const parseReceipt = parser(receiptSchema)
+
+export type Put = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
+
+export const Keys = {
+  conversation: (c: string) => key('conv', c),
+  op: (c: string, hash: string) => key('op', c, hash),
+  epoch: (c: string, e: string) => key('epoch', c, e),
+  own: (c: string, e: string) => key('own', c, e),
+  stream: (c: string, e: string, d: string) => key('stream', c, e, d),
+  envelope: (c: string, e: string, d: string, seq: number) => key('env', c, e, d, seq),
+  change: (c: string, e: string, shard: number, n: number) => key('chg', c, e, shard, n),
+  message: (c: string, orderKey: string) => key('msg', c, orderKey),
+  messageId: (c: string, id: string) => key('mid', c, id),
+  mine: (c: string, e: string, seq: number) => key('mine', c, e, seq),
+  receipt: (c: string, d: string) => key('rcpt', c, d),
+}
+
+/** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
+export class CoreStore {
+  readonly db: Database
+  private readonly sealed: SealedValues
+
+  constructor(db: Database, dbKey: Uint8Array) {
+    this.db = db
+    this.sealed = new SealedValues(dbKey)
+  }
+
+  sealPut(k: string, plaintext: Uint8Array): Put {
+    return { type: 'put', key: k, value: this.sealed.seal(k, plaintext) }
+  }
+
+  sealJson(k: string, value: unknown): Put {
+    return this.sealPut(k, encodeJson(value))
+  }
+
+  async getSealed(k: string): Promise<Uint8Array | undefined> {
+    const stored = await this.db.get(k)
+    if (stored === undefined) return undefined
+    try {
+      return this.sealed.open(k, stored)
+    } catch (err) {
+      throw new HearthError('CORRUPT_DATA', `record ${k.split('\u0000')[0]} cannot be decrypted`, { cause: err })
+    }
+  }
+
+  openSealed(k: string, stored: Uint8Array): Uint8Array {
+    try {
+      return this.sealed.open(k, stored)
+    } catch (err) {
+      throw new HearthError('CORRUPT_DATA', `record ${k.split('\u0000')[0]} cannot be decrypted`, { cause: err })
+    }
+  }
+
+  private async getJson<T>(k: string, parse: (v: unknown) => T): Promise<T | undefined> {
+    const plain = await this.getSealed(k)
+    return plain === undefined ? undefined : decodeJson(plain, parse)
+  }
+
+  commit(ops: Put[], sync: boolean): Promise<void> {
+    return this.db.batch(ops, { sync })
+  }
+
+  // conversations
+  getConversation(c: ConversationId) {
+    return this.getJson(Keys.conversation(c), parseConversation)
+  }
+  putConversation(r: ConversationRecord): Put {
+    return this.sealJson(Keys.conversation(r.id), r)
+  }
+  async listConversations(): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('conv'))) {
+      out.push(decodeJson(this.openSealed(k, v), parseConversation))
+    }
+    return out
+  }
+
+  // membership operations
+  putOp(c: ConversationId, hash: string, bytes: Uint8Array): Put {
+    return this.sealPut(Keys.op(c, hash), bytes)
+  }
+  async listOps(c: ConversationId): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('op', c))) out.push(this.openSealed(k, v))
+    return out
+  }
+
+  // epochs and chains
+  putEpochSecret(c: ConversationId, e: EpochId, secret: Uint8Array): Put {
+    return this.sealPut(Keys.epoch(c, e), secret)
+  }
+  async listEpochSecrets(c: ConversationId): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('epoch', c))) out.push(this.openSealed(k, v))
+    return out
+  }
+  getOwnChain(c: ConversationId, e: EpochId) {
+    return this.getJson(Keys.own(c, e), parseOwn)
+  }
+  putOwnChain(c: ConversationId, e: EpochId, own: OwnChain): Put {
+    return this.sealJson(Keys.own(c, e), own)
+  }
+  getStream(c: ConversationId, e: EpochId, d: DeviceId) {
+    return this.getJson(Keys.stream(c, e, d), parseStream)
+  }
+  putStream(c: ConversationId, e: EpochId, d: DeviceId, s: StreamState): Put {
+    return this.sealJson(Keys.stream(c, e, d), s)
+  }
+
+  // envelopes
+  putEnvelope(c: ConversationId, e: EpochId, d: DeviceId, seq: number, bytes: Uint8Array): Put {
+    return { type: 'put', key: Keys.envelope(c, e, d, seq), value: bytes }
+  }
+  getEnvelope(c: ConversationId, e: EpochId, d: DeviceId, seq: number) {
+    return this.db.get(Keys.envelope(c, e, d, seq))
+  }
+  /** Envelopes of one stream with seq > after, in order, at most `limit`. */
+  async envelopesAfter(c: ConversationId, e: EpochId, d: DeviceId, after: number, limit: number) {
+    const range = prefixRange('env', c, e, d)
+    const out: Uint8Array[] = []
+    for await (const [, v] of this.db.iterate({ gt: Keys.envelope(c, e, d, after), lt: range.lt, limit })) out.push(v)
+    return out
+  }
+
+  // history
+  putChange(c: ConversationId, e: EpochId, shard: number, n: number, change: Uint8Array): Put {
+    return this.sealPut(Keys.change(c, e, shard, n), change)
+  }
+  async listChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('chg', c, e, shard))) out.push(this.openSealed(k, v))
+    return out
+  }
+
+  // messages
+  putMessage(row: MessageRow): Put[] {
+    return [
+      this.sealJson(Keys.message(row.conversation, row.orderKey), row),
+      { type: 'put', key: Keys.messageId(row.conversation, row.id), value: new TextEncoder().encode(row.orderKey) },
+    ]
+  }
+  async getMessage(c: ConversationId, id: MessageId): Promise<MessageRow | undefined> {
+    const orderKey = await this.db.get(Keys.messageId(c, id))
+    if (orderKey === undefined) return undefined
+    return this.getJson(Keys.message(c, new TextDecoder().decode(orderKey)), parseMessage)
+  }
+  /** Newest first, strictly before `before` (an order key) when given. */
+  async pageMessages(c: ConversationId, limit: number, before?: string): Promise<MessageRow[]> {
+    const range = prefixRange('msg', c)
+    const out: MessageRow[] = []
+    const lt = before === undefined ? range.lt : Keys.message(c, before)
+    for await (const [k, v] of this.db.iterate({ gte: range.gte, lt, reverse: true, limit })) {
+      out.push(decodeJson(this.openSealed(k, v), parseMessage))
+    }
+    return out
+  }
+  /** Messages after an order key, oldest first (unread counting, receipts). */
+  async messagesAfter(c: ConversationId, after: string, limit: number): Promise<MessageRow[]> {
+    const range = prefixRange('msg', c)
+    const gt = after === '' ? range.gte : Keys.message(c, after)
+    const out: MessageRow[] = []
+    for await (const [k, v] of this.db.iterate({ gt, lt: range.lt, limit })) {
+      out.push(decodeJson(this.openSealed(k, v), parseMessage))
+    }
+    return out
+  }
+  putMine(c: ConversationId, e: EpochId, seq: number, id: MessageId): Put {
+    return { type: 'put', key: Keys.mine(c, e, seq), value: new TextEncoder().encode(id) }
+  }
+  async mineBetween(c: ConversationId, e: EpochId, after: number, upTo: number): Promise<MessageId[]> {
+    const out: MessageId[] = []
+    for await (const [, v] of this.db.iterate({ gt: Keys.mine(c, e, after), lte: Keys.mine(c, e, upTo) })) {
+      out.push(new TextDecoder().decode(v) as MessageId)
+    }
+    return out
+  }
+
+  // receipts
+  getReceipt(c: ConversationId, d: DeviceId) {
+    return this.getJson(Keys.receipt(c, d), parseReceipt)
+  }
+  putReceipt(c: ConversationId, d: DeviceId, r: Receipt): Put {
+    return this.sealJson(Keys.receipt(c, d), r)
+  }
+}

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHearthNode, type NodeOptions } from '../../node/common/net/create-node.js'
+import { openDatabase } from '../../node/common/storage/database.js'
+import { Core } from '../../node/src/core/core.js'
+import { createIdentity, type Identity } from '../../node/src/identity/identity.js'
+import { CoreStore } from '../../node/src/store/core-store.js'
+
+/**
+ * Starts real cores for tests: real identity, real LevelDB (on disk in a temp dir, or the memory backend), real
+ * libp2p over TCP loopback (or the memory transport). Nothing is faked.
+ */
+export interface TestCore {
+  name: string
+  core: Core
+  identity: Identity
+  dir: string
+  stop(): Promise<void>
+  restart(): Promise<TestCore>
+}
+
+export interface StartOptions {
+  transport?: 'tcp' | 'memory'
+  identity?: Identity
+  dir?: string
+  network?: Partial<NodeOptions>
+}
+
+export async function startCore(name: string, options: StartOptions = {}): Promise<TestCore> {
+  const identity = options.identity ?? (await createIdentity(name, Date.now())).identity
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `hearth-${name}-`)))
+  const db = await openDatabase({ path: join(dir, 'db') })
+  const store = new CoreStore(db, identity.dbKey)
+  const memory = options.transport === 'memory'
+  const node = await createHearthNode({
+    privateKey: identity.peerKey,
+    transports: memory ? 'memory' : 'tcp+ws',
+    listen: memory ? undefined : ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    dht: false,
+    gossip: { heartbeatIntervalMs: 200 },
+    ...options.network,
+  } as NodeOptions)
+  const core = new Core({ identity, store, node, syncIntervalMs: 1_000 })
+  await core.start()
+  let stopped = false
+  const handle: TestCore = {
+    name,
+    core,
+    identity,
+    dir,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await core.stop()
+      await node.stop()
+      await db.close()
+    },
+    async restart() {
+      await handle.stop()
+      return startCore(name, { ...options, identity, dir })
+    },
+  }
+  return handle
+}
+
+export async function stopAll(cores: Array<TestCore | undefined>, removeDirs = true): Promise<void> {
+  await Promise.allSettled(cores.map((c) => c?.stop()))
+  if (removeDirs) await Promise.allSettled(cores.map((c) => c && rm(c.dir, { recursive: true, force: true })))
+}
+
+export async function connect(a: TestCore, b: TestCore): Promise<void> {
+  await a.core.node.dial(b.core.node.addresses()[0]!)
+}

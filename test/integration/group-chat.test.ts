@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../../node/common/net/testing.js'
+import type { ConversationId } from '../../node/src/ids.js'
+import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+
+async function history(c: TestCore, id: string): Promise<string[]> {
+  const page = await c.core.page(id as ConversationId, { limit: 500 })
+  return page.messages.map((m) => `${m.authorName}: ${m.body}`)
+}
+
+describe('three cores over TCP loopback', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('create a group, invite, join, chat: everyone ends with the identical ordered history', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const charlie = await startCore('charlie')
+    cores = [alice, bob, charlie]
+
+    const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
+    const inviteBob = await alice.core.createInvite(group.id as ConversationId, { singleUse: true })
+    const inviteCharlie = await alice.core.createInvite(group.id as ConversationId, { singleUse: true })
+    await bob.core.join(inviteBob.code)
+    await charlie.core.join(inviteCharlie.code)
+
+    expect(alice.core.members(group.id as ConversationId).map((m) => m.displayName)).toEqual(['alice', 'bob', 'charlie'])
+    await waitFor(() => bob.core.members(group.id as ConversationId).length === 3)
+    await waitFor(() => charlie.core.members(group.id as ConversationId).length === 3)
+
+    await alice.core.send(group.id as ConversationId, 'hello from alice')
+    await bob.core.send(group.id as ConversationId, 'hi alice, bob here')
+    await charlie.core.send(group.id as ConversationId, 'charlie says hi')
+    for (let i = 0; i < 5; i++) await bob.core.send(group.id as ConversationId, `bob ${i}`)
+
+    await waitFor(async () => (await history(alice, group.id)).length === 8, { timeoutMs: 20_000 })
+    await waitFor(async () => (await history(bob, group.id)).length === 8, { timeoutMs: 20_000 })
+    await waitFor(async () => (await history(charlie, group.id)).length === 8, { timeoutMs: 20_000 })
+    const a = await history(alice, group.id)
+    expect(await history(bob, group.id)).toEqual(a)
+    expect(await history(charlie, group.id)).toEqual(a)
+    expect(a).toContain('charlie: charlie says hi')
+
+    // Delivered once another member holds it; read once they mark it read.
+    const mine = (await alice.core.page(group.id as ConversationId)).messages.find((m) => m.mine)!
+    await waitFor(async () => {
+      const m = (await alice.core.page(group.id as ConversationId)).messages.find((x) => x.id === mine.id)
+      return m?.state === 'delivered' || m?.state === 'read'
+    })
+    await bob.core.markRead(group.id as ConversationId)
+    await waitFor(async () => (await alice.core.page(group.id as ConversationId)).messages.find((x) => x.id === mine.id)?.state === 'read')
+  })
+})
