@@ -66,8 +66,8 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
 }
 
 export async function stopAll(cores: Array<TestCore | undefined>, removeDirs = true): Promise<void> {
-  await Promise.allSettled(cores.map((c) => c?.stop()))
-  if (removeDirs) await Promise.allSettled(cores.map((c) => c && rm(c.dir, { recursive: true, force: true })))
+  await Promise.allSettled(cores.map(async (c) => c?.stop()))
+  if (removeDirs) await Promise.allSettled(cores.map(async (c) => c && rm(c.dir, { recursive: true, force: true })))
 }
 
 export async function connect(a: TestCore, b: TestCore): Promise<void> {

@@ -78,7 +78,14 @@ const bodySchema = z.discriminatedUnion('t', [
     e: hex(16),
     s: z.array(sealSchema).max(Limits.maxDevicesPerMember),
   }),
-  z.object({ t: z.literal('remove'), a: hex(64), o: z.record(hex(64), uint), e: epochSchema }),
+  z.object({
+    t: z.literal('remove'),
+    a: hex(64),
+    o: z
+      .record(z.string().regex(/^[0-9a-f]{16}\/[0-9a-f]{64}$/), uint)
+      .refine((o) => Object.keys(o).length <= 1024, 'too many cutoffs'),
+    e: epochSchema,
+  }),
   z.object({ t: z.literal('role'), a: hex(64), r: roleSchema }),
   z.object({ t: z.literal('rotate'), e: epochSchema }),
 ])

@@ -1,0 +1,92 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { KeyProvider } from '../../common/crypto/keystore.js'
+import { HearthError } from '../../common/errors.js'
+import { createHearthNode, type NodeOptions } from '../../common/net/create-node.js'
+import { PeerPenalties } from '../../common/net/peer-penalties.js'
+import { openDatabase } from '../../common/storage/database.js'
+import { migrate } from '../../common/storage/migrations.js'
+import { createIdentity, identityExists, loadIdentity, restoreIdentity, saveIdentity, type Identity } from '../identity/identity.js'
+import { CoreStore } from '../store/core-store.js'
+import { coreMigrations } from '../store/migrations.js'
+import { Core } from './core.js'
+import { Logger } from './logger.js'
+
+/**
+ * Opening a data directory: identity (unwrapped with the key provider), database (migrated), libp2p node, core.
+ * The desktop shell, the headless daemon, the CLI and the tests all come through here.
+ */
+export interface OpenCoreOptions {
+  dataDir: string
+  keyProvider: KeyProvider
+  network?: Partial<NodeOptions>
+  logger?: Logger
+  syncIntervalMs?: number
+}
+
+export interface OpenedCore {
+  core: Core
+  identity: Identity
+  close(): Promise<void>
+}
+
+export async function initDataDir(
+  dataDir: string,
+  displayName: string,
+  keyProvider: KeyProvider,
+  options: { recoveryPhrase?: string } = {},
+): Promise<{ identity: Identity; recoveryPhrase: string | null }> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  if (identityExists(dataDir)) {
+    throw new HearthError('IDENTITY_EXISTS', `${dataDir} already holds a Hearth identity`)
+  }
+  if (options.recoveryPhrase !== undefined) {
+    const identity = await restoreIdentity(displayName, options.recoveryPhrase, Date.now())
+    await saveIdentity(dataDir, identity, keyProvider)
+    return { identity, recoveryPhrase: null }
+  }
+  const { identity, recoveryPhrase } = await createIdentity(displayName, Date.now())
+  await saveIdentity(dataDir, identity, keyProvider)
+  return { identity, recoveryPhrase }
+}
+
+export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
+  const logger = options.logger ?? Logger.create()
+  const identity = await loadIdentity(options.dataDir, options.keyProvider)
+  const db = await openDatabase({ path: join(options.dataDir, 'db') })
+  try {
+    await migrate(db, coreMigrations)
+    const node = await createHearthNode({
+      privateKey: identity.peerKey,
+      listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
+      mdns: true,
+      dht: 'client',
+      penalties: new PeerPenalties(),
+      onError: (err, context) => logger.debug({ err, context }, 'network error'),
+      ...options.network,
+    } as NodeOptions)
+    const core = new Core({
+      identity,
+      store: new CoreStore(db, identity.dbKey),
+      node,
+      logger,
+      ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+    })
+    await core.start()
+    let closed = false
+    return {
+      core,
+      identity,
+      async close() {
+        if (closed) return
+        closed = true
+        await core.stop()
+        await node.stop()
+        await db.close()
+      },
+    }
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+}

@@ -1,0 +1,15 @@
+import type { Migration } from '../../common/storage/migrations.js'
+
+/**
+ * The core's schema history. Append only: a released migration is never edited, and each one must be safe to run again
+ * after a crash before its version bump (docs/STORAGE.md).
+ */
+export const coreMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'initial keyspace: conv, op, epoch, own, stream, env, chg, msg, mid, mine, rcpt',
+    async up() {
+      // Nothing to transform: version 1 is the first layout.
+    },
+  },
+]

@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../../node/common/net/testing.js'
+import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
+
+describe('removing a member', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('rotates keys and topic: the removed member, still connected with its old keys, can neither read nor post', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const mallory = await startCore('mallory')
+    cores = [alice, bob, mallory]
+    const id = await makeGroup(alice, [bob, mallory])
+
+    await alice.core.send(id, 'everyone can read this')
+    await waitForCount(mallory, id, 1)
+    const oldTopics = [...(mallory.core as unknown as { conversations: Map<string, { topics: Set<string> }> }).conversations.get(id)!.topics]
+
+    await alice.core.removeMember(id, mallory.identity.account)
+    await waitFor(() => bob.core.members(id).length === 2)
+    await waitFor(() => mallory.core.getConversation(id).removed)
+    // Still connected at the network level: the removal is cryptographic, not a disconnect.
+    expect(mallory.core.node.connectedPeers()).toContain(alice.identity.peerId)
+
+    await alice.core.send(id, 'after the removal')
+    await bob.core.send(id, 'bob also after')
+    await waitForCount(bob, id, 3)
+    await waitForCount(alice, id, 3)
+
+    // Mallory tries to read: anti-entropy and gossip get her nothing new, even if she asks for it.
+    await mallory.core.syncWith(alice.identity.peerId, id).catch(() => {})
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await bodies(mallory, id)).toEqual(['alice: everyone can read this'])
+
+    // The topic rotated: the new epoch's topic is one Mallory never learned.
+    const aliceTopics = [...(alice.core as unknown as { conversations: Map<string, { topics: Set<string> }> }).conversations.get(id)!.topics]
+    expect(aliceTopics.filter((t) => !oldTopics.includes(t)).length).toBe(1)
+
+    // Mallory tries to post: her own core refuses, and an envelope forced onto the old topic is refused by everyone.
+    await expect(mallory.core.send(id, 'let me back in')).rejects.toMatchObject({ code: 'REMOVED' })
+    const before = alice.core.counters.get('removed-member') + bob.core.counters.get('removed-member')
+    const forced = await forgeAfterRemoval(mallory, id)
+    for (const topic of oldTopics) await mallory.core.node.publish(topic, forced)
+    await waitFor(() => alice.core.counters.get('removed-member') + bob.core.counters.get('removed-member') > before, {
+      message: 'members to refuse the removed member’s envelope',
+    })
+    expect(await bodies(alice, id)).toEqual(['alice: everyone can read this', 'alice: after the removal', 'bob: bob also after'])
+    expect(await bodies(bob, id)).toEqual(await bodies(alice, id))
+  })
+})
+
+/** Builds a validly signed content envelope in the old epoch, as a removed member with its old keys could. */
+async function forgeAfterRemoval(mallory: TestCore, id: string): Promise<Uint8Array> {
+  const { sealEnvelope, EnvelopeKind } = await import('../../node/common/wire/envelope.js')
+  const internals = mallory.core as unknown as {
+    conversations: Map<string, { epochs: Map<string, { envelope: { epochTag: Uint8Array; headerKey: Uint8Array }; controlKey: Uint8Array }>; own: Map<string, { next: number }> }>
+  }
+  const rt = internals.conversations.get(id)!
+  const [epoch, keys] = [...rt.epochs.entries()][0]!
+  return sealEnvelope({
+    keys: keys.envelope,
+    header: { device: mallory.identity.deviceKey.publicKey, seq: rt.own.get(epoch)!.next + 5, kind: EnvelopeKind.content },
+    bodyKey: keys.controlKey,
+    body: new Uint8Array(10),
+    signingSeed: mallory.identity.deviceKey.seed,
+  })
+}
