@@ -807,8 +807,10 @@ export class Core {
       }
       return 'accept'
     }
-    if (verdict.reason === 'own' || verdict.reason === 'unknown-device') return 'ignore'
+    if (verdict.reason === 'own') return 'ignore'
     this.counters.count(verdict.reason)
+    // Possibly a member whose admission we have not seen yet: drop without blame; sync settles it.
+    if (verdict.reason === 'unknown-device') return 'ignore'
     this.events.emit('security.rejected', { reason: verdict.reason, peer: from })
     return 'reject'
   }
@@ -875,7 +877,7 @@ export class Core {
     for (const { bytes, from } of items) {
       const verdict = this.check(rt, bytes)
       if (!verdict.ok) {
-        if (verdict.reason !== 'own' && verdict.reason !== 'unknown-device') {
+        if (verdict.reason !== 'own') {
           this.counters.count(verdict.reason)
           this.events.emit('security.rejected', { reason: verdict.reason, peer: from })
         }

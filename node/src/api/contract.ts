@@ -1,0 +1,153 @@
+/**
+ * The core API contract: every request method with its parameter schema and result type, the event names, and the
+ * wire shapes. It is the single source both carriers (in-process/MessagePort and the WebSocket) and every client (UI,
+ * CLI, tests) are typed from.
+ *
+ * This file must stay importable from the renderer: zod, type-only imports and nothing that touches Node at runtime.
+ */
+import { z } from 'zod'
+import type { ErrorCode } from '../../common/errors.js'
+import type { CoreEventName, CoreEvents } from '../core/events.js'
+import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from './types.js'
+
+/** A phantom that carries a result type in the contract value without any runtime payload. */
+export interface ResultOf<T> {
+  readonly __result?: T
+}
+const result = <T>(): ResultOf<T> => ({})
+
+// Identifiers are validated here with the same rules as `ids.ts`, so a malformed id is refused before the core sees it.
+const conversationId = z.string().regex(/^[0-9a-f]{32}$/, 'conversationId must be 32 lowercase hex characters')
+const account = z.string().regex(/^[0-9a-f]{64}$/, 'account must be 64 lowercase hex characters')
+const messageId = z.string().regex(/^[0-9a-f]{32}$/, 'messageId must be 32 lowercase hex characters')
+const inviteId = z.string().regex(/^[0-9a-f]{32}$/, 'inviteId must be 32 lowercase hex characters')
+/** Order keys are opaque to clients; they only hand back what a page gave them. */
+const cursor = z.string().min(1).max(256)
+const MAX_INVITE_LIFETIME_MS = 365 * 24 * 3600_000
+
+const noParams = z.strictObject({})
+const byConversation = z.strictObject({ conversationId })
+
+export interface NetworkStatus {
+  whoami: WhoAmI
+  peers: PeerView[]
+  /** Refusals by reason (forged, replayed, malformed…): an attack is visible rather than silently absorbed. */
+  counters: Record<string, number>
+}
+
+export interface InviteResult {
+  code: string
+  inviteId: string
+  /** Epoch ms; 0 means the invite never expires. */
+  expiresAt: number
+}
+
+export const contract = {
+  'identity.whoami': { params: noParams, result: result<WhoAmI>() },
+
+  'conversations.list': { params: noParams, result: result<ConversationSummary[]>() },
+  'conversations.get': { params: byConversation, result: result<ConversationSummary>() },
+  'conversations.create': {
+    // The core counts the 100-character limit in code points; UTF-16 length can be twice that for emoji.
+    params: z.strictObject({ kind: z.enum(['direct', 'group']), name: z.string().trim().min(1).max(200) }),
+    result: result<ConversationSummary>(),
+  },
+  'conversations.invite': {
+    params: z.strictObject({
+      conversationId,
+      /** 0 makes an invite that never expires; absent means the core's default (7 days). */
+      expiresInMs: z.number().int().min(0).max(MAX_INVITE_LIFETIME_MS).optional(),
+      singleUse: z.boolean().optional(),
+    }),
+    result: result<InviteResult>(),
+  },
+  'conversations.revokeInvite': { params: z.strictObject({ conversationId, inviteId }), result: result<null>() },
+  // The core enforces the real invite limit (and says INVITE_INVALID); this bound only stops absurd input early.
+  'conversations.join': { params: z.strictObject({ code: z.string().min(1).max(4096) }), result: result<ConversationSummary>() },
+  'conversations.members': { params: byConversation, result: result<MemberView[]>() },
+  'conversations.remove': { params: z.strictObject({ conversationId, account }), result: result<null>() },
+  'conversations.setRole': {
+    params: z.strictObject({ conversationId, account, role: z.enum(['admin', 'member']) }),
+    result: result<null>(),
+  },
+
+  'messages.send': {
+    // The core checks the real size limit in bytes and answers TOO_LARGE; this bound only caps the work of parsing.
+    params: z.strictObject({ conversationId, body: z.string().min(1).max(256 * 1024) }),
+    result: result<MessageView>(),
+  },
+  'messages.page': {
+    params: z.strictObject({ conversationId, before: cursor.optional(), limit: z.number().int().min(1).max(500).optional() }),
+    result: result<Page>(),
+  },
+  'messages.markRead': { params: z.strictObject({ conversationId, upTo: cursor.optional() }), result: result<ConversationSummary>() },
+  'messages.retry': { params: z.strictObject({ conversationId, messageId }), result: result<MessageView>() },
+
+  'network.peers': { params: noParams, result: result<PeerView[]>() },
+  'network.status': { params: noParams, result: result<NetworkStatus>() },
+} as const
+
+export type Contract = typeof contract
+export type Method = keyof Contract
+/** What a caller passes (before defaults and trimming). */
+export type Params<M extends Method> = z.input<Contract[M]['params']>
+/** What a handler receives after validation. */
+export type ValidParams<M extends Method> = z.output<Contract[M]['params']>
+export type Result<M extends Method> = Contract[M]['result'] extends ResultOf<infer T> ? T : never
+
+export const methods = Object.keys(contract) as Method[]
+
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.hasOwn(contract, name)
+}
+
+// ------------------------------------------------------------------------------------------------------- events
+
+export type EventName = CoreEventName
+export type EventPayload<E extends EventName> = CoreEvents[E]
+
+/** Every event the API pushes. The `satisfies` check and the type below fail to compile if CoreEvents changes. */
+export const eventNames = [
+  'message.added',
+  'message.updated',
+  'conversation.updated',
+  'peer.changed',
+  'security.rejected',
+] as const satisfies readonly EventName[]
+type _AllEventsListed = Exclude<EventName, (typeof eventNames)[number]> extends never ? true : never
+export const _allEventsListed: _AllEventsListed = true
+
+// --------------------------------------------------------------------------------------------------------- wire
+
+export type RequestId = number | string
+
+export interface Request<M extends Method = Method> {
+  id: RequestId
+  method: M
+  params?: Params<M>
+}
+
+export interface ApiError {
+  code: ErrorCode
+  message: string
+}
+
+export type Response<R = unknown> =
+  | { id: RequestId | null; ok: true; result: R }
+  | { id: RequestId | null; ok: false; error: ApiError }
+
+export type EventPush<E extends EventName = EventName> = { [K in E]: { event: K; payload: EventPayload<K> } }[E]
+
+/** Any message a server sends: a response to a request, or an event. */
+export type ServerMessage = Response | EventPush
+
+/** The envelope of a request; `params` is checked against the method's own schema afterwards. */
+export const requestEnvelope = z.strictObject({
+  id: z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(64)]),
+  method: z.string().min(1).max(64),
+  params: z.unknown().optional(),
+})
+
+export function isEventPush(message: ServerMessage): message is EventPush {
+  return 'event' in message
+}

@@ -1,0 +1,133 @@
+/**
+ * The in-process carrier of the core API: turns an untrusted request value into a call on the core and the outcome
+ * into a response value, and fans core events out to subscribers. The WebSocket server and the Electron MessagePort
+ * are thin transports around this; neither validates or maps errors itself, so all carriers behave the same.
+ */
+import { z } from 'zod'
+import { isHearthError, type ErrorCode } from '../../common/errors.js'
+import type { Core } from '../core/core.js'
+import { Logger } from '../core/logger.js'
+import type { ConversationId } from '../ids.js'
+import {
+  contract,
+  eventNames,
+  isMethod,
+  requestEnvelope,
+  type EventPush,
+  type Method,
+  type RequestId,
+  type Response,
+  type Result,
+  type ValidParams,
+} from './contract.js'
+
+export interface Dispatcher {
+  /** Never rejects: every failure, including malformed input, comes back as `{ ok: false }`. */
+  handle(raw: unknown): Promise<Response>
+  /** Receives every core event as a push; returns the unsubscribe function. */
+  subscribe(listener: (push: EventPush) => void): () => void
+}
+
+type Handlers = { [M in Method]: (core: Core, params: ValidParams<M>) => Result<M> | Promise<Result<M>> }
+
+// Ids were validated by the contract's schemas with the same rules as ids.ts, so the casts below are checked casts.
+const cid = (id: string) => id as ConversationId
+
+const handlers: Handlers = {
+  'identity.whoami': (core) => core.whoami(),
+
+  'conversations.list': (core) => core.listConversations(),
+  'conversations.get': (core, p) => core.getConversation(cid(p.conversationId)),
+  'conversations.create': (core, p) => core.createConversation({ kind: p.kind, name: p.name }),
+  'conversations.invite': (core, p) =>
+    core.createInvite(cid(p.conversationId), {
+      ...(p.expiresInMs === undefined ? {} : { expiresInMs: p.expiresInMs }),
+      ...(p.singleUse === undefined ? {} : { singleUse: p.singleUse }),
+    }),
+  'conversations.revokeInvite': async (core, p) => {
+    await core.revokeInvite(cid(p.conversationId), p.inviteId)
+    return null
+  },
+  'conversations.join': (core, p) => core.join(p.code),
+  'conversations.members': (core, p) => core.members(cid(p.conversationId)),
+  'conversations.remove': async (core, p) => {
+    await core.removeMember(cid(p.conversationId), p.account)
+    return null
+  },
+  'conversations.setRole': async (core, p) => {
+    await core.setRole(cid(p.conversationId), p.account, p.role)
+    return null
+  },
+
+  'messages.send': (core, p) => core.send(cid(p.conversationId), p.body),
+  'messages.page': (core, p) => core.page(cid(p.conversationId), { before: p.before, limit: p.limit }),
+  'messages.markRead': (core, p) => core.markRead(cid(p.conversationId), p.upTo),
+  'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),
+
+  'network.peers': (core) => core.peers(),
+  'network.status': (core) => ({ whoami: core.whoami(), peers: core.peers(), counters: core.counters.snapshot() }),
+}
+
+export interface DispatcherOptions {
+  logger?: Logger
+}
+
+export function createDispatcher(core: Core, options: DispatcherOptions = {}): Dispatcher {
+  const log = options.logger ?? Logger.silent()
+
+  async function handle(raw: unknown): Promise<Response> {
+    const envelope = requestEnvelope.safeParse(raw)
+    if (!envelope.success) return failure(idOf(raw), 'INVALID_INPUT', `invalid request: ${describe(envelope.error)}`)
+    const { id, method, params } = envelope.data
+    if (!isMethod(method)) return failure(id, 'INVALID_INPUT', `unknown method: ${method}`)
+    // Methods without parameters may omit them; everything else is checked by the method's strict schema.
+    const parsed = contract[method].params.safeParse(params ?? {})
+    if (!parsed.success) return failure(id, 'INVALID_INPUT', `invalid parameters for ${method}: ${describe(parsed.error)}`)
+    try {
+      const handler = handlers[method] as (core: Core, params: unknown) => unknown
+      const result = await handler(core, parsed.data)
+      return { id, ok: true, result: result ?? null }
+    } catch (err) {
+      if (isHearthError(err)) return failure(id, err.code, err.message)
+      // An unexpected exception is a bug: its detail goes to the log, never to the client (it may hold paths or state).
+      log.error({ err, method }, 'core API call failed')
+      return failure(id, 'INTERNAL', 'internal error (see the core log)')
+    }
+  }
+
+  function subscribe(listener: (push: EventPush) => void): () => void {
+    const unsubscribers = eventNames.map((event) =>
+      core.events.on(event, (payload) => {
+        // Listeners run inside the core's emit: a throwing transport must not break the core's own code path.
+        try {
+          listener({ event, payload } as EventPush)
+        } catch (err) {
+          log.warn({ err, event }, 'event listener failed')
+        }
+      }),
+    )
+    return () => {
+      for (const u of unsubscribers) u()
+    }
+  }
+
+  return { handle, subscribe }
+}
+
+function failure(id: RequestId | null, code: ErrorCode, message: string): Response {
+  return { id, ok: false, error: { code, message } }
+}
+
+/** Echoes a well-formed id even when the rest of the request is not, so the client can match the error to its call. */
+function idOf(raw: unknown): RequestId | null {
+  if (typeof raw !== 'object' || raw === null || !('id' in raw)) return null
+  const id = requestEnvelope.shape.id.safeParse(raw.id)
+  return id.success ? id.data : null
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ')
+}
