@@ -5,7 +5,7 @@
  */
 import type { MessageId } from '../../node/src/ids.js'
 import type { LatencyResult, ThroughputResult } from './baseline.js'
-import { body, conversationPair, deferred, now, sleep, summarize } from './harness.js'
+import { body, conversationPair, deferred, disposeAll, now, sleep, summarize } from './harness.js'
 
 export interface FullPathResult {
   latency?: LatencyResult
@@ -26,7 +26,7 @@ export async function envelopeSize(bodyBytes: number): Promise<number> {
     // The change grows a little with history (Automerge deps); take the typical one.
     return summarize(sizes).p50
   } finally {
-    await Promise.allSettled([alice.close(), bob.close()])
+    await disposeAll([alice, bob])
   }
 }
 
@@ -82,6 +82,6 @@ export async function fullPath(options: { latency?: { samples: number; warmup: n
     off()
     return result
   } finally {
-    await Promise.allSettled([alice.close(), bob.close()])
+    await disposeAll([alice, bob])
   }
 }

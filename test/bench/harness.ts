@@ -120,6 +120,12 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
 }
 
+/** Stops cores and deletes their data directories; never throws (used in finally blocks). */
+export async function disposeAll(cores: BenchCore[]): Promise<void> {
+  await Promise.allSettled(cores.map((c) => c.close()))
+  await Promise.allSettled(cores.map((c) => removeDir(c.dir)))
+}
+
 /**
  * Two cores over TCP loopback sharing one conversation (alice created it, bob joined by invite) with the gossip mesh
  * formed in both directions and bob holding alice's chain key, so the next message takes the full path.

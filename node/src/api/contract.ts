@@ -119,6 +119,12 @@ export const _allEventsListed: _AllEventsListed = true
 
 // --------------------------------------------------------------------------------------------------------- wire
 
+/**
+ * The WebSocket carrier's token travels as the subprotocol `hearth.<token>`: the only header a browser lets a page
+ * set on a WebSocket. `?token=` works too, for clients that cannot set protocols.
+ */
+export const API_PROTOCOL_PREFIX = 'hearth.'
+
 export type RequestId = number | string
 
 export interface Request<M extends Method = Method> {

@@ -14,12 +14,11 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import { HearthError } from '../../common/errors.js'
+import { HearthError, drop } from '../../common/errors.js'
 import { Logger } from '../core/logger.js'
-import type { EventPush, Response } from './contract.js'
+import { API_PROTOCOL_PREFIX, type EventPush, type Response } from './contract.js'
 import type { Dispatcher } from './dispatcher.js'
 
-export const API_PROTOCOL_PREFIX = 'hearth.'
 export const MAX_API_MESSAGE_BYTES = 1024 * 1024
 export const DEFAULT_MAX_IN_FLIGHT = 32
 /** A client that stops reading while events pile up is dropped rather than allowed to grow our memory. */
@@ -123,10 +122,13 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
         return
       }
       inFlight++
-      void dispatcher
-        .handle(request)
-        .then((response) => send(ws, response))
-        .finally(() => inFlight--)
+      drop(
+        dispatcher
+          .handle(request)
+          .then((response) => send(ws, response))
+          .finally(() => inFlight--),
+        (err) => log.warn({ err }, 'API response failed'),
+      )
     })
     ws.on('close', () => clients.delete(ws))
     ws.on('error', (err) => log.debug({ err }, 'API client socket error'))
@@ -192,8 +194,9 @@ function digest(text: string): Buffer {
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {
+  // Destroy only once the response is flushed (as `ws` itself does), so the client sees the status, not a reset.
+  socket.once('finish', () => socket.destroy())
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-  socket.destroy()
 }
 
 function rawText(data: RawData): string {
