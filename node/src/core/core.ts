@@ -88,6 +88,8 @@ const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFr
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
 const RECEIPT_DELAY_MS = 150
+/** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
+const JOIN_DISCOVERY_WAIT_MS = 15_000
 
 /**
  * The Hearth core: identity, conversations, history, sync. One instance is the single writer of its database.
@@ -295,7 +297,7 @@ export class Core {
         lastError = err
       }
     }
-    if (lastError !== undefined && !this.node.connectedPeers().includes(invite.peerId)) {
+    if (lastError !== undefined && !(await this.waitForPeer(invite.peerId, JOIN_DISCOVERY_WAIT_MS))) {
       throw new HearthError('UNREACHABLE', 'could not reach the member who made this invite; they need to be online', {
         cause: lastError,
       })
@@ -512,6 +514,23 @@ export class Core {
   }
 
   // ---------------------------------------------------------------------------------------------- internals
+
+  /** True once `peer` is connected, e.g. found on the LAN by mDNS when the invite's addresses did not work. */
+  private async waitForPeer(peer: string, timeoutMs: number): Promise<boolean> {
+    if (this.node.connectedPeers().includes(peer)) return true
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        off()
+        resolve(false)
+      }, timeoutMs)
+      const off = this.node.onPeerConnected((p) => {
+        if (p !== peer) return
+        clearTimeout(timer)
+        off()
+        resolve(true)
+      })
+    })
+  }
 
   private runtime(id: ConversationId): ConversationRuntime {
     const rt = this.conversations.get(asConversationId(id))

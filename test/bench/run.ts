@@ -1,0 +1,236 @@
+/**
+ * Hearth benchmark (issue 2, "Benchmark"). Measures in one run, on this machine:
+ *   latency     raw gossipsub vs Hearth full path, publish→receive p50/p99 (sequential, ping-style)
+ *   throughput  raw gossipsub (pipelined, bounded window) vs Hearth (alice sends N as fast as `send` resolves)
+ *   scale       cost of `send` for messages 1..1k vs 99,001..100k of one conversation
+ *   page        newest page of that 100k-message conversation after a reopen, cold and warm
+ *   catchup     bob away while alice writes 10k; time from bob's start until he has them all
+ *   memory      core RSS/heap at rest with 50 conversations × 2k messages (child processes, forced GC)
+ *
+ * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
+ * Prints a table and writes test/bench/results.json. docs/PERFORMANCE.md explains the figures.
+ */
+import { writeFileSync } from 'node:fs'
+import { cpus, totalmem, release, platform } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { baselineLatency, baselineThroughput, type LatencyResult, type ThroughputResult } from './baseline.js'
+import { catchup, type CatchupResult } from './catchup.js'
+import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
+import { now, round } from './harness.js'
+import { memory, type MemoryResult } from './memory.js'
+import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
+
+const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory'] as const
+type Piece = (typeof PIECES)[number]
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const unknown = args.filter((a) => a !== '--quick' && !(PIECES as readonly string[]).includes(a))
+if (unknown.length > 0) {
+  console.error(`unknown piece(s): ${unknown.join(', ')}; pieces: ${PIECES.join(' ')} (and --quick)`)
+  process.exit(2)
+}
+const chosen = args.filter((a): a is Piece => (PIECES as readonly string[]).includes(a))
+const pieces: Piece[] = chosen.length === 0 ? [...PIECES] : PIECES.filter((p) => chosen.includes(p))
+
+const SIZES = quick
+  ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
+  : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
+
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200 }
+
+interface Results {
+  date: string
+  quick: boolean
+  machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string }
+  sizes: typeof SIZES
+  targets: typeof TARGETS
+  elapsedSeconds: Partial<Record<Piece | 'envelope' | 'total', number>>
+  errors: Partial<Record<Piece, string>>
+  envelopeBytes?: number
+  latency?: { baseline: LatencyResult; hearth: LatencyResult; ratioP50: number; ratioP99: number }
+  throughput?: { baseline: ThroughputResult; hearth: NonNullable<FullPathResult['throughput']>; ratio: number }
+  scale?: ScaleResult
+  page?: PageResult
+  catchup?: CatchupResult
+  memory?: MemoryResult
+}
+
+const results: Results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+  },
+  sizes: SIZES,
+  targets: TARGETS,
+  elapsedSeconds: {},
+  errors: {},
+}
+
+const log = (text: string): void => console.error(text)
+const started = now()
+
+async function timed<T>(name: Piece | 'envelope', fn: () => Promise<T>): Promise<T | undefined> {
+  log(`▶ ${name}`)
+  const t = now()
+  try {
+    return await fn()
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    if (name !== 'envelope') results.errors[name] = message
+    log(`✖ ${name} failed: ${message}`)
+    return undefined
+  } finally {
+    const s = (now() - t) / 1000
+    results.elapsedSeconds[name] = round(s, 1)
+    log(`  ${name}: ${s.toFixed(1)} s`)
+  }
+}
+
+let envelope: number | undefined
+async function envelopeBytes(): Promise<number> {
+  if (envelope === undefined) {
+    envelope = (await timed('envelope', () => envelopeSize(SIZES.bodyBytes))) ?? 658
+    results.envelopeBytes = envelope
+    log(`  a ${SIZES.bodyBytes}-byte message travels in a ${envelope}-byte envelope`)
+  }
+  return envelope
+}
+
+if (pieces.includes('latency')) {
+  const size = await envelopeBytes()
+  await timed('latency', async () => {
+    const baseline = await baselineLatency(size, SIZES.latencySamples, SIZES.warmup)
+    const hearth = (await fullPath({ latency: { samples: SIZES.latencySamples, warmup: SIZES.warmup } })).latency!
+    results.latency = { baseline, hearth, ratioP50: hearth.summary.p50 / baseline.summary.p50, ratioP99: hearth.summary.p99 / baseline.summary.p99 }
+  })
+}
+
+if (pieces.includes('throughput')) {
+  const size = await envelopeBytes()
+  await timed('throughput', async () => {
+    const baseline = await baselineThroughput(size, SIZES.baselineMessages, SIZES.window)
+    const hearth = (await fullPath({ throughput: { messages: SIZES.fullMessages } })).throughput!
+    results.throughput = { baseline, hearth, ratio: hearth.perSecond / baseline.perSecond }
+  })
+}
+
+let big: BigConversation | undefined
+if (pieces.includes('scale') || pieces.includes('page')) {
+  big = await timed('scale', () => scale(SIZES.scaleTotal, SIZES.scaleWindow))
+  if (big) results.scale = big.scale
+}
+if (pieces.includes('page')) {
+  if (big === undefined) results.errors.page = 'no data: the scale piece failed'
+  else {
+    const b = big
+    const page = await timed('page', () => newestPage(b))
+    if (page) results.page = page
+  }
+}
+if (big) await dropBig(big)
+
+if (pieces.includes('catchup')) {
+  const r = await timed('catchup', () => catchup(SIZES.catchup))
+  if (r) results.catchup = r
+}
+
+if (pieces.includes('memory')) {
+  const r = await timed('memory', () => memory(SIZES.memConvs, SIZES.memMsgs))
+  if (r) results.memory = r
+}
+
+results.elapsedSeconds.total = round((now() - started) / 1000, 1)
+
+// ---------------------------------------------------------------------------------------------------- report
+
+type Row = [string, string, string, string, string, string]
+const rows: Row[] = []
+const ms = (x: number): string => `${x.toFixed(2)} ms`
+const met = (ok: boolean): string => (ok ? 'met' : 'NOT met')
+const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n))
+
+if (results.latency) {
+  const { baseline: b, hearth: h, ratioP50, ratioP99 } = results.latency
+  rows.push(['latency p50', ms(b.summary.p50), ms(h.summary.p50), `${ratioP50.toFixed(2)}×`, `≤ ${TARGETS.latencyRatio}×`, met(ratioP50 <= TARGETS.latencyRatio)])
+  rows.push(['latency p99', ms(b.summary.p99), ms(h.summary.p99), `${ratioP99.toFixed(2)}×`, `≤ ${TARGETS.latencyRatio}×`, met(ratioP99 <= TARGETS.latencyRatio)])
+}
+if (results.throughput) {
+  const { baseline: b, hearth: h, ratio } = results.throughput
+  rows.push(['throughput', `${b.perSecond.toFixed(0)} msg/s`, `${h.perSecond.toFixed(0)} msg/s`, `${(ratio * 100).toFixed(1)}%`, `≥ ${TARGETS.throughputRatio * 100}%`, met(ratio >= TARGETS.throughputRatio)])
+}
+if (results.scale) {
+  const s = results.scale
+  rows.push([
+    `send cost, msgs 1–${k(s.window)} vs ${k(s.total - s.window + 1)}–${k(s.total)} (mean)`,
+    ms(s.first.mean),
+    ms(s.last.mean),
+    `${s.ratioMean.toFixed(2)}×`,
+    `≤ ${TARGETS.costRatio}×`,
+    met(s.ratioMean <= TARGETS.costRatio),
+  ])
+  rows.push(['  same, p50', ms(s.first.p50), ms(s.last.p50), `${s.ratioP50.toFixed(2)}×`, '(info)', ''])
+}
+if (results.page) {
+  const p = results.page
+  rows.push([`newest page (50) of ${k(p.messages)} msgs, cold`, '', ms(p.coldMs), '', `< ${TARGETS.pageMs} ms`, met(p.coldMs < TARGETS.pageMs)])
+  rows.push(['  same, warm p50 / p99', '', `${ms(p.warm.p50)} / ${ms(p.warm.p99)}`, '', `< ${TARGETS.pageMs} ms`, met(p.warm.p99 < TARGETS.pageMs)])
+}
+if (results.catchup) {
+  const c = results.catchup
+  rows.push([`catch-up of ${k(c.messages)} missed msgs`, '', ms(c.totalMs), '', `< ${TARGETS.catchupMs} ms`, met(c.totalMs < TARGETS.catchupMs && c.bobHas === c.messages)])
+}
+if (results.memory) {
+  const m = results.memory
+  rows.push([
+    `memory at rest, ${m.conversations} convs × ${k(m.messagesPerConversation)} msgs`,
+    '',
+    `RSS ${m.atRest.rssMb} MB, heap ${m.atRest.heapUsedMb} MB`,
+    '',
+    `< ${TARGETS.memoryMb} MB`,
+    met(m.atRest.rssMb < TARGETS.memoryMb),
+  ])
+}
+for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
+
+const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+const line = (r: Row): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')
+console.log('')
+console.log(`Hearth benchmark ${results.date}${quick ? ' (QUICK sizes)' : ''}`)
+console.log(`${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, ${results.machine.os}, Node ${results.machine.node}`)
+if (results.envelopeBytes !== undefined) console.log(`payload: ${SIZES.bodyBytes}-byte message body = ${results.envelopeBytes}-byte envelope (baseline payload size)`)
+console.log('')
+console.log(line(header))
+console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
+for (const r of rows) console.log(line(r))
+console.log('')
+if (results.throughput) {
+  const h = results.throughput.hearth
+  console.log(`throughput detail: alice's sends took ${h.sendSeconds.toFixed(2)} s (${h.sendPerSecond.toFixed(0)}/s); bob had all ${h.messages} after ${h.seconds.toFixed(2)} s`)
+}
+if (results.scale) {
+  const s = results.scale
+  console.log(`scale detail: ${s.total} sends took ${s.totalSeconds.toFixed(0)} s; mean ms per send by slice: ${s.trend.map((t) => `${k(t.upTo)}:${t.meanMs.toFixed(2)}`).join(' ')}`)
+}
+if (results.page) console.log(`page detail: reopen (identity, LevelDB, libp2p, core.start) ${ms(results.page.reopenMs)}; next older page ${ms(results.page.olderPageMs)}`)
+if (results.catchup) {
+  const c = results.catchup
+  console.log(`catch-up detail: open ${ms(c.openMs)}, dial ${ms(c.dialMs)}, sync+apply ${ms(c.syncMs)}; bob pages ${c.bobHas}/${c.messages}; alice wrote them in ${c.writeSeconds.toFixed(1)} s`)
+}
+if (results.memory) {
+  const m = results.memory
+  console.log(`memory detail: before opening ${m.before.rssMb} MB RSS / ${m.before.heapUsedMb} MB heap; after newest page of every conversation ${m.afterPages.rssMb} / ${m.afterPages.heapUsedMb}; open ${ms(m.openMs)}; fill ${m.fillSeconds.toFixed(0)} s`)
+}
+console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
+
+const out = fileURLToPath(new URL('./results.json', import.meta.url))
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)
+console.log(`results written to ${out}`)
+// libp2p and LevelDB handles are all closed; exit explicitly so a stray timer in a dependency cannot keep us alive.
+process.exit(Object.keys(results.errors).length > 0 ? 1 : 0)
