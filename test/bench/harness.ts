@@ -182,3 +182,27 @@ export function memoryMb(): { rssMb: number; heapUsedMb: number } {
   const m = process.memoryUsage()
   return { rssMb: round(m.rss / 2 ** 20, 1), heapUsedMb: round(m.heapUsed / 2 ** 20, 1) }
 }
+
+/**
+ * Context for the latency figures: what one synced LevelDB batch (fsync) costs on this disk. Hearth's full path has
+ * three in series (sender's send, receiver's ingest, receiver's apply), so this bounds how close it can get to raw gossip.
+ */
+export async function syncedBatchCost(samples = 200): Promise<Summary> {
+  const { openDatabase } = await import('../../node/common/storage/database.js')
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-fsync-'))
+  const db = await openDatabase({ path: join(dir, 'db') })
+  try {
+    const out: number[] = []
+    const value = new Uint8Array(700)
+    for (let i = 0; i < samples; i++) {
+      const ops = Array.from({ length: 6 }, (_, j) => ({ type: 'put' as const, key: `k/${i}/${j}`, value }))
+      const t = now()
+      await db.batch(ops, { sync: true })
+      out.push(now() - t)
+    }
+    return summarize(out)
+  } finally {
+    await db.close()
+    await removeDir(dir)
+  }
+}

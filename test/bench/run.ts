@@ -10,13 +10,14 @@
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
  * Prints a table and writes test/bench/results.json. docs/PERFORMANCE.md explains the figures.
  */
+import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem, release, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { baselineLatency, baselineThroughput, type LatencyResult, type ThroughputResult } from './baseline.js'
 import { catchup, type CatchupResult } from './catchup.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
-import { now, round } from './harness.js'
+import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 
@@ -43,12 +44,14 @@ interface Results {
   date: string
   quick: boolean
   machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string }
+  /** The code measured: commit, and whether node/ or crdt/ had uncommitted changes at the time. */
+  code: { commit: string; dirty: boolean }
   sizes: typeof SIZES
   targets: typeof TARGETS
   elapsedSeconds: Partial<Record<Piece | 'envelope' | 'total', number>>
   errors: Partial<Record<Piece, string>>
   envelopeBytes?: number
-  latency?: { baseline: LatencyResult; hearth: LatencyResult; ratioP50: number; ratioP99: number }
+  latency?: { baseline: LatencyResult; hearth: LatencyResult; ratioP50: number; ratioP99: number; syncedBatch: Summary }
   throughput?: { baseline: ThroughputResult; hearth: NonNullable<FullPathResult['throughput']>; ratio: number }
   scale?: ScaleResult
   page?: PageResult
@@ -66,10 +69,20 @@ const results: Results = {
     os: `${platform()} ${release()}`,
     node: process.version,
   },
+  code: codeVersion(),
   sizes: SIZES,
   targets: TARGETS,
   elapsedSeconds: {},
   errors: {},
+}
+
+function codeVersion(): { commit: string; dirty: boolean } {
+  try {
+    const git = (...a: string[]): string => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'node', 'crdt').length > 0 }
+  } catch {
+    return { commit: 'unknown', dirty: false }
+  }
 }
 
 const log = (text: string): void => console.error(text)
@@ -107,7 +120,8 @@ if (pieces.includes('latency')) {
   await timed('latency', async () => {
     const baseline = await baselineLatency(size, SIZES.latencySamples, SIZES.warmup)
     const hearth = (await fullPath({ latency: { samples: SIZES.latencySamples, warmup: SIZES.warmup } })).latency!
-    results.latency = { baseline, hearth, ratioP50: hearth.summary.p50 / baseline.summary.p50, ratioP99: hearth.summary.p99 / baseline.summary.p99 }
+    const syncedBatch = await syncedBatchCost()
+    results.latency = { baseline, hearth, ratioP50: hearth.summary.p50 / baseline.summary.p50, ratioP99: hearth.summary.p99 / baseline.summary.p99, syncedBatch }
   })
 }
 
@@ -203,6 +217,7 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.
 const line = (r: Row): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')
 console.log('')
 console.log(`Hearth benchmark ${results.date}${quick ? ' (QUICK sizes)' : ''}`)
+console.log(`code ${results.code.commit}${results.code.dirty ? ' (with uncommitted changes in node/ or crdt/)' : ''}`)
 console.log(`${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, ${results.machine.os}, Node ${results.machine.node}`)
 if (results.envelopeBytes !== undefined) console.log(`payload: ${SIZES.bodyBytes}-byte message body = ${results.envelopeBytes}-byte envelope (baseline payload size)`)
 console.log('')
@@ -210,6 +225,10 @@ console.log(line(header))
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
 for (const r of rows) console.log(line(r))
 console.log('')
+if (results.latency) {
+  const { baseline: b, hearth: h, syncedBatch: f } = results.latency
+  console.log(`latency detail: ${b.samples} samples each after ${b.warmup} warm-up; raw mean ${ms(b.summary.mean)}, Hearth mean ${ms(h.summary.mean)}; one synced LevelDB batch (fsync) on this disk: p50 ${ms(f.p50)}, p99 ${ms(f.p99)}`)
+}
 if (results.throughput) {
   const h = results.throughput.hearth
   console.log(`throughput detail: alice's sends took ${h.sendSeconds.toFixed(2)} s (${h.sendPerSecond.toFixed(0)}/s); bob had all ${h.messages} after ${h.seconds.toFixed(2)} s`)

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHearthNode, type NodeOptions } from '../../node/common/net/create-node.js'
+import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
 import { openDatabase } from '../../node/common/storage/database.js'
 import { Core } from '../../node/src/core/core.js'
 import { createIdentity, type Identity } from '../../node/src/identity/identity.js'
@@ -40,6 +41,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     mdns: false,
     dht: false,
     gossip: { heartbeatIntervalMs: 200 },
+    penalties: new PeerPenalties(),
     ...options.network,
   } as NodeOptions)
   const core = new Core({ identity, store, node, syncIntervalMs: 1_000 })

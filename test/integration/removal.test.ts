@@ -70,3 +70,30 @@ async function forgeAfterRemoval(mallory: TestCore, id: string): Promise<Uint8Ar
     signingSeed: mallory.identity.deviceKey.seed,
   })
 }
+
+describe('messages of a removed member', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('that nobody received are marked failed with the reason, and retry says why it cannot', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    // Bob writes while cut off; meanwhile alice removes him.
+    await bob.core.node.hangUp(alice.identity.peerId)
+    const stranded = await bob.core.send(id, 'written while cut off')
+    await alice.core.removeMember(id, bob.identity.account)
+    // Bob reconnects and learns of the removal through sync; alice refuses his stranded message (past his cutoff).
+    await bob.core.node.dial(alice.core.node.addresses()[0]!)
+    await waitFor(() => bob.core.getConversation(id).removed, { message: 'bob to learn of his removal' })
+    await waitFor(async () => (await bob.core.page(id)).messages.find((m) => m.id === stranded.id)?.state === 'failed')
+    const row = (await bob.core.page(id)).messages.find((m) => m.id === stranded.id)!
+    expect(row.failure).toMatch(/removed/)
+    await expect(bob.core.retry(id, stranded.id)).rejects.toMatchObject({ code: 'REMOVED' })
+    expect((await alice.core.page(id)).messages.map((m) => m.body)).not.toContain('written while cut off')
+  })
+})

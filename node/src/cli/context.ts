@@ -1,0 +1,47 @@
+/**
+ * What every command gets: the global options and the two output channels. Results go to stdout (human text, or JSON
+ * with --json); progress and notes go to stderr so `hearth ... --json | jq` and pipes stay clean.
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { openSession, type GlobalOptions, type Session } from './session.js'
+
+export interface Context extends GlobalOptions {
+  /** Prints the human text, or the value as JSON with --json. */
+  print(human: string | (() => string), value: unknown): void
+  /** A note or progress line on stderr (never part of the result). */
+  note(text: string): void
+  now(): number
+}
+
+export function createContext(raw: { dataDir?: string; json?: boolean; passphraseFile?: string; listen?: string[] }): Context {
+  const listen = raw.listen ?? []
+  const envListen = (process.env.HEARTH_LISTEN ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0)
+  const json = raw.json === true
+  return {
+    dataDir: resolve(raw.dataDir ?? process.env.HEARTH_DATA_DIR ?? join(homedir(), '.hearth')),
+    json,
+    passphraseFile: raw.passphraseFile,
+    listen: listen.length > 0 ? listen : envListen,
+    print(human, value) {
+      if (json) process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+      else process.stdout.write((typeof human === 'function' ? human() : human) + '\n')
+    },
+    note(text) {
+      process.stderr.write(text + '\n')
+    },
+    now: Date.now,
+  }
+}
+
+export async function withSession<T>(ctx: Context, fn: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(ctx)
+  try {
+    return await fn(session)
+  } finally {
+    await session.close()
+  }
+}

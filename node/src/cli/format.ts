@@ -1,0 +1,177 @@
+/**
+ * Human output of the CLI. Pure functions of their input (the clock is a parameter), so they are unit-tested and the
+ * commands stay free of layout details. `--json` bypasses all of this and prints the API values unchanged.
+ */
+import type { ConversationSummary, MemberView, MessageState, MessageView, PeerView, WhoAmI } from '../api/types.js'
+
+/** Short, readable form of an account key for people to compare; the full key is always available with --json. */
+export function fingerprint(account: string): string {
+  return (account.slice(0, 20).match(/.{1,4}/g) ?? []).join(' ')
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8)
+}
+
+export function shortPeer(peerId: string): string {
+  return peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId
+}
+
+export function relativeTime(at: number, now: number): string {
+  const s = Math.round((now - at) / 1000)
+  if (s < 0) return 'in the future'
+  if (s < 45) return 'just now'
+  const m = Math.round(s / 60)
+  if (m < 60) return `${m}m ago`
+  const h = Math.round(m / 60)
+  if (h < 24) return `${h}h ago`
+  const d = Math.round(h / 24)
+  if (d < 7) return `${d}d ago`
+  return isoDate(at)
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+function isoDate(at: number): string {
+  const d = new Date(at)
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`
+}
+
+/** Clock time for today's messages, date and time for older ones (local time zone). */
+export function messageTime(at: number, now: number): string {
+  const d = new Date(at)
+  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`
+  return isoDate(at) === isoDate(now) ? hm : `${isoDate(at)} ${hm}`
+}
+
+export function stateMark(state: MessageState, failure: string | null = null): string {
+  switch (state) {
+    case 'pending':
+      return '… pending'
+    case 'sent':
+      return '✓ sent'
+    case 'delivered':
+      return '✓✓ delivered'
+    case 'read':
+      return '✓✓ read'
+    case 'failed':
+      return failure === null ? '✗ failed' : `✗ failed: ${failure}`
+  }
+}
+
+/** Display width in columns; counts code points, which is right for the text this CLI prints (no wide CJK layout). */
+function width(text: string): number {
+  return [...text].length
+}
+
+function truncate(text: string, max: number): string {
+  const chars = [...text]
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(headers: string[] | null, rows: string[][]): string {
+  const all = headers === null ? rows : [headers, ...rows]
+  const widths: number[] = []
+  for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))))
+  return all
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - width(cell)))).join('  '))
+    .join('\n')
+}
+
+export function formatWhoami(me: WhoAmI, running: boolean): string {
+  const rows = [
+    ['name', me.displayName],
+    ['account', me.account],
+    ['fingerprint', fingerprint(me.account)],
+    ['device', me.device],
+    ['peer id', me.peerId],
+  ]
+  if (running) rows.push(['listening', me.addresses.join('\n' + ' '.repeat(13))])
+  else rows.push(['status', 'not running (`hearth start` brings it online)'])
+  return table(null, rows)
+}
+
+export function formatConversations(list: ConversationSummary[], now: number): string {
+  if (list.length === 0) return 'No conversations yet. Create one with `hearth create --group <name>` or join with `hearth join <code>`.'
+  return table(
+    ['ID', 'KIND', 'NAME', 'MEMBERS', 'UNREAD', 'ACTIVE', 'LAST MESSAGE'],
+    list.map((c) => [
+      shortId(c.id),
+      c.kind,
+      truncate(c.name, 30) + (c.removed ? ' (removed)' : ''),
+      String(c.memberCount),
+      c.unread > 0 ? String(c.unread) : '',
+      relativeTime(c.lastActivity, now),
+      c.lastMessage === null ? '' : truncate(`${c.lastMessage.authorName}: ${c.lastMessage.body}`, 50),
+    ]),
+  )
+}
+
+export function formatMessage(m: MessageView, now: number, options: { conversationName?: string } = {}): string {
+  const where = options.conversationName === undefined ? '' : `[${options.conversationName}] `
+  const body = m.deleted ? '(deleted)' : m.body + (m.edited ? ' (edited)' : '')
+  const state = m.mine ? `  ${stateMark(m.state, m.failure)}` : ''
+  // Continuation lines line up under the body so multi-line messages stay readable.
+  const head = `${messageTime(m.sentAt, now)}  ${where}${m.authorName}: `
+  const indented = body.split('\n').join('\n' + ' '.repeat(width(head)))
+  return `${head}${indented}${state}`
+}
+
+export function formatMessages(messages: MessageView[], now: number): string {
+  if (messages.length === 0) return 'No messages yet.'
+  const nameWidth = Math.max(...messages.map((m) => width(m.authorName)))
+  return messages
+    .map((m) => {
+      const body = m.deleted ? '(deleted)' : m.body + (m.edited ? ' (edited)' : '')
+      const time = messageTime(m.sentAt, now)
+      const head = `${time}  ${m.authorName}${' '.repeat(nameWidth - width(m.authorName))}  `
+      const state = m.mine ? `  ${stateMark(m.state, m.failure)}` : ''
+      return `${head}${body.split('\n').join('\n' + ' '.repeat(width(head)))}${state}`
+    })
+    .join('\n')
+}
+
+export function formatMembers(members: MemberView[]): string {
+  return table(
+    ['NAME', 'ROLE', 'ACCOUNT', 'DEVICES'],
+    members.map((m) => [
+      m.displayName + (m.me ? ' (you)' : ''),
+      m.role,
+      fingerprint(m.account),
+      m.devices.map((d) => (d.online ? 'online' : 'offline')).join(', '),
+    ]),
+  )
+}
+
+export function formatPeer(peer: PeerView): string {
+  return peer.displayName === null ? shortPeer(peer.peerId) : `${peer.displayName} (${shortPeer(peer.peerId)})`
+}
+
+/** The recovery phrase as a numbered grid, easier to copy onto paper without skipping a word. */
+export function formatRecoveryPhrase(phrase: string): string {
+  const words = phrase.trim().split(/\s+/)
+  const perRow = 4
+  const cellWidth = Math.max(...words.map((w) => w.length)) + 5
+  const rows: string[] = []
+  for (let i = 0; i < words.length; i += perRow) {
+    rows.push(
+      '  ' +
+        words
+          .slice(i, i + perRow)
+          .map((w, j) => `${String(i + j + 1).padStart(2)}. ${w}`.padEnd(cellWidth))
+          .join('')
+          .trimEnd(),
+    )
+  }
+  return rows.join('\n')
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % (24 * 3600_000) === 0) return `${ms / (24 * 3600_000)}d`
+  if (ms % 3600_000 === 0) return `${ms / 3600_000}h`
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`
+  return `${Math.round(ms / 1000)}s`
+}
