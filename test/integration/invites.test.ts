@@ -4,6 +4,11 @@ import type { ConversationId } from '../../node/src/ids.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { makeGroup } from '../helpers/group.js'
 
+async function start<N extends string[]>(into: TestCore[], ...names: N): Promise<{ [K in keyof N]: TestCore }> {
+  for (const name of names) into.push(await startCore(name))
+  return into.slice(-names.length) as { [K in keyof N]: TestCore }
+}
+
 describe('invites', () => {
   let cores: TestCore[] = []
   afterEach(async () => {
@@ -12,7 +17,7 @@ describe('invites', () => {
   })
 
   it('a single-use invite admits one account and refuses a second', async () => {
-    const [alice, bob, charlie] = (cores = [await startCore('alice'), await startCore('bob'), await startCore('charlie')])
+    const [alice, bob, charlie] = await start(cores, 'alice', 'bob', 'charlie')
     const id = (await alice.core.createConversation({ kind: 'group', name: 'once' })).id as ConversationId
     const invite = await alice.core.createInvite(id, { singleUse: true })
     await bob.core.join(invite.code)
@@ -21,7 +26,7 @@ describe('invites', () => {
   })
 
   it('a multi-use invite admits several; a revoked one admits no more', async () => {
-    const [alice, bob, charlie] = (cores = [await startCore('alice'), await startCore('bob'), await startCore('charlie')])
+    const [alice, bob, charlie] = await start(cores, 'alice', 'bob', 'charlie')
     const id = (await alice.core.createConversation({ kind: 'group', name: 'open' })).id as ConversationId
     const invite = await alice.core.createInvite(id, { singleUse: false })
     await bob.core.join(invite.code)
@@ -30,7 +35,7 @@ describe('invites', () => {
   })
 
   it('an expired invite is refused, by the joiner before dialing and by the inviter', async () => {
-    const [alice, bob] = (cores = [await startCore('alice'), await startCore('bob')])
+    const [alice, bob] = await start(cores, 'alice', 'bob')
     const id = (await alice.core.createConversation({ kind: 'group', name: 'late' })).id as ConversationId
     const invite = await alice.core.createInvite(id, { expiresInMs: 1 })
     await new Promise((r) => setTimeout(r, 20))
@@ -38,7 +43,7 @@ describe('invites', () => {
   })
 
   it('a direct chat holds two people; garbage invites are a clear error', async () => {
-    const [alice, bob, charlie] = (cores = [await startCore('alice'), await startCore('bob'), await startCore('charlie')])
+    const [alice, bob, charlie] = await start(cores, 'alice', 'bob', 'charlie')
     const id = (await alice.core.createConversation({ kind: 'direct', name: 'alice & bob' })).id as ConversationId
     const multi = await alice.core.createInvite(id, { singleUse: false })
     await bob.core.join(multi.code)
@@ -48,7 +53,7 @@ describe('invites', () => {
   })
 
   it('only admins invite and remove; a member who is made admin can', async () => {
-    const [alice, bob, charlie] = (cores = [await startCore('alice'), await startCore('bob'), await startCore('charlie')])
+    const [alice, bob, charlie] = await start(cores, 'alice', 'bob', 'charlie')
     const id = await makeGroup(alice, [bob])
     await expect(bob.core.createInvite(id)).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
     await expect(bob.core.removeMember(id, alice.identity.account)).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
@@ -68,7 +73,7 @@ describe('a peer that sends garbage', () => {
   })
 
   it('is scored down and disconnected, and the node keeps serving everyone else', async () => {
-    const [alice, bob, mallory] = (cores = [await startCore('alice'), await startCore('bob'), await startCore('mallory')])
+    const [alice, bob, mallory] = await start(cores, 'alice', 'bob', 'mallory')
     const id = await makeGroup(alice, [bob, mallory])
     const topic = [...(alice.core as unknown as { conversations: Map<string, { topics: Set<string> }> }).conversations.get(id)!.topics][0]!
     for (let i = 0; i < 30 && alice.core.node.connectedPeers().includes(mallory.identity.peerId); i++) {

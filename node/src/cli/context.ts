@@ -4,6 +4,8 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import type { ConversationSummary } from '../api/types.js'
+import { resolveConversation } from './args.js'
 import { openSession, type GlobalOptions, type Session } from './session.js'
 
 export interface Context extends GlobalOptions {
@@ -43,5 +45,20 @@ export async function withSession<T>(ctx: Context, fn: (session: Session) => Pro
     return await fn(session)
   } finally {
     await session.close()
+  }
+}
+
+/** A conversation named on the command line by id, id prefix or name. */
+export async function findConversation(session: Session, ref: string): Promise<ConversationSummary> {
+  return resolveConversation(await session.call('conversations.list'), ref)
+}
+
+/**
+ * An invite made by an in-process core names this command's addresses, and the invite can only be redeemed while
+ * this device is online: say so, since the command is about to exit.
+ */
+export function noteOfflineInvite(ctx: Context, session: Session): void {
+  if (session.mode === 'local') {
+    ctx.note('note: no daemon is running for this data dir; the invite works once this device is online (`hearth start`).')
   }
 }

@@ -169,9 +169,16 @@ export function formatRecoveryPhrase(phrase: string): string {
   return rows.join('\n')
 }
 
-export function formatDuration(ms: number): string {
-  if (ms % (24 * 3600_000) === 0) return `${ms / (24 * 3600_000)}d`
-  if (ms % 3600_000 === 0) return `${ms / 3600_000}h`
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`
-  return `${Math.round(ms / 1000)}s`
+/** "expires in 7d" / "expires in 3h" / "never expires" (0 is the core's "never"). */
+export function expiryText(expiresAt: number, now: number): string {
+  if (expiresAt === 0) return 'never expires'
+  const ms = expiresAt - now
+  if (ms <= 0) return 'expired'
+  const units: Array<[string, number]> = [
+    ['d', 24 * 3600_000],
+    ['h', 3600_000],
+    ['m', 60_000],
+  ]
+  for (const [unit, size] of units) if (ms >= size) return `expires in ${Math.round(ms / size)}${unit}`
+  return `expires in ${Math.ceil(ms / 1000)}s`
 }

@@ -1,0 +1,33 @@
+import type { Context } from '../context.js'
+import { findConversation, noteOfflineInvite, withSession } from '../context.js'
+import { parseDuration } from '../args.js'
+import { expiryText } from '../format.js'
+
+export interface InviteOptions {
+  expires?: string
+  multi?: boolean
+}
+
+export async function runInvite(ctx: Context, ref: string, options: InviteOptions): Promise<void> {
+  const expiresInMs = options.expires === undefined ? undefined : parseDuration(options.expires)
+  await withSession(ctx, async (session) => {
+    const conversation = await findConversation(session, ref)
+    const invite = await session.call('conversations.invite', {
+      conversationId: conversation.id,
+      singleUse: options.multi !== true,
+      ...(expiresInMs === undefined ? {} : { expiresInMs }),
+    })
+    const expiry = expiryText(invite.expiresAt, ctx.now())
+    ctx.print(
+      () =>
+        [
+          `Invite to “${conversation.name}” (${options.multi === true ? 'reusable' : 'single use'}, ${expiry})`,
+          `  revoke with the invite id ${invite.inviteId}`,
+          '',
+          invite.code,
+        ].join('\n'),
+      { conversation: conversation.id, ...invite },
+    )
+    noteOfflineInvite(ctx, session)
+  })
+}
