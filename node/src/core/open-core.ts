@@ -61,6 +61,8 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
       mdns: true,
       dht: 'client',
+      // A desktop talks to its family and a few relays; hundreds of connections would be an attack or a bug.
+      connectionLimits: { maxConnections: 300, inboundConnectionThreshold: 20 },
       penalties: new PeerPenalties(),
       onError: (err, context) => logger.debug({ err, context }, 'network error'),
       ...options.network,
