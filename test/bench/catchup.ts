@@ -3,7 +3,7 @@
  * (gossip cannot help: it only carries what is sent while both are connected).
  */
 import type { ConversationId } from '../../node/src/ids.js'
-import { body, conversationPair, deferred, now, openBenchCore, progress, progressDone, removeDir } from './harness.js'
+import { body, conversationPair, deferred, now, openBenchCore, profiled, progress, progressDone, removeDir } from './harness.js'
 
 export interface CatchupResult {
   messages: number
@@ -36,27 +36,31 @@ export async function catchup(count: number): Promise<CatchupResult> {
     const writeSeconds = (now() - tw) / 1000
     await alice.core.settle()
 
-    const t0 = now()
-    bob2 = await openBenchCore('bob', bob.dir)
-    const openMs = now() - t0
-    let got = 0
-    const all = deferred<void>(120_000, `bob catching up ${count} messages`)
-    bob2.core.events.on('message.added', (e) => {
-      if (e.conversation === id && !e.message.mine && e.message.body.startsWith('cu ')) {
-        got++
-        if (got === count) all.resolve()
-      }
+    const measured = await profiled('catchup', async () => {
+      const t0 = now()
+      const b = await openBenchCore('bob', bob.dir)
+      bob2 = b
+      const openMs = now() - t0
+      let got = 0
+      const all = deferred<void>(120_000, `bob catching up ${count} messages`)
+      b.core.events.on('message.added', (e) => {
+        if (e.conversation === id && !e.message.mine && e.message.body.startsWith('cu ')) {
+          got++
+          if (got === count) all.resolve()
+        }
+      })
+      const t1 = now()
+      await b.core.node.dial(alice.core.node.addresses()[0]!)
+      const dialMs = now() - t1
+      await all.promise
+      return { b, openMs, dialMs, totalMs: now() - t0, syncMs: now() - t1 - dialMs }
     })
-    const t1 = now()
-    await bob2.core.node.dial(alice.core.node.addresses()[0]!)
-    const dialMs = now() - t1
-    await all.promise
-    const totalMs = now() - t0
-    const syncMs = now() - t1 - dialMs
+    const { openMs, dialMs, totalMs, syncMs } = measured
+    const b = measured.b
     let bobHas = 0
     let before: string | null | undefined
     for (let guard = 0; guard < 1_000; guard++) {
-      const page = await bob2.core.page(id as ConversationId, { limit: 500, ...(before ? { before } : {}) })
+      const page = await b.core.page(id as ConversationId, { limit: 500, ...(before ? { before } : {}) })
       bobHas += page.messages.filter((m) => m.body.startsWith('cu ')).length
       before = page.nextBefore
       if (before === null) break

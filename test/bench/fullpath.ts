@@ -5,7 +5,7 @@
  */
 import type { MessageId } from '../../node/src/ids.js'
 import type { LatencyResult, ThroughputResult } from './baseline.js'
-import { body, conversationPair, deferred, disposeAll, now, sleep, summarize } from './harness.js'
+import { body, conversationPair, deferred, disposeAll, now, profiled, sleep, summarize } from './harness.js'
 
 export interface FullPathResult {
   latency?: LatencyResult
@@ -41,17 +41,19 @@ export async function fullPath(options: { latency?: { samples: number; warmup: n
     if (options.latency) {
       const { samples, warmup } = options.latency
       const out: number[] = []
-      for (let i = 0; i < warmup + samples; i++) {
-        const text = body(i)
-        const got = deferred<void>(30_000, `full-path message ${i}`)
-        listener = (b) => {
-          if (b === text) got.resolve()
+      await profiled('fullpath-latency', async () => {
+        for (let i = 0; i < warmup + samples; i++) {
+          const text = body(i)
+          const got = deferred<void>(30_000, `full-path message ${i}`)
+          listener = (b) => {
+            if (b === text) got.resolve()
+          }
+          const t = now()
+          await alice.core.send(id, text)
+          await got.promise
+          if (i >= warmup) out.push(now() - t)
         }
-        const t = now()
-        await alice.core.send(id, text)
-        await got.promise
-        if (i >= warmup) out.push(now() - t)
-      }
+      })
       result.latency = { samples, warmup, summary: summarize(out) }
       await sleep(500) // let receipts of the last messages settle
     }

@@ -206,3 +206,29 @@ export async function syncedBatchCost(samples = 200): Promise<Summary> {
     await removeDir(dir)
   }
 }
+
+/**
+ * With HEARTH_BENCH_PROFILE=DIR set, records a CPU profile of `fn` alone (not the setup around it) to
+ * DIR/NAME.cpuprofile; summarise it with test/bench/profile-summary.ts. Without it, just runs `fn`.
+ */
+export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.HEARTH_BENCH_PROFILE
+  if (dir === undefined || dir === '') return fn()
+  const { Session } = await import('node:inspector/promises')
+  const { mkdir, writeFile } = await import('node:fs/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+  try {
+    return await fn()
+  } finally {
+    const { profile } = await session.post('Profiler.stop')
+    session.disconnect()
+    await mkdir(dir, { recursive: true })
+    const file = join(dir, `${name}.cpuprofile`)
+    await writeFile(file, JSON.stringify(profile))
+    console.error(`  profile of ${name} written to ${file}`)
+  }
+}

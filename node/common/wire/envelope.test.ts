@@ -109,7 +109,7 @@ describe('envelope', () => {
     const env = make()
     const frame = parseEnvelopeFrame(env)
     const bodyStart = 11 + frame.headerBox.length
-    env[bodyStart + 30] ^= 0x01
+    env[bodyStart + 30] = env[bodyStart + 30]! ^ 0x01
     const tampered = parseEnvelopeFrame(env)
     expect(codeOf(() => openEnvelopeHeader(tampered, keys.headerKey))).toBe('BAD_SIGNATURE')
     expect(codeOf(() => openEnvelopeBody(tampered, bodyKey))).toBe('DECRYPT_FAILED')
@@ -122,7 +122,7 @@ describe('envelope', () => {
 
   it('an envelope moved to another epoch (epoch tag rewritten) fails to decrypt', () => {
     const env = make()
-    env[3] ^= 0x80
+    env[3] = env[3]! ^ 0x80
     expect(codeOf(() => openAll(env))).toBe('DECRYPT_FAILED')
   })
 
@@ -135,7 +135,7 @@ describe('envelope', () => {
     for (let i = 0; i < env.length; i++) {
       for (const flip of [0x01, 0x80, 0xff]) {
         const m = new Uint8Array(env)
-        m[i] ^= flip
+        m[i] = m[i]! ^ flip
         const code = codeOf(() => openAll(m))
         const region = i === 0 ? 'version' : i < 9 ? 'tag' : i < 11 ? 'length' : i < bodyStart ? 'header' : i < sigStart ? 'body' : 'sig'
         const set = seen.get(region) ?? new Set()

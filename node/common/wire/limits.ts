@@ -15,8 +15,11 @@ export const Limits = {
   maxMembershipOpBytes: 256 * 1024,
   /** An invite code as text. A QR code in byte mode holds up to 2,953 bytes; stay well below. */
   maxInviteChars: 1_500,
-  /** Members in one conversation. */
-  maxMembers: 256,
+  /**
+   * Members in one conversation. A rotation seals the new epoch secret to every member device inside one envelope
+   * (about 175 bytes each), so the envelope cap bounds this: 200 single-device members fit with room to spare.
+   */
+  maxMembers: 200,
   /** Devices one member may bring. */
   maxDevicesPerMember: 8,
 } as const

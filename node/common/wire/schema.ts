@@ -12,6 +12,13 @@ export const boundedBytes = (max: number) => z.instanceof(Uint8Array).refine((b)
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 export function parseWire<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  // A well-formed map from a newer Hearth deserves a clearer answer than "malformed".
+  if (typeof value === 'object' && value !== null && 'v' in value) {
+    const v = (value as { v: unknown }).v
+    if (typeof v === 'number' && v !== 1) {
+      throw new HearthError('UNSUPPORTED_VERSION', `${what} version ${v} is not supported (this Hearth reads version 1)`)
+    }
+  }
   const result = schema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]

@@ -5,6 +5,7 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { ConversationSummary } from '../api/types.js'
+import type { ConversationId } from '../ids.js'
 import { resolveConversation } from './args.js'
 import { openSession, type GlobalOptions, type Session } from './session.js'
 
@@ -61,4 +62,26 @@ export function noteOfflineInvite(ctx: Context, session: Session): void {
   if (session.mode === 'local') {
     ctx.note('note: no daemon is running for this data dir; the invite works once this device is online (`hearth start`).')
   }
+}
+
+/** Waits for `promise` (ignoring its failure) or `ms`, whichever comes first. */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([promise.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
+/**
+ * In-process only: give the remembered peers a moment to answer and pull what they have for this conversation, so a
+ * one-shot `read` shows what was said while no Hearth process ran here. A daemon is always catching up by itself.
+ */
+export async function catchUp(session: Session, conversationId: string): Promise<void> {
+  const local = session.local
+  if (local === undefined) return
+  await settleWithin(local.reachingPeers, 1_500)
+  const { core } = local.opened
+  const peers = core.node.connectedPeers()
+  if (peers.length === 0) return
+  await settleWithin(Promise.all(peers.map((p) => core.syncWith(p, conversationId as ConversationId))), 2_500)
+  await core.settle()
 }

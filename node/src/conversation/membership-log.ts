@@ -1,3 +1,4 @@
+import { Limits } from '../../common/wire/limits.js'
 import type { DeviceCert } from '../identity/device-cert.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
@@ -181,6 +182,7 @@ function apply(state: LogState, op: MembershipOp): string | undefined {
       const account = body.certs[0]!.account
       if (state.members.has(account)) return 'already a member'
       if (state.kind === 'direct' && state.members.size >= 2) return 'a direct conversation has two members'
+      if (state.members.size >= Limits.maxMembers) return `a conversation has at most ${Limits.maxMembers} members`
       if (body.via !== null) {
         const invite = state.invites.get(body.via)
         if (invite === undefined) return 'unknown invite'

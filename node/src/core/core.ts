@@ -1,6 +1,7 @@
 import { Logger } from './logger.js'
 import {
   HLC_ZERO,
+  MAX_BODY_CHARS,
   applyRemoteChanges,
   createShard,
   decodeHlc,
@@ -94,6 +95,8 @@ const SYNC_LIMITS = {
 const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000, ratePerSecond: 1, burst: 5 }
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
+/** Envelope bytes in one sync frame, leaving room for CBOR framing under the frame cap. */
+const SYNC_PAGE_BYTES = Limits.maxFrameBytes - 256 * 1024
 const RECEIPT_DELAY_MS = 150
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
@@ -382,6 +385,9 @@ export class Core {
   async send(id: ConversationId, body: string): Promise<MessageView> {
     if (typeof body !== 'string' || body.trim().length === 0) throw new HearthError('INVALID_INPUT', 'message is empty')
     const size = utf8(body).length
+    if (body.length > MAX_BODY_CHARS) {
+      throw new HearthError('TOO_LARGE', `message is ${body.length} characters; the limit is ${MAX_BODY_CHARS}`)
+    }
     if (size > Limits.maxBodyBytes) {
       throw new HearthError('TOO_LARGE', `message is ${size} bytes; the limit is ${Limits.maxBodyBytes} bytes`)
     }
@@ -1106,7 +1112,12 @@ export class Core {
   private async loadShard(rt: ConversationRuntime, epoch: EpochId, shard: number): Promise<{ doc: Shard; stored: number }> {
     const key = `${epoch}/${shard}`
     const cached = rt.shards.get(key)
-    if (cached) return cached
+    if (cached) {
+      // Least recently used goes first: re-inserting keeps the shard being written at the young end.
+      rt.shards.delete(key)
+      rt.shards.set(key, cached)
+      return cached
+    }
     const changes = await this.store.listChanges(rt.id, epoch, shard)
     let doc = createShard(actorOf(this.identity.deviceId))
     if (changes.length > 0) doc = applyRemoteChanges(doc, changes).doc
@@ -1292,8 +1303,16 @@ export class Core {
       if (!epoch || !epoch.devices.has(req.device)) continue
       let after = theirs.get(`${pos.epoch}/${pos.device}`) ?? 0
       while (after < pos.seq && budget > 0) {
-        const page = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget))
-        if (page.length === 0) break
+        const fetched = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget))
+        if (fetched.length === 0) break
+        // A page is bounded in bytes too: 256 envelopes of up to 64 KiB would not fit one frame.
+        const page: Uint8Array[] = []
+        let bytes = 0
+        for (const e of fetched) {
+          if (page.length > 0 && bytes + e.length > SYNC_PAGE_BYTES) break
+          page.push(e)
+          bytes += e.length
+        }
         budget -= page.length
         after += page.length
         yield encodeSyncFrame({ kind: 'envelopes', envelopes: page })

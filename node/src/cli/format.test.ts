@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import type { MessageView } from '../api/types.js'
+import { expiryText, fingerprint, formatMessages, formatRecoveryPhrase, relativeTime, stateMark, table } from './format.js'
+
+const NOW = new Date(2025, 5, 1, 12, 0, 0).getTime()
+
+function message(partial: Partial<MessageView>): MessageView {
+  return {
+    id: '0'.repeat(32),
+    conversation: '1'.repeat(32),
+    author: 'a'.repeat(64),
+    authorName: 'alice',
+    device: 'd'.repeat(64),
+    hlc: '',
+    sentAt: NOW - 60_000,
+    orderKey: 'k',
+    body: 'hi',
+    edited: false,
+    deleted: false,
+    reactions: {},
+    mine: false,
+    state: 'delivered',
+    failure: null,
+    ...partial,
+  }
+}
+
+describe('format', () => {
+  it('aligns columns and leaves the last one unpadded', () => {
+    expect(table(['A', 'LONG'], [['xx', 'y'], ['z', 'w']])).toBe('A   LONG\nxx  y\nz   w')
+  })
+
+  it('shows relative times and expiries', () => {
+    expect(relativeTime(NOW - 10_000, NOW)).toBe('just now')
+    expect(relativeTime(NOW - 5 * 60_000, NOW)).toBe('5m ago')
+    expect(relativeTime(NOW - 3 * 3600_000, NOW)).toBe('3h ago')
+    expect(relativeTime(NOW - 2 * 86_400_000, NOW)).toBe('2d ago')
+    expect(relativeTime(NOW - 30 * 86_400_000, NOW)).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+    expect(expiryText(0, NOW)).toBe('never expires')
+    expect(expiryText(NOW + 7 * 86_400_000 - 5, NOW)).toBe('expires in 7d')
+    expect(expiryText(NOW - 1, NOW)).toBe('expired')
+  })
+
+  it('marks message states', () => {
+    expect(stateMark('pending')).toBe('… pending')
+    expect(stateMark('sent')).toBe('✓ sent')
+    expect(stateMark('delivered')).toBe('✓✓ delivered')
+    expect(stateMark('read')).toBe('✓✓ read')
+    expect(stateMark('failed', 'too large')).toBe('✗ failed: too large')
+  })
+
+  it('prints messages with aligned authors, states on mine, and indented continuation lines', () => {
+    const text = formatMessages(
+      [message({ body: 'hello\nthere' }), message({ authorName: 'bo', mine: true, state: 'sent', body: 'yo' })],
+      NOW,
+    )
+    expect(text).toBe('11:59  alice  hello\n              there\n11:59  bo     yo  ✓ sent')
+  })
+
+  it('groups a fingerprint and numbers the recovery phrase', () => {
+    expect(fingerprint('0123456789abcdef0123456789')).toBe('0123 4567 89ab cdef 0123')
+    const grid = formatRecoveryPhrase(Array.from({ length: 24 }, (_, i) => `w${i + 1}`).join(' '))
+    expect(grid.split('\n')).toHaveLength(6)
+    expect(grid).toContain('24. w24')
+  })
+})
