@@ -51,13 +51,15 @@ describe('resolveConversation', () => {
   it('refuses ambiguous, too short and unknown references', () => {
     expect(() => resolveConversation(list, 'aaaa')).toThrow(/several conversations/)
     expect(() => resolveConversation(list, 'FAMILY')).toThrow(/several conversations/)
-    let err: unknown
-    try {
-      resolveConversation(list, 'bbb')
-    } catch (e) {
-      err = e
-    }
-    expect(isHearthError(err, 'NOT_FOUND')).toBe(true)
+    expect(() => resolveConversation(list, 'bbb')).toThrow(/no conversation matches/) // prefixes need 4+ characters
+    expect(() => resolveConversation(list, 'Home')).toSatisfy((fn: () => unknown) => {
+      try {
+        fn()
+        return false
+      } catch (err) {
+        return isHearthError(err, 'NOT_FOUND')
+      }
+    })
   })
 })
 

@@ -40,10 +40,12 @@ import { decodeInvite, encodeInvite } from '../conversation/invite-code.js'
 import { computeLog, mayWrite, memberDevices, needsRotation } from '../conversation/membership-log.js'
 import { decodeOp, signOp, type MembershipOp, type OpBody } from '../conversation/membership-op.js'
 import {
+  decodeChainGrant,
   decodeContent,
   decodeKeys,
   decodeMembership,
   decodeReceipt,
+  encodeChainGrant,
   encodeContent,
   encodeKeys,
   encodeMembership,
@@ -775,7 +777,7 @@ export class Core {
   }
 
   private async distributeChain(rt: ConversationRuntime, epoch: EpochId, own: OwnChain, devices: DeviceId[]): Promise<void> {
-    const chain = utf8(JSON.stringify({ k: own.initialKey, i: 0 }))
+    const chain = encodeChainGrant(fromBase64Url(own.initialKey))
     const recipients = []
     for (const device of devices) {
       const cert = rt.log.knownDevices.get(device)
@@ -982,9 +984,7 @@ export class Core {
       const mine = payload.recipients.find((r) => r.device === this.identity.deviceId)
       if (!mine || stream.chain !== null) return
       const plain = openSealed(this.identity.dhKey, mine.box, sealContext('chain', rt.id, `${epoch}/${device}`))
-      const parsed = JSON.parse(new TextDecoder().decode(plain)) as { k: unknown; i: unknown }
-      if (typeof parsed.k !== 'string' || parsed.i !== 0) throw new Error('bad chain')
-      stream.chain = { key: parsed.k, index: 0 }
+      stream.chain = { key: toBase64Url(decodeChainGrant(plain)), index: 0 }
     } catch {
       this.counters.count('bad-keys')
     }

@@ -33,6 +33,12 @@ export function decodeKeys(b: Uint8Array): KeysPayload {
   return { recipients: raw.r.map((r) => ({ device: r.d, box: r.b })) }
 }
 
+/** Inside each recipient's sealed box in a keys payload: the sender's chain key for the epoch, from index 0. */
+const chainGrantSchema = z.object({ k: bytes(32), i: z.literal(0) })
+export const encodeChainGrant = (chainKey: Uint8Array) => encodeCbor({ k: chainKey, i: 0 })
+export const decodeChainGrant = (b: Uint8Array): Uint8Array =>
+  parseWire(chainGrantSchema, decodeCbor(b, 128, 'chain grant'), 'chain grant').k
+
 /** kind membership: one signed membership operation. */
 const membershipSchema = z.object({ o: bytes() })
 export const encodeMembership = (op: Uint8Array) => encodeCbor({ o: op })

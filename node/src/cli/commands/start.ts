@@ -35,7 +35,14 @@ export async function runStart(ctx: Context, options: StartOptions): Promise<voi
     ctx.note(`No identity in ${ctx.dataDir} yet: creating one.`)
     passphrase = await getPassphrase(ctx, { confirm: true })
     const created = await initDataDir(ctx.dataDir, defaultName(options.name), passphraseKeyProvider(passphrase))
-    printCreated(ctx, created.identity, created.recoveryPhrase)
+    // With --json the daemon speaks one JSON object per line, so the new identity is one line too.
+    if (ctx.json) {
+      const { identity, recoveryPhrase } = created
+      const event = { event: 'identity.created', account: identity.account, displayName: identity.displayName, recoveryPhrase }
+      process.stdout.write(JSON.stringify({ at: Date.now(), ...event }) + '\n')
+    } else {
+      printCreated(ctx, created.identity, created.recoveryPhrase)
+    }
   } else {
     passphrase = await getPassphrase(ctx)
   }
