@@ -3,7 +3,7 @@
  * (gossip cannot help: it only carries what is sent while both are connected).
  */
 import type { ConversationId } from '../../node/src/ids.js'
-import { body, conversationPair, deferred, now, openBenchCore, profiled, progress, progressDone, removeDir } from './harness.js'
+import { body, conversationPair, now, openBenchCore, profiled, progress, progressDone, removeDir, sleep } from './harness.js'
 
 export interface CatchupResult {
   messages: number
@@ -19,7 +19,16 @@ export interface CatchupResult {
   totalMs: number
   /** Messages bob can page through afterwards (check). */
   bobHas: number
+  /** False when bob did not have them all within timeoutMs; totalMs is then the time given up at. */
+  complete: boolean
+  /** message.added events bob emitted for the missed messages. */
+  received: number
+  timeoutMs: number
+  /** Bob's count once a second, to show the shape of a slow catch-up. */
+  progress: Array<{ ms: number; got: number }>
 }
+
+const TIMEOUT_MS = 120_000
 
 export async function catchup(count: number): Promise<CatchupResult> {
   const { alice, bob, id } = await conversationPair('direct')
@@ -42,20 +51,27 @@ export async function catchup(count: number): Promise<CatchupResult> {
       bob2 = b
       const openMs = now() - t0
       let got = 0
-      const all = deferred<void>(120_000, `bob catching up ${count} messages`)
+      const progressAt: Array<{ ms: number; got: number }> = []
       b.core.events.on('message.added', (e) => {
-        if (e.conversation === id && !e.message.mine && e.message.body.startsWith('cu ')) {
-          got++
-          if (got === count) all.resolve()
-        }
+        if (e.conversation === id && !e.message.mine && e.message.body.startsWith('cu ')) got++
       })
       const t1 = now()
       await b.core.node.dial(alice.core.node.addresses()[0]!)
       const dialMs = now() - t1
-      await all.promise
-      return { b, openMs, dialMs, totalMs: now() - t0, syncMs: now() - t1 - dialMs }
+      // Bounded: report how far bob got rather than hang (or throw away the figure) if catch-up stalls.
+      let lastMark = 0
+      while (got < count && now() - t1 < TIMEOUT_MS) {
+        await sleep(5)
+        if (now() - t1 - lastMark >= 1_000) {
+          lastMark = now() - t1
+          progressAt.push({ ms: Math.round(lastMark), got })
+          progress(`  catchup: bob has ${got}/${count} after ${(lastMark / 1000).toFixed(0)} s`)
+        }
+      }
+      progressDone()
+      return { b, openMs, dialMs, totalMs: now() - t0, syncMs: now() - t1 - dialMs, received: got, progressAt }
     })
-    const { openMs, dialMs, totalMs, syncMs } = measured
+    const { openMs, dialMs, totalMs, syncMs, received, progressAt } = measured
     const b = measured.b
     let bobHas = 0
     let before: string | null | undefined
@@ -65,7 +81,7 @@ export async function catchup(count: number): Promise<CatchupResult> {
       before = page.nextBefore
       if (before === null) break
     }
-    return { messages: count, writeSeconds, openMs, dialMs, syncMs, totalMs, bobHas }
+    return { messages: count, complete: received >= count, received, timeoutMs: TIMEOUT_MS, progress: progressAt, writeSeconds, openMs, dialMs, syncMs, totalMs, bobHas }
   } finally {
     await Promise.allSettled([alice.close(), bob2?.close()])
     await Promise.allSettled(dirs.map(removeDir))

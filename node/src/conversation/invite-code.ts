@@ -39,7 +39,19 @@ const schema = z.object({
   p: z.string().min(1).max(128),
 })
 
+/**
+ * Encodes an invite that `decodeInvite` will accept: addresses are dropped from the end (the most useful come first)
+ * until the code fits; if even none fit, the name is too long for an invite and that is a clear error.
+ */
 export function encodeInvite(invite: InviteCode): string {
+  for (let n = Math.min(invite.addresses.length, MAX_ADDRESSES); n >= 0; n--) {
+    const code = encodeWithAddresses(invite, invite.addresses.slice(0, n))
+    if (code.length <= Limits.maxInviteChars) return code
+  }
+  throw new HearthError('TOO_LARGE', 'the conversation name is too long to fit in an invite')
+}
+
+function encodeWithAddresses(invite: InviteCode, addresses: string[]): string {
   const body = encodeCbor({
     v: 1,
     c: invite.conversation,
@@ -48,7 +60,7 @@ export function encodeInvite(invite: InviteCode): string {
     i: invite.inviteId,
     k: invite.secret,
     x: invite.expiresAt,
-    a: invite.addresses.slice(0, MAX_ADDRESSES),
+    a: addresses,
     p: invite.peerId,
   })
   return INVITE_PREFIX + toBase64Url(body)

@@ -1,7 +1,10 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { encodeHlc } from '../../../crdt/src/index.js'
+import { generateSigningKeyPair } from '../../common/crypto/ed25519.js'
 import { toHex } from '../../common/util/bytes.js'
+import { Limits } from '../../common/wire/limits.js'
+import { issueDeviceCert, type DeviceCert } from '../identity/device-cert.js'
 import { createIdentity, restoreIdentity, type Identity } from '../identity/identity.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import { computeLog, mayWrite, memberDevices, needsRotation, type LogState } from './membership-log.js'
@@ -232,6 +235,45 @@ describe('computeLog: create, invite, add', () => {
     expect(s.invalid.get(again.hash)).toBe('already a member')
     expect(s.invalid.get(third.hash)).toBe('a direct conversation has two members')
     expect(roles(s)).toEqual({ alice: 'admin', bob: 'member' })
+  })
+
+  it(`a group holds at most Limits.maxMembers members`, () => {
+    const chain = new Chain()
+    const e0 = chain.create(alice)
+    const person = () => {
+      const account = generateSigningKeyPair()
+      const device = generateSigningKeyPair()
+      return issueDeviceCert({
+        accountSeed: account.seed,
+        accountPublic: account.publicKey,
+        devicePublic: device.publicKey,
+        dhPublic: new Uint8Array(32).fill(1),
+        peerId: '12D3KooWGzh3ub1iDNtAFtW3gm5RxWTqFu8cNSdnVLhgVQBqYvV2',
+        displayName: 'p',
+        createdAt: 1,
+      })
+    }
+    const ops = [...chain.ops]
+    let prev = [chain.root]
+    const add = (cert: DeviceCert) => {
+      const op = sign(alice, prev, encodeHlc({ wall: T0 + ops.length, counter: 0 }), {
+        type: 'add',
+        certs: [cert],
+        role: 'member',
+        via: null,
+        epoch: e0,
+        seals: [],
+      })
+      ops.push(op)
+      prev = [op.hash]
+      return op
+    }
+    for (let i = 1; i < Limits.maxMembers; i++) add(person())
+    const last = add(person())
+    const s = computeLog(ops, chain.root)!
+    expect(s.members.size).toBe(Limits.maxMembers)
+    expect(s.invalid.get(last.hash)).toMatch(/at most/)
+    expect(s.invalid.size).toBe(1)
   })
 
   it('an add that turns out invalid does not use up a single-use invite', () => {

@@ -183,16 +183,17 @@ function apply(state: LogState, op: MembershipOp): string | undefined {
       if (state.members.has(account)) return 'already a member'
       if (state.kind === 'direct' && state.members.size >= 2) return 'a direct conversation has two members'
       if (state.members.size >= Limits.maxMembers) return `a conversation has at most ${Limits.maxMembers} members`
+      // Every check comes before any change: an invalid add must not use up its invite.
+      const invite = body.via === null ? undefined : state.invites.get(body.via)
       if (body.via !== null) {
-        const invite = state.invites.get(body.via)
         if (invite === undefined) return 'unknown invite'
         if (invite.revoked) return 'invite was revoked'
         if (invite.grant.expiresAt !== 0 && hlcWall(op.hlc) > invite.grant.expiresAt) return 'invite had expired'
         if (invite.grant.singleUse && invite.usedBy !== null) return 'single-use invite was already used'
-        invite.usedBy = account
       }
       const epoch = state.epochs.get(body.epoch)
       if (epoch === undefined) return 'unknown epoch'
+      if (invite !== undefined) invite.usedBy = account
       state.removed.delete(account)
       state.members.set(account, {
         account,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isEncodedHlc } from '../../../crdt/src/index.js'
 import { signWithLabel, verifyWithLabel } from '../../common/crypto/ed25519.js'
 import { sha256 } from '../../common/crypto/kdf.js'
 import { Labels } from '../../common/crypto/labels.js'
@@ -94,7 +95,8 @@ const opSchema = z.object({
   v: z.literal(1),
   c: hex(32),
   p: z.array(hex(64)).max(64),
-  h: z.string().max(40),
+  // The HLC orders concurrent ops and dates invite use: it must be a real encoded HLC, never free text.
+  h: z.string().refine(isEncodedHlc, 'not an encoded hybrid logical clock'),
   a: bytes(),
   b: bodySchema,
 })

@@ -20,9 +20,18 @@ export class CoreEventBus {
     this.emitter.setMaxListeners(100)
   }
 
+  /** A listener that throws must not break the core path that emitted the event: its error is reported, not raised. */
   emit<E extends CoreEventName>(event: E, payload: CoreEvents[E]): void {
-    this.emitter.emit(event, payload)
+    for (const listener of this.emitter.listeners(event)) {
+      try {
+        ;(listener as (p: CoreEvents[E]) => void)(payload)
+      } catch (err) {
+        this.onListenerError(err, event)
+      }
+    }
   }
+
+  onListenerError: (err: unknown, event: string) => void = () => {}
 
   on<E extends CoreEventName>(event: E, listener: (payload: CoreEvents[E]) => void): () => void {
     this.emitter.on(event, listener)

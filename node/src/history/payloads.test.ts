@@ -14,10 +14,12 @@ import { Limits } from '../../common/wire/limits.js'
 import { actorOf } from '../core/actor.js'
 import type { DeviceId } from '../ids.js'
 import {
+  decodeChainGrant,
   decodeContent,
   decodeKeys,
   decodeMembership,
   decodeReceipt,
+  encodeChainGrant,
   encodeContent,
   encodeKeys,
   encodeMembership,
@@ -135,6 +137,29 @@ describe('envelope payloads', () => {
         for (const { decode } of codecs) expect(codeOf(() => decode(b))).toBe('MALFORMED')
       }),
       { numRuns: 400, seed: 71 },
+    )
+  })
+})
+
+describe('chain grant (inside a sealed box of a keys payload)', () => {
+  const key = new Uint8Array(32).map((_, i) => 255 - i)
+
+  it('round trips', () => {
+    expect(decodeChainGrant(encodeChainGrant(key))).toEqual(key)
+  })
+
+  it('only a 32-byte key from index 0; at most 128 bytes; anything else is refused cleanly', () => {
+    for (const v of [{ k: key, i: 1 }, { k: key.subarray(1), i: 0 }, { k: key }, { i: 0 }, { k: 'key', i: 0 }, [key, 0]]) {
+      expect(codeOf(() => decodeChainGrant(encodeCbor(v)))).toBe('MALFORMED')
+    }
+    expect(codeOf(() => decodeChainGrant(encodeCbor({ k: key, i: 0, pad: new Uint8Array(100) })))).toBe('TOO_LARGE')
+    const bytes = encodeChainGrant(key)
+    for (let n = 0; n < bytes.length; n++) expect(codeOf(() => decodeChainGrant(bytes.subarray(0, n)))).toBe('MALFORMED')
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (b) => {
+        expect(codeOf(() => decodeChainGrant(b))).toBe(b.length > 128 ? 'TOO_LARGE' : 'MALFORMED')
+      }),
+      { numRuns: 300, seed: 73 },
     )
   })
 })

@@ -66,8 +66,10 @@ describe('device certificate', () => {
   })
 
   it('rejects malformed bodies even when properly signed', () => {
+    // a newer version says so
+    expect(codeOf(() => decodeDeviceCert(wrap({ ...goodBody(), v: 2 })))).toBe('UNSUPPORTED_VERSION')
     const bad: Array<Record<string, unknown>> = [
-      { ...goodBody(), v: 2 },
+      { ...goodBody(), v: '1' },
       { ...goodBody(), a: account.publicKey.subarray(1) },
       { ...goodBody(), d: 'not bytes' },
       { ...goodBody(), x: new Uint8Array(33) },
@@ -102,13 +104,14 @@ describe('device certificate', () => {
       }
     }
     expect(codes.has('ok')).toBe(false)
-    expect([...codes].sort()).toEqual(['BAD_SIGNATURE', 'MALFORMED'])
+    // (UNSUPPORTED_VERSION when the flip lands on the version number)
+    expect([...codes].sort()).toEqual(['BAD_SIGNATURE', 'MALFORMED', 'UNSUPPORTED_VERSION'])
   })
 
   it('every truncation is rejected', () => {
     const cert = issue()
     for (let n = 0; n < cert.bytes.length; n++) {
-      expect(['MALFORMED', 'BAD_SIGNATURE']).toContain(codeOf(() => decodeDeviceCert(cert.bytes.subarray(0, n))))
+      expect(codeOf(() => decodeDeviceCert(cert.bytes.subarray(0, n)))).toBe('MALFORMED')
     }
   })
 

@@ -94,8 +94,9 @@ describe('sync request', () => {
 
   it('rejects fields outside the schema', () => {
     const sign = (raw: Record<string, unknown>) => encodeCbor({ v: 1, c: CONV, d: DEVICE, t: NOW, h: [], w: [], s: new Uint8Array(64), ...raw })
+    expect(codeOf(() => decodeSyncRequest(sign({ v: 2 }), peers, NOW))).toBe('UNSUPPORTED_VERSION')
     for (const over of [
-      { v: 2 },
+      { v: 'one' },
       { c: 'x' },
       { d: DEVICE.toUpperCase() },
       { t: -5 },
@@ -120,7 +121,7 @@ describe('sync request', () => {
           decoded = decodeSyncRequest(m, peers, NOW)
         } catch (err) {
           expect(err).toBeInstanceOf(HearthError)
-          expect(['MALFORMED', 'UNAUTHORIZED']).toContain((err as HearthError).code)
+          expect(['MALFORMED', 'UNAUTHORIZED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
           continue
         }
         expect({ c: decoded.conversation, d: decoded.device, t: decoded.at }).toEqual({ c: CONV, d: DEVICE, t: NOW })
@@ -157,12 +158,20 @@ describe('sync frames', () => {
     for (const f of frames) expect(decodeSyncFrame(encodeSyncFrame(f))).toEqual(f)
   })
 
-  it('a full page of the largest envelopes fits in one frame', () => {
-    // The responder pages by count (maxEnvelopesPerPage); every page it is allowed to build must be decodable.
-    const envelopes = Array.from({ length: Limits.maxEnvelopesPerPage }, () => new Uint8Array(Limits.maxEnvelopeBytes))
-    const encoded = encodeSyncFrame({ kind: 'envelopes', envelopes })
+  it('a page must be bounded in bytes as well as in count: 256 maximal envelopes do not fit a frame', () => {
+    // Count alone is not enough, so the responder also caps a page's bytes (core.ts, SYNC_PAGE_BYTES).
+    const full = Array.from({ length: Limits.maxEnvelopesPerPage }, (_, i) => new Uint8Array(Limits.maxEnvelopeBytes).fill(i))
+    expect(codeOf(() => decodeSyncFrame(encodeSyncFrame({ kind: 'envelopes', envelopes: full })))).toBe('TOO_LARGE')
+    // what a byte-bounded page holds (frame cap minus 256 KiB of envelope bytes) decodes
+    const count = Math.floor((Limits.maxFrameBytes - 256 * 1024) / Limits.maxEnvelopeBytes)
+    const bounded = full.slice(0, count)
+    const encoded = encodeSyncFrame({ kind: 'envelopes', envelopes: bounded })
     expect(encoded.length).toBeLessThanOrEqual(Limits.maxFrameBytes)
-    expect(decodeSyncFrame(encoded)).toEqual({ kind: 'envelopes', envelopes })
+    const decoded = decodeSyncFrame(encoded)
+    if (decoded.kind !== 'envelopes') throw new Error('wrong kind')
+    expect(decoded.envelopes.length).toBe(count)
+    // (compared as buffers: deep equality over megabytes is slow)
+    expect(decoded.envelopes.every((e, i) => Buffer.compare(e, bounded[i]!) === 0)).toBe(true)
   })
 
   it('limits: too many envelopes or ops → MALFORMED; too many bytes → TOO_LARGE', () => {
@@ -243,7 +252,7 @@ describe('join request', () => {
         try {
           decoded = decodeJoinRequest(m)
         } catch (err) {
-          expect((err as HearthError).code).toBe('MALFORMED')
+          expect(['MALFORMED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
           continue
         }
         expect(verifyJoinRequest(decoded.request, decoded.signature, invite.publicKey, peers.responder)).toBe(false)
@@ -255,7 +264,8 @@ describe('join request', () => {
     expect(codeOf(() => decodeJoinRequest(new Uint8Array(16 * 1024 + 1)))).toBe('TOO_LARGE')
     const raw = { v: 1, c: CONV, i: '5e'.repeat(16), a: new Uint8Array(1), s: new Uint8Array(64) }
     expect(codeOf(() => decodeJoinRequest(encodeCbor(raw)))).toBe('ok')
-    for (const over of [{ v: 0 }, { c: 'nope' }, { i: '5E'.repeat(16) }, { a: 'cert' }, { s: new Uint8Array(65) }]) {
+    expect(codeOf(() => decodeJoinRequest(encodeCbor({ ...raw, v: 0 })))).toBe('UNSUPPORTED_VERSION')
+    for (const over of [{ v: null }, { c: 'nope' }, { i: '5E'.repeat(16) }, { a: 'cert' }, { s: new Uint8Array(65) }]) {
       expect(codeOf(() => decodeJoinRequest(encodeCbor({ ...raw, ...over })))).toBe('MALFORMED')
     }
   })
