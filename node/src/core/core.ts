@@ -99,6 +99,12 @@ const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFr
 const MAX_ENVELOPES_PER_SYNC = 20_000
 /** Envelope bytes in one sync frame, leaving room for CBOR framing under the frame cap. */
 const SYNC_PAGE_BYTES = Limits.maxFrameBytes - 256 * 1024
+/**
+ * Envelope bytes in one whole sync response. The requester ingests each frame before reading the next and libp2p does
+ * not slow the sender down, so the response must fit the requester's read buffer (one frame cap plus slack); the
+ * requester asks again while it is behind.
+ */
+const SYNC_RESPONSE_BYTES = 3 * 1024 * 1024
 const RECEIPT_DELAY_MS = 150
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
@@ -130,6 +136,8 @@ export class Core {
   private stopped = false
   private readonly syncIntervalMs: number
   private readonly unsubscribers: Array<() => void> = []
+  /** Verdicts of the gossip validator, so the handler that receives the same bytes does not verify them twice. */
+  private readonly validated = new WeakMap<Uint8Array, CheckResult>()
 
   constructor(options: CoreOptions) {
     this.identity = options.identity
@@ -848,6 +856,7 @@ export class Core {
   private validateGossip(rt: ConversationRuntime, data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
     const verdict = this.check(rt, data)
     if (verdict.ok) {
+      this.validated.set(data, verdict)
       const s = rt.streams.get(streamKey(verdict.epoch, verdict.device))
       if (verdict.header.seq !== 0 && s && verdict.header.seq <= s.have) {
         this.counters.count('duplicate')
@@ -863,12 +872,7 @@ export class Core {
     return 'reject'
   }
 
-  private check(
-    rt: ConversationRuntime,
-    data: Uint8Array,
-  ):
-    | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
-    | { ok: false; reason: string } {
+  private check(rt: ConversationRuntime, data: Uint8Array): CheckResult {
     let frame: EnvelopeFrame
     try {
       frame = parseEnvelopeFrame(data)
@@ -923,7 +927,7 @@ export class Core {
     let logChanged = false
     const pendingPuts = new Map<string, Uint8Array>()
     for (const { bytes, from } of items) {
-      const verdict = this.check(rt, bytes)
+      const verdict = this.validated.get(bytes) ?? this.check(rt, bytes)
       if (!verdict.ok) {
         if (verdict.reason !== 'own') {
           this.counters.count(verdict.reason)
@@ -972,7 +976,9 @@ export class Core {
       while (pendingPuts.has(`${key}/${s.have + 1}`) || (await this.store.getEnvelope(rt.id, epoch, device, s.have + 1))) s.have++
       batch.push(this.store.putStream(rt.id, epoch, device, s))
     }
-    await this.store.commit(batch, true)
+    // Not synced: a crash here loses only what sync fetches again (our vector is what is on disk). The synced write
+    // comes when the envelopes are processed, before any receipt says we hold them.
+    await this.store.commit(batch, false)
     if (logChanged) await this.afterLogChange(rt)
     else for (const key of touchedStreams) await this.processStream(rt, key)
     if (touchedStreams.size > 0) this.scheduleReceipt(rt.id, RECEIPT_DELAY_MS)
@@ -1007,7 +1013,8 @@ export class Core {
       const bytes = await this.store.getEnvelope(rt.id, epoch, device, seq)
       if (!bytes) break
       const frame = parseEnvelopeFrame(bytes)
-      const header = openEnvelopeHeader(frame, keys.envelope.headerKey)
+      // Verified before it was stored; the store is ours. Decrypting the header is enough to read its kind.
+      const header = openEnvelopeHeader(frame, keys.envelope.headerKey, { verifySignature: false })
       if (header.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
         try {
           const step = keyAt(chain, seq)
@@ -1297,23 +1304,25 @@ export class Core {
     }
     const theirs = new Map(req.vector.map((p) => [`${p.epoch}/${p.device}`, p.seq]))
     let budget = MAX_ENVELOPES_PER_SYNC
+    let bytesLeft = SYNC_RESPONSE_BYTES
     for (const pos of this.vector(rt)) {
       // A member reads only the epochs it was given; sending it others would be wasted bytes.
       const epoch = rt.log.epochs.get(pos.epoch)
       if (!epoch || !epoch.devices.has(req.device)) continue
       let after = theirs.get(`${pos.epoch}/${pos.device}`) ?? 0
-      while (after < pos.seq && budget > 0) {
+      while (after < pos.seq && budget > 0 && bytesLeft >= Limits.maxEnvelopeBytes) {
         const fetched = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget))
         if (fetched.length === 0) break
         // A page is bounded in bytes too: 256 envelopes of up to 64 KiB would not fit one frame.
         const page: Uint8Array[] = []
         let bytes = 0
         for (const e of fetched) {
-          if (page.length > 0 && bytes + e.length > SYNC_PAGE_BYTES) break
+          if (page.length > 0 && bytes + e.length > Math.min(SYNC_PAGE_BYTES, bytesLeft)) break
           page.push(e)
           bytes += e.length
         }
         budget -= page.length
+        bytesLeft -= bytes
         after += page.length
         yield encodeSyncFrame({ kind: 'envelopes', envelopes: page })
       }
@@ -1365,6 +1374,10 @@ export class Core {
     throw new HearthError('INTERNAL', 'current epoch secret is missing')
   }
 }
+
+type CheckResult =
+  | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
+  | { ok: false; reason: string }
 
 function preview(body: string): string {
   const line = body.replace(/\s+/g, ' ').trim()
