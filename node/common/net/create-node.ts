@@ -10,6 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
@@ -384,7 +385,9 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
   const node = (await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen },
-    transports: transportsMode === 'memory' ? [memory()] : [tcp(), webSockets()],
+    // The circuit relay transport dials /p2p-circuit addresses through community relays (issue 3 adds the relays and
+    // reservations); with no relay configured it is idle.
+    transports: transportsMode === 'memory' ? [memory()] : [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

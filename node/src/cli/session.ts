@@ -51,6 +51,14 @@ export function cliLogger(): Logger {
   return Logger.create({ level: process.env.HEARTH_LOG_LEVEL ?? 'warn' })
 }
 
+/** Relays or other always-on peers to connect to at start (HEARTH_BOOTSTRAP: comma-separated multiaddrs with /p2p/). */
+export function bootstrapAddresses(): string[] {
+  return (process.env.HEARTH_BOOTSTRAP ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0)
+}
+
 export function mdnsEnabled(): boolean {
   return !['0', 'false', 'off', 'no'].includes((process.env.HEARTH_MDNS ?? '').toLowerCase())
 }
@@ -133,7 +141,11 @@ export async function openLocalCore(
       dataDir: options.dataDir,
       keyProvider,
       logger,
-      network: { mdns: settings.mdns ?? mdnsEnabled(), ...(listen === undefined ? {} : { listen }) },
+      network: {
+        mdns: settings.mdns ?? mdnsEnabled(),
+        bootstrap: bootstrapAddresses(),
+        ...(listen === undefined ? {} : { listen }),
+      },
     })
   let opened: OpenedCore
   if (pinned) {
