@@ -1,21 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { HearthError, type ErrorCode } from '../errors.js'
+import { HearthError } from '../errors.js'
+import { codeOf } from './codec-testing.js'
 import { decodeCbor, encodeCbor } from './cbor.js'
 import { parseWire, uint, bytes } from './schema.js'
 import { z } from 'zod'
 
 const hex = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s/g, ''), 'hex'))
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 describe('CBOR codec', () => {
   it('round trips the values the wire uses', () => {

@@ -4,7 +4,8 @@ import { seal } from '../crypto/aead.js'
 import { generateSigningKeyPair, signWithLabel } from '../crypto/ed25519.js'
 import { Labels } from '../crypto/labels.js'
 import { randomBytes } from '../crypto/random.js'
-import { HearthError, type ErrorCode } from '../errors.js'
+import type { ErrorCode } from '../errors.js'
+import { byteFlips, codeOf } from './codec-testing.js'
 import { concatBytes, utf8 } from '../util/bytes.js'
 import { encodeCbor } from './cbor.js'
 import {
@@ -42,15 +43,6 @@ function openAll(envelope: Uint8Array, headerKey = keys.headerKey, key = bodyKey
   return { frame, header, body: openEnvelopeBody(frame, key) }
 }
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 describe('envelope', () => {
   it('round trips every kind, with the documented layout', () => {
@@ -132,16 +124,12 @@ describe('envelope', () => {
     const bodyStart = 11 + frame.headerBox.length
     const sigStart = env.length - 64
     const seen = new Map<string, Set<string>>()
-    for (let i = 0; i < env.length; i++) {
-      for (const flip of [0x01, 0x80, 0xff]) {
-        const m = new Uint8Array(env)
-        m[i] = m[i]! ^ flip
-        const code = codeOf(() => openAll(m))
-        const region = i === 0 ? 'version' : i < 9 ? 'tag' : i < 11 ? 'length' : i < bodyStart ? 'header' : i < sigStart ? 'body' : 'sig'
-        const set = seen.get(region) ?? new Set()
-        set.add(code)
-        seen.set(region, set)
-      }
+    for (const [m, i] of byteFlips(env)) {
+      const code = codeOf(() => openAll(m))
+      const region = i === 0 ? 'version' : i < 9 ? 'tag' : i < 11 ? 'length' : i < bodyStart ? 'header' : i < sigStart ? 'body' : 'sig'
+      const set = seen.get(region) ?? new Set()
+      set.add(code)
+      seen.set(region, set)
     }
     expect([...seen.get('version')!]).toEqual(['UNSUPPORTED_VERSION'])
     expect([...seen.get('tag')!]).toEqual(['DECRYPT_FAILED'])

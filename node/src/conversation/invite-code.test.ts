@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { HearthError, type ErrorCode } from '../../common/errors.js'
+import { HearthError } from '../../common/errors.js'
+import { codeOf } from '../../common/wire/codec-testing.js'
 import { toBase64Url } from '../../common/util/bytes.js'
 import { encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
@@ -27,15 +28,6 @@ const invite = (over: Partial<InviteCode> = {}): InviteCode => ({
   ...over,
 })
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 describe('invite code', () => {
   it('round trips; the link starts with the prefix and is URL-safe', () => {

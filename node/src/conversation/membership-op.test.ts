@@ -4,7 +4,7 @@ import { encodeHlc } from '../../../crdt/src/index.js'
 import { signWithLabel } from '../../common/crypto/ed25519.js'
 import { sha256 } from '../../common/crypto/kdf.js'
 import { Labels } from '../../common/crypto/labels.js'
-import { HearthError, type ErrorCode } from '../../common/errors.js'
+import { codeOf } from '../../common/wire/codec-testing.js'
 import { toHex } from '../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
@@ -29,15 +29,6 @@ beforeAll(async () => {
   bobLaptopCert = (await createIdentity('mallory', 1)).identity.cert.bytes
 })
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 /** Buffers (what cborg's encoder returns under Node) and Uint8Arrays compare equal after this. */
 function norm(v: unknown): unknown {

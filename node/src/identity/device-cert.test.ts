@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, signWithLabel } from '../../common/crypto/ed25519.js'
 import { Labels } from '../../common/crypto/labels.js'
 import { generateDhKeyPair } from '../../common/crypto/x25519.js'
-import { HearthError, type ErrorCode } from '../../common/errors.js'
+import { codeOf } from '../../common/wire/codec-testing.js'
 import { toHex } from '../../common/util/bytes.js'
 import { encodeCbor } from '../../common/wire/cbor.js'
 import { decodeDeviceCert, issueDeviceCert, MAX_DISPLAY_NAME, type DeviceCert } from './device-cert.js'
@@ -25,15 +25,6 @@ const issue = (over: Partial<Parameters<typeof issueDeviceCert>[0]> = {}): Devic
     ...over,
   })
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 /** Re-signs a hand-made body, as an attacker holding the account key (or not) could. */
 const wrap = (body: unknown, seed = account.seed, label: (typeof Labels)[keyof typeof Labels] = Labels.deviceCert) => {

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, signWithLabel } from '../../common/crypto/ed25519.js'
 import { Labels } from '../../common/crypto/labels.js'
-import { HearthError, type ErrorCode } from '../../common/errors.js'
+import { HearthError } from '../../common/errors.js'
+import { byteFlips, codeOf } from '../../common/wire/codec-testing.js'
 import { toHex } from '../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
@@ -44,15 +45,6 @@ const request = (over: Partial<SyncRequest> = {}): SyncRequest => ({
   ...over,
 })
 
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearthError)) throw new Error(`not a HearthError: ${String(err)}`, { cause: err })
-    return err.code
-  }
-}
 
 describe('sync request', () => {
   it('round trips and authenticates', () => {
@@ -112,20 +104,16 @@ describe('sync request', () => {
 
   it('every single-byte change is refused, or changes only the unsigned hints (heads, vector)', () => {
     const bytes = encodeSyncRequest(request(), device.seed, peers)
-    for (let i = 0; i < bytes.length; i++) {
-      for (const flip of [0x01, 0x80, 0xff]) {
-        const m = new Uint8Array(bytes)
-        m[i] = m[i]! ^ flip
-        let decoded: SyncRequest
-        try {
-          decoded = decodeSyncRequest(m, peers, NOW)
-        } catch (err) {
-          expect(err).toBeInstanceOf(HearthError)
-          expect(['MALFORMED', 'UNAUTHORIZED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
-          continue
-        }
-        expect({ c: decoded.conversation, d: decoded.device, t: decoded.at }).toEqual({ c: CONV, d: DEVICE, t: NOW })
+    for (const [m] of byteFlips(bytes)) {
+      let decoded: SyncRequest
+      try {
+        decoded = decodeSyncRequest(m, peers, NOW)
+      } catch (err) {
+        expect(err).toBeInstanceOf(HearthError)
+        expect(['MALFORMED', 'UNAUTHORIZED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
+        continue
       }
+      expect({ c: decoded.conversation, d: decoded.device, t: decoded.at }).toEqual({ c: CONV, d: DEVICE, t: NOW })
     }
   })
 
@@ -192,20 +180,16 @@ describe('sync frames', () => {
   it('every single-byte change either fails with MALFORMED or decodes to a frame that encodes back to those bytes', () => {
     for (const f of frames) {
       const bytes = encodeSyncFrame(f)
-      for (let i = 0; i < bytes.length; i++) {
-        for (const flip of [0x01, 0x80, 0xff]) {
-          const m = new Uint8Array(bytes)
-          m[i] = m[i]! ^ flip
-          let decoded: SyncFrame
-          try {
-            decoded = decodeSyncFrame(m)
-          } catch (err) {
-            expect(err).toBeInstanceOf(HearthError)
-            expect((err as HearthError).code).toBe('MALFORMED')
-            continue
-          }
-          expect(decodeSyncFrame(encodeSyncFrame(decoded))).toEqual(decoded)
+      for (const [m] of byteFlips(bytes)) {
+        let decoded: SyncFrame
+        try {
+          decoded = decodeSyncFrame(m)
+        } catch (err) {
+          expect(err).toBeInstanceOf(HearthError)
+          expect((err as HearthError).code).toBe('MALFORMED')
+          continue
         }
+        expect(decodeSyncFrame(encodeSyncFrame(decoded))).toEqual(decoded)
       }
     }
   })
@@ -244,19 +228,15 @@ describe('join request', () => {
 
   it('every single-byte change fails to decode or fails to verify', () => {
     const bytes = encodeJoinRequest(join, invite.seed, peers.responder)
-    for (let i = 0; i < bytes.length; i++) {
-      for (const flip of [0x01, 0xff]) {
-        const m = new Uint8Array(bytes)
-        m[i] = m[i]! ^ flip
-        let decoded: ReturnType<typeof decodeJoinRequest>
-        try {
-          decoded = decodeJoinRequest(m)
-        } catch (err) {
-          expect(['MALFORMED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
-          continue
-        }
-        expect(verifyJoinRequest(decoded.request, decoded.signature, invite.publicKey, peers.responder)).toBe(false)
+    for (const [m] of byteFlips(bytes, [0x01, 0xff])) {
+      let decoded: ReturnType<typeof decodeJoinRequest>
+      try {
+        decoded = decodeJoinRequest(m)
+      } catch (err) {
+        expect(['MALFORMED', 'UNSUPPORTED_VERSION']).toContain((err as HearthError).code)
+        continue
       }
+      expect(verifyJoinRequest(decoded.request, decoded.signature, invite.publicKey, peers.responder)).toBe(false)
     }
   })
 
