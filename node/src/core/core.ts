@@ -23,7 +23,7 @@ import { advance, keyAt, newChain } from '../../common/crypto/sender-chain.js'
 import { HearthError, drop, isHearthError } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol, request, requestOne } from '../../common/net/request-response.js'
-import { fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
+import { fromBase64Url, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
 import {
   EnvelopeKind,
   openEnvelopeBody,
@@ -94,7 +94,7 @@ const SYNC_LIMITS = {
   ratePerSecond: 20,
   burst: 60,
 }
-const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000, ratePerSecond: 1, burst: 5 }
+const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000, ratePerSecond: 2, burst: 20 }
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
 /** Envelope bytes in one sync frame, leaving room for CBOR framing under the frame cap. */
@@ -792,13 +792,9 @@ export class Core {
       if (!cert) continue
       recipients.push({ device, box: sealTo(cert.dhPublic, chain, sealContext('chain', rt.id, `${epoch}/${this.identity.deviceId}`)) })
     }
-    const updated = { ...own, sentTo: [...own.sentTo, ...devices] }
-    rt.own.set(epoch, updated)
+    // writeControl persists rt.own's entry with its new position, so the recipients are saved in the same batch.
+    rt.own.set(epoch, { ...own, sentTo: [...own.sentTo, ...devices] })
     const envelope = await this.writeControl(rt, EnvelopeKind.keys, encodeKeys({ recipients }), [], epoch)
-    // writeControl advanced `next`; keep its result but record the new recipients.
-    const after = { ...rt.own.get(epoch)!, sentTo: updated.sentTo }
-    rt.own.set(epoch, after)
-    await this.store.commit([this.store.putOwnChain(rt.id, epoch, after)], true)
     if (envelope) drop(this.node.publish(envelope.topic, envelope.bytes))
   }
 
@@ -1044,7 +1040,7 @@ export class Core {
       for (const ref of refs) {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
-        const row = await this.materialize(rt, result.doc, ref, epoch, shard)
+        const row = await this.materialize(rt, result.doc, ref, epoch)
         if (!row) continue
         batch.push(...this.store.putMessage(row.row))
         ;(row.isNew ? added : updated).push(toView(row.row))
@@ -1082,7 +1078,6 @@ export class Core {
     doc: Shard,
     ref: MessageRef,
     epoch: EpochId,
-    _shard: number,
   ): Promise<{ row: MessageRow; isNew: boolean } | undefined> {
     const view = readMessage(doc, ref.author, ref.id)
     if (!view) return undefined
@@ -1404,4 +1399,3 @@ export function toView(row: MessageRow): MessageView {
   }
 }
 
-export { fromHex }
