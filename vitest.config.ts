@@ -1,3 +1,4 @@
+import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -6,18 +7,40 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['crdt/src/**/*.test.ts', 'node/**/*.test.ts'],
+          include: ['crdt/src/**/*.test.ts', 'node/**/*.test.ts', 'relay/src/**/*.test.ts', 'electron/src/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        plugins: [react()],
+        test: {
+          name: 'renderer',
+          include: ['renderer/src/**/*.test.{ts,tsx}'],
+          environment: 'happy-dom',
           testTimeout: 20_000,
         },
       },
       {
         test: {
           name: 'integration',
+          // Integration and e2e files bind sockets and spawn processes: run them after the fast projects, not beside them.
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           // Networking tests bind real sockets; run files one at a time on 2 cores.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          sequence: { groupOrder: 2 },
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          // Each file drives real cores and a real Chromium; one at a time on 2 cores.
           fileParallelism: false,
         },
       },

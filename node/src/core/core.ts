@@ -1,3 +1,4 @@
+import { multiaddr } from '@multiformats/multiaddr'
 import { Logger } from './logger.js'
 import {
   HLC_ZERO,
@@ -109,6 +110,34 @@ const RECEIPT_DELAY_MS = 150
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
 
+export interface CoreSettings {
+  displayName: string
+  /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
+  relays: string[]
+}
+
+const MAX_RELAYS = 32
+
+/** Relay addresses must name the relay's PeerId, or the client could not tell a relay from an impostor. */
+function validateRelayAddresses(input: string[]): string[] {
+  if (input.length > MAX_RELAYS) throw new HearthError('INVALID_INPUT', `at most ${MAX_RELAYS} relays`)
+  const out: string[] = []
+  for (const raw of input) {
+    const text = raw.trim()
+    let addr
+    try {
+      addr = multiaddr(text)
+    } catch (err) {
+      throw new HearthError('INVALID_INPUT', `not a multiaddr: ${text.slice(0, 100)}`, { cause: err })
+    }
+    if (addr.getComponents().at(-1)?.name !== 'p2p') {
+      throw new HearthError('INVALID_INPUT', `relay address must end with /p2p/<PeerId>: ${text.slice(0, 100)}`)
+    }
+    if (!out.includes(text)) out.push(text)
+  }
+  return out
+}
+
 /**
  * The Hearth core: identity, conversations, history, sync. One instance is the single writer of its database.
  *
@@ -138,6 +167,7 @@ export class Core {
   private readonly unsubscribers: Array<() => void> = []
   /** Verdicts of the gossip validator, so the handler that receives the same bytes does not verify them twice. */
   private readonly validated = new WeakMap<Uint8Array, CheckResult>()
+  private readonly settingsListeners = new Set<(settings: { relays: string[] }) => void>()
 
   constructor(options: CoreOptions) {
     this.identity = options.identity
@@ -186,6 +216,30 @@ export class Core {
       peerId: this.identity.peerId,
       addresses: this.node.addresses(),
     }
+  }
+
+  // ------------------------------------------------------------------------------------------------- settings
+
+  /** What the user configured: the relays to use besides those learnt from invites and the DHT. */
+  async settings(): Promise<CoreSettings> {
+    const stored = await this.store.getSettings()
+    return { displayName: this.identity.displayName, relays: stored?.relays ?? [] }
+  }
+
+  async updateSettings(patch: { relays?: string[] | undefined }): Promise<CoreSettings> {
+    return this.queue.run(async () => {
+      const current = (await this.store.getSettings()) ?? { relays: [] }
+      const next = { relays: patch.relays === undefined ? current.relays : validateRelayAddresses(patch.relays) }
+      await this.store.commit([this.store.putSettings(next)], true)
+      this.settingsListeners.forEach((l) => l(next))
+      return { displayName: this.identity.displayName, relays: next.relays }
+    })
+  }
+
+  /** Lets the relay client follow the configured relays without polling. */
+  onSettingsChanged(listener: (settings: { relays: string[] }) => void): () => void {
+    this.settingsListeners.add(listener)
+    return () => this.settingsListeners.delete(listener)
   }
 
   // -------------------------------------------------------------------------------------------- conversations

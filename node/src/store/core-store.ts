@@ -156,6 +156,9 @@ const parseMessage = parser(messageSchema) as (v: unknown) => MessageRow
 const parseStream = parser(streamSchema)
 const parseOwn = parser(ownSchema)
 const parseReceipt = parser(receiptSchema)
+const settingsSchema = z.object({ relays: z.array(z.string().max(1024)).max(32) })
+export type StoredSettings = z.infer<typeof settingsSchema>
+const parseSettings = parser(settingsSchema)
 
 export type Put = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
@@ -171,6 +174,7 @@ export const Keys = {
   messageId: (c: string, id: string) => key('mid', c, id),
   mine: (c: string, e: string, seq: number) => key('mine', c, e, seq),
   receipt: (c: string, d: string) => key('rcpt', c, d),
+  settings: () => key('set'),
 }
 
 /** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
@@ -216,6 +220,14 @@ export class CoreStore {
 
   commit(ops: Put[], sync: boolean): Promise<void> {
     return this.db.batch(ops, { sync })
+  }
+
+  // settings
+  getSettings() {
+    return this.getJson(Keys.settings(), parseSettings)
+  }
+  putSettings(s: StoredSettings): Put {
+    return this.sealJson(Keys.settings(), s)
   }
 
   // conversations
