@@ -40,6 +40,10 @@ export const ErrorCodes = [
   'NOT_RUNNING',
   'UNAUTHORIZED',
   'INTERNAL',
+  // relays (issue 3): refusals a relay gives a client, so the UI can say why ("relay refused: mailbox quota exceeded")
+  'QUOTA_EXCEEDED',
+  'STORAGE_FULL',
+  'CLOCK_SKEW',
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]

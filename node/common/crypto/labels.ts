@@ -20,6 +20,12 @@ export const Labels = {
   membershipOp: 'hearth/v1/membership-op',
   syncAuth: 'hearth/v1/sync-auth',
   joinRequest: 'hearth/v1/join-request',
+  // Relay mailbox capabilities (crypto/mailbox-capability.ts): keys from a mailbox secret, the id, request signatures.
+  mailboxDepositKey: 'hearth/v1/mailbox-deposit-key',
+  mailboxReadKey: 'hearth/v1/mailbox-read-key',
+  mailboxId: 'hearth/v1/mailbox-id',
+  mailboxRequest: 'hearth/v1/mailbox-request',
+  mailboxReaderTag: 'hearth/v1/mailbox-reader-tag',
 } as const
 
 export type Label = (typeof Labels)[keyof typeof Labels]
