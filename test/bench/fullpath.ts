@@ -30,7 +30,7 @@ export async function envelopeSize(bodyBytes: number): Promise<number> {
   }
 }
 
-export async function fullPath(options: { latency?: { samples: number; warmup: number }; throughput?: { messages: number } }): Promise<FullPathResult> {
+export async function fullPath(options: { latency?: { samples: number; warmup: number }; throughput?: { messages: number; window: number } }): Promise<FullPathResult> {
   const result: FullPathResult = {}
   const { alice, bob, id } = await conversationPair('direct')
   try {
@@ -58,7 +58,7 @@ export async function fullPath(options: { latency?: { samples: number; warmup: n
       await sleep(500) // let receipts of the last messages settle
     }
     if (options.throughput) {
-      const { messages } = options.throughput
+      const { messages, window } = options.throughput
       let received = 0
       const all = deferred<void>(300_000, `bob receiving ${messages} messages`)
       listener = (b) => {
@@ -68,10 +68,31 @@ export async function fullPath(options: { latency?: { samples: number; warmup: n
         }
       }
       const texts = Array.from({ length: messages }, (_, i) => `tp ${body(i, 197)}`)
+      // Pipelined like the baseline: at most `window` messages sent but not yet received by bob.
+      let wake: (() => void) | undefined
+      const inner = listener
+      listener = (b) => {
+        inner(b)
+        const w = wake
+        wake = undefined
+        w?.()
+      }
       const t = now()
-      for (const text of texts) await alice.core.send(id, text)
-      const sendMs = now() - t
+      const sends: Array<Promise<unknown>> = []
+      await profiled('fullpath-throughput', async () => {
+      for (let i = 0; i < texts.length; i++) {
+        while (i - received >= window) {
+          await new Promise<void>((resolve) => {
+            wake = resolve
+            setTimeout(resolve, 1_000).unref()
+          })
+        }
+        sends.push(alice.core.send(id, texts[i]!))
+      }
+      await Promise.all(sends)
       await all.promise
+      })
+      const sendMs = now() - t
       const ms = now() - t
       result.throughput = {
         messages,

@@ -129,7 +129,7 @@ if (pieces.includes('throughput')) {
   const size = await envelopeBytes()
   await timed('throughput', async () => {
     const baseline = await baselineThroughput(size, SIZES.baselineMessages, SIZES.window)
-    const hearth = (await fullPath({ throughput: { messages: SIZES.fullMessages } })).throughput!
+    const hearth = (await fullPath({ throughput: { messages: SIZES.fullMessages, window: SIZES.window } })).throughput!
     results.throughput = { baseline, hearth, ratio: hearth.perSecond / baseline.perSecond }
   })
 }

@@ -110,6 +110,13 @@ const RECEIPT_DELAY_MS = 150
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
 
+interface OutgoingSend {
+  id: ConversationId
+  body: string
+  resolve: (view: MessageView) => void
+  reject: (err: unknown) => void
+}
+
 export interface CoreSettings {
   displayName: string
   /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
@@ -167,6 +174,9 @@ export class Core {
   private readonly unsubscribers: Array<() => void> = []
   /** Verdicts of the gossip validator, so the handler that receives the same bytes does not verify them twice. */
   private readonly validated = new WeakMap<Uint8Array, CheckResult>()
+  private readonly outgoing: OutgoingSend[] = []
+  private readonly sentMarks: Array<{ id: ConversationId; messageId: MessageId }> = []
+  private sentFlush: Promise<void> = Promise.resolve()
   private readonly settingsListeners = new Set<(settings: { relays: string[] }) => void>()
 
   constructor(options: CoreOptions) {
@@ -455,69 +465,113 @@ export class Core {
     if (size > Limits.maxBodyBytes) {
       throw new HearthError('TOO_LARGE', `message is ${size} bytes; the limit is ${Limits.maxBodyBytes} bytes`)
     }
-    const { view, envelope, topic } = await this.queue.run(async () => {
-      const rt = this.runtime(id)
-      if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
-      const epoch = rt.log.currentEpoch
-      const keys = rt.epochs.get(epoch)
-      const own = rt.own.get(epoch)
-      if (keys === undefined || own === undefined) {
-        throw new HearthError('NOT_A_MEMBER', 'this device cannot write in this conversation yet')
-      }
-      const hlc = this.tick()
-      const messageId = toHex(randomBytes(16)) as MessageId
-      const shard = shardOf(own.messages)
-      const loaded = await this.loadShard(rt, epoch, shard)
-      const actor = actorOf(this.identity.deviceId)
-      const result = sendMessage(loaded.doc, actor, { id: messageId, body, hlc, seq: own.messages })
-      const seq = own.next
-      const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: seq }, seq)
-      const envelope = sealEnvelope({
-        keys: keys.envelope,
-        header: { device: this.identity.deviceKey.publicKey, seq, kind: EnvelopeKind.content },
-        bodyKey: step.key,
-        body: encodeContent({ shard, change: result.change }),
-        signingSeed: this.identity.deviceKey.seed,
-      })
-      const msg = readMessage(result.doc, actor, messageId as never)!
-      const row: MessageRow = {
-        id: messageId,
-        conversation: id,
-        author: this.identity.account,
-        authorName: this.identity.displayName,
-        device: this.identity.deviceId,
-        epoch,
-        seq,
-        hlc: encodeHlc(hlc),
-        orderKey: msg.orderKey,
-        body: msg.body,
-        edited: false,
-        deleted: false,
-        reactions: {},
-        mine: true,
-        state: 'pending',
-        failure: null,
-      }
-      const nextOwn: OwnChain = { ...own, next: seq + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) }
-      rt.record = { ...rt.record, lastActivity: this.now(), lastMessage: { body: preview(body), authorName: row.authorName, at: hlc.wall } }
-      const batch: Put[] = [
-        this.store.putEnvelope(id, epoch, this.identity.deviceId, seq, envelope),
-        this.store.putOwnChain(id, epoch, nextOwn),
-        this.store.putChange(id, epoch, shard, loaded.stored, result.change),
-        ...this.store.putMessage(row),
-        this.store.putMine(id, epoch, seq, messageId),
-        this.store.putConversation(rt.record),
-      ]
-      // The message is durable before anyone is told it exists: this is what "pending" promises across kill -9.
-      await this.store.commit(batch, true)
-      rt.own.set(epoch, nextOwn)
-      rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + 1 })
-      return { view: toView(row), envelope, topic: keys.topic }
+    return new Promise<MessageView>((resolve, reject) => {
+      this.outgoing.push({ id, body, resolve, reject })
+      // Group commit: the first send of a burst queues one flush; sends that arrive while it runs (it waits on fsync)
+      // join the next flush. A lone send pays nothing extra; a burst shares one synced write.
+      if (this.outgoing.length === 1) drop(this.queue.run(() => this.flushOutgoing()))
     })
-    this.events.emit('message.added', { conversation: id, message: view })
-    this.emitConversation(id)
-    drop(this.publishOwn(id, view.id as MessageId, topic, envelope), (err) => this.log.warn({ err }, 'publish failed'))
-    return view
+  }
+
+  private async flushOutgoing(): Promise<void> {
+    const items = this.outgoing.splice(0)
+    const composed: Array<{ item: OutgoingSend; view: MessageView; envelope: Uint8Array; topic: string }> = []
+    const batch: Put[] = []
+    const restore = new Map<ConversationRuntime, { own: Map<EpochId, OwnChain>; shards: ConversationRuntime['shards']; record: ConversationRecord }>()
+    for (const item of items) {
+      try {
+        const rt = this.runtime(item.id)
+        if (!restore.has(rt)) restore.set(rt, { own: new Map(rt.own), shards: new Map(rt.shards), record: rt.record })
+        const out = await this.compose(rt, item.body)
+        batch.push(...out.puts)
+        composed.push({ item, view: out.view, envelope: out.envelope, topic: out.topic })
+      } catch (err) {
+        item.reject(err)
+      }
+    }
+    if (composed.length === 0) return
+    try {
+      // The messages are durable before anyone is told they exist: this is what "pending" promises across kill -9.
+      await this.store.commit(batch, true)
+    } catch (err) {
+      // Nothing was written: forget the chain steps and shard changes made in memory, or the next send would skip them.
+      for (const [rt, saved] of restore) {
+        rt.own = saved.own
+        rt.shards = saved.shards
+        rt.record = saved.record
+      }
+      for (const c of composed) c.item.reject(err)
+      return
+    }
+    const conversations = new Set<ConversationId>()
+    for (const { item, view, envelope, topic } of composed) {
+      this.events.emit('message.added', { conversation: item.id, message: view })
+      conversations.add(item.id)
+      drop(this.publishOwn(item.id, view.id as MessageId, topic, envelope), (err) => this.log.warn({ err }, 'publish failed'))
+      item.resolve(view)
+    }
+    for (const id of conversations) this.emitConversation(id)
+  }
+
+  /** One message: CRDT change, next chain key, sealed envelope, and the puts that make it durable (not yet written). */
+  private async compose(rt: ConversationRuntime, body: string): Promise<{ puts: Put[]; view: MessageView; envelope: Uint8Array; topic: string }> {
+    const id = rt.id
+    if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
+    const epoch = rt.log.currentEpoch
+    const keys = rt.epochs.get(epoch)
+    const own = rt.own.get(epoch)
+    if (keys === undefined || own === undefined) {
+      throw new HearthError('NOT_A_MEMBER', 'this device cannot write in this conversation yet')
+    }
+    const hlc = this.tick()
+    const messageId = toHex(randomBytes(16)) as MessageId
+    const shard = shardOf(own.messages)
+    const loaded = await this.loadShard(rt, epoch, shard)
+    const actor = actorOf(this.identity.deviceId)
+    const result = sendMessage(loaded.doc, actor, { id: messageId, body, hlc, seq: own.messages })
+    const seq = own.next
+    const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: seq }, seq)
+    const envelope = sealEnvelope({
+      keys: keys.envelope,
+      header: { device: this.identity.deviceKey.publicKey, seq, kind: EnvelopeKind.content },
+      bodyKey: step.key,
+      body: encodeContent({ shard, change: result.change }),
+      signingSeed: this.identity.deviceKey.seed,
+    })
+    const msg = readMessage(result.doc, actor, messageId as never)!
+    const row: MessageRow = {
+      id: messageId,
+      conversation: id,
+      author: this.identity.account,
+      authorName: this.identity.displayName,
+      device: this.identity.deviceId,
+      epoch,
+      seq,
+      hlc: encodeHlc(hlc),
+      orderKey: msg.orderKey,
+      body: msg.body,
+      edited: false,
+      deleted: false,
+      reactions: {},
+      mine: true,
+      state: 'pending',
+      failure: null,
+    }
+    const nextOwn: OwnChain = { ...own, next: seq + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) }
+    const record = { ...rt.record, lastActivity: this.now(), lastMessage: { body: preview(body), authorName: row.authorName, at: hlc.wall } }
+    const puts: Put[] = [
+      this.store.putEnvelope(id, epoch, this.identity.deviceId, seq, envelope),
+      this.store.putOwnChain(id, epoch, nextOwn),
+      this.store.putChange(id, epoch, shard, loaded.stored, result.change),
+      ...this.store.putMessage(row),
+      this.store.putMine(id, epoch, seq, messageId),
+      this.store.putConversation(record),
+    ]
+    // In memory at once, so the next message of the same flush builds on this one; flushOutgoing undoes it on failure.
+    rt.record = record
+    rt.own.set(epoch, nextOwn)
+    rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + 1 })
+    return { puts, view: toView(row), envelope, topic: keys.topic }
   }
 
   /** Re-publishes a message that is still pending or failed; sync will also deliver it when members reconnect. */
@@ -1269,11 +1323,26 @@ export class Core {
   private async publishOwn(id: ConversationId, messageId: MessageId, topic: string, envelope: Uint8Array): Promise<void> {
     const { recipients } = await this.node.publish(topic, envelope)
     if (recipients === 0) return
-    await this.queue.run(async () => {
-      const row = await this.store.getMessage(id, messageId)
-      if (row && row.state === 'pending') await this.updateRows(id, [{ ...row, state: 'sent' }])
-    })
+    this.sentMarks.push({ id, messageId })
+    // A burst of publishes becomes one queue task and one write, not one of each per message.
+    if (this.sentMarks.length === 1) this.sentFlush = this.queue.run(() => this.flushSentMarks())
+    await this.sentFlush
   }
+
+  private async flushSentMarks(): Promise<void> {
+    const marks = this.sentMarks.splice(0)
+    const byConversation = new Map<ConversationId, MessageRow[]>()
+    for (const { id, messageId } of marks) {
+      const row = await this.store.getMessage(id, messageId)
+      if (row && row.state === 'pending') {
+        const rows = byConversation.get(id) ?? []
+        rows.push({ ...row, state: 'sent' })
+        byConversation.set(id, rows)
+      }
+    }
+    for (const [id, rows] of byConversation) await this.updateRows(id, rows)
+  }
+
 
   // ------------------------------------------------------------------------------------------------------ sync
 
