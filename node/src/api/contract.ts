@@ -8,7 +8,18 @@
 import { z } from 'zod'
 import type { ErrorCode } from '../../common/errors.js'
 import type { CoreEventName, CoreEvents } from '../core/events.js'
-import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from './types.js'
+import type {
+  AppInfo,
+  AppStatus,
+  ConversationSummary,
+  CreatedIdentity,
+  MemberView,
+  MessageView,
+  Page,
+  PeerView,
+  SettingsView,
+  WhoAmI,
+} from './types.js'
 
 /** A phantom that carries a result type in the contract value without any runtime payload. */
 export interface ResultOf<T> {
@@ -42,7 +53,8 @@ export interface InviteResult {
   expiresAt: number
 }
 
-export const contract = {
+/** Methods a running core answers (the dispatcher). */
+export const coreContract = {
   'identity.whoami': { params: noParams, result: result<WhoAmI>() },
 
   'conversations.list': { params: noParams, result: result<ConversationSummary[]>() },
@@ -85,8 +97,49 @@ export const contract = {
 
   'network.peers': { params: noParams, result: result<PeerView[]>() },
   'network.status': { params: noParams, result: result<NetworkStatus>() },
+
+  'settings.get': { params: noParams, result: result<SettingsView>() },
+  'settings.update': {
+    // The core validates each address (a multiaddr ending in /p2p/<PeerId>) and the count; this only bounds parsing.
+    params: z.strictObject({ relays: z.array(z.string().trim().min(1).max(1024)).max(64).optional() }),
+    result: result<SettingsView>(),
+  },
 } as const
 
+/** A passphrase as typed; NFC normalisation happens in the key provider. The floor applies to new identities only. */
+const passphrase = z.string().min(1).max(1024)
+const newPassphrase = z.string().min(8, 'passphrase must be at least 8 characters').max(1024)
+const displayName = z.string().trim().min(1).max(200)
+
+/**
+ * Methods the app host answers itself, before and after the core is open: onboarding (create with a recovery phrase
+ * confirmed before anything is saved, restore, unlock) and what the UI shows about the app. `app.status` is also
+ * answered by a bare dispatcher (always `ready`), so the UI can drive a headless daemon too.
+ */
+export const appContract = {
+  'app.status': { params: noParams, result: result<AppStatus>() },
+  'app.info': { params: noParams, result: result<AppInfo>() },
+  'app.create': {
+    params: z.strictObject({ name: displayName, passphrase: newPassphrase.optional() }),
+    result: result<CreatedIdentity>(),
+  },
+  'app.confirmRecovery': {
+    // The words at `confirmPositions`, in that order.
+    params: z.strictObject({ words: z.array(z.string().trim().min(1).max(32)).min(1).max(24) }),
+    result: result<AppStatus>(),
+  },
+  'app.restore': {
+    params: z.strictObject({ name: displayName, phrase: z.string().min(1).max(1024), passphrase: newPassphrase.optional() }),
+    result: result<AppStatus>(),
+  },
+  'app.unlock': { params: z.strictObject({ passphrase: passphrase.optional() }), result: result<AppStatus>() },
+} as const
+
+export const contract = { ...coreContract, ...appContract }
+
+export type CoreContract = typeof coreContract
+export type CoreMethod = keyof CoreContract
+export type AppMethod = keyof typeof appContract
 export type Contract = typeof contract
 export type Method = keyof Contract
 /** What a caller passes (before defaults and trimming). */
@@ -101,21 +154,38 @@ export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(contract, name)
 }
 
+export function isCoreMethod(name: unknown): name is CoreMethod {
+  return typeof name === 'string' && Object.hasOwn(coreContract, name)
+}
+
+export function isAppMethod(name: unknown): name is AppMethod {
+  return typeof name === 'string' && Object.hasOwn(appContract, name)
+}
+
 // ------------------------------------------------------------------------------------------------------- events
 
-export type EventName = CoreEventName
-export type EventPayload<E extends EventName> = CoreEvents[E]
+/** Events the app host pushes itself. */
+export interface AppEvents {
+  /** The app's state changed (created, unlocked, stopped…). */
+  'app.changed': { status: AppStatus }
+}
 
-/** Every event the API pushes. The `satisfies` check and the type below fail to compile if CoreEvents changes. */
-export const eventNames = [
+export type EventName = CoreEventName | keyof AppEvents
+export type EventPayload<E extends EventName> = E extends CoreEventName ? CoreEvents[E] : E extends keyof AppEvents ? AppEvents[E] : never
+
+/** Every core event the API pushes. The `satisfies` check and the type below fail to compile if CoreEvents changes. */
+export const coreEventNames = [
   'message.added',
   'message.updated',
   'conversation.updated',
   'peer.changed',
   'security.rejected',
-] as const satisfies readonly EventName[]
-type _AllEventsListed = Exclude<EventName, (typeof eventNames)[number]> extends never ? true : never
+] as const satisfies readonly CoreEventName[]
+type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true
+
+/** Every event any carrier may push. */
+export const eventNames = [...coreEventNames, 'app.changed'] as const satisfies readonly EventName[]
 
 // --------------------------------------------------------------------------------------------------------- wire
 

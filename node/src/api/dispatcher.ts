@@ -4,15 +4,18 @@
  * are thin transports around this; neither validates or maps errors itself, so all carriers behave the same.
  */
 import { z } from 'zod'
-import { isHearthError, type ErrorCode } from '../../common/errors.js'
+import { HearthError, isHearthError, type ErrorCode } from '../../common/errors.js'
 import type { Core } from '../core/core.js'
 import { Logger } from '../core/logger.js'
 import type { ConversationId } from '../ids.js'
 import {
   contract,
-  eventNames,
+  coreEventNames,
+  isCoreMethod,
   isMethod,
   requestEnvelope,
+  type AppMethod,
+  type CoreMethod,
   type EventPush,
   type Method,
   type RequestId,
@@ -28,7 +31,7 @@ export interface Dispatcher {
   subscribe(listener: (push: EventPush) => void): () => void
 }
 
-type Handlers = { [M in Method]: (core: Core, params: ValidParams<M>) => Result<M> | Promise<Result<M>> }
+type Handlers = { [M in CoreMethod]: (core: Core, params: ValidParams<M>) => Result<M> | Promise<Result<M>> }
 
 // Ids were validated by the contract's schemas with the same rules as ids.ts, so the casts below are checked casts.
 const cid = (id: string) => id as ConversationId
@@ -66,6 +69,27 @@ const handlers: Handlers = {
 
   'network.peers': (core) => core.peers(),
   'network.status': (core) => ({ whoami: core.whoami(), peers: core.peers(), counters: core.counters.snapshot() }),
+
+  'settings.get': (core) => core.settings(),
+  'settings.update': (core, p) => core.updateSettings({ relays: p.relays }),
+}
+
+/**
+ * A bare dispatcher sits on a core that is already open (the headless daemon), so of the app host's onboarding
+ * methods it can only say that: ready, nothing to create or unlock. This lets the same UI drive a daemon.
+ */
+function answerAppMethod(method: AppMethod): Result<'app.status'> {
+  switch (method) {
+    case 'app.status':
+    case 'app.unlock':
+      return { state: 'ready', needsPassphrase: false }
+    case 'app.create':
+    case 'app.restore':
+    case 'app.confirmRecovery':
+      throw new HearthError('IDENTITY_EXISTS', 'this core already has an identity')
+    case 'app.info':
+      throw new HearthError('NOT_FOUND', 'app.info is answered by the app host, not by a headless core')
+  }
 }
 
 export interface DispatcherOptions {
@@ -76,27 +100,17 @@ export function createDispatcher(core: Core, options: DispatcherOptions = {}): D
   const log = options.logger ?? Logger.silent()
 
   async function handle(raw: unknown): Promise<Response> {
-    const envelope = requestEnvelope.safeParse(raw)
-    if (!envelope.success) return failure(idOf(raw), 'INVALID_INPUT', `invalid request: ${describe(envelope.error)}`)
-    const { id, method, params } = envelope.data
-    if (!isMethod(method)) return failure(id, 'INVALID_INPUT', `unknown method: ${method}`)
-    // Methods without parameters may omit them; everything else is checked by the method's strict schema.
-    const parsed = contract[method].params.safeParse(params ?? {})
-    if (!parsed.success) return failure(id, 'INVALID_INPUT', `invalid parameters for ${method}: ${describe(parsed.error)}`)
-    try {
-      const handler = handlers[method] as (core: Core, params: unknown) => unknown
-      const result = await handler(core, parsed.data)
-      return { id, ok: true, result: result ?? null }
-    } catch (err) {
-      if (isHearthError(err)) return failure(id, err.code, err.message)
-      // An unexpected exception is a bug: its detail goes to the log, never to the client (it may hold paths or state).
-      log.error({ err, method }, 'core API call failed')
-      return failure(id, 'INTERNAL', 'internal error (see the core log)')
-    }
+    const request = parseRequest(raw)
+    if (!request.ok) return request.response
+    const { id, method, params } = request
+    return answer(id, method, log, async () => {
+      if (!isCoreMethod(method)) return answerAppMethod(method)
+      return (handlers[method] as (core: Core, params: unknown) => unknown)(core, params)
+    })
   }
 
   function subscribe(listener: (push: EventPush) => void): () => void {
-    const unsubscribers = eventNames.map((event) =>
+    const unsubscribers = coreEventNames.map((event) =>
       core.events.on(event, (payload) => {
         // Listeners run inside the core's emit: a throwing transport must not break the core's own code path.
         try {
@@ -114,7 +128,42 @@ export function createDispatcher(core: Core, options: DispatcherOptions = {}): D
   return { handle, subscribe }
 }
 
-function failure(id: RequestId | null, code: ErrorCode, message: string): Response {
+/** A request whose envelope and parameters were checked against the contract. */
+export type ParsedRequest =
+  | { ok: true; id: RequestId; method: Method; params: unknown }
+  | { ok: false; response: Response }
+
+/**
+ * Checks an untrusted request value: the envelope, the method name, then the method's own strict schema. Shared by
+ * every dispatcher (the core's and the app host's) so they refuse bad input in the same words.
+ */
+export function parseRequest(raw: unknown): ParsedRequest {
+  const envelope = requestEnvelope.safeParse(raw)
+  if (!envelope.success) return { ok: false, response: failure(idOf(raw), 'INVALID_INPUT', `invalid request: ${describe(envelope.error)}`) }
+  const { id, method, params } = envelope.data
+  if (!isMethod(method)) return { ok: false, response: failure(id, 'INVALID_INPUT', `unknown method: ${method}`) }
+  // Methods without parameters may omit them; everything else is checked by the method's strict schema.
+  const parsed = contract[method].params.safeParse(params ?? {})
+  if (!parsed.success) {
+    return { ok: false, response: failure(id, 'INVALID_INPUT', `invalid parameters for ${method}: ${describe(parsed.error)}`) }
+  }
+  return { ok: true, id, method, params: parsed.data }
+}
+
+/** Runs a validated call and turns its outcome into a response; unexpected exceptions are logged, never shown. */
+export async function answer(id: RequestId, method: Method, log: Logger, run: () => unknown): Promise<Response> {
+  try {
+    const result = await run()
+    return { id, ok: true, result: result ?? null }
+  } catch (err) {
+    if (isHearthError(err)) return failure(id, err.code, err.message)
+    // An unexpected exception is a bug: its detail goes to the log, never to the client (it may hold paths or state).
+    log.error({ err, method }, 'core API call failed')
+    return failure(id, 'INTERNAL', 'internal error (see the core log)')
+  }
+}
+
+export function failure(id: RequestId | null, code: ErrorCode, message: string): Response {
   return { id, ok: false, error: { code, message } }
 }
 

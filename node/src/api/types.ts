@@ -65,3 +65,38 @@ export interface Page {
   /** Pass as `before` to get the next older page; null when this is the oldest. */
   nextBefore: string | null
 }
+
+/** What a person configured; `displayName` is the identity's (read-only for now). */
+export interface SettingsView {
+  displayName: string
+  /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
+  relays: string[]
+}
+
+/**
+ * Where the app host is in its life: no identity yet (`new`), a new identity waiting for its recovery phrase to be
+ * confirmed (`confirming`, nothing saved yet), an identity on disk that is not open (`locked`), opening the core
+ * (`starting`), serving the core API (`ready`), or shut down (`stopped`).
+ */
+export type AppState = 'new' | 'confirming' | 'locked' | 'starting' | 'ready' | 'stopped'
+
+export interface AppStatus {
+  state: AppState
+  /** True when creating, restoring and unlocking take a passphrase (false where the OS keychain wraps the keys). */
+  needsPassphrase: boolean
+}
+
+export interface AppInfo {
+  /** Hearth's own version (package.json). */
+  version: string
+  dataDir: string
+  /** Runtime versions worth telling in a bug report: node, and electron/chrome where they run. */
+  runtime: Record<string, string>
+}
+
+export interface CreatedIdentity {
+  /** The 24-word recovery phrase, shown once: it is never stored. */
+  recoveryPhrase: string
+  /** 1-based positions of the words the person must type back in `app.confirmRecovery`. */
+  confirmPositions: number[]
+}

@@ -10,7 +10,7 @@
  *  - messages are capped at 1 MiB and each connection has a bounded number of requests in flight.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
@@ -35,6 +35,11 @@ export interface ApiServerOptions {
   maxInFlight?: number
   /** Further origins allowed besides this server's own (for example a UI dev server on another loopback port). */
   extraOrigins?: string[]
+  /**
+   * Answers plain HTTP requests on the same port (the browser mode serves the UI here, so the page and its API share
+   * one origin). `port` is the bound port. Without it, plain HTTP gets 426.
+   */
+  httpHandler?: (req: IncomingMessage, res: ServerResponse, port: number) => void
   logger?: Logger
 }
 
@@ -60,8 +65,13 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
   const log = options.logger ?? Logger.silent()
   const tokenDigest = digest(token)
 
-  const http = createServer((_req, res) => {
-    // Plain HTTP gets nothing: this port only speaks WebSocket (the browser UI will be served separately).
+  const httpHandler = options.httpHandler
+  const http = createServer((req, res) => {
+    if (httpHandler !== undefined) {
+      httpHandler(req, res, port)
+      return
+    }
+    // Plain HTTP gets nothing: this port only speaks WebSocket.
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('WebSocket only\n')
   })
   const wss = new WebSocketServer({
@@ -71,6 +81,8 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
     handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(API_PROTOCOL_PREFIX)) ?? false,
   })
   const clients = new Set<WebSocket>()
+  // Set once listening; requests cannot arrive before that.
+  let port = 0
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
@@ -79,7 +91,7 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
       resolve()
     })
   })
-  const port = (http.address() as AddressInfo).port
+  port = (http.address() as AddressInfo).port
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, ...(options.extraOrigins ?? [])])
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

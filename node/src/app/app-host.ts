@@ -1,0 +1,265 @@
+/**
+ * The app host: what the desktop app and the browser mode run around the core. It owns the identity's life (create
+ * with a recovery phrase confirmed before anything is saved, restore, unlock) and, once the core is open, hands every
+ * core method to the core's dispatcher. It speaks the same `Dispatcher` interface as that dispatcher, so any carrier
+ * (the WebSocket of the browser mode, Electron's MessagePort from a utility process) serves it unchanged; it knows
+ * nothing of HTTP, WebSockets or Electron.
+ *
+ * States: new → (app.create) → confirming → (app.confirmRecovery) → starting → ready
+ *         new → (app.restore) → starting → ready;   locked → (app.unlock) → starting → ready;   any → stopped.
+ * Before `ready` core methods are refused: NO_IDENTITY without an identity, NOT_RUNNING while locked or starting.
+ */
+import { randomInt } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import type { KeyProvider } from '../../common/crypto/keystore.js'
+import { HearthError, drop } from '../../common/errors.js'
+import type { EventPush, Response, Result, ValidParams } from '../api/contract.js'
+import { isAppMethod, type AppMethod } from '../api/contract.js'
+import { answer, createDispatcher, failure, parseRequest, type Dispatcher } from '../api/dispatcher.js'
+import type { AppInfo, AppState, AppStatus } from '../api/types.js'
+import { openLocalCore, type LocalCore } from '../cli/local-core.js'
+import { Logger } from '../core/logger.js'
+import { initDataDir } from '../core/open-core.js'
+import { SerialQueue } from '../core/serial-queue.js'
+import { createIdentity, identityExists, saveIdentity, type Identity } from '../identity/identity.js'
+import { hearthVersion } from './version.js'
+
+/** How many words of the recovery phrase a person types back before the identity is saved. */
+export const CONFIRM_WORD_COUNT = 3
+/** Debounce for saving members' addresses after the peer set changes (identify needs a moment to fill them in). */
+const REMEMBER_DELAY_MS = 2_000
+
+export interface AppNetworkOptions {
+  /** Pinned listen multiaddrs. Absent or empty: the ports this data dir used last, so invites stay valid. */
+  listen?: string[]
+  /** LAN discovery. Default on. */
+  mdns?: boolean
+  /** Relays or always-on peers to dial at start (multiaddrs ending in /p2p/<PeerId>). */
+  bootstrap?: string[]
+}
+
+export interface AppHostOptions {
+  dataDir: string
+  /**
+   * Makes the provider that wraps the keys at rest from what the person typed (undefined where no passphrase is
+   * asked). The browser mode wraps with the passphrase; Electron with safeStorage, ignoring it. May throw a
+   * HearthError (shown to the person as is).
+   */
+  keyProvider: (passphrase: string | undefined) => KeyProvider
+  /** Whether create, restore and unlock must be given a passphrase. Default true. */
+  needsPassphrase?: boolean
+  network?: AppNetworkOptions
+  logger?: Logger
+  /** Anti-entropy interval of the core (tests lower it). */
+  syncIntervalMs?: number
+  /** Extra runtime versions for `app.info` (Electron adds electron and chrome). */
+  runtime?: Record<string, string>
+}
+
+export interface AppHost extends Dispatcher {
+  /** The current state (what `app.status` answers). */
+  status(): AppStatus
+  /** Closes the core (remembering peers' addresses) and refuses everything afterwards. Idempotent. */
+  close(): Promise<void>
+}
+
+interface PendingIdentity {
+  identity: Identity
+  phrase: string
+  positions: number[]
+  passphrase: string | undefined
+}
+
+type AppHandlers = { [M in AppMethod]: (params: ValidParams<M>) => Result<M> | Promise<Result<M>> }
+
+export function createAppHost(options: AppHostOptions): AppHost {
+  const { dataDir } = options
+  const log = options.logger ?? Logger.silent()
+  const needsPassphrase = options.needsPassphrase ?? true
+  const listeners = new Set<(push: EventPush) => void>()
+  // Onboarding steps and closing run one at a time: two tabs pressing "unlock" together must open the core once.
+  const lifecycle = new SerialQueue()
+
+  let state: AppState = identityExists(dataDir) ? 'locked' : 'new'
+  let pending: PendingIdentity | undefined
+  let local: LocalCore | undefined
+  let core: Dispatcher | undefined
+  const cleanups: Array<() => void> = []
+
+  const status = (): AppStatus => ({ state, needsPassphrase })
+
+  function emit(push: EventPush): void {
+    for (const listener of listeners) {
+      // A failing carrier must not break the host or the other carriers.
+      try {
+        listener(push)
+      } catch (err) {
+        log.warn({ err, event: push.event }, 'event listener failed')
+      }
+    }
+  }
+
+  function setState(next: AppState): void {
+    if (next === state) return
+    state = next
+    emit({ event: 'app.changed', payload: { status: status() } })
+  }
+
+  function providerFor(passphrase: string | undefined): KeyProvider {
+    if (needsPassphrase && (passphrase === undefined || passphrase.length === 0)) {
+      throw new HearthError('INVALID_INPUT', 'a passphrase is needed')
+    }
+    return options.keyProvider(needsPassphrase ? passphrase : undefined)
+  }
+
+  function requireState(allowed: AppState[], action: string): void {
+    if (allowed.includes(state)) return
+    if (state === 'stopped') throw new HearthError('NOT_RUNNING', 'Hearth is shutting down')
+    if (state === 'ready' || state === 'locked' || state === 'starting') {
+      throw new HearthError('IDENTITY_EXISTS', `${dataDir} already holds a Hearth identity: cannot ${action}`)
+    }
+    throw new HearthError('NO_IDENTITY', `there is no identity yet: cannot ${action}`)
+  }
+
+  /** Opens the core for the identity on disk; on failure the identity stays locked (it exists by now). */
+  async function open(provider: KeyProvider): Promise<AppStatus> {
+    setState('starting')
+    const network = options.network ?? {}
+    try {
+      local = await openLocalCore({ dataDir, listen: network.listen ?? [] }, provider, {
+        mdns: network.mdns ?? true,
+        bootstrap: network.bootstrap ?? [],
+        logger: log,
+        ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+      })
+    } catch (err) {
+      setState('locked')
+      throw err
+    }
+    const opened = local
+    const dispatcher = createDispatcher(opened.opened.core, { logger: log })
+    cleanups.push(dispatcher.subscribe(emit))
+    let rememberTimer: NodeJS.Timeout | undefined
+    cleanups.push(
+      opened.opened.core.events.on('peer.changed', () => {
+        // Remember where members' devices listen, so a restarted app reaches them without mDNS.
+        clearTimeout(rememberTimer)
+        rememberTimer = setTimeout(() => drop(opened.remember()), REMEMBER_DELAY_MS)
+        rememberTimer.unref()
+      }),
+      () => clearTimeout(rememberTimer),
+    )
+    core = dispatcher
+    setState('ready')
+    return status()
+  }
+
+  const handlers: AppHandlers = {
+    'app.status': () => status(),
+
+    'app.info': (): AppInfo => ({
+      version: hearthVersion(),
+      dataDir,
+      runtime: { node: process.versions.node, ...options.runtime },
+    }),
+
+    'app.create': (p) =>
+      lifecycle.run(async () => {
+        requireState(['new', 'confirming'], 'create another')
+        providerFor(p.passphrase) // refuse a missing passphrase now, not after the phrase was shown
+        // Nothing is saved until the phrase is confirmed: an app closed before that leaves no identity behind.
+        const { identity, recoveryPhrase } = await createIdentity(p.name, Date.now())
+        const positions = pickPositions(recoveryPhrase.split(' ').length, CONFIRM_WORD_COUNT)
+        pending = { identity, phrase: recoveryPhrase, positions, passphrase: p.passphrase }
+        setState('confirming')
+        return { recoveryPhrase, confirmPositions: positions }
+      }),
+
+    'app.confirmRecovery': (p) =>
+      lifecycle.run(async () => {
+        requireState(['confirming'], 'confirm a recovery phrase')
+        const draft = pending!
+        const words = draft.phrase.split(' ')
+        const typed = p.words.map(normalizeWord)
+        if (typed.length !== draft.positions.length || draft.positions.some((pos, i) => words[pos - 1] !== typed[i])) {
+          // Which word was wrong is not said: the person looks at what they wrote down again.
+          throw new HearthError('INVALID_RECOVERY_PHRASE', 'those words do not match the recovery phrase')
+        }
+        const provider = providerFor(draft.passphrase)
+        await mkdir(dataDir, { recursive: true, mode: 0o700 })
+        if (identityExists(dataDir)) throw new HearthError('IDENTITY_EXISTS', `${dataDir} already holds a Hearth identity`)
+        await saveIdentity(dataDir, draft.identity, provider)
+        pending = undefined
+        return open(provider)
+      }),
+
+    'app.restore': (p) =>
+      lifecycle.run(async () => {
+        requireState(['new', 'confirming'], 'restore')
+        const provider = providerFor(p.passphrase)
+        await initDataDir(dataDir, p.name, provider, { recoveryPhrase: p.phrase })
+        pending = undefined
+        return open(provider)
+      }),
+
+    'app.unlock': (p) =>
+      lifecycle.run(async () => {
+        if (state === 'ready') return status()
+        requireState(['locked'], 'unlock')
+        return open(providerFor(p.passphrase))
+      }),
+  }
+
+  async function handle(raw: unknown): Promise<Response> {
+    const request = parseRequest(raw)
+    if (!request.ok) return request.response
+    const { id, method, params } = request
+    if (isAppMethod(method)) {
+      return answer(id, method, log, () => (handlers[method] as (params: unknown) => unknown)(params))
+    }
+    if (core !== undefined && state === 'ready') return core.handle(raw)
+    switch (state) {
+      case 'new':
+      case 'confirming':
+        return failure(id, 'NO_IDENTITY', 'there is no identity yet: create or restore one first')
+      case 'locked':
+        return failure(id, 'NOT_RUNNING', 'Hearth is locked: unlock it first')
+      default:
+        return failure(id, 'NOT_RUNNING', `Hearth is not running (${state})`)
+    }
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    handle,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    status,
+    close() {
+      closing ??= lifecycle.run(async () => {
+        setState('stopped')
+        core = undefined
+        pending = undefined
+        for (const cleanup of cleanups.splice(0)) cleanup()
+        listeners.clear()
+        await local?.close()
+        local = undefined
+      })
+      return closing
+    },
+  }
+}
+
+/** `count` distinct 1-based positions out of `total`, in increasing order (the order they are written down). */
+export function pickPositions(total: number, count: number): number[] {
+  const chosen = new Set<number>()
+  while (chosen.size < Math.min(count, total)) chosen.add(randomInt(1, total + 1))
+  return [...chosen].sort((a, b) => a - b)
+}
+
+/** What a person types back: any case, stray spaces, composed or decomposed (as recovery.ts reads phrases). */
+function normalizeWord(word: string): string {
+  return word.normalize('NFKD').trim().toLowerCase()
+}
