@@ -1,0 +1,254 @@
+/**
+ * Relay mailbox capabilities (docs/adr/0010-relay-mailbox.md).
+ *
+ * Every member of a conversation epoch holds the same 32-byte mailbox secret. From it each derives, deterministically,
+ * two Ed25519 key pairs: a deposit key and a read key. The mailbox id is a hash of the two public keys. A request to a
+ * relay carries both public keys and a signature by the key its operation needs, so the relay can check that the
+ * requester holds the capability (recompute the id, verify the signature) without ever learning the secret, the
+ * conversation, or who the members are: every member signs with the same keys, so they are indistinguishable.
+ *
+ * A signature covers the protocol label, the operation, the relay's own PeerId (a request cannot be replayed to another
+ * relay), the mailbox id, the operation's parameters (envelope ids, cursor, limit...), a timestamp and a random nonce.
+ * The relay accepts timestamps within ±5 minutes of its clock and remembers the nonces it has seen in that window
+ * (`ReplayGuard`), so a captured request cannot be replayed.
+ *
+ * The relay never holds a secret key: a relay that is compromised can refuse service or delete, but cannot deposit
+ * into a mailbox (it has no deposit key) nor read anything (envelopes are end-to-end encrypted by the members).
+ */
+import { HearthError } from '../errors.js'
+import { concatBytes, toBase64Url, utf8 } from '../util/bytes.js'
+import { encodeCbor } from '../wire/cbor.js'
+import {
+  ED25519_PUBLIC_KEY_LENGTH,
+  ED25519_SIGNATURE_LENGTH,
+  isAcceptablePublicKey,
+  signWithLabel,
+  signingKeyPairFromSeed,
+  verifyWithLabel,
+  type SigningKeyPair,
+} from './ed25519.js'
+import { hkdf, sha256 } from './kdf.js'
+import { Labels } from './labels.js'
+import { randomBytes } from './random.js'
+
+export const MAILBOX_SECRET_BYTES = 32
+export const MAILBOX_ID_BYTES = 32
+export const MAILBOX_NONCE_BYTES = 16
+/** How far a request's timestamp may be from the relay's clock, either way. */
+export const MAILBOX_CLOCK_WINDOW_MS = 5 * 60_000
+/** Reader tags are opaque to the relay; long enough not to collide, short enough to stay cheap. */
+export const READER_TAG_MIN_BYTES = 16
+export const READER_TAG_MAX_BYTES = 32
+/** A relay PeerId as text (base58btc or CIDv1); generous bound for the signed bytes. */
+export const MAX_RELAY_PEER_ID_CHARS = 128
+
+/** What a member derives from the mailbox secret. Hold it like the secret: the seeds are capabilities. */
+export interface MailboxKeys {
+  readonly mailboxId: Uint8Array
+  readonly deposit: SigningKeyPair
+  readonly read: SigningKeyPair
+}
+
+export type MailboxOperation = 'deposit' | 'fetch' | 'ack'
+
+/**
+ * The parameters of an operation that the signature covers. Everything a relay acts on is here, so a man in the
+ * middle (or a relay operator) cannot reuse a signature for different envelopes, another page or another cursor.
+ */
+export type MailboxParams =
+  | { op: 'deposit'; ids: readonly Uint8Array[] }
+  | { op: 'fetch'; after: string | null; reader: Uint8Array | null; limit: number; waitMs: number }
+  | { op: 'ack'; reader: Uint8Array; cursor: string }
+
+/** The authorisation part of a request, as it travels. */
+export interface MailboxAuth {
+  depositPublic: Uint8Array
+  readPublic: Uint8Array
+  /** Milliseconds since the Unix epoch on the requester's clock (corrected by its estimate of the relay's offset). */
+  timestamp: number
+  nonce: Uint8Array
+  signature: Uint8Array
+}
+
+export function deriveMailboxKeys(mailboxSecret: Uint8Array): MailboxKeys {
+  if (!(mailboxSecret instanceof Uint8Array) || mailboxSecret.length !== MAILBOX_SECRET_BYTES) {
+    throw new HearthError('INVALID_INPUT', `a mailbox secret is ${MAILBOX_SECRET_BYTES} bytes`)
+  }
+  const deposit = signingKeyPairFromSeed(hkdf(Labels.mailboxDepositKey, mailboxSecret))
+  const read = signingKeyPairFromSeed(hkdf(Labels.mailboxReadKey, mailboxSecret))
+  return { mailboxId: mailboxIdOf(deposit.publicKey, read.publicKey), deposit, read }
+}
+
+/** `SHA-256(utf8(label) || 0x00 || depositPublic || readPublic)`: what the relay recomputes from a request. */
+export function mailboxIdOf(depositPublic: Uint8Array, readPublic: Uint8Array): Uint8Array {
+  if (depositPublic.length !== ED25519_PUBLIC_KEY_LENGTH || readPublic.length !== ED25519_PUBLIC_KEY_LENGTH) {
+    throw new HearthError('INVALID_INPUT', 'mailbox public keys are 32 bytes each')
+  }
+  return sha256(concatBytes(utf8(Labels.mailboxId), Uint8Array.of(0), depositPublic, readPublic))
+}
+
+/**
+ * A device's reader tag for one mailbox: 16 bytes, stable for that device and mailbox, unlinkable by the relay across
+ * mailboxes (it needs `deviceSecret`, which never leaves the device) and distinct between devices sharing a mailbox.
+ */
+export function deriveReaderTag(deviceSecret: Uint8Array, mailboxId: Uint8Array): Uint8Array {
+  if (deviceSecret.length < 32) throw new HearthError('INVALID_INPUT', 'a reader tag needs a device secret of 32+ bytes')
+  if (mailboxId.length !== MAILBOX_ID_BYTES) throw new HearthError('INVALID_INPUT', 'a mailbox id is 32 bytes')
+  return hkdf(Labels.mailboxReaderTag, deviceSecret, { info: mailboxId, length: READER_TAG_MIN_BYTES })
+}
+
+/** The key pair whose signature an operation needs. */
+function signerOf(keys: MailboxKeys, op: MailboxOperation): SigningKeyPair {
+  return op === 'deposit' ? keys.deposit : keys.read
+}
+
+function paramsArray(params: MailboxParams): unknown[] {
+  switch (params.op) {
+    case 'deposit':
+      return ['deposit', [...params.ids]]
+    case 'fetch':
+      return ['fetch', params.after, params.reader, params.limit, params.waitMs]
+    case 'ack':
+      return ['ack', params.reader, params.cursor]
+  }
+}
+
+/**
+ * The bytes a request signature covers (before the label prefix `signWithLabel` adds): deterministic CBOR of
+ * `[1, relayPeerId, mailboxId, [op, ...params], timestamp, nonce]`. The leading 1 versions the construction.
+ */
+export function mailboxSigningBytes(
+  relayPeerId: string,
+  mailboxId: Uint8Array,
+  params: MailboxParams,
+  timestamp: number,
+  nonce: Uint8Array,
+): Uint8Array {
+  return encodeCbor([1, relayPeerId, mailboxId, paramsArray(params), timestamp, nonce])
+}
+
+export interface SignOptions {
+  /** Timestamp to put in the request. Default `Date.now()`. */
+  timestamp?: number
+  /** Test hook; default 16 fresh random bytes. */
+  nonce?: Uint8Array
+}
+
+/** Signs a request to `relayPeerId` with the key the operation needs. */
+export function signMailboxRequest(
+  keys: MailboxKeys,
+  relayPeerId: string,
+  params: MailboxParams,
+  options: SignOptions = {},
+): MailboxAuth {
+  if (relayPeerId.length === 0 || relayPeerId.length > MAX_RELAY_PEER_ID_CHARS) {
+    throw new HearthError('INVALID_INPUT', 'not a relay PeerId')
+  }
+  const timestamp = Math.round(options.timestamp ?? Date.now())
+  const nonce = options.nonce ?? randomBytes(MAILBOX_NONCE_BYTES)
+  const bytes = mailboxSigningBytes(relayPeerId, keys.mailboxId, params, timestamp, nonce)
+  const signature = signWithLabel(signerOf(keys, params.op).seed, Labels.mailboxRequest, bytes)
+  return { depositPublic: keys.deposit.publicKey, readPublic: keys.read.publicKey, timestamp, nonce, signature }
+}
+
+/** Why a relay refuses a request's authorisation. Each is a stable wire reason (see wire/mailbox.ts). */
+export type AuthRefusal = 'unauthorized' | 'stale' | 'replayed'
+
+export type AuthCheck = { ok: true; mailboxId: Uint8Array } | { ok: false; reason: AuthRefusal; detail: string }
+
+/**
+ * Checks a request on the relay: well-formed public keys, timestamp within the window, a valid signature by the key
+ * the operation needs over this relay's PeerId and these parameters, and a nonce not seen before. The nonce is
+ * recorded only once everything else holds, so forged requests cannot fill the guard or burn a future nonce.
+ */
+export function verifyMailboxRequest(
+  auth: MailboxAuth,
+  relayPeerId: string,
+  params: MailboxParams,
+  guard: ReplayGuard,
+  now: number = Date.now(),
+): AuthCheck {
+  if (!isAcceptablePublicKey(auth.depositPublic) || !isAcceptablePublicKey(auth.readPublic)) {
+    return { ok: false, reason: 'unauthorized', detail: 'mailbox public keys are not valid Ed25519 keys' }
+  }
+  if (auth.nonce.length !== MAILBOX_NONCE_BYTES || auth.signature.length !== ED25519_SIGNATURE_LENGTH) {
+    return { ok: false, reason: 'unauthorized', detail: 'nonce or signature of the wrong length' }
+  }
+  if (!guard.isFresh(auth.timestamp, now)) {
+    return { ok: false, reason: 'stale', detail: 'request timestamp outside the accepted window' }
+  }
+  const mailboxId = mailboxIdOf(auth.depositPublic, auth.readPublic)
+  const signer = params.op === 'deposit' ? auth.depositPublic : auth.readPublic
+  const bytes = mailboxSigningBytes(relayPeerId, mailboxId, params, auth.timestamp, auth.nonce)
+  if (!verifyWithLabel(signer, Labels.mailboxRequest, bytes, auth.signature)) {
+    return { ok: false, reason: 'unauthorized', detail: `no valid ${params.op === 'deposit' ? 'deposit' : 'read'} capability` }
+  }
+  const verdict = guard.record(toBase64Url(concatBytes(mailboxId, auth.nonce)), auth.timestamp, now)
+  if (verdict !== 'fresh') {
+    return { ok: false, reason: verdict, detail: verdict === 'replayed' ? 'request already seen' : 'request too old to check for replay' }
+  }
+  return { ok: true, mailboxId }
+}
+
+export interface ReplayGuardOptions {
+  /** Accepted clock difference either way. Default 5 minutes. */
+  windowMs?: number
+  /** Bound on remembered nonces. Default 200,000 (about 25 MB at worst). */
+  maxEntries?: number
+}
+
+/**
+ * Remembers the nonces of accepted requests for as long as their timestamps are inside the window, in bounded memory.
+ *
+ * When full, the oldest entry is forgotten and `floor` rises to its timestamp: from then on, requests stamped at or
+ * before the floor are refused as stale. That keeps the guarantee (a forgotten request can never be accepted again)
+ * at the price of refusing honest requests whose clocks lag, and only while the relay is flooded with more accepted
+ * requests per window than the bound.
+ */
+export class ReplayGuard {
+  readonly windowMs: number
+  readonly maxEntries: number
+  /** key → timestamp, in insertion order (close to timestamp order: honest clocks agree within the window). */
+  readonly #seen = new Map<string, number>()
+  #floor = Number.NEGATIVE_INFINITY
+
+  constructor(options: ReplayGuardOptions = {}) {
+    this.windowMs = options.windowMs ?? MAILBOX_CLOCK_WINDOW_MS
+    this.maxEntries = options.maxEntries ?? 200_000
+    if (!(this.windowMs > 0) || !(this.maxEntries >= 1)) throw new RangeError('ReplayGuard needs a positive window and size')
+  }
+
+  /** Whether a timestamp is inside the window (and above the floor). Records nothing. */
+  isFresh(timestamp: number, now: number): boolean {
+    return Number.isSafeInteger(timestamp) && Math.abs(now - timestamp) <= this.windowMs && timestamp > this.#floor
+  }
+
+  /** Records a nonce key: 'fresh' the first time, 'replayed' after, 'stale' when outside the window. */
+  record(key: string, timestamp: number, now: number): 'fresh' | 'replayed' | 'stale' {
+    if (!this.isFresh(timestamp, now)) return 'stale'
+    if (this.#seen.has(key)) return 'replayed'
+    this.#prune(now)
+    while (this.#seen.size >= this.maxEntries) {
+      const oldest = this.#seen.entries().next()
+      if (oldest.done === true) break
+      this.#seen.delete(oldest.value[0])
+      this.#floor = Math.max(this.#floor, oldest.value[1])
+    }
+    // A request at exactly the floor would have been refused above; the rare entry inserted after an older-stamped
+    // one is still guarded: everything evicted has a timestamp at or below the floor.
+    this.#seen.set(key, timestamp)
+    return 'fresh'
+  }
+
+  get size(): number {
+    return this.#seen.size
+  }
+
+  /** Drops entries that can no longer pass `isFresh`, from the oldest insertion while they are expired. */
+  #prune(now: number): void {
+    for (const [key, timestamp] of this.#seen) {
+      if (timestamp + this.windowMs >= now) break
+      this.#seen.delete(key)
+    }
+  }
+}
