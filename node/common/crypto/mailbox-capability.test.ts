@@ -138,7 +138,8 @@ describe('mailbox request signatures', () => {
       switch (params.op) {
         case 'deposit': {
           const ids = params.ids.map((id) => new Uint8Array(id))
-          ids[0]![which % ids[0]!.length] ^= 1
+          const first = ids[0]!
+          first[which % first.length] = first[which % first.length]! ^ 1
           return { ...params, ids }
         }
         case 'fetch':
@@ -157,7 +158,7 @@ describe('mailbox request signatures', () => {
         expect(check(auth, params)).toMatchObject({ ok: true })
         const flip = (b: Uint8Array): Uint8Array => {
           const c = new Uint8Array(b)
-          c[which % c.length] ^= 0x40
+          c[which % c.length] = c[which % c.length]! ^ 0x40
           return c
         }
         const tampered: Array<[MailboxAuth, MailboxParams]> = [
