@@ -9,8 +9,10 @@
  *  - discovery (mDNS, bootstrap, DHT) only reports peers, so this file dials them itself.
  */
 import { createHash, randomUUID } from 'node:crypto'
+import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
@@ -22,6 +24,7 @@ import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -92,6 +95,22 @@ export interface NodeOptions {
   gossip?: GossipOptions
   /** Misbehaviour tracker: banned peers are refused by the connection gater and disconnected at once. */
   penalties?: PeerPenalties
+  /**
+   * NAT traversal for desktops: hole punching (DCUtR) upgrades a relayed connection to a direct one, AutoNAT asks
+   * peers whether our addresses are reachable, and WebRTC (private-to-private, signalled over a relay circuit) is a
+   * transport for peers that TCP hole punching cannot join. Off by default (relays and tests do not want it).
+   */
+  nat?: {
+    dcutr?: boolean
+    autonat?: boolean
+    /** STUN/TURN servers for WebRTC; none by default (public STUN is a third party the user did not choose). */
+    webrtc?: false | { iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }> }
+  }
+  /**
+   * Relays (multiaddrs with /p2p/) to hold a reservation on, so peers that cannot dial us directly reach us through
+   * `<relay>/p2p-circuit/p2p/<us>`. Each becomes a listen address.
+   */
+  relayReservations?: string[]
   /** Receives errors that have no caller to return to (a throwing message handler, a failed background dial). */
   onError?: (err: unknown, context: string) => void
 }
@@ -297,11 +316,14 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
     autoDialer.enqueue(info)
   }
 
-  const listen =
-    options.listen ??
-    (transportsMode === 'memory'
-      ? [`/memory/${randomUUID()}`]
-      : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])
+  const webrtcOptions = options.nat?.webrtc ?? false
+  const listen = [
+    ...(options.listen ??
+      (transportsMode === 'memory' ? [`/memory/${randomUUID()}`] : ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])),
+    // A reservation on each relay; '/webrtc' lets peers reach us by WebRTC signalled through those circuits.
+    ...(options.relayReservations ?? []).map((relay) => `${relay}/p2p-circuit`),
+    ...(transportsMode !== 'memory' && webrtcOptions !== false ? ['/webrtc'] : []),
+  ]
 
   const peerDiscovery: DiscoveryFactory[] = []
   if (options.mdns !== undefined && options.mdns !== false) {
@@ -361,6 +383,8 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
     ping: ping(),
     pubsub: gossipsub(gossipInit),
   }
+  if (options.nat?.dcutr === true) services.dcutr = dcutr()
+  if (options.nat?.autonat === true) services.autonat = autoNAT()
   if (options.dht !== undefined && options.dht !== false) {
     const dhtFactory = kadDHT({
       // A private prefix keeps Hearth's DHT apart from the IPFS one: '/hearth/kad/1.0.0'.
@@ -385,9 +409,17 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
   const node = (await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen },
-    // The circuit relay transport dials /p2p-circuit addresses through community relays (issue 3 adds the relays and
-    // reservations); with no relay configured it is idle.
-    transports: transportsMode === 'memory' ? [memory()] : [tcp(), webSockets(), circuitRelayTransport()],
+    // The circuit relay transport dials /p2p-circuit addresses through community relays and holds the reservations
+    // asked for in `relayReservations`; with no relay configured it is idle.
+    transports:
+      transportsMode === 'memory'
+        ? [memory()]
+        : [
+            tcp(),
+            webSockets(),
+            circuitRelayTransport(),
+            ...(webrtcOptions === false ? [] : [webRTC({ rtcConfiguration: { iceServers: webrtcOptions.iceServers ?? [] } })]),
+          ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

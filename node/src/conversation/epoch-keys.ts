@@ -16,6 +16,8 @@ export interface EpochKeys {
   controlKey: Uint8Array
   /** Gossipsub topic: opaque, and different in every epoch, so a removed member cannot even find it. */
   topic: string
+  /** Shared by the epoch's members; the relay mailbox keys and id derive from it (common/crypto/mailbox-capability). */
+  mailboxSecret: Uint8Array
 }
 
 export function deriveEpochKeys(epochSecret: Uint8Array): EpochKeys {
@@ -25,6 +27,7 @@ export function deriveEpochKeys(epochSecret: Uint8Array): EpochKeys {
     envelope: { epochTag, headerKey: hkdf(Labels.headerKey, epochSecret) },
     controlKey: hkdf(Labels.controlKey, epochSecret),
     topic: `/hearth/c/${toHex(hkdf(Labels.topic, epochSecret, { length: 20 }))}`,
+    mailboxSecret: hkdf(Labels.mailbox, epochSecret),
   }
 }
 

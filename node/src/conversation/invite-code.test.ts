@@ -25,6 +25,7 @@ const invite = (over: Partial<InviteCode> = {}): InviteCode => ({
     `/dns4/relay.example.org/tcp/443/wss/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`,
   ],
   peerId: PEER,
+  relays: [`/dns4/relay.example.org/tcp/443/wss/p2p/${RELAY}`],
   ...over,
 })
 
@@ -47,9 +48,16 @@ describe('invite code', () => {
   })
 
   it('fits a QR code: under 1000 characters with 4 realistic multiaddrs (one a relay circuit)', () => {
-    const code = encodeInvite(invite())
+    const code = encodeInvite(invite({ relays: [] }))
     expect(code.length).toBeLessThan(1000)
+  })
+
+  it('with relays it stays within the invite limit (QR byte mode holds up to 2,331 bytes at level M)', () => {
+    const relays = [1, 2, 3].map((i) => `/dns4/relay${i}.example.org/tcp/443/wss/p2p/${RELAY}`)
+    const code = encodeInvite(invite({ relays }))
     expect(code.length).toBeLessThanOrEqual(Limits.maxInviteChars)
+    // Relays are kept before addresses: they reach the inviter even when its own addresses do not.
+    expect(decodeInvite(code).relays.length).toBeGreaterThanOrEqual(1)
   })
 
   it('keeps at most 6 addresses', () => {

@@ -13,6 +13,7 @@ import type { ConversationId, OpHash } from '../ids.js'
  */
 export const INVITE_PREFIX = 'hearth://join/'
 const MAX_ADDRESSES = 6
+const MAX_RELAYS = 3
 
 export interface InviteCode {
   conversation: ConversationId
@@ -25,6 +26,8 @@ export interface InviteCode {
   /** Multiaddrs of the inviting device, each ending in /p2p/<peerId>. */
   addresses: string[]
   peerId: string
+  /** Relays (multiaddrs with /p2p/) whose mailboxes the conversation uses; optional, so older codes still decode. */
+  relays: string[]
 }
 
 const schema = z.object({
@@ -37,6 +40,7 @@ const schema = z.object({
   x: uint,
   a: z.array(z.string().max(300)).max(MAX_ADDRESSES),
   p: z.string().min(1).max(128),
+  y: z.array(z.string().max(300)).max(MAX_RELAYS).optional(),
 })
 
 /**
@@ -44,14 +48,17 @@ const schema = z.object({
  * until the code fits; if even none fit, the name is too long for an invite and that is a clear error.
  */
 export function encodeInvite(invite: InviteCode): string {
-  for (let n = Math.min(invite.addresses.length, MAX_ADDRESSES); n >= 0; n--) {
-    const code = encodeWithAddresses(invite, invite.addresses.slice(0, n))
-    if (code.length <= Limits.maxInviteChars) return code
+  // Relays come first: they also reach the inviter once it is offline or behind NAT. Then as many addresses as fit.
+  for (let r = Math.min(invite.relays.length, MAX_RELAYS); r >= 0; r--) {
+    for (let n = Math.min(invite.addresses.length, MAX_ADDRESSES); n >= 0; n--) {
+      const code = encodeWithAddresses(invite, invite.addresses.slice(0, n), invite.relays.slice(0, r))
+      if (code.length <= Limits.maxInviteChars) return code
+    }
   }
   throw new HearthError('TOO_LARGE', 'the conversation name is too long to fit in an invite')
 }
 
-function encodeWithAddresses(invite: InviteCode, addresses: string[]): string {
+function encodeWithAddresses(invite: InviteCode, addresses: string[], relays: string[]): string {
   const body = encodeCbor({
     v: 1,
     c: invite.conversation,
@@ -62,6 +69,7 @@ function encodeWithAddresses(invite: InviteCode, addresses: string[]): string {
     x: invite.expiresAt,
     a: addresses,
     p: invite.peerId,
+    ...(relays.length > 0 ? { y: relays } : {}),
   })
   return INVITE_PREFIX + toBase64Url(body)
 }
@@ -86,5 +94,6 @@ export function decodeInvite(text: string): InviteCode {
     expiresAt: raw.x,
     addresses: raw.a,
     peerId: raw.p,
+    relays: raw.y ?? [],
   }
 }

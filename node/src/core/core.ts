@@ -75,6 +75,7 @@ import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { CoreEventBus } from './events.js'
 import { SecurityCounters } from './security-counters.js'
+import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
 import { SerialQueue } from './serial-queue.js'
 
 export interface CoreOptions {
@@ -85,6 +86,10 @@ export interface CoreOptions {
   logger?: Logger
   /** Anti-entropy: how often to sync with connected members even when nothing seems missing. */
   syncIntervalMs?: number
+  /** The relay mailbox client; without it the core uses no relays (LAN only). */
+  mailbox?: MailboxPort
+  /** Relay pass interval and long-poll wait (tests shorten them). */
+  relayTiming?: { intervalMs?: number; waitMs?: number }
 }
 
 const SYNC_LIMITS = {
@@ -124,6 +129,8 @@ export interface CoreSettings {
 }
 
 const MAX_RELAYS = 32
+/** Mailbox copies per conversation: two survive one relay being down; a third covers a slow or full one. */
+const MAX_CONVERSATION_RELAYS = 3
 
 /** Relay addresses must name the relay's PeerId, or the client could not tell a relay from an impostor. */
 function validateRelayAddresses(input: string[]): string[] {
@@ -175,8 +182,9 @@ export class Core {
   /** Verdicts of the gossip validator, so the handler that receives the same bytes does not verify them twice. */
   private readonly validated = new WeakMap<Uint8Array, CheckResult>()
   private readonly outgoing: OutgoingSend[] = []
-  private readonly sentMarks: Array<{ id: ConversationId; messageId: MessageId }> = []
-  private sentFlush: Promise<void> = Promise.resolve()
+  private readonly relays: RelayMailboxes | undefined
+  /** The user's relays (settings), kept in memory: the relay client asks for them on every pass. */
+  private configuredRelays: string[] = []
   private readonly settingsListeners = new Set<(settings: { relays: string[] }) => void>()
 
   constructor(options: CoreOptions) {
@@ -186,11 +194,22 @@ export class Core {
     this.now = options.now ?? Date.now
     this.log = options.logger ?? Logger.silent()
     this.syncIntervalMs = options.syncIntervalMs ?? 15_000
+    if (options.mailbox !== undefined) {
+      this.relays = new RelayMailboxes({
+        host: this.mailboxHost(),
+        port: options.mailbox,
+        logger: this.log,
+        now: this.now,
+        ...options.relayTiming,
+      })
+      this.relays.onStatus((relays) => this.events.emit('relay.changed', { relays }))
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------- lifecycle
 
   async start(): Promise<void> {
+    this.configuredRelays = (await this.store.getSettings())?.relays ?? []
     for (const record of await this.store.listConversations()) {
       const rt = await this.loadRuntime(record)
       this.conversations.set(record.id, rt)
@@ -206,6 +225,7 @@ export class Core {
     this.syncTimer = setInterval(() => this.antiEntropy(), this.syncIntervalMs)
     this.syncTimer.unref()
     for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
+    this.relays?.start()
   }
 
   async stop(): Promise<void> {
@@ -214,6 +234,7 @@ export class Core {
     if (this.syncTimer) clearInterval(this.syncTimer)
     for (const t of this.receiptTimers.values()) clearTimeout(t)
     for (const u of this.unsubscribers) u()
+    await this.relays?.stop()
     await this.queue.idle()
     await Promise.allSettled([...this.syncing.values()])
   }
@@ -241,9 +262,23 @@ export class Core {
       const current = (await this.store.getSettings()) ?? { relays: [] }
       const next = { relays: patch.relays === undefined ? current.relays : validateRelayAddresses(patch.relays) }
       await this.store.commit([this.store.putSettings(next)], true)
+      this.configuredRelays = next.relays
+      this.relays?.kick()
       this.settingsListeners.forEach((l) => l(next))
       return { displayName: this.identity.displayName, relays: next.relays }
     })
+  }
+
+  /** Relays for a conversation: the user's own first, then those its invite named; at most MAX_CONVERSATION_RELAYS. */
+  relaysFor(rt: ConversationRuntime): string[] {
+    return [...new Set([...this.configuredRelays, ...(rt.record.relays ?? [])])].slice(0, MAX_CONVERSATION_RELAYS)
+  }
+
+  /** How each relay in use answered last: the UI shows refusals (quota, disk) instead of failing silently. */
+  relayStatus(): RelayStatus[] {
+    const known = new Map((this.relays?.statuses() ?? []).map((r) => [r.address, r]))
+    const all = new Set([...this.configuredRelays, ...[...this.conversations.values()].flatMap((rt) => this.relaysFor(rt))])
+    return [...all].map((address) => known.get(address) ?? { address, peerId: relayPeerOf(address), state: 'unknown', detail: null, at: 0 })
   }
 
   /** Lets the relay client follow the configured relays without polling. */
@@ -349,6 +384,7 @@ export class Core {
         expiresAt,
         addresses: this.dialableAddresses(),
         peerId: this.identity.peerId,
+        relays: this.relaysFor(rt),
       })
       return { code, inviteId, expiresAt }
     })
@@ -370,6 +406,15 @@ export class Core {
     if (existing && !existing.record.removed) return this.summary(existing)
     if (invite.expiresAt !== 0 && invite.expiresAt < this.now()) {
       throw new HearthError('INVITE_EXPIRED', 'this invite has expired: ask for a new one')
+    }
+    // A relay first: the inviter's circuit addresses (behind NAT) go through it, and it holds the mailbox.
+    for (const relay of invite.relays) {
+      try {
+        await this.node.dial(relay)
+        break
+      } catch (err) {
+        this.log.debug({ err, relay }, 'relay from the invite did not answer')
+      }
     }
     let lastError: unknown = new HearthError('UNREACHABLE', 'the invite names no address')
     for (const address of invite.addresses) {
@@ -414,6 +459,7 @@ export class Core {
         readUpTo: '',
         removed: false,
         theirReadUpTo: '',
+        relays: invite.relays,
       }
       await this.store.commit([this.store.putConversation(record), ...ops.map((op) => this.store.putOp(record.id, op.hash, op.bytes))], true)
       const rt = await this.loadRuntime(record)
@@ -507,10 +553,11 @@ export class Core {
     for (const { item, view, envelope, topic } of composed) {
       this.events.emit('message.added', { conversation: item.id, message: view })
       conversations.add(item.id)
-      drop(this.publishOwn(item.id, view.id as MessageId, topic, envelope), (err) => this.log.warn({ err }, 'publish failed'))
+      drop(this.publishOwn(topic, envelope), (err) => this.log.warn({ err }, 'publish failed'))
       item.resolve(view)
     }
     for (const id of conversations) this.emitConversation(id)
+    this.relays?.kick()
   }
 
   /** One message: CRDT change, next chain key, sealed envelope, and the puts that make it durable (not yet written). */
@@ -584,7 +631,8 @@ export class Core {
     const keys = rt.epochs.get(row.epoch)
     if (envelope === undefined || keys === undefined) throw new HearthError('NOT_FOUND', 'message envelope is missing')
     if (row.state === 'failed') await this.updateRows(id, [{ ...row, state: 'pending', failure: null }])
-    await this.publishOwn(id, row.id, keys.topic, envelope)
+    await this.publishOwn(keys.topic, envelope)
+    this.relays?.kick()
     for (const peer of this.memberPeers(rt)) drop(this.syncWith(peer, id))
     return toView((await this.store.getMessage(id, row.id))!)
   }
@@ -816,6 +864,7 @@ export class Core {
       true,
     )
     rt.own.set(epochId, next)
+    this.relays?.kick()
     return { topic: keys.topic, bytes }
   }
 
@@ -940,7 +989,54 @@ export class Core {
   private onPeerConnected(peer: string): void {
     this.emitPeers()
     if (this.stopped) return
+    if (this.relays !== undefined && this.isRelay(peer)) this.relays.relayConnected(peer)
     drop(this.syncWith(peer), (err) => this.log.debug({ err, peer }, 'sync on connect failed'))
+  }
+
+  private isRelay(peer: string): boolean {
+    for (const rt of this.conversations.values()) if (this.relaysFor(rt).some((a) => relayPeerOf(a) === peer)) return true
+    return false
+  }
+
+  /** What the relay client sees of the core: conversations with their mailboxes, our streams, the receive path. */
+  private mailboxHost(): MailboxHost {
+    return {
+      targets: () =>
+        [...this.conversations.values()]
+          .filter((rt) => !rt.record.removed)
+          .map((rt) => ({
+            conversation: rt.id,
+            relays: this.relaysFor(rt),
+            epochs: [...rt.epochs.values()].map((k) => ({ epoch: k.id, mailboxSecret: k.mailboxSecret, current: k.id === rt.log.currentEpoch })),
+          }))
+          .filter((t) => t.relays.length > 0),
+      ownHave: (c, e) => {
+        const rt = this.conversations.get(c)
+        return rt ? this.ownHave(rt, e) : 0
+      },
+      ownEnvelopes: async (c, e, after, max) => {
+        const list = await this.store.envelopesAfter(c, e, this.identity.deviceId, after, max)
+        return list.map((bytes, i) => ({ seq: after + 1 + i, bytes }))
+      },
+      receive: (c, envelopes) =>
+        this.queue.run(async () => {
+          const rt = this.conversations.get(c)
+          // `from` is null: a relay only passes on what members deposited, so it is not blamed for their garbage.
+          if (rt) await this.ingest(rt, envelopes.map((bytes) => ({ bytes, from: null })))
+        }),
+      deposited: (c, e, after, upTo) =>
+        this.queue.run(async () => {
+          const rows: MessageRow[] = []
+          for (const id of await this.store.mineBetween(c, e, after, upTo)) {
+            const row = await this.store.getMessage(c, id)
+            if (row && row.state === 'pending') rows.push({ ...row, state: 'sent' })
+          }
+          if (rows.length > 0) await this.updateRows(c, rows)
+        }),
+      loadCursor: async (c, e, relay) => (await this.store.getRelayCursor(c, e, relay)) ?? { deposited: 0, cursor: null },
+      saveCursor: (c, e, relay, cursor) => this.store.commit([this.store.putRelayCursor(c, e, relay, cursor)], true),
+      isConnected: (peer) => this.node.connectedPeers().includes(peer),
+    }
   }
 
   private antiEntropy(): void {
@@ -1320,31 +1416,13 @@ export class Core {
     for (const r of rows) this.events.emit('message.updated', { conversation: id, message: toView(r) })
   }
 
-  private async publishOwn(id: ConversationId, messageId: MessageId, topic: string, envelope: Uint8Array): Promise<void> {
-    const { recipients } = await this.node.publish(topic, envelope)
-    if (recipients === 0) return
-    this.sentMarks.push({ id, messageId })
-    // A burst of publishes becomes one queue task and one write, not one of each per message.
-    if (this.sentMarks.length === 1) this.sentFlush = this.queue.run(() => this.flushSentMarks())
-    await this.sentFlush
+  /**
+   * Gossip is the fast path, not a durable one: a publish that reached peers does not make a message "sent". That
+   * state comes from a relay's acknowledgement (RelayMailboxes) and "delivered" from a member's receipt.
+   */
+  private async publishOwn(topic: string, envelope: Uint8Array): Promise<void> {
+    await this.node.publish(topic, envelope)
   }
-
-  private async flushSentMarks(): Promise<void> {
-    const marks = this.sentMarks.splice(0)
-    const byConversation = new Map<ConversationId, MessageRow[]>()
-    for (const { id, messageId } of marks) {
-      const row = await this.store.getMessage(id, messageId)
-      if (row && row.state === 'pending') {
-        const rows = byConversation.get(id) ?? []
-        rows.push({ ...row, state: 'sent' })
-        byConversation.set(id, rows)
-      }
-    }
-    for (const [id, rows] of byConversation) await this.updateRows(id, rows)
-  }
-
-
-  // ------------------------------------------------------------------------------------------------------ sync
 
   private vector(rt: ConversationRuntime): StreamPosition[] {
     const out: StreamPosition[] = []

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ConversationSummary, MessageView, PeerView } from '../api/types.js'
 import type { ConversationId } from '../ids.js'
+import type { RelayStatus } from './relay-mailboxes.js'
 
 /** Events the core emits; the API carries them to the UI and the CLI's `follow`. */
 export interface CoreEvents {
@@ -9,6 +10,8 @@ export interface CoreEvents {
   'conversation.updated': { conversation: ConversationSummary }
   'peer.changed': { peers: PeerView[] }
   'security.rejected': { reason: string; peer: string | null }
+  /** A relay's state changed (reachable, refusing with a reason, unreachable). */
+  'relay.changed': { relays: RelayStatus[] }
 }
 
 export type CoreEventName = keyof CoreEvents

@@ -40,6 +40,8 @@ export interface ConversationRecord {
   removed: boolean
   /** Newest of our messages some other member has read (from their receipts). */
   theirReadUpTo: string
+  /** Relays named by the invite this device joined with (mailboxes for offline delivery). */
+  relays?: string[] | undefined
 }
 
 export interface MessageRow {
@@ -105,6 +107,8 @@ const conversationSchema = z.object({
   readUpTo: z.string(),
   removed: z.boolean(),
   theirReadUpTo: z.string(),
+  /** Relays learnt from the invite this device joined with (absent in records written before relays existed). */
+  relays: z.array(z.string()).optional(),
 })
 const messageSchema = z.object({
   id: z.string(),
@@ -159,6 +163,9 @@ const parseReceipt = parser(receiptSchema)
 const settingsSchema = z.object({ relays: z.array(z.string().max(1024)).max(32) })
 export type StoredSettings = z.infer<typeof settingsSchema>
 const parseSettings = parser(settingsSchema)
+const relayCursorSchema = z.object({ deposited: z.number().int().min(0), cursor: z.string().max(64).nullable() })
+export type RelayCursorRecord = z.infer<typeof relayCursorSchema>
+const parseRelayCursor = parser(relayCursorSchema)
 
 export type Put = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
 
@@ -175,6 +182,7 @@ export const Keys = {
   mine: (c: string, e: string, seq: number) => key('mine', c, e, seq),
   receipt: (c: string, d: string) => key('rcpt', c, d),
   settings: () => key('set'),
+  relayCursor: (c: string, e: string, relay: string) => key('rly', c, e, relay),
 }
 
 /** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
@@ -220,6 +228,14 @@ export class CoreStore {
 
   commit(ops: Put[], sync: boolean): Promise<void> {
     return this.db.batch(ops, { sync })
+  }
+
+  // relay mailboxes
+  getRelayCursor(c: ConversationId, e: EpochId, relay: string) {
+    return this.getJson(Keys.relayCursor(c, e, relay), parseRelayCursor)
+  }
+  putRelayCursor(c: ConversationId, e: EpochId, relay: string, cursor: RelayCursorRecord): Put {
+    return this.sealJson(Keys.relayCursor(c, e, relay), cursor)
   }
 
   // settings
