@@ -1,0 +1,183 @@
+/**
+ * Relay configuration: one table of options, read from (lowest to highest precedence) built-in defaults, an optional
+ * JSON file, `HEARTH_RELAY_*` environment variables and command-line flags, then validated with zod at start so a
+ * typo stops the relay with a readable message instead of running with a surprise.
+ *
+ * Every option has the same name in three spellings: `mailboxMaxBytes` in the file, `HEARTH_RELAY_MAILBOX_MAX_BYTES`
+ * in the environment, `--mailbox-max-bytes` on the command line. Sizes accept `65536`, `64KiB`, `8GiB`, `500MB`;
+ * durations accept `1500`, `500ms`, `10s`, `5m`, `2h`, `30d`; lists are comma separated. docs/RELAY.md lists them.
+ */
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { HearthError } from '../../node/common/errors.js'
+import { MAX_MAILBOX_ENVELOPE_BYTES } from '../../node/common/wire/mailbox.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+const GiB = 1024 * MiB
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: KiB, mb: 1000 ** 2, mib: MiB, gb: 1000 ** 3, gib: GiB, tb: 1000 ** 4, tib: 1024 * GiB }
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY }
+
+function unitNumber(units: Record<string, number>, what: string) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    if (typeof value === 'number') return value
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value)
+    const factor = match === null ? undefined : match[2] === '' ? 1 : units[match[2]!.toLowerCase()]
+    if (match === null || factor === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(value)}` })
+      return z.NEVER
+    }
+    return Math.round(Number(match[1]) * factor)
+  })
+}
+
+const size = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  unitNumber(SIZE_UNITS, 'a size such as 65536, 64KiB or 8GiB').pipe(z.number().int().min(min).max(max))
+const duration = (min: number, max = 365 * DAY) =>
+  unitNumber(DURATION_UNITS, 'a duration such as 500ms, 10s, 5m, 2h or 30d').pipe(z.number().int().min(min).max(max))
+const count = (min: number, max = 1e9) =>
+  z.union([z.number(), z.string().regex(/^\s*\d+\s*$/, 'expected a whole number').transform(Number)]).pipe(z.number().int().min(min).max(max))
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
+const list = z
+  .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))])
+  .pipe(z.array(z.string().min(1)))
+const multiaddrText = z.string().regex(/^\/[a-z0-9]+\//, 'expected a multiaddr such as /ip4/0.0.0.0/tcp/4001')
+
+/** The option table. Order is the order of `--help` and of docs/RELAY.md. */
+export const RelayConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./hearth-relay-data'),
+    listen: list.pipe(z.array(multiaddrText).min(1)).default(['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']),
+    announce: list.pipe(z.array(multiaddrText)).default([]),
+    httpHost: z.string().min(1).default('127.0.0.1'),
+    httpPort: count(0, 65535).default(9180),
+    metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    maxEnvelopeBytes: size(256, MAX_MAILBOX_ENVELOPE_BYTES).default(MAX_MAILBOX_ENVELOPE_BYTES),
+    mailboxMaxBytes: size(KiB).default(128 * MiB),
+    mailboxMaxEnvelopes: count(1).default(50_000),
+    mailboxMaxReaders: count(1, 1e6).default(2048),
+    peerMaxBytesPerDay: size(KiB).default(512 * MiB),
+    peerMaxEnvelopesPerDay: count(1).default(200_000),
+    retention: duration(MINUTE, 10 * 365 * DAY).default(30 * DAY),
+    maxStoredBytes: size(MiB).default(8 * GiB),
+    sweepInterval: duration(SECOND, DAY).default(10 * MINUTE),
+
+    maxConnections: count(1, 1e6).default(1024),
+    maxStreamsPerConnection: count(1, 1e4).default(64),
+    requestsPerSecond: count(1, 1e6).default(50),
+    requestBurst: count(1, 1e6).default(200),
+    maxWaitingFetches: count(0, 1e6).default(10_000),
+    maxWaitingFetchesPerPeer: count(0, 1e4).default(32),
+    requestTimeout: duration(100, 5 * MINUTE).default(10 * SECOND),
+    clockSkew: duration(SECOND, HOUR).default(5 * MINUTE),
+
+    circuitMaxReservations: count(0, 1e5).default(256),
+    circuitReservationTtl: duration(MINUTE, DAY).default(2 * HOUR),
+    circuitDurationLimit: duration(SECOND, DAY).default(2 * MINUTE),
+    circuitDataLimit: size(KiB, GiB).default(128 * KiB),
+
+    dht: bool.default(true),
+    dhtAddresses: z.enum(['public', 'all']).default('public'),
+    announceRendezvous: bool.default(true),
+    shutdownGrace: duration(0, 5 * MINUTE).default(10 * SECOND),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.mailboxMaxBytes < c.maxEnvelopeBytes) {
+      ctx.addIssue({ code: 'custom', path: ['mailboxMaxBytes'], message: 'must be at least maxEnvelopeBytes' })
+    }
+    if (c.maxStoredBytes < c.mailboxMaxBytes) {
+      ctx.addIssue({ code: 'custom', path: ['maxStoredBytes'], message: 'must be at least mailboxMaxBytes' })
+    }
+    if (c.requestBurst < c.requestsPerSecond) {
+      ctx.addIssue({ code: 'custom', path: ['requestBurst'], message: 'must be at least requestsPerSecond' })
+    }
+  })
+
+export type RelayConfig = z.output<typeof RelayConfigSchema>
+/** What a caller of `startRelay` may give: any subset, in the file's types (numbers or unit strings). */
+export type RelayConfigInput = z.input<typeof RelayConfigSchema>
+
+/** Option names, in table order. */
+export const OPTION_KEYS = Object.keys(RelayConfigSchema.shape) as Array<keyof RelayConfig>
+/** Options whose values never appear in logs. */
+export const SECRET_OPTIONS: ReadonlySet<keyof RelayConfig> = new Set(['metricsToken'])
+
+export function envName(key: string): string {
+  return `HEARTH_RELAY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+}
+
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+}
+
+export interface ConfigSources {
+  /** Path of a JSON file (from --config or HEARTH_RELAY_CONFIG). */
+  file?: string
+  env?: Record<string, string | undefined>
+  /** Values from flags, keyed by option name (strings as typed). */
+  flags?: Record<string, unknown>
+}
+
+/** Merges the sources and validates; throws INVALID_INPUT with every problem, each naming where its value came from. */
+export function loadConfig(sources: ConfigSources): RelayConfig {
+  const merged: Record<string, unknown> = {}
+  const origin: Record<string, string> = {}
+  const set = (key: string, value: unknown, from: string): void => {
+    merged[key] = value
+    origin[key] = from
+  }
+
+  const file = sources.file ?? sources.env?.HEARTH_RELAY_CONFIG
+  if (file !== undefined && file !== '') {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (err) {
+      throw new HearthError('INVALID_INPUT', `cannot read the config file ${file}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new HearthError('INVALID_INPUT', `the config file ${file} must hold a JSON object`)
+    }
+    for (const [key, value] of Object.entries(parsed)) set(key, value, `${file}`)
+  }
+  for (const key of OPTION_KEYS) {
+    const value = sources.env?.[envName(key)]
+    if (value !== undefined && value !== '') set(key, value, envName(key))
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value !== undefined) set(key, value, flagName(key))
+  }
+  return validateConfig(merged, origin)
+}
+
+/** Validates a config object (what `startRelay` is given), naming the source of a bad value when known. */
+export function validateConfig(input: unknown, origin: Record<string, string> = {}): RelayConfig {
+  const result = RelayConfigSchema.safeParse(input)
+  if (result.success) return result.data
+  const lines = result.error.issues.map((issue) => {
+    const key = issue.path[0]
+    if (issue.code === 'unrecognized_keys') {
+      return `unknown option(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${origin[issue.keys[0] ?? ''] === undefined ? '' : ` in ${origin[issue.keys[0]!]}`}`
+    }
+    if (typeof key !== 'string') return issue.message
+    const from = origin[key] === undefined ? '' : ` (from ${origin[key]})`
+    const shown = SECRET_OPTIONS.has(key as keyof RelayConfig) ? '' : ` ${issue.message}`
+    return `${key}${from}:${shown === '' ? ' invalid value' : shown}`
+  })
+  throw new HearthError('INVALID_INPUT', `invalid relay configuration:\n  - ${lines.join('\n  - ')}`)
+}
+
+/** The config as it may be logged: secrets replaced by a mask (or absent). */
+export function maskedConfig(config: RelayConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config }
+  for (const key of SECRET_OPTIONS) if (out[key] !== undefined) out[key] = '***'
+  return out
+}
