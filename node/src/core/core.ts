@@ -23,6 +23,7 @@ import { openSealed, sealTo } from '../../common/crypto/sealed-box.js'
 import { advance, keyAt, newChain } from '../../common/crypto/sender-chain.js'
 import { HearthError, drop, isHearthError } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
+import { findRelays } from '../../common/net/mailbox-client.js'
 import { handleProtocol, request, requestOne } from '../../common/net/request-response.js'
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
 import {
@@ -131,6 +132,9 @@ export interface CoreSettings {
 const MAX_RELAYS = 32
 /** Mailbox copies per conversation: two survive one relay being down; a third covers a slow or full one. */
 const MAX_CONVERSATION_RELAYS = 3
+const MIN_CONVERSATION_RELAYS = 2
+/** How often to look for relays on the DHT. */
+const RELAY_DISCOVERY_INTERVAL_MS = 10 * 60_000
 
 /** Relay addresses must name the relay's PeerId, or the client could not tell a relay from an impostor. */
 function validateRelayAddresses(input: string[]): string[] {
@@ -185,6 +189,8 @@ export class Core {
   private readonly relays: RelayMailboxes | undefined
   /** The user's relays (settings), kept in memory: the relay client asks for them on every pass. */
   private configuredRelays: string[] = []
+  private discoveredRelays: string[] = []
+  private discoveryTimer: NodeJS.Timeout | undefined
   private readonly settingsListeners = new Set<(settings: { relays: string[] }) => void>()
 
   constructor(options: CoreOptions) {
@@ -226,12 +232,19 @@ export class Core {
     this.syncTimer.unref()
     for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
     this.relays?.start()
+    if (this.relays !== undefined && this.node.libp2p.services.dht !== undefined) {
+      const discover = () => drop(this.discoverRelays(), (err) => this.log.debug({ err }, 'relay discovery failed'))
+      this.discoveryTimer = setInterval(discover, RELAY_DISCOVERY_INTERVAL_MS)
+      this.discoveryTimer.unref()
+      discover()
+    }
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     if (this.syncTimer) clearInterval(this.syncTimer)
+    if (this.discoveryTimer) clearInterval(this.discoveryTimer)
     for (const t of this.receiptTimers.values()) clearTimeout(t)
     for (const u of this.unsubscribers) u()
     await this.relays?.stop()
@@ -271,7 +284,21 @@ export class Core {
 
   /** Relays for a conversation: the user's own first, then those its invite named; at most MAX_CONVERSATION_RELAYS. */
   relaysFor(rt: ConversationRuntime): string[] {
-    return [...new Set([...this.configuredRelays, ...(rt.record.relays ?? [])])].slice(0, MAX_CONVERSATION_RELAYS)
+    const chosen = [...new Set([...this.configuredRelays, ...(rt.record.relays ?? [])])]
+    // Two relays survive one being down: top up from the DHT when settings and the invite name fewer.
+    for (const found of this.discoveredRelays) {
+      if (chosen.length >= MIN_CONVERSATION_RELAYS) break
+      if (!chosen.some((a) => relayPeerOf(a) === relayPeerOf(found))) chosen.push(found)
+    }
+    return chosen.slice(0, MAX_CONVERSATION_RELAYS)
+  }
+
+  /** Relays found on the DHT (relays provide a well-known key); only used to top a conversation up to two. */
+  async discoverRelays(): Promise<void> {
+    if (this.node.libp2p.services.dht === undefined || this.stopped) return
+    const found = await findRelays(this.node, { max: 8 })
+    this.discoveredRelays = found.flatMap((r) => r.addresses.slice(0, 1))
+    if (found.length > 0) this.relays?.kick()
   }
 
   /** How each relay in use answered last: the UI shows refusals (quota, disk) instead of failing silently. */

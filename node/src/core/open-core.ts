@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { KeyProvider } from '../../common/crypto/keystore.js'
 import { HearthError } from '../../common/errors.js'
 import { createHearthNode, type NodeOptions } from '../../common/net/create-node.js'
+import { MailboxClient } from '../../common/net/mailbox-client.js'
 import { PeerPenalties } from '../../common/net/peer-penalties.js'
 import { openDatabase } from '../../common/storage/database.js'
 import { migrate } from '../../common/storage/migrations.js'
@@ -22,6 +23,10 @@ export interface OpenCoreOptions {
   network?: Partial<NodeOptions>
   logger?: Logger
   syncIntervalMs?: number
+  /** Relays given outside the settings (HEARTH_RELAYS): reserved on and used like configured ones. */
+  relays?: string[]
+  /** Off for tests that want a LAN-only core. Default on. */
+  useRelays?: boolean
 }
 
 export interface OpenedCore {
@@ -56,6 +61,9 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
   const db = await openDatabase({ path: join(options.dataDir, 'db') })
   try {
     await migrate(db, coreMigrations)
+    const store = new CoreStore(db, identity.dbKey)
+    const useRelays = options.useRelays ?? true
+    const relays = useRelays ? [...new Set([...(options.relays ?? []), ...((await store.getSettings())?.relays ?? [])])] : []
     const node = await createHearthNode({
       privateKey: identity.peerKey,
       listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
@@ -64,14 +72,23 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       // A desktop talks to its family and a few relays; hundreds of connections would be an attack or a bug.
       connectionLimits: { maxConnections: 300, inboundConnectionThreshold: 20 },
       penalties: new PeerPenalties(),
+      // Behind NAT: hold a slot on each relay (peers reach us via the circuit), then upgrade by hole punching.
+      nat: { dcutr: true, autonat: true, webrtc: {} },
+      relayReservations: relays,
+      bootstrap: relays,
       onError: (err, context) => logger.debug({ err, context }, 'network error'),
       ...options.network,
     } as NodeOptions)
+    if (relays.length > 0 && (await store.getSettings()) === undefined) {
+      // First run with HEARTH_RELAYS: remember them as the user's relays so invites carry them.
+      await store.commit([store.putSettings({ relays })], true)
+    }
     const core = new Core({
       identity,
-      store: new CoreStore(db, identity.dbKey),
+      store,
       node,
       logger,
+      ...(useRelays ? { mailbox: new MailboxClient(node) } : {}),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
     })
     await core.start()

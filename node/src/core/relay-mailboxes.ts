@@ -14,19 +14,13 @@
  */
 import { createHash } from 'node:crypto'
 import { deriveMailboxKeys, type MailboxKeys } from '../../common/crypto/mailbox-capability.js'
-import { MailboxRefusedError, type DepositOutcome, type PageItem } from '../../common/wire/mailbox.js'
+import type { MailboxClient } from '../../common/net/mailbox-client.js'
+import { MailboxRefusedError } from '../../common/wire/mailbox.js'
 import type { ConversationId, EpochId } from '../ids.js'
 import type { Logger } from './logger.js'
 
-/** What this module needs of the mailbox protocol client (common/net/mailbox-client). */
-export interface MailboxPort {
-  deposit(relay: string, keys: MailboxKeys, envelopes: Array<{ id: Uint8Array; bytes: Uint8Array }>): Promise<DepositOutcome[]>
-  fetch(
-    relay: string,
-    keys: MailboxKeys,
-    options: { after?: string | null; limit?: number; waitMs?: number },
-  ): Promise<{ items: PageItem[]; next: string; more: boolean }>
-}
+/** What this module needs of the mailbox protocol client (common/net/mailbox-client); tests may pass their own. */
+export type MailboxPort = Pick<MailboxClient, 'deposit' | 'fetch'>
 
 export interface MailboxTarget {
   conversation: ConversationId
