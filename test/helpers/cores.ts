@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHearthNode, type NodeOptions } from '../../node/common/net/create-node.js'
+import { MailboxClient } from '../../node/common/net/mailbox-client.js'
 import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
 import { openDatabase } from '../../node/common/storage/database.js'
 import { Core } from '../../node/src/core/core.js'
@@ -26,6 +27,11 @@ export interface StartOptions {
   identity?: Identity
   dir?: string
   network?: Partial<NodeOptions>
+  /**
+   * Relays (multiaddrs with /p2p/) this core uses, as if set in its settings: it deposits to and fetches from their
+   * mailboxes (through the real MailboxClient), with short timers so tests do not wait minutes.
+   */
+  relays?: string[]
 }
 
 export async function startCore(name: string, options: StartOptions = {}): Promise<TestCore> {
@@ -44,7 +50,15 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     penalties: new PeerPenalties(),
     ...options.network,
   } as NodeOptions)
-  const core = new Core({ identity, store, node, syncIntervalMs: 1_000 })
+  const relays = options.relays
+  if (relays !== undefined) await store.commit([store.putSettings({ relays })], true)
+  const core = new Core({
+    identity,
+    store,
+    node,
+    syncIntervalMs: 1_000,
+    ...(relays === undefined ? {} : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),
+  })
   await core.start()
   let stopped = false
   const handle: TestCore = {

@@ -358,6 +358,9 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
     ignoreDuplicatePublishError: true,
     floodPublish: gossipOptions.floodPublish ?? true,
     emitSelf: false,
+    // Peers behind NAT first meet over a relay circuit (a limited connection); chat must flow there until DCUtR
+    // upgrades it. The relay's own limits bound what this costs it.
+    runOnLimitedConnection: true,
     maxInboundDataLength: maxRpcBytes,
     // Runs on every received message before topic validators: a universal per-message size cap that also counts as
     // an invalid delivery in the forwarder's score (a throwing transform is scored like a reject).

@@ -100,8 +100,18 @@ const SYNC_LIMITS = {
   // Honest peers sync on connect, on gaps and every few seconds per conversation; far fewer than this.
   ratePerSecond: 20,
   burst: 60,
+  // Two peers behind NAT talk over a relay circuit until hole punching upgrades it; sync must work there too (the
+  // relay's data limit cuts a long one short, and the next sync resumes from the vector).
+  runOnLimitedConnection: true,
 }
-const JOIN_LIMITS = { maxRequestBytes: 16 * 1024, maxResponseBytes: Limits.maxFrameBytes, timeoutMs: 20_000, ratePerSecond: 2, burst: 20 }
+const JOIN_LIMITS = {
+  maxRequestBytes: 16 * 1024,
+  maxResponseBytes: Limits.maxFrameBytes,
+  timeoutMs: 20_000,
+  ratePerSecond: 2,
+  burst: 20,
+  runOnLimitedConnection: true,
+}
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
 /** Envelope bytes in one sync frame, leaving room for CBOR framing under the frame cap. */
