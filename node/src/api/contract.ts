@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import type { ErrorCode } from '../../common/errors.js'
 import type { CoreEventName, CoreEvents } from '../core/events.js'
+import type { RelayStatus } from '../core/relay-mailboxes.js'
 import type {
   AppInfo,
   AppStatus,
@@ -44,6 +45,8 @@ export interface NetworkStatus {
   peers: PeerView[]
   /** Refusals by reason (forged, replayed, malformed…): an attack is visible rather than silently absorbed. */
   counters: Record<string, number>
+  /** Each relay in use and how it answered last (ok, refused with a reason, unreachable). */
+  relays: RelayStatus[]
 }
 
 export interface InviteResult {
@@ -180,6 +183,7 @@ export const coreEventNames = [
   'conversation.updated',
   'peer.changed',
   'security.rejected',
+  'relay.changed',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

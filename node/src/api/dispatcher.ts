@@ -68,7 +68,12 @@ const handlers: Handlers = {
   'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),
 
   'network.peers': (core) => core.peers(),
-  'network.status': (core) => ({ whoami: core.whoami(), peers: core.peers(), counters: core.counters.snapshot() }),
+  'network.status': (core) => ({
+    whoami: core.whoami(),
+    peers: core.peers(),
+    counters: core.counters.snapshot(),
+    relays: core.relayStatus(),
+  }),
 
   'settings.get': (core) => core.settings(),
   'settings.update': (core, p) => core.updateSettings({ relays: p.relays }),

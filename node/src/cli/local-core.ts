@@ -18,7 +18,16 @@ export function cliLogger(): Logger {
 
 /** Relays or other always-on peers to connect to at start (HEARTH_BOOTSTRAP: comma-separated multiaddrs with /p2p/). */
 export function bootstrapAddresses(): string[] {
-  return (process.env.HEARTH_BOOTSTRAP ?? '')
+  return addressList(process.env.HEARTH_BOOTSTRAP)
+}
+
+/** Relays to use besides those in the settings (HEARTH_RELAYS: comma-separated multiaddrs ending in /p2p/<PeerId>). */
+export function relayAddresses(): string[] {
+  return addressList(process.env.HEARTH_RELAYS)
+}
+
+function addressList(text: string | undefined): string[] {
+  return (text ?? '')
     .split(',')
     .map((a) => a.trim())
     .filter((a) => a.length > 0)
@@ -63,6 +72,7 @@ export async function openLocalCore(
       keyProvider,
       logger,
       ...(settings.syncIntervalMs === undefined ? {} : { syncIntervalMs: settings.syncIntervalMs }),
+      relays: relayAddresses(),
       network: {
         mdns: settings.mdns ?? mdnsEnabled(),
         bootstrap: settings.bootstrap ?? bootstrapAddresses(),
