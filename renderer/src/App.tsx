@@ -1,0 +1,87 @@
+import { useEffect, useState } from 'react'
+import type { AppStatus } from '../../node/src/api/types.js'
+import { errorText } from './api/client.js'
+import { connect, type Connection } from './api/connect.js'
+import { ApiContext, useApi } from './api/context.js'
+import { Main } from './components/Main.js'
+import { Onboarding, Unlock } from './components/Onboarding.js'
+
+type ConnectionState = { phase: 'connecting' } | { phase: 'failed'; error: string } | { phase: 'connected'; connection: Connection }
+
+/** Connects to the core (bridge or WebSocket), then shows onboarding, unlock or the app according to the host's state. */
+export function App({ connectTo = connect }: { connectTo?: () => Promise<Connection> }) {
+  const [state, setState] = useState<ConnectionState>({ phase: 'connecting' })
+  useEffect(() => {
+    let alive = true
+    let connection: Connection | undefined
+    connectTo().then(
+      (c) => {
+        connection = c
+        if (alive) setState({ phase: 'connected', connection: c })
+        else c.transport.close()
+      },
+      (err: unknown) => alive && setState({ phase: 'failed', error: errorText(err) }),
+    )
+    return () => {
+      alive = false
+      connection?.transport.close()
+    }
+  }, [connectTo])
+
+  if (state.phase === 'connecting') return <Splash text="Connecting to Hearth…" />
+  if (state.phase === 'failed') return <Splash text={state.error} problem />
+  return (
+    <ApiContext.Provider value={state.connection.api}>
+      <Gate />
+    </ApiContext.Provider>
+  )
+}
+
+function Gate() {
+  const api = useApi()
+  const [status, setStatus] = useState<AppStatus | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [closed, setClosed] = useState(false)
+  useEffect(() => {
+    let alive = true
+    const offChanged = api.on('app.changed', ({ status: next }) => setStatus(next))
+    const offClosed = api.onClose(() => setClosed(true))
+    api.call('app.status').then(
+      (s) => alive && setStatus((current) => current ?? s),
+      (err: unknown) => alive && setError(errorText(err)),
+    )
+    return () => {
+      alive = false
+      offChanged()
+      offClosed()
+    }
+  }, [api])
+
+  if (error !== null) return <Splash text={error} problem />
+  if (status === null) return <Splash text={closed ? 'Hearth stopped.' : 'Starting…'} problem={closed} />
+  switch (status.state) {
+    case 'new':
+    case 'confirming':
+      return closed ? <Splash text="Hearth stopped. Start it again to continue." problem /> : <Onboarding status={status} />
+    case 'locked':
+      return closed ? <Splash text="Hearth stopped. Start it again to continue." problem /> : <Unlock status={status} />
+    case 'starting':
+      return <Splash text="Opening your conversations…" />
+    case 'ready':
+      return <Main coreConnected={!closed} />
+    case 'stopped':
+      return <Splash text="Hearth stopped. Start it again to continue." problem />
+  }
+}
+
+function Splash({ text, problem = false }: { text: string; problem?: boolean }) {
+  return (
+    <main className="splash">
+      <div className="splash-mark" aria-hidden="true" />
+      <h1 className="visually-hidden">Hearth</h1>
+      <p role={problem ? 'alert' : 'status'} className={problem ? 'error-note' : 'muted'}>
+        {text}
+      </p>
+    </main>
+  )
+}

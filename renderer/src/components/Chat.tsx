@@ -1,0 +1,145 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
+import { useApi } from '../api/context.js'
+import { useChat } from '../hooks/useChat.js'
+import { startOfDay } from '../lib/time.js'
+import { buildItems } from '../state/items.js'
+import type { Drafts } from '../state/drafts.js'
+import { Composer } from './Composer.js'
+import { ErrorNote } from './Dialog.js'
+import { MessageList } from './MessageList.js'
+import { ListRow, type RowActions } from './MessageRow.js'
+
+export interface ChatProps {
+  conversation: ConversationSummary
+  drafts: Drafts
+  onInvite(): void
+  onMembers(): void
+  /** Whether to put the cursor in the composer (when the person opened this chat themselves). */
+  focusComposer: boolean
+  /** The current time, ticking slowly: day labels ("Today") are relative to it. */
+  now: number
+}
+
+/** One conversation: header, the message log, the composer. Mounted per conversation (keyed by id). */
+export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer, now }: ChatProps) {
+  const api = useApi()
+  const conversationId = conversation.id
+  const chat = useChat(api, conversationId)
+  const { state } = chat
+  const [followSignal, setFollowSignal] = useState(0)
+  const [announcement, setAnnouncement] = useState('')
+  const today = startOfDay(now)
+  const items = useMemo(() => buildItems(state.messages, state.optimistic, today), [state.messages, state.optimistic, today])
+
+  // ------------------------------------------------------------------------------------------ read receipts
+  const atBottom = useRef(true)
+  const lastMarked = useRef('')
+  const newestTheirs = useMemo(() => findNewestTheirs(state.messages), [state.messages])
+  const markRead = useCallback(() => {
+    if (!atBottom.current || document.visibilityState !== 'visible' || newestTheirs === undefined) return
+    if (newestTheirs.orderKey <= lastMarked.current) return
+    lastMarked.current = newestTheirs.orderKey
+    api.call('messages.markRead', { conversationId, upTo: newestTheirs.orderKey }).catch(() => {
+      // Not fatal: the next message or the next visit marks them again.
+      lastMarked.current = ''
+    })
+  }, [api, conversationId, newestTheirs])
+  useEffect(() => {
+    markRead()
+    document.addEventListener('visibilitychange', markRead)
+    return () => document.removeEventListener('visibilitychange', markRead)
+  }, [markRead])
+  const onAtBottomChange = useCallback(
+    (bottom: boolean) => {
+      atBottom.current = bottom
+      if (bottom) markRead()
+    },
+    [markRead],
+  )
+
+  // ------------------------------------------------------------------------------- announcing new messages
+  const announced = useRef<string | null | undefined>(undefined)
+  useEffect(() => {
+    if (!state.loaded) return
+    const id = newestTheirs?.id ?? null
+    // The first page is history, not news: only what arrives after it is announced.
+    if (announced.current !== undefined && id !== null && id !== announced.current && newestTheirs !== undefined) {
+      setAnnouncement(`${newestTheirs.authorName}: ${newestTheirs.body.slice(0, 280)}`)
+    }
+    announced.current = id
+  }, [state.loaded, newestTheirs])
+
+  const actions: RowActions = useMemo(() => ({ retry: chat.retry, resend: chat.resend, discard: chat.discard }), [chat.retry, chat.resend, chat.discard])
+  const renderItem = useCallback((item: Parameters<typeof ListRow>[0]['item']) => <ListRow item={item} actions={actions} />, [actions])
+
+  const send = (body: string) => {
+    chat.send(body)
+    setFollowSignal((n) => n + 1)
+  }
+
+  const members = `${conversation.memberCount} ${conversation.memberCount === 1 ? 'member' : 'members'}`
+  return (
+    <section className="chat" aria-labelledby="chat-title">
+      <header className="chat-header">
+        <div className="chat-title-block">
+          <h2 id="chat-title">{conversation.name}</h2>
+          <p className="muted small">
+            {conversation.kind === 'direct' ? 'Direct chat' : 'Group'} · {members}
+          </p>
+        </div>
+        <div className="chat-actions">
+          {conversation.role === 'admin' && !conversation.removed && (
+            <button type="button" onClick={onInvite}>
+              Invite
+            </button>
+          )}
+          <button type="button" onClick={onMembers}>
+            Members
+          </button>
+        </div>
+      </header>
+      {conversation.removed && (
+        <p className="banner warning" role="status">
+          You were removed from this conversation. You can still read what was said before.
+        </p>
+      )}
+      <ErrorNote error={state.error} />
+      {!state.loaded && state.error === null ? (
+        <p className="placeholder" role="status">
+          Loading messages…
+        </p>
+      ) : items.length === 0 ? (
+        <p className="placeholder">No messages yet. Say hello!</p>
+      ) : (
+        <MessageList
+          items={items}
+          label={`Messages in ${conversation.name}`}
+          canLoadOlder={state.nextBefore !== null}
+          loadingOlder={state.loadingOlder}
+          onLoadOlder={chat.loadOlder}
+          onAtBottomChange={onAtBottomChange}
+          followSignal={followSignal}
+          renderItem={renderItem}
+        />
+      )}
+      <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+        {announcement}
+      </div>
+      <Composer
+        conversationName={conversation.name}
+        initialDraft={drafts.get(conversationId)}
+        onDraftChange={(text) => drafts.set(conversationId, text)}
+        onSend={send}
+        disabled={conversation.removed}
+        disabledReason="You can no longer write here"
+        autoFocus={focusComposer}
+      />
+    </section>
+  )
+}
+
+function findNewestTheirs(messages: MessageView[]): MessageView | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) if (!messages[i]!.mine) return messages[i]
+  return undefined
+}

@@ -1,0 +1,144 @@
+/**
+ * The chat's message list: virtualized (only the rows in view plus a margin are in the DOM, so 100k messages cost
+ * what 30 do), sticks to the newest message while you are at the bottom, loads older pages as you scroll up and keeps
+ * what you were reading in place when they arrive above it.
+ */
+import { useVirtualizer, type Rect } from '@tanstack/react-virtual'
+import { useCallback, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react'
+import type { ListItem } from '../state/items.js'
+
+/** Start loading the next older page when this close to the top (px). */
+const LOAD_OLDER_MARGIN = 600
+/** Within this distance of the bottom (px) the list counts as "at the bottom" and follows new messages. */
+const BOTTOM_MARGIN = 48
+
+export interface MessageListProps {
+  items: ListItem[]
+  /** Accessible name of the log (e.g. "Messages in Family"). */
+  label: string
+  canLoadOlder: boolean
+  loadingOlder: boolean
+  onLoadOlder(): void
+  /** Told whenever the person reaches or leaves the newest message (to mark messages read). */
+  onAtBottomChange(atBottom: boolean): void
+  /** Bumped by the chat when the person sends: the list then jumps to the newest message wherever it was. */
+  followSignal: number
+  renderItem(item: ListItem): ReactNode
+  /** Tests only: the viewport size to assume before the first measurement (happy-dom has no layout). */
+  initialRect?: Rect
+}
+
+interface Anchor {
+  key: string
+  /** The anchor row's start minus the scroll position: where it sat in the viewport. */
+  delta: number
+}
+
+export function MessageList(props: MessageListProps) {
+  const { items, canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, followSignal } = props
+  const scrollRef = useRef<HTMLDivElement>(null)
+  const atBottom = useRef(true)
+  const anchor = useRef<Anchor | null>(null)
+  const previousItems = useRef<ListItem[]>([])
+  const previousFollow = useRef(followSignal)
+
+  // The virtualizer returns functions that change every render; the React compiler cannot memoize around them, which is
+  // fine here: this component re-renders on every scroll frame by design.
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: (index) => (items[index]?.kind === 'day' ? 44 : 64),
+    getItemKey: (index) => items[index]?.key ?? index,
+    overscan: 10,
+    paddingStart: 8,
+    paddingEnd: 12,
+    ...(props.initialRect === undefined ? {} : { initialRect: props.initialRect }),
+  })
+
+  /** Remembers the first row in view, so a page added above can be compensated for. */
+  const captureAnchor = useCallback(() => {
+    const el = scrollRef.current
+    if (el === null) return
+    const first = virtualizer.getVirtualItems().find((v) => v.end > el.scrollTop)
+    anchor.current = first === undefined ? null : { key: String(first.key), delta: first.start - el.scrollTop }
+  }, [virtualizer])
+
+  const onScroll = useCallback(() => {
+    const el = scrollRef.current
+    if (el === null) return
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_MARGIN
+    if (bottom !== atBottom.current) {
+      atBottom.current = bottom
+      onAtBottomChange(bottom)
+    }
+    captureAnchor()
+    if (el.scrollTop < LOAD_OLDER_MARGIN && canLoadOlder && !loadingOlder) onLoadOlder()
+  }, [canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, captureAnchor])
+
+  // After the rows change: follow the newest message, or keep the row being read where it was.
+  useLayoutEffect(() => {
+    const before = previousItems.current
+    previousItems.current = items
+    const followed = previousFollow.current !== followSignal
+    previousFollow.current = followSignal
+    if (items.length === 0) return
+    if (before.length === 0 || atBottom.current || followed) {
+      virtualizer.scrollToIndex(items.length - 1, { align: 'end' })
+      atBottom.current = true
+      return
+    }
+    const kept = anchor.current
+    if (kept !== null && before[0]?.key !== items[0]?.key) {
+      const index = items.findIndex((item) => item.key === kept.key)
+      const start = index === -1 ? undefined : virtualizer.measurementsCache[index]?.start
+      if (start !== undefined) virtualizer.scrollToOffset(start - kept.delta)
+    }
+  }, [items, followSignal, virtualizer])
+
+  // A short history does not fill the view, so no scroll event would ever ask for more: ask now.
+  useEffect(() => {
+    const el = scrollRef.current
+    if (el === null || !canLoadOlder || loadingOlder) return
+    if (el.scrollHeight <= el.clientHeight + LOAD_OLDER_MARGIN && el.clientHeight > 0) onLoadOlder()
+  }, [items, canLoadOlder, loadingOlder, onLoadOlder])
+
+  const virtualItems = virtualizer.getVirtualItems()
+  return (
+    <div
+      ref={scrollRef}
+      className="message-scroll"
+      onScroll={onScroll}
+      role="log"
+      aria-label={props.label}
+      // Rows enter and leave the DOM as you scroll; announcing them would be noise. New messages are announced by the
+      // chat's own live region instead.
+      aria-live="off"
+      // Focusable, so the history can be scrolled with the keyboard (arrows, Page Up/Down, Home/End).
+      tabIndex={0}
+    >
+      {loadingOlder && (
+        <p className="loading-older" role="status">
+          Loading older messages…
+        </p>
+      )}
+      <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
+        {virtualItems.map((v) => {
+          const item = items[v.index]
+          if (item === undefined) return null
+          return (
+            <div
+              key={v.key}
+              data-index={v.index}
+              ref={virtualizer.measureElement}
+              className="message-slot"
+              style={{ transform: `translateY(${v.start}px)` }}
+            >
+              {props.renderItem(item)}
+            </div>
+          )
+        })}
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,73 @@
+import { useId, useState, type FormEvent } from 'react'
+import type { ConversationSummary } from '../../../node/src/api/types.js'
+import { errorText } from '../api/client.js'
+import { useApi } from '../api/context.js'
+import { Dialog, ErrorNote } from './Dialog.js'
+
+export interface NewConversationDialogProps {
+  kind: 'direct' | 'group'
+  onClose(): void
+  /** The new conversation; the caller goes on to invite people to it. */
+  onCreated(conversation: ConversationSummary): void
+}
+
+/**
+ * A new direct chat or group. People join through an invite (link or QR code), so creating is the first step and the
+ * invite dialog follows at once.
+ */
+export function NewConversationDialog({ kind, onClose, onCreated }: NewConversationDialogProps) {
+  const api = useApi()
+  const id = useId()
+  const [name, setName] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const direct = kind === 'direct'
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    if (name.trim().length === 0) {
+      setError(direct ? 'Give the name of the person you want to chat with.' : 'Give the group a name.')
+      return
+    }
+    setBusy(true)
+    setError(null)
+    api.call('conversations.create', { kind, name: name.trim() }).then(onCreated, (err: unknown) => {
+      setBusy(false)
+      setError(errorText(err))
+    })
+  }
+  return (
+    <Dialog
+      title={direct ? 'New direct chat' : 'New group'}
+      description={
+        direct
+          ? 'A private chat with one person. Next you get a link or QR code to send them.'
+          : 'A chat for several people. Next you get a link or QR code to invite them.'
+      }
+      onClose={onClose}
+    >
+      <form onSubmit={submit} className="stack">
+        <div className="field">
+          <label htmlFor={`${id}-name`}>{direct ? 'Their name' : 'Group name'}</label>
+          <input
+            id={`${id}-name`}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={100}
+            autoComplete="off"
+            autoFocus
+            required
+          />
+        </div>
+        <ErrorNote error={error} />
+        <div className="button-row">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Creating…' : direct ? 'Create chat' : 'Create group'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  )
+}

@@ -1,0 +1,105 @@
+import { useCallback, useEffect, useReducer, useRef } from 'react'
+import type { Api } from '../api/client.js'
+import { errorText } from '../api/client.js'
+import { chatReducer, initialChatState, type ChatState } from '../state/messages.js'
+
+export const PAGE_SIZE = 100
+
+let localIds = 0
+
+export interface ChatControls {
+  state: ChatState
+  loadOlder(): void
+  /** Adds an optimistic row at once and sends in the background: typing is never blocked by the network. */
+  send(body: string): void
+  /** Sends an optimistic row the core refused again. */
+  resend(localId: string): void
+  discard(localId: string): void
+  /** Re-publishes a message the core marked failed; resolves with an error text, or null when it went out. */
+  retry(messageId: string): Promise<string | null>
+}
+
+/** One conversation's messages: the newest page, older pages on demand, and live events. */
+export function useChat(api: Api, conversationId: string): ChatControls {
+  const [state, dispatch] = useReducer(chatReducer, initialChatState)
+  const stateRef = useRef(state)
+  useEffect(() => {
+    stateRef.current = state
+  })
+
+  useEffect(() => {
+    let alive = true
+    const offAdded = api.on('message.added', ({ conversation, message }) => {
+      if (conversation === conversationId) dispatch({ type: 'upsert', message })
+    })
+    const offUpdated = api.on('message.updated', ({ conversation, message }) => {
+      if (conversation === conversationId) dispatch({ type: 'upsert', message })
+    })
+    api.call('messages.page', { conversationId, limit: PAGE_SIZE }).then(
+      (page) => alive && dispatch({ type: 'page', page, older: false }),
+      (err: unknown) => alive && dispatch({ type: 'loadFailed', error: errorText(err) }),
+    )
+    return () => {
+      alive = false
+      offAdded()
+      offUpdated()
+    }
+  }, [api, conversationId])
+
+  const loadOlder = useCallback(() => {
+    const { nextBefore, loadingOlder, loaded } = stateRef.current
+    if (!loaded || loadingOlder || nextBefore === null) return
+    // Mark it at once: scroll events come faster than renders, and one page at a time is enough.
+    stateRef.current = { ...stateRef.current, loadingOlder: true }
+    dispatch({ type: 'loadingOlder' })
+    api.call('messages.page', { conversationId, before: nextBefore, limit: PAGE_SIZE }).then(
+      (page) => dispatch({ type: 'page', page, older: true }),
+      (err: unknown) => dispatch({ type: 'loadFailed', error: errorText(err) }),
+    )
+  }, [api, conversationId])
+
+  const deliver = useCallback(
+    (localId: string, body: string) => {
+      api.call('messages.send', { conversationId, body }).then(
+        (message) => dispatch({ type: 'optimisticSent', localId, message }),
+        (err: unknown) => dispatch({ type: 'optimisticFailed', localId, error: errorText(err) }),
+      )
+    },
+    [api, conversationId],
+  )
+
+  const send = useCallback(
+    (body: string) => {
+      const localId = `${Date.now().toString(36)}-${++localIds}`
+      dispatch({ type: 'optimisticAdded', localId, body, at: Date.now() })
+      deliver(localId, body)
+    },
+    [deliver],
+  )
+
+  const resend = useCallback(
+    (localId: string) => {
+      const row = stateRef.current.optimistic.find((o) => o.localId === localId)
+      if (row === undefined) return
+      dispatch({ type: 'optimisticRetried', localId })
+      deliver(localId, row.body)
+    },
+    [deliver],
+  )
+
+  const discard = useCallback((localId: string) => dispatch({ type: 'optimisticDiscarded', localId }), [])
+
+  const retry = useCallback(
+    async (messageId: string) => {
+      try {
+        dispatch({ type: 'upsert', message: await api.call('messages.retry', { conversationId, messageId }) })
+        return null
+      } catch (err) {
+        return errorText(err)
+      }
+    },
+    [api, conversationId],
+  )
+
+  return { state, loadOlder, send, resend, discard, retry }
+}

@@ -1,0 +1,197 @@
+/**
+ * One open chat's messages, as a pure reducer: pages from `messages.page`, live `message.added` / `message.updated`
+ * events and the composer's optimistic rows all merge here.
+ *
+ * Invariants:
+ *  - `messages` is sorted by `orderKey` (the total order every replica computes, fixed for a message's life) with no
+ *    two entries of one id;
+ *  - an event or page never makes a message go back to an older state (a late page cannot undo "read");
+ *  - optimistic rows (typed here, not yet accepted by the core) come after every real message, in the order typed,
+ *    and each disappears as soon as the core's real message for it is known.
+ */
+import type { MessageState, MessageView, Page } from '../../../node/src/api/types.js'
+
+export interface OptimisticMessage {
+  localId: string
+  body: string
+  /** When it was typed, epoch ms (shown until the core's timestamp replaces it). */
+  at: number
+  /** `sending` while the core has not answered; `failed` if it refused (the reason is in `error`). */
+  status: 'sending' | 'failed'
+  error: string | null
+}
+
+export interface ChatState {
+  messages: MessageView[]
+  optimistic: OptimisticMessage[]
+  /** Cursor for the next older page; null when the oldest page is loaded. */
+  nextBefore: string | null
+  /** True once the newest page arrived. */
+  loaded: boolean
+  loadingOlder: boolean
+  error: string | null
+}
+
+export type ChatAction =
+  | { type: 'page'; page: Page; older: boolean }
+  | { type: 'loadingOlder' }
+  | { type: 'loadFailed'; error: string }
+  | { type: 'upsert'; message: MessageView }
+  | { type: 'optimisticAdded'; localId: string; body: string; at: number }
+  | { type: 'optimisticSent'; localId: string; message: MessageView }
+  | { type: 'optimisticFailed'; localId: string; error: string }
+  | { type: 'optimisticRetried'; localId: string }
+  | { type: 'optimisticDiscarded'; localId: string }
+
+export const initialChatState: ChatState = {
+  messages: [],
+  optimistic: [],
+  nextBefore: null,
+  loaded: false,
+  loadingOlder: false,
+  error: null,
+}
+
+/** How far along each state is: pending → sent → delivered → read. `failed` can still become anything after a retry. */
+const STATE_RANK: Record<MessageState, number> = { failed: 0, pending: 1, sent: 2, delivered: 3, read: 4 }
+
+export function chatReducer(state: ChatState, action: ChatAction): ChatState {
+  switch (action.type) {
+    case 'page': {
+      const messages = mergeSorted(state.messages, action.page.messages)
+      // The newest page sets the cursor only the first time; later refreshes of the newest page must not reset it.
+      const nextBefore = action.older || !state.loaded ? action.page.nextBefore : state.nextBefore
+      return {
+        ...state,
+        messages,
+        nextBefore,
+        loaded: true,
+        loadingOlder: action.older ? false : state.loadingOlder,
+        error: null,
+      }
+    }
+    case 'loadingOlder':
+      return { ...state, loadingOlder: true, error: null }
+    case 'loadFailed':
+      return { ...state, loadingOlder: false, error: action.error }
+    case 'upsert': {
+      const isNew = indexOfMessage(state.messages, action.message) === -1
+      return {
+        ...state,
+        messages: mergeSorted(state.messages, [action.message]),
+        optimistic: isNew ? withoutAccepted(state.optimistic, action.message) : state.optimistic,
+      }
+    }
+    case 'optimisticAdded':
+      return {
+        ...state,
+        optimistic: [...state.optimistic, { localId: action.localId, body: action.body, at: action.at, status: 'sending', error: null }],
+      }
+    case 'optimisticSent':
+      return {
+        ...state,
+        messages: mergeSorted(state.messages, [action.message]),
+        optimistic: state.optimistic.filter((o) => o.localId !== action.localId),
+      }
+    case 'optimisticFailed':
+      return { ...state, optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, status: 'failed', error: action.error } : o)) }
+    case 'optimisticRetried':
+      return { ...state, optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, status: 'sending', error: null } : o)) }
+    case 'optimisticDiscarded':
+      return { ...state, optimistic: state.optimistic.filter((o) => o.localId !== action.localId) }
+  }
+}
+
+/**
+ * Merges messages into a sorted list: new ids are inserted in order, known ids are replaced unless that would move
+ * the state backwards. Linear in the list for a page, logarithmic search for a single event at the end (the common
+ * case: a new message is the newest).
+ */
+export function mergeSorted(current: MessageView[], incoming: MessageView[]): MessageView[] {
+  if (incoming.length === 0) return current
+  const byId = new Map<string, number>()
+  // Small inputs (one event) look their id up by search instead of indexing the whole list.
+  const lookup = (id: string, orderKey: string): number => {
+    if (incoming.length > 8) {
+      if (byId.size === 0) current.forEach((m, i) => byId.set(m.id, i))
+      return byId.get(id) ?? -1
+    }
+    return indexOfMessage(current, { id, orderKey })
+  }
+  let next: MessageView[] | undefined
+  const fresh: MessageView[] = []
+  for (const message of incoming) {
+    const at = lookup(message.id, message.orderKey)
+    if (at === -1) {
+      fresh.push(message)
+      continue
+    }
+    const old = current[at]!
+    const merged = newer(old, message)
+    if (merged !== old) {
+      next ??= current.slice()
+      next[at] = merged
+    }
+  }
+  const base = next ?? current
+  if (fresh.length === 0) return base
+  fresh.sort(compareMessages)
+  // Dedup within the incoming batch itself.
+  const unique = fresh.filter((m, i) => i === 0 || m.id !== fresh[i - 1]!.id)
+  if (base.length === 0) return unique
+  // Common cases: a page of older messages (all before) or new ones (all after).
+  if (compareMessages(unique.at(-1)!, base[0]!) < 0) return [...unique, ...base]
+  if (compareMessages(unique[0]!, base.at(-1)!) > 0) return [...base, ...unique]
+  const out: MessageView[] = []
+  let i = 0
+  let j = 0
+  while (i < base.length || j < unique.length) {
+    if (j >= unique.length || (i < base.length && compareMessages(base[i]!, unique[j]!) <= 0)) out.push(base[i++]!)
+    else out.push(unique[j++]!)
+  }
+  return out
+}
+
+function newer(old: MessageView, incoming: MessageView): MessageView {
+  // A retry turns failed back into pending: that is the one allowed step back.
+  if (old.state !== 'failed' && STATE_RANK[incoming.state] < STATE_RANK[old.state]) {
+    const same = incoming.body === old.body && incoming.edited === old.edited && incoming.deleted === old.deleted
+    return same ? old : { ...incoming, state: old.state, failure: old.failure }
+  }
+  return incoming
+}
+
+function compareMessages(a: MessageView, b: MessageView): number {
+  return a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** Where a message is in a sorted list, or -1. A message's order key never changes (it is derived from its clock). */
+export function indexOfMessage(list: MessageView[], message: { id: string; orderKey: string }): number {
+  for (let j = lowerBound(list, message.orderKey); j < list.length && list[j]!.orderKey === message.orderKey; j++) {
+    if (list[j]!.id === message.id) return j
+  }
+  return -1
+}
+
+/** First index whose orderKey is >= key. */
+function lowerBound(list: MessageView[], key: string): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.orderKey < key) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Drops the optimistic row the core has just accepted. The core announces a sent message (`message.added`) before it
+ * answers the send, so a new message of ours with the body of the oldest row still sending is that row: without this
+ * the message would show twice for a moment.
+ */
+function withoutAccepted(optimistic: OptimisticMessage[], message: MessageView): OptimisticMessage[] {
+  if (optimistic.length === 0 || !message.mine) return optimistic
+  const i = optimistic.findIndex((o) => o.status === 'sending' && o.body === message.body)
+  return i === -1 ? optimistic : [...optimistic.slice(0, i), ...optimistic.slice(i + 1)]
+}
