@@ -70,6 +70,7 @@ export const RelayConfigSchema = z
     sweepInterval: duration(SECOND, DAY).default(10 * MINUTE),
 
     maxConnections: count(1, 1e6).default(1024),
+    connectionRatePerHost: count(1, 1e6).default(25),
     maxStreamsPerConnection: count(1, 1e4).default(64),
     requestsPerSecond: count(1, 1e6).default(50),
     requestBurst: count(1, 1e6).default(200),
@@ -180,4 +181,41 @@ export function maskedConfig(config: RelayConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config }
   for (const key of SECRET_OPTIONS) if (out[key] !== undefined) out[key] = '***'
   return out
+}
+
+/** One line per option, for `--help` and docs/RELAY.md. */
+export const OPTION_HELP: Record<keyof RelayConfig, string> = {
+  dataDir: 'directory for the relay key and the mailbox database',
+  listen: 'libp2p listen multiaddrs (TCP and WebSockets)',
+  announce: 'multiaddrs to announce instead of the listen addresses (public IP or DNS name, e.g. behind NAT or a proxy)',
+  httpHost: 'interface of the HTTP port (/healthz, /metrics)',
+  httpPort: 'HTTP port for /healthz and /metrics (0 = any free port)',
+  metricsToken: 'if set, /metrics requires "Authorization: Bearer <token>" (secret: never logged)',
+  logLevel: 'fatal, error, warn, info, debug, trace or silent',
+  maxEnvelopeBytes: 'largest envelope accepted (at most 64KiB, the protocol cap)',
+  mailboxMaxBytes: 'bytes one mailbox may hold',
+  mailboxMaxEnvelopes: 'envelopes one mailbox may hold',
+  mailboxMaxReaders: 'reader positions one mailbox may hold',
+  peerMaxBytesPerDay: 'bytes one depositing peer may deposit per UTC day',
+  peerMaxEnvelopesPerDay: 'envelopes one depositing peer may deposit per UTC day',
+  retention: 'how long an envelope is kept',
+  maxStoredBytes: 'disk budget for all mailboxes; the oldest envelopes are evicted beyond it',
+  sweepInterval: 'how often envelopes past retention are deleted',
+  maxConnections: 'connections accepted at once; more are refused',
+  connectionRatePerHost: 'new inbound connections per second accepted from one IP address',
+  maxStreamsPerConnection: 'concurrent streams per connection',
+  requestsPerSecond: 'mailbox requests per second per peer (sustained)',
+  requestBurst: 'mailbox requests per peer in a burst',
+  maxWaitingFetches: 'fetches held open for new deposits (long-polls), in total',
+  maxWaitingFetchesPerPeer: 'fetches held open per peer',
+  requestTimeout: 'time a peer has to send its whole request (cuts off slow senders)',
+  clockSkew: 'accepted difference between a request timestamp and the relay clock',
+  circuitMaxReservations: 'circuit relay v2 reservations held at once',
+  circuitReservationTtl: 'lifetime of a circuit relay reservation',
+  circuitDurationLimit: 'longest a relayed connection lasts',
+  circuitDataLimit: 'bytes a relayed connection may carry each way',
+  dht: 'run the kad-dht server (Hearth prefix /hearth/kad/1.0.0)',
+  dhtAddresses: "addresses the DHT keeps and shares: 'public' on the internet, 'all' on a LAN or in tests",
+  announceRendezvous: 'announce this relay under the relay discovery key on the DHT',
+  shutdownGrace: 'on SIGTERM, how long requests in flight may take to finish',
 }

@@ -111,7 +111,7 @@ export interface WatchOptions extends Omit<FetchOptions, 'waitMs' | 'signal'> {
 }
 
 /** Refusals a retry cannot fix: a watch gives up on them instead of retrying forever. */
-const FATAL_REASONS = new Set(['unauthorized', 'wrong-relay', 'unsupported', 'malformed'])
+const FATAL_REASONS = new Set(['unauthorized', 'unsupported', 'malformed'])
 
 /** Codes the relay's framing layer sends as error frames, which are refusals too (not network failures). */
 const FRAMING_REFUSALS = new Set<ErrorCode>(['RATE_LIMITED', 'TOO_LARGE', 'MALFORMED', 'INTERNAL', 'UNSUPPORTED_VERSION'])
@@ -218,7 +218,7 @@ export class MailboxClient {
   /**
    * Follows a mailbox: fetches what is there, then long-polls so new deposits arrive as the relay stores them. Network
    * failures and temporary refusals are reported to `onError` and retried with backoff (1 s doubling to 30 s);
-   * refusals a retry cannot fix (no capability, wrong relay) reject the returned promise. Resolves when `signal`
+   * refusals a retry cannot fix (no capability, unsupported, malformed) reject the returned promise. Resolves when `signal`
    * aborts. Resume after a restart by passing the last page's `next` (or a reader tag) as `after`.
    */
   async watch(relay: RelayTarget, keys: MailboxKeys, options: WatchOptions): Promise<void> {
