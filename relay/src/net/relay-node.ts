@@ -103,6 +103,16 @@ export async function createRelayNode(config: RelayConfig, privateKey: PrivateKe
     services: services as never,
   })) as unknown as Libp2p<RelayServices>
 
+  // The gater sees connections one at a time before they are counted, so a burst of simultaneous dials can slip past
+  // it; this catches the overflow once the connection exists, and closes the newest inbound ones beyond the limit.
+  const relayNode = node
+  relayNode.addEventListener('connection:open', (evt) => {
+    const connection = evt.detail
+    if (connection.direction !== 'inbound' || relayNode.getConnections().length <= config.maxConnections) return
+    hooks.onConnectionRefused()
+    connection.abort(new Error('relay at its connection limit'))
+  })
+
   // A relay is told to serve the DHT whatever AutoNAT concludes about its reachability.
   if (node.services.dht !== undefined) await node.services.dht.setMode('server')
   penalties.onBan((peer) => {
