@@ -34,7 +34,7 @@ import {
   type IpcMainEvent,
   type MessagePortMain,
 } from 'electron'
-import { drop } from '../../node/common/errors.js'
+import { drop, isHearthError } from '../../node/common/errors.js'
 import { createAppProtocolHandler } from './app-protocol.js'
 import { formatCoreArgs } from './core-protocol.js'
 import { CoreSupervisor } from './core-supervisor.js'
@@ -60,6 +60,10 @@ const log = {
   warn: (message: string, detail?: Record<string, unknown>) => console.warn(`[hearth] ${message}`, detail ?? ''),
 }
 const logError = (err: unknown) => log.warn('error', { err })
+/** The core going away (restart, quit) fails calls in flight with NOT_RUNNING: expected, not worth a log line. */
+const logUnlessStopped = (err: unknown) => {
+  if (!isHearthError(err, 'NOT_RUNNING')) logError(err)
+}
 
 // ------------------------------------------------------------------------------------------------- before `ready`
 
@@ -67,13 +71,6 @@ const logError = (err: unknown) => log.warn('error', { err })
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
 ])
-
-if (!app.requestSingleInstanceLock()) {
-  // Another Hearth runs for this profile: it got our argv (and any hearth:// link) through 'second-instance'.
-  app.quit()
-} else {
-  start()
-}
 
 // ------------------------------------------------------------------------------------------------------ the shell
 
@@ -85,6 +82,8 @@ let supervisor: CoreSupervisor<MessagePortMain> | undefined
 let shellClient: PortClient | undefined
 let shellEvents: ShellEvents | undefined
 let quitState: 'running' | 'shutting-down' | 'done' = 'running'
+/** onReady finished: windows may be created (a link arriving earlier only queues). */
+let shellReady = false
 /** Notifications must stay referenced until closed, or their click handler may be collected (Windows). */
 const liveNotifications = new Set<Notification>()
 
@@ -114,7 +113,7 @@ function start(): void {
     if (process.platform !== 'darwin') app.quit()
   })
   app.on('activate', () => {
-    if (mainWindow === undefined && app.isReady()) createWindow()
+    if (mainWindow === undefined && shellReady) createWindow()
   })
   app.on('before-quit', (event) => {
     if (quitState === 'done') return
@@ -183,6 +182,7 @@ async function onReady(dataDir: string, logFile: string): Promise<void> {
 
   ipcMain.on(IPC.connect, onConnectRequest)
   createWindow()
+  shellReady = true
 }
 
 /** The preload asks for its port to the core; only our window's main frame showing the app gets one. */
@@ -210,9 +210,9 @@ function connectShell(): void {
     notify: showNotification,
     setBadge,
     isWindowFocused: () => mainWindow?.isFocused() ?? false,
-    onError: logError,
+    onError: logUnlessStopped,
   })
-  drop(shellEvents.refresh(), logError)
+  drop(shellEvents.refresh(), logUnlessStopped)
 }
 
 // ---------------------------------------------------------------------------------------------------- the window
@@ -263,7 +263,7 @@ function createWindow(): void {
 
 function focusWindow(): void {
   if (mainWindow === undefined) {
-    if (app.isReady()) createWindow()
+    if (shellReady) createWindow()
     return
   }
   if (mainWindow.isMinimized()) mainWindow.restore()
@@ -365,4 +365,14 @@ function writeJsonAtomic(file: string, value: unknown): void {
   } catch (err) {
     log.warn('could not save the window state', { err })
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------- start
+
+// Last, so every module-level binding above exists when start() runs (it is synchronous up to `ready`).
+if (!app.requestSingleInstanceLock()) {
+  // Another Hearth runs for this profile: it got our argv (and any hearth:// link) through 'second-instance'.
+  app.quit()
+} else {
+  start()
 }
