@@ -35,17 +35,19 @@ export interface GuardedContents {
  */
 export function guardWebContents(contents: GuardedContents, shell: ShellLike, onError: (err: unknown) => void = () => {}): void {
   const refuse = (event: NavigationEvent): void => {
+    if (!mayNavigate(event.url)) event.preventDefault()
+  }
+  contents.on('will-navigate', (event) => {
+    // A link the person followed in the main frame: refused here, opened in the browser when it is a web link.
     if (mayNavigate(event.url)) return
     event.preventDefault()
     const external = externalUrl(event.url)
     if (external !== null) drop(shell.openExternal(external), onError)
-  }
-  contents.on('will-navigate', refuse)
-  contents.on('will-frame-navigate', refuse)
-  contents.on('will-redirect', (event) => {
-    // A redirect is never a click: refuse it without opening anything.
-    if (!mayNavigate(event.url)) event.preventDefault()
   })
+  // Electron also emits will-frame-navigate for the main frame's navigations (after will-navigate): refuse only, so a
+  // link is not opened twice. Subframes and redirects are never opened outside: they are not the person's click.
+  contents.on('will-frame-navigate', refuse)
+  contents.on('will-redirect', refuse)
   contents.on('will-attach-webview', (event) => event.preventDefault())
   contents.setWindowOpenHandler(({ url }) => {
     const decision = windowOpenDecision(url)

@@ -101,7 +101,13 @@ describe('window guards', () => {
     for (const url of AWAY) expect(contents.navigate('will-navigate', url), url).toBe(true)
     expect(shell.openExternal.mock.calls).toEqual([['https://evil.example/'], ['http://127.0.0.1:8080/']])
     expect(contents.navigate('will-navigate', 'app://hearth/index.html')).toBe(false)
+  })
+
+  it('refuses frame navigations without opening them a second time', () => {
+    const { contents, shell } = guarded()
     expect(contents.navigate('will-frame-navigate', 'https://evil.example/frame')).toBe(true)
+    expect(contents.navigate('will-frame-navigate', 'app://hearth/index.html')).toBe(false)
+    expect(shell.openExternal).not.toHaveBeenCalled()
   })
 
   it('refuses redirects away from the app without opening anything', () => {
