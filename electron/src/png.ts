@@ -3,6 +3,7 @@
  * electron/scripts/make-icon.ts and the unread dot drawn on the Windows taskbar, without an image library.
  */
 import { deflateSync } from 'node:zlib'
+import { concatBytes } from '../../node/common/util/bytes.js'
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)
 
@@ -34,7 +35,7 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Uint
   // Each row is prefixed with its filter type (0 = none).
   const raw = new Uint8Array(height * (width * 4 + 1))
   for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * width * 4, (y + 1) * width * 4), y * (width * 4 + 1) + 1)
-  return concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array())])
+  return concatBytes(SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array()))
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -45,16 +46,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   out.set(typeBytes, 4)
   out.set(data, 8)
   view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)))
-  return out
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.length
-  }
   return out
 }
 

@@ -147,6 +147,10 @@ function toError(error: unknown): HearthError {
   return new HearthError(code, typeof e.message === 'string' ? e.message : 'the core answered with an error')
 }
 
+/**
+ * Attaches to either port style; returns the function that detaches. The same as the carrier's in
+ * node/src/api/port-carrier.ts, kept apart because the sandboxed preload must not bundle the server's imports.
+ */
 function listen(port: ClientPort, onData: (data: unknown) => void, onClose: () => void): () => void {
   const onEvent = (event: { data?: unknown }) => onData(event.data)
   if ('addEventListener' in port) {
