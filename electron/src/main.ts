@@ -257,7 +257,13 @@ function createWindow(): void {
     rendererListening = false
   })
   window.webContents.on('did-start-loading', () => (rendererListening = false))
-  window.webContents.on('render-process-gone', (_event, details) => log.warn('the window crashed', { reason: details.reason }))
+  let lastCrash = 0
+  window.webContents.on('render-process-gone', (_event, details) => {
+    log.warn('the window’s renderer is gone', { reason: details.reason })
+    // A crashed page is blank: reload it, but not in a loop if it crashes again at once.
+    if (details.reason !== 'clean-exit' && Date.now() - lastCrash > 60_000) window.webContents.reload()
+    lastCrash = Date.now()
+  })
   drop(window.loadURL(APP_ENTRY_URL), logError)
 }
 
