@@ -3,8 +3,8 @@
  * what 30 do), sticks to the newest message while you are at the bottom, loads older pages as you scroll up and keeps
  * what you were reading in place when they arrive above it.
  */
-import { useVirtualizer, type Rect } from '@tanstack/react-virtual'
-import { useCallback, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import { useCallback, useEffect, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from 'react'
 import type { ListItem } from '../state/items.js'
 
 /** Start loading the next older page when this close to the top (px). */
@@ -24,8 +24,6 @@ export interface MessageListProps {
   /** Bumped by the chat when the person sends: the list then jumps to the newest message wherever it was. */
   followSignal: number
   renderItem(item: ListItem): ReactNode
-  /** Tests only: the viewport size to assume before the first measurement (happy-dom has no layout). */
-  initialRect?: Rect
 }
 
 interface Anchor {
@@ -51,17 +49,30 @@ export function MessageList(props: MessageListProps) {
     estimateSize: (index) => (items[index]?.kind === 'day' ? 44 : 64),
     getItemKey: (index) => items[index]?.key ?? index,
     overscan: 10,
+    // React 19 batches the re-render itself; flushSync from inside measurement callbacks only adds nested renders.
+    useFlushSync: false,
     paddingStart: 8,
     paddingEnd: 12,
-    ...(props.initialRect === undefined ? {} : { initialRect: props.initialRect }),
   })
 
-  /** Remembers the first row in view, so a page added above can be compensated for. */
+  /**
+   * Remembers the first row in view and where it sits, so rows added above it (an older page) can be compensated
+   * for. Read from the virtualizer's measurements of every row (not the rendered window, which may lag a scroll).
+   */
   const captureAnchor = useCallback(() => {
     const el = scrollRef.current
-    if (el === null) return
-    const first = virtualizer.getVirtualItems().find((v) => v.end > el.scrollTop)
-    anchor.current = first === undefined ? null : { key: String(first.key), delta: first.start - el.scrollTop }
+    const measurements = virtualizer.measurementsCache
+    if (el === null || measurements.length === 0) return
+    const top = el.scrollTop
+    let lo = 0
+    let hi = measurements.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (measurements[mid]!.end <= top) lo = mid + 1
+      else hi = mid
+    }
+    const first = measurements[lo]!
+    anchor.current = { key: String(first.key), delta: first.start - top }
   }, [virtualizer])
 
   const onScroll = useCallback(() => {
@@ -76,25 +87,52 @@ export function MessageList(props: MessageListProps) {
     if (el.scrollTop < LOAD_OLDER_MARGIN && canLoadOlder && !loadingOlder) onLoadOlder()
   }, [canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, captureAnchor])
 
-  // After the rows change: follow the newest message, or keep the row being read where it was.
+  // After the rows change: follow the newest message, or keep the row being read where it was (rows may have been
+  // added above it: an older page, a day separator, a late message from a peer that was offline).
   useLayoutEffect(() => {
     const before = previousItems.current
     previousItems.current = items
     const followed = previousFollow.current !== followSignal
     previousFollow.current = followSignal
-    if (items.length === 0) return
+    if (items.length === 0 || before === items) return
     if (before.length === 0 || atBottom.current || followed) {
       virtualizer.scrollToIndex(items.length - 1, { align: 'end' })
       atBottom.current = true
       return
     }
+    const el = scrollRef.current
     const kept = anchor.current
-    if (kept !== null && before[0]?.key !== items[0]?.key) {
-      const index = items.findIndex((item) => item.key === kept.key)
-      const start = index === -1 ? undefined : virtualizer.measurementsCache[index]?.start
-      if (start !== undefined) virtualizer.scrollToOffset(start - kept.delta)
-    }
+    if (el === null || kept === null) return
+    const index = items.findIndex((item) => item.key === kept.key)
+    const start = index === -1 ? undefined : virtualizer.measurementsCache[index]?.start
+    if (start !== undefined && Math.abs(start - kept.delta - el.scrollTop) > 1) virtualizer.scrollToOffset(start - kept.delta)
   }, [items, followSignal, virtualizer])
+
+  // Home and End jump at once. The browser's own are animated, and the list measuring rows as they fly past (and
+  // correcting the position for them) would stop the animation halfway.
+  const onKeyDown = useCallback(
+    (event: KeyboardEvent<HTMLDivElement>) => {
+      if (event.target !== event.currentTarget || items.length === 0) return
+      if (event.key === 'End') {
+        event.preventDefault()
+        atBottom.current = true
+        onAtBottomChange(true)
+        virtualizer.scrollToIndex(items.length - 1, { align: 'end' })
+      } else if (event.key === 'Home') {
+        event.preventDefault()
+        virtualizer.scrollToIndex(0, { align: 'start' })
+      }
+    },
+    [items.length, onAtBottomChange, virtualizer],
+  )
+
+  // Rows are measured after they render and rarely match the estimate, so the content keeps growing for a moment
+  // after a jump to the end: while following the newest message, stay at the end as it grows.
+  const totalSize = virtualizer.getTotalSize()
+  useLayoutEffect(() => {
+    const el = scrollRef.current
+    if (el !== null && atBottom.current && items.length > 0) el.scrollTop = el.scrollHeight
+  }, [totalSize, items.length])
 
   // A short history does not fill the view, so no scroll event would ever ask for more: ask now.
   useEffect(() => {
@@ -105,10 +143,18 @@ export function MessageList(props: MessageListProps) {
 
   const virtualItems = virtualizer.getVirtualItems()
   return (
+    <div className="message-frame">
+      {/* Outside the scrolled content, so showing it never moves the rows. */}
+      {loadingOlder && (
+        <p className="loading-older" role="status">
+          Loading older messages…
+        </p>
+      )}
     <div
       ref={scrollRef}
       className="message-scroll"
       onScroll={onScroll}
+      onKeyDown={onKeyDown}
       role="log"
       aria-label={props.label}
       // Rows enter and leave the DOM as you scroll; announcing them would be noise. New messages are announced by the
@@ -117,12 +163,7 @@ export function MessageList(props: MessageListProps) {
       // Focusable, so the history can be scrolled with the keyboard (arrows, Page Up/Down, Home/End).
       tabIndex={0}
     >
-      {loadingOlder && (
-        <p className="loading-older" role="status">
-          Loading older messages…
-        </p>
-      )}
-      <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
+      <div className="message-canvas" style={{ height: totalSize }}>
         {virtualItems.map((v) => {
           const item = items[v.index]
           if (item === undefined) return null
@@ -139,6 +180,7 @@ export function MessageList(props: MessageListProps) {
           )
         })}
       </div>
+    </div>
     </div>
   )
 }

@@ -52,8 +52,18 @@ export const initialChatState: ChatState = {
   error: null,
 }
 
-/** How far along each state is: pending → sent → delivered → read. `failed` can still become anything after a retry. */
-const STATE_RANK: Record<MessageState, number> = { failed: 0, pending: 1, sent: 2, delivered: 3, read: 4 }
+/** How far along each state is: pending → sent → delivered → read. */
+const STATE_RANK: Record<Exclude<MessageState, 'failed'>, number> = { pending: 1, sent: 2, delivered: 3, read: 4 }
+
+/**
+ * Whether a message may go from `from` to `to`. Forward only, with two exceptions: a message nobody has received yet
+ * can fail (its sender was removed), and a failed one can go anywhere (retry makes it pending again).
+ */
+export function mayMove(from: MessageState, to: MessageState): boolean {
+  if (from === 'failed') return true
+  if (to === 'failed') return from === 'pending' || from === 'sent'
+  return STATE_RANK[to] >= STATE_RANK[from]
+}
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
@@ -153,8 +163,7 @@ export function mergeSorted(current: MessageView[], incoming: MessageView[]): Me
 }
 
 function newer(old: MessageView, incoming: MessageView): MessageView {
-  // A retry turns failed back into pending: that is the one allowed step back.
-  if (old.state !== 'failed' && STATE_RANK[incoming.state] < STATE_RANK[old.state]) {
+  if (!mayMove(old.state, incoming.state)) {
     const same = incoming.body === old.body && incoming.edited === old.edited && incoming.deleted === old.deleted
     return same ? old : { ...incoming, state: old.state, failure: old.failure }
   }

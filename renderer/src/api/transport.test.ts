@@ -1,0 +1,122 @@
+import { describe, expect, it, vi } from 'vitest'
+import { HearthError, isHearthError } from '../../../node/common/errors.js'
+import { createApi } from './client.js'
+import { connect } from './connect.js'
+import { takeLaunchParameters, type TokenEnvironment } from './launch-token.js'
+import { bridgeTransport, sameOriginSocketUrl, toHearthError, type HearthBridge } from './transport.js'
+
+const TOKEN = 'A'.repeat(43)
+
+function environment(hash: string, stored: Record<string, string> = {}) {
+  const storage = new Map(Object.entries(stored))
+  const replaced: string[] = []
+  const env: TokenEnvironment = {
+    location: { hash, pathname: '/', search: '' },
+    history: { replaceState: (_d, _u, url) => replaced.push(url ?? '') },
+    storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
+  }
+  return { env, storage, replaced }
+}
+
+describe('the launch token', () => {
+  it('is taken from the fragment once, kept for reloads of this tab, and removed from the address bar', () => {
+    const first = environment(`#token=${TOKEN}`)
+    expect(takeLaunchParameters(first.env)).toEqual({ token: TOKEN, api: null })
+    expect(first.replaced).toEqual(['/'])
+    expect(first.storage.get('hearth.apiToken')).toBe(TOKEN)
+    // Reload: no fragment any more, the tab's storage still has it.
+    const reload = environment('', Object.fromEntries(first.storage))
+    expect(takeLaunchParameters(reload.env).token).toBe(TOKEN)
+    expect(reload.replaced).toEqual([])
+  })
+
+  it('refuses a malformed token but still clears the fragment', () => {
+    const bad = environment('#token=<script>')
+    expect(takeLaunchParameters(bad.env).token).toBeNull()
+    expect(bad.replaced).toEqual(['/'])
+    expect(takeLaunchParameters(environment('').env).token).toBeNull()
+  })
+
+  it('keeps a dev server API address only when it is a loopback WebSocket', () => {
+    const dev = environment(`#token=${TOKEN}&api=${encodeURIComponent('ws://127.0.0.1:4000')}`)
+    expect(takeLaunchParameters(dev.env).api).toBe('ws://127.0.0.1:4000')
+    const evil = environment(`#token=${TOKEN}&api=${encodeURIComponent('ws://evil.example:80')}`)
+    expect(takeLaunchParameters(evil.env).api).toBeNull()
+  })
+
+  it('derives the socket URL from the page origin', () => {
+    expect(sameOriginSocketUrl({ protocol: 'http:', host: '127.0.0.1:5000' })).toBe('ws://127.0.0.1:5000/')
+  })
+})
+
+describe('toHearthError', () => {
+  it('keeps the stable code from whatever a carrier rejects with', () => {
+    expect(toHearthError(new HearthError('NOT_FOUND', 'x')).code).toBe('NOT_FOUND')
+    expect(toHearthError({ code: 'WRONG_PASSPHRASE', message: 'wrong passphrase' })).toMatchObject({ code: 'WRONG_PASSPHRASE', message: 'wrong passphrase' })
+    // Electron's contextBridge keeps only an Error's message.
+    expect(toHearthError(new Error('TOO_LARGE: message is too big'))).toMatchObject({ code: 'TOO_LARGE', message: 'message is too big' })
+    expect(toHearthError({ code: 'MADE_UP', message: 'm' }).code).toBe('INTERNAL')
+    expect(toHearthError('oops')).toMatchObject({ code: 'INTERNAL', message: 'oops' })
+    expect(toHearthError(undefined).code).toBe('INTERNAL')
+  })
+})
+
+describe('the Electron bridge transport', () => {
+  function bridge(): HearthBridge & { fire(event: string, payload: unknown): void; closeAll(reason: string): void } {
+    const listeners = new Map<string, Set<(p: unknown) => void>>()
+    const closers = new Set<(r: string) => void>()
+    return {
+      call: vi.fn(async (method: string, params: unknown) => {
+        if (method === 'conversations.get') throw { code: 'NOT_FOUND', message: 'no such conversation' }
+        return { method, params }
+      }),
+      on(event, listener) {
+        const set = listeners.get(event) ?? new Set()
+        listeners.set(event, set)
+        set.add(listener)
+        return () => set.delete(listener)
+      },
+      onClose(listener) {
+        closers.add(listener)
+        return () => closers.delete(listener)
+      },
+      fire(event, payload) {
+        for (const l of listeners.get(event) ?? []) l(payload)
+      },
+      closeAll(reason) {
+        for (const l of closers) l(reason)
+      },
+    }
+  }
+
+  it('passes calls and events through and turns rejections into HearthErrors', async () => {
+    const b = bridge()
+    const api = createApi(bridgeTransport(b))
+    expect(await api.call('conversations.list')).toEqual({ method: 'conversations.list', params: {} })
+    await expect(api.call('conversations.get', { conversationId: '0'.repeat(32) })).rejects.toSatisfy((err) => isHearthError(err, 'NOT_FOUND'))
+    const seen: unknown[] = []
+    const off = api.on('peer.changed', (p) => seen.push(p))
+    b.fire('peer.changed', { peers: [] })
+    off()
+    b.fire('peer.changed', { peers: [1] })
+    expect(seen).toEqual([{ peers: [] }])
+    const closed: string[] = []
+    api.onClose((r) => closed.push(r))
+    b.closeAll('core restarted')
+    expect(closed).toEqual(['core restarted'])
+  })
+
+  it('is what connect() picks when the preload exposed window.hearth', async () => {
+    const b = bridge()
+    const win = { hearth: b } as unknown as Window
+    const connection = await connect(win, false)
+    expect(connection.kind).toBe('bridge')
+    expect(await connection.api.call('identity.whoami')).toEqual({ method: 'identity.whoami', params: {} })
+  })
+
+  it('without a bridge and without a token, connect() says how to open the app', async () => {
+    const { env } = environment('')
+    const win = { location: { ...env.location, protocol: 'http:', host: '127.0.0.1:1' }, history: env.history, sessionStorage: env.storage } as unknown as Window
+    await expect(connect(win, false)).rejects.toSatisfy((err) => isHearthError(err, 'UNAUTHORIZED') && err.message.includes('npm start'))
+  })
+})

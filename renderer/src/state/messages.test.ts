@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { message } from '../testing/fake-api.js'
+import { chatReducer, initialChatState, mergeSorted, type ChatState } from './messages.js'
+
+const keys = (state: ChatState) => state.messages.map((m) => m.orderKey)
+
+describe('chatReducer', () => {
+  it('merges pages and events in order key order, without duplicates', () => {
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((k) => message({ orderKey: k, id: k.repeat(32) }))
+    let state = chatReducer(initialChatState, { type: 'page', page: { messages: [c!, d!], nextBefore: 'c' }, older: false })
+    expect(state.loaded).toBe(true)
+    expect(state.nextBefore).toBe('c')
+    state = chatReducer(state, { type: 'upsert', message: e! })
+    state = chatReducer(state, { type: 'upsert', message: d! })
+    state = chatReducer(state, { type: 'loadingOlder' })
+    expect(state.loadingOlder).toBe(true)
+    state = chatReducer(state, { type: 'page', page: { messages: [a!, b!], nextBefore: null }, older: true })
+    expect(keys(state)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(state.nextBefore).toBeNull()
+    expect(state.loadingOlder).toBe(false)
+    // A late refresh of the newest page does not reset the cursor to an older position.
+    state = chatReducer(state, { type: 'page', page: { messages: [d!, e!], nextBefore: 'd' }, older: false })
+    expect(state.nextBefore).toBeNull()
+    expect(keys(state)).toEqual(['a', 'b', 'c', 'd', 'e'])
+  })
+
+  it('inserts a message that belongs in the middle (a peer caught up) at its place', () => {
+    const list = ['a', 'c', 'e'].map((k) => message({ orderKey: k, id: k.repeat(32) }))
+    const merged = mergeSorted(list, [message({ orderKey: 'd', id: 'd'.repeat(32) }), message({ orderKey: 'b', id: 'b'.repeat(32) })])
+    expect(merged.map((m) => m.orderKey)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(mergeSorted(list, [])).toBe(list)
+  })
+
+  it('never moves a message back to an older state; only an undelivered one fails, and a failed one retries', () => {
+    const sent = message({ orderKey: 'k', id: 'f'.repeat(32), mine: true, state: 'sent' })
+    let state = chatReducer(initialChatState, { type: 'upsert', message: sent })
+    state = chatReducer(state, { type: 'upsert', message: { ...sent, state: 'failed', failure: 'removed' } })
+    expect(state.messages[0]).toMatchObject({ state: 'failed', failure: 'removed' })
+    state = chatReducer(state, { type: 'upsert', message: { ...sent, state: 'pending', failure: null } })
+    expect(state.messages[0]!.state).toBe('pending')
+    state = chatReducer(state, { type: 'upsert', message: { ...sent, state: 'read' } })
+    // A page fetched before the read receipt arrives after it: still read.
+    state = chatReducer(state, { type: 'page', page: { messages: [{ ...sent, state: 'delivered' }], nextBefore: null }, older: false })
+    expect(state.messages[0]!.state).toBe('read')
+    state = chatReducer(state, { type: 'upsert', message: { ...sent, state: 'failed', failure: 'late' } })
+    expect(state.messages[0]!.state).toBe('read')
+    // Content changes still apply even when the state in the update is stale.
+    state = chatReducer(state, { type: 'upsert', message: { ...sent, state: 'sent', body: 'edited', edited: true } })
+    expect(state.messages[0]).toMatchObject({ state: 'read', body: 'edited', edited: true })
+  })
+
+  it('shows an optimistic row at once and replaces it by the real message, whichever comes first', () => {
+    const old = message({ orderKey: 'a', id: 'a'.repeat(32) })
+    let state = chatReducer(initialChatState, { type: 'page', page: { messages: [old], nextBefore: null }, older: false })
+    state = chatReducer(state, { type: 'optimisticAdded', localId: '1', body: 'one', at: 1 })
+    state = chatReducer(state, { type: 'optimisticAdded', localId: '2', body: 'two', at: 2 })
+    expect(state.optimistic.map((o) => [o.body, o.status])).toEqual([
+      ['one', 'sending'],
+      ['two', 'sending'],
+    ])
+    // The core's event for "one" arrives before its answer: the row is replaced, not doubled.
+    const one = message({ orderKey: 'b', id: 'b'.repeat(32), mine: true, body: 'one', state: 'pending' })
+    state = chatReducer(state, { type: 'upsert', message: one })
+    expect(state.optimistic.map((o) => o.body)).toEqual(['two'])
+    state = chatReducer(state, { type: 'optimisticSent', localId: '1', message: one })
+    expect(state.messages.map((m) => m.body)).toEqual(['hello', 'one'])
+    // "two" is answered first, then its event: no duplicate either.
+    const two = message({ orderKey: 'c', id: 'c'.repeat(32), mine: true, body: 'two', state: 'pending' })
+    state = chatReducer(state, { type: 'optimisticSent', localId: '2', message: two })
+    state = chatReducer(state, { type: 'upsert', message: two })
+    expect(state.optimistic).toEqual([])
+    expect(state.messages.map((m) => m.body)).toEqual(['hello', 'one', 'two'])
+  })
+
+  it('an update of an old message of mine with the same text does not swallow a new optimistic row', () => {
+    const earlier = message({ orderKey: 'a', id: 'a'.repeat(32), mine: true, body: 'ok', state: 'sent' })
+    let state = chatReducer(initialChatState, { type: 'page', page: { messages: [earlier], nextBefore: null }, older: false })
+    state = chatReducer(state, { type: 'optimisticAdded', localId: '1', body: 'ok', at: 1 })
+    state = chatReducer(state, { type: 'upsert', message: { ...earlier, state: 'delivered' } })
+    expect(state.optimistic).toHaveLength(1)
+  })
+
+  it('keeps a refused send as a failed row that can be retried or discarded', () => {
+    let state = chatReducer(initialChatState, { type: 'optimisticAdded', localId: '1', body: 'hi', at: 1 })
+    state = chatReducer(state, { type: 'optimisticFailed', localId: '1', error: 'message is too large' })
+    expect(state.optimistic[0]).toMatchObject({ status: 'failed', error: 'message is too large' })
+    state = chatReducer(state, { type: 'optimisticRetried', localId: '1' })
+    expect(state.optimistic[0]).toMatchObject({ status: 'sending', error: null })
+    state = chatReducer(state, { type: 'optimisticDiscarded', localId: '1' })
+    expect(state.optimistic).toEqual([])
+  })
+
+  it('records a failed load', () => {
+    const state = chatReducer({ ...initialChatState, loadingOlder: true }, { type: 'loadFailed', error: 'boom' })
+    expect(state).toMatchObject({ loadingOlder: false, error: 'boom' })
+  })
+
+  it('merges 100k messages page by page in linear time per page', () => {
+    let state = initialChatState
+    const total = 100_000
+    const pageSize = 500
+    // Newest page first, then older pages, as scrolling up does.
+    for (let end = total; end > 0; end -= pageSize) {
+      const messages = []
+      for (let i = end - pageSize; i < end; i++) messages.push(message({ orderKey: String(i).padStart(8, '0'), id: i.toString(16).padStart(32, '0') }))
+      state = chatReducer(state, { type: 'page', page: { messages, nextBefore: end - pageSize === 0 ? null : 'x' }, older: end !== total })
+    }
+    expect(state.messages).toHaveLength(total)
+    expect(state.messages[0]!.orderKey).toBe('00000000')
+    expect(state.messages.at(-1)!.orderKey).toBe('00099999')
+  })
+})
