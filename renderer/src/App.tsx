@@ -37,17 +37,38 @@ export function App({ connectTo = connect }: { connectTo?: () => Promise<Connect
   )
 }
 
+/** Which screen a state belongs to; `starting` keeps the screen that started it, so its errors show in place. */
+type Screen = 'onboarding' | 'unlock' | 'main' | 'stopped'
+
+function screenFor(state: AppStatus['state'], previous: Screen | null): Screen | null {
+  switch (state) {
+    case 'new':
+    case 'confirming':
+      return 'onboarding'
+    case 'locked':
+      return 'unlock'
+    case 'starting':
+      return previous
+    case 'ready':
+      return 'main'
+    case 'stopped':
+      return 'stopped'
+  }
+}
+
 function Gate() {
   const api = useApi()
-  const [status, setStatus] = useState<AppStatus | null>(null)
+  const [view, setView] = useState<{ status: AppStatus; screen: Screen | null } | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [closed, setClosed] = useState(false)
   useEffect(() => {
     let alive = true
-    const offChanged = api.on('app.changed', ({ status: next }) => setStatus(next))
+    const apply = (status: AppStatus) => setView((v) => ({ status, screen: screenFor(status.state, v?.screen ?? null) }))
+    const offChanged = api.on('app.changed', ({ status }) => apply(status))
     const offClosed = api.onClose(() => setClosed(true))
     api.call('app.status').then(
-      (s) => alive && setStatus((current) => current ?? s),
+      // An event that arrived first is newer than this answer.
+      (status) => alive && setView((v) => v ?? { status, screen: screenFor(status.state, null) }),
       (err: unknown) => alive && setError(errorText(err)),
     )
     return () => {
@@ -58,19 +79,19 @@ function Gate() {
   }, [api])
 
   if (error !== null) return <Splash text={error} problem />
-  if (status === null) return <Splash text={closed ? 'Hearth stopped.' : 'Starting…'} problem={closed} />
-  switch (status.state) {
-    case 'new':
-    case 'confirming':
-      return closed ? <Splash text="Hearth stopped. Start it again to continue." problem /> : <Onboarding status={status} />
-    case 'locked':
-      return closed ? <Splash text="Hearth stopped. Start it again to continue." problem /> : <Unlock status={status} />
-    case 'starting':
-      return <Splash text="Opening your conversations…" />
-    case 'ready':
+  if (view === null) return <Splash text={closed ? 'Hearth stopped.' : 'Starting…'} problem={closed} />
+  const stopped = <Splash text="Hearth stopped. Start it again to continue." problem />
+  switch (view.screen) {
+    case 'onboarding':
+      return closed ? stopped : <Onboarding status={view.status} />
+    case 'unlock':
+      return closed ? stopped : <Unlock status={view.status} />
+    case 'main':
       return <Main coreConnected={!closed} />
     case 'stopped':
-      return <Splash text="Hearth stopped. Start it again to continue." problem />
+      return stopped
+    case null:
+      return <Splash text="Opening your conversations…" />
   }
 }
 

@@ -20,16 +20,12 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
         const selected = c.id === selectedId
         const preview = c.lastMessage === null ? (c.removed ? 'You were removed' : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`
         const unread = c.unread > 0 && !selected ? c.unread : 0
-        const label = [c.name, unread > 0 ? `${unread} unread` : null, c.lastMessage === null ? null : `last message ${fullWhen(c.lastMessage.at)}`]
-          .filter((x) => x !== null)
-          .join(', ')
         return (
           <li key={c.id}>
             <button
               type="button"
               className={`conversation${selected ? ' selected' : ''}${unread > 0 ? ' has-unread' : ''}`}
               aria-current={selected ? 'page' : undefined}
-              aria-label={label}
               onClick={() => onSelect(c.id)}
               data-conversation-id={c.id}
             >
@@ -39,7 +35,11 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
               <span className="conversation-text">
                 <span className="conversation-top">
                   <span className="conversation-name">{c.name}</span>
-                  {c.lastMessage !== null && <span className="conversation-time">{shortWhen(c.lastMessage.at, now)}</span>}
+                  {c.lastMessage !== null && (
+                    <time className="conversation-time" dateTime={new Date(c.lastMessage.at).toISOString()} title={fullWhen(c.lastMessage.at)}>
+                      {shortWhen(c.lastMessage.at, now)}
+                    </time>
+                  )}
                 </span>
                 <span className="conversation-bottom">
                   <span className="conversation-preview">
@@ -47,9 +47,13 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
                     {preview}
                   </span>
                   {unread > 0 && (
-                    <span className="unread" data-unread={unread}>
-                      {unread > 99 ? '99+' : unread}
-                    </span>
+                    <>
+                      <span className="unread" data-unread={unread} aria-hidden="true">
+                        {unread > 99 ? '99+' : unread}
+                      </span>
+                      {/* The visible name is the button's content; the count is read out in words. */}
+                      <span className="visually-hidden">, {unread} unread</span>
+                    </>
                   )}
                 </span>
               </span>
