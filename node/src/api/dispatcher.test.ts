@@ -135,4 +135,23 @@ describe('createDispatcher', () => {
       unsubscribe()
     }
   })
+
+  it('reads and updates the settings; a relay address must name its PeerId', async () => {
+    const settings = resultOf<{ displayName: string; relays: string[] }>(await api.handle({ id: 1, method: 'settings.get' }))
+    expect(settings).toEqual({ displayName: 'alice', relays: [] })
+    const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+    const updated = resultOf<{ relays: string[] }>(await api.handle({ id: 2, method: 'settings.update', params: { relays: [` ${relay} `] } }))
+    expect(updated.relays).toEqual([relay])
+    const refused = await api.handle({ id: 3, method: 'settings.update', params: { relays: ['/ip4/127.0.0.1/tcp/4001'] } })
+    expect(errorOf(refused).code).toBe('INVALID_INPUT')
+    expect(errorOf(await api.handle({ id: 4, method: 'settings.update', params: { relays: 'x' } })).code).toBe('INVALID_INPUT')
+    await api.handle({ id: 5, method: 'settings.update', params: { relays: [] } })
+  })
+
+  it('answers the app host methods as a core that is already open', async () => {
+    expect(resultOf(await api.handle({ id: 1, method: 'app.status' }))).toEqual({ state: 'ready', needsPassphrase: false })
+    expect(resultOf(await api.handle({ id: 2, method: 'app.unlock', params: {} }))).toEqual({ state: 'ready', needsPassphrase: false })
+    expect(errorOf(await api.handle({ id: 3, method: 'app.create', params: { name: 'x', passphrase: 'long enough' } })).code).toBe('IDENTITY_EXISTS')
+    expect(errorOf(await api.handle({ id: 4, method: 'app.info' })).code).toBe('NOT_FOUND')
+  })
 })
