@@ -1,8 +1,28 @@
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react'
+import type { NetworkStatus } from '../../../node/src/api/contract.js'
 import type { AppInfo, SettingsView, WhoAmI } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { ErrorNote } from './Dialog.js'
+
+type RelayStatus = NetworkStatus['relays'][number]
+
+const RELAY_STATE: Record<RelayStatus['state'], string> = {
+  ok: 'working',
+  refused: 'refused',
+  unreachable: 'not reachable',
+  unknown: 'not tried yet',
+}
+
+function RelayState({ status }: { status: RelayStatus | undefined }) {
+  if (status === undefined) return <span className="muted small">not tried yet</span>
+  return (
+    <span className={`relay-state relay-${status.state} small`} data-relay-state={status.state}>
+      {RELAY_STATE[status.state]}
+      {status.detail !== null && status.state !== 'ok' ? `: ${status.detail}` : ''}
+    </span>
+  )
+}
 
 /** Settings: who you are, relays, where data lives, versions and network identity. */
 export function Settings({ onClose }: { onClose(): void }) {
@@ -15,12 +35,19 @@ export function Settings({ onClose }: { onClose(): void }) {
   const [relayInput, setRelayInput] = useState('')
   const [relayError, setRelayError] = useState<string | null>(null)
   const [saving, setSaving] = useState(false)
+  const [relayStatus, setRelayStatus] = useState<RelayStatus[]>([])
 
   useEffect(() => {
     let alive = true
     const fail = (err: unknown) => alive && setLoadError(errorText(err))
     api.call('settings.get').then((s) => alive && setSettings(s), fail)
     api.call('identity.whoami').then((w) => alive && setMe(w), fail)
+    // How each relay answered last; informative, so a core without relay support just shows none.
+    const offRelays = api.on('relay.changed', ({ relays }) => setRelayStatus(relays))
+    api.call('network.status').then(
+      (status) => alive && setRelayStatus(status.relays ?? []),
+      () => {},
+    )
     // A headless core has no app host to ask; the about section then shows what it can.
     api.call('app.info').then(
       (i) => alive && setInfo(i),
@@ -28,8 +55,12 @@ export function Settings({ onClose }: { onClose(): void }) {
     )
     return () => {
       alive = false
+      offRelays()
     }
   }, [api])
+
+  const statusOf = (address: string) => relayStatus.find((r) => r.address === address)
+  const otherRelays = relayStatus.filter((r) => !(settings?.relays ?? []).includes(r.address))
 
   const saveRelays = (relays: string[], then?: () => void) => {
     setSaving(true)
@@ -84,7 +115,10 @@ export function Settings({ onClose }: { onClose(): void }) {
             <ul className="relay-list" aria-label="Relays">
               {settings.relays.map((relay) => (
                 <li key={relay}>
-                  <code>{relay}</code>
+                  <span className="relay-text">
+                    <code>{relay}</code>
+                    <RelayState status={statusOf(relay)} />
+                  </span>
                   <button
                     type="button"
                     className="danger-link"
@@ -115,6 +149,21 @@ export function Settings({ onClose }: { onClose(): void }) {
             </button>
           </form>
           <ErrorNote error={relayError} />
+          {otherRelays.length > 0 && (
+            <>
+              <h4 className="subheading">Also in use (from invites)</h4>
+              <ul className="relay-list" aria-label="Relays from invites">
+                {otherRelays.map((r) => (
+                  <li key={r.address}>
+                    <span className="relay-text">
+                      <code>{r.address}</code>
+                      <RelayState status={r} />
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </section>
 
         <section aria-labelledby={`${id}-data`} className="settings-section">
