@@ -29,6 +29,8 @@ export interface HearthBridge {
   onClose?(listener: (reason: string) => void): () => void
   /** Optional: `hearth://join/…` links the app was opened with; see deep-links.ts. */
   onDeepLink?(listener: (url: string) => void): () => void
+  /** Optional: a conversation id to show (the person clicked that conversation's notification). */
+  onOpenConversation?(listener: (conversationId: string) => void): () => void
 }
 
 declare global {

@@ -3,7 +3,7 @@ import type { ConversationSummary, WhoAmI } from '../../../node/src/api/types.js
 import { useApi } from '../api/context.js'
 import { useConversations } from '../hooks/useConversations.js'
 import { usePeers } from '../hooks/usePeers.js'
-import { subscribeDeepLinks } from '../lib/deep-links.js'
+import { subscribeDeepLinks, subscribeOpenConversation } from '../lib/deep-links.js'
 import { totalUnread } from '../state/conversations.js'
 import { Drafts } from '../state/drafts.js'
 import { Chat } from './Chat.js'
@@ -40,6 +40,15 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
     api.call('identity.whoami').then(setMe, () => {})
   }, [api])
   useEffect(() => subscribeDeepLinks(window, (code) => setOpen({ dialog: 'join', code })), [])
+  useEffect(
+    () =>
+      subscribeOpenConversation(window, (id) => {
+        setSelectedId(id)
+        setView('chat')
+        setOpen(null)
+      }),
+    [],
+  )
   // Relative times in the list ("10:32", "Mon") move on by themselves.
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 60_000)

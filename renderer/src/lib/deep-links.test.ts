@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { HearthBridge } from '../api/transport.js'
-import { joinCodeOf, subscribeDeepLinks } from './deep-links.js'
+import { joinCodeOf, subscribeDeepLinks, subscribeOpenConversation } from './deep-links.js'
 
 describe('deep links', () => {
   it('accepts hearth://join/ links only', () => {
@@ -31,5 +31,22 @@ describe('deep links', () => {
     expect(codes).toEqual(['hearth://join/xyz'])
     expect(unsubscribed).toBe(true)
     expect(() => subscribeDeepLinks({} as Window, () => {})()).not.toThrow()
+  })
+
+  it('opens a conversation the shell names (a clicked notification), if the id is well formed', () => {
+    let deliver: (id: string) => void = () => {}
+    const bridge: HearthBridge = {
+      call: async () => null,
+      on: () => () => {},
+      onOpenConversation(listener) {
+        deliver = listener
+        return () => {}
+      },
+    }
+    const opened: string[] = []
+    subscribeOpenConversation({ hearth: bridge } as unknown as Window, (id) => opened.push(id))
+    deliver('a'.repeat(32))
+    deliver('../../etc')
+    expect(opened).toEqual(['a'.repeat(32)])
   })
 })

@@ -18,3 +18,11 @@ export function subscribeDeepLinks(win: Window, onJoin: (code: string) => void):
   })
   return off ?? (() => {})
 }
+
+/** Conversations the shell asks to show (a notification was clicked). Ids are checked like every API id. */
+export function subscribeOpenConversation(win: Window, onOpen: (conversationId: string) => void): () => void {
+  const off = win.hearth?.onOpenConversation?.((id) => {
+    if (/^[0-9a-f]{32}$/.test(id)) onOpen(id)
+  })
+  return off ?? (() => {})
+}
