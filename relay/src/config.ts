@@ -213,7 +213,7 @@ export const OPTION_HELP: Record<keyof RelayConfig, string> = {
   circuitMaxReservations: 'circuit relay v2 reservations held at once',
   circuitReservationTtl: 'lifetime of a circuit relay reservation',
   circuitDurationLimit: 'longest a relayed connection lasts',
-  circuitDataLimit: 'bytes a relayed connection may carry each way',
+  circuitDataLimit: 'bytes a relayed connection may carry',
   dht: 'run the kad-dht server (Hearth prefix /hearth/kad/1.0.0)',
   dhtAddresses: "addresses the DHT keeps and shares: 'public' on the internet, 'all' on a LAN or in tests",
   announceRendezvous: 'announce this relay under the relay discovery key on the DHT',
