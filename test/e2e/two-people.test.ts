@@ -131,6 +131,10 @@ describe('two people chatting through the browser mode', () => {
     await send(bob, 'Sounds great, I will bring dessert.')
     await messageRow(alice, 'I will bring dessert').waitFor({ timeout: 30_000 })
     await expectAccessible(alice, 'chat')
+    // The dark theme (from the system setting) meets the same bar.
+    await alice.emulateMedia({ colorScheme: 'dark' })
+    await expectAccessible(alice, 'chat, dark theme')
+    await alice.emulateMedia({ colorScheme: 'light' })
 
     await alice.getByRole('button', { name: 'Members' }).click()
     await alice.getByRole('button', { name: 'Remove Bob' }).waitFor()
