@@ -126,7 +126,10 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     },
     {},
   )
-  penalties.onBan((peer) => logger.warn({ peer }, 'peer banned for abuse'))
+  penalties.onBan((peer) => {
+    metrics?.bans.inc()
+    logger.warn({ peer }, 'peer banned for abuse')
+  })
 
   const libp2p = await createRelayNode(config, identity.privateKey, {
     penalties,
@@ -143,7 +146,6 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     storedEnvelopes: () => store.totals.envelopes,
     waitingFetches: () => service?.waitingFetches ?? 0,
     reservations: () => libp2p.services.relay.reservations.size,
-    bannedPeers: () => penalties.bans,
   })
   const relayMetrics = metrics
   libp2p.addEventListener('connection:open', () => relayMetrics.connectionsOpened.inc())

@@ -6,6 +6,8 @@
  *   page        newest page of that 100k-message conversation after a reopen, cold and warm
  *   catchup     bob away while alice writes 10k; time from bob's start until he has them all
  *   memory      core RSS/heap at rest with 50 conversations × 2k messages (child processes, forced GC)
+ *   relay       one relay process: ingest envelopes/s vs a do-nothing server, 500-envelope page, 10k catch-up,
+ *               500 clients held (test/bench/relay.ts)
  *
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
  * Prints a table and writes test/bench/results.json (or $HEARTH_BENCH_OUT). docs/PERFORMANCE.md explains the figures.
@@ -20,8 +22,9 @@ import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
+import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory'] as const
+const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -44,7 +47,7 @@ interface Results {
   date: string
   quick: boolean
   machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string }
-  /** The code measured: commit, and whether node/ or crdt/ had uncommitted changes at the time. */
+  /** The code measured: commit, and whether node/, crdt/ or relay/ had uncommitted changes at the time. */
   code: { commit: string; dirty: boolean }
   sizes: typeof SIZES
   targets: typeof TARGETS
@@ -57,6 +60,7 @@ interface Results {
   page?: PageResult
   catchup?: CatchupResult
   memory?: MemoryResult
+  relay?: RelayResult
 }
 
 const results: Results = {
@@ -79,7 +83,7 @@ const results: Results = {
 function codeVersion(): { commit: string; dirty: boolean } {
   try {
     const git = (...a: string[]): string => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'node', 'crdt').length > 0 }
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'node', 'crdt', 'relay').length > 0 }
   } catch {
     return { commit: 'unknown', dirty: false }
   }
@@ -159,6 +163,11 @@ if (pieces.includes('memory')) {
   if (r) results.memory = r
 }
 
+if (pieces.includes('relay')) {
+  const r = await timed('relay', () => relayBench(quick ? RELAY_QUICK_SIZES : RELAY_SIZES, log))
+  if (r) results.relay = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -211,6 +220,7 @@ if (results.memory) {
     met(m.atRest.rssMb < TARGETS.memoryMb),
   ])
 }
+if (results.relay) rows.push(...relayRows(results.relay))
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
@@ -218,7 +228,7 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.
 const line = (r: Row): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')
 console.log('')
 console.log(`Hearth benchmark ${results.date}${quick ? ' (QUICK sizes)' : ''}`)
-console.log(`code ${results.code.commit}${results.code.dirty ? ' (with uncommitted changes in node/ or crdt/)' : ''}`)
+console.log(`code ${results.code.commit}${results.code.dirty ? ' (with uncommitted changes in node/, crdt/ or relay/)' : ''}`)
 console.log(`${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, ${results.machine.os}, Node ${results.machine.node}`)
 if (results.envelopeBytes !== undefined) console.log(`payload: ${SIZES.bodyBytes}-byte message body = ${results.envelopeBytes}-byte envelope (baseline payload size)`)
 console.log('')
@@ -247,6 +257,7 @@ if (results.memory) {
   const m = results.memory
   console.log(`memory detail: before opening ${m.before.rssMb} MB RSS / ${m.before.heapUsedMb} MB heap; after newest page of every conversation ${m.afterPages.rssMb} / ${m.afterPages.heapUsedMb}; open ${ms(m.openMs)}; fill ${m.fillSeconds.toFixed(0)} s`)
 }
+if (results.relay) console.log(relayDetail(results.relay))
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
 const out = process.env.HEARTH_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url))

@@ -51,18 +51,15 @@ export async function spawnRelay(options: { dataDir?: string; flags?: Record<str
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   const logs: string[] = []
   const stderr: string[] = []
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const lines = createInterface({ input: child.stdout! })
+  createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
+  // The banner on stderr (printed whatever the log level): "hearth-relay <PeerId>", one address per line, "http <url>".
   const started = new Promise<{ peerId: string; multiaddrs: string[]; http: string }>((resolve, reject) => {
-    lines.on('line', (line) => {
-      logs.push(line)
-      try {
-        const entry = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; http?: string }
-        if (entry.msg === 'relay started') resolve({ peerId: entry.peerId!, multiaddrs: entry.multiaddrs!, http: entry.http! })
-      } catch {
-        // not JSON: ignore
-      }
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr.push(chunk.toString())
+      const text = stderr.join('')
+      const banner = /hearth-relay (\S+)\n((?: {2}\S+\n)+)http (\S+)/.exec(text)
+      if (banner !== null) resolve({ peerId: banner[1]!, multiaddrs: banner[2]!.trim().split(/\s+/), http: banner[3]! })
     })
     void exited.then((code) => reject(new Error(`relay exited (${String(code)}) before starting: ${stderr.join('')}`)))
     setTimeout(() => reject(new Error(`relay did not start in 30 s: ${stderr.join('')}`)), 30_000).unref()

@@ -131,7 +131,7 @@ describe('relay abuse (real relay process, small limits)', () => {
         break
       }
     }
-    await waitFor(async () => (await relay.metric('hearth_relay_banned_peers_total')) >= 1, { message: 'a ban' })
+    await waitFor(async () => (await relay.metric('hearth_relay_bans_total')) >= 1, { message: 'a ban' })
     await expect(a.client.fetch(relay.address, keys)).rejects.toMatchObject({ code: 'UNREACHABLE' })
     expect(await relay.metric('hearth_relay_refusals_total', { reason: 'malformed' })).toBeGreaterThanOrEqual(3)
     await stillServed()

@@ -113,8 +113,12 @@ export interface WatchOptions extends Omit<FetchOptions, 'waitMs' | 'signal'> {
 /** Refusals a retry cannot fix: a watch gives up on them instead of retrying forever. */
 const FATAL_REASONS = new Set(['unauthorized', 'unsupported', 'malformed'])
 
-/** Codes the relay's framing layer sends as error frames, which are refusals too (not network failures). */
-const FRAMING_REFUSALS = new Set<ErrorCode>(['RATE_LIMITED', 'TOO_LARGE', 'MALFORMED', 'INTERNAL', 'UNSUPPORTED_VERSION'])
+/**
+ * Codes from the framing layer that can only mean the relay refused: its rate limit, an error in its handler, or a
+ * peer that does not speak the mailbox protocol. The others (TOO_LARGE, MALFORMED, TIMEOUT) arise just as well on our
+ * side from a stream that broke mid-way, so they stay plain HearthErrors: retryable network trouble, not refusals.
+ */
+const FRAMING_REFUSALS = new Set<ErrorCode>(['RATE_LIMITED', 'INTERNAL', 'UNSUPPORTED_VERSION'])
 
 /** Per-envelope CBOR overhead in a deposit request (map keys, id, length headers), for splitting batches. */
 const ENVELOPE_OVERHEAD_BYTES = 64

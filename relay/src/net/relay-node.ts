@@ -86,6 +86,10 @@ export async function createRelayNode(config: RelayConfig, privateKey: PrivateKe
       inboundConnectionThreshold: config.connectionRatePerHost,
       maxIncomingPendingConnections: 256,
     },
+    // libp2p pings every connection (a new stream each time) and aborts those that do not answer within an adaptive
+    // timeout of at least 5 s. A relay holds hundreds of connections and may be briefly busy: ping less often and give
+    // answers longer, so a load spike does not drop clients exactly when they are waiting for it.
+    connectionMonitor: { pingInterval: 30_000, pingTimeout: { minTimeout: 20_000 } },
     connectionGater: {
       denyInboundConnection: () => {
         if (node !== undefined && node.getConnections().length >= config.maxConnections) {

@@ -13,7 +13,6 @@ export interface MetricSources {
   storedEnvelopes(): number
   waitingFetches(): number
   reservations(): number
-  bannedPeers(): number
 }
 
 export function createMetrics(sources: MetricSources) {
@@ -33,7 +32,6 @@ export function createMetrics(sources: MetricSources) {
   gauge('hearth_relay_stored_envelopes', 'Envelopes held in mailboxes.', sources.storedEnvelopes)
   gauge('hearth_relay_waiting_fetches', 'Fetches held open waiting for new deposits (long-polls).', sources.waitingFetches)
   gauge('hearth_relay_circuit_reservations', 'Circuit relay v2 reservations held.', sources.reservations)
-  gauge('hearth_relay_banned_peers_total', 'Peers banned for abuse since start.', sources.bannedPeers)
 
   return {
     registry,
@@ -73,6 +71,11 @@ export function createMetrics(sources: MetricSources) {
     expired: new Counter({
       name: 'hearth_relay_expired_total',
       help: 'Envelopes deleted after the retention time.',
+      registers: [registry],
+    }),
+    bans: new Counter({
+      name: 'hearth_relay_bans_total',
+      help: 'Peers banned for abuse (each ban lasts 10 minutes).',
       registers: [registry],
     }),
     connectionsOpened: new Counter({
