@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { EventPush, Response } from './contract.js'
+import type { EventPush } from './contract.js'
 import { createDispatcher, type Dispatcher } from './dispatcher.js'
-import { openTempCore, type TempCore } from './testing.js'
-
-function errorOf(response: Response): { code: string; message: string } {
-  if (response.ok) throw new Error(`expected an error, got ${JSON.stringify(response.result)}`)
-  return response.error
-}
-
-function resultOf<T>(response: Response): T {
-  if (!response.ok) throw new Error(`expected a result, got ${response.error.code}: ${response.error.message}`)
-  return response.result as T
-}
+import { errorOf, openTempCore, resultOf, type TempCore } from './testing.js'
 
 describe('createDispatcher', () => {
   let alice: TempCore

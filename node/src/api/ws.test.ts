@@ -3,27 +3,11 @@ import WebSocket from 'ws'
 import { isHearthError } from '../../common/errors.js'
 import type { Dispatcher } from './dispatcher.js'
 import { createDispatcher } from './dispatcher.js'
-import { openTempCore, type TempCore } from './testing.js'
+import { handshake, openTempCore, type TempCore } from './testing.js'
 import { connectApi, type ApiClient, type WebSocketFactory } from './ws-client.js'
 import { startApiServer, type ApiServer } from './ws-server.js'
 
 const wsFactory: WebSocketFactory = (url, protocols) => new WebSocket(url, protocols) as unknown as ReturnType<WebSocketFactory>
-
-/** The HTTP status a handshake got, or 101 when it was accepted. */
-function handshake(url: string, options: { protocols?: string[]; origin?: string } = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], options.origin === undefined ? {} : { origin: options.origin })
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      ws.terminate()
-    })
-    ws.on('open', () => {
-      resolve(101)
-      ws.close()
-    })
-    ws.on('error', (err) => reject(err))
-  })
-}
 
 describe('the WebSocket carrier', () => {
   let alice: TempCore

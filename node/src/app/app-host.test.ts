@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { passphraseKeyProvider, type KeyProvider } from '../../common/crypto/keystore.js'
 import { HearthError } from '../../common/errors.js'
-import type { EventPush, Response } from '../api/contract.js'
-import { TEST_SCRYPT_COST } from '../api/testing.js'
+import type { EventPush } from '../api/contract.js'
+import { TEST_SCRYPT_COST, errorOf, resultOf } from '../api/testing.js'
 import type { AppStatus, CreatedIdentity, WhoAmI } from '../api/types.js'
 import { identityExists } from '../identity/identity.js'
 import { createAppHost, pickPositions, type AppHost, type AppHostOptions } from './app-host.js'
@@ -15,16 +15,6 @@ const PASSPHRASE = 'correct horse battery'
 const testProvider = (passphrase: string | undefined): KeyProvider => {
   if (passphrase === undefined) throw new HearthError('INVALID_INPUT', 'a passphrase is needed')
   return passphraseKeyProvider(passphrase, { cost: TEST_SCRYPT_COST })
-}
-
-function errorOf(response: Response): { code: string; message: string } {
-  if (response.ok) throw new Error(`expected an error, got ${JSON.stringify(response.result)}`)
-  return response.error
-}
-
-function resultOf<T>(response: Response): T {
-  if (!response.ok) throw new Error(`expected a result, got ${response.error.code}: ${response.error.message}`)
-  return response.result as T
 }
 
 let root: string

@@ -3,8 +3,8 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import type { Dispatcher } from '../api/dispatcher.js'
+import { handshake } from '../api/testing.js'
 import { contentSecurityPolicy, resolveFile, startWebServer, type WebServer } from './web-server.js'
 
 /** The dispatcher is not what this tests: it answers every call with the method's name. */
@@ -25,21 +25,6 @@ function get(port: number, path: string, headers: Record<string, string> = {}, m
     })
     req.on('error', reject)
     req.end()
-  })
-}
-
-function handshake(url: string, protocols: string[], origin?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, origin === undefined ? {} : { origin })
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      ws.terminate()
-    })
-    ws.on('open', () => {
-      resolve(101)
-      ws.close()
-    })
-    ws.on('error', reject)
   })
 }
 
@@ -103,10 +88,10 @@ describe('the browser-mode web server', () => {
 
   it('serves the API on the same port: the token is needed, and only this origin may use it', async () => {
     const url = server.apiUrl
-    expect(await handshake(url, [`hearth.${server.token}`], `http://127.0.0.1:${server.port}`)).toBe(101)
-    expect(await handshake(url, [`hearth.${server.token}`], `http://localhost:${server.port}`)).toBe(101)
-    expect(await handshake(url, [`hearth.${server.token}`], 'http://evil.example')).toBe(403)
-    expect(await handshake(url, ['hearth.wrong-token-wrong-token'], `http://127.0.0.1:${server.port}`)).toBe(401)
+    expect(await handshake(url, { protocols: [`hearth.${server.token}`], origin: `http://127.0.0.1:${server.port}` })).toBe(101)
+    expect(await handshake(url, { protocols: [`hearth.${server.token}`], origin: `http://localhost:${server.port}` })).toBe(101)
+    expect(await handshake(url, { protocols: [`hearth.${server.token}`], origin: 'http://evil.example' })).toBe(403)
+    expect(await handshake(url, { protocols: ['hearth.wrong-token-wrong-token'], origin: `http://127.0.0.1:${server.port}` })).toBe(401)
   })
 
   it('refuses to start without a built UI', async () => {

@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from 'react'
 import type { ConversationSummary } from '../../../node/src/api/types.js'
-import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
+import { useAction } from '../hooks/useAction.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 
 export interface JoinDialogProps {
@@ -15,21 +15,12 @@ export function JoinDialog({ initialCode, onClose, onJoined }: JoinDialogProps) 
   const api = useApi()
   const id = useId()
   const [code, setCode] = useState(initialCode ?? '')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const { busy, error, setError, run } = useAction()
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const trimmed = code.trim()
-    if (trimmed.length === 0) {
-      setError('Paste the invite link you were sent.')
-      return
-    }
-    setBusy(true)
-    setError(null)
-    api.call('conversations.join', { code: trimmed }).then(onJoined, (err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
+    if (trimmed.length === 0) return setError('Paste the invite link you were sent.')
+    run(() => api.call('conversations.join', { code: trimmed }), onJoined)
   }
   return (
     <Dialog title="Join a conversation" description="Paste the invite link someone sent you (it starts with hearth://join/)." onClose={onClose}>

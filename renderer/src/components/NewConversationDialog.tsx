@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from 'react'
 import type { ConversationSummary } from '../../../node/src/api/types.js'
-import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
+import { useAction } from '../hooks/useAction.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 
 export interface NewConversationDialogProps {
@@ -19,21 +19,12 @@ export function NewConversationDialog({ kind, onClose, onCreated }: NewConversat
   const api = useApi()
   const id = useId()
   const [name, setName] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const { busy, error, setError, run } = useAction()
   const direct = kind === 'direct'
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    if (name.trim().length === 0) {
-      setError(direct ? 'Give the name of the person you want to chat with.' : 'Give the group a name.')
-      return
-    }
-    setBusy(true)
-    setError(null)
-    api.call('conversations.create', { kind, name: name.trim() }).then(onCreated, (err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
+    if (name.trim().length === 0) return setError(direct ? 'Give the name of the person you want to chat with.' : 'Give the group a name.')
+    run(() => api.call('conversations.create', { kind, name: name.trim() }), onCreated)
   }
   return (
     <Dialog

@@ -5,8 +5,8 @@
  */
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import type { AppStatus, CreatedIdentity } from '../../../node/src/api/types.js'
-import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
+import { useAction } from '../hooks/useAction.js'
 import { ErrorNote } from './Dialog.js'
 
 const MIN_PASSPHRASE = 8
@@ -108,21 +108,12 @@ function CreateForm(props: { needsPassphrase: boolean; restarting: boolean; onBa
   const [name, setName] = useState('')
   const [passphrase, setPassphrase] = useState('')
   const [again, setAgain] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const { busy, error, setError, run } = useAction()
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const problem = name.trim().length === 0 ? 'Tell us your name.' : passphraseProblem(props.needsPassphrase, passphrase, again)
-    if (problem !== null) {
-      setError(problem)
-      return
-    }
-    setBusy(true)
-    setError(null)
-    api.call('app.create', { name: name.trim(), ...(props.needsPassphrase ? { passphrase } : {}) }).then(props.onCreated, (err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
+    if (problem !== null) return setError(problem)
+    run(() => api.call('app.create', { name: name.trim(), ...(props.needsPassphrase ? { passphrase } : {}) }), props.onCreated)
   }
   return (
     <Card
@@ -185,21 +176,12 @@ function ConfirmPhrase({ created, onBack }: { created: CreatedIdentity; onBack()
   const api = useApi()
   const id = useId()
   const [words, setWords] = useState<string[]>(() => created.confirmPositions.map(() => ''))
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const { busy, error, setError, run } = useAction()
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    if (words.some((w) => w.trim().length === 0)) {
-      setError('Fill in every word.')
-      return
-    }
-    setBusy(true)
-    setError(null)
+    if (words.some((w) => w.trim().length === 0)) return setError('Fill in every word.')
     // Success moves the whole app on (app.changed); only a failure comes back here.
-    api.call('app.confirmRecovery', { words: words.map((w) => w.trim()) }).catch((err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
+    run(() => api.call('app.confirmRecovery', { words: words.map((w) => w.trim()) }))
   }
   return (
     <Card title="Check your recovery phrase" intro="Type these words from what you wrote down.">
@@ -243,8 +225,7 @@ function RestoreForm({ needsPassphrase, onBack }: { needsPassphrase: boolean; on
   const [phrase, setPhrase] = useState('')
   const [passphrase, setPassphrase] = useState('')
   const [again, setAgain] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const { busy, error, setError, run } = useAction()
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const problem =
@@ -253,16 +234,8 @@ function RestoreForm({ needsPassphrase, onBack }: { needsPassphrase: boolean; on
         : phrase.trim().length === 0
           ? 'Type your recovery phrase.'
           : passphraseProblem(needsPassphrase, passphrase, again)
-    if (problem !== null) {
-      setError(problem)
-      return
-    }
-    setBusy(true)
-    setError(null)
-    api.call('app.restore', { name: name.trim(), phrase, ...(needsPassphrase ? { passphrase } : {}) }).catch((err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
+    if (problem !== null) return setError(problem)
+    run(() => api.call('app.restore', { name: name.trim(), phrase, ...(needsPassphrase ? { passphrase } : {}) }))
   }
   return (
     <Card title="Restore your identity" intro="Type the 24 words of your recovery phrase. This computer becomes a new device of the same account.">
@@ -303,30 +276,19 @@ export function Unlock({ status }: { status: AppStatus }) {
   const api = useApi()
   const id = useId()
   const [passphrase, setPassphrase] = useState('')
-  const [busy, setBusy] = useState(!status.needsPassphrase)
-  const [error, setError] = useState<string | null>(null)
-  const unlock = (value: string | undefined) => {
-    setBusy(true)
-    setError(null)
-    api.call('app.unlock', value === undefined ? {} : { passphrase: value }).catch((err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
-  }
-  // Without a passphrase (the OS keychain wraps the keys) there is nothing to ask: unlock on arrival.
+  const { busy, error, setError, run } = useAction()
+  const unlock = (value: string | undefined) => run(() => api.call('app.unlock', value === undefined ? {} : { passphrase: value }))
+  // Without a passphrase (the OS keychain wraps the keys) there is nothing to ask: unlock on arrival, once.
+  const [autoUnlock] = useState(() => !status.needsPassphrase)
+  const started = useRef(false)
   useEffect(() => {
-    if (status.needsPassphrase) return
-    api.call('app.unlock', {}).catch((err: unknown) => {
-      setBusy(false)
-      setError(errorText(err))
-    })
-  }, [api, status.needsPassphrase])
+    if (!autoUnlock || started.current) return
+    started.current = true
+    run(() => api.call('app.unlock', {}))
+  }, [api, autoUnlock, run])
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    if (passphrase.length === 0) {
-      setError('Type your passphrase.')
-      return
-    }
+    if (passphrase.length === 0) return setError('Type your passphrase.')
     unlock(passphrase)
   }
   return (
