@@ -6,6 +6,7 @@
  * downloads cannot work here), with the flags that work on these machines (ENVIRONMENT.md). Each test gets its own
  * profile; a failed test leaves a screenshot and a trace in test-results/ (gitignored).
  */
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import axe from 'axe-core'
@@ -40,6 +41,9 @@ export interface E2eBrowser {
 }
 
 export async function launchBrowser(): Promise<E2eBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium, as .ci/run does) or set HEARTH_CHROMIUM`)
+  }
   // Playwright gives the browser a fresh temporary profile itself (the --user-data-dir of ENVIRONMENT.md).
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
   const contexts = new Map<string, BrowserContext>()
