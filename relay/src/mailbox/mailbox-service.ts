@@ -138,24 +138,24 @@ export class MailboxService {
       // The relay's clock goes back with a stale refusal, so an honest client with a wrong clock can correct itself.
       return this.#refuse(check.reason, ctx.peer, check.reason === 'stale' ? { relayTime: now } : {})
     }
-    switch (request.op) {
-      case 'deposit':
-        return this.#deposit(check.mailboxId, request, ctx)
-      case 'fetch':
-        return this.#fetch(check.mailboxId, request, ctx)
-      case 'ack':
-        return this.#ack(check.mailboxId, request, ctx)
+    try {
+      switch (request.op) {
+        case 'deposit':
+          return await this.#deposit(check.mailboxId, request, ctx)
+        case 'fetch':
+          return await this.#fetch(check.mailboxId, request, ctx)
+        case 'ack':
+          return await this.#ack(check.mailboxId, request, ctx)
+      }
+    } catch (err) {
+      // The store stopped taking work under us: the relay is shutting down.
+      if (isHearthError(err, 'NOT_RUNNING')) return this.#refuse('shutting-down', ctx.peer)
+      throw err
     }
   }
 
   async #deposit(mailboxId: Uint8Array, request: Extract<MailboxRequest, { op: 'deposit' }>, ctx: HandlerContext): Promise<MailboxResponse> {
-    let results
-    try {
-      results = await this.#o.store.deposit(mailboxId, ctx.peer, request.envelopes)
-    } catch (err) {
-      if (isHearthError(err, 'NOT_RUNNING')) return this.#refuse('shutting-down', ctx.peer)
-      throw err
-    }
+    const results = await this.#o.store.deposit(mailboxId, ctx.peer, request.envelopes)
     const { metrics } = this.#o
     for (const r of results) {
       if (r.status === 'refused') {
@@ -188,13 +188,7 @@ export class MailboxService {
   }
 
   async #ack(mailboxId: Uint8Array, request: Extract<MailboxRequest, { op: 'ack' }>, ctx: HandlerContext): Promise<MailboxResponse> {
-    let outcome
-    try {
-      outcome = await this.#o.store.ack(mailboxId, request.reader, request.cursor)
-    } catch (err) {
-      if (isHearthError(err, 'NOT_RUNNING')) return this.#refuse('shutting-down', ctx.peer)
-      throw err
-    }
+    const outcome = await this.#o.store.ack(mailboxId, request.reader, request.cursor)
     return outcome === 'ok' ? { kind: 'ack' } : this.#refuse('mailbox-quota', ctx.peer)
   }
 

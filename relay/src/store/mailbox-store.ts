@@ -495,42 +495,40 @@ export class MailboxStore {
     return { status: 'stored' }
   }
 
-  /** Copies of the usage of these mailboxes, from the cache or the database, to be changed while a batch is built. */
-  async #stagedStats(mailboxes: string[]): Promise<Map<string, MailboxStats>> {
-    const staged = new Map<string, MailboxStats>()
-    const missing: string[] = []
-    for (const mbx of new Set(mailboxes)) {
-      const cached = this.#stats.get(mbx)
-      if (cached === undefined) missing.push(mbx)
-      else staged.set(mbx, { ...cached })
-    }
-    if (missing.length > 0) {
-      const values = await this.#db.getMany(missing.map(statsKey))
-      missing.forEach((mbx, i) => {
-        const v = values[i]
-        staged.set(mbx, v === undefined ? { b: 0, n: 0, r: 0 } : decodeStats(v))
-      })
-    }
-    return staged
+  /** Copies of the usage of these mailboxes, to be changed while a batch is built. */
+  #stagedStats(mailboxes: string[]): Promise<Map<string, MailboxStats>> {
+    return this.#staged(mailboxes, this.#stats, statsKey, decodeStats, () => ({ b: 0, n: 0, r: 0 }))
   }
 
-  async #stagedUsage(peers: string[], day: number): Promise<Map<string, Counters>> {
+  /** Copies of today's usage of these depositing peers (yesterday's counters are dropped from memory). */
+  #stagedUsage(peers: string[], day: number): Promise<Map<string, Counters>> {
     if (day !== this.#usageDay) {
       this.#usage.clear()
       this.#usageDay = day
     }
-    const staged = new Map<string, Counters>()
+    return this.#staged(peers, this.#usage, (peer) => usageKey(day, peer), decodeUsage, () => ({ b: 0, n: 0 }))
+  }
+
+  /** Copies of records from `cache`, reading those it lacks from the database in one `getMany`. */
+  async #staged<T extends object>(
+    ids: string[],
+    cache: Map<string, T>,
+    keyOf: (id: string) => string,
+    decode: (value: Uint8Array) => T,
+    empty: () => T,
+  ): Promise<Map<string, T>> {
+    const staged = new Map<string, T>()
     const missing: string[] = []
-    for (const peer of new Set(peers)) {
-      const cached = this.#usage.get(peer)
-      if (cached === undefined) missing.push(peer)
-      else staged.set(peer, { ...cached })
+    for (const id of new Set(ids)) {
+      const cached = cache.get(id)
+      if (cached === undefined) missing.push(id)
+      else staged.set(id, { ...cached })
     }
     if (missing.length > 0) {
-      const values = await this.#db.getMany(missing.map((p) => usageKey(day, p)))
-      missing.forEach((peer, i) => {
+      const values = await this.#db.getMany(missing.map(keyOf))
+      missing.forEach((id, i) => {
         const v = values[i]
-        staged.set(peer, v === undefined ? { b: 0, n: 0 } : decodeUsage(v))
+        staged.set(id, v === undefined ? empty() : decode(v))
       })
     }
     return staged
