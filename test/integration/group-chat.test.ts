@@ -95,4 +95,18 @@ describe('three cores over TCP loopback', () => {
     expect(await bodies(bob, id)).toEqual(['alice: after 1', 'alice: after 2'])
     expect(await bodies(alice, id)).toEqual(['alice: after 1', 'alice: after 2'])
   })
+
+  it('the inviter hears conversation.updated with the new member count when someone joins', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
+    const counts: number[] = []
+    alice.core.events.on('conversation.updated', (e) => {
+      if (e.conversation.id === group.id) counts.push(e.conversation.memberCount)
+    })
+    const invite = await alice.core.createInvite(group.id as ConversationId)
+    await bob.core.join(invite.code)
+    await waitFor(() => counts.includes(2), { message: 'a conversation.updated with 2 members' })
+  })
 })

@@ -940,8 +940,10 @@ export class Core {
       rt.record = { ...rt.record, removed }
       await this.store.commit([this.store.putConversation(rt.record)], true)
       if (removed) await this.failUndelivered(rt, 'you were removed from this conversation before it was delivered')
-      this.emitConversation(rt.id)
     }
+    // Members, roles and names may have changed: the UI's header and nearby list follow without polling.
+    this.emitConversation(rt.id)
+    this.emitPeers()
 
     const current = log.epochs.get(log.currentEpoch)
     if (!removed && current && current.devices.has(me) && rt.epochs.has(current.id)) {
