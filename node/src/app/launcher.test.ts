@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dataDirFromEnv, listenFromEnv } from './data-dir.js'
-import { electronExecutable } from './electron-runtime.js'
+import { electronExecutable } from './desktop-runtime.js'
 import { browserCommand } from './open-browser.js'
 import { rendererIsStale } from './renderer-build.js'
 import { parseStartArgs, parseUiPort } from './start.js'
@@ -19,20 +19,22 @@ afterAll(async () => {
 describe('npm start: Electron or the browser', () => {
   it('finds the Electron runtime only when its executable is really there (without triggering a download)', async () => {
     const repo = join(root, 'repo')
-    const pkg = join(repo, 'node_modules', 'electron')
+    const pkg = join(repo, 'node_modules/electron')
+    // The executable's name is whatever path.txt says (`electron`, `Electron.app/…`, `electron.exe`).
+    const exe = 'desktop-runtime-binary'
     await mkdir(pkg, { recursive: true })
     // The package without its runtime, as `npm install` leaves it without internet.
     expect(electronExecutable(repo, {})).toBeUndefined()
-    await writeFile(join(pkg, 'path.txt'), 'electron')
+    await writeFile(join(pkg, 'path.txt'), exe)
     expect(electronExecutable(repo, {})).toBeUndefined()
     await mkdir(join(pkg, 'dist'))
-    await writeFile(join(pkg, 'dist', 'electron'), '')
-    expect(electronExecutable(repo, {})).toBe(join(pkg, 'dist', 'electron'))
+    await writeFile(join(pkg, 'dist', exe), '')
+    expect(electronExecutable(repo, {})).toBe(join(pkg, 'dist', exe))
     const override = join(root, 'override')
     await mkdir(override)
     expect(electronExecutable(repo, { ELECTRON_OVERRIDE_DIST_PATH: override })).toBeUndefined()
-    await writeFile(join(override, 'electron'), '')
-    expect(electronExecutable(repo, { ELECTRON_OVERRIDE_DIST_PATH: override })).toBe(join(override, 'electron'))
+    await writeFile(join(override, exe), '')
+    expect(electronExecutable(repo, { ELECTRON_OVERRIDE_DIST_PATH: override })).toBe(join(override, exe))
   })
 
   it('on this repository, says whether the runtime is installed without throwing', () => {

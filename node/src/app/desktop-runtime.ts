@@ -1,5 +1,5 @@
 /**
- * Whether the Electron runtime is installed, decided without `require('electron')`: with Electron 45 that call
+ * Whether the Electron runtime is installed, decided without requiring the electron package: with Electron 45 that call
  * downloads the runtime when it is missing (a ~100 MB fetch, or a failure without internet) — a question must not
  * have that side effect. This mirrors the check of electron's own install.js: path.txt names the executable and the
  * executable exists under dist/ (or under ELECTRON_OVERRIDE_DIST_PATH).
@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { ROOT_DIR } from './version.js'
 
 export function electronExecutable(root: string = ROOT_DIR, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const packageDir = join(root, 'node_modules', 'electron')
+  const packageDir = join(root, 'node_modules/electron')
   let relative: string
   try {
     relative = readFileSync(join(packageDir, 'path.txt'), 'utf8').trim()
