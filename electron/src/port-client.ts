@@ -7,28 +7,13 @@
  */
 import { HearthError, type ErrorCode } from '../../node/common/errors.js'
 import type { EventName, EventPayload, Method, Params, Result } from '../../node/src/api/contract.js'
+import { listenPort, type MessagePortLike } from '../../node/src/api/message-port.js'
 
 /** Same as MAX_API_MESSAGE_BYTES in node/src/api/ws-server.ts (a test checks they agree): refused here before sending. */
 export const MAX_REQUEST_BYTES = 1024 * 1024
 
 /** A DOM MessagePort (preload) or Electron's MessagePortMain (main process). */
-export type ClientPort =
-  | {
-      postMessage(message: string): void
-      close(): void
-      start?(): void
-      addEventListener(type: 'message' | 'close', listener: (event: { data?: unknown }) => void): void
-      removeEventListener(type: 'message' | 'close', listener: (event: { data?: unknown }) => void): void
-    }
-  | {
-      postMessage(message: string): void
-      close(): void
-      start?(): void
-      on(event: 'message', listener: (event: { data: unknown }) => void): unknown
-      on(event: 'close', listener: () => void): unknown
-      off(event: 'message', listener: (event: { data: unknown }) => void): unknown
-      off(event: 'close', listener: () => void): unknown
-    }
+export type ClientPort = MessagePortLike
 
 export interface PortClient {
   call<M extends Method>(method: M, params?: Params<M>): Promise<Result<M>>
@@ -93,7 +78,7 @@ export function createPortClient(port: ClientPort): PortClient {
     for (const l of [...closeListeners]) l()
   }
 
-  const detach = listen(port, onData, finish)
+  const detach = listenPort(port, onData, finish)
 
   function request(method: string, params: unknown): Promise<unknown> {
     if (closed) return Promise.reject(new HearthError('NOT_RUNNING', 'the connection to the Hearth core is closed'))
@@ -145,28 +130,4 @@ function toError(error: unknown): HearthError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown }
   const code = typeof e.code === 'string' ? (e.code as ErrorCode) : 'INTERNAL'
   return new HearthError(code, typeof e.message === 'string' ? e.message : 'the core answered with an error')
-}
-
-/**
- * Attaches to either port style; returns the function that detaches. The same as the carrier's in
- * node/src/api/port-carrier.ts, kept apart because the sandboxed preload must not bundle the server's imports.
- */
-function listen(port: ClientPort, onData: (data: unknown) => void, onClose: () => void): () => void {
-  const onEvent = (event: { data?: unknown }) => onData(event.data)
-  if ('addEventListener' in port) {
-    port.addEventListener('message', onEvent)
-    port.addEventListener('close', onClose)
-    port.start?.()
-    return () => {
-      port.removeEventListener('message', onEvent)
-      port.removeEventListener('close', onClose)
-    }
-  }
-  port.on('message', onEvent)
-  port.on('close', onClose)
-  port.start?.()
-  return () => {
-    port.off('message', onEvent)
-    port.off('close', onClose)
-  }
 }

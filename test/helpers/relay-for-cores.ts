@@ -7,9 +7,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { afterEach } from 'vitest'
 import type { RelayConfigInput } from '../../relay/src/config.js'
 import { createLogger } from '../../relay/src/ops/logger.js'
 import { startRelay, type RunningRelay } from '../../relay/src/relay.js'
+import { stopAll, type TestCore } from './cores.js'
 
 export interface TestRelay {
   /** The relay's loopback TCP multiaddr with /p2p/. */
@@ -93,4 +95,19 @@ async function filesUnder(dir: string): Promise<string[]> {
     else if (entry.isFile() && (await stat(path)).size > 0) out.push(path)
   }
   return out
+}
+
+/**
+ * What a test of cores and relays started, stopped after each test (registers the afterEach). Assign the cores and
+ * relays as they start: `bed.relays = [relay]`, `bed.cores = [alice, bob]`.
+ */
+export function coresAndRelays(): { cores: TestCore[]; relays: TestRelay[] } {
+  const bed = { cores: [] as TestCore[], relays: [] as TestRelay[] }
+  afterEach(async () => {
+    await stopAll(bed.cores)
+    await Promise.allSettled(bed.relays.map((r) => r.dispose()))
+    bed.cores = []
+    bed.relays = []
+  })
+  return bed
 }

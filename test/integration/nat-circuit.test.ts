@@ -2,31 +2,24 @@
  * The NAT path: alice and bob listen on nothing but a relay circuit (as two peers behind NATs that cannot be dialled),
  * so the only way between them is through the relay. They join, chat both ways and sync over the circuit.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
-import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { startCore } from '../helpers/cores.js'
 import { bodies, waitForCount } from '../helpers/group.js'
-import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
+import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 
 describe('two peers reachable only through a relay circuit', () => {
-  let cores: TestCore[] = []
-  let relays: TestRelay[] = []
-  afterEach(async () => {
-    await stopAll(cores)
-    await Promise.allSettled(relays.map((r) => r.dispose()))
-    cores = []
-    relays = []
-  })
+  const bed = coresAndRelays()
 
   it('join by invite and chat both ways over the circuit', async () => {
     const relay = await startTestRelay('r1')
-    relays = [relay]
+    bed.relays = [relay]
     // No listen address of their own: only the reservation on the relay makes them reachable.
     const behindNat = { listen: [], relayReservations: [relay.address] }
     const alice = await startCore('alice', { network: behindNat })
     const bob = await startCore('bob', { network: behindNat })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     await waitFor(() => alice.core.node.addresses().some((a) => a.includes('/p2p-circuit')), { timeoutMs: 20_000, message: 'alice reservation' })
     await waitFor(() => bob.core.node.addresses().some((a) => a.includes('/p2p-circuit')), { timeoutMs: 20_000, message: 'bob reservation' })
     expect(alice.core.node.addresses().every((a) => a.includes('/p2p-circuit'))).toBe(true)

@@ -2,34 +2,27 @@
  * Store-and-forward through relays, end to end with real cores and real relays: nobody needs to be online at the
  * same time as anybody else.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
 import { fromHex } from '../../node/common/util/bytes.js'
 import type { ConversationId } from '../../node/src/ids.js'
-import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { startCore, type TestCore } from '../helpers/cores.js'
 import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
-import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
+import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 
 async function states(c: TestCore, id: ConversationId): Promise<string[]> {
   return (await c.core.page(id, { limit: 500 })).messages.filter((m) => m.mine).map((m) => m.state)
 }
 
 describe('offline delivery through relays', () => {
-  let cores: TestCore[] = []
-  let relays: TestRelay[] = []
-  afterEach(async () => {
-    await stopAll(cores)
-    await Promise.allSettled(relays.map((r) => r.dispose()))
-    cores = []
-    relays = []
-  })
+  const bed = coresAndRelays()
 
   it('alice sends while bob is offline, alice shuts down, bob gets everything from the relay alone, in order', async () => {
     const relay = await startTestRelay('r1')
-    relays = [relay]
+    bed.relays = [relay]
     const alice = await startCore('alice', { relays: [relay.address] })
     let bob = await startCore('bob', { relays: [relay.address] })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     const id = await makeGroup(alice, [bob])
     await bob.core.send(id, 'see you later')
     await waitForCount(alice, id, 1)
@@ -43,7 +36,7 @@ describe('offline delivery through relays', () => {
     await alice.stop()
 
     bob = await bob.restart()
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     expect(bob.core.node.connectedPeers()).not.toContain(alice.identity.peerId)
     await waitForCount(bob, id, 26)
     expect(await bodies(bob, id)).toEqual(expected)
@@ -75,10 +68,10 @@ describe('offline delivery through relays', () => {
   it('two relays, one down: delivery still works and the down one is reported unreachable', async () => {
     const r1 = await startTestRelay('r1')
     const r2 = await startTestRelay('r2')
-    relays = [r1, r2]
+    bed.relays = [r1, r2]
     const alice = await startCore('alice', { relays: [r1.address, r2.address] })
     let bob = await startCore('bob', { relays: [r1.address, r2.address] })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     const id = await makeGroup(alice, [bob])
     await bob.stop()
     await r1.stop()
@@ -93,17 +86,17 @@ describe('offline delivery through relays', () => {
     await alice.stop()
 
     bob = await bob.restart()
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     await waitForCount(bob, id, 10)
     expect(await bodies(bob, id)).toEqual(expected)
   })
 
   it('a relay restarted between deposit and fetch loses nothing it acknowledged', async () => {
     const relay = await startTestRelay('r1')
-    relays = [relay]
+    bed.relays = [relay]
     const alice = await startCore('alice', { relays: [relay.address] })
     let bob = await startCore('bob', { relays: [relay.address] })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     const id = await makeGroup(alice, [bob])
     await bob.stop()
     for (let i = 0; i < 10; i++) await alice.core.send(id, `durable ${i}`)
@@ -113,17 +106,17 @@ describe('offline delivery through relays', () => {
 
     await relay.restart()
     bob = await bob.restart()
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     await waitForCount(bob, id, 10)
     expect(await bodies(bob, id)).toEqual(expected)
   })
 
   it('a full mailbox is a refusal alice sees, not a silent drop; her messages stay pending, not "sent"', async () => {
     const relay = await startTestRelay('tiny', { maxEnvelopeBytes: 4096, mailboxMaxBytes: 8 * 1024 })
-    relays = [relay]
+    bed.relays = [relay]
     const alice = await startCore('alice', { relays: [relay.address] })
     const bob = await startCore('bob', { relays: [relay.address] })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     const id = await makeGroup(alice, [bob])
     await bob.stop()
     for (let i = 0; i < 30; i++) await alice.core.send(id, `filling the mailbox ${i} ${'x'.repeat(300)}`)

@@ -2,30 +2,23 @@
  * WebRTC for peers that need it: alice and bob, reachable only through a relay circuit, open a direct WebRTC
  * connection signalled over that circuit (private-to-private, no STUN on loopback), and chat over it.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
-import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { startCore } from '../helpers/cores.js'
 import { bodies, waitForCount } from '../helpers/group.js'
-import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
+import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 
 describe('WebRTC signalled through a relay', () => {
-  let cores: TestCore[] = []
-  let relays: TestRelay[] = []
-  afterEach(async () => {
-    await stopAll(cores)
-    await Promise.allSettled(relays.map((r) => r.dispose()))
-    cores = []
-    relays = []
-  })
+  const bed = coresAndRelays()
 
   it('two peers behind the relay connect over WebRTC and chat', async () => {
     const relay = await startTestRelay('r1')
-    relays = [relay]
+    bed.relays = [relay]
     const network = { listen: [], relayReservations: [relay.address], nat: { webrtc: {} } }
     const alice = await startCore('alice', { network })
     const bob = await startCore('bob', { network })
-    cores = [alice, bob]
+    bed.cores = [alice, bob]
     await waitFor(() => alice.core.node.addresses().some((a) => a.includes('/webrtc')), { timeoutMs: 20_000, message: 'alice webrtc address' })
     const webrtcAddress = alice.core.node.addresses().find((a) => a.includes('/webrtc'))!
     await bob.core.node.dial(webrtcAddress)

@@ -16,30 +16,10 @@ import { drop, type ErrorCode } from '../../common/errors.js'
 import { Logger } from '../core/logger.js'
 import type { EventPush, RequestId, Response } from './contract.js'
 import type { Dispatcher } from './dispatcher.js'
+import { listenPort, type MessagePortLike } from './message-port.js'
 import { DEFAULT_MAX_IN_FLIGHT, MAX_API_MESSAGE_BYTES } from './ws-server.js'
 
-interface PortBase {
-  postMessage(message: unknown): void
-  close(): void
-  /** Electron's MessagePortMain and the DOM's MessagePort queue messages until started. */
-  start?(): void
-}
-
-/** Electron's `MessagePortMain` (an EventEmitter whose 'message' listener gets `{ data, ports }`). */
-export interface EmitterPort extends PortBase {
-  on(event: 'message', listener: (event: { data: unknown }) => void): unknown
-  on(event: 'close', listener: () => void): unknown
-  off(event: 'message', listener: (event: { data: unknown }) => void): unknown
-  off(event: 'close', listener: () => void): unknown
-}
-
-/** The DOM's and Node's `MessagePort` (EventTarget style). */
-export interface TargetPort extends PortBase {
-  addEventListener(type: 'message' | 'close', listener: (event: { data?: unknown }) => void): void
-  removeEventListener(type: 'message' | 'close', listener: (event: { data?: unknown }) => void): void
-}
-
-export type MessagePortLike = EmitterPort | TargetPort
+export type { EmitterPort, MessagePortLike, TargetPort } from './message-port.js'
 
 export interface PortCarrierOptions {
   /** Requests this port may have in flight; more are answered RATE_LIMITED. Default: as the WebSocket carrier. */
@@ -109,7 +89,7 @@ export function servePort(dispatcher: Dispatcher, port: MessagePortLike, options
   }
 
   const unsubscribe = dispatcher.subscribe((push) => send(push))
-  const detach = listen(port, onMessage, () => finish())
+  const detach = listenPort(port, onMessage, () => finish())
 
   function finish(): void {
     if (!open) return
@@ -125,27 +105,6 @@ export function servePort(dispatcher: Dispatcher, port: MessagePortLike, options
   }
 
   return { close: finish, closed }
-}
-
-/** Attaches to either port style; returns the function that detaches. */
-function listen(port: MessagePortLike, onData: (data: unknown) => void, onClose: () => void): () => void {
-  const onEvent = (event: { data?: unknown }) => onData(event.data)
-  if ('addEventListener' in port) {
-    port.addEventListener('message', onEvent)
-    port.addEventListener('close', onClose)
-    port.start?.()
-    return () => {
-      port.removeEventListener('message', onEvent)
-      port.removeEventListener('close', onClose)
-    }
-  }
-  port.on('message', onEvent)
-  port.on('close', onClose)
-  port.start?.()
-  return () => {
-    port.off('message', onEvent)
-    port.off('close', onClose)
-  }
 }
 
 /** UTF-8 length of `text`, computed exactly only when the UTF-16 length alone cannot decide against `cap`. */

@@ -348,20 +348,7 @@ export class Core {
           epoch: { id: keys.id, seals: [{ device: this.identity.deviceId, box: this.sealEpoch(id, keys.id, secret, this.identity.cert.dhPublic) }] },
         },
       })
-      const now = this.now()
-      const record: ConversationRecord = {
-        id,
-        root: op.hash,
-        kind: input.kind,
-        name,
-        createdAt: now,
-        lastActivity: now,
-        lastMessage: null,
-        unread: 0,
-        readUpTo: '',
-        removed: false,
-        theirReadUpTo: '',
-      }
+      const record = this.newRecord({ id, root: op.hash, kind: input.kind, name })
       await this.store.commit([this.store.putConversation(record), this.store.putOp(id, op.hash, op.bytes)], true)
       const rt = await this.loadRuntime(record)
       this.conversations.set(id, rt)
@@ -483,21 +470,7 @@ export class Core {
       if (!log.members.has(this.identity.account)) {
         throw new HearthError('PROTOCOL_ERROR', 'the inviting device did not admit us')
       }
-      const now = this.now()
-      const record: ConversationRecord = {
-        id: invite.conversation,
-        root: invite.root,
-        kind: log.kind,
-        name: log.name,
-        createdAt: now,
-        lastActivity: now,
-        lastMessage: null,
-        unread: 0,
-        readUpTo: '',
-        removed: false,
-        theirReadUpTo: '',
-        relays: invite.relays,
-      }
+      const record = this.newRecord({ id: invite.conversation, root: invite.root, kind: log.kind, name: log.name, relays: invite.relays })
       await this.store.commit([this.store.putConversation(record), ...ops.map((op) => this.store.putOp(record.id, op.hash, op.bytes))], true)
       const rt = await this.loadRuntime(record)
       this.conversations.set(record.id, rt)
@@ -747,6 +720,12 @@ export class Core {
         resolve(true)
       })
     })
+  }
+
+  /** The record of a conversation this device just created or joined: nothing read, nothing said yet. */
+  private newRecord(fields: Pick<ConversationRecord, 'id' | 'root' | 'kind' | 'name' | 'relays'>): ConversationRecord {
+    const now = this.now()
+    return { ...fields, createdAt: now, lastActivity: now, lastMessage: null, unread: 0, readUpTo: '', removed: false, theirReadUpTo: '' }
   }
 
   private runtime(id: ConversationId): ConversationRuntime {
