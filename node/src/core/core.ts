@@ -201,7 +201,6 @@ export class Core {
   private configuredRelays: string[] = []
   private discoveredRelays: string[] = []
   private discoveryTimer: NodeJS.Timeout | undefined
-  private readonly settingsListeners = new Set<(settings: { relays: string[] }) => void>()
 
   constructor(options: CoreOptions) {
     this.identity = options.identity
@@ -275,20 +274,17 @@ export class Core {
   // ------------------------------------------------------------------------------------------------- settings
 
   /** What the user configured: the relays to use besides those learnt from invites and the DHT. */
-  async settings(): Promise<CoreSettings> {
-    const stored = await this.store.getSettings()
-    return { displayName: this.identity.displayName, relays: stored?.relays ?? [] }
+  settings(): CoreSettings {
+    return { displayName: this.identity.displayName, relays: this.configuredRelays }
   }
 
   async updateSettings(patch: { relays?: string[] | undefined }): Promise<CoreSettings> {
     return this.queue.run(async () => {
-      const current = (await this.store.getSettings()) ?? { relays: [] }
-      const next = { relays: patch.relays === undefined ? current.relays : validateRelayAddresses(patch.relays) }
-      await this.store.commit([this.store.putSettings(next)], true)
-      this.configuredRelays = next.relays
+      const relays = patch.relays === undefined ? this.configuredRelays : validateRelayAddresses(patch.relays)
+      await this.store.commit([this.store.putSettings({ relays })], true)
+      this.configuredRelays = relays
       this.relays?.kick()
-      this.settingsListeners.forEach((l) => l(next))
-      return { displayName: this.identity.displayName, relays: next.relays }
+      return this.settings()
     })
   }
 
@@ -316,12 +312,6 @@ export class Core {
     const known = new Map((this.relays?.statuses() ?? []).map((r) => [r.address, r]))
     const all = new Set([...this.configuredRelays, ...[...this.conversations.values()].flatMap((rt) => this.relaysFor(rt))])
     return [...all].map((address) => known.get(address) ?? { address, peerId: relayPeerOf(address), state: 'unknown', detail: null, at: 0 })
-  }
-
-  /** Lets the relay client follow the configured relays without polling. */
-  onSettingsChanged(listener: (settings: { relays: string[] }) => void): () => void {
-    this.settingsListeners.add(listener)
-    return () => this.settingsListeners.delete(listener)
   }
 
   // -------------------------------------------------------------------------------------------- conversations

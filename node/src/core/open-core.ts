@@ -63,7 +63,8 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
     await migrate(db, coreMigrations)
     const store = new CoreStore(db, identity.dbKey)
     const useRelays = options.useRelays ?? true
-    const relays = useRelays ? [...new Set([...(options.relays ?? []), ...((await store.getSettings())?.relays ?? [])])] : []
+    const settings = await store.getSettings()
+    const relays = useRelays ? [...new Set([...(options.relays ?? []), ...(settings?.relays ?? [])])] : []
     const node = await createHearthNode({
       privateKey: identity.peerKey,
       listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
@@ -79,7 +80,7 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       onError: (err, context) => logger.debug({ err, context }, 'network error'),
       ...options.network,
     } as NodeOptions)
-    if (relays.length > 0 && (await store.getSettings()) === undefined) {
+    if (relays.length > 0 && settings === undefined) {
       // First run with HEARTH_RELAYS: remember them as the user's relays so invites carry them.
       await store.commit([store.putSettings({ relays })], true)
     }

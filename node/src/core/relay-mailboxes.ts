@@ -149,7 +149,7 @@ export class RelayMailboxes {
 
   /** A relay (re)connected: retry it at once rather than at the end of its backoff. */
   relayConnected(peer: string): void {
-    for (const key of this.backoff.keys()) if (key === peer) this.backoff.delete(key)
+    this.backoff.delete(peer)
     this.kick()
   }
 
