@@ -52,8 +52,13 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
   } as NodeOptions)
   const relays = options.relays
   if (relays !== undefined) await store.commit([store.putSettings({ relays })], true)
+  let saved = identity
   const core = new Core({
     identity,
+    // Test cores keep their identity in memory (the harness made it); a restart comes back with the last one saved.
+    saveIdentity: async (renamed) => {
+      saved = renamed
+    },
     store,
     node,
     syncIntervalMs: 1_000,
@@ -75,7 +80,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     },
     async restart() {
       await handle.stop()
-      return startCore(name, { ...options, identity, dir })
+      return startCore(name, { ...options, identity: saved, dir })
     },
   }
   return handle

@@ -103,8 +103,12 @@ export const coreContract = {
 
   'settings.get': { params: noParams, result: result<SettingsView>() },
   'settings.update': {
-    // The core validates each address (a multiaddr ending in /p2p/<PeerId>) and the count; this only bounds parsing.
-    params: z.strictObject({ relays: z.array(z.string().trim().min(1).max(1024)).max(64).optional() }),
+    // The core validates the name and each address (a multiaddr ending in /p2p/<PeerId>) and the count; this only
+    // bounds parsing.
+    params: z.strictObject({
+      displayName: z.string().max(1024).optional(),
+      relays: z.array(z.string().trim().min(1).max(1024)).max(64).optional(),
+    }),
     result: result<SettingsView>(),
   },
 } as const

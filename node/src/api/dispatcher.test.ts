@@ -138,6 +138,17 @@ describe('createDispatcher', () => {
     await api.handle({ id: 5, method: 'settings.update', params: { relays: [] } })
   })
 
+  it('changes the display name through settings; a bad name changes nothing, not even the relays sent with it', async () => {
+    const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+    const bad = await api.handle({ id: 1, method: 'settings.update', params: { displayName: 'x\u202Ey', relays: [relay] } })
+    expect(errorOf(bad).code).toBe('INVALID_INPUT')
+    expect(resultOf(await api.handle({ id: 2, method: 'settings.get' }))).toEqual({ displayName: 'alice', relays: [] })
+    const renamed = resultOf<{ displayName: string }>(await api.handle({ id: 3, method: 'settings.update', params: { displayName: ' Alice B. ' } }))
+    expect(renamed.displayName).toBe('Alice B.')
+    expect(resultOf<{ displayName: string }>(await api.handle({ id: 4, method: 'identity.whoami' })).displayName).toBe('Alice B.')
+    await api.handle({ id: 5, method: 'settings.update', params: { displayName: 'alice' } })
+  })
+
   it('answers the app host methods as a core that is already open', async () => {
     expect(resultOf(await api.handle({ id: 1, method: 'app.status' }))).toEqual({ state: 'ready', needsPassphrase: false })
     expect(resultOf(await api.handle({ id: 2, method: 'app.unlock', params: {} }))).toEqual({ state: 'ready', needsPassphrase: false })

@@ -76,7 +76,7 @@ const handlers: Handlers = {
   }),
 
   'settings.get': (core) => core.settings(),
-  'settings.update': (core, p) => core.updateSettings({ relays: p.relays }),
+  'settings.update': (core, p) => core.updateSettings({ displayName: p.displayName, relays: p.relays }),
 }
 
 /**

@@ -66,7 +66,7 @@ export interface Page {
   nextBefore: string | null
 }
 
-/** What a person configured; `displayName` is the identity's (read-only for now). */
+/** What a person configured. A new `displayName` reaches every conversation's members as a `profile` operation. */
 export interface SettingsView {
   displayName: string
   /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */

@@ -89,6 +89,14 @@ beforeAll(async () => {
   extras = (await Promise.all(['frank', 'grace', 'heidi'].map((n) => createIdentity(n, T0)))).map((c) => c.identity)
 })
 
+function groupOfThree() {
+  const chain = new Chain()
+  const e0 = chain.create(alice)
+  chain.append(alice, addBody(bob, e0))
+  chain.append(alice, addBody(carol, e0))
+  return { chain, e0 }
+}
+
 const roles = (s: LogState) => Object.fromEntries([...s.members.values()].map((m) => [m.displayName, m.role]))
 
 describe('computeLog: create, invite, add', () => {
@@ -323,14 +331,6 @@ describe('computeLog: create, invite, add', () => {
 })
 
 describe('computeLog: remove, cutoffs and mayWrite', () => {
-  function groupOfThree() {
-    const chain = new Chain()
-    const e0 = chain.create(alice)
-    chain.append(alice, addBody(bob, e0))
-    chain.append(alice, addBody(carol, e0))
-    return { chain, e0 }
-  }
-
   it('remove: member gone, a new current epoch without its devices, cutoffs recorded', () => {
     const { chain, e0 } = groupOfThree()
     const e1 = epochFor([alice.deviceId, carol.deviceId])
@@ -408,6 +408,57 @@ describe('computeLog: remove, cutoffs and mayWrite', () => {
     expect(s.invalid.get(aliceAdds.hash)).toBe('author is not an admin')
     expect(s.invalid.get(ghost.hash)).toBe('not a member')
     expect(roles(s)).toEqual({ alice: 'member', bob: 'admin', carol: 'member', dave: 'member' })
+  })
+})
+
+describe('computeLog: display names', () => {
+  const names = (s: LogState) => Object.fromEntries([...s.names.entries()].map(([account, name]) => [account.slice(0, 6), name]))
+
+  it('a member renames themself (admin or not); the name follows into members and names', () => {
+    const { chain } = groupOfThree()
+    const op = chain.append(bob, { type: 'profile', name: 'Bobby' })
+    const s = chain.state()
+    expect(s.invalid.has(op.hash)).toBe(false)
+    expect(s.members.get(bob.account)!.displayName).toBe('Bobby')
+    expect(s.names.get(bob.account)).toBe('Bobby')
+    expect(s.names.get(alice.account)).toBe('alice')
+    expect(s.members.get(bob.account)!.role).toBe('member')
+  })
+
+  it("a non-member's rename and a malformed name are invalid and change nothing", () => {
+    const { chain } = groupOfThree()
+    const outsider = chain.append(dave, { type: 'profile', name: 'Dave' })
+    const bad = ['', ' Bob', 'x'.repeat(65), 'a\u202Eb', 'a\nb'].map((name) => chain.append(bob, { type: 'profile', name }))
+    const s = chain.state()
+    expect(s.invalid.get(outsider.hash)).toBe('author is not a member')
+    for (const op of bad) expect(s.invalid.has(op.hash)).toBe(true)
+    expect(s.names.get(bob.account)).toBe('bob')
+    expect(s.names.has(dave.account)).toBe(false)
+  })
+
+  it('concurrent renames: the later in the order wins on every replica; a removed member keeps its last name', () => {
+    const { chain, e0 } = groupOfThree()
+    const heads = chain.state().heads
+    chain.append(bob, { type: 'profile', name: 'Robert' }, { prev: heads, wall: T0 + 50 })
+    chain.append(bob, { type: 'profile', name: 'Bobby' }, { prev: heads, wall: T0 + 40 })
+    const states = [chain.ops, [...chain.ops].reverse(), shuffled(chain.ops, 3)].map((o) => chain.state(o))
+    for (const s of states) expect(names(s)).toEqual(names(states[0]!))
+    expect(states[0]!.names.get(bob.account)).toBe('Robert')
+    chain.append(alice, { type: 'remove', account: bob.account, cutoffs: { [`${e0}/${bob.deviceId}`]: 0 }, epoch: epochFor([alice.deviceId, carol.deviceId]) })
+    const late = chain.append(bob, { type: 'profile', name: 'Ghost' })
+    const s = chain.state()
+    expect(s.members.has(bob.account)).toBe(false)
+    expect(s.names.get(bob.account)).toBe('Robert')
+    expect(s.invalid.get(late.hash)).toBe('author is not a member')
+  })
+
+  it('an account added back takes the name in its (newer) certificate', () => {
+    const { chain, e0 } = groupOfThree()
+    chain.append(bob, { type: 'profile', name: 'Robert' })
+    const e1 = epochFor([alice.deviceId, carol.deviceId])
+    chain.append(alice, { type: 'remove', account: bob.account, cutoffs: { [`${e0}/${bob.deviceId}`]: 0 }, epoch: e1 })
+    chain.append(alice, addBody(bob, e1.id))
+    expect(chain.state().names.get(bob.account)).toBe('bob')
   })
 })
 
@@ -504,6 +555,7 @@ function snapshot(s: LogState) {
       ]),
     ),
     removed: byKey([...s.removed.entries()]),
+    names: byKey([...s.names.entries()]),
     knownDevices: [...s.knownDevices.keys()].sort(),
     epochs: byKey(
       [...s.epochs.values()].map((e) => [
@@ -563,7 +615,7 @@ function assertWellFormed(s: LogState, ops: MembershipOp[]): void {
 type Action =
   | { kind: 'sync'; actor: number; other: number; both: boolean }
   | {
-      kind: 'invite' | 'revoke' | 'add' | 'remove' | 'role' | 'rotate'
+      kind: 'invite' | 'revoke' | 'add' | 'remove' | 'role' | 'rotate' | 'profile'
       actor: number
       target: number
       step: number
@@ -576,7 +628,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record({
-      kind: fc.constantFrom('invite' as const, 'revoke' as const, 'add' as const, 'remove' as const, 'role' as const, 'rotate' as const),
+      kind: fc.constantFrom('invite' as const, 'revoke' as const, 'add' as const, 'remove' as const, 'role' as const, 'rotate' as const, 'profile' as const),
       actor: fc.nat(2),
       target: fc.nat(7),
       step: fc.nat(3),
@@ -645,6 +697,9 @@ describe('computeLog: convergence under concurrency', () => {
                 break
               case 'rotate':
                 body = { type: 'rotate', epoch: epochFor(memberDevices(s).keys()) }
+                break
+              case 'profile':
+                body = { type: 'profile', name: `name ${a.pick}` }
                 break
             }
             const op = sign(author, s.heads, encodeHlc({ wall: walls[a.actor]!, counter: 0 }), body)

@@ -1,5 +1,5 @@
 import { Limits } from '../../common/wire/limits.js'
-import type { DeviceCert } from '../identity/device-cert.js'
+import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
 
@@ -48,6 +48,8 @@ export interface LogState {
   name: string
   members: Map<AccountId, MemberState>
   removed: Map<AccountId, RemovalState>
+  /** Every account's latest display name, removed members included: their old messages keep showing a name. */
+  names: Map<AccountId, string>
   /** Every device ever admitted, removed ones included: their earlier envelopes still verify. */
   knownDevices: Map<DeviceId, DeviceCert>
   epochs: Map<EpochId, EpochState>
@@ -92,6 +94,7 @@ export function computeLog(ops: Iterable<MembershipOp>, root: OpHash): LogState 
     name: rootOp.body.name,
     members: new Map(),
     removed: new Map(),
+    names: new Map(),
     knownDevices: new Map(),
     epochs: new Map(),
     currentEpoch: rootOp.body.epoch.id,
@@ -156,6 +159,7 @@ function apply(state: LogState, op: MembershipOp): string | undefined {
       displayName: op.author.displayName,
       addedBy: op.hash,
     })
+    state.names.set(op.author.account, op.author.displayName)
     state.knownDevices.set(op.author.device, op.author)
     state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
     state.currentEpoch = body.epoch.id
@@ -165,6 +169,14 @@ function apply(state: LogState, op: MembershipOp): string | undefined {
   const author = state.members.get(op.author.account)
   if (author === undefined) return 'author is not a member'
   if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
+  if (body.type === 'profile') {
+    // Anyone may rename themselves, nobody else: the name is the author's own account's.
+    const problem = displayNameProblem(body.name)
+    if (problem !== undefined) return problem
+    author.displayName = body.name
+    state.names.set(author.account, body.name)
+    return undefined
+  }
   if (author.role !== 'admin') return 'author is not an admin'
 
   switch (body.type) {
@@ -202,6 +214,7 @@ function apply(state: LogState, op: MembershipOp): string | undefined {
         displayName: body.certs[0]!.displayName,
         addedBy: op.hash,
       })
+      state.names.set(account, body.certs[0]!.displayName)
       for (const c of body.certs) state.knownDevices.set(c.device, c)
       for (const seal of body.seals) {
         if (!body.certs.some((c) => c.device === seal.device)) continue

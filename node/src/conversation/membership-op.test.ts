@@ -56,6 +56,7 @@ function bodies(): OpBody[] {
       epoch: { id: E2, seals: [seal(alice.deviceId)] },
     },
     { type: 'role', account: bob.account as AccountId, role: 'admin' },
+    { type: 'profile', name: 'Grandma Zoë 🌻' },
     { type: 'rotate', epoch: { id: E2, seals: [seal(alice.deviceId), seal(bob.deviceId)] } },
   ]
 }
@@ -134,6 +135,8 @@ describe('membership operation codec', () => {
       { ...inner, b: { ...b, e: { i: 'short', s: [] } } },
       { ...inner, b: { ...b, e: { i: E1, s: [{ d: alice.deviceId, b: new Uint8Array(257) }] } } },
       { ...inner, b: { t: 'role', a: bob.account, r: 'owner' } },
+      { ...inner, b: { t: 'profile', n: 'n'.repeat(257) } },
+      { ...inner, b: { t: 'profile', n: 7 } },
       { ...inner, b: { t: 'remove', a: bob.account, o: { nonsense: 1 }, e: { i: E2, s: [] } } },
       { ...inner, b: { t: 'remove', a: bob.account, o: { [`${E1}/${bob.deviceId}`]: -1 }, e: { i: E2, s: [] } } },
       { ...inner, b: { t: 'invite', i: { i: INV, k: new Uint8Array(31), x: 0, u: true } } },

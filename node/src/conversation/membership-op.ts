@@ -8,7 +8,7 @@ import { toHex } from '../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
 import { bytes, parseWire, uint } from '../../common/wire/schema.js'
-import { decodeDeviceCert, type DeviceCert } from '../identity/device-cert.js'
+import { decodeDeviceCert, MAX_DISPLAY_NAME, type DeviceCert } from '../identity/device-cert.js'
 import { type AccountId, type ConversationId, type DeviceId, type EpochId, type OpHash } from '../ids.js'
 
 /**
@@ -45,6 +45,8 @@ export type OpBody =
   | { type: 'add'; certs: DeviceCert[]; role: Role; via: string | null; epoch: EpochId; seals: SealedSecret[] }
   | { type: 'remove'; account: AccountId; cutoffs: Record<string, number>; epoch: NewEpoch }
   | { type: 'role'; account: AccountId; role: Role }
+  /** The author's account takes a new display name (any member, for themselves only). */
+  | { type: 'profile'; name: string }
   /** A fresh epoch for exactly the current members: heals concurrent adds and removes (membership-log.ts). */
   | { type: 'rotate'; epoch: NewEpoch }
 
@@ -88,6 +90,7 @@ const bodySchema = z.discriminatedUnion('t', [
     e: epochSchema,
   }),
   z.object({ t: z.literal('role'), a: hex(64), r: roleSchema }),
+  z.object({ t: z.literal('profile'), n: z.string().max(MAX_DISPLAY_NAME * 4) }),
   z.object({ t: z.literal('rotate'), e: epochSchema }),
 ])
 
@@ -130,6 +133,8 @@ function encodeBody(body: OpBody): unknown {
       return { t: 'remove', a: body.account, o: body.cutoffs, e: encodeEpoch(body.epoch) }
     case 'role':
       return { t: 'role', a: body.account, r: body.role }
+    case 'profile':
+      return { t: 'profile', n: body.name }
     case 'rotate':
       return { t: 'rotate', e: encodeEpoch(body.epoch) }
   }
@@ -162,6 +167,8 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
       return { type: 'remove', account: raw.a as AccountId, cutoffs: raw.o, epoch: decodeEpoch(raw.e) }
     case 'role':
       return { type: 'role', account: raw.a as AccountId, role: raw.r }
+    case 'profile':
+      return { type: 'profile', name: raw.n }
     case 'rotate':
       return { type: 'rotate', epoch: decodeEpoch(raw.e) }
   }

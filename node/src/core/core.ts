@@ -54,7 +54,7 @@ import {
   encodeReceipt,
 } from '../history/payloads.js'
 import { decodeDeviceCert } from '../identity/device-cert.js'
-import type { Identity } from '../identity/identity.js'
+import { validateDisplayName, withDisplayName, type Identity } from '../identity/identity.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, MessageId, OpHash } from '../ids.js'
 import { asAccountId, asConversationId } from '../ids.js'
 import { CoreStore, type ConversationRecord, type MessageRow, type OwnChain, type Put } from '../store/core-store.js'
@@ -91,6 +91,8 @@ export interface CoreOptions {
   mailbox?: MailboxPort
   /** Relay pass interval and long-poll wait (tests shorten them). */
   relayTiming?: { intervalMs?: number; waitMs?: number }
+  /** Writes the identity (wrapped with the key provider) durably: the display name lives in it. */
+  saveIdentity: (identity: Identity) => Promise<void>
 }
 
 const SYNC_LIMITS = {
@@ -175,7 +177,7 @@ function validateRelayAddresses(input: string[]): string[] {
  * synced batch → events → receipt.
  */
 export class Core {
-  readonly identity: Identity
+  private currentIdentity: Identity
   readonly store: CoreStore
   readonly node: HearthNode
   readonly events = new CoreEventBus()
@@ -201,9 +203,11 @@ export class Core {
   private configuredRelays: string[] = []
   private discoveredRelays: string[] = []
   private discoveryTimer: NodeJS.Timeout | undefined
+  private readonly saveIdentity: (identity: Identity) => Promise<void>
 
   constructor(options: CoreOptions) {
-    this.identity = options.identity
+    this.currentIdentity = options.identity
+    this.saveIdentity = options.saveIdentity
     this.store = options.store
     this.node = options.node
     this.now = options.now ?? Date.now
@@ -219,6 +223,11 @@ export class Core {
       })
       this.relays.onStatus((relays) => this.events.emit('relay.changed', { relays }))
     }
+  }
+
+  /** Who this device is; replaced (never mutated) when the display name changes. */
+  get identity(): Identity {
+    return this.currentIdentity
   }
 
   // ---------------------------------------------------------------------------------------------------- lifecycle
@@ -237,6 +246,8 @@ export class Core {
       this.refreshSubscriptions(rt)
       await this.queue.run(() => this.afterLogChange(rt))
     }
+    // A rename that stopped half way (crash, power cut) is finished before anything else is written.
+    await this.queue.run(() => this.announcePendingName())
     this.syncTimer = setInterval(() => this.antiEntropy(), this.syncIntervalMs)
     this.syncTimer.unref()
     for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
@@ -278,14 +289,45 @@ export class Core {
     return { displayName: this.identity.displayName, relays: this.configuredRelays }
   }
 
-  async updateSettings(patch: { relays?: string[] | undefined }): Promise<CoreSettings> {
+  /**
+   * Changes what the person configured; everything is validated before anything is written. A new display name is
+   * written as an intent first; then the identity file (so conversations created or joined from now on carry the name
+   * in the device certificate) and a `profile` operation in every conversation we are a member of; then the intent is
+   * cleared. `start` finishes one that was interrupted.
+   */
+  async updateSettings(patch: { displayName?: string | undefined; relays?: string[] | undefined }): Promise<CoreSettings> {
+    const displayName = patch.displayName === undefined ? undefined : validateDisplayName(patch.displayName)
+    const relays = patch.relays === undefined ? undefined : validateRelayAddresses(patch.relays)
     return this.queue.run(async () => {
-      const relays = patch.relays === undefined ? this.configuredRelays : validateRelayAddresses(patch.relays)
-      await this.store.commit([this.store.putSettings({ relays })], true)
-      this.configuredRelays = relays
-      this.relays?.kick()
+      if (relays !== undefined) {
+        await this.store.commit([this.store.putSettings({ relays })], true)
+        this.configuredRelays = relays
+        this.relays?.kick()
+      }
+      if (displayName !== undefined) {
+        await this.store.commit([this.store.putPendingName(displayName)], true)
+        await this.announcePendingName()
+      }
       return this.settings()
     })
+  }
+
+  private async announcePendingName(): Promise<void> {
+    const name = await this.store.getPendingName()
+    if (name === undefined) return
+    if (name !== this.identity.displayName) {
+      const renamed = withDisplayName(this.identity, name)
+      await this.saveIdentity(renamed)
+      this.currentIdentity = renamed
+    }
+    for (const rt of this.conversations.values()) {
+      // Only where we are a member with another name: a removed member cannot write, and a second device of the same
+      // account that already announced this name needs no second operation.
+      const me = rt.log.members.get(this.identity.account)
+      if (me === undefined || me.displayName === name || !me.devices.has(this.identity.deviceId)) continue
+      await this.appendOp(rt, { type: 'profile', name })
+    }
+    await this.store.commit([this.store.deletePendingName()], true)
   }
 
   /** Relays for a conversation: the user's own first, then those its invite named; at most MAX_CONVERSATION_RELAYS. */
@@ -605,7 +647,7 @@ export class Core {
       failure: null,
     }
     const nextOwn: OwnChain = { ...own, next: seq + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) }
-    const record = { ...rt.record, lastActivity: this.now(), lastMessage: { body: preview(body), authorName: row.authorName, at: hlc.wall } }
+    const record = { ...rt.record, lastActivity: this.now(), lastMessage: { body: preview(body), authorName: row.authorName, author: row.author, at: hlc.wall } }
     const puts: Put[] = [
       this.store.putEnvelope(id, epoch, this.identity.deviceId, seq, envelope),
       this.store.putOwnChain(id, epoch, nextOwn),
@@ -618,7 +660,7 @@ export class Core {
     rt.record = record
     rt.own.set(epoch, nextOwn)
     rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + 1 })
-    return { puts, view: toView(row), envelope, topic: keys.topic }
+    return { puts, view: toView(row, rt.log.names), envelope, topic: keys.topic }
   }
 
   /** Re-publishes a message that is still pending or failed; sync will also deliver it when members reconnect. */
@@ -634,14 +676,14 @@ export class Core {
     await this.publishOwn(keys.topic, envelope)
     this.relays?.kick()
     for (const peer of this.memberPeers(rt)) drop(this.syncWith(peer, id))
-    return toView((await this.store.getMessage(id, row.id))!)
+    return toView((await this.store.getMessage(id, row.id))!, rt.log.names)
   }
 
   async page(id: ConversationId, options: { before?: string | undefined; limit?: number | undefined } = {}): Promise<Page> {
-    this.runtime(id)
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
     const rows = await this.store.pageMessages(id, limit, options.before)
-    const messages = rows.reverse().map(toView)
+    const rt = this.runtime(id)
+    const messages = rows.reverse().map((row) => toView(row, rt.log.names))
     return { messages, nextBefore: rows.length === limit ? messages[0]!.orderKey : null }
   }
 
@@ -667,7 +709,7 @@ export class Core {
   peers(): PeerView[] {
     const names = new Map<string, string>()
     for (const rt of this.conversations.values()) {
-      for (const cert of rt.log.knownDevices.values()) names.set(cert.peerId, cert.displayName)
+      for (const cert of rt.log.knownDevices.values()) names.set(cert.peerId, rt.log.names.get(cert.account) ?? cert.displayName)
     }
     return this.node.connectedPeers().map((peerId) => ({ peerId, displayName: names.get(peerId) ?? null, addresses: [] }))
   }
@@ -750,7 +792,7 @@ export class Core {
       name: rt.record.name,
       createdAt: rt.record.createdAt,
       lastActivity: rt.record.lastActivity,
-      lastMessage: rt.record.lastMessage,
+      lastMessage: lastMessageView(rt.record.lastMessage, rt.log.names),
       unread: rt.record.unread,
       memberCount: rt.log.members.size,
       role: rt.log.members.get(this.identity.account)?.role ?? null,
@@ -1255,7 +1297,7 @@ export class Core {
         const row = await this.materialize(rt, result.doc, ref, epoch)
         if (!row) continue
         batch.push(...this.store.putMessage(row.row))
-        ;(row.isNew ? added : updated).push(toView(row.row))
+        ;(row.isNew ? added : updated).push(toView(row.row, rt.log.names))
       }
     }
     s.done = done
@@ -1270,7 +1312,7 @@ export class Core {
         lastActivity: Math.max(rt.record.lastActivity, this.now()),
         lastMessage:
           rt.record.lastMessage === null || last.sentAt >= rt.record.lastMessage.at
-            ? { body: preview(last.body), authorName: last.authorName, at: last.sentAt }
+            ? { body: preview(last.body), authorName: last.authorName, author: last.author, at: last.sentAt }
             : rt.record.lastMessage,
       }
       batch.push(this.store.putConversation(rt.record))
@@ -1306,7 +1348,7 @@ export class Core {
       id: ref.id as unknown as MessageId,
       conversation: rt.id,
       author: cert.account,
-      authorName: cert.displayName,
+      authorName: rt.log.names.get(cert.account) ?? cert.displayName,
       device: cert.device,
       epoch,
       seq: existing?.seq ?? view.seq,
@@ -1421,7 +1463,8 @@ export class Core {
 
   private async updateRows(id: ConversationId, rows: MessageRow[]): Promise<void> {
     await this.store.commit(rows.flatMap((r) => this.store.putMessage(r)), false)
-    for (const r of rows) this.events.emit('message.updated', { conversation: id, message: toView(r) })
+    const names = this.conversations.get(id)?.log.names
+    for (const r of rows) this.events.emit('message.updated', { conversation: id, message: toView(r, names) })
   }
 
   /**
@@ -1583,17 +1626,24 @@ type CheckResult =
   | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
   | { ok: false; reason: string }
 
+function lastMessageView(last: ConversationRecord['lastMessage'], names: ReadonlyMap<string, string>): ConversationSummary['lastMessage'] {
+  if (last === null) return null
+  const name = last.author === undefined ? undefined : names.get(last.author)
+  return { body: last.body, authorName: name ?? last.authorName, at: last.at }
+}
+
 function preview(body: string): string {
   const line = body.replace(/\s+/g, ' ').trim()
   return line.length > 120 ? `${line.slice(0, 119)}…` : line
 }
 
-export function toView(row: MessageRow): MessageView {
+/** `names` holds the authors' current display names (a row keeps the name it was written under as a fallback). */
+export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): MessageView {
   return {
     id: row.id,
     conversation: row.conversation,
     author: row.author,
-    authorName: row.authorName,
+    authorName: names?.get(row.author) ?? row.authorName,
     device: row.device,
     hlc: row.hlc,
     sentAt: Number.parseInt(row.hlc.slice(0, 13), 10),

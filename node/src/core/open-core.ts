@@ -86,6 +86,7 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
     }
     const core = new Core({
       identity,
+      saveIdentity: (renamed) => saveIdentity(options.dataDir, renamed, options.keyProvider),
       store,
       node,
       logger,

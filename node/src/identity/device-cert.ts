@@ -25,6 +25,21 @@ export interface DeviceCert {
 }
 
 export const MAX_DISPLAY_NAME = 64
+
+// C0/C1 controls and the bidirectional overrides/isolates, which could make a name render as someone else's.
+const FORBIDDEN_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u
+
+/**
+ * Why `name` is not an acceptable display name as it stands (untrimmed, empty, too long, control characters), or
+ * undefined when it is. One rule for what a person types and for names that arrive from peers in membership operations.
+ */
+export function displayNameProblem(name: string): string | undefined {
+  if (name !== name.trim()) return 'display name has leading or trailing spaces'
+  if (name.length === 0) return 'display name must not be empty'
+  if ([...name].length > MAX_DISPLAY_NAME) return `display name must be at most ${MAX_DISPLAY_NAME} characters`
+  if (FORBIDDEN_IN_NAMES.test(name)) return 'display name must not contain control or direction-override characters'
+  return undefined
+}
 const MAX_CERT_BYTES = 1024
 
 const bodySchema = z.object({

@@ -15,6 +15,7 @@ import {
   restoreIdentity,
   saveIdentity,
   validateDisplayName,
+  withDisplayName,
   type Identity,
 } from './identity.js'
 
@@ -92,6 +93,21 @@ describe('identity', () => {
     expect(decodeDeviceCert(loaded.cert.bytes).createdAt).toBe(T)
     // a provider made separately with the same passphrase opens it too
     expect((await loadIdentity(dir, passphraseKeyProvider(PASS, { cost }))).account).toBe(identity.account)
+  })
+
+  it('a new display name re-issues the certificate (same keys and date) and survives save → load', async () => {
+    const renamed = withDisplayName(identity, '  Grandma Zoë ')
+    expect(renamed.displayName).toBe('Grandma Zoë')
+    const cert = decodeDeviceCert(renamed.cert.bytes)
+    expect(cert).toMatchObject({ account: identity.account, device: identity.deviceId, peerId: identity.peerId, displayName: 'Grandma Zoë', createdAt: T })
+    expect(renamed.accountKey).toBe(identity.accountKey)
+    expect(identity.displayName).toBe(NAME) // the original is not changed in place
+    const renamedDir = await freshDir()
+    await saveIdentity(renamedDir, renamed, provider)
+    const loaded = await loadIdentity(renamedDir, provider)
+    expect(loaded.displayName).toBe('Grandma Zoë')
+    expect(new Uint8Array(loaded.cert.bytes)).toEqual(new Uint8Array(renamed.cert.bytes))
+    expect(() => withDisplayName(identity, '\u202Eevil')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
   })
 
   it('wrong passphrase → WRONG_PASSPHRASE', async () => {
@@ -173,7 +189,7 @@ describe('identity', () => {
   it('display names: trimmed, not empty, at most 64 characters (counted as code points)', async () => {
     expect(validateDisplayName('  Bo  ')).toBe('Bo')
     expect(validateDisplayName('😀'.repeat(64))).toBe('😀'.repeat(64))
-    for (const bad of ['', '   ', 'x'.repeat(65), '😀'.repeat(65)]) {
+    for (const bad of ['', '   ', 'x'.repeat(65), '😀'.repeat(65), 'Bo\nb', 'Bo\u0000', 'evil\u202Eexe.txt', '\u2066Bo']) {
       expect(() => validateDisplayName(bad)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
     }
     expect(await rejectionCode(createIdentity('   ', T))).toBe('INVALID_INPUT')

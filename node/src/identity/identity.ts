@@ -15,7 +15,7 @@ import { atomicWriteFile } from '../../common/util/atomic-file.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { bytes, parseWire, uint } from '../../common/wire/schema.js'
 import { accountIdOf, deviceIdOf, type AccountId, type DeviceId } from '../ids.js'
-import { issueDeviceCert, MAX_DISPLAY_NAME, type DeviceCert } from './device-cert.js'
+import { displayNameProblem, issueDeviceCert, type DeviceCert } from './device-cert.js'
 
 /**
  * Who this device is. Four separate keys (DESIGN.md, Identity): the account key is the person and is recoverable
@@ -39,10 +39,8 @@ export const IDENTITY_FILE = 'identity.hks'
 
 export function validateDisplayName(name: string): string {
   const trimmed = name.trim()
-  if (trimmed.length === 0) throw new HearthError('INVALID_INPUT', 'display name must not be empty')
-  if ([...trimmed].length > MAX_DISPLAY_NAME) {
-    throw new HearthError('INVALID_INPUT', `display name must be at most ${MAX_DISPLAY_NAME} characters`)
-  }
+  const problem = displayNameProblem(trimmed)
+  if (problem !== undefined) throw new HearthError('INVALID_INPUT', problem)
   return trimmed
 }
 
@@ -108,6 +106,24 @@ export async function restoreIdentity(displayName: string, phrase: string, now: 
     displayName: validateDisplayName(displayName),
     createdAt: now,
   })
+}
+
+/**
+ * The same identity under a new display name. The device certificate is issued again (same keys, same date) so
+ * conversations created or joined from now on carry the new name; existing ones learn it from a `profile` operation.
+ */
+export function withDisplayName(identity: Identity, name: string): Identity {
+  const displayName = validateDisplayName(name)
+  const cert = issueDeviceCert({
+    accountSeed: identity.accountKey.seed,
+    accountPublic: identity.accountKey.publicKey,
+    devicePublic: identity.deviceKey.publicKey,
+    dhPublic: identity.dhKey.publicKey,
+    peerId: identity.peerId,
+    displayName,
+    createdAt: identity.cert.createdAt,
+  })
+  return { ...identity, displayName, cert }
 }
 
 const storedSchema = z.object({

@@ -32,7 +32,8 @@ export interface ConversationRecord {
   name: string
   createdAt: number
   lastActivity: number
-  lastMessage: { body: string; authorName: string; at: number } | null
+  /** `author` is the account (absent in records written before renames existed): the summary shows its current name. */
+  lastMessage: { body: string; authorName: string; author?: string | undefined; at: number } | null
   unread: number
   /** Order key of the newest message this device has read. */
   readUpTo: string
@@ -102,7 +103,7 @@ const conversationSchema = z.object({
   name: z.string(),
   createdAt: z.number(),
   lastActivity: z.number(),
-  lastMessage: z.object({ body: z.string(), authorName: z.string(), at: z.number() }).nullable(),
+  lastMessage: z.object({ body: z.string(), authorName: z.string(), author: z.string().optional(), at: z.number() }).nullable(),
   unread: z.number(),
   readUpTo: z.string(),
   removed: z.boolean(),
@@ -163,6 +164,8 @@ const parseReceipt = parser(receiptSchema)
 const settingsSchema = z.object({ relays: z.array(z.string().max(1024)).max(32) })
 export type StoredSettings = z.infer<typeof settingsSchema>
 const parseSettings = parser(settingsSchema)
+const pendingNameSchema = z.object({ name: z.string().max(1024) })
+const parsePendingName = parser(pendingNameSchema)
 const relayCursorSchema = z.object({ deposited: z.number().int().min(0), cursor: z.string().max(64).nullable() })
 export type RelayCursorRecord = z.infer<typeof relayCursorSchema>
 const parseRelayCursor = parser(relayCursorSchema)
@@ -182,6 +185,7 @@ export const Keys = {
   mine: (c: string, e: string, seq: number) => key('mine', c, e, seq),
   receipt: (c: string, d: string) => key('rcpt', c, d),
   settings: () => key('set'),
+  pendingName: () => key('name'),
   relayCursor: (c: string, e: string, relay: string) => key('rly', c, e, relay),
 }
 
@@ -236,6 +240,17 @@ export class CoreStore {
   }
   putRelayCursor(c: ConversationId, e: EpochId, relay: string, cursor: RelayCursorRecord): Put {
     return this.sealJson(Keys.relayCursor(c, e, relay), cursor)
+  }
+
+  /** A display name change not yet announced in every conversation (written first, deleted when done). */
+  async getPendingName(): Promise<string | undefined> {
+    return (await this.getJson(Keys.pendingName(), parsePendingName))?.name
+  }
+  putPendingName(name: string): Put {
+    return this.sealJson(Keys.pendingName(), { name })
+  }
+  deletePendingName(): Put {
+    return { type: 'del', key: Keys.pendingName() }
   }
 
   // settings
