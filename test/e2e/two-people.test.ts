@@ -3,7 +3,8 @@
  * Two people, two cores, two browser windows, through the browser mode exactly as `npm run start:web` runs it (each
  * core a child process with its own data dir; mDNS off, so they meet through the invite's loopback address):
  * onboarding, a group, an invite link copied from the UI and pasted by the other, messages both ways with their
- * delivered and read states, a reload, and a core stopped and restarted while the other keeps writing. Every screen
+ * delivered and read states, a reload, a change of name and of role, and a core stopped and restarted while the other
+ * keeps writing. Every screen
  * is checked with axe-core on the way.
  *
  * The steps build on each other (one story), so the file runs them in order and stops at the first failure.
@@ -105,8 +106,6 @@ describe('two people chatting through the browser mode', () => {
 
   step('they write both ways and see delivered and read', async () => {
     await send(alice, 'Hello Bob, welcome to the family chat!')
-    // (Alice's header learns of the second member with Bob's first message: the core announces membership changes
-    // only with the next conversation update.)
     await messageRow(bob, 'Hello Bob, welcome to the family chat!').waitFor({ timeout: 30_000 })
     expect(await messageRow(bob, 'Hello Bob').locator('.author').textContent()).toBe('Alice')
     // Bob has the chat open and in view: Alice sees it read.
@@ -157,6 +156,30 @@ describe('two people chatting through the browser mode', () => {
     }
   })
 
+  step('bob changes his name in settings: alice sees it on what he wrote before; alice makes him an admin', async () => {
+    await bob.getByRole('button', { name: 'Settings' }).click()
+    const name = bob.getByLabel('Display name')
+    await expect.poll(() => name.inputValue(), { timeout: 10_000 }).toBe('Bob')
+    await name.fill('Robert')
+    await bob.getByRole('button', { name: 'Save name' }).click()
+    await bob.getByText(/^Saved\./).waitFor({ timeout: 30_000 })
+    await bob.locator('.me-name', { hasText: 'Robert' }).waitFor()
+    await expectAccessible(bob, 'settings, name saved')
+
+    await alice.locator('.message .author', { hasText: 'Robert' }).first().waitFor({ timeout: 30_000 })
+    expect(await alice.locator('.message .author', { hasText: /^Bob$/ }).count()).toBe(0)
+    await alice.getByRole('region', { name: 'Nearby' }).getByText('Robert', { exact: true }).waitFor()
+
+    await alice.getByRole('button', { name: 'Members' }).click()
+    await alice.getByRole('button', { name: 'Make admin: Robert' }).click()
+    await alice.getByRole('button', { name: 'Make member: Robert' }).waitFor({ timeout: 30_000 })
+    await alice.getByRole('button', { name: 'Step down as admin' }).waitFor()
+    await expectAccessible(alice, 'members dialog, two admins')
+    await alice.getByRole('button', { name: 'Close' }).click()
+    await openConversation(bob, 'Family')
+    await bob.getByRole('button', { name: 'Invite' }).waitFor({ timeout: 30_000 })
+  })
+
   step("bob's core stops; alice keeps writing; it all arrives when bob is back", async () => {
     expect(await hosts.get('bob')!.stop()).toBe(0)
     await bob.getByRole('alert').filter({ hasText: 'This window lost its connection to Hearth' }).waitFor()
@@ -173,6 +196,8 @@ describe('two people chatting through the browser mode', () => {
     await bob.goto('about:blank')
     await bob.goto(restarted.url)
     await unlock(bob, (screen) => expectAccessible(bob, screen))
+    // The new name was written to the identity file: it is still his after the restart.
+    await bob.locator('.me-name', { hasText: 'Robert' }).waitFor()
     await openConversation(bob, 'Family')
     await messageRow(bob, 'Are you still there?').waitFor({ timeout: 60_000 })
     await messageRow(bob, 'I sent this while you were away.').waitFor({ timeout: 30_000 })

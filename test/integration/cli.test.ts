@@ -137,6 +137,13 @@ describe('the hearth CLI', () => {
     expect(text).toContain(created.conversation.id.slice(0, 8))
     const members = await runOk(dir, ['members', created.conversation.id.slice(0, 6)])
     expect(members).toMatch(/Solo \(you\)\s+admin/)
+
+    // A new name goes to the identity file (the next command, a new process, reads it back) and into the conversation.
+    const renamed = JSON.parse(await runOk(dir, ['--json', 'rename', 'Solo', 'Traveller'])) as { displayName: string }
+    expect(renamed.displayName).toBe('Solo Traveller')
+    expect((JSON.parse(await runOk(dir, ['--json', 'whoami'])) as { displayName: string }).displayName).toBe('Solo Traveller')
+    expect(await runOk(dir, ['members', created.conversation.id])).toMatch(/Solo Traveller \(you\)\s+admin/)
+    expect((await run(dir, ['rename', '   '])).code).toBe(1)
   })
 
   it('two people: a daemon, an invite through its API, join, send, read and follow', async () => {

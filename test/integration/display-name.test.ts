@@ -23,6 +23,10 @@ describe('changing the display name', () => {
     await bob.core.send(family, 'written as bob')
     await waitForCount(alice, family, 1)
 
+    const seen: string[] = []
+    const off = alice.core.events.on('members.changed', ({ conversation, members }) => {
+      if (conversation === family) seen.push(members.find((m) => m.account === bob.identity.account)?.displayName ?? '')
+    })
     const settings = await bob.core.updateSettings({ displayName: '  Robert ' })
     expect(settings.displayName).toBe('Robert')
     expect(bob.core.whoami().displayName).toBe('Robert')
@@ -30,6 +34,9 @@ describe('changing the display name', () => {
     for (const c of [alice, carol]) await waitFor(() => nameIn(c, family, bob) === 'Robert', { message: `${c.name} to see the new name` })
     await waitFor(() => nameIn(alice, direct, bob) === 'Robert')
     expect(nameIn(bob, family, bob)).toBe('Robert')
+    // The UI learns it from an event, without polling.
+    expect(seen.at(-1)).toBe('Robert')
+    off()
     // What bob wrote before the change shows under the new name too: one person, one name.
     expect(await bodies(alice, family)).toEqual(['Robert: written as bob'])
     expect(alice.core.getConversation(family).lastMessage?.authorName).toBe('Robert')

@@ -57,11 +57,18 @@ describe('invites', () => {
     const id = await makeGroup(alice, [bob])
     await expect(bob.core.createInvite(id)).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
     await expect(bob.core.removeMember(id, alice.identity.account)).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
+    await expect(bob.core.setRole(id, bob.identity.account, 'admin')).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
+    // The only admin cannot step down: nobody could invite or remove any more.
+    await expect(alice.core.setRole(id, alice.identity.account, 'member')).rejects.toMatchObject({ code: 'INVALID_INPUT' })
     await alice.core.setRole(id, bob.identity.account, 'admin')
     await waitFor(() => bob.core.getConversation(id).role === 'admin')
     const invite = await bob.core.createInvite(id)
     await charlie.core.join(invite.code)
     await waitFor(() => alice.core.members(id).length === 3)
+    // With a second admin, the first may step down; the change reaches everyone.
+    await alice.core.setRole(id, alice.identity.account, 'member')
+    await waitFor(() => charlie.core.members(id).find((m) => m.account === alice.identity.account)?.role === 'member')
+    await expect(alice.core.createInvite(id)).rejects.toMatchObject({ code: 'NOT_AN_ADMIN' })
   })
 })
 

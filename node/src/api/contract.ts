@@ -185,6 +185,7 @@ export const coreEventNames = [
   'message.added',
   'message.updated',
   'conversation.updated',
+  'members.changed',
   'peer.changed',
   'security.rejected',
   'relay.changed',

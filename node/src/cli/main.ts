@@ -14,6 +14,7 @@ import { runList } from './commands/list.js'
 import { runMembers } from './commands/members.js'
 import { runRead } from './commands/read.js'
 import { runRemove } from './commands/remove.js'
+import { runRename } from './commands/rename.js'
 import { runSend } from './commands/send.js'
 import { runStart } from './commands/start.js'
 import { runWhoami } from './commands/whoami.js'
@@ -53,6 +54,12 @@ export function buildProgram(): Command {
     .command('whoami')
     .description('show this identity: name, account, device, peer id')
     .action((_opts: object, cmd: Command) => runWhoami(ctxOf(cmd)))
+
+  program
+    .command('rename')
+    .description('change your display name, in every conversation you are in')
+    .argument('<name...>', 'the new name')
+    .action((words: string[], _opts: object, cmd: Command) => runRename(ctxOf(cmd), words))
 
   program
     .command('create')

@@ -537,7 +537,13 @@ export class Core {
     await this.queue.run(async () => {
       const rt = this.runtime(id)
       this.requireAdmin(rt)
-      if (!rt.log.members.has(target)) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      const member = rt.log.members.get(target)
+      if (member === undefined) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      if (member.role === role) return
+      const admins = [...rt.log.members.values()].filter((m) => m.role === 'admin').length
+      if (role === 'member' && admins === 1) {
+        throw new HearthError('INVALID_INPUT', 'a conversation needs an admin: make someone else admin first')
+      }
       await this.appendOp(rt, { type: 'role', account: target, role })
     })
   }
@@ -952,8 +958,9 @@ export class Core {
       await this.store.commit([this.store.putConversation(rt.record)], true)
       if (removed) await this.failUndelivered(rt, 'you were removed from this conversation before it was delivered')
     }
-    // Members, roles and names may have changed: the UI's header and nearby list follow without polling.
+    // Members, roles and names may have changed: the UI's header, member list and nearby list follow without polling.
     this.emitConversation(rt.id)
+    this.events.emit('members.changed', { conversation: rt.id, members: this.members(rt.id) })
     this.emitPeers()
 
     const current = log.epochs.get(log.currentEpoch)

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { ConversationSummary, MessageView, PeerView } from '../api/types.js'
+import type { ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { ConversationId } from '../ids.js'
 import type { RelayStatus } from './relay-mailboxes.js'
 
@@ -8,6 +8,8 @@ export interface CoreEvents {
   'message.added': { conversation: ConversationId; message: MessageView }
   'message.updated': { conversation: ConversationId; message: MessageView }
   'conversation.updated': { conversation: ConversationSummary }
+  /** The membership log changed (joins, removals, roles, names): the conversation's members as they are now. */
+  'members.changed': { conversation: ConversationId; members: MemberView[] }
   'peer.changed': { peers: PeerView[] }
   'security.rejected': { reason: string; peer: string | null }
   /** A relay's state changed (reachable, refusing with a reason, unreachable). */

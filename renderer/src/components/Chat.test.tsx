@@ -141,4 +141,20 @@ describe('<Chat>', () => {
     expect((screen.getByLabelText('Message to Family') as HTMLTextAreaElement).disabled).toBe(true)
     expect(screen.queryByRole('button', { name: 'Invite' })).toBeNull()
   })
+
+  it('shows authors under their current name: a rename updates messages already on screen', async () => {
+    const member = (displayName: string) => ({ account: 'b'.repeat(64), displayName, role: 'member' as const, devices: [], me: false })
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [message({ body: 'from before', orderKey: 'a1', authorName: 'Bob' })], nextBefore: null }),
+      'conversations.members': () => [member('Bob')],
+    })
+    renderChat(api)
+    await screen.findByText('from before')
+    expect(document.querySelector('.author')!.textContent).toBe('Bob')
+    act(() => api.emit('members.changed', { conversation: CONVERSATION as never, members: [member('Robert')] }))
+    await waitFor(() => expect(document.querySelector('.author')!.textContent).toBe('Robert'))
+    // A rename in another conversation is not this one's.
+    act(() => api.emit('members.changed', { conversation: 'f'.repeat(32) as never, members: [member('Someone else')] }))
+    expect(document.querySelector('.author')!.textContent).toBe('Robert')
+  })
 })

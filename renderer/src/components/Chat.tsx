@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
 import { useApi } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
+import { useMembers } from '../hooks/useMembers.js'
 import { startOfDay } from '../lib/time.js'
 import { buildItems } from '../state/items.js'
 import type { Drafts } from '../state/drafts.js'
@@ -27,6 +28,7 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   const conversationId = conversation.id
   const chat = useChat(api, conversationId)
   const { state } = chat
+  const { names } = useMembers(api, conversationId)
   const [followSignal, setFollowSignal] = useState(0)
   const [announcement, setAnnouncement] = useState('')
   const today = startOfDay(now)
@@ -65,13 +67,16 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
     const id = newestTheirs?.id ?? null
     // The first page is history, not news: only what arrives after it is announced.
     if (announced.current !== undefined && id !== null && id !== announced.current && newestTheirs !== undefined) {
-      setAnnouncement(`${newestTheirs.authorName}: ${newestTheirs.body.slice(0, 280)}`)
+      setAnnouncement(`${names.get(newestTheirs.author) ?? newestTheirs.authorName}: ${newestTheirs.body.slice(0, 280)}`)
     }
     announced.current = id
-  }, [state.loaded, newestTheirs])
+  }, [state.loaded, newestTheirs, names])
 
   const actions: RowActions = useMemo(() => ({ retry: chat.retry, resend: chat.resend, discard: chat.discard }), [chat.retry, chat.resend, chat.discard])
-  const renderItem = useCallback((item: Parameters<typeof ListRow>[0]['item']) => <ListRow item={item} actions={actions} />, [actions])
+  const renderItem = useCallback(
+    (item: Parameters<typeof ListRow>[0]['item']) => <ListRow item={item} actions={actions} names={names} />,
+    [actions, names],
+  )
 
   const send = (body: string) => {
     chat.send(body)

@@ -1,32 +1,28 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useState } from 'react'
 import type { ConversationSummary, MemberView } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
+import { useMembers } from '../hooks/useMembers.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 
-/** Who is in the conversation, whether their devices are online, and (for admins) removing someone. */
+/**
+ * Who is in the conversation and whether their devices are online; for admins, making someone admin or member and
+ * removing someone. The list follows membership changes live.
+ */
 export function MembersDialog({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const api = useApi()
-  const [members, setMembers] = useState<MemberView[] | null>(null)
+  const members = useMembers(api, conversation.id)
   const [error, setError] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<MemberView | null>(null)
   const [busy, setBusy] = useState(false)
 
-  const load = useCallback(() => {
-    return api.call('conversations.members', { conversationId: conversation.id }).then(setMembers, (err: unknown) => setError(errorText(err)))
-  }, [api, conversation.id])
-  useEffect(() => {
-    void load()
-  }, [load])
-
-  const remove = (member: MemberView) => {
+  const act = (run: () => Promise<unknown>) => {
     setBusy(true)
     setError(null)
-    api.call('conversations.remove', { conversationId: conversation.id, account: member.account }).then(
+    run().then(
       () => {
         setBusy(false)
         setConfirming(null)
-        void load()
       },
       (err: unknown) => {
         setBusy(false)
@@ -34,15 +30,20 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
       },
     )
   }
+  const remove = (member: MemberView) => act(() => api.call('conversations.remove', { conversationId: conversation.id, account: member.account }))
+  const setRole = (member: MemberView, role: MemberView['role']) =>
+    act(() => api.call('conversations.setRole', { conversationId: conversation.id, account: member.account, role }))
 
   const admin = conversation.role === 'admin' && !conversation.removed
+  const list = members.list
+  const admins = list?.filter((m) => m.role === 'admin').length ?? 0
   return (
     <Dialog title={`Members of ${conversation.name}`} onClose={onClose}>
-      <ErrorNote error={error} />
-      {members === null && error === null && <p role="status">Loading members…</p>}
-      {members !== null && (
+      <ErrorNote error={error ?? members.error} />
+      {list === null && members.error === null && <p role="status">Loading members…</p>}
+      {list !== null && (
         <ul className="member-list">
-          {members.map((m) => {
+          {list.map((m) => {
             const online = m.devices.some((d) => d.online)
             return (
               <li key={m.account} className="member">
@@ -54,6 +55,23 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
                 <span className="muted small">
                   {m.role === 'admin' ? 'Admin' : 'Member'} · {online ? 'online' : 'offline'}
                 </span>
+                {admin && conversation.kind === 'group' && !m.me && (
+                  <button
+                    type="button"
+                    className="link-button"
+                    disabled={busy}
+                    onClick={() => setRole(m, m.role === 'admin' ? 'member' : 'admin')}
+                    // The visible words lead the accessible name (WCAG 2.5.3); the person's name tells the rows apart.
+                    aria-label={`${m.role === 'admin' ? 'Make member' : 'Make admin'}: ${m.displayName}`}
+                  >
+                    {m.role === 'admin' ? 'Make member' : 'Make admin'}
+                  </button>
+                )}
+                {admin && m.me && admins > 1 && (
+                  <button type="button" className="link-button" disabled={busy} onClick={() => setRole(m, 'member')}>
+                    Step down as admin
+                  </button>
+                )}
                 {admin && !m.me && (
                   <button type="button" className="danger-link" onClick={() => setConfirming(m)} aria-label={`Remove ${m.displayName}`}>
                     Remove
@@ -64,6 +82,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
           })}
         </ul>
       )}
+      {admin && <p className="muted small">Admins can invite people, remove members and choose other admins.</p>}
       {confirming !== null && (
         <div className="confirm" role="group" aria-label={`Remove ${confirming.displayName}?`}>
           <p>

@@ -37,7 +37,7 @@ describe('<MessageList>', () => {
         onLoadOlder={onLoadOlder}
         onAtBottomChange={() => {}}
         followSignal={0}
-        renderItem={(item) => <ListRow item={item} actions={actions} />}
+        renderItem={(item) => <ListRow item={item} actions={actions} names={new Map()} />}
       />,
     )
     const log = container.querySelector('[role="log"]') as HTMLElement

@@ -13,18 +13,19 @@ export interface RowActions {
   discard(localId: string): void
 }
 
-export function ListRow({ item, actions }: { item: ListItem; actions: RowActions }) {
+/** `names`: each account's current display name; a message keeps the name the core gave it as a fallback. */
+export function ListRow({ item, actions, names }: { item: ListItem; actions: RowActions; names: ReadonlyMap<string, string> }) {
   switch (item.kind) {
     case 'day':
       return <h3 className="day-separator">{item.label}</h3>
     case 'message':
-      return <MessageBubble message={item.message} first={item.first} actions={actions} />
+      return <MessageBubble message={item.message} first={item.first} actions={actions} authorName={names.get(item.message.author) ?? item.message.authorName} />
     case 'optimistic':
       return <OptimisticBubble message={item.message} first={item.first} actions={actions} />
   }
 }
 
-function MessageBubble({ message, first, actions }: { message: MessageView; first: boolean; actions: RowActions }) {
+function MessageBubble({ message, first, actions, authorName }: { message: MessageView; first: boolean; actions: RowActions; authorName: string }) {
   const [retrying, setRetrying] = useState(false)
   const [retryError, setRetryError] = useState<string | null>(null)
   const retry = () => {
@@ -37,7 +38,7 @@ function MessageBubble({ message, first, actions }: { message: MessageView; firs
   }
   return (
     <div className={`message ${message.mine ? 'mine' : 'theirs'}${first ? ' first' : ''}`} data-message-id={message.id}>
-      {first && !message.mine && <div className="author">{message.authorName}</div>}
+      {first && !message.mine && <div className="author">{authorName}</div>}
       <div className="bubble">
         <p className={`body${message.deleted ? ' deleted' : ''}`}>{message.deleted ? 'This message was deleted' : message.body}</p>
         <div className="meta">

@@ -25,7 +25,7 @@ function RelayState({ status }: { status: RelayStatus | undefined }) {
 }
 
 /** Settings: who you are, relays, where data lives, versions and network identity. */
-export function Settings({ onClose }: { onClose(): void }) {
+export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameChanged?(displayName: string): void }) {
   const api = useApi()
   const id = useId()
   const [settings, setSettings] = useState<SettingsView | null>(null)
@@ -36,6 +36,9 @@ export function Settings({ onClose }: { onClose(): void }) {
   const [relayError, setRelayError] = useState<string | null>(null)
   const [saving, setSaving] = useState(false)
   const [relayStatus, setRelayStatus] = useState<RelayStatus[]>([])
+  const [nameInput, setNameInput] = useState<string | null>(null)
+  const [nameError, setNameError] = useState<string | null>(null)
+  const [nameSaved, setNameSaved] = useState(false)
 
   useEffect(() => {
     let alive = true
@@ -77,6 +80,30 @@ export function Settings({ onClose }: { onClose(): void }) {
       },
     )
   }
+  const currentName = settings?.displayName ?? me?.displayName ?? ''
+  const typedName = nameInput ?? currentName
+  const saveName = (event: FormEvent) => {
+    event.preventDefault()
+    const displayName = typedName.trim()
+    if (displayName.length === 0 || displayName === currentName) return
+    setSaving(true)
+    setNameError(null)
+    setNameSaved(false)
+    api.call('settings.update', { displayName }).then(
+      (next) => {
+        setSaving(false)
+        setSettings(next)
+        setNameInput(null)
+        setNameSaved(true)
+        onNameChanged?.(next.displayName)
+      },
+      (err: unknown) => {
+        setSaving(false)
+        setNameError(errorText(err))
+      },
+    )
+  }
+
   const addRelay = (event: FormEvent) => {
     event.preventDefault()
     const address = relayInput.trim()
@@ -97,11 +124,32 @@ export function Settings({ onClose }: { onClose(): void }) {
 
         <section aria-labelledby={`${id}-profile`} className="settings-section">
           <h3 id={`${id}-profile`}>Profile</h3>
-          <dl className="facts">
-            <dt>Display name</dt>
-            <dd>{settings?.displayName ?? me?.displayName ?? '…'}</dd>
-          </dl>
-          <p className="muted small">Your name is part of your identity and is shown to the people you chat with.</p>
+          <form onSubmit={saveName} className="inline-form">
+            <div className="field grow">
+              <label htmlFor={`${id}-name`}>Display name</label>
+              <input
+                id={`${id}-name`}
+                value={typedName}
+                onChange={(e) => {
+                  setNameInput(e.target.value)
+                  setNameSaved(false)
+                }}
+                maxLength={64}
+                autoComplete="nickname"
+                aria-describedby={`${id}-name-help`}
+                disabled={settings === null}
+              />
+            </div>
+            <button type="submit" disabled={saving || settings === null || typedName.trim().length === 0 || typedName.trim() === currentName}>
+              Save name
+            </button>
+          </form>
+          <ErrorNote error={nameError} />
+          <p className="muted small" id={`${id}-name-help`} role="status">
+            {nameSaved
+              ? 'Saved. Everyone in your conversations will see the new name when they are next in touch.'
+              : 'Shown to the people you chat with, in every conversation.'}
+          </p>
         </section>
 
         <section aria-labelledby={`${id}-relays`} className="settings-section">

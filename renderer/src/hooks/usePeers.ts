@@ -3,47 +3,28 @@ import type { PeerView } from '../../../node/src/api/types.js'
 import type { Api } from '../api/client.js'
 
 /**
- * Devices connected right now (`network.peers`), kept current by `peer.changed`. A device gets its person's name once
- * it is in a conversation with us, which the core reports as a conversation update, not a peer change: the list is
- * read again then too.
+ * Devices connected right now (`network.peers`), kept current by `peer.changed`. The core sends that event on every
+ * connection change and after every membership change (a device gets its person's name once it is in a conversation
+ * with us, and a new name when the person changes it).
  */
 export function usePeers(api: Api): PeerView[] | null {
   const [peers, setPeers] = useState<PeerView[] | null>(null)
   useEffect(() => {
     let alive = true
-    let generation = 0
-    let reading = false
-    let again = false
-    const read = () => {
-      if (reading) {
-        again = true
-        return
-      }
-      reading = true
-      const asked = generation
-      api.call('network.peers').then(
-        // An event that came while this was in flight is newer than the answer.
-        (loaded) => alive && asked === generation && setPeers(loaded),
-        // The list is informative: when it cannot be read the status stays as it was.
-        () => {},
-      ).finally(() => {
-        reading = false
-        if (again && alive) {
-          again = false
-          read()
-        }
-      })
-    }
+    let changed = false
     const offPeers = api.on('peer.changed', ({ peers: next }) => {
-      generation++
+      changed = true
       setPeers(next)
     })
-    const offConversations = api.on('conversation.updated', read)
-    read()
+    api.call('network.peers').then(
+      // An event that came while this was in flight is newer than the answer.
+      (loaded) => alive && !changed && setPeers(loaded),
+      // The list is informative: when it cannot be read the status stays as it was.
+      () => {},
+    )
     return () => {
       alive = false
       offPeers()
-      offConversations()
     }
   }, [api])
   return peers

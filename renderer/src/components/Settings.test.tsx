@@ -1,0 +1,56 @@
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import { HearthError } from '../../../node/common/errors.js'
+import type { SettingsView } from '../../../node/src/api/types.js'
+import { ApiContext } from '../api/context.js'
+import { fakeApi, type FakeApi } from '../testing/fake-api.js'
+import { Settings } from './Settings.js'
+
+afterEach(cleanup)
+
+function settingsApi(update: (patch: { displayName?: string | undefined }) => SettingsView): FakeApi {
+  return fakeApi({
+    'settings.get': () => ({ displayName: 'Alice', relays: [] }),
+    'identity.whoami': () => ({ account: 'a'.repeat(64), device: 'd'.repeat(64), displayName: 'Alice', peerId: 'p', addresses: [] }),
+    'settings.update': update,
+  })
+}
+
+describe('<Settings>', () => {
+  it('changes the display name: trimmed, saved through settings.update, reported to the app', async () => {
+    const changed: string[] = []
+    const api = settingsApi((patch) => ({ displayName: patch.displayName!, relays: [] }))
+    render(
+      <ApiContext.Provider value={api}>
+        <Settings onClose={() => {}} onNameChanged={(name) => changed.push(name)} />
+      </ApiContext.Provider>,
+    )
+    const input = (await screen.findByLabelText('Display name')) as HTMLInputElement
+    await waitFor(() => expect(input.value).toBe('Alice'))
+    const save = screen.getByRole('button', { name: 'Save name' }) as HTMLButtonElement
+    expect(save.disabled).toBe(true) // nothing to save yet
+    fireEvent.change(input, { target: { value: '  Grandma Alice ' } })
+    fireEvent.click(save)
+    await screen.findByText(/Saved\./)
+    expect(api.calls.find((c) => c.method === 'settings.update')!.params).toEqual({ displayName: 'Grandma Alice' })
+    expect(changed).toEqual(['Grandma Alice'])
+    expect(input.value).toBe('Grandma Alice')
+  })
+
+  it('shows a refused name in place and keeps what was typed', async () => {
+    const api = settingsApi(() => {
+      throw new HearthError('INVALID_INPUT', 'display name must not contain control or direction-override characters')
+    })
+    render(
+      <ApiContext.Provider value={api}>
+        <Settings onClose={() => {}} />
+      </ApiContext.Provider>,
+    )
+    const input = (await screen.findByLabelText('Display name')) as HTMLInputElement
+    await waitFor(() => expect(input.value).toBe('Alice'))
+    fireEvent.change(input, { target: { value: 'Al\u202Eice' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Save name' }))
+    expect((await screen.findByRole('alert')).textContent).toContain('direction-override')
+    expect(input.value).toBe('Al\u202Eice')
+  })
+})
