@@ -686,9 +686,9 @@ export class Core {
   }
 
   async page(id: ConversationId, options: { before?: string | undefined; limit?: number | undefined } = {}): Promise<Page> {
+    const rt = this.runtime(id)
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
     const rows = await this.store.pageMessages(id, limit, options.before)
-    const rt = this.runtime(id)
     const messages = rows.reverse().map((row) => toView(row, rt.log.names))
     return { messages, nextBefore: rows.length === limit ? messages[0]!.orderKey : null }
   }
