@@ -1,10 +1,10 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
-import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
+import type { MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { Drafts } from '../state/drafts.js'
-import { CONVERSATION, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
+import { CONVERSATION, conversationSummary, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
 import { Chat } from './Chat.js'
 
@@ -15,18 +15,7 @@ beforeAll(() => {
 })
 afterAll(() => restoreLayout())
 
-const summary: ConversationSummary = {
-  id: CONVERSATION,
-  kind: 'group',
-  name: 'Family',
-  createdAt: 0,
-  lastActivity: 0,
-  lastMessage: null,
-  unread: 1,
-  memberCount: 2,
-  role: 'admin',
-  removed: false,
-}
+const summary = conversationSummary({ unread: 1 })
 
 function renderChat(api: FakeApi, drafts = new Drafts(), conversation = summary) {
   return render(

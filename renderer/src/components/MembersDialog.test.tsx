@@ -1,25 +1,14 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
-import type { ConversationSummary, MemberView } from '../../../node/src/api/types.js'
+import type { MemberView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
-import { CONVERSATION, fakeApi, type FakeApi } from '../testing/fake-api.js'
+import { CONVERSATION, conversationSummary, fakeApi, type FakeApi } from '../testing/fake-api.js'
 import { MembersDialog } from './MembersDialog.js'
 
 afterEach(cleanup)
 
-const summary: ConversationSummary = {
-  id: CONVERSATION,
-  kind: 'group',
-  name: 'Family',
-  createdAt: 0,
-  lastActivity: 0,
-  lastMessage: null,
-  unread: 0,
-  memberCount: 2,
-  role: 'admin',
-  removed: false,
-}
+const summary = conversationSummary()
 
 const person = (name: string, role: MemberView['role'], me = false): MemberView => ({
   account: name[0]!.repeat(64),

@@ -4,7 +4,7 @@
  */
 import { HearthError } from '../../../node/common/errors.js'
 import type { EventName, EventPayload, Method, Params, Result } from '../../../node/src/api/contract.js'
-import type { MessageView } from '../../../node/src/api/types.js'
+import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
 import type { Api } from '../api/client.js'
 
 export type Handlers = { [M in Method]?: (params: Params<M>) => Result<M> | Promise<Result<M>> }
@@ -72,6 +72,23 @@ export function message(overrides: Partial<MessageView> & { body?: string } = {}
     mine: false,
     state: 'delivered',
     failure: null,
+    ...overrides,
+  }
+}
+
+/** The group "Family" (id CONVERSATION) as its admin sees it. */
+export function conversationSummary(overrides: Partial<ConversationSummary> = {}): ConversationSummary {
+  return {
+    id: CONVERSATION,
+    kind: 'group',
+    name: 'Family',
+    createdAt: 0,
+    lastActivity: 0,
+    lastMessage: null,
+    unread: 0,
+    memberCount: 2,
+    role: 'admin',
+    removed: false,
     ...overrides,
   }
 }
