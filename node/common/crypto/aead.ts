@@ -1,7 +1,7 @@
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { HearthError } from '../errors.js'
 import { concatBytes } from '../util/bytes.js'
-import { randomBytes } from './random.js'
+import { randomNonce } from './random.js'
+import { xchachaOpen, xchachaSeal } from './xchacha20poly1305.js'
 
 export const AEAD_KEY_LENGTH = 32
 export const AEAD_NONCE_LENGTH = 24
@@ -13,7 +13,7 @@ export const AEAD_TAG_LENGTH = 16
  * Returns nonce || ciphertext || tag.
  */
 export function seal(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {
-  const nonce = randomBytes(AEAD_NONCE_LENGTH)
+  const nonce = randomNonce(AEAD_NONCE_LENGTH)
   return concatBytes(nonce, sealWithNonce(key, nonce, plaintext, associatedData))
 }
 
@@ -32,7 +32,7 @@ export function sealWithNonce(
 ): Uint8Array {
   if (key.length !== AEAD_KEY_LENGTH) throw new HearthError('INVALID_INPUT', 'AEAD key must be 32 bytes')
   if (nonce.length !== AEAD_NONCE_LENGTH) throw new HearthError('INVALID_INPUT', 'AEAD nonce must be 24 bytes')
-  return xchacha20poly1305(key, nonce, associatedData).encrypt(plaintext)
+  return xchachaSeal(key, nonce, plaintext, associatedData)
 }
 
 export function openWithNonce(
@@ -49,7 +49,7 @@ export function openWithNonce(
     throw decryptFailed()
   }
   try {
-    return xchacha20poly1305(key, nonce, associatedData).decrypt(ciphertextAndTag)
+    return xchachaOpen(key, nonce, ciphertextAndTag, associatedData)
   } catch (err) {
     throw decryptFailed(err)
   }

@@ -125,6 +125,23 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
   }
 }
 
+/**
+ * `verify` on libuv's thread pool: the same rule and the same answers, but the main thread is free while OpenSSL
+ * works, so a batch of envelopes (a sync page) is verified on every core at once. Never rejects.
+ */
+export function verifyAsync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      if (publicKey.length !== ED25519_PUBLIC_KEY_LENGTH || signature.length !== ED25519_SIGNATURE_LENGTH) return resolve(false)
+      const key = publicKeyObject(publicKey)
+      if (key === null) return resolve(false)
+      nodeVerify(null, message, key, signature, (err, ok) => resolve(err === null && ok))
+    } catch {
+      resolve(false)
+    }
+  })
+}
+
 /** Pure-JS reference signer, for cross-checking node:crypto and for environments without it. */
 export function nobleSign(seed: Uint8Array, message: Uint8Array): Uint8Array {
   if (seed.length !== ED25519_SEED_LENGTH) throw new HearthError('INVALID_INPUT', 'Ed25519 seed must be 32 bytes')
@@ -166,4 +183,8 @@ export function signWithLabel(seed: Uint8Array, label: Label, message: Uint8Arra
 
 export function verifyWithLabel(publicKey: Uint8Array, label: Label, message: Uint8Array, signature: Uint8Array): boolean {
   return verify(publicKey, labelled(label, message), signature)
+}
+
+export function verifyWithLabelAsync(publicKey: Uint8Array, label: Label, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return verifyAsync(publicKey, labelled(label, message), signature)
 }

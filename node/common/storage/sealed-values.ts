@@ -12,7 +12,8 @@
  *
  * Not defended: rollback of a record to an older value that was once stored under the same key, and deletion.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { randomNonce } from '../crypto/random.js'
+import { xchachaOpen, xchachaSeal } from '../crypto/xchacha20poly1305.js'
 import { HearthError } from '../errors.js'
 import { concatBytes, utf8 } from '../util/bytes.js'
 
@@ -39,9 +40,13 @@ export class SealedValues {
 
   seal(key: string, plaintext: Uint8Array): Uint8Array {
     if (!(plaintext instanceof Uint8Array)) throw new HearthError('INVALID_INPUT', 'plaintext must be a Uint8Array')
-    const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
-    const ciphertext = xchacha20poly1305(this.#key, nonce, associatedData(key)).encrypt(plaintext)
-    return concatBytes(new Uint8Array([FORMAT_V1]), nonce, ciphertext)
+    const nonce = randomNonce(NONCE_BYTES)
+    const ciphertext = xchachaSeal(this.#key, nonce, plaintext, associatedData(key))
+    const out = new Uint8Array(1 + NONCE_BYTES + ciphertext.length)
+    out[0] = FORMAT_V1
+    out.set(nonce, 1)
+    out.set(ciphertext, 1 + NONCE_BYTES)
+    return out
   }
 
   open(key: string, stored: Uint8Array): Uint8Array {
@@ -55,7 +60,7 @@ export class SealedValues {
     const nonce = stored.subarray(1, 1 + NONCE_BYTES)
     const ciphertext = stored.subarray(1 + NONCE_BYTES)
     try {
-      return xchacha20poly1305(this.#key, nonce, ad).decrypt(ciphertext)
+      return xchachaOpen(this.#key, nonce, ciphertext, ad)
     } catch (err) {
       throw new HearthError(
         'DECRYPT_FAILED',

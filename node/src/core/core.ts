@@ -32,6 +32,8 @@ import {
   openEnvelopeHeader,
   parseEnvelopeFrame,
   sealEnvelope,
+  verifyEnvelopeSignature,
+  verifyEnvelopeSignatureAsync,
   type EnvelopeFrame,
   type EnvelopeHeader,
 } from '../../common/wire/envelope.js'
@@ -125,6 +127,8 @@ const SYNC_PAGE_BYTES = Limits.maxFrameBytes - 256 * 1024
  */
 const SYNC_RESPONSE_BYTES = 3 * 1024 * 1024
 const RECEIPT_DELAY_MS = 150
+/** Stored envelopes processStream reads per range read when they did not arrive in the same batch. */
+const PROCESS_READ_AHEAD = 256
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
 
@@ -990,9 +994,9 @@ export class Core {
   private async failUndelivered(rt: ConversationRuntime, reason: string): Promise<void> {
     const failed: MessageRow[] = []
     for (const [epoch, own] of rt.own) {
-      for (const messageId of await this.store.mineBetween(rt.id, epoch, own.delivered, own.next)) {
-        const row = await this.store.getMessage(rt.id, messageId)
-        if (row && (row.state === 'pending' || row.state === 'sent')) failed.push({ ...row, state: 'failed', failure: reason })
+      const rows = await this.store.getMessages(rt.id, await this.store.mineBetween(rt.id, epoch, own.delivered, own.next))
+      for (const row of rows.values()) {
+        if (row.state === 'pending' || row.state === 'sent') failed.push({ ...row, state: 'failed', failure: reason })
       }
     }
     if (failed.length > 0) await this.updateRows(rt.id, failed)
@@ -1129,7 +1133,33 @@ export class Core {
     return 'reject'
   }
 
+  /** Verifies one envelope (the gossip validator's path, which must answer at once). */
   private check(rt: ConversationRuntime, data: Uint8Array): CheckResult {
+    const opened = this.openHeader(rt, data)
+    if (!opened.ok) return opened
+    if (!verifyEnvelopeSignature(opened.frame, opened.header)) return { ok: false, reason: 'forged' }
+    return this.admit(rt, opened)
+  }
+
+  /**
+   * `check` for a batch (a sync page): the signatures are verified on the thread pool, all at once, so the main thread
+   * only opens headers. Verdicts the gossip validator already reached are reused.
+   */
+  private checkAll(rt: ConversationRuntime, data: Uint8Array[]): Promise<CheckResult[]> {
+    return Promise.all(
+      data.map(async (bytes) => {
+        const cached = this.validated.get(bytes)
+        if (cached !== undefined) return cached
+        const opened = this.openHeader(rt, bytes)
+        if (!opened.ok) return opened
+        if (!(await verifyEnvelopeSignatureAsync(opened.frame, opened.header))) return { ok: false, reason: 'forged' } as const
+        return this.admit(rt, opened)
+      }),
+    )
+  }
+
+  /** Parses the frame and opens its header (not yet trusting it: the signature is checked next). */
+  private openHeader(rt: ConversationRuntime, data: Uint8Array): OpenedHeader | { ok: false; reason: string } {
     let frame: EnvelopeFrame
     try {
       frame = parseEnvelopeFrame(data)
@@ -1138,12 +1168,15 @@ export class Core {
     }
     const keys = rt.epochs.get(toHex(frame.epochTag) as EpochId)
     if (keys === undefined) return { ok: false, reason: 'wrong-conversation' }
-    let header: EnvelopeHeader
     try {
-      header = openEnvelopeHeader(frame, keys.envelope.headerKey)
-    } catch (err) {
-      return { ok: false, reason: isHearthError(err, 'BAD_SIGNATURE') ? 'forged' : 'wrong-conversation' }
+      return { ok: true, frame, keys, header: openEnvelopeHeader(frame, keys.envelope.headerKey, { verifySignature: false }) }
+    } catch {
+      return { ok: false, reason: 'wrong-conversation' }
     }
+  }
+
+  /** After a good signature: is the signer a device that may write here at this position? */
+  private admit(rt: ConversationRuntime, { frame, keys, header }: OpenedHeader): CheckResult {
     const device = toHex(header.device) as DeviceId
     if (device === this.identity.deviceId) return { ok: false, reason: 'own' }
     const cert = rt.log.knownDevices.get(device)
@@ -1179,12 +1212,12 @@ export class Core {
 
   /** Stores envelopes, handles control envelopes at once and processes content in order per stream. */
   private async ingest(rt: ConversationRuntime, items: Array<{ bytes: Uint8Array; from: string | null }>): Promise<void> {
-    const touchedStreams = new Set<string>()
-    const batch: Put[] = []
-    let logChanged = false
-    const pendingPuts = new Map<string, Uint8Array>()
-    for (const { bytes, from } of items) {
-      const verdict = this.validated.get(bytes) ?? this.check(rt, bytes)
+    // First pass: verify (signals are handled at once) and drop what the streams' `have` already covers.
+    const candidates: Array<{ bytes: Uint8Array; verdict: Extract<CheckResult, { ok: true }>; envKey: string }> = []
+    const inBatch = new Set<string>()
+    const verdicts = await this.checkAll(rt, items.map((item) => item.bytes))
+    for (const [i, { bytes, from }] of items.entries()) {
+      const verdict = verdicts[i]!
       if (!verdict.ok) {
         if (verdict.reason !== 'own') {
           this.counters.count(verdict.reason)
@@ -1194,19 +1227,38 @@ export class Core {
         }
         continue
       }
-      const { header, epoch, device, keys, frame } = verdict
-      if (header.kind === EnvelopeKind.signal) {
-        await this.onSignal(rt, frame, keys, device)
+      if (verdict.header.kind === EnvelopeKind.signal) {
+        await this.onSignal(rt, verdict.frame, verdict.keys, verdict.device)
         continue
       }
-      const key = streamKey(epoch, device)
-      const stream = rt.streams.get(key) ?? { have: 0, done: 0, chain: null }
-      const envKey = `${key}/${header.seq}`
-      if (header.seq <= stream.have || pendingPuts.has(envKey) || (await this.store.getEnvelope(rt.id, epoch, device, header.seq))) {
+      const key = streamKey(verdict.epoch, verdict.device)
+      const envKey = `${key}/${verdict.header.seq}`
+      if (verdict.header.seq <= (rt.streams.get(key)?.have ?? 0) || inBatch.has(envKey)) {
         this.counters.count('duplicate')
         continue
       }
-      pendingPuts.set(envKey, bytes)
+      inBatch.add(envKey)
+      candidates.push({ bytes, verdict, envKey })
+    }
+    // One batched read for the rest: an envelope beyond `have` may have been stored before, out of order.
+    const storedBefore = await this.store.hasEnvelopes(
+      rt.id,
+      candidates.map(({ verdict: v }) => ({ epoch: v.epoch, device: v.device, seq: v.header.seq })),
+    )
+
+    const touchedStreams = new Set<string>()
+    const batch: Put[] = []
+    let logChanged = false
+    const fresh: FreshEnvelopes = new Map()
+    candidates.forEach(({ bytes, verdict, envKey }, i) => {
+      if (storedBefore[i]) {
+        this.counters.count('duplicate')
+        return
+      }
+      const { header, epoch, device, keys, frame } = verdict
+      const key = streamKey(epoch, device)
+      const stream = rt.streams.get(key) ?? { have: 0, done: 0, chain: null }
+      fresh.set(envKey, { frame, kind: header.kind })
       batch.push(this.store.putEnvelope(rt.id, epoch, device, header.seq, bytes))
       rt.streams.set(key, stream)
       touchedStreams.add(key)
@@ -1225,19 +1277,19 @@ export class Core {
       } else if (header.kind === EnvelopeKind.keys) {
         this.onKeys(rt, frame, keys, epoch, device, stream)
       }
-    }
+    })
     // Advance each stream's contiguous "have" over what is now stored.
     for (const key of touchedStreams) {
       const s = rt.streams.get(key)!
       const [epoch, device] = key.split('/') as [EpochId, DeviceId]
-      while (pendingPuts.has(`${key}/${s.have + 1}`) || (await this.store.getEnvelope(rt.id, epoch, device, s.have + 1))) s.have++
+      while (fresh.has(`${key}/${s.have + 1}`) || (await this.store.getEnvelope(rt.id, epoch, device, s.have + 1))) s.have++
       batch.push(this.store.putStream(rt.id, epoch, device, s))
     }
     // Not synced: a crash here loses only what sync fetches again (our vector is what is on disk). The synced write
     // comes when the envelopes are processed, before any receipt says we hold them.
     await this.store.commit(batch, false)
     if (logChanged) await this.afterLogChange(rt)
-    else for (const key of touchedStreams) await this.processStream(rt, key)
+    else for (const key of touchedStreams) await this.processStream(rt, key, fresh)
     if (touchedStreams.size > 0) this.scheduleReceipt(rt.id, RECEIPT_DELAY_MS)
   }
 
@@ -1253,8 +1305,11 @@ export class Core {
     }
   }
 
-  /** Decrypts and applies content envelopes of one stream in order, as far as they are contiguous and keyed. */
-  private async processStream(rt: ConversationRuntime, key: string): Promise<void> {
+  /**
+   * Decrypts and applies content envelopes of one stream in order, as far as they are contiguous and keyed. Envelopes
+   * the calling ingest just stored come in `fresh` (already parsed, kind known); older ones are read in ranges.
+   */
+  private async processStream(rt: ConversationRuntime, key: string, fresh?: FreshEnvelopes): Promise<void> {
     const s = rt.streams.get(key)
     if (!s || s.done >= s.have || s.chain === null) return
     const [epoch, device] = key.split('/') as [EpochId, DeviceId]
@@ -1265,18 +1320,30 @@ export class Core {
     const byShard = new Map<number, Array<{ change: Uint8Array; seq: number }>>()
     let chain = { chainKey: fromBase64Url(s.chain.key), index: s.chain.index }
     let done = s.done
+    let readAhead: Uint8Array[] = []
+    let readAheadFrom = 0
     while (done < s.have) {
       const seq = done + 1
-      const bytes = await this.store.getEnvelope(rt.id, epoch, device, seq)
-      if (!bytes) break
-      const frame = parseEnvelopeFrame(bytes)
-      // Verified before it was stored; the store is ours. Decrypting the header is enough to read its kind.
-      const header = openEnvelopeHeader(frame, keys.envelope.headerKey, { verifySignature: false })
-      if (header.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
+      let envelope = fresh?.get(`${key}/${seq}`)
+      if (envelope === undefined) {
+        if (seq - readAheadFrom >= readAhead.length) {
+          // Stored envelopes up to `have` are contiguous: a range read returns exactly seq, seq + 1, …
+          readAhead = await this.store.envelopesAfter(rt.id, epoch, device, done, Math.min(PROCESS_READ_AHEAD, s.have - done))
+          readAheadFrom = seq
+        }
+        const bytes = readAhead[seq - readAheadFrom]
+        if (!bytes) break
+        const frame = parseEnvelopeFrame(bytes)
+        // Verified before it was stored; the store is ours. Decrypting the header is enough to read its kind.
+        const header = openEnvelopeHeader(frame, keys.envelope.headerKey, { verifySignature: false })
+        if (header.seq !== seq) break
+        envelope = { frame, kind: header.kind }
+      }
+      if (envelope.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
         try {
           const step = keyAt(chain, seq)
           chain = step.next
-          const payload = decodeContent(openEnvelopeBody(frame, step.key))
+          const payload = decodeContent(openEnvelopeBody(envelope.frame, step.key))
           const valid = validateRemoteChange(payload.change, actor)
           if (!valid.ok) throw new HearthError('MALFORMED', valid.reason)
           const list = byShard.get(payload.shard) ?? []
@@ -1297,11 +1364,12 @@ export class Core {
       entries.forEach((e, i) => batch.push(this.store.putChange(rt.id, epoch, shard, loaded.stored + i, e.change)))
       rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + entries.length })
       const refs = [...result.touched.messages, ...result.touched.reactionTargets]
+      const existing = await this.store.getMessages(rt.id, [...new Set(refs.map((r) => r.id as unknown as MessageId))])
       const seen = new Set<string>()
       for (const ref of refs) {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
-        const row = await this.materialize(rt, result.doc, ref, epoch)
+        const row = this.materialize(rt, result.doc, ref, epoch, existing.get(ref.id as unknown as MessageId))
         if (!row) continue
         batch.push(...this.store.putMessage(row.row))
         ;(row.isNew ? added : updated).push(toView(row.row, rt.log.names))
@@ -1334,18 +1402,19 @@ export class Core {
     if (newestOthers.length > 0) this.emitConversation(rt.id)
   }
 
-  private async materialize(
+  /** The row for one touched message; `existing` is its stored row, if any. */
+  private materialize(
     rt: ConversationRuntime,
     doc: Shard,
     ref: MessageRef,
     epoch: EpochId,
-  ): Promise<{ row: MessageRow; isNew: boolean } | undefined> {
+    existing: MessageRow | undefined,
+  ): { row: MessageRow; isNew: boolean } | undefined {
     const view = readMessage(doc, ref.author, ref.id)
     if (!view) return undefined
     let cert
     for (const c of rt.log.knownDevices.values()) if (actorOf(c.device) === ref.author) cert = c
     if (!cert) return undefined
-    const existing = await this.store.getMessage(rt.id, ref.id as unknown as MessageId)
     if (existing && existing.device !== cert.device) return undefined // an id collision by another device: keep the first
     const reactions: Record<string, string[]> = {}
     for (const [emoji, actors] of Object.entries(view.reactions)) {
@@ -1443,12 +1512,12 @@ export class Core {
   private async applyReceipt(rt: ConversationRuntime, receipt: { epoch: string; have: Record<string, number>; readUpTo: string }): Promise<void> {
     const epoch = receipt.epoch as EpochId
     const own = rt.own.get(epoch)
-    const changed: MessageRow[] = []
+    const changed = new Map<string, MessageRow>()
     const held = receipt.have[this.identity.deviceId] ?? 0
     if (own && held > own.delivered) {
-      for (const messageId of await this.store.mineBetween(rt.id, epoch, own.delivered, held)) {
-        const row = await this.store.getMessage(rt.id, messageId)
-        if (row && (row.state === 'pending' || row.state === 'sent' || row.state === 'failed')) changed.push({ ...row, state: 'delivered', failure: null })
+      const rows = await this.store.getMessages(rt.id, await this.store.mineBetween(rt.id, epoch, own.delivered, held))
+      for (const row of rows.values()) {
+        if (row.state === 'pending' || row.state === 'sent' || row.state === 'failed') changed.set(row.id, { ...row, state: 'delivered', failure: null })
       }
       const next = { ...own, delivered: held }
       rt.own.set(epoch, next)
@@ -1458,14 +1527,12 @@ export class Core {
       for (const row of await this.store.messagesAfter(rt.id, rt.record.theirReadUpTo, 10_000)) {
         if (row.orderKey > receipt.readUpTo) break
         if (!row.mine || row.state === 'read') continue
-        const pending = changed.find((c) => c.id === row.id)
-        if (pending) pending.state = 'read'
-        else changed.push({ ...row, state: 'read', failure: null })
+        changed.set(row.id, { ...(changed.get(row.id) ?? row), state: 'read', failure: null })
       }
       rt.record = { ...rt.record, theirReadUpTo: receipt.readUpTo }
       await this.store.commit([this.store.putConversation(rt.record)], false)
     }
-    if (changed.length > 0) await this.updateRows(rt.id, changed)
+    if (changed.size > 0) await this.updateRows(rt.id, [...changed.values()])
   }
 
   private async updateRows(id: ConversationId, rows: MessageRow[]): Promise<void> {
@@ -1628,6 +1695,11 @@ export class Core {
     throw new HearthError('INTERNAL', 'current epoch secret is missing')
   }
 }
+
+type OpenedHeader = { ok: true; frame: EnvelopeFrame; keys: EpochKeys; header: EnvelopeHeader }
+
+/** Envelopes one ingest stored, by `${epoch}/${device}/${seq}`, parsed and with their kind. */
+type FreshEnvelopes = Map<string, { frame: EnvelopeFrame; kind: EnvelopeKind }>
 
 type CheckResult =
   | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }

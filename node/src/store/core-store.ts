@@ -315,6 +315,12 @@ export class CoreStore {
   getEnvelope(c: ConversationId, e: EpochId, d: DeviceId, seq: number) {
     return this.db.get(Keys.envelope(c, e, d, seq))
   }
+  /** Whether each of these envelopes is stored, in one batched read. */
+  async hasEnvelopes(c: ConversationId, refs: ReadonlyArray<{ epoch: EpochId; device: DeviceId; seq: number }>): Promise<boolean[]> {
+    if (refs.length === 0) return []
+    const values = await this.db.getMany(refs.map((r) => Keys.envelope(c, r.epoch, r.device, r.seq)))
+    return values.map((v) => v !== undefined)
+  }
   /** Envelopes of one stream with seq > after, in order, at most `limit`. */
   async envelopesAfter(c: ConversationId, e: EpochId, d: DeviceId, after: number, limit: number) {
     const range = prefixRange('env', c, e, d)
@@ -345,6 +351,23 @@ export class CoreStore {
     if (orderKey === undefined) return undefined
     return this.getJson(Keys.message(c, new TextDecoder().decode(orderKey)), parseMessage)
   }
+  /** The stored rows of these messages (absent ones are left out), in two batched reads however many there are. */
+  async getMessages(c: ConversationId, ids: readonly MessageId[]): Promise<Map<MessageId, MessageRow>> {
+    const out = new Map<MessageId, MessageRow>()
+    if (ids.length === 0) return out
+    const orderKeys = await this.db.getMany(ids.map((id) => Keys.messageId(c, id)))
+    const found = ids.flatMap((id, i) => {
+      const orderKey = orderKeys[i]
+      return orderKey === undefined ? [] : [{ id, key: Keys.message(c, new TextDecoder().decode(orderKey)) }]
+    })
+    const rows = await this.db.getMany(found.map((f) => f.key))
+    found.forEach((f, i) => {
+      const stored = rows[i]
+      if (stored !== undefined) out.set(f.id, decodeJson(this.openSealed(f.key, stored), parseMessage))
+    })
+    return out
+  }
+
   /** Newest first, strictly before `before` (an order key) when given. */
   async pageMessages(c: ConversationId, limit: number, before?: string): Promise<MessageRow[]> {
     const range = prefixRange('msg', c)
