@@ -69,6 +69,8 @@ describe('bad input from peers is refused, counted and harmless', () => {
       signingSeed: generateSigningKeyPair().seed,
     })
     await expectRefused('forged', () => bob.core.node.publish(keys.topic, forged))
+    // The same envelope arriving in a sync page takes the batched path (signatures verified on the thread pool).
+    await expectRefused('forged', () => internals(alice).enqueue(id, forged, bob.identity.peerId))
   })
 
   it('replayed envelope: the same genuine envelope again changes nothing', async () => {
