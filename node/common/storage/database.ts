@@ -133,51 +133,36 @@ export async function databaseFromLevel(
     }
   }
 
-  async function* entries(range: Range | undefined): AsyncGenerator<[string, Uint8Array]> {
-    let it: BackendIterator<[string, Uint8Array]>
+  /** Walks a LevelDB iterator, turning its errors into ours; closing it (also on an early break) releases the snapshot. */
+  async function* walk<T>(open: () => BackendIterator<T>, what: string): AsyncGenerator<T> {
+    let it: BackendIterator<T>
     try {
-      it = level.iterator(iteratorOptions(range))
+      it = open()
     } catch (err) {
-      throw operationError(err, 'iterate', location)
+      throw operationError(err, what, location)
     }
     try {
       while (true) {
-        let entry: [string, Uint8Array] | undefined
+        let item: T | undefined
         try {
-          entry = await it.next()
+          item = await it.next()
         } catch (err) {
-          throw operationError(err, 'iterate', location)
+          throw operationError(err, what, location)
         }
-        if (entry === undefined) return
-        yield [entry[0], outValue(entry[1])]
+        if (item === undefined) return
+        yield item
       }
     } finally {
-      // Also runs when the consumer breaks out early: releases LevelDB's snapshot.
       await it.close()
     }
   }
 
-  async function* keyStream(range: Range | undefined): AsyncGenerator<string> {
-    let it: BackendIterator<string>
-    try {
-      it = level.keys(iteratorOptions(range))
-    } catch (err) {
-      throw operationError(err, 'iterate keys', location)
-    }
-    try {
-      while (true) {
-        let key: string | undefined
-        try {
-          key = await it.next()
-        } catch (err) {
-          throw operationError(err, 'iterate keys', location)
-        }
-        if (key === undefined) return
-        yield key
-      }
-    } finally {
-      await it.close()
-    }
+  async function* entries(range: Range | undefined): AsyncGenerator<[string, Uint8Array]> {
+    for await (const [key, value] of walk(() => level.iterator(iteratorOptions(range)), 'iterate')) yield [key, outValue(value)]
+  }
+
+  function keyStream(range: Range | undefined): AsyncGenerator<string> {
+    return walk(() => level.keys(iteratorOptions(range)), 'iterate keys')
   }
 
   return {

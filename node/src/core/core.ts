@@ -41,7 +41,7 @@ import { Limits } from '../../common/wire/limits.js'
 import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from '../api/types.js'
 import { deriveEpochKeys, sealContext, type EpochKeys } from '../conversation/epoch-keys.js'
 import { decodeInvite, encodeInvite } from '../conversation/invite-code.js'
-import { computeLog, mayWrite, memberDevices, needsRotation } from '../conversation/membership-log.js'
+import { computeLog, mayWrite, memberDevices, needsRotation, type MemberState } from '../conversation/membership-log.js'
 import { decodeOp, signOp, type MembershipOp, type OpBody } from '../conversation/membership-op.js'
 import {
   decodeChainGrant,
@@ -523,8 +523,7 @@ export class Core {
     await this.queue.run(async () => {
       const rt = this.runtime(id)
       this.requireAdmin(rt)
-      const member = rt.log.members.get(target)
-      if (member === undefined) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      const member = this.memberOf(rt, target)
       const cutoffs: Record<string, number> = {}
       for (const device of member.devices.keys()) {
         for (const epoch of rt.epochs.keys()) {
@@ -541,8 +540,7 @@ export class Core {
     await this.queue.run(async () => {
       const rt = this.runtime(id)
       this.requireAdmin(rt)
-      const member = rt.log.members.get(target)
-      if (member === undefined) throw new HearthError('NOT_FOUND', 'that account is not a member')
+      const member = this.memberOf(rt, target)
       if (member.role === role) return
       const admins = [...rt.log.members.values()].filter((m) => m.role === 'admin').length
       if (role === 'member' && admins === 1) {
@@ -774,6 +772,12 @@ export class Core {
     const rt = this.conversations.get(asConversationId(id))
     if (rt === undefined) throw new HearthError('NOT_FOUND', 'no such conversation')
     return rt
+  }
+
+  private memberOf(rt: ConversationRuntime, account: AccountId): MemberState {
+    const member = rt.log.members.get(account)
+    if (member === undefined) throw new HearthError('NOT_FOUND', 'that account is not a member')
+    return member
   }
 
   private requireAdmin(rt: ConversationRuntime): void {

@@ -57,15 +57,7 @@ async function assemble(parts: {
   const deviceKey = signingKeyPairFromSeed(parts.deviceSeed)
   const dhKey = dhKeyPairFromSecret(parts.dhSecret)
   const peerId = peerIdFromPrivateKey(parts.peerKey).toString()
-  const cert = issueDeviceCert({
-    accountSeed: accountKey.seed,
-    accountPublic: accountKey.publicKey,
-    devicePublic: deviceKey.publicKey,
-    dhPublic: dhKey.publicKey,
-    peerId,
-    displayName: parts.displayName,
-    createdAt: parts.createdAt,
-  })
+  const cert = certificateFor({ accountKey, deviceKey, dhKey, peerId }, parts.displayName, parts.createdAt)
   return {
     account: accountIdOf(accountKey.publicKey),
     accountKey,
@@ -80,11 +72,27 @@ async function assemble(parts: {
   }
 }
 
-/** A new account and device. The recovery phrase is returned once and never stored. */
-export async function createIdentity(displayName: string, now: number): Promise<{ identity: Identity; recoveryPhrase: string }> {
-  const { phrase, entropy } = generateRecoveryPhrase()
-  const identity = await assemble({
-    accountSeed: accountSeedFromEntropy(entropy),
+/** The account key vouches for this device's keys, PeerId and name. */
+function certificateFor(
+  keys: Pick<Identity, 'accountKey' | 'deviceKey' | 'dhKey' | 'peerId'>,
+  displayName: string,
+  createdAt: number,
+): DeviceCert {
+  return issueDeviceCert({
+    accountSeed: keys.accountKey.seed,
+    accountPublic: keys.accountKey.publicKey,
+    devicePublic: keys.deviceKey.publicKey,
+    dhPublic: keys.dhKey.publicKey,
+    peerId: keys.peerId,
+    displayName,
+    createdAt,
+  })
+}
+
+/** A new device of the account with this seed: fresh device, X25519, network and database keys. */
+async function newDevice(accountSeed: Uint8Array, displayName: string, now: number): Promise<Identity> {
+  return assemble({
+    accountSeed,
     deviceSeed: generateSigningKeyPair().seed,
     dhSecret: generateDhKeyPair().secretKey,
     peerKey: await generateKeyPair('Ed25519'),
@@ -92,20 +100,17 @@ export async function createIdentity(displayName: string, now: number): Promise<
     displayName: validateDisplayName(displayName),
     createdAt: now,
   })
-  return { identity, recoveryPhrase: phrase }
+}
+
+/** A new account and device. The recovery phrase is returned once and never stored. */
+export async function createIdentity(displayName: string, now: number): Promise<{ identity: Identity; recoveryPhrase: string }> {
+  const { phrase, entropy } = generateRecoveryPhrase()
+  return { identity: await newDevice(accountSeedFromEntropy(entropy), displayName, now), recoveryPhrase: phrase }
 }
 
 /** The same account on a fresh data directory: a new device, network key and database key. */
 export async function restoreIdentity(displayName: string, phrase: string, now: number): Promise<Identity> {
-  return assemble({
-    accountSeed: accountSeedFromEntropy(entropyFromPhrase(phrase)),
-    deviceSeed: generateSigningKeyPair().seed,
-    dhSecret: generateDhKeyPair().secretKey,
-    peerKey: await generateKeyPair('Ed25519'),
-    dbKey: randomBytes(32),
-    displayName: validateDisplayName(displayName),
-    createdAt: now,
-  })
+  return newDevice(accountSeedFromEntropy(entropyFromPhrase(phrase)), displayName, now)
 }
 
 /**
@@ -114,16 +119,7 @@ export async function restoreIdentity(displayName: string, phrase: string, now: 
  */
 export function withDisplayName(identity: Identity, name: string): Identity {
   const displayName = validateDisplayName(name)
-  const cert = issueDeviceCert({
-    accountSeed: identity.accountKey.seed,
-    accountPublic: identity.accountKey.publicKey,
-    devicePublic: identity.deviceKey.publicKey,
-    dhPublic: identity.dhKey.publicKey,
-    peerId: identity.peerId,
-    displayName,
-    createdAt: identity.cert.createdAt,
-  })
-  return { ...identity, displayName, cert }
+  return { ...identity, displayName, cert: certificateFor(identity, displayName, identity.cert.createdAt) }
 }
 
 const storedSchema = z.object({
