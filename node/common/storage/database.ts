@@ -133,8 +133,11 @@ export async function databaseFromLevel(
     }
   }
 
-  /** Walks a LevelDB iterator, turning its errors into ours; closing it (also on an early break) releases the snapshot. */
-  async function* walk<T>(open: () => BackendIterator<T>, what: string): AsyncGenerator<T> {
+  /**
+   * Walks a LevelDB iterator, turning its errors into ours and each item into what the caller yields; closing it (also
+   * on an early break) releases the snapshot.
+   */
+  async function* walk<T, U>(open: () => BackendIterator<T>, what: string, map: (item: T) => U): AsyncGenerator<U> {
     let it: BackendIterator<T>
     try {
       it = open()
@@ -150,20 +153,16 @@ export async function databaseFromLevel(
           throw operationError(err, what, location)
         }
         if (item === undefined) return
-        yield item
+        yield map(item)
       }
     } finally {
       await it.close()
     }
   }
 
-  async function* entries(range: Range | undefined): AsyncGenerator<[string, Uint8Array]> {
-    for await (const [key, value] of walk(() => level.iterator(iteratorOptions(range)), 'iterate')) yield [key, outValue(value)]
-  }
-
-  function keyStream(range: Range | undefined): AsyncGenerator<string> {
-    return walk(() => level.keys(iteratorOptions(range)), 'iterate keys')
-  }
+  const entries = (range: Range | undefined) =>
+    walk(() => level.iterator(iteratorOptions(range)), 'iterate', ([key, value]): [string, Uint8Array] => [key, outValue(value)])
+  const keyStream = (range: Range | undefined) => walk(() => level.keys(iteratorOptions(range)), 'iterate keys', (key: string) => key)
 
   return {
     get: async (key) => {
