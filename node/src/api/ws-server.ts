@@ -95,6 +95,9 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, ...(options.extraOrigins ?? [])])
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node removes its own socket error listener before 'upgrade': a client that resets while we answer would
+    // otherwise raise an unhandled 'error' (ECONNRESET) and end the process.
+    socket.on('error', (err) => log.debug({ err }, 'API upgrade socket error'))
     const origin = req.headers.origin
     if (origin !== undefined && !allowedOrigins.has(origin)) {
       refuse(socket, 403, 'Forbidden')

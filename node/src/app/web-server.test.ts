@@ -1,5 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -96,6 +97,128 @@ describe('the browser-mode web server', () => {
 
   it('refuses to start without a built UI', async () => {
     await expect(startWebServer({ dispatcher: echo, distDir: join(dist, 'missing') })).rejects.toThrow(/not built/)
+  })
+})
+
+/** Raw bytes to the server's port: what a hostile local process can send, with no HTTP or WebSocket client in the way. */
+function rawSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket))
+    // The server may cut a hostile connection any way it likes; only the server's own survival is under test.
+    socket.on('error', () => {})
+    socket.once('error', reject)
+  })
+}
+
+function upgradeRequest(port: number, token: string, extra = ''): string {
+  return (
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: hearth.${token}\r\n${extra}\r\n`
+  )
+}
+
+/** Waits until the server has answered something (or closed), so the hostile bytes were really processed. */
+function answered(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = ''
+    const done = () => resolve(text)
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1')
+      if (text.includes('\r\n\r\n')) done()
+    })
+    socket.once('close', done)
+  })
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('the browser-mode web server under hostile bytes', () => {
+  let dist: string
+  let server: WebServer
+
+  beforeAll(async () => {
+    dist = await mkdtemp(join(tmpdir(), 'hearth-web-hostile-'))
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>Hearth</title>')
+    server = await startWebServer({ dispatcher: echo, distDir: dist })
+  })
+  afterAll(async () => {
+    await server.close()
+    await rm(dist, { recursive: true, force: true })
+  })
+
+  /** After each attack: the page is served and an authorised API connection opens. */
+  async function stillServing(): Promise<void> {
+    expect((await get(server.port, '/', { host: `127.0.0.1:${server.port}` })).status).toBe(200)
+    expect(await handshake(server.apiUrl, { protocols: [`hearth.${server.token}`], origin: `http://127.0.0.1:${server.port}` })).toBe(101)
+  }
+
+  it('a WebSocket frame with reserved bits set (0xf2…) ends that socket, not the process', async () => {
+    const socket = await rawSocket(server.port)
+    socket.write(upgradeRequest(server.port, server.token))
+    expect(await answered(socket)).toMatch(/^HTTP\/1\.1 101/)
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    // FIN + RSV2 + RSV3 + text opcode, masked, 4-byte payload.
+    socket.write(Buffer.from([0xf2, 0x84, 1, 2, 3, 4, 0x61, 0x62, 0x63, 0x64]))
+    await closed
+    await stillServing()
+  })
+
+  it('other malformed frames: an unmasked client frame, a reserved opcode, a 2^63-byte length', async () => {
+    const frames = [
+      Buffer.from([0x81, 0x04, 0x61, 0x62, 0x63, 0x64]),
+      Buffer.from([0x83, 0x80, 1, 2, 3, 4]),
+      Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]),
+    ]
+    for (const frame of frames) {
+      const socket = await rawSocket(server.port)
+      socket.write(upgradeRequest(server.port, server.token))
+      await answered(socket)
+      const closed = new Promise((resolve) => socket.once('close', resolve))
+      socket.write(frame)
+      await closed
+    }
+    await stillServing()
+  })
+
+  it('garbage instead of HTTP, and garbage after a refused upgrade', async () => {
+    const garbage = await rawSocket(server.port)
+    garbage.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a, 0xde, 0xad, 0xbe, 0xef]))
+    expect(await answered(garbage)).toMatch(/^HTTP\/1\.1 400|^$/)
+    const wrongToken = await rawSocket(server.port)
+    wrongToken.write(upgradeRequest(server.port, 'wrong-token-wrong-token') + '\x00\xff garbage after the headers')
+    expect(await answered(wrongToken)).toMatch(/^HTTP\/1\.1 401/)
+    await stillServing()
+  })
+
+  it('a client that resets the connection while its upgrade is being refused or accepted', async () => {
+    for (const token of ['wrong-token-wrong-token', server.token]) {
+      for (let i = 0; i < 20; i++) {
+        const socket = await rawSocket(server.port)
+        socket.write(upgradeRequest(server.port, token))
+        // RST at once: the server's answer meets a socket the peer already tore down.
+        socket.resetAndDestroy()
+      }
+    }
+    await pause(200)
+    await stillServing()
+  })
+
+  it('a half-open upgrade (headers never finished, or the connection left hanging after 101) does not block others', async () => {
+    const unfinished = await rawSocket(server.port)
+    unfinished.write(upgradeRequest(server.port, server.token).slice(0, 60))
+    const silent = await rawSocket(server.port)
+    silent.write(upgradeRequest(server.port, server.token))
+    await answered(silent)
+    // Half a frame header, then nothing.
+    silent.write(Buffer.from([0x81]))
+    const ended = await rawSocket(server.port)
+    ended.write(upgradeRequest(server.port, server.token))
+    await answered(ended)
+    ended.end(Buffer.from([0x81, 0xfe]))
+    await stillServing()
+    for (const s of [unfinished, silent, ended]) s.destroy()
+    await pause(100)
+    await stillServing()
   })
 })
 
