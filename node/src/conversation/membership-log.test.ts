@@ -11,6 +11,8 @@ import { computeLog, mayWrite, memberDevices, needsRotation, type LogState } fro
 import { signOp, type InviteGrant, type MembershipOp, type NewEpoch, type OpBody, type Role } from './membership-op.js'
 
 const T0 = 1_700_000_000_000
+/** The reader's clock: far enough ahead that no test operation waits for it, unless a test says otherwise. */
+const NOW = T0 + 10 ** 13
 const CONV = '0c'.repeat(16) as ConversationId
 const OTHER_CONV = '0d'.repeat(16) as ConversationId
 
@@ -54,13 +56,16 @@ class Chain {
   }
 
   state(ops: Iterable<MembershipOp> = this.ops): LogState {
-    const s = computeLog(ops, this.root)
+    const s = computeLog(ops, this.root, NOW)
     if (s === undefined) throw new Error('no state')
     return s
   }
 
   append(author: Identity, body: OpBody, opts: { prev?: OpHash[]; wall?: number; hlc?: string; conversation?: ConversationId } = {}) {
     const prev = opts.prev ?? (this.ops.length === 0 ? [] : this.state().heads)
+    // Like a real clock that has seen the parents: after each of them.
+    const parentWalls = this.ops.filter((o) => prev.includes(o.hash)).map((o) => Number.parseInt(o.hlc.slice(0, 13), 10))
+    this.wall = Math.max(this.wall, ...parentWalls)
     const wall = opts.wall ?? ++this.wall
     const op = sign(author, prev, opts.hlc ?? encodeHlc({ wall, counter: 0 }), body, opts.conversation ?? CONV)
     this.ops.push(op)
@@ -159,7 +164,9 @@ describe('computeLog: create, invite, add', () => {
     expect(s.epochs.get(e0)!.devices.has(carol.deviceId)).toBe(false)
     // invalid operations stay in the DAG: they are ordered and can be heads
     expect(s.order).toContain(bad.hash)
-    expect(s.heads).toEqual([bad.hash])
+    // Its author had no authority in its causal past, which never changes: it is not kept, so it is no head either.
+    expect(s.unauthorized.has(bad.hash)).toBe(true)
+    expect(s.heads).not.toContain(bad.hash)
   })
 
   it("a non-member's operation, and one from a device of the admin's account the log never admitted, are invalid", () => {
@@ -264,7 +271,7 @@ describe('computeLog: create, invite, add', () => {
     const ops = [...chain.ops]
     let prev = [chain.root]
     const add = (cert: DeviceCert) => {
-      const op = sign(alice, prev, encodeHlc({ wall: T0 + ops.length, counter: 0 }), {
+      const op = sign(alice, prev, encodeHlc({ wall: T0 + 10 + ops.length, counter: 0 }), {
         type: 'add',
         certs: [cert],
         role: 'member',
@@ -285,10 +292,10 @@ describe('computeLog: create, invite, add', () => {
   })
 
   it('an add that turns out invalid does not use up a single-use invite', () => {
-    // Reachable by honest admins: alice and bob remove each other concurrently; carol has only seen alice's removal,
-    // so she admits dave (single-use invite) into the epoch that removal opened. Bob's removal of alice is ordered
-    // first, so alice's removal is invalid, its epoch never exists, and carol's add is invalid ('unknown epoch').
-    // An invalid operation must have no effect: the invite must still be unused, so dave can be admitted again.
+    // Reachable by honest admins: alice and bob remove each other concurrently; carol has only seen bob's removal,
+    // so she admits dave (single-use invite) into the epoch that removal opened. Alice is senior, so bob's removal
+    // has no effect, its epoch never exists, and carol's add is invalid ('unknown epoch'). An invalid operation must
+    // have no effect: the invite must still be unused, so dave can be admitted again.
     const chain = new Chain()
     const e0 = chain.create(alice)
     chain.append(alice, addBody(bob, e0, { role: 'admin' }))
@@ -298,11 +305,11 @@ describe('computeLog: create, invite, add', () => {
     const heads = chain.state().heads
     const aliceRemove = chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: epochFor([alice.deviceId, carol.deviceId]) }, { prev: heads, wall: T0 + 30 })
     const bobRemove = chain.append(bob, { type: 'remove', account: alice.account, cutoffs: {}, epoch: epochFor([bob.deviceId, carol.deviceId]) }, { prev: heads, wall: T0 + 20 })
-    const carolsView = chain.state(chain.ops.filter((o) => o !== bobRemove))
+    const carolsView = chain.state(chain.ops.filter((o) => o !== aliceRemove))
     expect(carolsView.invalid.size).toBe(0)
     const bad = chain.append(carol, addBody(dave, carolsView.currentEpoch, { via: invite.id }), { prev: carolsView.heads, wall: T0 + 40 })
     const merged = chain.state()
-    expect(merged.invalid.get(aliceRemove.hash)).toBe('author is not a member')
+    expect(merged.invalid.get(bobRemove.hash)).toBe('author was removed concurrently')
     expect(merged.invalid.get(bad.hash)).toBe('unknown epoch')
     expect(merged.members.has(dave.account)).toBe(false)
     expect(merged.invites.get(invite.id)!.usedBy).toBeNull()
@@ -601,11 +608,12 @@ function assertWellFormed(s: LogState, ops: MembershipOp[]): void {
   const referenced = new Set<string>()
   for (const op of ops) {
     for (const p of op.prev) {
-      referenced.add(p)
+      if (!s.unauthorized.has(op.hash)) referenced.add(p)
       expect(position.get(p)!).toBeLessThan(position.get(op.hash)!)
     }
   }
-  expect(s.heads).toEqual(s.order.filter((h) => !referenced.has(h)).sort())
+  // Operations whose authors lacked authority in their causal past are not kept: never heads, never a parent.
+  expect(s.heads).toEqual(s.order.filter((h) => !referenced.has(h) && !s.unauthorized.has(h)).sort())
   for (const h of s.invalid.keys()) expect(position.has(h)).toBe(true)
   // every current member's devices are known; every admin is a member
   for (const d of memberDevices(s).keys()) expect(s.knownDevices.has(d)).toBe(true)
@@ -745,27 +753,48 @@ describe('computeLog: convergence under concurrency', () => {
   })
 
   it.each([
-    ['alice earlier', T0 + 10, T0 + 20],
-    ['bob earlier', T0 + 20, T0 + 10],
-    ['same HLC: hash decides', T0 + 10, T0 + 10],
-  ])('two admins removing each other concurrently: exactly one removal takes effect (%s)', (_name, aliceWall, bobWall) => {
+    ['alice dated earlier', T0 + 10, T0 + 20],
+    ['bob dated earlier', T0 + 20, T0 + 10],
+    ['same HLC', T0 + 10, T0 + 10],
+  ])('two admins removing each other concurrently: the senior one stays, whatever the clocks say (%s)', (_name, aliceWall, bobWall) => {
     const { chain, heads } = twoAdmins()
     const aRemovesB = chain.append(alice, removeBody(bob, alice), { prev: heads, wall: aliceWall })
     const bRemovesA = chain.append(bob, removeBody(alice, bob), { prev: heads, wall: bobWall })
-    const first =
-      aliceWall !== bobWall ? (aliceWall < bobWall ? aRemovesB : bRemovesA) : aRemovesB.hash < bRemovesA.hash ? aRemovesB : bRemovesA
-    const second = first === aRemovesB ? bRemovesA : aRemovesB
-    const survivor = first === aRemovesB ? alice : bob
 
     const states = [chain.ops, [...chain.ops].reverse(), shuffled(chain.ops, 1), shuffled(chain.ops, 2)].map((o) => chain.state(o))
     for (const s of states) {
       expect(snapshot(s)).toEqual(snapshot(states[0]!))
-      expect([...s.members.keys()]).toEqual([survivor.account])
-      expect(s.invalid.has(first.hash)).toBe(false)
-      expect(s.invalid.get(second.hash)).toBe('author is not a member')
+      // alice created the group: her authority came first
+      expect([...s.members.keys()]).toEqual([alice.account])
+      expect(s.invalid.has(aRemovesB.hash)).toBe(false)
+      expect(s.invalid.get(bRemovesA.hash)).toBe('author was removed concurrently')
       expect(s.heads).toEqual([aRemovesB.hash, bRemovesA.hash].sort())
-      expect(s.currentEpoch).toBe((first.body as { epoch: NewEpoch }).epoch.id)
+      expect(s.currentEpoch).toBe((aRemovesB.body as { epoch: NewEpoch }).epoch.id)
     }
+  })
+
+  it('seniority follows the chain of grants: an admin granted by another is junior to them; between siblings the earlier grant', () => {
+    const chain = new Chain()
+    const e0 = chain.create(alice)
+    chain.append(alice, addBody(bob, e0, { role: 'admin' }))
+    chain.append(bob, addBody(carol, e0, { role: 'admin' }))
+    chain.append(alice, addBody(dave, e0, { role: 'admin' }))
+    const heads = chain.state().heads
+    // carol (granted by bob) against bob: bob stays, although carol dated her removal far earlier
+    const carolRemovesBob = chain.append(carol, removeBody(bob, carol), { prev: heads, wall: T0 + 50 })
+    const bobRemovesCarol = chain.append(bob, removeBody(carol, bob), { prev: heads, wall: T0 + 900 })
+    let s = chain.state()
+    expect(s.members.has(bob.account)).toBe(true)
+    expect(s.members.has(carol.account)).toBe(false)
+    expect(s.invalid.has(bobRemovesCarol.hash)).toBe(false)
+    expect(s.invalid.has(carolRemovesBob.hash)).toBe(true)
+    // bob and dave were both granted by alice; bob's grant came first
+    const next = chain.state().heads
+    chain.append(dave, removeBody(bob, dave), { prev: next, wall: T0 + 1000 })
+    chain.append(bob, removeBody(dave, bob), { prev: next, wall: T0 + 1001 })
+    s = chain.state()
+    expect(s.members.has(bob.account)).toBe(true)
+    expect(s.members.has(dave.account)).toBe(false)
   })
 
   it('needsRotation after an add concurrent with a remove; false again after a rotate sealing exactly the members', () => {

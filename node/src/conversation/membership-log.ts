@@ -1,249 +1,201 @@
-import { Limits } from '../../common/wire/limits.js'
-import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
-import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
-import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
+import type { DeviceCert } from '../identity/device-cert.js'
+import type { AccountId, DeviceId, EpochId, OpHash } from '../ids.js'
+import type { MembershipOp } from './membership-op.js'
+export { MAX_PARENTS } from './membership-op.js'
+import { buildOpGraph, type OpGraph } from './op-graph.js'
+import { applyEffect, authorityProblem, cloneState, initialState, type LogState } from './membership-state.js'
+
+export type { EpochState, InviteState, LogState, MemberState, RemovalState } from './membership-state.js'
 
 /**
- * The membership log's state, computed from its operations.
+ * The membership log's state, computed from its operations (docs/adr/0015-causal-group-authority.md).
  *
- * Invariant: every member computes the same state from the same set of operations, whatever order they arrived in.
- * Operations are applied in a deterministic topological order (parents first; among the ready ones, lowest HLC, then
- * lowest hash). Each is checked against the state just before it; an invalid operation is kept (so the DAG stays
- * connected) but has no effect. Only operations descending from the conversation's root (the create operation whose
- * hash the invite carries) count, so nobody can forge a second "create".
+ * Invariant: every member computes the same state from the same set of operations, whatever order they arrived in,
+ * and nothing an author chooses freely (its HLC, its choice of parents) lets it act with authority it did not have:
+ *
+ * 1. Causal authority. An operation counts only if its author held the authority it needs (member; admin for
+ *    anything but renames and merges) in the state of its own causal past: the operations it names as parents and
+ *    their ancestors. An operation that fails this fails it forever; the core neither keeps nor forwards it.
+ * 2. Strong removal and demotion. A removal or demotion that takes effect voids every operation of the target that
+ *    is concurrent with it (all of them for a removal; those needing admin for a demotion). Backdating an operation
+ *    (parents from before one's removal) therefore makes it concurrent with the removal, and void.
+ * 3. Seniority. Removals and demotions are decided most senior author first (the creator, then by the depth of the
+ *    chain of grants that made each admin, then by when). One is void when its author is already removed or demoted
+ *    by a decided concurrent one, or when its target has itself decided a concurrent removal or demotion: of two
+ *    admins removing each other, the senior one stays.
+ * 4. What is left is applied in the deterministic topological order (parents first, then HLC, then hash), each
+ *    checked against the state just before it (the author still holds its role there; the target is a member; the
+ *    invite is usable). An operation's HLC must exceed its parents'; one dated more than a minute past our clock waits.
  */
-export interface MemberState {
-  account: AccountId
-  role: Role
-  devices: Map<DeviceId, DeviceCert>
-  displayName: string
-  addedBy: OpHash
+export const MAX_CLOCK_SKEW_MS = 60_000
+
+type Strong = { kind: 'remove' | 'demote'; target: AccountId }
+
+interface Judged {
+  graph: OpGraph
+  /** Why the operation at a position lacked authority in its causal past (undefined: it had it). */
+  unauthorized: Array<string | undefined>
+  strong: Array<Strong | undefined>
+  byAuthor: Map<AccountId, number[]>
 }
 
-export interface EpochState {
-  id: EpochId
-  createdBy: OpHash
-  /** Devices that may read and write in this epoch (those the secret was sealed to). */
-  devices: Set<DeviceId>
-  /** The sealed secret for each device, so a device can find its own. */
-  seals: Map<DeviceId, Uint8Array>
-}
-
-export interface InviteState {
-  grant: InviteGrant
-  createdBy: AccountId
-  revoked: boolean
-  usedBy: AccountId | null
-}
-
-export interface RemovalState {
-  /** `${epoch}/${device}` → the last sequence number accepted from that removed device in that epoch. */
-  cutoffs: Record<string, number>
-}
-
-export interface LogState {
-  conversation: ConversationId
-  root: OpHash
-  kind: ConversationKind
-  name: string
-  members: Map<AccountId, MemberState>
-  removed: Map<AccountId, RemovalState>
-  /** Every account's latest display name, removed members included: their old messages keep showing a name. */
-  names: Map<AccountId, string>
-  /** Every device ever admitted, removed ones included: their earlier envelopes still verify. */
-  knownDevices: Map<DeviceId, DeviceCert>
-  epochs: Map<EpochId, EpochState>
-  currentEpoch: EpochId
-  invites: Map<string, InviteState>
-  /** Operations no other operation names as a parent: the `prev` of the next local operation. */
-  heads: OpHash[]
-  /** Applied order, valid and invalid alike. */
-  order: OpHash[]
-  invalid: Map<OpHash, string>
-  /** Operations waiting for a parent we have not seen. */
-  pending: OpHash[]
-}
-
-const hlcWall = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
-
-function compareOps(a: MembershipOp, b: MembershipOp): number {
-  if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
-  return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0
-}
-
-function openEpoch(epoch: NewEpoch, createdBy: OpHash): EpochState {
-  return {
-    id: epoch.id,
-    createdBy,
-    devices: new Set(epoch.seals.map((s) => s.device)),
-    seals: new Map(epoch.seals.map((s) => [s.device, s.box])),
-  }
-}
+const needsAdmin = (op: MembershipOp) => op.body.type !== 'profile' && op.body.type !== 'merge'
 
 /** Computes the state, or undefined if the root operation is missing or is not a valid create. */
-export function computeLog(ops: Iterable<MembershipOp>, root: OpHash): LogState | undefined {
-  const byHash = new Map<OpHash, MembershipOp>()
-  for (const op of ops) byHash.set(op.hash, op)
-  const rootOp = byHash.get(root)
+export function computeLog(ops: Iterable<MembershipOp>, root: OpHash, now: number = Date.now()): LogState | undefined {
+  const all = [...ops]
+  const rootOp = all.find((op) => op.hash === root)
   if (rootOp === undefined || rootOp.body.type !== 'create' || rootOp.prev.length !== 0) return undefined
-
-  const state: LogState = {
-    conversation: rootOp.conversation,
-    root,
-    kind: rootOp.body.kind,
-    name: rootOp.body.name,
-    members: new Map(),
-    removed: new Map(),
-    names: new Map(),
-    knownDevices: new Map(),
-    epochs: new Map(),
-    currentEpoch: rootOp.body.epoch.id,
-    invites: new Map(),
-    heads: [],
-    order: [],
-    invalid: new Map(),
-    pending: [],
-  }
-
-  // Kahn's algorithm over the DAG restricted to descendants of the root.
-  const children = new Map<OpHash, OpHash[]>()
-  const missingParents = new Map<OpHash, number>()
-  for (const op of byHash.values()) {
-    if (op.hash === root) continue
-    let missing = 0
-    for (const p of op.prev) {
-      if (!byHash.has(p)) missing = Number.POSITIVE_INFINITY
-      else {
-        missing++
-        const list = children.get(p)
-        if (list) list.push(op.hash)
-        else children.set(p, [op.hash])
-      }
-    }
-    if (op.prev.length === 0) missing = Number.POSITIVE_INFINITY // a second root: never applied
-    missingParents.set(op.hash, missing)
-  }
-
-  const ready: MembershipOp[] = [rootOp]
-  const applied = new Set<OpHash>()
-  while (ready.length > 0) {
-    ready.sort(compareOps)
-    const op = ready.shift()!
-    applied.add(op.hash)
-    state.order.push(op.hash)
-    const reason = op.conversation === state.conversation ? apply(state, op) : 'operation names another conversation'
-    if (reason !== undefined) state.invalid.set(op.hash, reason)
-    for (const child of children.get(op.hash) ?? []) {
-      const left = (missingParents.get(child) ?? 0) - 1
-      missingParents.set(child, left)
-      if (left === 0) ready.push(byHash.get(child)!)
-    }
-  }
-
-  const referenced = new Set<OpHash>()
-  for (const hash of applied) for (const p of byHash.get(hash)!.prev) referenced.add(p)
-  state.heads = [...applied].filter((h) => !referenced.has(h)).sort()
-  state.pending = [...byHash.keys()].filter((h) => !applied.has(h)).sort()
+  const graph = buildOpGraph(all, rootOp, now, MAX_CLOCK_SKEW_MS)
+  const judged = judge(graph)
+  const state = resolve(judged, graph.order.map((_, i) => i), true)
+  state.pending = graph.pending
   return state
 }
 
-/** Applies one operation; returns why it is invalid, or undefined when it took effect. */
-function apply(state: LogState, op: MembershipOp): string | undefined {
-  const body = op.body
-  if (body.type === 'create') {
-    if (op.hash !== state.root) return 'a second create operation'
-    state.members.set(op.author.account, {
-      account: op.author.account,
-      role: 'admin',
-      devices: new Map([[op.author.device, op.author]]),
-      displayName: op.author.displayName,
-      addedBy: op.hash,
-    })
-    state.names.set(op.author.account, op.author.displayName)
-    state.knownDevices.set(op.author.device, op.author)
-    state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
-    state.currentEpoch = body.epoch.id
-    return undefined
-  }
-
-  const author = state.members.get(op.author.account)
-  if (author === undefined) return 'author is not a member'
-  if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
-  if (body.type === 'profile') {
-    // Anyone may rename themselves, nobody else: the name is the author's own account's.
-    const problem = displayNameProblem(body.name)
-    if (problem !== undefined) return problem
-    author.displayName = body.name
-    state.names.set(author.account, body.name)
-    return undefined
-  }
-  if (author.role !== 'admin') return 'author is not an admin'
-
-  switch (body.type) {
-    case 'invite':
-      if (state.invites.has(body.invite.id)) return 'invite id already used'
-      state.invites.set(body.invite.id, { grant: body.invite, createdBy: author.account, revoked: false, usedBy: null })
-      return undefined
-    case 'revoke-invite': {
-      const invite = state.invites.get(body.inviteId)
-      if (invite === undefined) return 'unknown invite'
-      invite.revoked = true
-      return undefined
+/** Decides, in order, whether each operation's author held the authority in the operation's causal past. */
+function judge(graph: OpGraph): Judged {
+  const { order, index } = graph
+  const judged: Judged = { graph, unauthorized: [undefined], strong: [undefined], byAuthor: new Map() }
+  const root = order[0]!
+  const base = initialState(root)
+  // The state right after each operation, within its own causal past; kept while a single-parent child still needs it.
+  const after = new Map<number, LogState>([[0, base]])
+  const childrenLeft = new Map<number, number>()
+  for (let i = 1; i < order.length; i++) {
+    const op = order[i]!
+    if (op.prev.length === 1) {
+      const p = index.get(op.prev[0]!)!
+      childrenLeft.set(p, (childrenLeft.get(p) ?? 0) + 1)
     }
-    case 'add': {
-      const account = body.certs[0]!.account
-      if (state.members.has(account)) return 'already a member'
-      if (state.kind === 'direct' && state.members.size >= 2) return 'a direct conversation has two members'
-      if (state.members.size >= Limits.maxMembers) return `a conversation has at most ${Limits.maxMembers} members`
-      // Every check comes before any change: an invalid add must not use up its invite.
-      const invite = body.via === null ? undefined : state.invites.get(body.via)
-      if (body.via !== null) {
-        if (invite === undefined) return 'unknown invite'
-        if (invite.revoked) return 'invite was revoked'
-        if (invite.grant.expiresAt !== 0 && hlcWall(op.hlc) > invite.grant.expiresAt) return 'invite had expired'
-        if (invite.grant.singleUse && invite.usedBy !== null) return 'single-use invite was already used'
-      }
-      const epoch = state.epochs.get(body.epoch)
-      if (epoch === undefined) return 'unknown epoch'
-      if (invite !== undefined) invite.usedBy = account
-      state.removed.delete(account)
-      state.members.set(account, {
-        account,
-        role: body.role,
-        devices: new Map(body.certs.map((c) => [c.device, c])),
-        displayName: body.certs[0]!.displayName,
-        addedBy: op.hash,
+    const list = judged.byAuthor.get(op.author.account)
+    if (list) list.push(i)
+    else judged.byAuthor.set(op.author.account, [i])
+  }
+
+  for (let i = 1; i < order.length; i++) {
+    const op = order[i]!
+    const parents = op.prev.map((p) => index.get(p)!)
+    let causal: LogState
+    if (parents.length === 1) {
+      const p = parents[0]!
+      causal = after.get(p)!
+      const left = childrenLeft.get(p)! - 1
+      childrenLeft.set(p, left)
+      if (left === 0 && p !== 0) after.delete(p)
+    } else {
+      causal = resolve(judged, [...graph.ancestors(i)], false)
+    }
+    const problem = structuralProblem(op, root, parents.map((p) => order[p]!)) ?? authorityProblem(causal, op)
+    judged.unauthorized.push(problem)
+    let strong: Strong | undefined
+    if (problem === undefined && op.body.type === 'remove' && causal.members.has(op.body.account)) {
+      strong = { kind: 'remove', target: op.body.account }
+    }
+    if (problem === undefined && op.body.type === 'role' && op.body.role === 'member' && causal.members.get(op.body.account)?.role === 'admin') {
+      strong = { kind: 'demote', target: op.body.account }
+    }
+    judged.strong.push(strong)
+    if (childrenLeft.has(i)) {
+      const next = cloneState(causal)
+      if (problem === undefined) applyEffect(next, op)
+      after.set(i, next)
+    }
+  }
+  return judged
+}
+
+function structuralProblem(op: MembershipOp, root: MembershipOp, parents: MembershipOp[]): string | undefined {
+  if (op.conversation !== root.conversation) return 'operation names another conversation'
+  if (op.body.type === 'create') return 'a second create operation'
+  for (const p of parents) if (op.hlc <= p.hlc) return 'clock is not after its parents'
+  return undefined
+}
+
+/** Seniority of each admin in a set of operations: [depth in the chain of grants, position of the first grant]. */
+function ranks(judged: Judged, positions: number[]): Map<AccountId, [number, number]> {
+  const { order } = judged.graph
+  const rank = new Map<AccountId, [number, number]>([[order[0]!.author.account, [0, 0]]])
+  for (const i of positions) {
+    if (i === 0 || judged.unauthorized[i] !== undefined) continue
+    const body = order[i]!.body
+    const target =
+      body.type === 'add' && body.role === 'admin' ? body.certs[0]!.account : body.type === 'role' && body.role === 'admin' ? body.account : undefined
+    if (target === undefined || rank.has(target)) continue
+    const depth = rank.get(order[i]!.author.account)?.[0] ?? Number.MAX_SAFE_INTEGER - 1
+    rank.set(target, [depth + 1, i])
+  }
+  return rank
+}
+
+/**
+ * The state of a causally closed set of operations (positions ascending; `full` also records order, reasons and
+ * heads). Removals and demotions are decided first by seniority; one decided that then fails in order (its author had
+ * lost the role to something else) is set aside and the decision taken again without it, so the result never
+ * depends on a removal that did not happen.
+ */
+function resolve(judged: Judged, positions: number[], full: boolean): LogState {
+  const { graph, strong, unauthorized } = judged
+  const { order } = graph
+  const inSet = new Uint8Array(order.length)
+  for (const i of positions) inSet[i] = 1
+  const rank = ranks(judged, positions)
+  const seniority = (i: number): [number, number] => rank.get(order[i]!.author.account) ?? [Number.MAX_SAFE_INTEGER, i]
+  /** Removals and demotions decided and then failed in order, with why: decided again without them. */
+  const setAside = new Map<number, string>()
+  for (;;) {
+    const candidates = positions
+      .filter((i) => strong[i] !== undefined && !setAside.has(i))
+      .sort((a, b) => {
+        const [da, ia] = seniority(a)
+        const [db, ib] = seniority(b)
+        return da - db || ia - ib || a - b
       })
-      state.names.set(account, body.certs[0]!.displayName)
-      for (const c of body.certs) state.knownDevices.set(c.device, c)
-      for (const seal of body.seals) {
-        if (!body.certs.some((c) => c.device === seal.device)) continue
-        epoch.devices.add(seal.device)
-        epoch.seals.set(seal.device, seal.box)
+    const decided: number[] = []
+    for (const d of candidates) {
+      const author = order[d]!.author.account
+      const target = strong[d]!.target
+      const struck = decided.some((e) => strong[e]!.target === author && graph.concurrent(e, d))
+      const shielded = decided.some((e) => order[e]!.author.account === target && graph.concurrent(e, d))
+      if (!struck && !shielded) decided.push(d)
+    }
+    const decidedSet = new Set(decided)
+    const voided = new Map<number, string>()
+    for (const e of decided) {
+      const { kind, target } = strong[e]!
+      for (const y of judged.byAuthor.get(target) ?? []) {
+        if (inSet[y] === 0 || !graph.concurrent(e, y)) continue
+        if (kind === 'remove') voided.set(y, 'author was removed concurrently')
+        else if (needsAdmin(order[y]!) && !voided.has(y)) voided.set(y, 'author was demoted concurrently')
       }
-      return undefined
     }
-    case 'remove': {
-      const member = state.members.get(body.account)
-      if (member === undefined) return 'not a member'
-      if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
-      state.members.delete(body.account)
-      state.removed.set(body.account, { cutoffs: { ...body.cutoffs } })
-      state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
-      state.currentEpoch = body.epoch.id
-      return undefined
+
+    const state = initialState(order[0]!)
+    if (!full) state.order = []
+    const failed: Array<[number, string]> = []
+    for (const i of positions) {
+      if (i === 0) continue
+      const op = order[i]!
+      let reason = unauthorized[i] ?? voided.get(i) ?? setAside.get(i)
+      if (reason === undefined && strong[i] !== undefined && !decidedSet.has(i)) reason = 'lost to a concurrent removal or demotion'
+      if (reason === undefined) reason = authorityProblem(state, op) ?? applyEffect(state, op)
+      if (reason !== undefined && decidedSet.has(i)) failed.push([i, reason])
+      if (full) {
+        state.order.push(op.hash)
+        if (reason !== undefined) state.invalid.set(op.hash, reason)
+        if (unauthorized[i] !== undefined) state.unauthorized.add(op.hash)
+      }
     }
-    case 'rotate':
-      if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
-      state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
-      state.currentEpoch = body.epoch.id
-      return undefined
-    case 'role': {
-      const member = state.members.get(body.account)
-      if (member === undefined) return 'not a member'
-      member.role = body.role
-      return undefined
+    if (failed.length > 0) {
+      for (const [f, why] of failed) setAside.set(f, why)
+      continue
     }
+    if (full) {
+      const referenced = new Set<OpHash>()
+      for (const op of order) if (!state.unauthorized.has(op.hash)) for (const p of op.prev) referenced.add(p)
+      state.heads = order.map((op) => op.hash).filter((h) => !referenced.has(h) && !state.unauthorized.has(h)).sort()
+    }
+    return state
   }
 }
 
@@ -253,7 +205,6 @@ export function memberDevices(state: LogState): Map<DeviceId, DeviceCert> {
   for (const m of state.members.values()) for (const [id, cert] of m.devices) devices.set(id, cert)
   return devices
 }
-
 
 /**
  * Whether an envelope from `device` at `seq` in `epoch` is accepted. The same answer on every member for the same log:

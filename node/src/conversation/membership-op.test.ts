@@ -58,6 +58,7 @@ function bodies(): OpBody[] {
     { type: 'role', account: bob.account as AccountId, role: 'admin' },
     { type: 'profile', name: 'Grandma Zoë 🌻' },
     { type: 'rotate', epoch: { id: E2, seals: [seal(alice.deviceId), seal(bob.deviceId)] } },
+    { type: 'merge' },
   ]
 }
 
@@ -76,7 +77,7 @@ const innerOf = (op: MembershipOp) =>
   >
 
 describe('membership operation codec', () => {
-  it('round trips every operation type; hash is the SHA-256 of the bytes; prev is sorted', () => {
+  it('round trips every operation type; hash is the SHA-256 of the signed bytes; prev is sorted', () => {
     for (const body of bodies()) {
       const op = sign(body, [P1, P2])
       expect(norm(op.body)).toEqual(norm(body))
@@ -84,7 +85,7 @@ describe('membership operation codec', () => {
       expect(op.conversation).toBe(CONV)
       expect(op.hlc).toBe(HLC)
       expect(norm(op.author)).toEqual(norm(alice.cert))
-      expect(op.hash).toBe(toHex(sha256(op.bytes)))
+      expect(op.hash).toBe(toHex(sha256((decodeCbor(op.bytes, Limits.maxMembershipOpBytes, 't') as { o: Uint8Array }).o)))
       expect(decodeOp(op.bytes)).toEqual(op)
     }
   })
@@ -146,6 +147,28 @@ describe('membership operation codec', () => {
     expect(codeOf(() => decodeOp(craft({ ...inner, b: { t: 'remove', a: bob.account, o: tooMany, e: { i: E2, s: [] } } })))).toBe(
       'MALFORMED',
     )
+  })
+
+  it('one operation has one encoding: re-encoded, unsorted or extended forms of a signed operation are refused', () => {
+    const op = sign(bodies()[5]!)
+    const { o, s: sig } = decodeCbor(op.bytes, Limits.maxMembershipOpBytes, 't') as { o: Uint8Array; s: Uint8Array }
+    // the wrapper's keys in the other order: the same signed bytes, another byte string, so another identity if accepted
+    const swapped = new Uint8Array([0xa2, ...encodeCbor('s'), ...encodeCbor(sig), ...encodeCbor('o'), ...encodeCbor(o)])
+    expect(codeOf(() => decodeCbor(swapped, 1 << 20, 't'))).toBe('ok')
+    expect(codeOf(() => decodeOp(swapped))).toBe('MALFORMED')
+    // the signed map itself re-encoded with its keys unsorted, and signed again by the author
+    const inner = innerOf(op)
+    const keys = Object.keys(inner).sort().reverse()
+    const unsorted = new Uint8Array([0xa0 + keys.length, ...keys.flatMap((k) => [...encodeCbor(k), ...encodeCbor(inner[k])])])
+    const resigned = encodeCbor({ o: unsorted, s: signWithLabel(alice.deviceKey.seed, Labels.membershipOp, unsorted) })
+    expect(codeOf(() => decodeOp(resigned))).toBe('MALFORMED')
+    // a field the schema does not know, parents unsorted or repeated
+    expect(codeOf(() => decodeOp(craft({ ...inner, x: 1 })))).toBe('MALFORMED')
+    expect(codeOf(() => decodeOp(craft({ ...inner, p: [P1, P2] })))).toBe('MALFORMED')
+    expect(codeOf(() => decodeOp(craft({ ...inner, p: [P2, P2] })))).toBe('MALFORMED')
+    expect(codeOf(() => decodeOp(craft({ ...inner, p: [P2, P1] })))).toBe('ok')
+    // the signature is not part of the identity: the hash is over the signed bytes
+    expect(decodeOp(op.bytes).hash).toBe(toHex(sha256(o)))
   })
 
   it('oversized: TOO_LARGE before parsing, and an operation that would be too big cannot be signed', () => {

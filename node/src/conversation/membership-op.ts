@@ -4,7 +4,7 @@ import { signWithLabel, verifyWithLabel } from '../../common/crypto/ed25519.js'
 import { sha256 } from '../../common/crypto/kdf.js'
 import { Labels } from '../../common/crypto/labels.js'
 import { HearthError } from '../../common/errors.js'
-import { toHex } from '../../common/util/bytes.js'
+import { equalBytes, toHex } from '../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
 import { bytes, parseWire, uint } from '../../common/wire/schema.js'
@@ -49,6 +49,8 @@ export type OpBody =
   | { type: 'profile'; name: string }
   /** A fresh epoch for exactly the current members: heals concurrent adds and removes (membership-log.ts). */
   | { type: 'rotate'; epoch: NewEpoch }
+  /** No effect: names more heads than one operation may (any member), so heads can always be merged. */
+  | { type: 'merge' }
 
 export interface MembershipOp {
   hash: OpHash
@@ -61,19 +63,22 @@ export interface MembershipOp {
   bytes: Uint8Array
 }
 
+/** Parents one operation may name; more heads than this are merged first (`merge` operations). */
+export const MAX_PARENTS = 64
+
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
-const sealSchema = z.object({ d: hex(64), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })
-const epochSchema = z.object({ i: hex(16), s: z.array(sealSchema).max(Limits.maxMembers * Limits.maxDevicesPerMember) })
+const sealSchema = z.strictObject({ d: hex(64), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })
+const epochSchema = z.strictObject({ i: hex(16), s: z.array(sealSchema).max(Limits.maxMembers * Limits.maxDevicesPerMember) })
 const roleSchema = z.enum(['admin', 'member'])
 
 const bodySchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('create'), k: z.enum(['direct', 'group']), n: z.string().max(400), e: epochSchema }),
-  z.object({
+  z.strictObject({ t: z.literal('create'), k: z.enum(['direct', 'group']), n: z.string().max(400), e: epochSchema }),
+  z.strictObject({
     t: z.literal('invite'),
-    i: z.object({ i: hex(32), k: bytes(32), x: uint, u: z.boolean() }),
+    i: z.strictObject({ i: hex(32), k: bytes(32), x: uint, u: z.boolean() }),
   }),
-  z.object({ t: z.literal('revoke-invite'), i: hex(32) }),
-  z.object({
+  z.strictObject({ t: z.literal('revoke-invite'), i: hex(32) }),
+  z.strictObject({
     t: z.literal('add'),
     c: z.array(bytes()).min(1).max(Limits.maxDevicesPerMember),
     r: roleSchema,
@@ -81,7 +86,7 @@ const bodySchema = z.discriminatedUnion('t', [
     e: hex(16),
     s: z.array(sealSchema).max(Limits.maxDevicesPerMember),
   }),
-  z.object({
+  z.strictObject({
     t: z.literal('remove'),
     a: hex(64),
     o: z
@@ -89,21 +94,26 @@ const bodySchema = z.discriminatedUnion('t', [
       .refine((o) => Object.keys(o).length <= 1024, 'too many cutoffs'),
     e: epochSchema,
   }),
-  z.object({ t: z.literal('role'), a: hex(64), r: roleSchema }),
-  z.object({ t: z.literal('profile'), n: z.string().max(MAX_DISPLAY_NAME * 4) }),
-  z.object({ t: z.literal('rotate'), e: epochSchema }),
+  z.strictObject({ t: z.literal('role'), a: hex(64), r: roleSchema }),
+  z.strictObject({ t: z.literal('profile'), n: z.string().max(MAX_DISPLAY_NAME * 4) }),
+  z.strictObject({ t: z.literal('rotate'), e: epochSchema }),
+  z.strictObject({ t: z.literal('merge') }),
 ])
 
-const opSchema = z.object({
+const opSchema = z.strictObject({
   v: z.literal(1),
   c: hex(32),
-  p: z.array(hex(64)).max(64),
+  // Parents sorted and distinct: one operation has one encoding.
+  p: z
+    .array(hex(64))
+    .max(MAX_PARENTS)
+    .refine((p) => p.every((h, i) => i === 0 || p[i - 1]! < h), 'parents must be sorted and distinct'),
   // The HLC orders concurrent ops and dates invite use: it must be a real encoded HLC, never free text.
   h: z.string().refine(isEncodedHlc, 'not an encoded hybrid logical clock'),
   a: bytes(),
   b: bodySchema,
 })
-const signedSchema = z.object({ o: bytes(), s: bytes(64) })
+const signedSchema = z.strictObject({ o: bytes(), s: bytes(64) })
 
 function encodeEpoch(e: NewEpoch) {
   return { i: e.id, s: e.seals.map((s) => ({ d: s.device, b: s.box })) }
@@ -137,6 +147,8 @@ function encodeBody(body: OpBody): unknown {
       return { t: 'profile', n: body.name }
     case 'rotate':
       return { t: 'rotate', e: encodeEpoch(body.epoch) }
+    case 'merge':
+      return { t: 'merge' }
   }
 }
 
@@ -171,7 +183,16 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
       return { type: 'profile', name: raw.n }
     case 'rotate':
       return { type: 'rotate', epoch: decodeEpoch(raw.e) }
+    case 'merge':
+      return { type: 'merge' }
   }
+}
+
+/** CBOR that decodes and encodes back to the same bytes: sorted keys, shortest lengths, nothing left over. */
+function canonical(bytesIn: Uint8Array, what: string): unknown {
+  const value = decodeCbor(bytesIn, Limits.maxMembershipOpBytes, what)
+  if (!equalBytes(encodeCbor(value), bytesIn)) throw new HearthError('MALFORMED', `${what} is not in canonical encoding`)
+  return value
 }
 
 export function signOp(input: {
@@ -185,7 +206,7 @@ export function signOp(input: {
   const o = encodeCbor({
     v: 1,
     c: input.conversation,
-    p: [...input.prev].sort(),
+    p: [...new Set(input.prev)].sort(),
     h: input.hlc,
     a: input.author.bytes,
     b: encodeBody(input.body),
@@ -194,17 +215,21 @@ export function signOp(input: {
   return decodeOp(encodeCbor({ o, s }))
 }
 
-/** Parses an operation and checks its signature and certificate. Authority is the log's job, not this one's. */
+/**
+ * Parses an operation and checks its signature and certificate. Authority is the log's job, not this one's.
+ *
+ * The hash, the operation's identity, is taken over the signed bytes, which must be the one canonical encoding of a
+ * value the strict schema accepts: nobody can re-encode a signed operation into a second identity.
+ */
 export function decodeOp(encoded: Uint8Array): MembershipOp {
-  const max = Limits.maxMembershipOpBytes
-  const signed = parseWire(signedSchema, decodeCbor(encoded, max, 'membership operation'), 'membership operation')
-  const raw = parseWire(opSchema, decodeCbor(signed.o, max, 'membership operation'), 'membership operation')
+  const signed = parseWire(signedSchema, canonical(encoded, 'membership operation'), 'membership operation')
+  const raw = parseWire(opSchema, canonical(signed.o, 'membership operation'), 'membership operation')
   const author = decodeDeviceCert(raw.a)
   if (!verifyWithLabel(Buffer.from(author.device, 'hex'), Labels.membershipOp, signed.o, signed.s)) {
     throw new HearthError('BAD_SIGNATURE', 'membership operation is not signed by its author device')
   }
   return {
-    hash: toHex(sha256(encoded)) as OpHash,
+    hash: toHex(sha256(signed.o)) as OpHash,
     conversation: raw.c as ConversationId,
     prev: raw.p as OpHash[],
     hlc: raw.h,

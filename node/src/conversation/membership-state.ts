@@ -1,0 +1,233 @@
+import { Limits } from '../../common/wire/limits.js'
+import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
+import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
+import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
+
+/**
+ * The membership state and the effect of one operation on it. Who may author an operation is decided in
+ * membership-log.ts (causally, with strong removal); this module applies an authorised operation and checks what the
+ * operation itself asks for (is the target a member, is the invite usable, is the epoch new).
+ */
+export interface MemberState {
+  account: AccountId
+  role: Role
+  devices: Map<DeviceId, DeviceCert>
+  displayName: string
+  addedBy: OpHash
+  /** The invite the account joined with (null when an admin added it directly): revoked when it is removed. */
+  via: string | null
+}
+
+export interface EpochState {
+  id: EpochId
+  createdBy: OpHash
+  /** Devices that may read and write in this epoch (those the secret was sealed to). */
+  devices: Set<DeviceId>
+  /** The sealed secret for each device, so a device can find its own. */
+  seals: Map<DeviceId, Uint8Array>
+}
+
+export interface InviteState {
+  grant: InviteGrant
+  createdBy: AccountId
+  revoked: boolean
+  usedBy: AccountId | null
+}
+
+export interface RemovalState {
+  /** `${epoch}/${device}` → the last sequence number accepted from that removed device in that epoch. */
+  cutoffs: Record<string, number>
+}
+
+export interface LogState {
+  conversation: ConversationId
+  root: OpHash
+  kind: ConversationKind
+  name: string
+  members: Map<AccountId, MemberState>
+  removed: Map<AccountId, RemovalState>
+  /** Every account's latest display name, removed members included: their old messages keep showing a name. */
+  names: Map<AccountId, string>
+  /** Every device ever admitted, removed ones included: their earlier envelopes still verify. */
+  knownDevices: Map<DeviceId, DeviceCert>
+  epochs: Map<EpochId, EpochState>
+  currentEpoch: EpochId
+  invites: Map<string, InviteState>
+  /** Profile operations that took effect, per account (bounded: a member cannot grow the log with renames). */
+  renames: Map<AccountId, number>
+  /** Operations no other operation names as a parent: the `prev` of the next local operation. */
+  heads: OpHash[]
+  /** Applied order, valid and invalid alike. */
+  order: OpHash[]
+  /** Operations without effect, with the reason. */
+  invalid: Map<OpHash, string>
+  /**
+   * Operations whose author lacked the authority in the operation's own causal past. That never changes whatever
+   * arrives later, so the core neither keeps nor forwards them.
+   */
+  unauthorized: Set<OpHash>
+  /** Operations waiting for a parent we have not seen, or dated ahead of our clock. */
+  pending: OpHash[]
+}
+
+/** How many renames of one account take effect in one conversation. */
+export const MAX_RENAMES = 64
+
+export function openEpoch(epoch: NewEpoch, createdBy: OpHash): EpochState {
+  return {
+    id: epoch.id,
+    createdBy,
+    devices: new Set(epoch.seals.map((s) => s.device)),
+    seals: new Map(epoch.seals.map((s) => [s.device, s.box])),
+  }
+}
+
+/** The state right after the root `create` (the caller has checked it is one). */
+export function initialState(root: MembershipOp): LogState {
+  if (root.body.type !== 'create') throw new Error('root is not a create operation')
+  const author = root.author
+  return {
+    conversation: root.conversation,
+    root: root.hash,
+    kind: root.body.kind,
+    name: root.body.name,
+    members: new Map([
+      [author.account, { account: author.account, role: 'admin', devices: new Map([[author.device, author]]), displayName: author.displayName, addedBy: root.hash, via: null }],
+    ]),
+    removed: new Map(),
+    names: new Map([[author.account, author.displayName]]),
+    knownDevices: new Map([[author.device, author]]),
+    epochs: new Map([[root.body.epoch.id, openEpoch(root.body.epoch, root.hash)]]),
+    currentEpoch: root.body.epoch.id,
+    invites: new Map(),
+    renames: new Map(),
+    heads: [],
+    order: [root.hash],
+    invalid: new Map(),
+    unauthorized: new Set(),
+    pending: [],
+  }
+}
+
+/**
+ * A copy that `applyEffect` can change without touching the original: maps are copied, their entries are replaced
+ * (never mutated) by `applyEffect`, so a copy costs one pass over the maps and nothing deeper.
+ */
+export function cloneState(s: LogState): LogState {
+  return {
+    ...s,
+    members: new Map(s.members),
+    removed: new Map(s.removed),
+    names: new Map(s.names),
+    knownDevices: new Map(s.knownDevices),
+    epochs: new Map(s.epochs),
+    invites: new Map(s.invites),
+    renames: new Map(s.renames),
+  }
+}
+
+/** What an operation's author must be, in the state it is judged against. */
+export function authorityProblem(state: LogState, op: MembershipOp): string | undefined {
+  const author = state.members.get(op.author.account)
+  if (author === undefined) return 'author is not a member'
+  if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
+  if (op.body.type === 'profile' || op.body.type === 'merge') return undefined
+  if (author.role !== 'admin') return 'author is not an admin'
+  return undefined
+}
+
+const hlcWall = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
+
+/** Applies an authorised operation; returns why it has no effect, or undefined when it took effect. */
+export function applyEffect(state: LogState, op: MembershipOp): string | undefined {
+  const body = op.body
+  switch (body.type) {
+    case 'create':
+      return 'a second create operation'
+    case 'merge':
+      return undefined
+    case 'profile': {
+      // Anyone may rename themselves, nobody else: the name is the author's own account's.
+      const problem = displayNameProblem(body.name)
+      if (problem !== undefined) return problem
+      const count = state.renames.get(op.author.account) ?? 0
+      if (count >= MAX_RENAMES) return `at most ${MAX_RENAMES} name changes per member`
+      state.renames.set(op.author.account, count + 1)
+      state.members.set(op.author.account, { ...state.members.get(op.author.account)!, displayName: body.name })
+      state.names.set(op.author.account, body.name)
+      return undefined
+    }
+    case 'invite':
+      if (state.invites.has(body.invite.id)) return 'invite id already used'
+      state.invites.set(body.invite.id, { grant: body.invite, createdBy: op.author.account, revoked: false, usedBy: null })
+      return undefined
+    case 'revoke-invite': {
+      const invite = state.invites.get(body.inviteId)
+      if (invite === undefined) return 'unknown invite'
+      state.invites.set(body.inviteId, { ...invite, revoked: true })
+      return undefined
+    }
+    case 'add': {
+      const account = body.certs[0]!.account
+      if (state.members.has(account)) return 'already a member'
+      if (state.kind === 'direct' && state.members.size >= 2) return 'a direct conversation has two members'
+      if (state.members.size >= Limits.maxMembers) return `a conversation has at most ${Limits.maxMembers} members`
+      // Every check comes before any change: an invalid add must not use up its invite.
+      const invite = body.via === null ? undefined : state.invites.get(body.via)
+      if (body.via !== null) {
+        if (invite === undefined) return 'unknown invite'
+        if (state.removed.has(account)) return 'a removed member comes back only when an admin adds them back'
+        if (invite.revoked) return 'invite was revoked'
+        if (invite.grant.expiresAt !== 0 && hlcWall(op.hlc) > invite.grant.expiresAt) return 'invite had expired'
+        if (invite.grant.singleUse && invite.usedBy !== null) return 'single-use invite was already used'
+      }
+      const current = state.epochs.get(body.epoch)
+      if (current === undefined) return 'unknown epoch'
+      if (invite !== undefined) state.invites.set(invite.grant.id, { ...invite, usedBy: account })
+      state.removed.delete(account)
+      state.members.set(account, {
+        account,
+        role: body.role,
+        devices: new Map(body.certs.map((c) => [c.device, c])),
+        displayName: body.certs[0]!.displayName,
+        addedBy: op.hash,
+        via: body.via,
+      })
+      state.names.set(account, body.certs[0]!.displayName)
+      for (const c of body.certs) state.knownDevices.set(c.device, c)
+      const epoch = { ...current, devices: new Set(current.devices), seals: new Map(current.seals) }
+      for (const seal of body.seals) {
+        if (!body.certs.some((c) => c.device === seal.device)) continue
+        epoch.devices.add(seal.device)
+        epoch.seals.set(seal.device, seal.box)
+      }
+      state.epochs.set(epoch.id, epoch)
+      return undefined
+    }
+    case 'remove': {
+      const member = state.members.get(body.account)
+      if (member === undefined) return 'not a member'
+      if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
+      state.members.delete(body.account)
+      state.removed.set(body.account, { cutoffs: { ...body.cutoffs } })
+      // Removal sticks: what the account could use to come back, or hand to others, stops working.
+      for (const [id, invite] of state.invites) {
+        if (invite.createdBy === body.account || id === member.via) state.invites.set(id, { ...invite, revoked: true })
+      }
+      state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
+      state.currentEpoch = body.epoch.id
+      return undefined
+    }
+    case 'rotate':
+      if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
+      state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
+      state.currentEpoch = body.epoch.id
+      return undefined
+    case 'role': {
+      const member = state.members.get(body.account)
+      if (member === undefined) return 'not a member'
+      state.members.set(body.account, { ...member, role: body.role })
+      return undefined
+    }
+  }
+}
