@@ -25,11 +25,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
-import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { HearthError, drop } from '../errors.js'
+import { guardedWebSockets } from './websocket-guard.js'
 import type { GossipSub, GossipsubOpts, TopicValidatorFn } from '@libp2p/gossipsub'
 import type { PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { Identify } from '@libp2p/identify'
@@ -419,7 +419,7 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
         ? [memory()]
         : [
             tcp(),
-            webSockets(),
+            guardedWebSockets(),
             circuitRelayTransport(),
             ...(webrtcOptions === false ? [] : [webRTC({ rtcConfiguration: { iceServers: webrtcOptions.iceServers ?? [] } })]),
           ],

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { isHearthError } from '../../common/errors.js'
 import type { Dispatcher } from './dispatcher.js'
@@ -90,6 +91,29 @@ describe('the WebSocket carrier', () => {
     expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'INVALID_INPUT' } })
     expect(replies[1]).toMatchObject({ id: 1, ok: true })
     ws.close()
+  })
+
+  it('survives a client that resets the connection before its refusal is written', async () => {
+    // A client that sends an upgrade request and resets at once makes writing the 401/403 fail with ECONNRESET when
+    // the reset lands between the server reading the request and answering it. That window is a race between
+    // processes, so the failure is injected here: the server's socket errors as it answers. The refusal path used to
+    // leave that socket with no 'error' listener, which made it an uncaught exception.
+    const end = Socket.prototype.end
+    const spy = vi.spyOn(Socket.prototype, 'end').mockImplementation(function (this: Socket, ...args: unknown[]) {
+      if (this.localPort === server.port) {
+        process.nextTick(() => this.destroy(Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' })))
+      }
+      return (end as (...a: unknown[]) => Socket).apply(this, args)
+    })
+    try {
+      expect(await handshake(server.url).catch(() => 'reset')).not.toBe(101)
+      expect(await handshake(server.url, { protocols: [`hearth.${server.token}`], origin: 'https://evil.example' }).catch(() => 'reset')).not.toBe(101)
+      // Let the injected errors fire before the spy goes.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } finally {
+      spy.mockRestore()
+    }
+    expect(await handshake(server.url, { protocols: [`hearth.${server.token}`] })).toBe(101)
   })
 })
 

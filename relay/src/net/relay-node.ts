@@ -18,11 +18,11 @@ import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { HearthError, drop } from '../../../node/common/errors.js'
+import { guardedWebSockets } from '../../../node/common/net/websocket-guard.js'
 import type { HearthNode, HearthServices } from '../../../node/common/net/create-node.js'
 import type { PeerPenalties } from '../../../node/common/net/peer-penalties.js'
 import type { RelayConfig } from '../config.js'
@@ -77,7 +77,7 @@ export async function createRelayNode(config: RelayConfig, privateKey: PrivateKe
   node = (await createLibp2p({
     privateKey,
     addresses: { listen: config.listen, ...(config.announce.length > 0 ? { announce: config.announce } : {}) },
-    transports: [tcp(), webSockets()],
+    transports: [tcp(), guardedWebSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxInboundStreams: config.maxStreamsPerConnection })],
     connectionManager: {
