@@ -8,22 +8,33 @@ import { Onboarding, Unlock } from './components/Onboarding.js'
 
 type ConnectionState = { phase: 'connecting' } | { phase: 'failed'; error: string } | { phase: 'connected'; connection: Connection }
 
-/** Connects to the core (bridge or WebSocket), then shows onboarding, unlock or the app according to the host's state. */
+/**
+ * Connects to the core (bridge or WebSocket), then shows onboarding, unlock or the app according to the host's state.
+ * When a reconnecting carrier comes back (Hearth was restarted), everything below starts over from `app.status`: the
+ * restarted host is locked again, and every list is read afresh.
+ */
 export function App({ connectTo = connect }: { connectTo?: () => Promise<Connection> }) {
   const [state, setState] = useState<ConnectionState>({ phase: 'connecting' })
+  const [generation, setGeneration] = useState(0)
   useEffect(() => {
     let alive = true
     let connection: Connection | undefined
+    let offReconnect: (() => void) | undefined
     connectTo().then(
       (c) => {
         connection = c
-        if (alive) setState({ phase: 'connected', connection: c })
-        else c.transport.close()
+        if (!alive) {
+          c.transport.close()
+          return
+        }
+        offReconnect = c.transport.onReconnect?.(() => setGeneration((g) => g + 1))
+        setState({ phase: 'connected', connection: c })
       },
       (err: unknown) => alive && setState({ phase: 'failed', error: errorText(err) }),
     )
     return () => {
       alive = false
+      offReconnect?.()
       connection?.transport.close()
     }
   }, [connectTo])
@@ -32,7 +43,7 @@ export function App({ connectTo = connect }: { connectTo?: () => Promise<Connect
   if (state.phase === 'failed') return <Splash text={state.error} problem />
   return (
     <ApiContext.Provider value={state.connection.api}>
-      <Gate />
+      <Gate key={generation} />
     </ApiContext.Provider>
   )
 }

@@ -53,7 +53,7 @@ const rowsInDom = (p: Page) => p.locator('.message-slot').count()
 
 describe('the message list with 100k messages', () => {
   it('opens at the newest message with only a window of rows in the DOM', async () => {
-    await page.goto(server.launchUrl)
+    await page.goto(server.newLaunchUrl())
     await page.getByRole('button', { name: /^Archive/ }).click()
     const log = page.getByRole('log', { name: 'Messages in Archive' })
     await log.waitFor()

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Dispatcher } from '../api/dispatcher.js'
 import { handshake } from '../api/testing.js'
-import { contentSecurityPolicy, resolveFile, startWebServer, type WebServer } from './web-server.js'
+import { createLaunchCodes, LAUNCH_ATTEMPT_BURST, LAUNCH_CODE_TTL_MS } from './launch-codes.js'
+import { contentSecurityPolicy, MAX_BODY_BYTES, resolveFile, startWebServer, type WebServer } from './web-server.js'
 
 /** The dispatcher is not what this tests: it answers every call with the method's name. */
 const echo: Dispatcher = {
@@ -17,17 +18,36 @@ const echo: Dispatcher = {
   subscribe: () => () => {},
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let body = ''
-      res.on('data', (d: Buffer) => (body += d.toString()))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+      let text = ''
+      res.on('data', (d: Buffer) => (text += d.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
     })
     req.on('error', reject)
-    req.end()
+    req.end(body)
   })
 }
+
+/** What the page does with its launch code: a same-origin JSON POST (browsers always send Origin with it). */
+function exchange(server: WebServer, code: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return get(
+    server.port,
+    '/launch',
+    { host: `127.0.0.1:${server.port}`, origin: `http://127.0.0.1:${server.port}`, 'content-type': 'application/json', ...headers },
+    'POST',
+    JSON.stringify({ code }),
+  )
+}
+
+const codeOf = (url: string) => new URL(url).hash.replace(/^#launch=/, '')
 
 describe('the browser-mode web server', () => {
   let dist: string
@@ -47,10 +67,62 @@ describe('the browser-mode web server', () => {
     await rm(join(dist, '..', 'hearth-web-secret.txt'), { force: true })
   })
 
-  it('gives the launch URL with the token in the fragment, on loopback', () => {
+  it('gives launch URLs with a fresh one-time code in the fragment, never the token', () => {
     expect(server.origin).toBe(`http://127.0.0.1:${server.port}/`)
-    expect(server.launchUrl).toBe(`${server.origin}#token=${server.token}`)
+    const first = server.newLaunchUrl()
+    const second = server.newLaunchUrl()
+    expect(first).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/#launch=[A-Za-z0-9_-]{43}$`))
+    expect(second).not.toBe(first)
+    for (const url of [first, second]) expect(url).not.toContain(server.token)
     expect(server.apiUrl).toBe(`ws://127.0.0.1:${server.port}`)
+  })
+
+  it('trades a launch code for the token once; a reused, wrong or foreign-origin attempt gets nothing', async () => {
+    const code = codeOf(server.newLaunchUrl())
+    const ok = await exchange(server, code)
+    expect(ok.status).toBe(200)
+    expect(JSON.parse(ok.body)).toEqual({ token: server.token })
+    expect(ok.headers['cache-control']).toBe('no-store')
+    const again = await exchange(server, code)
+    expect(again.status).toBe(410)
+    expect(JSON.parse(again.body)).toEqual({ error: 'used' })
+    expect(again.body).not.toContain(server.token)
+
+    const fresh = codeOf(server.newLaunchUrl())
+    // A page elsewhere, or no Origin at all (not a browser page), is refused before the code is even looked at.
+    for (const origin of ['http://evil.example', `http://127.0.0.1:${server.port + 1}`, 'null']) {
+      expect((await exchange(server, fresh, { origin })).status).toBe(403)
+    }
+    const noOrigin = await get(server.port, '/launch', { host: `127.0.0.1:${server.port}`, 'content-type': 'application/json' }, 'POST', JSON.stringify({ code: fresh }))
+    expect(noOrigin.status).toBe(403)
+    expect((await exchange(server, fresh, { host: 'evil.example' })).status).toBe(421)
+    // …so the code is still good for the real page (localhost is this origin too).
+    expect((await exchange(server, fresh, { origin: `http://localhost:${server.port}` })).status).toBe(200)
+
+    expect((await exchange(server, 'A'.repeat(43))).status).toBe(403)
+    expect((await exchange(server, 42)).status).toBe(403)
+  })
+
+  it('refuses malformed exchange requests: wrong method, type, oversized or broken body', async () => {
+    const base = { host: `127.0.0.1:${server.port}`, origin: `http://127.0.0.1:${server.port}` }
+    expect((await get(server.port, '/launch', base)).status).toBe(405)
+    expect((await get(server.port, '/launch', { ...base, 'content-type': 'text/plain' }, 'POST', '{"code":"x"}')).status).toBe(415)
+    expect((await get(server.port, '/launch', { ...base, 'content-type': 'application/json' }, 'POST', 'x'.repeat(MAX_BODY_BYTES + 1))).status).toBe(413)
+    expect((await get(server.port, '/launch', { ...base, 'content-type': 'application/json' }, 'POST', '{"code":')).status).toBe(400)
+  })
+
+  it('gives a fresh launch URL to a second `npm start` holding the token, and never to a web page', async () => {
+    const cli = { host: `127.0.0.1:${server.port}`, authorization: `Bearer ${server.token}` }
+    const ok = await get(server.port, '/launch-url', cli, 'POST')
+    expect(ok.status).toBe(200)
+    const { url } = JSON.parse(ok.body) as { url: string }
+    expect(url).toMatch(/#launch=[A-Za-z0-9_-]{43}$/)
+    expect((await exchange(server, codeOf(url))).status).toBe(200)
+    expect((await get(server.port, '/launch-url', { ...cli, origin: `http://127.0.0.1:${server.port}` }, 'POST')).status).toBe(403)
+    expect((await get(server.port, '/launch-url', { ...cli, 'sec-fetch-site': 'same-origin' }, 'POST')).status).toBe(403)
+    expect((await get(server.port, '/launch-url', { ...cli, authorization: 'Bearer wrong-token-wrong-token' }, 'POST')).status).toBe(401)
+    expect((await get(server.port, '/launch-url', { host: cli.host }, 'POST')).status).toBe(401)
+    expect((await get(server.port, '/launch-url', cli)).status).toBe(405)
   })
 
   it('serves the page with a strict CSP and no caching, and hashed assets as immutable', async () => {
@@ -64,7 +136,7 @@ describe('the browser-mode web server', () => {
     expect(csp).toContain("script-src 'self'")
     expect(csp).not.toContain('unsafe-inline')
     expect(csp).not.toContain('unsafe-eval')
-    expect(csp).toContain(`connect-src ws://127.0.0.1:${server.port}`)
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${server.port}`)
     expect(csp).toContain("frame-ancestors 'none'")
     expect(page.headers['x-content-type-options']).toBe('nosniff')
     expect(page.headers['referrer-policy']).toBe('no-referrer')
@@ -93,6 +165,44 @@ describe('the browser-mode web server', () => {
     expect(await handshake(url, { protocols: [`hearth.${server.token}`], origin: `http://localhost:${server.port}` })).toBe(101)
     expect(await handshake(url, { protocols: [`hearth.${server.token}`], origin: 'http://evil.example' })).toBe(403)
     expect(await handshake(url, { protocols: ['hearth.wrong-token-wrong-token'], origin: `http://127.0.0.1:${server.port}` })).toBe(401)
+  })
+
+  it('a development origin may exchange a code through CORS; other origins get no CORS headers', async () => {
+    const dev = await startWebServer({ dispatcher: echo, distDir: dist, extraOrigins: ['http://127.0.0.1:5173'] })
+    try {
+      const preflight = await get(dev.port, '/launch', { host: `127.0.0.1:${dev.port}`, origin: 'http://127.0.0.1:5173' }, 'OPTIONS')
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers['access-control-allow-origin']).toBe('http://127.0.0.1:5173')
+      const ok = await exchange(dev, codeOf(dev.newLaunchUrl()), { origin: 'http://127.0.0.1:5173' })
+      expect(ok.status).toBe(200)
+      expect(ok.headers['access-control-allow-origin']).toBe('http://127.0.0.1:5173')
+      const own = await exchange(dev, codeOf(dev.newLaunchUrl()))
+      expect(own.headers['access-control-allow-origin']).toBeUndefined()
+      expect((await get(dev.port, '/launch', { host: `127.0.0.1:${dev.port}`, origin: 'http://evil.example' }, 'OPTIONS')).status).toBe(403)
+    } finally {
+      await dev.close()
+    }
+  })
+
+  it('an expired code is refused as expired; a flood of attempts is rate-limited', async () => {
+    let now = 1_000_000
+    const limited = await startWebServer({ dispatcher: echo, distDir: dist, launchCodes: createLaunchCodes({ now: () => now }) })
+    try {
+      const code = codeOf(limited.newLaunchUrl())
+      now += LAUNCH_CODE_TTL_MS
+      const expired = await exchange(limited, code)
+      expect(expired.status).toBe(410)
+      expect(JSON.parse(expired.body)).toEqual({ error: 'expired' })
+      const fresh = codeOf(limited.newLaunchUrl())
+      for (let i = 1; i < LAUNCH_ATTEMPT_BURST; i++) expect((await exchange(limited, 'C'.repeat(43))).status).toBe(403)
+      const flooded = await exchange(limited, fresh)
+      expect(flooded.status).toBe(429)
+      expect(Number(flooded.headers['retry-after'])).toBeGreaterThan(0)
+      now += 1_000
+      expect((await exchange(limited, fresh)).status).toBe(200)
+    } finally {
+      await limited.close()
+    }
   })
 
   it('refuses to start without a built UI', async () => {
@@ -215,8 +325,14 @@ describe('the browser-mode web server under hostile bytes', () => {
     ended.write(upgradeRequest(server.port, server.token))
     await answered(ended)
     ended.end(Buffer.from([0x81, 0xfe]))
+    // A launch-code exchange whose body never finishes, and one cut off midway.
+    const slowBody = await rawSocket(server.port)
+    slowBody.write(`POST /launch HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nOrigin: http://127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"code":`)
+    const cutBody = await rawSocket(server.port)
+    cutBody.write(`POST /launch HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nOrigin: http://127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"co`)
+    cutBody.resetAndDestroy()
     await stillServing()
-    for (const s of [unfinished, silent, ended]) s.destroy()
+    for (const s of [unfinished, silent, ended, slowBody]) s.destroy()
     await pause(100)
     await stillServing()
   })

@@ -12,14 +12,14 @@ import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 
-async function writeAtomic(path: string, value: unknown): Promise<void> {
+export async function writeAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`
   await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
   await chmod(tmp, 0o600) // the mode above is masked by the umask; be explicit
   await rename(tmp, path)
 }
 
-async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
+export async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')

@@ -1,10 +1,12 @@
 /**
  * Picks the carrier for this page: Electron's preload bridge when there is one, otherwise the browser mode's
- * WebSocket on the page's own origin with the token from the launch URL.
+ * WebSocket on the page's own origin, with the token this tab holds or trades its launch code for (launch-token.ts),
+ * reconnecting by itself when Hearth goes away and comes back (reconnecting.ts).
  */
 import { HearthError } from '../../../node/common/errors.js'
 import { createApi, type Api } from './client.js'
-import { takeLaunchParameters } from './launch-token.js'
+import { exchangeLaunchCode, keepToken, launchEndpoint, NEW_LINK_HINT, takeLaunchParameters } from './launch-token.js'
+import { reconnectingTransport } from './reconnecting.js'
 import { bridgeTransport, sameOriginSocketUrl, webSocketTransport, type Transport } from './transport.js'
 
 export interface Connection {
@@ -18,12 +20,30 @@ export async function connect(win: Window = window, dev: boolean = import.meta.e
     const transport = bridgeTransport(win.hearth)
     return { api: createApi(transport), transport, kind: 'bridge' }
   }
-  const { token, api } = takeLaunchParameters({ location: win.location, history: win.history, storage: win.sessionStorage })
-  if (token === null) {
-    throw new HearthError('UNAUTHORIZED', 'Open Hearth with the link `npm start` printed: this page has no access key.')
-  }
+  const storage = win.sessionStorage
+  const { code, token: held, api } = takeLaunchParameters({ location: win.location, history: win.history, storage })
   // Only the dev server (another port) may name the API's URL; a built page always talks to its own origin.
   const url = dev && api !== null ? api : sameOriginSocketUrl(win.location)
-  const transport = await webSocketTransport(url, token)
+  let token = held
+  if (code !== null) {
+    try {
+      token = await exchangeLaunchCode(launchEndpoint(url), code)
+      keepToken(storage, token)
+    } catch (err) {
+      // An old link opened in a tab that already has access: keep the access, forget the link.
+      if (held === null) throw err
+    }
+  }
+  if (token === null) {
+    throw new HearthError('UNAUTHORIZED', `This page has no access to Hearth. Open it with the link npm start prints. ${NEW_LINK_HINT}`)
+  }
+  const key = token
+  let transport: Transport
+  try {
+    transport = await reconnectingTransport(() => webSocketTransport(url, key))
+  } catch {
+    // Browsers do not say why a socket was refused: the server is away, or no longer accepts this tab's key.
+    throw new HearthError('UNREACHABLE', `Cannot reach Hearth from this tab. If it is not running, start it. ${NEW_LINK_HINT}`)
+  }
   return { api: createApi(transport), transport, kind: 'websocket' }
 }

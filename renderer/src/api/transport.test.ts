@@ -2,10 +2,11 @@ import { describe, expect, it, vi } from 'vitest'
 import { HearthError, isHearthError } from '../../../node/common/errors.js'
 import { createApi } from './client.js'
 import { connect } from './connect.js'
-import { takeLaunchParameters, type TokenEnvironment } from './launch-token.js'
+import { exchangeLaunchCode, launchEndpoint, takeLaunchParameters, type TokenEnvironment } from './launch-token.js'
 import { bridgeTransport, sameOriginSocketUrl, toHearthError, type HearthBridge } from './transport.js'
 
 const TOKEN = 'A'.repeat(43)
+const CODE = 'c'.repeat(43)
 
 function environment(hash: string, stored: Record<string, string> = {}) {
   const storage = new Map(Object.entries(stored))
@@ -18,34 +19,73 @@ function environment(hash: string, stored: Record<string, string> = {}) {
   return { env, storage, replaced }
 }
 
-describe('the launch token', () => {
-  it('is taken from the fragment once, kept for reloads of this tab, and removed from the address bar', () => {
-    const first = environment(`#token=${TOKEN}`)
-    expect(takeLaunchParameters(first.env)).toEqual({ token: TOKEN, api: null })
+describe('the launch code', () => {
+  it('is taken from the fragment once and removed from the address bar; a token is never read from a URL', () => {
+    const first = environment(`#launch=${CODE}`)
+    expect(takeLaunchParameters(first.env)).toEqual({ code: CODE, token: null, api: null })
     expect(first.replaced).toEqual(['/'])
-    expect(first.storage.get('hearth.apiToken')).toBe(TOKEN)
-    // Reload: no fragment any more, the tab's storage still has it.
-    const reload = environment('', Object.fromEntries(first.storage))
-    expect(takeLaunchParameters(reload.env).token).toBe(TOKEN)
+    // An old-style address with a token in it is cleared and ignored.
+    const old = environment(`#token=${TOKEN}`)
+    expect(takeLaunchParameters(old.env)).toEqual({ code: null, token: null, api: null })
+    expect(old.replaced).toEqual(['/'])
+    // Reload: no fragment any more, the tab's storage has the token it got for the code.
+    const reload = environment('', { 'hearth.apiToken': TOKEN })
+    expect(takeLaunchParameters(reload.env)).toEqual({ code: null, token: TOKEN, api: null })
     expect(reload.replaced).toEqual([])
   })
 
-  it('refuses a malformed token but still clears the fragment', () => {
-    const bad = environment('#token=<script>')
-    expect(takeLaunchParameters(bad.env).token).toBeNull()
+  it('refuses a malformed code but still clears the fragment', () => {
+    const bad = environment('#launch=<script>')
+    expect(takeLaunchParameters(bad.env).code).toBeNull()
     expect(bad.replaced).toEqual(['/'])
-    expect(takeLaunchParameters(environment('').env).token).toBeNull()
+    expect(takeLaunchParameters(environment('').env).code).toBeNull()
   })
 
   it('keeps a dev server API address only when it is a loopback WebSocket', () => {
-    const dev = environment(`#token=${TOKEN}&api=${encodeURIComponent('ws://127.0.0.1:4000')}`)
+    const dev = environment(`#launch=${CODE}&api=${encodeURIComponent('ws://127.0.0.1:4000')}`)
     expect(takeLaunchParameters(dev.env).api).toBe('ws://127.0.0.1:4000')
-    const evil = environment(`#token=${TOKEN}&api=${encodeURIComponent('ws://evil.example:80')}`)
+    expect(launchEndpoint('ws://127.0.0.1:4000')).toBe('http://127.0.0.1:4000/launch')
+    const evil = environment(`#launch=${CODE}&api=${encodeURIComponent('ws://evil.example:80')}`)
     expect(takeLaunchParameters(evil.env).api).toBeNull()
   })
 
   it('derives the socket URL from the page origin', () => {
     expect(sameOriginSocketUrl({ protocol: 'http:', host: '127.0.0.1:5000' })).toBe('ws://127.0.0.1:5000/')
+  })
+
+  function answering(...answers: Array<{ status: number; body: unknown; retryAfter?: string }>) {
+    const requests: Array<{ url: string; body: string }> = []
+    const fetchFn = vi.fn(async (url: string, init: { body: string }) => {
+      requests.push({ url, body: init.body })
+      const a = answers.shift()!
+      return { status: a.status, json: async () => a.body, headers: { get: (n: string) => (n === 'retry-after' ? (a.retryAfter ?? null) : null) } }
+    })
+    return { fetchFn, requests }
+  }
+
+  it('is traded for the token with one POST; a used, expired or wrong code says how to get a new link', async () => {
+    const ok = answering({ status: 200, body: { token: TOKEN } })
+    expect(await exchangeLaunchCode('http://127.0.0.1:1/launch', CODE, ok.fetchFn)).toBe(TOKEN)
+    expect(ok.requests).toEqual([{ url: 'http://127.0.0.1:1/launch', body: JSON.stringify({ code: CODE }) }])
+    for (const [status, error, text] of [
+      [410, 'used', 'already used'],
+      [410, 'expired', 'expired'],
+      [403, 'invalid', 'not valid'],
+    ] as const) {
+      const refused = answering({ status, body: { error } })
+      await expect(exchangeLaunchCode('http://127.0.0.1:1/launch', CODE, refused.fetchFn)).rejects.toSatisfy(
+        (err) => isHearthError(err, 'UNAUTHORIZED') && err.message.includes(text) && err.message.includes('npm start'),
+      )
+    }
+    const junk = answering({ status: 200, body: { token: '<script>' } })
+    await expect(exchangeLaunchCode('http://127.0.0.1:1/launch', CODE, junk.fetchFn)).rejects.toSatisfy((err) => isHearthError(err, 'UNAUTHORIZED'))
+  })
+
+  it('waits and tries again when rate-limited', async () => {
+    const slept: number[] = []
+    const limited = answering({ status: 429, body: { error: 'rate-limited' }, retryAfter: '2' }, { status: 200, body: { token: TOKEN } })
+    expect(await exchangeLaunchCode('http://127.0.0.1:1/launch', CODE, limited.fetchFn, async (ms) => void slept.push(ms))).toBe(TOKEN)
+    expect(slept).toEqual([2000])
   })
 })
 
@@ -114,7 +154,7 @@ describe('the Electron bridge transport', () => {
     expect(await connection.api.call('identity.whoami')).toEqual({ method: 'identity.whoami', params: {} })
   })
 
-  it('without a bridge and without a token, connect() says how to open the app', async () => {
+  it('without a bridge and without a token or code, connect() says how to open the app', async () => {
     const { env } = environment('')
     const win = { location: { ...env.location, protocol: 'http:', host: '127.0.0.1:1' }, history: env.history, sessionStorage: env.storage } as unknown as Window
     await expect(connect(win, false)).rejects.toSatisfy((err) => isHearthError(err, 'UNAUTHORIZED') && err.message.includes('npm start'))

@@ -1,7 +1,7 @@
 /**
  * How the UI reaches the core, whatever carries the calls. Two carriers plug in:
- *  - the browser mode: the core API's WebSocket on the page's own origin (`connectApi`), with the token the launcher
- *    put in the URL fragment (see launch-token.ts);
+ *  - the browser mode: the core API's WebSocket on the page's own origin (`connectApi`), with the token the page got
+ *    for its launch code (see launch-token.ts), reconnecting by itself (reconnecting.ts);
  *  - Electron: the preload bridge `window.hearth`, which forwards to the core over a MessagePort.
  * Everything above this file sees one shape, `Transport`, and never knows which carrier is under it.
  */
@@ -13,8 +13,10 @@ export interface Transport {
   call(method: string, params: unknown): Promise<unknown>
   /** Listens to one pushed event; returns the function that stops listening. */
   on(event: string, listener: (payload: unknown) => void): () => void
-  /** Called once if the carrier goes away (the core stopped, the socket closed). */
+  /** Called when the carrier goes away (the core stopped, the socket closed); a reconnecting carrier may come back. */
   onClose(listener: (reason: string) => void): () => void
+  /** Only for carriers that reconnect by themselves: called each time the connection is back. */
+  onReconnect?(listener: () => void): () => void
   close(): void
 }
 
