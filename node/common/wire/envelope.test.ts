@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { seal } from '../crypto/aead.js'
 import { generateSigningKeyPair, signWithLabel } from '../crypto/ed25519.js'
+import { sha256 } from '../crypto/kdf.js'
 import { Labels } from '../crypto/labels.js'
 import { randomBytes } from '../crypto/random.js'
 import type { ErrorCode } from '../errors.js'
@@ -40,7 +41,7 @@ function make(opts: { header?: Partial<EnvelopeHeader>; body?: Uint8Array; seed?
 function openAll(envelope: Uint8Array, headerKey = keys.headerKey, key = bodyKey) {
   const frame = parseEnvelopeFrame(envelope)
   const header = openEnvelopeHeader(frame, headerKey)
-  return { frame, header, body: openEnvelopeBody(frame, key) }
+  return { frame, header, body: openEnvelopeBody(frame, header, key) }
 }
 
 
@@ -49,7 +50,7 @@ describe('envelope', () => {
     for (const kind of [EnvelopeKind.content, EnvelopeKind.membership, EnvelopeKind.keys]) {
       const env = make({ header: { kind, seq: 42 } })
       const { frame, header, body: out } = openAll(env)
-      expect(header).toEqual({ device: signer.publicKey, seq: 42, kind })
+      expect(header).toEqual({ device: signer.publicKey, seq: 42, kind, bodyHash: sha256(body) })
       expect(out).toEqual(body)
       expect(env[0]).toBe(ENVELOPE_VERSION)
       expect(frame.epochTag).toEqual(keys.epochTag)
@@ -83,12 +84,16 @@ describe('envelope', () => {
     expect(codeOf(() => openAll(make({ header: { kind: 9 as EnvelopeKind } })))).toBe('MALFORMED')
   })
 
-  it('unknown version → UNSUPPORTED_VERSION', () => {
-    for (const v of [0, 2, 255]) {
+  it('unknown version → UNSUPPORTED_VERSION; version 1 (no body commitment) is refused with a clear message', () => {
+    expect(ENVELOPE_VERSION).toBe(2)
+    for (const v of [0, 1, 3, 255]) {
       const env = make()
       env[0] = v
       expect(codeOf(() => parseEnvelopeFrame(env))).toBe('UNSUPPORTED_VERSION')
     }
+    const v1 = make()
+    v1[0] = 1
+    expect(() => parseEnvelopeFrame(v1)).toThrow(/unsupported envelope version 1/)
   })
 
   it('wrong header key → DECRYPT_FAILED; wrong body key → DECRYPT_FAILED', () => {
@@ -104,7 +109,8 @@ describe('envelope', () => {
     env[bodyStart + 30] = env[bodyStart + 30]! ^ 0x01
     const tampered = parseEnvelopeFrame(env)
     expect(codeOf(() => openEnvelopeHeader(tampered, keys.headerKey))).toBe('BAD_SIGNATURE')
-    expect(codeOf(() => openEnvelopeBody(tampered, bodyKey))).toBe('DECRYPT_FAILED')
+    const header = openEnvelopeHeader(tampered, keys.headerKey, { verifySignature: false })
+    expect(codeOf(() => openEnvelopeBody(tampered, header, bodyKey))).toBe('DECRYPT_FAILED')
   })
 
   it('signed by a key other than the device in the header → BAD_SIGNATURE', () => {
@@ -176,7 +182,7 @@ describe('envelope', () => {
   it('random bytes are rejected with a HearthError (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 4096 }), fc.boolean(), (bytes, v1) => {
-        if (v1 && bytes.length > 0) bytes[0] = 1 // half the time, get past the version check
+        if (v1 && bytes.length > 0) bytes[0] = ENVELOPE_VERSION // half the time, get past the version check
         const code = codeOf(() => openAll(bytes))
         expect(['MALFORMED', 'UNSUPPORTED_VERSION', 'DECRYPT_FAILED']).toContain(code)
       }),
@@ -187,13 +193,13 @@ describe('envelope', () => {
   it('a correctly sealed and signed header with bad contents is rejected cleanly', () => {
     // Built by hand, as a member with the epoch keys could: only the header plaintext is wrong.
     const forge = (headerPlain: Uint8Array) => {
-      const prefix = concatBytes(new Uint8Array([1]), keys.epochTag)
+      const prefix = concatBytes(new Uint8Array([ENVELOPE_VERSION]), keys.epochTag)
       const headerBox = seal(keys.headerKey, headerPlain, prefix)
       const bodyAd = concatBytes(prefix, new Uint8Array([headerBox.length >> 8, headerBox.length & 0xff]), headerBox)
       const signed = concatBytes(bodyAd, seal(bodyKey, body, bodyAd))
       return concatBytes(signed, signWithLabel(signer.seed, Labels.envelopeSig, signed))
     }
-    const good = { d: signer.publicKey, s: 3, k: 1 }
+    const good = { d: signer.publicKey, s: 3, k: 1, h: sha256(body) }
     expect(openAll(forge(encodeCbor(good))).header.seq).toBe(3)
     const bad: Array<[unknown, ErrorCode]> = [
       [{ ...good, d: signer.publicKey.subarray(0, 31) }, 'MALFORMED'],
@@ -201,7 +207,9 @@ describe('envelope', () => {
       [{ ...good, s: 1.5 }, 'MALFORMED'],
       [{ ...good, s: 2 ** 60 }, 'MALFORMED'],
       [{ ...good, k: '1' }, 'MALFORMED'],
-      [{ d: signer.publicKey, s: 3 }, 'MALFORMED'],
+      [{ d: signer.publicKey, s: 3, h: good.h }, 'MALFORMED'],
+      [{ d: signer.publicKey, s: 3, k: 1 }, 'MALFORMED'],
+      [{ ...good, h: good.h.subarray(0, 31) }, 'MALFORMED'],
       [[1, 2, 3], 'MALFORMED'],
       [{ ...good, pad: 'x'.repeat(300) }, 'TOO_LARGE'],
     ]
@@ -214,5 +222,32 @@ describe('envelope', () => {
     // the decoder is strict CBOR: trailing bytes after the header map are refused
     expect(codeOf(() => openAll(forge(concatBytes(encodeCbor(good), new Uint8Array([0]))))))
       .toBe('MALFORMED')
+  })
+
+  it('commits to its plaintext: a body that opens under a second key to other bytes is refused', () => {
+    // What a sender could do without the commitment: one envelope, two chain keys sealed to two members, each opening
+    // the body to a different text. Built by hand: the header commits to the text under K1, the body is sealed under K2.
+    const k1 = randomBytes(32)
+    const k2 = randomBytes(32)
+    const meant = utf8('meet at noon')
+    const other = utf8('meet at midnight')
+    const prefix = concatBytes(new Uint8Array([ENVELOPE_VERSION]), keys.epochTag)
+    const headerBox = seal(keys.headerKey, encodeCbor({ d: signer.publicKey, s: 5, k: EnvelopeKind.content, h: sha256(meant) }), prefix)
+    const bodyAd = concatBytes(prefix, new Uint8Array([headerBox.length >> 8, headerBox.length & 0xff]), headerBox)
+    const signed = concatBytes(bodyAd, seal(k2, other, bodyAd))
+    const env = concatBytes(signed, signWithLabel(signer.seed, Labels.envelopeSig, signed))
+    const frame = parseEnvelopeFrame(env)
+    const header = openEnvelopeHeader(frame, keys.headerKey) // validly signed: the header itself is fine
+    expect(codeOf(() => openEnvelopeBody(frame, header, k2))).toBe('BAD_SIGNATURE')
+    expect(() => openEnvelopeBody(frame, header, k2)).toThrow(/does not match the hash/)
+    expect(codeOf(() => openEnvelopeBody(frame, header, k1))).toBe('DECRYPT_FAILED')
+  })
+
+  it('the body hash is checked against the header it came with, not any header', () => {
+    const a = make({ body: utf8('a') })
+    const b = make({ body: utf8('b') })
+    const fa = parseEnvelopeFrame(a)
+    const hb = openEnvelopeHeader(parseEnvelopeFrame(b), keys.headerKey)
+    expect(codeOf(() => openEnvelopeBody(fa, hb, bodyKey))).toBe('BAD_SIGNATURE')
   })
 })

@@ -4,7 +4,7 @@ import { signWithLabel, verifyWithLabel, verifyWithLabelAsync } from '../crypto/
 import { sha256 } from '../crypto/kdf.js'
 import { Labels } from '../crypto/labels.js'
 import { HearthError } from '../errors.js'
-import { concatBytes } from '../util/bytes.js'
+import { concatBytes, equalBytes } from '../util/bytes.js'
 import { decodeCbor, encodeCbor } from './cbor.js'
 import { Limits } from './limits.js'
 import { bytes, parseWire, uint } from './schema.js'
@@ -13,19 +13,27 @@ import { bytes, parseWire, uint } from './schema.js'
  * The envelope: the unit that is gossiped, synced between members and stored on relays.
  *
  *   offset  size  field
- *   0       1     version (1)
+ *   0       1     version (2)
  *   1       8     epoch tag: names the conversation epoch to members; opaque to everyone else
  *   9       2     header box length H (big-endian)
  *   11      H     header box: AEAD(headerKey, CBOR header, AD = bytes 0..9)
  *   11+H    N     body box:   AEAD(bodyKey, body, AD = bytes 0..11+H)
  *   end-64  64    Ed25519 signature by the sending device over the label and everything before it
  *
- * The header (sending device, sequence number, kind) is encrypted so that a relay or a gossip forwarder that is not a
- * member learns neither who wrote an envelope nor how many it wrote. Only members hold the epoch's header key; a
- * member decrypts the header, checks the device belongs to the conversation, verifies the signature and only then
- * spends anything on the body.
+ * The header (sending device, sequence number, kind, SHA-256 of the body plaintext) is encrypted so that a relay or a
+ * gossip forwarder that is not a member learns neither who wrote an envelope nor how many it wrote. Only members hold
+ * the epoch's header key; a member decrypts the header, checks the device belongs to the conversation, verifies the
+ * signature and only then spends anything on the body.
+ *
+ * Why the body hash: XChaCha20-Poly1305 is not key-committing, and body keys reach each member device separately
+ * (sealed chain grants), so a sender could hand two members two keys under which one body box opens to two different
+ * texts. The signed header names exactly one plaintext; a body that opens to anything else is refused. Every member
+ * opens the same header (the header key derives from the epoch secret, which the epoch id is a hash of), so one
+ * envelope reads the same for every member or not at all (docs/adr/0017).
+ *
+ * Version 1 (no body hash) is refused: nobody holds data in it.
  */
-export const ENVELOPE_VERSION = 1
+export const ENVELOPE_VERSION = 2
 export const EPOCH_TAG_BYTES = 8
 const FIXED_PREFIX = 11
 const SIGNATURE_BYTES = 64
@@ -52,10 +60,17 @@ export interface EnvelopeHeader {
   kind: EnvelopeKind
 }
 
+/** A header as opened: what the sender wrote plus the body commitment `openEnvelopeBody` checks. */
+export interface OpenedEnvelopeHeader extends EnvelopeHeader {
+  /** SHA-256 of the body plaintext. */
+  bodyHash: Uint8Array
+}
+
 const headerSchema = z.object({
   d: bytes(32),
   s: uint,
   k: z.number().refine((k) => kinds.has(k), 'unknown envelope kind'),
+  h: bytes(32),
 })
 
 export interface EnvelopeKeys {
@@ -81,7 +96,7 @@ export function parseEnvelopeFrame(envelope: Uint8Array): EnvelopeFrame {
     throw new HearthError('MALFORMED', 'envelope is truncated')
   }
   if (envelope[0] !== ENVELOPE_VERSION) {
-    throw new HearthError('UNSUPPORTED_VERSION', `envelope version ${envelope[0]} is not supported (expected 1)`)
+    throw new HearthError('UNSUPPORTED_VERSION', `unsupported envelope version ${envelope[0]} (expected ${ENVELOPE_VERSION})`)
   }
   const headerLength = (envelope[9]! << 8) | envelope[10]!
   const bodyStart = FIXED_PREFIX + headerLength
@@ -116,7 +131,8 @@ export function sealEnvelope(input: {
   const prefix = new Uint8Array(9)
   prefix[0] = ENVELOPE_VERSION
   prefix.set(keys.epochTag, 1)
-  const headerBox = seal(keys.headerKey, encodeCbor({ d: header.device, s: header.seq, k: header.kind }), prefix)
+  const headerPlain = encodeCbor({ d: header.device, s: header.seq, k: header.kind, h: sha256(input.body) })
+  const headerBox = seal(keys.headerKey, headerPlain, prefix)
   if (headerBox.length > 0xffff) throw new HearthError('INTERNAL', 'envelope header too large')
   const lengthBytes = new Uint8Array([headerBox.length >> 8, headerBox.length & 0xff])
   const bodyAd = concatBytes(prefix, lengthBytes, headerBox)
@@ -135,11 +151,11 @@ export function openEnvelopeHeader(
   frame: EnvelopeFrame,
   headerKey: Uint8Array,
   options: { verifySignature?: boolean } = {},
-): EnvelopeHeader {
+): OpenedEnvelopeHeader {
   const prefix = frame.bytes.subarray(0, 9)
   const plain = open(headerKey, frame.headerBox, prefix)
   const raw = parseWire(headerSchema, decodeCbor(plain, 256, 'envelope header'), 'envelope header')
-  const header: EnvelopeHeader = { device: raw.d, seq: raw.s, kind: raw.k as EnvelopeKind }
+  const header: OpenedEnvelopeHeader = { device: raw.d, seq: raw.s, kind: raw.k as EnvelopeKind, bodyHash: raw.h }
   if ((header.kind === EnvelopeKind.signal) !== (header.seq === 0)) {
     throw new HearthError('MALFORMED', 'signals carry seq 0 and durable envelopes seq >= 1')
   }
@@ -159,7 +175,16 @@ export function verifyEnvelopeSignatureAsync(frame: EnvelopeFrame, header: Envel
   return verifyWithLabelAsync(header.device, Labels.envelopeSig, frame.signed, frame.signature)
 }
 
-export function openEnvelopeBody(frame: EnvelopeFrame, bodyKey: Uint8Array): Uint8Array {
+/**
+ * Decrypts the body and checks it against the hash the signed header commits to. Throws DECRYPT_FAILED when the key
+ * does not open the box, BAD_SIGNATURE when it opens to bytes the sender did not sign for (a body built to read
+ * differently under different keys): both mean the envelope is refused.
+ */
+export function openEnvelopeBody(frame: EnvelopeFrame, header: OpenedEnvelopeHeader, bodyKey: Uint8Array): Uint8Array {
   const bodyAd = frame.bytes.subarray(0, FIXED_PREFIX + frame.headerBox.length)
-  return open(bodyKey, frame.bodyBox, bodyAd)
+  const plain = open(bodyKey, frame.bodyBox, bodyAd)
+  if (!equalBytes(sha256(plain), header.bodyHash)) {
+    throw new HearthError('BAD_SIGNATURE', 'envelope body does not match the hash its signed header commits to')
+  }
+  return plain
 }

@@ -188,6 +188,7 @@ export const coreEventNames = [
   'members.changed',
   'peer.changed',
   'security.rejected',
+  'security.equivocation',
   'relay.changed',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never

@@ -22,6 +22,23 @@ export interface MessageView {
   mine: boolean
   state: MessageState
   failure: string | null
+  /**
+   * Set when the message was withdrawn on every member: 'conflict' when its device signed two different messages for
+   * one position (equivocation), 'removed' when it was written after its author's removal. Body and reactions are
+   * empty; pages leave withdrawn messages out, events carry them so a screen showing one can mark it. Absent: no.
+   */
+  withdrawn?: 'conflict' | 'removed' | null
+}
+
+/** A member device that signed conflicting messages in a conversation (equivocation); its messages there are hidden. */
+export interface ConflictView {
+  account: string
+  displayName: string
+  device: string
+  /** How many positions it signed twice. */
+  positions: number
+  /** When this device first learnt of it (ms). */
+  at: number
 }
 
 export interface ConversationSummary {
@@ -35,6 +52,8 @@ export interface ConversationSummary {
   memberCount: number
   role: 'admin' | 'member' | null
   removed: boolean
+  /** Devices that sent conflicting messages here (the UI shows a banner). Absent: none. */
+  conflicts?: ConflictView[]
 }
 
 export interface MemberView {

@@ -25,7 +25,7 @@ import { HearthError, drop, isHearthError } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { findRelays } from '../../common/net/mailbox-client.js'
 import { handleProtocol, request, requestOne } from '../../common/net/request-response.js'
-import { fromBase64Url, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
+import { equalBytes, fromBase64Url, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
 import {
   EnvelopeKind,
   openEnvelopeBody,
@@ -35,7 +35,7 @@ import {
   verifyEnvelopeSignature,
   verifyEnvelopeSignatureAsync,
   type EnvelopeFrame,
-  type EnvelopeHeader,
+  type OpenedEnvelopeHeader,
 } from '../../common/wire/envelope.js'
 import { Limits } from '../../common/wire/limits.js'
 import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from '../api/types.js'
@@ -76,6 +76,7 @@ import {
 } from '../sync/sync-frames.js'
 import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
+import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { SecurityCounters } from './security-counters.js'
 import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
@@ -208,6 +209,8 @@ export class Core {
   private discoveredRelays: string[] = []
   private discoveryTimer: NodeJS.Timeout | undefined
   private readonly saveIdentity: (identity: Identity) => Promise<void>
+  /** Equivocation evidence and withdrawn messages (equivocation.ts). */
+  private readonly withdrawals: Withdrawals
 
   constructor(options: CoreOptions) {
     this.currentIdentity = options.identity
@@ -217,6 +220,7 @@ export class Core {
     this.now = options.now ?? Date.now
     this.log = options.logger ?? Logger.silent()
     this.syncIntervalMs = options.syncIntervalMs ?? 15_000
+    this.withdrawals = new Withdrawals({ store: this.store, counters: this.counters, events: this.events, now: this.now })
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({
         host: this.mailboxHost(),
@@ -240,6 +244,7 @@ export class Core {
     this.configuredRelays = (await this.store.getSettings())?.relays ?? []
     for (const record of await this.store.listConversations()) {
       const rt = await this.loadRuntime(record)
+      await this.withdrawals.load(record.id)
       this.conversations.set(record.id, rt)
     }
     await handleProtocol(this.node, SYNC_PROTOCOL, SYNC_LIMITS, (req, ctx) => this.serveSync(req, ctx.peer))
@@ -691,8 +696,10 @@ export class Core {
     const rt = this.runtime(id)
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
     const rows = await this.store.pageMessages(id, limit, options.before)
-    const messages = rows.reverse().map((row) => toView(row, rt.log.names))
-    return { messages, nextBefore: rows.length === limit ? messages[0]!.orderKey : null }
+    // Withdrawn messages are shown nowhere (equivocation.ts); the cursor still moves past them.
+    const nextBefore = rows.length === limit ? rows.at(-1)!.orderKey : null
+    const messages = rows.reverse().filter((row) => !row.withdrawn).map((row) => toView(row, rt.log.names))
+    return { messages, nextBefore }
   }
 
   async markRead(id: ConversationId, upTo?: string): Promise<ConversationSummary> {
@@ -811,6 +818,7 @@ export class Core {
       memberCount: rt.log.members.size,
       role: rt.log.members.get(this.identity.account)?.role ?? null,
       removed: rt.record.removed,
+      conflicts: conflictViews(this.withdrawals.conflicts(rt.id), rt.log.names),
     }
   }
 
@@ -992,6 +1000,7 @@ export class Core {
     }
     this.refreshSubscriptions(rt)
     for (const key of rt.streams.keys()) await this.processStream(rt, key)
+    await this.withdrawBeyondCutoffs(rt)
   }
 
   /** Our messages no member acknowledged yet: after removal nobody will accept them, so say so. */
@@ -1124,6 +1133,10 @@ export class Core {
       this.validated.set(data, verdict)
       const s = rt.streams.get(streamKey(verdict.epoch, verdict.device))
       if (verdict.header.seq !== 0 && s && verdict.header.seq <= s.have) {
+        // A different version of a position we hold is equivocation evidence: forward it (gossipsub's seen cache makes
+        // that once) and let ingest compare it with the stored one. Only a version seen before is a plain duplicate.
+        const position = positionKey(verdict.epoch, verdict.device, verdict.header.seq)
+        if (this.withdrawals.seen.lookup(rt.id, position, envelopeIdHex(data)) !== 'same') return 'accept'
         this.counters.count('duplicate')
         return 'ignore'
       }
@@ -1216,9 +1229,10 @@ export class Core {
 
   /** Stores envelopes, handles control envelopes at once and processes content in order per stream. */
   private async ingest(rt: ConversationRuntime, items: Array<{ bytes: Uint8Array; from: string | null }>): Promise<void> {
-    // First pass: verify (signals are handled at once) and drop what the streams' `have` already covers.
+    // First pass: verify (signals are handled at once); drop what is known to be held already.
     const candidates: Array<{ bytes: Uint8Array; verdict: Extract<CheckResult, { ok: true }>; envKey: string }> = []
-    const inBatch = new Set<string>()
+    const inBatch = new Map<string, Uint8Array>()
+    const conflicts: Array<{ verdict: Extract<CheckResult, { ok: true }>; versions: Uint8Array[] }> = []
     const verdicts = await this.checkAll(rt, items.map((item) => item.bytes))
     for (const [i, { bytes, from }] of items.entries()) {
       const verdict = verdicts[i]!
@@ -1232,43 +1246,66 @@ export class Core {
         continue
       }
       if (verdict.header.kind === EnvelopeKind.signal) {
-        await this.onSignal(rt, verdict.frame, verdict.keys, verdict.device)
+        await this.onSignal(rt, verdict.frame, verdict.header, verdict.keys, verdict.device)
         continue
       }
       const key = streamKey(verdict.epoch, verdict.device)
       const envKey = `${key}/${verdict.header.seq}`
-      if (verdict.header.seq <= (rt.streams.get(key)?.have ?? 0) || inBatch.has(envKey)) {
+      const first = inBatch.get(envKey)
+      if (first !== undefined) {
+        if (equalBytes(first, bytes)) this.counters.count('duplicate')
+        else conflicts.push({ verdict, versions: [first, bytes] })
+        continue
+      }
+      if (verdict.header.seq <= (rt.streams.get(key)?.have ?? 0) && this.withdrawals.seen.lookup(rt.id, envKey, envelopeIdHex(bytes)) === 'same') {
         this.counters.count('duplicate')
         continue
       }
-      inBatch.add(envKey)
+      inBatch.set(envKey, bytes)
       candidates.push({ bytes, verdict, envKey })
     }
-    // One batched read for the rest: an envelope beyond `have` may have been stored before, out of order.
-    const storedBefore = await this.store.hasEnvelopes(
+    // One batched read for the rest: what is stored at each position (at or below `have`, or beyond it out of order).
+    // The same bytes are a duplicate; different bytes validly signed by the same device are equivocation.
+    await this.withdrawals.load(rt.id)
+    const storedBefore = await this.store.getEnvelopes(
       rt.id,
       candidates.map(({ verdict: v }) => ({ epoch: v.epoch, device: v.device, seq: v.header.seq })),
     )
+    for (const [i, { bytes, verdict: v, envKey }] of candidates.entries()) {
+      const stored = storedBefore[i]
+      if (stored === undefined) continue
+      const id = envelopeIdHex(bytes)
+      this.withdrawals.seen.note(rt.id, envKey, envelopeIdHex(stored))
+      if (!equalBytes(stored, bytes) && !(await this.store.hasEvidence(rt.id, v.epoch, v.device, v.header.seq, id))) {
+        conflicts.push({ verdict: v, versions: [stored, bytes] })
+      } else {
+        this.counters.count('duplicate')
+        this.withdrawals.seen.note(rt.id, envKey, id)
+      }
+    }
 
     const touchedStreams = new Set<string>()
     const batch: Put[] = []
     let logChanged = false
     const fresh: FreshEnvelopes = new Map()
     candidates.forEach(({ bytes, verdict, envKey }, i) => {
-      if (storedBefore[i]) {
-        this.counters.count('duplicate')
+      // Compared above: a duplicate, or a second version kept only as evidence.
+      if (storedBefore[i]) return
+      const { header, epoch, device, keys, frame } = verdict
+      if (header.seq <= (rt.streams.get(streamKey(epoch, device))?.have ?? 0)) {
+        this.counters.count('duplicate') // held once and no longer stored: nothing to compare with
         return
       }
-      const { header, epoch, device, keys, frame } = verdict
+      this.withdrawals.seen.note(rt.id, envKey, envelopeIdHex(bytes))
       const key = streamKey(epoch, device)
       const stream = rt.streams.get(key) ?? { have: 0, done: 0, chain: null }
-      fresh.set(envKey, { frame, kind: header.kind })
+      fresh.set(envKey, { frame, header })
       batch.push(this.store.putEnvelope(rt.id, epoch, device, header.seq, bytes))
       rt.streams.set(key, stream)
       touchedStreams.add(key)
       if (header.kind === EnvelopeKind.membership) {
         try {
-          const op = decodeOp(decodeMembership(openEnvelopeBody(frame, keys.controlKey)))
+          const op = decodeOp(decodeMembership(openEnvelopeBody(frame, header, keys.controlKey)))
           if (op.conversation !== rt.id || op.author.device !== device) throw new HearthError('MALFORMED', 'operation does not match its envelope')
           if (!rt.ops.has(op.hash)) {
             rt.ops.set(op.hash, op)
@@ -1279,9 +1316,17 @@ export class Core {
           this.counters.count('bad-membership-op')
         }
       } else if (header.kind === EnvelopeKind.keys) {
-        this.onKeys(rt, frame, keys, epoch, device, stream)
+        this.onKeys(rt, frame, header, keys, epoch, device, stream)
       }
     })
+    const withdrawnRows: MessageRow[] = []
+    const announcements: Array<() => void> = []
+    for (const { verdict: v, versions } of conflicts) {
+      const out = await this.withdrawals.equivocation(rt, { epoch: v.epoch, device: v.device, seq: v.header.seq, account: v.account }, versions)
+      batch.push(...out.puts)
+      withdrawnRows.push(...out.rows)
+      announcements.push(out.announce)
+    }
     // Advance each stream's contiguous "have" over what is now stored.
     for (const key of touchedStreams) {
       const s = rt.streams.get(key)!
@@ -1292,14 +1337,24 @@ export class Core {
     // Not synced: a crash here loses only what sync fetches again (our vector is what is on disk). The synced write
     // comes when the envelopes are processed, before any receipt says we hold them.
     await this.store.commit(batch, false)
+    for (const announce of announcements) announce()
+    if (withdrawnRows.length > 0 || conflicts.length > 0) await this.afterWithdrawal(rt, withdrawnRows)
     if (logChanged) await this.afterLogChange(rt)
     else for (const key of touchedStreams) await this.processStream(rt, key, fresh)
     if (touchedStreams.size > 0) this.scheduleReceipt(rt.id, RECEIPT_DELAY_MS)
   }
 
-  private onKeys(rt: ConversationRuntime, frame: EnvelopeFrame, keys: EpochKeys, epoch: EpochId, device: DeviceId, stream: { chain: { key: string; index: number } | null }) {
+  private onKeys(
+    rt: ConversationRuntime,
+    frame: EnvelopeFrame,
+    header: OpenedEnvelopeHeader,
+    keys: EpochKeys,
+    epoch: EpochId,
+    device: DeviceId,
+    stream: { chain: { key: string; index: number } | null },
+  ) {
     try {
-      const payload = decodeKeys(openEnvelopeBody(frame, keys.controlKey))
+      const payload = decodeKeys(openEnvelopeBody(frame, header, keys.controlKey))
       const mine = payload.recipients.find((r) => r.device === this.identity.deviceId)
       if (!mine || stream.chain !== null) return
       const plain = openSealed(this.identity.dhKey, mine.box, sealContext('chain', rt.id, `${epoch}/${device}`))
@@ -1326,6 +1381,7 @@ export class Core {
     let done = s.done
     let readAhead: Uint8Array[] = []
     let readAheadFrom = 0
+    const created: Array<{ seq: number; ids: MessageId[] }> = []
     while (done < s.have) {
       const seq = done + 1
       let envelope = fresh?.get(`${key}/${seq}`)
@@ -1341,25 +1397,27 @@ export class Core {
         // Verified before it was stored; the store is ours. Decrypting the header is enough to read its kind.
         const header = openEnvelopeHeader(frame, keys.envelope.headerKey, { verifySignature: false })
         if (header.seq !== seq) break
-        envelope = { frame, kind: header.kind }
+        envelope = { frame, header }
       }
-      if (envelope.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
+      if (envelope.header.kind === EnvelopeKind.content && mayWrite(rt.log, epoch, device, seq, cert.account)) {
         try {
           const step = keyAt(chain, seq)
           chain = step.next
-          const payload = decodeContent(openEnvelopeBody(envelope.frame, step.key))
+          const payload = decodeContent(openEnvelopeBody(envelope.frame, envelope.header, step.key))
           const valid = validateRemoteChange(payload.change, actor)
           if (!valid.ok) throw new HearthError('MALFORMED', valid.reason)
           const list = byShard.get(payload.shard) ?? []
           list.push({ change: payload.change, seq })
           byShard.set(payload.shard, list)
-        } catch {
-          this.counters.count('bad-content')
+          created.push({ seq, ids: createdMessages(valid.decoded) })
+        } catch (err) {
+          // A body that does not match its signed commitment is a forgery, not a mistake.
+          this.counters.count(isHearthError(err, 'BAD_SIGNATURE') ? 'forged' : 'bad-content')
         }
       }
       done = seq
     }
-    const batch: Put[] = []
+    const batch: Put[] = await this.withdrawals.recordSources(rt, epoch, device, cert.account, created)
     const added: MessageView[] = []
     const updated: MessageView[] = []
     for (const [shard, entries] of byShard) {
@@ -1376,6 +1434,8 @@ export class Core {
         const row = this.materialize(rt, result.doc, ref, epoch, existing.get(ref.id as unknown as MessageId))
         if (!row) continue
         batch.push(...this.store.putMessage(row.row))
+        // A message withdrawn before anyone saw it is never announced: it is shown nowhere.
+        if (row.isNew && row.row.withdrawn) continue
         ;(row.isNew ? added : updated).push(toView(row.row, rt.log.names))
       }
     }
@@ -1424,14 +1484,16 @@ export class Core {
     for (const [emoji, actors] of Object.entries(view.reactions)) {
       reactions[emoji] = actors.map((a) => [...rt.log.knownDevices.values()].find((c) => actorOf(c.device) === a)?.account ?? a)
     }
+    const id = ref.id as unknown as MessageId
     const row: MessageRow = {
-      id: ref.id as unknown as MessageId,
+      id,
       conversation: rt.id,
       author: cert.account,
       authorName: rt.log.names.get(cert.account) ?? cert.displayName,
       device: cert.device,
       epoch,
-      seq: existing?.seq ?? view.seq,
+      // The envelope it came from (view.seq is the device's message count, which only orders).
+      seq: existing?.seq ?? this.withdrawals.sourceSeq(rt.id, id),
       hlc: encodeHlc(view.hlc),
       orderKey: view.orderKey,
       body: view.body,
@@ -1442,7 +1504,30 @@ export class Core {
       state: existing?.state ?? 'delivered',
       failure: existing?.failure ?? null,
     }
-    return { row, isNew: existing === undefined }
+    if (existing === undefined) this.withdrawals.forget(rt.id, id)
+    const withdrawn = existing?.withdrawn ?? this.withdrawals.reasonFor(rt.id, id)
+    return { row: withdrawn ? withdrawRow(row, withdrawn) : row, isNew: existing === undefined }
+  }
+
+  /** After a change of the membership log: withdraw what removed devices wrote beyond their cutoffs (equivocation.ts). */
+  private async withdrawBeyondCutoffs(rt: ConversationRuntime): Promise<void> {
+    const { puts, rows } = await this.withdrawals.withdrawBeyondCutoffs(rt)
+    if (puts.length === 0) return
+    await this.store.commit(puts, true)
+    await this.afterWithdrawal(rt, rows)
+  }
+
+  /** Tells the UI which messages were withdrawn, and keeps the conversation's preview from quoting one. */
+  private async afterWithdrawal(rt: ConversationRuntime, rows: MessageRow[]): Promise<void> {
+    for (const r of rows) this.events.emit('message.updated', { conversation: rt.id, message: toView(r, rt.log.names) })
+    const last = rt.record.lastMessage
+    if (last !== null && rows.some((r) => r.author === last.author && toView(r).sentAt === last.at)) {
+      const newest = (await this.store.pageMessages(rt.id, 50)).find((r) => !r.withdrawn)
+      const lastMessage = newest === undefined ? null : { body: preview(newest.body), authorName: newest.authorName, author: newest.author, at: toView(newest).sentAt }
+      rt.record = { ...rt.record, lastMessage }
+      await this.store.commit([this.store.putConversation(rt.record)], false)
+    }
+    this.emitConversation(rt.id)
   }
 
   private async loadShard(rt: ConversationRuntime, epoch: EpochId, shard: number): Promise<{ doc: Shard; stored: number }> {
@@ -1498,10 +1583,10 @@ export class Core {
     await this.node.publish(keys.topic, bytes)
   }
 
-  private async onSignal(rt: ConversationRuntime, frame: EnvelopeFrame, keys: EpochKeys, device: DeviceId): Promise<void> {
+  private async onSignal(rt: ConversationRuntime, frame: EnvelopeFrame, header: OpenedEnvelopeHeader, keys: EpochKeys, device: DeviceId): Promise<void> {
     let receipt
     try {
-      receipt = decodeReceipt(openEnvelopeBody(frame, keys.controlKey))
+      receipt = decodeReceipt(openEnvelopeBody(frame, header, keys.controlKey))
     } catch {
       this.counters.count('bad-signal')
       return
@@ -1581,6 +1666,9 @@ export class Core {
         } else if (frame.kind === 'envelopes') {
           received += frame.envelopes.length
           await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
+        } else if (frame.kind === 'evidence') {
+          // Every version of an equivocated position: ingest compares them with what we hold.
+          await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
         } else {
           theirs = frame.vector
         }
@@ -1652,7 +1740,28 @@ export class Core {
         yield encodeSyncFrame({ kind: 'envelopes', envelopes: page })
       }
     }
+    const evidence = await this.evidenceFor(rt, req.device, Math.min(SYNC_PAGE_BYTES, bytesLeft))
+    if (evidence.length > 0) yield encodeSyncFrame({ kind: 'evidence', envelopes: evidence })
     yield encodeSyncFrame({ kind: 'done', vector: this.vector(rt) })
+  }
+
+  /**
+   * Stored equivocation evidence a member reading these epochs should have, so every member learns of every conflict
+   * whichever version reached it. One frame per sync at most; only positions the log still lets the device write.
+   */
+  private async evidenceFor(rt: ConversationRuntime, device: DeviceId, maxBytes: number): Promise<Uint8Array[]> {
+    await this.withdrawals.load(rt.id)
+    const out: Uint8Array[] = []
+    let bytes = 0
+    for (const c of this.withdrawals.conflicts(rt.id)) {
+      if (!rt.log.epochs.get(c.epoch)?.devices.has(device) || !mayWrite(rt.log, c.epoch, c.device, c.seq, c.account as AccountId)) continue
+      for (const e of await this.store.evidenceAt(rt.id, c.epoch, c.device, c.seq)) {
+        if (out.length >= Limits.maxEnvelopesPerPage || bytes + e.length > maxBytes) return out
+        out.push(e)
+        bytes += e.length
+      }
+    }
+    return out
   }
 
   private async serveJoin(requestBytes: Uint8Array, peer: string): Promise<Uint8Array> {
@@ -1700,13 +1809,13 @@ export class Core {
   }
 }
 
-type OpenedHeader = { ok: true; frame: EnvelopeFrame; keys: EpochKeys; header: EnvelopeHeader }
+type OpenedHeader = { ok: true; frame: EnvelopeFrame; keys: EpochKeys; header: OpenedEnvelopeHeader }
 
-/** Envelopes one ingest stored, by `${epoch}/${device}/${seq}`, parsed and with their kind. */
-type FreshEnvelopes = Map<string, { frame: EnvelopeFrame; kind: EnvelopeKind }>
+/** Envelopes one ingest stored, by `${epoch}/${device}/${seq}`, parsed, with their opened header. */
+type FreshEnvelopes = Map<string, { frame: EnvelopeFrame; header: OpenedEnvelopeHeader }>
 
 type CheckResult =
-  | { ok: true; frame: EnvelopeFrame; header: EnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
+  | { ok: true; frame: EnvelopeFrame; header: OpenedEnvelopeHeader; epoch: EpochId; device: DeviceId; keys: EpochKeys; account: AccountId }
   | { ok: false; reason: string }
 
 function lastMessageView(last: ConversationRecord['lastMessage'], names: ReadonlyMap<string, string>): ConversationSummary['lastMessage'] {
@@ -1738,6 +1847,7 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): Me
     mine: row.mine,
     state: row.state,
     failure: row.failure,
+    withdrawn: row.withdrawn ?? null,
   }
 }
 

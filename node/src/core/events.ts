@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
-import type { ConversationId } from '../ids.js'
+import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
 import type { RelayStatus } from './relay-mailboxes.js'
 
 /** Events the core emits; the API carries them to the UI and the CLI's `follow`. */
@@ -12,6 +12,11 @@ export interface CoreEvents {
   'members.changed': { conversation: ConversationId; members: MemberView[] }
   'peer.changed': { peers: PeerView[] }
   'security.rejected': { reason: string; peer: string | null }
+  /**
+   * A member device signed two different envelopes for one position of its stream (equivocation): the evidence is
+   * kept and passed on, and what it wrote there is withdrawn on every member.
+   */
+  'security.equivocation': { conversation: ConversationId; device: DeviceId; account: AccountId; epoch: EpochId; seq: number }
   /** A relay's state changed (reachable, refusing with a reason, unreachable). */
   'relay.changed': { relays: RelayStatus[] }
 }

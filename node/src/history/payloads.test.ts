@@ -171,8 +171,9 @@ describe('corrupt Automerge changes from a peer (test/vectors/automerge-corrupt)
       signingSeed: sender.seed,
     })
     const frame = parseEnvelopeFrame(envelope)
-    expect(openEnvelopeHeader(frame, epoch.headerKey).kind).toBe(EnvelopeKind.content)
-    const payload = decodeContent(openEnvelopeBody(frame, bodyKey))
+    const header = openEnvelopeHeader(frame, epoch.headerKey)
+    expect(header.kind).toBe(EnvelopeKind.content)
+    const payload = decodeContent(openEnvelopeBody(frame, header, bodyKey))
     return validateRemoteChange(payload.change, actor)
   }
 

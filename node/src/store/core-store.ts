@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Database } from '../../common/storage/database.js'
 import { decodeJson, encodeJson } from '../../common/storage/json-codec.js'
-import { key, prefixRange } from '../../common/storage/keyspace.js'
+import { decodeNumber, key, prefixRange, splitKey } from '../../common/storage/keyspace.js'
 import { SealedValues } from '../../common/storage/sealed-values.js'
 import { HearthError } from '../../common/errors.js'
 import type { ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
@@ -22,8 +22,14 @@ import type { ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
  *   mid/<conv>/<messageId>                   orderKey
  *   mine/<conv>/<epoch>/<seq>                messageId of our own message at that position
  *   rcpt/<conv>/<device>                     sealed Receipt last heard from that device
+ *   src/<conv>/<epoch>/<device>/<seq>        ids of the messages another device's envelope at that position created
+ *   evid/<conv>/<epoch>/<device>/<seq>/<id>  equivocation evidence: each differing signed envelope at that position
+ *   eqv/<conv>/<epoch>/<device>/<seq>        sealed Conflict: that position was signed twice (when we learnt it)
+ *   wd/<conv>/<messageId>                    why the message is withdrawn ('conflict' | 'removed')
  */
 export type MessageState = 'pending' | 'sent' | 'delivered' | 'read' | 'failed'
+/** Why a message was withdrawn on every member: its envelope's position was signed twice, or it came after a removal. */
+export type WithdrawnReason = 'conflict' | 'removed'
 
 export interface ConversationRecord {
   id: ConversationId
@@ -52,6 +58,7 @@ export interface MessageRow {
   authorName: string
   device: DeviceId
   epoch: EpochId
+  /** The sequence number of the envelope (of `device`, in `epoch`) that created this message; 0 if not known. */
   seq: number
   hlc: string
   orderKey: string
@@ -62,6 +69,18 @@ export interface MessageRow {
   mine: boolean
   state: MessageState
   failure: string | null
+  /** Set when the message is withdrawn: its body and reactions are gone and views leave it out. */
+  withdrawn?: WithdrawnReason | null | undefined
+}
+
+/** A stream position some device signed two different envelopes for. */
+export interface Conflict {
+  epoch: EpochId
+  device: DeviceId
+  seq: number
+  account: string
+  /** When this device learnt of it. */
+  at: number
 }
 
 export interface StreamState {
@@ -128,7 +147,9 @@ const messageSchema = z.object({
   mine: z.boolean(),
   state: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),
   failure: z.string().nullable(),
+  withdrawn: z.enum(['conflict', 'removed']).nullable().optional(),
 })
+const conflictSchema = z.object({ epoch: z.string(), device: z.string(), seq: z.number().int().min(1), account: z.string(), at: z.number() })
 const streamSchema = z.object({
   have: z.number(),
   done: z.number(),
@@ -161,6 +182,7 @@ const parseMessage = parser(messageSchema) as (v: unknown) => MessageRow
 const parseStream = parser(streamSchema)
 const parseOwn = parser(ownSchema)
 const parseReceipt = parser(receiptSchema)
+const parseConflict = parser(conflictSchema) as (v: unknown) => Conflict
 const settingsSchema = z.object({ relays: z.array(z.string().max(1024)).max(32) })
 export type StoredSettings = z.infer<typeof settingsSchema>
 const parseSettings = parser(settingsSchema)
@@ -187,6 +209,10 @@ export const Keys = {
   settings: () => key('set'),
   pendingName: () => key('name'),
   relayCursor: (c: string, e: string, relay: string) => key('rly', c, e, relay),
+  source: (c: string, e: string, d: string, seq: number) => key('src', c, e, d, seq),
+  evidence: (c: string, e: string, d: string, seq: number, id: string) => key('evid', c, e, d, seq, id),
+  conflict: (c: string, e: string, d: string, seq: number) => key('eqv', c, e, d, seq),
+  withdrawn: (c: string, id: string) => key('wd', c, id),
 }
 
 /** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
@@ -399,6 +425,61 @@ export class CoreStore {
     return out
   }
 
+  /** The stored envelopes at these positions (undefined where none), in one batched read. */
+  getEnvelopes(c: ConversationId, refs: ReadonlyArray<{ epoch: EpochId; device: DeviceId; seq: number }>): Promise<Array<Uint8Array | undefined>> {
+    if (refs.length === 0) return Promise.resolve([])
+    return this.db.getMany(refs.map((r) => Keys.envelope(c, r.epoch, r.device, r.seq)))
+  }
+
+  // where messages came from, and equivocation (docs/STORAGE.md)
+  putSource(c: ConversationId, e: EpochId, d: DeviceId, seq: number, ids: readonly MessageId[]): Put {
+    return { type: 'put', key: Keys.source(c, e, d, seq), value: new TextEncoder().encode(ids.join(',')) }
+  }
+  /** Messages created by a device's envelopes with seq > after, by position. */
+  async sourcesAfter(c: ConversationId, e: EpochId, d: DeviceId, after: number): Promise<Array<{ seq: number; ids: MessageId[] }>> {
+    const range = prefixRange('src', c, e, d)
+    const out: Array<{ seq: number; ids: MessageId[] }> = []
+    for await (const [k, v] of this.db.iterate({ gt: Keys.source(c, e, d, after), lt: range.lt })) {
+      out.push({ seq: decodeNumber(splitKey(k).at(-1)!), ids: splitIds(v) })
+    }
+    return out
+  }
+  async sourceAt(c: ConversationId, e: EpochId, d: DeviceId, seq: number): Promise<MessageId[]> {
+    const v = await this.db.get(Keys.source(c, e, d, seq))
+    return v === undefined ? [] : splitIds(v)
+  }
+  putEvidence(c: ConversationId, e: EpochId, d: DeviceId, seq: number, id: string, bytes: Uint8Array): Put {
+    return { type: 'put', key: Keys.evidence(c, e, d, seq, id), value: bytes }
+  }
+  async hasEvidence(c: ConversationId, e: EpochId, d: DeviceId, seq: number, id: string): Promise<boolean> {
+    return (await this.db.get(Keys.evidence(c, e, d, seq, id))) !== undefined
+  }
+  /** The evidence envelopes stored for one position. */
+  async evidenceAt(c: ConversationId, e: EpochId, d: DeviceId, seq: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const [, v] of this.db.iterate(prefixRange('evid', c, e, d, seq))) out.push(v)
+    return out
+  }
+  putConflict(c: ConversationId, conflict: Conflict): Put {
+    return this.sealJson(Keys.conflict(c, conflict.epoch, conflict.device, conflict.seq), conflict)
+  }
+  async listConflicts(c: ConversationId): Promise<Conflict[]> {
+    const out: Conflict[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('eqv', c))) out.push(decodeJson(this.openSealed(k, v), parseConflict))
+    return out
+  }
+  putWithdrawn(c: ConversationId, id: MessageId, reason: WithdrawnReason): Put {
+    return { type: 'put', key: Keys.withdrawn(c, id), value: new TextEncoder().encode(reason) }
+  }
+  async listWithdrawn(c: ConversationId): Promise<Map<MessageId, WithdrawnReason>> {
+    const out = new Map<MessageId, WithdrawnReason>()
+    for await (const [k, v] of this.db.iterate(prefixRange('wd', c))) {
+      const reason = new TextDecoder().decode(v)
+      if (reason === 'conflict' || reason === 'removed') out.set(splitKey(k).at(-1) as MessageId, reason)
+    }
+    return out
+  }
+
   // receipts
   getReceipt(c: ConversationId, d: DeviceId) {
     return this.getJson(Keys.receipt(c, d), parseReceipt)
@@ -406,4 +487,9 @@ export class CoreStore {
   putReceipt(c: ConversationId, d: DeviceId, r: Receipt): Put {
     return this.sealJson(Keys.receipt(c, d), r)
   }
+}
+
+function splitIds(v: Uint8Array): MessageId[] {
+  const text = new TextDecoder().decode(v)
+  return text === '' ? [] : (text.split(',') as MessageId[])
 }

@@ -38,6 +38,8 @@ export interface SyncRequest {
 export type SyncFrame =
   | { kind: 'ops'; ops: Uint8Array[] }
   | { kind: 'envelopes'; envelopes: Uint8Array[] }
+  /** Equivocation evidence: every stored version of each position a device signed twice (docs/PROTOCOL.md). */
+  | { kind: 'evidence'; envelopes: Uint8Array[] }
   | { kind: 'done'; vector: StreamPosition[] }
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
@@ -56,6 +58,7 @@ const requestSchema = z.object({
 const frameSchema = z.discriminatedUnion('k', [
   z.object({ k: z.literal('ops'), o: z.array(bytes()).max(4096) }),
   z.object({ k: z.literal('env'), e: z.array(bytes()).max(Limits.maxEnvelopesPerPage) }),
+  z.object({ k: z.literal('evid'), e: z.array(bytes()).max(Limits.maxEnvelopesPerPage) }),
   z.object({ k: z.literal('done'), w: vectorSchema }),
 ])
 
@@ -105,6 +108,8 @@ export function encodeSyncFrame(f: SyncFrame): Uint8Array {
       return encodeCbor({ k: 'ops', o: f.ops })
     case 'envelopes':
       return encodeCbor({ k: 'env', e: f.envelopes })
+    case 'evidence':
+      return encodeCbor({ k: 'evid', e: f.envelopes })
     case 'done':
       return encodeCbor({ k: 'done', w: encodeVector(f.vector) })
   }
@@ -117,6 +122,8 @@ export function decodeSyncFrame(b: Uint8Array): SyncFrame {
       return { kind: 'ops', ops: raw.o }
     case 'env':
       return { kind: 'envelopes', envelopes: raw.e }
+    case 'evid':
+      return { kind: 'evidence', envelopes: raw.e }
     case 'done':
       return { kind: 'done', vector: decodeVector(raw.w) }
   }
