@@ -8,6 +8,8 @@
  *   memory      core RSS/heap at rest with 50 conversations × 2k messages (child processes, forced GC)
  *   relay       one relay process: ingest envelopes/s vs a do-nothing server, 500-envelope page, 10k catch-up,
  *               500 clients held (test/bench/relay.ts)
+ *   flood       honest p50/p99 latency in a group of three, quiet vs while one member floods from its own process
+ *               (test/bench/flood.ts)
  *
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
  * Prints a table and writes test/bench/results.json (or $HEARTH_BENCH_OUT). docs/PERFORMANCE.md explains the figures.
@@ -18,13 +20,14 @@ import { cpus, totalmem, release, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { baselineLatency, baselineThroughput, type LatencyResult, type ThroughputResult } from './baseline.js'
 import { catchup, type CatchupResult } from './catchup.js'
+import { memberFlood, type FloodResult } from './flood.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay'] as const
+const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -38,10 +41,10 @@ const chosen = args.filter((a): a is Piece => (PIECES as readonly string[]).incl
 const pieces: Piece[] = chosen.length === 0 ? [...PIECES] : PIECES.filter((p) => chosen.includes(p))
 
 const SIZES = quick
-  ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
-  : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
+  ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 100, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
+  : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 500, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
 
-const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200 }
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2 }
 
 interface Results {
   date: string
@@ -61,6 +64,7 @@ interface Results {
   catchup?: CatchupResult
   memory?: MemoryResult
   relay?: RelayResult
+  flood?: FloodResult
 }
 
 const results: Results = {
@@ -168,6 +172,11 @@ if (pieces.includes('relay')) {
   if (r) results.relay = r
 }
 
+if (pieces.includes('flood')) {
+  const r = await timed('flood', () => memberFlood(SIZES.floodSamples, SIZES.warmup))
+  if (r) results.flood = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -221,6 +230,11 @@ if (results.memory) {
   ])
 }
 if (results.relay) rows.push(...relayRows(results.relay))
+if (results.flood) {
+  const { unloaded: u, flooded: f, ratioP50, ratioP99 } = results.flood
+  rows.push(['member flood, honest p50 (quiet → flooded)', '', `${ms(u.summary.p50)} → ${ms(f.summary.p50)}`, `${ratioP50.toFixed(2)}×`, `≤ ${TARGETS.floodRatio}×`, met(ratioP50 <= TARGETS.floodRatio)])
+  rows.push(['member flood, honest p99 (quiet → flooded)', '', `${ms(u.summary.p99)} → ${ms(f.summary.p99)}`, `${ratioP99.toFixed(2)}×`, `≤ ${TARGETS.floodRatio}×`, met(ratioP99 <= TARGETS.floodRatio)])
+}
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
@@ -258,6 +272,12 @@ if (results.memory) {
   console.log(`memory detail: before opening ${m.before.rssMb} MB RSS / ${m.before.heapUsedMb} MB heap; after newest page of every conversation ${m.afterPages.rssMb} / ${m.afterPages.heapUsedMb}; open ${ms(m.openMs)}; fill ${m.fillSeconds.toFixed(0)} s`)
 }
 if (results.relay) console.log(relayDetail(results.relay))
+if (results.flood) {
+  const f = results.flood
+  console.log(
+    `flood detail: ${f.flooded.samples} samples per phase after ${f.flooded.warmup} warm-up; mallory sent ${f.floodSent} (${f.floodPerSecond.toFixed(0)}/s), bob's validator rate-limited ${f.rateLimited}; bob held all of them ${f.catchUpSeconds.toFixed(1)} s after the flood stopped (catch-up sync)`,
+  )
+}
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
 const out = process.env.HEARTH_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url))

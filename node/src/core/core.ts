@@ -78,6 +78,7 @@ import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
+import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
 import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
 import { SerialQueue } from './serial-queue.js'
@@ -187,6 +188,8 @@ export class Core {
   readonly node: HearthNode
   readonly events = new CoreEventBus()
   readonly counters = new SecurityCounters()
+  /** Per (conversation, device) gossip allowance: a flooding member is held to it (gossip-rate-limit.ts). */
+  private readonly gossipRate = new GossipRateLimit()
   private readonly now: () => number
   private readonly log: Logger
   private readonly queue = new SerialQueue()
@@ -1130,17 +1133,24 @@ export class Core {
   private validateGossip(rt: ConversationRuntime, data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
     const verdict = this.check(rt, data)
     if (verdict.ok) {
+      // New positions only spend the device's allowance (replayed old envelopes must not spend it); past it, neither
+      // forwarded nor processed now, nobody blamed: sync fetches the rest later.
+      const admit = (): 'accept' | 'ignore' => {
+        if (this.gossipRate.take(rt.id, verdict.device)) return 'accept'
+        this.counters.count('rate-limited')
+        return 'ignore'
+      }
       this.validated.set(data, verdict)
       const s = rt.streams.get(streamKey(verdict.epoch, verdict.device))
       if (verdict.header.seq !== 0 && s && verdict.header.seq <= s.have) {
         // A different version of a position we hold is equivocation evidence: forward it (gossipsub's seen cache makes
         // that once) and let ingest compare it with the stored one. Only a version seen before is a plain duplicate.
         const position = positionKey(verdict.epoch, verdict.device, verdict.header.seq)
-        if (this.withdrawals.seen.lookup(rt.id, position, envelopeIdHex(data)) !== 'same') return 'accept'
+        if (this.withdrawals.seen.lookup(rt.id, position, envelopeIdHex(data)) !== 'same') return admit()
         this.counters.count('duplicate')
         return 'ignore'
       }
-      return 'accept'
+      return admit()
     }
     if (verdict.reason === 'own') return 'ignore'
     this.counters.count(verdict.reason)
