@@ -15,6 +15,7 @@ import type {
   ConversationSummary,
   CreatedIdentity,
   MemberView,
+  RemovedMemberView,
   MessageView,
   Page,
   PeerView,
@@ -81,6 +82,9 @@ export const coreContract = {
   'conversations.join': { params: z.strictObject({ code: z.string().min(1).max(4096) }), result: result<ConversationSummary>() },
   'conversations.members': { params: byConversation, result: result<MemberView[]>() },
   'conversations.remove': { params: z.strictObject({ conversationId, account }), result: result<null>() },
+  /** Accounts that were members and were removed: an admin may add one back (never an invite). */
+  'conversations.removed': { params: byConversation, result: result<RemovedMemberView[]>() },
+  'conversations.addBack': { params: z.strictObject({ conversationId, account }), result: result<null>() },
   'conversations.setRole': {
     params: z.strictObject({ conversationId, account, role: z.enum(['admin', 'member']) }),
     result: result<null>(),

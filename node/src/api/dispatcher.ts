@@ -57,6 +57,11 @@ const handlers: Handlers = {
     await core.removeMember(cid(p.conversationId), p.account)
     return null
   },
+  'conversations.removed': (core, p) => core.removedMembers(cid(p.conversationId)),
+  'conversations.addBack': async (core, p) => {
+    await core.addBack(cid(p.conversationId), p.account)
+    return null
+  },
   'conversations.setRole': async (core, p) => {
     await core.setRole(cid(p.conversationId), p.account, p.role)
     return null

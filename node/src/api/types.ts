@@ -64,6 +64,12 @@ export interface MemberView {
   me: boolean
 }
 
+/** A former member (removed by an admin): shown so an admin can add them back. */
+export interface RemovedMemberView {
+  account: string
+  displayName: string
+}
+
 export interface PeerView {
   peerId: string
   /** Display name when the peer is a device of someone we share a conversation with. */

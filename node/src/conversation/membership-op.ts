@@ -188,6 +188,21 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
   }
 }
 
+/**
+ * Every operation carries its author's certificate, so a long log repeats a few certificates thousands of times:
+ * each distinct one is checked once (certificates are immutable values of their bytes).
+ */
+const certCache = new Map<string, DeviceCert>()
+function decodeAuthorCert(bytesIn: Uint8Array): DeviceCert {
+  const key = toHex(bytesIn)
+  const cached = certCache.get(key)
+  if (cached !== undefined) return cached
+  const cert = decodeDeviceCert(bytesIn)
+  if (certCache.size >= 1024) certCache.delete(certCache.keys().next().value!)
+  certCache.set(key, cert)
+  return cert
+}
+
 /** CBOR that decodes and encodes back to the same bytes: sorted keys, shortest lengths, nothing left over. */
 function canonical(bytesIn: Uint8Array, what: string): unknown {
   const value = decodeCbor(bytesIn, Limits.maxMembershipOpBytes, what)
@@ -224,7 +239,7 @@ export function signOp(input: {
 export function decodeOp(encoded: Uint8Array): MembershipOp {
   const signed = parseWire(signedSchema, canonical(encoded, 'membership operation'), 'membership operation')
   const raw = parseWire(opSchema, canonical(signed.o, 'membership operation'), 'membership operation')
-  const author = decodeDeviceCert(raw.a)
+  const author = decodeAuthorCert(raw.a)
   if (!verifyWithLabel(Buffer.from(author.device, 'hex'), Labels.membershipOp, signed.o, signed.s)) {
     throw new HearthError('BAD_SIGNATURE', 'membership operation is not signed by its author device')
   }

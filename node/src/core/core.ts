@@ -24,7 +24,7 @@ import { advance, keyAt, newChain } from '../../common/crypto/sender-chain.js'
 import { HearthError, drop, isHearthError } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { findRelays } from '../../common/net/mailbox-client.js'
-import { handleProtocol, request, requestOne } from '../../common/net/request-response.js'
+import { handleProtocol, request } from '../../common/net/request-response.js'
 import { equalBytes, fromBase64Url, toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
 import {
   EnvelopeKind,
@@ -38,10 +38,10 @@ import {
   type OpenedEnvelopeHeader,
 } from '../../common/wire/envelope.js'
 import { Limits } from '../../common/wire/limits.js'
-import type { ConversationSummary, MemberView, MessageView, Page, PeerView, WhoAmI } from '../api/types.js'
+import type { ConversationSummary, MemberView, MessageView, Page, PeerView, RemovedMemberView, WhoAmI } from '../api/types.js'
 import { deriveEpochKeys, sealContext, type EpochKeys } from '../conversation/epoch-keys.js'
 import { decodeInvite, encodeInvite } from '../conversation/invite-code.js'
-import { computeLog, mayWrite, memberDevices, needsRotation, type MemberState } from '../conversation/membership-log.js'
+import { MAX_CLOCK_SKEW_MS, MAX_PARENTS, computeLog, mayWrite, memberDevices, needsRotation, type MemberState } from '../conversation/membership-log.js'
 import { decodeOp, signOp, type MembershipOp, type OpBody } from '../conversation/membership-op.js'
 import {
   decodeChainGrant,
@@ -74,6 +74,7 @@ import {
   verifyJoinRequest,
   type StreamPosition,
 } from '../sync/sync-frames.js'
+import { opPages, opsMissing } from '../sync/op-sync.js'
 import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, positionKey, withdrawRow } from './equivocation.js'
@@ -131,6 +132,15 @@ const SYNC_RESPONSE_BYTES = 3 * 1024 * 1024
 const RECEIPT_DELAY_MS = 150
 /** Stored envelopes processStream reads per range read when they did not arrive in the same batch. */
 const PROCESS_READ_AHEAD = 256
+/** Heads a sync request names (more are merged before any operation of ours; see appendOp). */
+const MAX_SYNC_HEADS = 256
+/** Membership operations in one sync or join response: pages that fit a frame, and a bound on the whole response. */
+const OP_PAGES = { maxBytes: 1024 * 1024, maxCount: 4096, totalBytes: 3 * 1024 * 1024 }
+/** Membership operations a joiner accepts in the log it is sent. */
+const MAX_JOIN_OPS = 200_000
+/** Membership operations kept while they wait for a parent; beyond this a member's junk is not stored. */
+const MAX_PENDING_OPS = 1_000
+const hlcWallOf = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
 
@@ -197,6 +207,8 @@ export class Core {
   private hlc: Hlc = HLC_ZERO
   private syncTimer: NodeJS.Timeout | undefined
   private readonly receiptTimers = new Map<ConversationId, NodeJS.Timeout>()
+  /** Per conversation: when membership operations dated ahead of our clock become due. */
+  private readonly futureOpTimers = new Map<ConversationId, NodeJS.Timeout>()
   private readonly inbox = new Map<ConversationId, Array<{ bytes: Uint8Array; from: string | null }>>()
   private inboxScheduled = false
   private readonly syncing = new Map<string, Promise<void>>()
@@ -278,6 +290,7 @@ export class Core {
     if (this.syncTimer) clearInterval(this.syncTimer)
     if (this.discoveryTimer) clearInterval(this.discoveryTimer)
     for (const t of this.receiptTimers.values()) clearTimeout(t)
+    for (const t of this.futureOpTimers.values()) clearTimeout(t)
     for (const u of this.unsubscribers) u()
     await this.relays?.stop()
     await this.queue.idle()
@@ -441,7 +454,7 @@ export class Core {
       const expiresAt = options.expiresInMs === undefined ? this.now() + 7 * 24 * 3600_000 : options.expiresInMs === 0 ? 0 : this.now() + options.expiresInMs
       await this.appendOp(rt, {
         type: 'invite',
-        invite: { id: inviteId, key: signingKeyPairFromSeed(seed).publicKey, expiresAt, singleUse: options.singleUse ?? rt.log.kind === 'direct' },
+        invite: { id: inviteId, key: signingKeyPairFromSeed(seed).publicKey, expiresAt, singleUse: options.singleUse ?? true },
       })
       const code = encodeInvite({
         conversation: id,
@@ -504,8 +517,13 @@ export class Core {
       invite.secret,
       invite.peerId,
     )
-    const response = await requestOne(this.node, invite.peerId, JOIN_PROTOCOL, requestBytes, JOIN_LIMITS)
-    const ops = decodeJoinResponse(response).map(decodeOp)
+    // The log comes in pages; a long one (many members, renames) is never cut at one frame.
+    const encoded: Uint8Array[] = []
+    for await (const page of request(this.node, invite.peerId, JOIN_PROTOCOL, requestBytes, JOIN_LIMITS)) {
+      encoded.push(...decodeJoinResponse(page))
+      if (encoded.length > MAX_JOIN_OPS) throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent an oversized membership log')
+    }
+    const ops = encoded.map(decodeOp)
     const summary = await this.queue.run(async () => {
       const log = computeLog(ops, invite.root)
       if (log === undefined || log.conversation !== invite.conversation) {
@@ -540,6 +558,43 @@ export class Core {
         }
       }
       await this.appendOp(rt, { type: 'remove', account: target, cutoffs, epoch: this.newEpochFor(rt, target) })
+    })
+  }
+
+  /** Former members an admin may add back, under the name they last had. */
+  removedMembers(id: ConversationId): RemovedMemberView[] {
+    const rt = this.runtime(id)
+    return [...rt.log.removed.keys()]
+      .filter((account) => !rt.log.members.has(account))
+      .map((account) => ({ account, displayName: rt.log.names.get(account) ?? account.slice(0, 8) }))
+      .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.account.localeCompare(b.account))
+  }
+
+  /**
+   * Adds a removed member back: the only way a removed account returns (an invite never readmits it). Their devices
+   * are the ones the log last knew for the account; they get a new epoch, so nothing said while they were out.
+   */
+  async addBack(id: ConversationId, account: string): Promise<void> {
+    const target = asAccountId(account)
+    await this.queue.run(async () => {
+      const rt = this.runtime(id)
+      this.requireAdmin(rt)
+      if (rt.log.members.has(target)) throw new HearthError('INVALID_INPUT', 'they are already a member')
+      if (!rt.log.removed.has(target)) throw new HearthError('NOT_FOUND', 'they were never a member of this conversation')
+      const certs = [...rt.log.knownDevices.values()].filter((c) => c.account === target).slice(-Limits.maxDevicesPerMember)
+      if (certs.length === 0) throw new HearthError('NOT_FOUND', 'no device of theirs is known here')
+      // A fresh epoch first: what was said while they were out stays in an epoch they never get.
+      await this.appendOp(rt, { type: 'rotate', epoch: this.newEpochFor(rt) })
+      const epochId = rt.log.currentEpoch
+      const secret = await this.epochSecret(rt.id, epochId)
+      await this.appendOp(rt, {
+        type: 'add',
+        certs,
+        role: 'member',
+        via: null,
+        epoch: epochId,
+        seals: certs.map((c) => ({ device: c.device, box: this.sealEpoch(rt.id, epochId, secret, c.dhPublic) })),
+      })
     })
   }
 
@@ -888,21 +943,31 @@ export class Core {
     return { id: keys.id, seals }
   }
 
-  /** Signs a membership operation, stores it, publishes it in the current epoch and applies it. */
+  /**
+   * Signs a membership operation naming every head, stores it, publishes it in the current epoch and applies it. When
+   * there are more heads than one operation may name (members' concurrent operations), `merge` operations join them
+   * first, so the log always stays usable.
+   */
   private async appendOp(rt: ConversationRuntime, body: OpBody): Promise<MembershipOp> {
-    const op = signOp({
-      conversation: rt.id,
-      prev: rt.log.heads,
-      hlc: encodeHlc(this.tick()),
-      author: this.identity.cert,
-      deviceSeed: this.identity.deviceKey.seed,
-      body,
-    })
-    const envelope = await this.writeControl(rt, EnvelopeKind.membership, encodeMembership(op.bytes), [
-      this.store.putOp(rt.id, op.hash, op.bytes),
-    ])
-    rt.ops.set(op.hash, op)
+    let heads = rt.log.heads
+    while (heads.length > MAX_PARENTS) {
+      const merge = await this.writeOp(rt, { type: 'merge' }, heads.slice(0, MAX_PARENTS))
+      heads = [merge.hash, ...heads.slice(MAX_PARENTS)]
+    }
+    const op = await this.writeOp(rt, body, heads)
     await this.afterLogChange(rt)
+    return op
+  }
+
+  private async writeOp(rt: ConversationRuntime, body: OpBody, prev: OpHash[]): Promise<MembershipOp> {
+    // The log refuses an operation whose clock is not after its parents': ours has seen them.
+    for (const p of prev) {
+      const parent = rt.ops.get(p)
+      if (parent) this.observe(parent.hlc)
+    }
+    const op = signOp({ conversation: rt.id, prev, hlc: encodeHlc(this.tick()), author: this.identity.cert, deviceSeed: this.identity.deviceKey.seed, body })
+    const envelope = await this.writeControl(rt, EnvelopeKind.membership, encodeMembership(op.bytes), [this.store.putOp(rt.id, op.hash, op.bytes)])
+    rt.ops.set(op.hash, op)
     if (envelope) drop(this.node.publish(envelope.topic, envelope.bytes))
     return op
   }
@@ -946,9 +1011,10 @@ export class Core {
    * the current epoch and hand it to devices that lack it, notice our own removal, heal concurrent rotations.
    */
   private async afterLogChange(rt: ConversationRuntime): Promise<void> {
-    const log = computeLog(rt.ops.values(), rt.record.root as OpHash)
+    const log = computeLog(rt.ops.values(), rt.record.root as OpHash, this.now())
     if (log === undefined) return
     rt.log = log
+    await this.forgetRefusedOps(rt)
     const me = this.identity.deviceId
 
     for (const epoch of log.epochs.values()) {
@@ -1004,6 +1070,28 @@ export class Core {
     this.refreshSubscriptions(rt)
     for (const key of rt.streams.keys()) await this.processStream(rt, key)
     await this.withdrawBeyondCutoffs(rt)
+  }
+
+  /**
+   * Operations whose author lacked the authority in their own causal past stay refused whatever arrives later, so they
+   * are neither kept nor passed on; operations waiting for parents are bounded. Operations dated ahead of our clock
+   * are looked at again when our clock gets there.
+   */
+  private async forgetRefusedOps(rt: ConversationRuntime): Promise<void> {
+    const forget = [...rt.log.unauthorized, ...rt.log.pending.slice(MAX_PENDING_OPS)]
+    if (rt.log.unauthorized.size > 0) this.counters.count('unauthorized-membership-op', rt.log.unauthorized.size)
+    if (forget.length > 0) {
+      for (const hash of forget) rt.ops.delete(hash)
+      await this.store.commit(forget.map((hash) => this.store.deleteOp(rt.id, hash)), true)
+    }
+    const now = this.now()
+    const due = rt.log.pending.map((h) => rt.ops.get(h)).filter((op) => op !== undefined).map((op) => hlcWallOf(op.hlc) - MAX_CLOCK_SKEW_MS - now).filter((ms) => ms > 0)
+    clearTimeout(this.futureOpTimers.get(rt.id))
+    if (due.length > 0 && !this.stopped) {
+      const timer = setTimeout(() => drop(this.queue.run(() => this.afterLogChange(rt))), Math.min(Math.min(...due) + 10, 2 ** 31 - 1))
+      timer.unref()
+      this.futureOpTimers.set(rt.id, timer)
+    }
   }
 
   /** Our messages no member acknowledged yet: after removal nobody will accept them, so say so. */
@@ -1660,19 +1748,21 @@ export class Core {
 
   private async pull(peer: string, id: ConversationId): Promise<void> {
     const rt = this.conversations.get(id)
-    if (!rt || rt.record.removed || this.stopped) return
+    // A removed member still asks (members answer it with the membership log alone), so it learns of being added back.
+    if (!rt || this.stopped) return
     for (let round = 0; round < 50; round++) {
       const req = encodeSyncRequest(
-        { conversation: id, device: this.identity.deviceId, at: this.now(), heads: rt.log.heads, vector: this.vector(rt) },
+        { conversation: id, device: this.identity.deviceId, at: this.now(), heads: rt.log.heads.slice(0, MAX_SYNC_HEADS), vector: this.vector(rt) },
         this.identity.deviceKey.seed,
         { requester: this.identity.peerId, responder: peer },
       )
       let received = 0
+      let opsReceived = 0
       let theirs: StreamPosition[] = []
       for await (const frameBytes of request(this.node, peer, SYNC_PROTOCOL, req, SYNC_LIMITS)) {
         const frame = decodeSyncFrame(frameBytes)
         if (frame.kind === 'ops') {
-          await this.queue.run(() => this.addOps(rt, frame.ops))
+          opsReceived += await this.queue.run(() => this.addOps(rt, frame.ops))
         } else if (frame.kind === 'envelopes') {
           received += frame.envelopes.length
           await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
@@ -1685,11 +1775,14 @@ export class Core {
       }
       const mine = new Map(this.vector(rt).map((p) => [`${p.epoch}/${p.device}`, p.seq]))
       const behind = theirs.some((p) => rt.epochs.has(p.epoch) && p.seq > (mine.get(`${p.epoch}/${p.device}`) ?? 0))
+      // A long membership log comes over several rounds (each response is bounded): ask again while it grows.
+      if (opsReceived > 0) continue
       if (!behind || received === 0) return
     }
   }
 
-  private async addOps(rt: ConversationRuntime, encoded: Uint8Array[]): Promise<void> {
+  /** Stores and applies membership operations from a peer; returns how many were new to us. */
+  private async addOps(rt: ConversationRuntime, encoded: Uint8Array[]): Promise<number> {
     const batch: Put[] = []
     for (const bytes of encoded) {
       try {
@@ -1701,9 +1794,10 @@ export class Core {
         this.counters.count('bad-membership-op')
       }
     }
-    if (batch.length === 0) return
+    if (batch.length === 0) return 0
     await this.store.commit(batch, true)
     await this.afterLogChange(rt)
+    return batch.length
   }
 
   private async *serveSync(requestBytes: Uint8Array, peer: string): AsyncIterable<Uint8Array> {
@@ -1718,8 +1812,7 @@ export class Core {
       this.counters.count('sync-unauthorized')
       throw refuse
     }
-    const heads = [...rt.log.heads].sort().join()
-    if ([...req.heads].sort().join() !== heads) yield encodeSyncFrame({ kind: 'ops', ops: [...rt.ops.values()].map((o) => o.bytes) })
+    for (const page of opPages(opsMissing(rt.ops, req.heads, rt.log.order), OP_PAGES)) yield encodeSyncFrame({ kind: 'ops', ops: page })
     if (removed) {
       // A removed member gets the membership log, so it learns of its removal, and nothing else.
       yield encodeSyncFrame({ kind: 'done', vector: [] })
@@ -1774,7 +1867,7 @@ export class Core {
     return out
   }
 
-  private async serveJoin(requestBytes: Uint8Array, peer: string): Promise<Uint8Array> {
+  private async *serveJoin(requestBytes: Uint8Array, peer: string): AsyncIterable<Uint8Array> {
     const { request: req, signature } = decodeJoinRequest(requestBytes)
     const invalid = new HearthError('INVITE_INVALID', 'invite is not valid')
     const rt = this.conversations.get(req.conversation)
@@ -1786,10 +1879,12 @@ export class Core {
     }
     const cert = decodeDeviceCert(req.cert)
     if (cert.peerId !== peer) throw new HearthError('UNAUTHORIZED', 'device certificate does not match the connection')
-    return this.queue.run(async () => {
+    await this.queue.run(async () => {
       const current = rt.log.invites.get(req.inviteId)!
-      if (rt.log.members.has(cert.account) && current.usedBy === cert.account) {
-        return encodeJoinResponse([...rt.ops.values()].map((o) => o.bytes)) // a retry after a lost response
+      if (rt.log.members.has(cert.account) && current.usedBy === cert.account) return // a retry after a lost response
+      if (rt.log.removed.has(cert.account) && !rt.log.members.has(cert.account)) {
+        this.counters.count('join-refused')
+        throw new HearthError('REMOVED', 'you were removed from this conversation; only an admin can add you back')
       }
       if (current.revoked) throw new HearthError('INVITE_REVOKED', 'this invite was revoked')
       if (current.grant.expiresAt !== 0 && current.grant.expiresAt < this.now()) {
@@ -1809,8 +1904,9 @@ export class Core {
         seals: [{ device: cert.device, box: this.sealEpoch(rt.id, epochId, secret, cert.dhPublic) }],
       })
       if (!rt.log.members.has(cert.account)) throw new HearthError('INVITE_USED', 'the invite could not be used')
-      return encodeJoinResponse([...rt.ops.values()].map((o) => o.bytes))
     })
+    const all = opsMissing(rt.ops, [], rt.log.order)
+    for (const page of opPages(all, { ...OP_PAGES, totalBytes: Number.POSITIVE_INFINITY })) yield encodeJoinResponse(page)
   }
 
   private async epochSecret(id: ConversationId, epoch: EpochId): Promise<Uint8Array> {
