@@ -56,7 +56,7 @@ function ambiguous(text: string, matches: ConversationSummary[]): HearthError {
 }
 
 /** Full account key, unique prefix (8+ hex chars, spaces from a fingerprint allowed), or exact display name. */
-export function resolveMember(members: MemberView[], ref: string): MemberView {
+export function resolveMember<M extends Pick<MemberView, 'account' | 'displayName'>>(members: M[], ref: string): M {
   const text = ref.trim()
   const hex = text.replace(/\s+/g, '').toLowerCase()
   if (/^[0-9a-f]{8,64}$/.test(hex)) {

@@ -13,6 +13,7 @@ import { runJoin } from './commands/join.js'
 import { runList } from './commands/list.js'
 import { runMembers } from './commands/members.js'
 import { runRead } from './commands/read.js'
+import { runAddBack } from './commands/add-back.js'
 import { runRemove } from './commands/remove.js'
 import { runRename } from './commands/rename.js'
 import { runSend } from './commands/send.js'
@@ -121,6 +122,13 @@ export function buildProgram(): Command {
     .argument('<account>', 'account key, unique prefix (8+ hex) or display name')
     .action((ref: string, account: string, _opts: object, cmd: Command) => runRemove(ctxOf(cmd), ref, account))
 
+  program
+    .command('add-back')
+    .description('add a removed member back (admins only); invites never readmit a removed member')
+    .argument('<conversation>', 'id, id prefix or name')
+    .argument('<account>', 'account key, unique prefix (8+ hex) or display name of the removed member')
+    .action((ref: string, account: string, _opts: object, cmd: Command) => runAddBack(ctxOf(cmd), ref, account))
+
   return program
 }
 
@@ -135,6 +143,7 @@ const HINTS: Partial<Record<ErrorCode, (ctx: { dataDir: string }) => string>> = 
   INVITE_EXPIRED: () => 'ask for a new invite',
   INVITE_REVOKED: () => 'ask for a new invite',
   INVITE_USED: () => 'ask for a new invite (this one was single use)',
+  REMOVED: () => 'an admin of the conversation can add you back (`hearth add-back` on their side)',
   NOT_AN_ADMIN: () => 'ask an admin of the conversation',
 }
 
