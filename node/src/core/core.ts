@@ -119,6 +119,8 @@ const JOIN_LIMITS = {
   burst: 20,
   runOnLimitedConnection: true,
 }
+/** Envelopes from a sync page ingested per turn on the core's queue, so live gossip is not stuck behind a backlog. */
+const SYNC_INGEST_SLICE = 256
 /** Envelopes one sync response carries at most; the requester asks again while the responder has more. */
 const MAX_ENVELOPES_PER_SYNC = 20_000
 /** Envelope bytes in one sync frame, leaving room for CBOR framing under the frame cap. */
@@ -1765,7 +1767,12 @@ export class Core {
           opsReceived += await this.queue.run(() => this.addOps(rt, frame.ops))
         } else if (frame.kind === 'envelopes') {
           received += frame.envelopes.length
-          await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
+          // In slices, each its own turn on the queue: live gossip (an honest member's next message) then waits for one
+          // slice, not for a whole page of backlog (a flooding member's skipped messages arrive this way).
+          for (let i = 0; i < frame.envelopes.length; i += SYNC_INGEST_SLICE) {
+            const slice = frame.envelopes.slice(i, i + SYNC_INGEST_SLICE)
+            await this.queue.run(() => this.ingest(rt, slice.map((bytes) => ({ bytes, from: peer }))))
+          }
         } else if (frame.kind === 'evidence') {
           // Every version of an equivocated position: ingest compares them with what we hold.
           await this.queue.run(() => this.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
@@ -1843,22 +1850,33 @@ export class Core {
         yield encodeSyncFrame({ kind: 'envelopes', envelopes: page })
       }
     }
-    const evidence = await this.evidenceFor(rt, req.device, Math.min(SYNC_PAGE_BYTES, bytesLeft))
+    const evidence = await this.evidenceFor(rt, req.device, theirs, Math.min(SYNC_PAGE_BYTES, bytesLeft))
     if (evidence.length > 0) yield encodeSyncFrame({ kind: 'evidence', envelopes: evidence })
     yield encodeSyncFrame({ kind: 'done', vector: this.vector(rt) })
   }
 
   /**
-   * Stored equivocation evidence a member reading these epochs should have, so every member learns of every conflict
-   * whichever version reached it. One frame per sync at most; only positions the log still lets the device write.
+   * Envelopes the requester should compare with what it holds (equivocation.ts): stored evidence, so every member
+   * learns of every conflict whichever version reached it, then our envelope at the requester's position of each
+   * stream, so two versions meet even when both members hold equally many (a vector alone never compares bytes).
+   * One frame per sync at most; only epochs the requester reads and positions the log still lets the device write.
    */
-  private async evidenceFor(rt: ConversationRuntime, device: DeviceId, maxBytes: number): Promise<Uint8Array[]> {
+  private async evidenceFor(rt: ConversationRuntime, requester: DeviceId, theirs: ReadonlyMap<string, number>, maxBytes: number): Promise<Uint8Array[]> {
     await this.withdrawals.load(rt.id)
+    const positions: Array<{ epoch: EpochId; device: DeviceId; seq: number; evidence: boolean }> = []
+    for (const c of this.withdrawals.conflicts(rt.id)) positions.push({ ...c, evidence: true })
+    for (const p of this.vector(rt)) {
+      const seq = Math.min(theirs.get(`${p.epoch}/${p.device}`) ?? 0, p.seq)
+      if (seq > 0 && p.device !== requester) positions.push({ epoch: p.epoch, device: p.device, seq, evidence: false })
+    }
     const out: Uint8Array[] = []
     let bytes = 0
-    for (const c of this.withdrawals.conflicts(rt.id)) {
-      if (!rt.log.epochs.get(c.epoch)?.devices.has(device) || !mayWrite(rt.log, c.epoch, c.device, c.seq, c.account as AccountId)) continue
-      for (const e of await this.store.evidenceAt(rt.id, c.epoch, c.device, c.seq)) {
+    for (const pos of positions) {
+      const account = rt.log.knownDevices.get(pos.device)?.account
+      if (account === undefined || !rt.log.epochs.get(pos.epoch)?.devices.has(requester) || !mayWrite(rt.log, pos.epoch, pos.device, pos.seq, account)) continue
+      const envelopes = pos.evidence ? await this.store.evidenceAt(rt.id, pos.epoch, pos.device, pos.seq) : [await this.store.getEnvelope(rt.id, pos.epoch, pos.device, pos.seq)]
+      for (const e of envelopes) {
+        if (e === undefined) continue
         if (out.length >= Limits.maxEnvelopesPerPage || bytes + e.length > maxBytes) return out
         out.push(e)
         bytes += e.length
