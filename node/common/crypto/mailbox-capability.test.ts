@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../util/bytes.js'
+import { PRESSURE_FUTURE_MS } from './replay-guard.js'
 import {
   MAILBOX_CLOCK_WINDOW_MS,
   ReplayGuard,
@@ -178,22 +179,48 @@ describe('mailbox request signatures', () => {
   })
 })
 
-describe('ReplayGuard', () => {
-  it('stays within its bound and never accepts a forgotten request again', () => {
-    const guard = new ReplayGuard({ windowMs: 60_000, maxEntries: 100 })
-    for (let i = 0; i < 1000; i++) expect(guard.record(`k${i}`, NOW + i, NOW + i)).toBe('fresh')
-    expect(guard.size).toBeLessThanOrEqual(100)
-    // Every forgotten key is refused (as stale: at or below the floor), every remembered one as replayed.
-    for (let i = 0; i < 1000; i++) expect(guard.record(`k${i}`, NOW + i, NOW + 1000)).not.toBe('fresh')
-    expect(guard.record('new', NOW + 1000, NOW + 1000)).toBe('fresh')
-  })
+describe('ReplayGuard against a stranger\'s flood', () => {
+  const honestKeys = deriveMailboxKeys(secret(1))
+  const strangerKeys = Array.from({ length: 7 }, (_, i) => deriveMailboxKeys(secret(100 + i)))
 
-  it('forgets expired entries', () => {
-    const guard = new ReplayGuard({ windowMs: 1000, maxEntries: 10 })
-    for (let i = 0; i < 10; i++) guard.record(`k${i}`, NOW, NOW)
-    expect(guard.record('later', NOW + 5000, NOW + 5000)).toBe('fresh')
-    expect(guard.size).toBe(1)
-    // Expiry is not eviction: the floor did not move, a request just inside the window still passes.
-    expect(guard.record('edge', NOW + 4001, NOW + 5000)).toBe('fresh')
+  it('strangers stamping their own mailboxes at the edge of the window cannot make an honest mailbox stale', () => {
+    const guard = new ReplayGuard({ maxEntries: 500 })
+    const refusals: string[] = []
+    let now = NOW
+    for (let round = 0; round < 300; round++) {
+      now += 50
+      for (const s of strangerKeys) check(signMailboxRequest(s, RELAY, fetchParams, { timestamp: now + guard.windowMs }), fetchParams, RELAY, guard, now)
+      // An honest member whose clock is 2 s behind keeps depositing and fetching.
+      for (const params of [deposit, fetchParams]) {
+        const result = check(signMailboxRequest(honestKeys, RELAY, params, { timestamp: now - 2000 }), params, RELAY, guard, now)
+        if (!result.ok) refusals.push(result.reason)
+      }
+    }
+    expect(refusals).toEqual([])
+    expect(guard.size).toBeLessThanOrEqual(500)
+  })
+  it('strangers with a new mailbox for every request cannot make an honest mailbox stale either', () => {
+    const guard = new ReplayGuard({ maxEntries: 400 })
+    const refusals: string[] = []
+    const strangerVerdicts = new Set<string>()
+    let now = NOW
+    check(signMailboxRequest(honestKeys, RELAY, fetchParams, { timestamp: now }), fetchParams, RELAY, guard, now)
+    for (let round = 0; round < 300; round++) {
+      now += 100
+      for (let i = 0; i < 3; i++) {
+        const stranger = deriveMailboxKeys(Uint8Array.of(0xee, i, round >> 8, round & 0xff, ...new Uint8Array(28)))
+        // As far ahead as the guard takes: the window's edge, or just ahead of the relay once the guard is half full.
+        const ahead = i === 0 ? guard.windowMs : PRESSURE_FUTURE_MS
+        const result = check(signMailboxRequest(stranger, RELAY, fetchParams, { timestamp: now + ahead }), fetchParams, RELAY, guard, now)
+        strangerVerdicts.add(result.ok ? 'ok' : result.reason)
+      }
+      const result = check(signMailboxRequest(honestKeys, RELAY, deposit, { timestamp: now - 2000 }), deposit, RELAY, guard, now)
+      if (!result.ok) refusals.push(result.reason)
+    }
+    expect(refusals).toEqual([])
+    // The guard was full: stamps ahead were refused as stale, new mailboxes as busy; no floor was raised for others.
+    expect(strangerVerdicts).toContain('stale')
+    expect(strangerVerdicts).toContain('busy')
+    expect(guard.units).toBeLessThanOrEqual(400)
   })
 })

@@ -9,8 +9,9 @@
  *
  * A signature covers the protocol label, the operation, the relay's own PeerId (a request cannot be replayed to another
  * relay), the mailbox id, the operation's parameters (envelope ids, cursor, limit...), a timestamp and a random nonce.
- * The relay accepts timestamps within ±5 minutes of its clock and remembers the nonces it has seen in that window
- * (`ReplayGuard`), so a captured request cannot be replayed.
+ * The relay accepts timestamps within ±30 seconds of its clock and remembers, per mailbox, the nonces it has seen in
+ * that window (`ReplayGuard`, replay-guard.ts), so a captured request cannot be replayed. A client whose clock is
+ * further off learns the relay's from the `stale` refusal and signs again.
  *
  * The relay never holds a secret key: a relay that is compromised can refuse service or delete, but cannot deposit
  * into a mailbox (it has no deposit key) nor read anything (envelopes are end-to-end encrypted by the members).
@@ -30,12 +31,13 @@ import {
 import { hkdf } from './kdf.js'
 import { Labels } from './labels.js'
 import { randomBytes } from './random.js'
+import type { ReplayGuard, ReplayVerdict } from './replay-guard.js'
+
+export { MAILBOX_CLOCK_WINDOW_MS, ReplayGuard, type ReplayGuardOptions } from './replay-guard.js'
 
 export const MAILBOX_SECRET_BYTES = 32
 export const MAILBOX_ID_BYTES = 32
 export const MAILBOX_NONCE_BYTES = 16
-/** How far a request's timestamp may be from the relay's clock, either way. */
-export const MAILBOX_CLOCK_WINDOW_MS = 5 * 60_000
 /** Reader tags are opaque to the relay; long enough not to collide, short enough to stay cheap. */
 export const READER_TAG_MIN_BYTES = 16
 export const READER_TAG_MAX_BYTES = 32
@@ -155,9 +157,17 @@ export function signMailboxRequest(
 }
 
 /** Why a relay refuses a request's authorisation. Each is a stable wire reason (see wire/mailbox.ts). */
-export type AuthRefusal = 'unauthorized' | 'stale' | 'replayed'
+export type AuthRefusal = 'unauthorized' | 'stale' | 'replayed' | 'busy'
 
-export type AuthCheck = { ok: true; mailboxId: Uint8Array } | { ok: false; reason: AuthRefusal; detail: string }
+export type AuthCheck =
+  | { ok: true; mailboxId: Uint8Array }
+  | { ok: false; reason: AuthRefusal; detail: string; /** With `busy`: when the guard expects room. */ retryAfterMs?: number }
+
+const REPLAY_DETAIL: Record<Exclude<ReplayVerdict, 'fresh'>, string> = {
+  replayed: 'request already seen',
+  stale: 'request stamped at or before one this mailbox had to forget',
+  busy: 'too many recent requests to remember another mailbox',
+}
 
 /**
  * Checks a request on the relay: well-formed public keys, timestamp within the window, a valid signature by the key
@@ -189,72 +199,8 @@ export function verifyMailboxRequest(
   if (!verifyWithLabel(signer, Labels.mailboxRequest, bytes, auth.signature)) {
     return { ok: false, reason: 'unauthorized', detail: `no valid ${params.op === 'deposit' ? 'deposit' : 'read'} capability` }
   }
-  const verdict = guard.record(toBase64Url(concatBytes(mailboxId, auth.nonce)), auth.timestamp, now)
-  if (verdict !== 'fresh') {
-    return { ok: false, reason: verdict, detail: verdict === 'replayed' ? 'request already seen' : 'request too old to check for replay' }
-  }
+  const verdict = guard.record(toBase64Url(mailboxId), toBase64Url(auth.nonce), auth.timestamp, now)
+  if (verdict === 'busy') return { ok: false, reason: verdict, detail: REPLAY_DETAIL[verdict], retryAfterMs: guard.retryAfterMs(now) }
+  if (verdict !== 'fresh') return { ok: false, reason: verdict, detail: REPLAY_DETAIL[verdict] }
   return { ok: true, mailboxId }
-}
-
-export interface ReplayGuardOptions {
-  /** Accepted clock difference either way. Default 5 minutes. */
-  windowMs?: number
-  /** Bound on remembered nonces. Default 200,000 (about 25 MB at worst). */
-  maxEntries?: number
-}
-
-/**
- * Remembers the nonces of accepted requests for as long as their timestamps are inside the window, in bounded memory.
- *
- * When full, the oldest entry is forgotten and `floor` rises to its timestamp: from then on, requests stamped at or
- * before the floor are refused as stale. That keeps the guarantee (a forgotten request can never be accepted again)
- * at the price of refusing honest requests whose clocks lag, and only while the relay is flooded with more accepted
- * requests per window than the bound.
- */
-export class ReplayGuard {
-  readonly windowMs: number
-  readonly maxEntries: number
-  /** key → timestamp, in insertion order (close to timestamp order: honest clocks agree within the window). */
-  readonly #seen = new Map<string, number>()
-  #floor = Number.NEGATIVE_INFINITY
-
-  constructor(options: ReplayGuardOptions = {}) {
-    this.windowMs = options.windowMs ?? MAILBOX_CLOCK_WINDOW_MS
-    this.maxEntries = options.maxEntries ?? 200_000
-    if (!(this.windowMs > 0) || !(this.maxEntries >= 1)) throw new RangeError('ReplayGuard needs a positive window and size')
-  }
-
-  /** Whether a timestamp is inside the window (and above the floor). Records nothing. */
-  isFresh(timestamp: number, now: number): boolean {
-    return Number.isSafeInteger(timestamp) && Math.abs(now - timestamp) <= this.windowMs && timestamp > this.#floor
-  }
-
-  /** Records a nonce key: 'fresh' the first time, 'replayed' after, 'stale' when outside the window. */
-  record(key: string, timestamp: number, now: number): 'fresh' | 'replayed' | 'stale' {
-    if (!this.isFresh(timestamp, now)) return 'stale'
-    if (this.#seen.has(key)) return 'replayed'
-    this.#prune(now)
-    while (this.#seen.size >= this.maxEntries) {
-      const oldest = this.#seen.entries().next()
-      if (oldest.done === true) break
-      this.#seen.delete(oldest.value[0])
-      this.#floor = Math.max(this.#floor, oldest.value[1])
-    }
-    // A request at exactly the floor would have been refused above; the rare entry inserted after an older-stamped
-    // one is still guarded: everything evicted has a timestamp at or below the floor.
-    this.#seen.set(key, timestamp)
-    return 'fresh'
-  }
-
-  get size(): number {
-    return this.#seen.size
-  }
-
-  /** Drops entries that can no longer pass `isFresh`, from the oldest insertion while they are expired. */
-  #prune(now: number): void {
-    for (const [key, timestamp] of this.#seen) {
-      if (timestamp + this.windowMs >= now) break
-      this.#seen.delete(key)
-    }
-  }
 }

@@ -306,6 +306,9 @@ export class CoreStore {
   putOp(c: ConversationId, hash: string, bytes: Uint8Array): Put {
     return this.sealPut(Keys.op(c, hash), bytes)
   }
+  deleteOp(c: ConversationId, hash: string): Put {
+    return { type: 'del', key: Keys.op(c, hash) }
+  }
   async listOps(c: ConversationId): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
     for await (const [k, v] of this.db.iterate(prefixRange('op', c))) out.push(this.openSealed(k, v))

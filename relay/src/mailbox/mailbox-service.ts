@@ -5,7 +5,8 @@
  * which bans a peer that keeps at it.
  *
  * Order of checks, cheapest first: shutting down, the peer's request rate, decoding, the timestamp window, the
- * signature, the nonce. A request refused early costs the relay almost nothing.
+ * signature, the nonce (remembered per mailbox in bounded memory: replay-guard.ts says who pays when it is full). A
+ * request refused early costs the relay almost nothing.
  */
 import { performance } from 'node:perf_hooks'
 import { isHearthError } from '../../../node/common/errors.js'
@@ -40,6 +41,8 @@ export interface MailboxServiceOptions {
   maxWaitingFetches: number
   maxWaitingFetchesPerPeer: number
   clockSkewMs: number
+  /** Bounds of the replay guard (defaults: ReplayGuard's). */
+  replayGuard?: { maxEntries?: number; maxPerMailbox?: number }
   now?: () => number
 }
 
@@ -61,13 +64,18 @@ export class MailboxService {
   constructor(options: MailboxServiceOptions) {
     this.#o = options
     this.#now = options.now ?? Date.now
-    this.#guard = new ReplayGuard({ windowMs: options.clockSkewMs })
+    this.#guard = new ReplayGuard({ windowMs: options.clockSkewMs, ...options.replayGuard })
     this.#limiter = new RateLimiter({ ratePerSecond: options.requestsPerSecond, burst: options.requestBurst })
     this.#waiting = new WaitingFetches(options.maxWaitingFetches, options.maxWaitingFetchesPerPeer)
   }
 
   get waitingFetches(): number {
     return this.#waiting.size
+  }
+
+  /** The replay guard's memory in use, in nonces, each remembered mailbox counting as 5 (a gauge in /metrics). */
+  get replayGuardLoad(): number {
+    return this.#guard.units
   }
 
   get inFlight(): number {
@@ -136,7 +144,8 @@ export class MailboxService {
     const check = verifyMailboxRequest(request.auth, this.#o.relayPeerId, paramsOf(request), this.#guard, now)
     if (!check.ok) {
       // The relay's clock goes back with a stale refusal, so an honest client with a wrong clock can correct itself.
-      return this.#refuse(check.reason, ctx.peer, check.reason === 'stale' ? { relayTime: now } : {})
+      if (check.reason === 'stale') return this.#refuse(check.reason, ctx.peer, { relayTime: now })
+      return this.#refuse(check.reason, ctx.peer, check.retryAfterMs === undefined ? {} : { retryAfterMs: check.retryAfterMs })
     }
     try {
       switch (request.op) {
