@@ -146,6 +146,7 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     storedEnvelopes: () => store.totals.envelopes,
     waitingFetches: () => service?.waitingFetches ?? 0,
     reservations: () => libp2p.services.relay.reservations.size,
+    replayGuardLoad: () => service?.replayGuardLoad ?? 0,
   })
   const relayMetrics = metrics
   libp2p.addEventListener('connection:open', () => relayMetrics.connectionsOpened.inc())
@@ -161,6 +162,7 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     maxWaitingFetches: config.maxWaitingFetches,
     maxWaitingFetchesPerPeer: config.maxWaitingFetchesPerPeer,
     clockSkewMs: config.clockSkew,
+    replayGuard: { maxEntries: config.replayMaxNonces, maxPerMailbox: config.replayMaxNoncesPerMailbox },
     ...(options.now === undefined ? {} : { now: options.now }),
   })
   const mailboxService = service

@@ -13,6 +13,7 @@ export interface MetricSources {
   storedEnvelopes(): number
   waitingFetches(): number
   reservations(): number
+  replayGuardLoad(): number
 }
 
 export function createMetrics(sources: MetricSources) {
@@ -32,6 +33,7 @@ export function createMetrics(sources: MetricSources) {
   gauge('hearth_relay_stored_envelopes', 'Envelopes held in mailboxes.', sources.storedEnvelopes)
   gauge('hearth_relay_waiting_fetches', 'Fetches held open waiting for new deposits (long-polls).', sources.waitingFetches)
   gauge('hearth_relay_circuit_reservations', 'Circuit relay v2 reservations held.', sources.reservations)
+  gauge('hearth_relay_replay_guard_load', 'Request nonces remembered to refuse replays, each mailbox counting as 5 (at most replayMaxNonces).', sources.replayGuardLoad)
 
   return {
     registry,
