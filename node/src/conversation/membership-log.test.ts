@@ -7,7 +7,7 @@ import { Limits } from '../../common/wire/limits.js'
 import { issueDeviceCert, type DeviceCert } from '../identity/device-cert.js'
 import { createIdentity, restoreIdentity, type Identity } from '../identity/identity.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
-import { computeLog, mayWrite, memberDevices, needsRotation, type LogState } from './membership-log.js'
+import { MAX_CLOCK_SKEW_MS, computeLog, mayWrite, memberDevices, needsRotation, type LogState } from './membership-log.js'
 import { signOp, type InviteGrant, type MembershipOp, type NewEpoch, type OpBody, type Role } from './membership-op.js'
 
 const T0 = 1_700_000_000_000
@@ -334,6 +334,35 @@ describe('computeLog: create, invite, add', () => {
     const s = chain.state()
     expect(s.invalid.get(op.hash)).toBeDefined()
     expect(s.members.has(bob.account)).toBe(false)
+  })
+})
+
+describe('computeLog: clocks', () => {
+  it('an operation dated at or before a parent is refused as unauthorized, whatever its author may do', () => {
+    const chain = new Chain()
+    const e0 = chain.create(alice)
+    const invite = chain.append(alice, { type: 'invite', invite: grant() })
+    const backdated = chain.append(alice, addBody(bob, e0), { prev: [invite.hash], hlc: encodeHlc({ wall: 1, counter: 0 }) })
+    const same = chain.append(alice, addBody(carol, e0), { prev: [invite.hash], hlc: invite.hlc })
+    const s = chain.state()
+    expect(s.invalid.get(backdated.hash)).toBe('clock is not after its parents')
+    expect(s.invalid.get(same.hash)).toBe('clock is not after its parents')
+    expect(s.unauthorized.has(backdated.hash)).toBe(true)
+    expect(s.members.size).toBe(1)
+  })
+
+  it('an operation dated more than a minute past the reader’s clock waits, with its descendants, until the clock gets there', () => {
+    const chain = new Chain()
+    const e0 = chain.create(alice)
+    const future = T0 + 3_600_000
+    const add = chain.append(alice, addBody(bob, e0), { wall: future })
+    const child = chain.append(alice, { type: 'role', account: bob.account, role: 'admin' })
+    const early = computeLog(chain.ops, chain.root, future - MAX_CLOCK_SKEW_MS - 1)!
+    expect(early.pending).toEqual([add.hash, child.hash].sort())
+    expect(early.members.size).toBe(1)
+    const inTime = computeLog(chain.ops, chain.root, future + 1 - MAX_CLOCK_SKEW_MS)!
+    expect(inTime.pending).toEqual([])
+    expect(inTime.members.get(bob.account)?.role).toBe('admin')
   })
 })
 
