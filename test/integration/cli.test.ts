@@ -198,6 +198,14 @@ describe('the hearth CLI', () => {
     const human = await runOk(a, ['read', created.conversation.id.slice(0, 4)])
     expect(human).toMatch(/bob\s+hello from bob/)
 
+    // Removal sticks: bob is out until alice adds him back explicitly.
+    expect(await runOk(a, ['remove', 'Family', 'bob'])).toContain('Removed bob')
+    const afterRemove = JSON.parse(await runOk(a, ['--json', 'members', 'Family'])) as Array<{ displayName: string }>
+    expect(afterRemove.map((m) => m.displayName)).toEqual(['alice'])
+    expect(await runOk(a, ['add-back', 'Family', 'bob'])).toContain('Added bob back')
+    const afterAddBack = JSON.parse(await runOk(a, ['--json', 'members', 'Family'])) as Array<{ displayName: string }>
+    expect(afterAddBack.map((m) => m.displayName)).toEqual(['alice', 'bob'])
+
     // A clean stop removes api.json, so the next command opens the data dir in-process again.
     expect(await stopProcess(daemon)).toBe(0)
     expect(existsSync(join(a, 'api.json'))).toBe(false)
