@@ -47,7 +47,7 @@ describe('relay replay guard under a stranger flood (real relay process)', () =>
     await removeRelayDir(relay)
   })
 
-  /** `count` requests from one stranger, `parallel` at a time; refusals are expected and ignored. */
+  /** `count` fetches from one stranger, 4 at a time; returns how many were accepted (refusals are its problem). */
   async function flood(stranger: ClientNode, count: number, mailboxFor: (i: number) => MailboxKeys, client = stranger.client): Promise<number> {
     let accepted = 0
     let next = 0
@@ -129,5 +129,20 @@ describe('relay replay guard under a stranger flood (real relay process)', () =>
     // What the strangers were refused shows in /metrics: stamps too far ahead (stale) and new mailboxes while full (busy).
     expect(await relay.metric('hearth_relay_refusals_total', { reason: 'stale' })).toBeGreaterThanOrEqual(20)
     expect(await relay.metric('hearth_relay_refusals_total', { reason: 'busy' })).toBeGreaterThan(0)
+
+    // A mailbox the relay has never seen is served too once the flood stops (at once, or after the busy retry hint).
+    const newcomer = freshMailbox()
+    const probe = randomEnvelope(200)
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      try {
+        expect(await honest.client.deposit(relay.address, newcomer, [probe])).toEqual([{ id: probe.id, status: 'stored' }])
+        break
+      } catch (err) {
+        const hint = (err as { reason?: string; retryAfterMs?: number }).reason === 'busy' ? (err as { retryAfterMs?: number }).retryAfterMs : undefined
+        if (hint === undefined || Date.now() + hint > deadline) throw err
+        await new Promise((resolve) => setTimeout(resolve, hint))
+      }
+    }
   })
 })
