@@ -97,3 +97,89 @@ describe('messages of a removed member', () => {
     expect((await alice.core.page(id)).messages.map((m) => m.body)).not.toContain('written while cut off')
   })
 })
+
+describe('a removed member’s messages in flight', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('end the same on every member: one that showed it before the removal arrived withdraws it', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const mallory = await startCore('mallory')
+    cores = [alice, bob, mallory]
+    const id = await makeGroup(alice, [bob, mallory])
+    await mallory.core.send(id, 'before')
+    for (const c of cores) await waitForCount(c, id, 1)
+
+    // Mallory's next message reaches Bob (a sync page, a relay fetch) while Alice, not having seen it, removes her.
+    const { envelope, topic } = await composeLikeMallory(mallory, id, 'sent while the removal was on its way')
+    const internals = (c: TestCore) => c.core as unknown as { enqueue(id: string, bytes: Uint8Array, from: string | null): void }
+    internals(bob).enqueue(id, envelope, mallory.identity.peerId)
+    await waitFor(async () => (await bodies(bob, id)).includes('mallory: sent while the removal was on its way'))
+    const inFlight = (await bob.core.page(id)).messages.find((m) => m.body.startsWith('sent while'))!
+    const withdrawn: string[] = []
+    bob.core.events.on('message.updated', (e) => {
+      if (e.message.withdrawn === 'removed') withdrawn.push(e.message.id)
+    })
+    await alice.core.removeMember(id, mallory.identity.account)
+    await waitFor(() => bob.core.members(id).length === 2, { message: 'bob to learn of the removal' })
+    // The same message reaches Alice after the removal: refused there, as it is past Mallory's cutoff.
+    const refused = alice.core.counters.get('removed-member')
+    await mallory.core.node.publish(topic, envelope)
+    internals(alice).enqueue(id, envelope, null)
+    await waitFor(() => alice.core.counters.get('removed-member') > refused)
+    await waitFor(async () => !(await bodies(bob, id)).includes('mallory: sent while the removal was on its way'), {
+      message: 'bob to withdraw the message written past the cutoff',
+    })
+    await alice.core.syncWith(bob.identity.peerId, id)
+    await bob.core.syncWith(alice.identity.peerId, id)
+    await bob.core.settle()
+    await alice.core.settle()
+
+    expect(await bodies(alice, id)).toEqual(['mallory: before'])
+    expect(await bodies(bob, id)).toEqual(['mallory: before'])
+    const ids = async (c: TestCore) => (await c.core.page(id)).messages.map((m) => m.id)
+    expect(await ids(bob)).toEqual(await ids(alice))
+    // Bob's screen was told, so a list showing it marks it withdrawn in place.
+    expect(withdrawn).toEqual([inFlight.id])
+    // Both keep talking as before.
+    await bob.core.send(id, 'still here')
+    await waitForCount(alice, id, 2)
+    expect(await bodies(alice, id)).toEqual(await bodies(bob, id))
+  }, 60_000)
+})
+
+/** Mallory's next content envelope, built as her core would (real chain key, next position), not yet sent anywhere. */
+async function composeLikeMallory(mallory: TestCore, id: string, body: string): Promise<{ envelope: Uint8Array; topic: string }> {
+  const { applyRemoteChanges, createShard, hlcNow, HLC_ZERO, sendMessage, shardOf } = await import('../../crdt/src/index.js')
+  const { keyAt } = await import('../../node/common/crypto/sender-chain.js')
+  const { randomBytes } = await import('../../node/common/crypto/random.js')
+  const { fromBase64Url, toBase64Url, toHex } = await import('../../node/common/util/bytes.js')
+  const { sealEnvelope, EnvelopeKind } = await import('../../node/common/wire/envelope.js')
+  const { actorOf } = await import('../../node/src/core/actor.js')
+  const { encodeContent } = await import('../../node/src/history/payloads.js')
+  type Own = { next: number; messages: number; cursorKey: string; initialKey: string; sentTo: string[]; delivered: number }
+  const rt = (mallory.core as unknown as {
+    conversations: Map<string, { epochs: Map<string, { envelope: { epochTag: Uint8Array; headerKey: Uint8Array }; topic: string }>; log: { currentEpoch: string }; own: Map<string, Own> }>
+  }).conversations.get(id)!
+  const epoch = rt.log.currentEpoch
+  const keys = rt.epochs.get(epoch)!
+  const own = rt.own.get(epoch)!
+  const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: own.next }, own.next)
+  const actor = actorOf(mallory.identity.deviceId)
+  const shard = shardOf(own.messages)
+  const doc = applyRemoteChanges(createShard(actor), await mallory.core.store.listChanges(id as never, epoch as never, shard)).doc
+  const { change } = sendMessage(doc, actor, { id: toHex(randomBytes(16)) as never, body, hlc: hlcNow(HLC_ZERO, Date.now()), seq: own.messages })
+  const envelope = sealEnvelope({
+    keys: keys.envelope,
+    header: { device: mallory.identity.deviceKey.publicKey, seq: own.next, kind: EnvelopeKind.content },
+    bodyKey: step.key,
+    body: encodeContent({ shard, change }),
+    signingSeed: mallory.identity.deviceKey.seed,
+  })
+  rt.own.set(epoch, { ...own, next: own.next + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) })
+  return { envelope, topic: keys.topic }
+}

@@ -77,7 +77,7 @@ import {
 import { opPages, opsMissing } from '../sync/op-sync.js'
 import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
-import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, positionKey, withdrawRow } from './equivocation.js'
+import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
@@ -1833,8 +1833,11 @@ export class Core {
       const epoch = rt.log.epochs.get(pos.epoch)
       if (!epoch || !epoch.devices.has(req.device)) continue
       let after = theirs.get(`${pos.epoch}/${pos.device}`) ?? 0
-      while (after < pos.seq && budget > 0 && bytesLeft >= Limits.maxEnvelopeBytes) {
-        const fetched = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget))
+      // Nothing past a removed device's cutoff: every member refuses it (and would blame us for passing it on).
+      const account = rt.log.knownDevices.get(pos.device)?.account
+      const end = account === undefined ? pos.seq : lastWritable(rt.log, pos.epoch, pos.device, account, pos.seq)
+      while (after < end && budget > 0 && bytesLeft >= Limits.maxEnvelopeBytes) {
+        const fetched = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget, end - after))
         if (fetched.length === 0) break
         // A page is bounded in bytes too: 256 envelopes of up to 64 KiB would not fit one frame.
         const page: Uint8Array[] = []

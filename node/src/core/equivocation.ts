@@ -3,7 +3,7 @@ import { SHARD_CAPACITY, isMessageId } from '../../../crdt/src/index.js'
 import { toHex } from '../../common/util/bytes.js'
 import { envelopeId } from '../../common/wire/envelope.js'
 import type { ConflictView } from '../api/types.js'
-import { mayWrite } from '../conversation/membership-log.js'
+import { mayWrite, type LogState } from '../conversation/membership-log.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
 import type { Conflict, CoreStore, MessageRow, Put, WithdrawnReason } from '../store/core-store.js'
 import type { ConversationRuntime } from './conversation-runtime.js'
@@ -84,6 +84,22 @@ export function conflictViews(conflicts: Iterable<Conflict>, names: ReadonlyMap<
     }
   }
   return [...byDevice.values()].sort((a, b) => a.at - b.at || a.device.localeCompare(b.device))
+}
+
+/**
+ * The last position up to `upTo` the log lets `device` write in `epoch` (0 if none). `mayWrite` holds up to a removed
+ * device's cutoff and not after it, so a bisection finds it.
+ */
+export function lastWritable(log: LogState, epoch: EpochId, device: DeviceId, account: AccountId, upTo: number): number {
+  if (upTo <= 0 || mayWrite(log, epoch, device, upTo, account)) return Math.max(upTo, 0)
+  let lo = 0
+  let hi = upTo
+  while (lo + 1 < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (mayWrite(log, epoch, device, mid, account)) lo = mid
+    else hi = mid
+  }
+  return lo
 }
 
 interface ConversationState {
@@ -221,16 +237,9 @@ export class Withdrawals {
       for (const epoch of rt.epochs.keys()) {
         // Rows exist only for what was processed, so the search stops at `done`.
         const done = rt.streams.get(`${epoch}/${cert.device}`)?.done ?? 0
-        if (done === 0 || mayWrite(rt.log, epoch, cert.device, done, cert.account)) continue
-        // mayWrite is true up to the cutoff and false after it: find the first refused position.
-        let lo = 0
-        let hi = done
-        while (lo + 1 < hi) {
-          const mid = Math.floor((lo + hi) / 2)
-          if (mayWrite(rt.log, epoch, cert.device, mid, cert.account)) lo = mid
-          else hi = mid
-        }
-        for (const { ids } of await this.host.store.sourcesAfter(rt.id, epoch, cert.device, lo)) {
+        const last = lastWritable(rt.log, epoch, cert.device, cert.account, done)
+        if (last === done) continue
+        for (const { ids } of await this.host.store.sourcesAfter(rt.id, epoch, cert.device, last)) {
           const fresh = ids.filter((id) => !s.withdrawn.has(id))
           const out = await this.withdrawIds(rt.id, s, fresh, 'removed')
           puts.push(...out.puts)
