@@ -46,6 +46,35 @@ describe('<App>', () => {
     expect(document.querySelector('[data-connectivity="disconnected"]')).not.toBeNull()
   })
 
+  it('when the carrier comes back after a restart, starts over from app.status: the restarted host asks to unlock', async () => {
+    let state: AppStatus['state'] = 'ready'
+    const api = fakeApi({ 'app.status': () => status(state) })
+    readyHandlers(api)
+    const reconnected = new Set<() => void>()
+    const connection: Connection = {
+      api,
+      kind: 'websocket',
+      transport: {
+        call: async () => null,
+        on: () => () => {},
+        onClose: () => () => {},
+        onReconnect: (l) => {
+          reconnected.add(l)
+          return () => reconnected.delete(l)
+        },
+        close: () => {},
+      },
+    }
+    render(<App connectTo={async () => connection} />)
+    await screen.findByRole('button', { name: 'New group' })
+    act(() => api.close('code 1006'))
+    expect((await screen.findAllByRole('alert')).some((a) => a.textContent?.includes('trying to reconnect'))).toBe(true)
+    state = 'locked'
+    act(() => reconnected.forEach((l) => l()))
+    await screen.findByRole('heading', { name: 'Unlock Hearth' })
+    expect(screen.queryAllByRole('alert').some((a) => a.textContent?.includes('lost its connection'))).toBe(false)
+  })
+
   it('keeps a wrong passphrase error on the unlock screen while the host went starting and back to locked', async () => {
     const api = fakeApi({
       'app.status': () => status('locked'),

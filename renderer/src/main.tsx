@@ -3,10 +3,9 @@ import { createRoot } from 'react-dom/client'
 import { App } from './App.js'
 import './styles.css'
 
-// A new launch link pasted into this tab (Hearth was restarted, so it has a new token) only changes the fragment,
-// which does not reload the page: start over with it.
+// A new launch link pasted into this tab only changes the fragment, which does not reload the page: start over with it.
 window.addEventListener('hashchange', () => {
-  if (/(^#|&)token=/.test(window.location.hash)) window.location.reload()
+  if (/(^#|&)launch=/.test(window.location.hash)) window.location.reload()
 })
 
 const root = document.getElementById('root')

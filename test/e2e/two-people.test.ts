@@ -4,7 +4,7 @@
  * core a child process with its own data dir; mDNS off, so they meet through the invite's loopback address):
  * onboarding, a group, an invite link copied from the UI and pasted by the other, messages both ways with their
  * delivered and read states, a reload, a change of name and of role, and a core stopped and restarted while the other
- * keeps writing. Every screen
+ * keeps writing (its open tab reconnecting by itself). Every screen
  * is checked with axe-core on the way.
  *
  * The steps build on each other (one story), so the file runs them in order and stops at the first failure.
@@ -72,9 +72,15 @@ function step(name: string, fn: () => Promise<void>) {
 
 describe('two people chatting through the browser mode', () => {
   step('both onboard: name, passphrase, recovery phrase shown once and confirmed', async () => {
-    // The token left the address bar as soon as the page took it.
+    // The launch code left the address bar as soon as the page took it.
     await alice.getByRole('button', { name: 'Create my identity' }).waitFor()
     expect(new URL(alice.url()).hash).toBe('')
+    // The printed link worked once: opened again (in a fresh profile, as someone else would) it only says how to get a new one.
+    const stranger = await (await browser.context('stranger')).newPage()
+    await stranger.goto(hosts.get('alice')!.url)
+    await stranger.getByRole('alert').filter({ hasText: 'This link was already used' }).filter({ hasText: 'npm start' }).waitFor()
+    await expectAccessible(stranger, 'used launch link')
+    await stranger.close()
     await onboard(alice, 'Alice', (screen) => expectAccessible(alice, screen))
     await onboard(bob, 'Bob')
     await expectAccessible(alice, 'conversation list (empty)')
@@ -190,11 +196,8 @@ describe('two people chatting through the browser mode', () => {
     // Nobody has them yet: not delivered.
     expect(await waitForState(alice, 'while you were away', ['pending', 'sent'], 5_000)).not.toBe('delivered')
 
-    const restarted = await start('bob')
-    // A new tab with the new link, as the launcher opens it (the same URL with another fragment would only be a
-    // same-page navigation, which the page answers with a reload of its own).
-    await bob.goto('about:blank')
-    await bob.goto(restarted.url)
+    await start('bob')
+    // The open tab finds the restarted Hearth by itself (same port, same session token): no new link is needed.
     await unlock(bob, (screen) => expectAccessible(bob, screen))
     // The new name was written to the identity file: it is still his after the restart.
     await bob.locator('.me-name', { hasText: 'Robert' }).waitFor()
@@ -206,5 +209,35 @@ describe('two people chatting through the browser mode', () => {
     // And back the other way, on the restarted core.
     await send(bob, 'Back now!')
     await messageRow(alice, 'Back now!').waitFor({ timeout: 30_000 })
+  })
+
+  step('alice removes robert (the confirmation says what that means) and adds him back; reusable invites are a choice', async () => {
+    await alice.getByRole('button', { name: 'Members' }).click()
+    await alice.getByRole('button', { name: 'Remove Robert' }).click()
+    const confirmRemove = alice.getByRole('group', { name: 'Remove Robert?' })
+    await confirmRemove.getByText('no invite link can bring them back', { exact: false }).waitFor()
+    await expectAccessible(alice, 'members dialog, confirm removal')
+    await confirmRemove.getByRole('button', { name: 'Remove Robert' }).click()
+    await alice.getByRole('region', { name: 'Removed' }).getByText('Robert').waitFor({ timeout: 30_000 })
+    await alice.getByRole('button', { name: 'Add back: Robert' }).click()
+    await alice.getByRole('group', { name: 'Add Robert back?' }).getByText('will be able to read new messages again', { exact: false }).waitFor()
+    await expectAccessible(alice, 'members dialog, removed list and add-back confirmation')
+    await alice.getByRole('button', { name: 'Add Robert back' }).click()
+    // Back in the members list (under the name the core shows for him after the add-back).
+    await alice.getByRole('button', { name: /^Remove (Robert|Bob)$/ }).waitFor({ timeout: 30_000 })
+    await alice.getByRole('region', { name: 'Removed' }).waitFor({ state: 'detached' })
+    await alice.getByRole('button', { name: 'Close' }).click()
+
+    await alice.getByRole('button', { name: 'Invite' }).click()
+    await alice.getByText('This link works once', { exact: false }).waitFor()
+    await alice.getByRole('radio', { name: /Several people/ }).check()
+    await alice.getByText('Anyone who has this link can join until it expires', { exact: false }).waitFor()
+    await alice.getByLabel('Expires after').selectOption({ label: '30 days' })
+    await expectAccessible(alice, 'invite dialog, reusable link')
+    await alice.getByRole('button', { name: 'Close' }).click()
+
+    // Back in, he reads what is said next.
+    await send(alice, 'Welcome back, Robert')
+    await messageRow(bob, 'Welcome back, Robert').waitFor({ timeout: 60_000 })
   })
 })

@@ -118,7 +118,7 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
       <main className="pane">
         {!coreConnected && (
           <p className="banner danger" role="alert">
-            This window lost its connection to Hearth. If you stopped Hearth, start it again (npm start) and open the link it prints.
+            This window lost its connection to Hearth and is trying to reconnect. If you stopped Hearth, start it again (npm start).
           </p>
         )}
         {view === 'settings' ? (

@@ -1,7 +1,7 @@
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
-import type { MemberView } from '../../../node/src/api/types.js'
+import type { MemberView, RemovedMemberView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { CONVERSATION, conversationSummary, fakeApi, type FakeApi } from '../testing/fake-api.js'
 import { MembersDialog } from './MembersDialog.js'
@@ -64,5 +64,74 @@ describe('<MembersDialog>', () => {
     renderDialog(admin)
     fireEvent.click(await screen.findByRole('button', { name: 'Make admin: Bob' }))
     expect((await screen.findByRole('alert')).textContent).toBe('only admins can do that')
+  })
+
+  it('removing asks first, and says what removal means: no new messages, invites revoked, only Add back brings them back', async () => {
+    const api = fakeApi({
+      'conversations.members': () => [person('Alice', 'admin', true), person('Bob', 'member')],
+      'conversations.removed': () => [],
+      'conversations.remove': () => null,
+    })
+    renderDialog(api)
+    fireEvent.click(await screen.findByRole('button', { name: 'Remove Bob' }))
+    const confirm = screen.getByRole('group', { name: 'Remove Bob?' })
+    expect(confirm.textContent).toContain('They will not see anything said after this')
+    expect(confirm.textContent).toContain('The invites they made stop working')
+    expect(confirm.textContent).toContain('no invite link can bring them back: only an admin can, with Add back')
+    expect(api.calls.some((c) => c.method === 'conversations.remove')).toBe(false)
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Remove Bob' }))
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'conversations.remove')).toHaveLength(1))
+    await waitFor(() => expect(screen.queryByRole('group', { name: 'Remove Bob?' })).toBeNull())
+  })
+
+  it('an admin sees who was removed and adds them back after its own confirmation; the lists follow members.changed', async () => {
+    const bob = person('Bob', 'member')
+    let members = [person('Alice', 'admin', true)]
+    let removed: RemovedMemberView[] = [{ account: bob.account, displayName: 'Bob' }]
+    const api = fakeApi({
+      'conversations.members': () => members,
+      'conversations.removed': () => removed,
+      'conversations.addBack': () => null,
+    })
+    renderDialog(api)
+    const removedSection = await screen.findByRole('region', { name: 'Removed' })
+    expect(removedSection.textContent).toContain('Bob')
+    fireEvent.click(screen.getByRole('button', { name: 'Add back: Bob' }))
+    const confirm = screen.getByRole('group', { name: 'Add Bob back?' })
+    expect(confirm.textContent).toContain('Bob will be able to read new messages again and write to the group')
+    // Cancel asks nothing of the core.
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }))
+    expect(screen.queryByRole('group', { name: 'Add Bob back?' })).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'Add back: Bob' }))
+    fireEvent.click(screen.getByRole('button', { name: 'Add Bob back' }))
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'conversations.addBack')).toHaveLength(1))
+    expect(api.calls.find((c) => c.method === 'conversations.addBack')!.params).toEqual({ conversationId: CONVERSATION, account: bob.account })
+
+    members = [person('Alice', 'admin', true), bob]
+    removed = []
+    act(() => api.emit('members.changed', { conversation: CONVERSATION as never, members }))
+    expect(await screen.findByRole('button', { name: 'Remove Bob' })).toBeTruthy()
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Removed' })).toBeNull())
+  })
+
+  it('a refused add-back is shown in place; members never see the removed list nor ask for it', async () => {
+    const api = fakeApi({
+      'conversations.members': () => [person('Alice', 'admin', true)],
+      'conversations.removed': () => [{ account: 'B'.repeat(64), displayName: 'Bob' }],
+      'conversations.addBack': () => {
+        throw new HearthError('NOT_AN_ADMIN', 'only admins can do that')
+      },
+    })
+    renderDialog(api)
+    fireEvent.click(await screen.findByRole('button', { name: 'Add back: Bob' }))
+    fireEvent.click(screen.getByRole('button', { name: 'Add Bob back' }))
+    expect((await screen.findByRole('alert')).textContent).toBe('only admins can do that')
+    cleanup()
+
+    const member = fakeApi({ 'conversations.members': () => [person('Alice', 'admin'), person('Bob', 'member', true)] })
+    renderDialog(member, { ...summary, role: 'member' })
+    expect(await screen.findByText('Alice')).toBeTruthy()
+    expect(screen.queryByRole('region', { name: 'Removed' })).toBeNull()
+    expect(member.calls.some((c) => c.method === 'conversations.removed')).toBe(false)
   })
 })

@@ -1,19 +1,26 @@
 import { useState } from 'react'
-import type { ConversationSummary, MemberView } from '../../../node/src/api/types.js'
+import type { ConversationSummary, MemberView, RemovedMemberView } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { useMembers } from '../hooks/useMembers.js'
+import { useRemovedMembers } from '../hooks/useRemovedMembers.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 
+/** What is being confirmed: a removal, or adding a removed person back. Each has its own words and button. */
+type Confirming = { action: 'remove'; person: MemberView } | { action: 'addBack'; person: RemovedMemberView }
+
 /**
- * Who is in the conversation and whether their devices are online; for admins, making someone admin or member and
- * removing someone. The list follows membership changes live.
+ * Who is in the conversation and whether their devices are online; for admins, making someone admin or member,
+ * removing someone, and adding a removed person back (the only way back: invites never readmit a removed account).
+ * The lists follow membership changes live.
  */
 export function MembersDialog({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const api = useApi()
   const members = useMembers(api, conversation.id)
+  const admin = conversation.role === 'admin' && !conversation.removed
+  const removed = useRemovedMembers(api, conversation.id, admin && conversation.kind === 'group')
   const [error, setError] = useState<string | null>(null)
-  const [confirming, setConfirming] = useState<MemberView | null>(null)
+  const [confirming, setConfirming] = useState<Confirming | null>(null)
   const [busy, setBusy] = useState(false)
 
   const act = (run: () => Promise<unknown>) => {
@@ -31,15 +38,16 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
     )
   }
   const remove = (member: MemberView) => act(() => api.call('conversations.remove', { conversationId: conversation.id, account: member.account }))
+  const addBack = (person: RemovedMemberView) => act(() => api.call('conversations.addBack', { conversationId: conversation.id, account: person.account }))
   const setRole = (member: MemberView, role: MemberView['role']) =>
     act(() => api.call('conversations.setRole', { conversationId: conversation.id, account: member.account, role }))
 
-  const admin = conversation.role === 'admin' && !conversation.removed
   const list = members.list
   const admins = list?.filter((m) => m.role === 'admin').length ?? 0
+  const formerMembers = removed.list ?? []
   return (
     <Dialog title={`Members of ${conversation.name}`} onClose={onClose}>
-      <ErrorNote error={error ?? members.error} />
+      <ErrorNote error={error ?? members.error ?? removed.error} />
       {list === null && members.error === null && <p role="status">Loading members…</p>}
       {list !== null && (
         <ul className="member-list">
@@ -73,7 +81,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
                   </button>
                 )}
                 {admin && !m.me && (
-                  <button type="button" className="danger-link" onClick={() => setConfirming(m)} aria-label={`Remove ${m.displayName}`}>
+                  <button type="button" className="danger-link" onClick={() => setConfirming({ action: 'remove', person: m })} aria-label={`Remove ${m.displayName}`}>
                     Remove
                   </button>
                 )}
@@ -82,19 +90,61 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
           })}
         </ul>
       )}
-      {admin && <p className="muted small">Admins can invite people, remove members and choose other admins.</p>}
-      {confirming !== null && (
-        <div className="confirm" role="group" aria-label={`Remove ${confirming.displayName}?`}>
+      {formerMembers.length > 0 && (
+        <section aria-labelledby={`removed-${conversation.id}`}>
+          <h3 id={`removed-${conversation.id}`} className="small-heading">
+            Removed
+          </h3>
+          <ul className="member-list">
+            {formerMembers.map((p) => (
+              <li key={p.account} className="member">
+                <span className="presence offline" aria-hidden="true" />
+                <span className="member-name">{p.displayName}</span>
+                <span className="muted small">Removed</span>
+                <button
+                  type="button"
+                  className="link-button"
+                  disabled={busy}
+                  onClick={() => setConfirming({ action: 'addBack', person: p })}
+                  aria-label={`Add back: ${p.displayName}`}
+                >
+                  Add back
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {admin && <p className="muted small">Admins can invite people, remove members, add removed people back and choose other admins.</p>}
+      {confirming?.action === 'remove' && (
+        <div className="confirm" role="group" aria-label={`Remove ${confirming.person.displayName}?`}>
           <p>
-            Remove {confirming.displayName} from {conversation.name}? They will not see anything said after this, and the
-            conversation gets new keys.
+            Remove {confirming.person.displayName} from {conversation.name}? They will not see anything said after this, and the
+            conversation gets new keys. The invites they made stop working, and no invite link can bring them back: only an
+            admin can, with Add back.
           </p>
           <div className="button-row">
             <button type="button" onClick={() => setConfirming(null)}>
               Keep
             </button>
-            <button type="button" className="danger" onClick={() => remove(confirming)} disabled={busy}>
-              {busy ? 'Removing…' : `Remove ${confirming.displayName}`}
+            <button type="button" className="danger" onClick={() => remove(confirming.person)} disabled={busy}>
+              {busy ? 'Removing…' : `Remove ${confirming.person.displayName}`}
+            </button>
+          </div>
+        </div>
+      )}
+      {confirming?.action === 'addBack' && (
+        <div className="confirm" role="group" aria-label={`Add ${confirming.person.displayName} back?`}>
+          <p>
+            Add {confirming.person.displayName} back to {conversation.name}? {confirming.person.displayName} will be able to read
+            new messages again and write to the group. What was said while they were away stays hidden from them.
+          </p>
+          <div className="button-row">
+            <button type="button" onClick={() => setConfirming(null)}>
+              Cancel
+            </button>
+            <button type="button" className="primary" onClick={() => addBack(confirming.person)} disabled={busy}>
+              {busy ? 'Adding…' : `Add ${confirming.person.displayName} back`}
             </button>
           </div>
         </div>
