@@ -59,7 +59,7 @@ describe('npm start: Electron or the browser', () => {
   })
 
   it('opens the default browser with the URL as an argument, never through a shell string', () => {
-    const url = 'http://127.0.0.1:1/#token=abc'
+    const url = 'http://127.0.0.1:1/#launch=abc'
     expect(browserCommand('linux', url)).toEqual({ command: 'xdg-open', args: [url] })
     expect(browserCommand('darwin', url)).toEqual({ command: 'open', args: [url] })
     expect(browserCommand('win32', url)).toEqual({ command: 'cmd', args: ['/c', 'start', '""', url] })
