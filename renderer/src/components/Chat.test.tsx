@@ -6,7 +6,7 @@ import { ApiContext } from '../api/context.js'
 import { Drafts } from '../state/drafts.js'
 import { CONVERSATION, conversationSummary, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
-import { Chat } from './Chat.js'
+import { Chat, conflictNotice } from './Chat.js'
 
 afterEach(cleanup)
 let restoreLayout: () => void
@@ -145,5 +145,38 @@ describe('<Chat>', () => {
     // A rename in another conversation is not this one's.
     act(() => api.emit('members.changed', { conversation: 'f'.repeat(32) as never, members: [member('Someone else')] }))
     expect(document.querySelector('.author')!.textContent).toBe('Robert')
+  })
+
+  it('equivocation: a calm banner names whose device sent conflicting messages, and a withdrawn row reads like a deleted one', async () => {
+    const bob = message({ body: 'the meeting is at noon', orderKey: 'a1', authorName: 'Bob' })
+    const api = fakeApi({ 'messages.page': () => ({ messages: [bob], nextBefore: null }) })
+    const conflicts = [{ account: bob.author, displayName: 'Bob', device: 'd'.repeat(64), positions: 1, at: 0 }]
+    renderChat(api, new Drafts(), { ...summary, conflicts })
+    await screen.findByText('the meeting is at noon')
+    const banner = screen.getByText('Bob’s device sent conflicting messages; they are hidden.')
+    expect(banner.getAttribute('role')).toBe('status')
+    expect(banner.className).toBe('banner') // calm: not a warning or an error
+    // The core withdraws the row on every member: shown in place, without its text.
+    act(() => api.emit('message.updated', { conversation: CONVERSATION as never, message: { ...bob, body: '', withdrawn: 'conflict' } }))
+    await screen.findByText('Withdrawn: this device sent conflicting messages')
+    expect(screen.queryByText('the meeting is at noon')).toBeNull()
+    expect(screen.getByText('Withdrawn: this device sent conflicting messages').className).toContain('deleted')
+  })
+
+  it('no banner without conflicts; a message withdrawn after a removal says so', async () => {
+    const mallory = message({ body: 'sneaky', orderKey: 'a1', authorName: 'Mallory' })
+    const api = fakeApi({ 'messages.page': () => ({ messages: [mallory], nextBefore: null }) })
+    renderChat(api, new Drafts(), { ...summary, conflicts: [] })
+    await screen.findByText('sneaky')
+    expect(screen.queryByText(/conflicting messages/)).toBeNull()
+    act(() => api.emit('message.updated', { conversation: CONVERSATION as never, message: { ...mallory, body: '', withdrawn: 'removed' } }))
+    await screen.findByText('Withdrawn: sent after they were removed')
+  })
+})
+
+describe('conflictNotice', () => {
+  it('names one device or several', () => {
+    expect(conflictNotice(['Bob'])).toBe('Bob’s device sent conflicting messages; they are hidden.')
+    expect(conflictNotice(['Bob', 'Eve', 'Bob'])).toBe('The devices of Bob and Eve sent conflicting messages; they are hidden.')
   })
 })

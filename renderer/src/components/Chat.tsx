@@ -109,6 +109,11 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
           You were removed from this conversation. You can still read what was said before.
         </p>
       )}
+      {(conversation.conflicts?.length ?? 0) > 0 && (
+        <p className="banner" role="status">
+          {conflictNotice(conversation.conflicts!.map((c) => names.get(c.account) ?? c.displayName))}
+        </p>
+      )}
       <ErrorNote error={state.error} />
       {!state.loaded && state.error === null ? (
         <p className="placeholder" role="status">
@@ -145,6 +150,16 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
 }
 
 function findNewestTheirs(messages: MessageView[]): MessageView | undefined {
-  for (let i = messages.length - 1; i >= 0; i--) if (!messages[i]!.mine) return messages[i]
+  for (let i = messages.length - 1; i >= 0; i--) if (!messages[i]!.mine && !messages[i]!.withdrawn) return messages[i]
   return undefined
+}
+
+/**
+ * Equivocation (a device signed two different messages for one place in its stream) is a fact every member sees the
+ * same way; said plainly, without alarm: the person need not do anything, and nothing of it is shown.
+ */
+export function conflictNotice(names: string[]): string {
+  const unique = [...new Set(names)]
+  const who = unique.length === 1 ? `${unique[0]}’s device` : `The devices of ${unique.slice(0, -1).join(', ')} and ${unique.at(-1)}`
+  return `${who} sent conflicting messages; they are hidden.`
 }

@@ -40,7 +40,7 @@ function MessageBubble({ message, first, actions, authorName }: { message: Messa
     <div className={`message ${message.mine ? 'mine' : 'theirs'}${first ? ' first' : ''}`} data-message-id={message.id}>
       {first && !message.mine && <div className="author">{authorName}</div>}
       <div className="bubble">
-        <p className={`body${message.deleted ? ' deleted' : ''}`}>{message.deleted ? 'This message was deleted' : message.body}</p>
+        <p className={`body${message.deleted || message.withdrawn ? ' deleted' : ''}`}>{bodyText(message)}</p>
         <div className="meta">
           {message.edited && <span className="edited">edited</span>}
           <time dateTime={new Date(message.sentAt).toISOString()} title={fullWhen(message.sentAt)}>
@@ -64,6 +64,13 @@ function MessageBubble({ message, first, actions, authorName }: { message: Messa
       )}
     </div>
   )
+}
+
+/** What a message shows: its text, or why it has none (a withdrawn message is rendered like a deleted one). */
+function bodyText(message: MessageView): string {
+  if (message.withdrawn === 'conflict') return 'Withdrawn: this device sent conflicting messages'
+  if (message.withdrawn === 'removed') return 'Withdrawn: sent after they were removed'
+  return message.deleted ? 'This message was deleted' : message.body
 }
 
 function OptimisticBubble({ message, first, actions }: { message: OptimisticMessage; first: boolean; actions: RowActions }) {
