@@ -5,7 +5,7 @@ import { generateSigningKeyPair } from '../../common/crypto/ed25519.js'
 import { toHex } from '../../common/util/bytes.js'
 import { Limits } from '../../common/wire/limits.js'
 import { issueDeviceCert, type DeviceCert } from '../identity/device-cert.js'
-import { createIdentity, restoreIdentity, type Identity } from '../identity/identity.js'
+import { createIdentity, restoreIdentity, withDisplayName, type Identity } from '../identity/identity.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import { MAX_CLOCK_SKEW_MS, computeLog, mayWrite, memberDevices, needsRotation, type LogState } from './membership-log.js'
 import { signOp, type InviteGrant, type MembershipOp, type NewEpoch, type OpBody, type Role } from './membership-op.js'
@@ -488,13 +488,18 @@ describe('computeLog: display names', () => {
     expect(s.invalid.get(late.hash)).toBe('author is not a member')
   })
 
-  it('an account added back takes the name in its (newer) certificate', () => {
+  it('an account added back with the certificates the log holds keeps its last name; a newer certificate brings its own', () => {
     const { chain, e0 } = groupOfThree()
     chain.append(bob, { type: 'profile', name: 'Robert' })
     const e1 = epochFor([alice.deviceId, carol.deviceId])
     chain.append(alice, { type: 'remove', account: bob.account, cutoffs: { [`${e0}/${bob.deviceId}`]: 0 }, epoch: e1 })
     chain.append(alice, addBody(bob, e1.id))
-    expect(chain.state().names.get(bob.account)).toBe('bob')
+    expect(chain.state().names.get(bob.account)).toBe('Robert')
+    expect(chain.state().members.get(bob.account)!.displayName).toBe('Robert')
+    const e2 = epochFor([alice.deviceId, carol.deviceId])
+    chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: e2 })
+    chain.append(alice, addBody(withDisplayName(bob, 'Bobby'), e2.id))
+    expect(chain.state().names.get(bob.account)).toBe('Bobby')
   })
 })
 

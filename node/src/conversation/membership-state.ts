@@ -1,3 +1,4 @@
+import { equalBytes } from '../../common/util/bytes.js'
 import { Limits } from '../../common/wire/limits.js'
 import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
@@ -184,16 +185,20 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
       const current = state.epochs.get(body.epoch)
       if (current === undefined) return 'unknown epoch'
       if (invite !== undefined) state.invites.set(invite.grant.id, { ...invite, usedBy: account })
+      // Certificates the log already holds say nothing newer than the renames since: an account added back with
+      // them keeps the name it last had; a new certificate brings its own.
+      const known = body.certs.every((c) => { const had = state.knownDevices.get(c.device); return had !== undefined && equalBytes(had.bytes, c.bytes) })
+      const displayName = (known ? state.names.get(account) : undefined) ?? body.certs[0]!.displayName
       state.removed.delete(account)
       state.members.set(account, {
         account,
         role: body.role,
         devices: new Map(body.certs.map((c) => [c.device, c])),
-        displayName: body.certs[0]!.displayName,
+        displayName,
         addedBy: op.hash,
         via: body.via,
       })
-      state.names.set(account, body.certs[0]!.displayName)
+      state.names.set(account, displayName)
       for (const c of body.certs) state.knownDevices.set(c.device, c)
       const epoch = { ...current, devices: new Set(current.devices), seals: new Map(current.seals) }
       for (const seal of body.seals) {
