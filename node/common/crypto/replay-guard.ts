@@ -13,7 +13,7 @@
  * - When the guard is full, room comes, in this order, from: a record of a mailbox used only once whose timestamp is
  *   at least `marginMs` in the past (dropped whole; it raises the floor of mailboxes the guard does not know, which
  *   stays below what honest clients send); the mailbox being written to (its own oldest nonce); the mailbox holding
- *   the most nonces (its oldest, keeping one). Those floors rise to timestamps their own requesters already used.
+ *   the most nonces (its oldest, down to 32). Those floors rise to timestamps their own requesters already used.
  * - A mailbox used more than once is never dropped to make room: it leaves only when its newest timestamp leaves the
  *   window, which moves no floor. So an honest client that keeps using its mailboxes keeps being served, whatever
  *   mailboxes and PeerIds a stranger makes up.
@@ -39,6 +39,13 @@ const DEFAULT_MAX_ENTRIES = 400_000
 const DEFAULT_MAX_PER_MAILBOX = 4096
 /** Records are kept in time slots of window / SLOTS_PER_WINDOW, so finding the oldest costs a few dozen steps. */
 const SLOTS_PER_WINDOW = 32
+/**
+ * How many nonces the biggest mailbox keeps when it gives up memory for others. Its floor then stays below what its
+ * members sent lately even if their clocks disagree (only its lowest stamps go); a flooder's mailbox holds thousands.
+ */
+const SHARED_KEEPS = 32
+/** How many of a mailbox's earliest nonces are looked at to pick the lowest-stamped one to forget. */
+const FORGET_LOOKAHEAD = 64
 /** How far ahead of the relay's clock a request may be stamped while the guard is more than half full. */
 export const PRESSURE_FUTURE_MS = 1000
 
@@ -223,21 +230,33 @@ export class ReplayGuard {
     if (size > this.#largest) this.#largest = size
   }
 
-  /** The record holding the most nonces, if it holds two or more (it keeps at least one: it is in use). */
+  /** The record holding the most nonces, if it holds more than `SHARED_KEEPS`. */
   #biggest(): MailboxRecord | undefined {
-    while (this.#largest > 1 && this.#bySize.get(this.#largest) === undefined) this.#largest--
-    if (this.#largest < 2) return undefined
+    while (this.#largest > SHARED_KEEPS && this.#bySize.get(this.#largest) === undefined) this.#largest--
+    if (this.#largest <= SHARED_KEEPS) return undefined
     return this.#bySize.get(this.#largest)!.values().next().value
   }
 
-  /** Forgets a record's earliest-arrived nonce; its floor rises to cover it. */
+  /**
+   * Forgets one of a record's nonces and raises its floor to cover it: the lowest-stamped among the earliest arrivals,
+   * so the floor stays below what each of the mailbox's members sent lately even when their clocks disagree by a few
+   * seconds (a member whose clock lags keeps passing). Bounded look-ahead: arrival order is nearly timestamp order.
+   */
   #forgetOldest(box: MailboxRecord): void {
-    const first = box.nonces.entries().next()
-    if (first.done === true) return
-    const [nonce, timestamp] = first.value
-    box.nonces.delete(nonce)
+    let chosen: string | undefined
+    let lowest = Infinity
+    let looked = 0
+    for (const [nonce, timestamp] of box.nonces) {
+      if (timestamp < lowest) {
+        chosen = nonce
+        lowest = timestamp
+      }
+      if (++looked === FORGET_LOOKAHEAD) break
+    }
+    if (chosen === undefined) return
+    box.nonces.delete(chosen)
     this.#nonces--
-    if (timestamp > box.floor) box.floor = timestamp
+    if (lowest > box.floor) box.floor = lowest
     this.#resized(box, box.nonces.size + 1)
   }
 
