@@ -1,5 +1,5 @@
 /**
- * The relay's memory of mailbox request nonces (mailbox-capability.ts, docs/SECURITY.md "Relays"): it refuses a
+ * The relay's memory of mailbox request nonces (mailbox-capability.ts, docs/SECURITY.md "The relay"): it refuses a
  * request it has already accepted, in bounded memory, and no requester can use it to make anyone else's requests fail.
  *
  * Nonces are remembered per mailbox. A request's signature binds its mailbox but not the connection it arrives on, so
@@ -8,8 +8,8 @@
  * requests stamped at or before a forgotten one are refused as stale, so a forgotten request is never accepted again.
  * The rules below make every such floor land on the flooder, or stay below the timestamps honest clients send.
  *
- * - A mailbox over `maxPerMailbox` forgets its own oldest nonce and raises its own floor. Its members share the
- *   capability, so only they can do that to it.
+ * - A mailbox over `maxPerMailbox` forgets its own oldest nonce (the lowest-stamped of the earliest) and raises its
+ *   own floor. Its members share the capability, so only they can do that to it.
  * - When the guard is full, room comes, in this order, from: a record of a mailbox used only once whose timestamp is
  *   at least `marginMs` in the past (dropped whole; it raises the floor of mailboxes the guard does not know, which
  *   stays below what honest clients send); the mailbox being written to (its own oldest nonce); the mailbox holding
@@ -105,7 +105,10 @@ class SlotIndex {
   /** The records in slots up to `limit`, collected first so the caller may remove them. */
   upTo(limit: number): MailboxRecord[] {
     const out: MailboxRecord[] = []
-    for (const [index, slot] of this.#slots) if (index <= limit) out.push(...slot)
+    for (const [index, slot] of this.#slots) {
+      // One by one: a slot may hold tens of thousands, too many to spread into arguments.
+      if (index <= limit) for (const box of slot) out.push(box)
+    }
     return out
   }
 }
