@@ -13,7 +13,7 @@ import { MailboxClient } from '../../node/common/net/mailbox-client.js'
 import { clientNode, randomEnvelope, removeRelayDir, spawnRelay, type ClientNode, type RelayProcess } from '../helpers/relay.js'
 
 const SKEW_MS = 30_000
-const MAX_NONCES = 600
+const MAX_NONCES = 400
 const freshMailbox = (): MailboxKeys => deriveMailboxKeys(new Uint8Array(randomBytes(32)))
 
 describe('relay replay guard under a stranger flood (real relay process)', () => {
@@ -125,9 +125,8 @@ describe('relay replay guard under a stranger flood (real relay process)', () =>
 
     expect(failures).toEqual([])
     expect(rounds).toBeGreaterThan(5)
-    // The strangers' new mailboxes alone weighed more than the guard holds: it had to forget, and stayed bounded.
-    const freshAccepted = accepted.slice(own.length, own.length + fresh.length).reduce((a, b) => a + b, 0)
-    expect(freshAccepted * (MAILBOX_RECORD_UNITS + 1)).toBeGreaterThan(MAX_NONCES)
+    // The strangers' requests were taken until the guard was full (the busy refusals below); it stayed within its bound.
+    expect(accepted.reduce((a, b) => a + b, 0)).toBeGreaterThan(MAX_NONCES / (MAILBOX_RECORD_UNITS + 1))
     expect(await relay.metric('hearth_relay_replay_guard_load')).toBeLessThanOrEqual(MAX_NONCES)
     // What the strangers were refused shows in /metrics: stamps too far ahead (stale) and new mailboxes while full (busy).
     expect(await relay.metric('hearth_relay_refusals_total', { reason: 'stale' })).toBeGreaterThanOrEqual(20)
