@@ -23,7 +23,10 @@ const internals = (c: TestCore) => c.core as unknown as Internals
  * Mallory's device signs two different messages for one position of its stream, with its real keys and chain: what a
  * modified client could do. Both read correctly (same chain key), both verify; only the texts differ.
  */
-async function equivocate(mallory: TestCore, id: ConversationId): Promise<{ a: Uint8Array; b: Uint8Array; seq: number; epoch: EpochId }> {
+async function equivocate(
+  mallory: TestCore,
+  id: ConversationId,
+): Promise<{ a: Uint8Array; b: Uint8Array; seq: number; epoch: EpochId; another: (body: string) => Promise<Uint8Array> }> {
   const rt = internals(mallory).conversations.get(id)!
   const epoch = rt.log.currentEpoch
   const keys = rt.epochs.get(epoch)!
@@ -44,7 +47,7 @@ async function equivocate(mallory: TestCore, id: ConversationId): Promise<{ a: U
       signingSeed: mallory.identity.deviceKey.seed,
     })
   }
-  const out = { a: await version('the meeting is at noon'), b: await version('the meeting is cancelled'), seq, epoch }
+  const out = { a: await version('the meeting is at noon'), b: await version('the meeting is cancelled'), seq, epoch, another: version }
   // Mallory's client moves on as if it had sent one message there (its later envelopes use the next positions).
   const next: OwnChain = { ...own, next: seq + 1, messages: own.messages + 1, cursorKey: toBase64Url(step.next.chainKey) }
   rt.own.set(epoch, next)
@@ -133,7 +136,7 @@ describe('equivocation: one device, two messages for one position', () => {
     await alice.core.send(id, 'hello')
     for (const c of cores) await waitForCount(c, id, 1)
 
-    const { a, b } = await equivocate(mallory, id)
+    const { a, b, another, epoch, seq } = await equivocate(mallory, id)
     const topic = internals(mallory).conversations.get(id)!.epochs.get(internals(mallory).conversations.get(id)!.log.currentEpoch)!.topic
     await mallory.core.node.publish(topic, a)
     await waitFor(async () => (await bodies(bob, id)).includes('mallory: the meeting is at noon'))
@@ -149,6 +152,16 @@ describe('equivocation: one device, two messages for one position', () => {
     internals(alice).enqueue(id, b, mallory.identity.peerId)
     await alice.core.settle()
     expect(alice.core.counters.get('equivocation')).toBe(before)
+    // More versions of a known conflict are neither kept nor forwarded: a member cannot flood with them.
+    const third = await another('and a third story')
+    await mallory.core.node.publish(topic, third)
+    internals(bob).enqueue(id, third, mallory.identity.peerId)
+    await bob.core.settle()
+    await new Promise((r) => setTimeout(r, 300))
+    for (const c of [alice, bob]) {
+      expect(c.core.counters.get('equivocation')).toBe(1)
+      expect((await c.core.store.evidenceAt(id, epoch, mallory.identity.deviceId, seq)).length).toBe(2)
+    }
 
     // A member who joins later, having seen neither, learns of the conflict from the evidence sync carries.
     const carol = await startCore('carol')

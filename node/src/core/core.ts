@@ -1234,9 +1234,13 @@ export class Core {
       const s = rt.streams.get(streamKey(verdict.epoch, verdict.device))
       if (verdict.header.seq !== 0 && s && verdict.header.seq <= s.have) {
         // A different version of a position we hold is equivocation evidence: forward it (gossipsub's seen cache makes
-        // that once) and let ingest compare it with the stored one. Only a version seen before is a plain duplicate.
+        // that once; not from the allowance, which replayed old envelopes must not drain) and let ingest compare it with
+        // the stored one. Only a version seen before is a plain duplicate.
+        // A position already known to be equivocated takes no more versions: a member cannot flood with them.
         const position = positionKey(verdict.epoch, verdict.device, verdict.header.seq)
-        if (this.withdrawals.seen.lookup(rt.id, position, envelopeIdHex(data)) !== 'same') return admit()
+        if (!this.withdrawals.isConflict(rt.id, position) && this.withdrawals.seen.lookup(rt.id, position, envelopeIdHex(data)) !== 'same') {
+          return 'accept'
+        }
         this.counters.count('duplicate')
         return 'ignore'
       }
@@ -1353,7 +1357,7 @@ export class Core {
       const envKey = `${key}/${verdict.header.seq}`
       const first = inBatch.get(envKey)
       if (first !== undefined) {
-        if (equalBytes(first, bytes)) this.counters.count('duplicate')
+        if (equalBytes(first, bytes) || this.withdrawals.isConflict(rt.id, envKey)) this.counters.count('duplicate')
         else conflicts.push({ verdict, versions: [first, bytes] })
         continue
       }
@@ -1374,13 +1378,13 @@ export class Core {
     for (const [i, { bytes, verdict: v, envKey }] of candidates.entries()) {
       const stored = storedBefore[i]
       if (stored === undefined) continue
-      const id = envelopeIdHex(bytes)
       this.withdrawals.seen.note(rt.id, envKey, envelopeIdHex(stored))
-      if (!equalBytes(stored, bytes) && !(await this.store.hasEvidence(rt.id, v.epoch, v.device, v.header.seq, id))) {
+      // A known conflict keeps the evidence it has (two versions): more versions of it are dropped like duplicates.
+      if (!equalBytes(stored, bytes) && !this.withdrawals.isConflict(rt.id, envKey)) {
         conflicts.push({ verdict: v, versions: [stored, bytes] })
       } else {
         this.counters.count('duplicate')
-        this.withdrawals.seen.note(rt.id, envKey, id)
+        this.withdrawals.seen.note(rt.id, envKey, envelopeIdHex(bytes))
       }
     }
 

@@ -157,28 +157,26 @@ export class Withdrawals {
     const s = await this.load(rt.id)
     const { store } = this.host
     const position = positionKey(at.epoch, at.device, at.seq)
+    // Two versions of one batch for a position another pair already settled: nothing more to keep or say.
+    if (s.conflicts.has(position)) return { puts: [], rows: [], announce: () => this.host.counters.count('duplicate') }
     const puts: Put[] = []
     for (const bytes of versions) {
       const id = envelopeIdHex(bytes)
       this.seen.note(rt.id, position, id)
       puts.push(store.putEvidence(rt.id, at.epoch, at.device, at.seq, id, bytes))
     }
-    const isNew = !s.conflicts.has(position)
-    let rows: MessageRow[] = []
-    if (isNew) {
-      const conflict: Conflict = { ...at, at: this.host.now() }
-      s.conflicts.set(position, conflict)
-      puts.push(store.putConflict(rt.id, conflict))
-      const own = rt.own.get(at.epoch)
-      if (own !== undefined) {
-        const moved = { ...own, messages: (Math.floor(own.messages / SHARD_CAPACITY) + 1) * SHARD_CAPACITY }
-        rt.own.set(at.epoch, moved)
-        puts.push(store.putOwnChain(rt.id, at.epoch, moved))
-      }
-      const withdrawn = await this.withdrawIds(rt.id, s, await store.sourceAt(rt.id, at.epoch, at.device, at.seq), 'conflict')
-      puts.push(...withdrawn.puts)
-      rows = withdrawn.rows
+    const conflict: Conflict = { ...at, at: this.host.now() }
+    s.conflicts.set(position, conflict)
+    puts.push(store.putConflict(rt.id, conflict))
+    const own = rt.own.get(at.epoch)
+    if (own !== undefined) {
+      const moved = { ...own, messages: (Math.floor(own.messages / SHARD_CAPACITY) + 1) * SHARD_CAPACITY }
+      rt.own.set(at.epoch, moved)
+      puts.push(store.putOwnChain(rt.id, at.epoch, moved))
     }
+    const withdrawn = await this.withdrawIds(rt.id, s, await store.sourceAt(rt.id, at.epoch, at.device, at.seq), 'conflict')
+    puts.push(...withdrawn.puts)
+    const rows = withdrawn.rows
     const announce = () => {
       this.host.counters.count('equivocation')
       this.host.events.emit('security.equivocation', { conversation: rt.id, device: at.device, account: at.account, epoch: at.epoch, seq: at.seq })

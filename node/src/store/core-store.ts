@@ -454,9 +454,6 @@ export class CoreStore {
   putEvidence(c: ConversationId, e: EpochId, d: DeviceId, seq: number, id: string, bytes: Uint8Array): Put {
     return { type: 'put', key: Keys.evidence(c, e, d, seq, id), value: bytes }
   }
-  async hasEvidence(c: ConversationId, e: EpochId, d: DeviceId, seq: number, id: string): Promise<boolean> {
-    return (await this.db.get(Keys.evidence(c, e, d, seq, id))) !== undefined
-  }
   /** The evidence envelopes stored for one position. */
   async evidenceAt(c: ConversationId, e: EpochId, d: DeviceId, seq: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
