@@ -145,6 +145,8 @@ describe('a removed member’s messages in flight', () => {
     expect(await ids(bob)).toEqual(await ids(alice))
     // Bob's screen was told, so a list showing it marks it withdrawn in place.
     expect(withdrawn).toEqual([inFlight.id])
+    // The conversation list neither quotes it nor counts it as unread.
+    expect(bob.core.getConversation(id)).toMatchObject({ lastMessage: { body: 'before' }, unread: 1 })
     // Both keep talking as before.
     await bob.core.send(id, 'still here')
     await waitForCount(alice, id, 2)

@@ -769,7 +769,7 @@ export class Core {
       const target = upTo === undefined || upTo > newest ? newest : upTo
       if (target <= rt.record.readUpTo) return this.summary(rt)
       let unread = 0
-      for (const row of await this.store.messagesAfter(id, target, 10_000)) if (!row.mine) unread++
+      for (const row of await this.store.messagesAfter(id, target, 10_000)) if (!row.mine && !row.withdrawn) unread++
       rt.record = { ...rt.record, readUpTo: target, unread }
       await this.store.commit([this.store.putConversation(rt.record)], false)
       return this.summary(rt)
@@ -1625,10 +1625,12 @@ export class Core {
   private async afterWithdrawal(rt: ConversationRuntime, rows: MessageRow[]): Promise<void> {
     for (const r of rows) this.events.emit('message.updated', { conversation: rt.id, message: toView(r, rt.log.names) })
     const last = rt.record.lastMessage
-    if (last !== null && rows.some((r) => r.author === last.author && toView(r).sentAt === last.at)) {
-      const newest = (await this.store.pageMessages(rt.id, 50)).find((r) => !r.withdrawn)
-      const lastMessage = newest === undefined ? null : { body: preview(newest.body), authorName: newest.authorName, author: newest.author, at: toView(newest).sentAt }
-      rt.record = { ...rt.record, lastMessage }
+    const quoted = last !== null && rows.some((r) => r.author === last.author && toView(r).sentAt === last.at)
+    const unread = rows.filter((r) => !r.mine && r.orderKey > rt.record.readUpTo).length
+    if (quoted || unread > 0) {
+      const newest = quoted ? (await this.store.pageMessages(rt.id, 50)).find((r) => !r.withdrawn) : undefined
+      const lastMessage = !quoted ? last : newest === undefined ? null : { body: preview(newest.body), authorName: newest.authorName, author: newest.author, at: toView(newest).sentAt }
+      rt.record = { ...rt.record, lastMessage, unread: Math.max(0, rt.record.unread - unread) }
       await this.store.commit([this.store.putConversation(rt.record)], false)
     }
     this.emitConversation(rt.id)
