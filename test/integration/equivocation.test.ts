@@ -12,6 +12,7 @@ import type { ConversationId, EpochId } from '../../node/src/ids.js'
 import type { OwnChain } from '../../node/src/store/core-store.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
+import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 
 type Internals = {
   conversations: Map<string, { epochs: Map<string, { envelope: { epochTag: Uint8Array; headerKey: Uint8Array }; topic: string }>; log: { currentEpoch: EpochId }; own: Map<string, OwnChain> }>
@@ -172,5 +173,46 @@ describe('equivocation: one device, two messages for one position', () => {
     await carol.core.settle()
     expect(await visible(carol, id)).toEqual(await visible(alice, id))
     expect(carol.core.getConversation(id).conflicts?.map((c) => c.account)).toEqual([mallory.identity.account])
+  }, 60_000)
+})
+
+describe('equivocation through a relay', () => {
+  const bed = coresAndRelays()
+
+  it('a member that was away fetches both versions from the relay alone, detects it and shows neither', async () => {
+    const relay = await startTestRelay('r1')
+    bed.relays = [relay]
+    const alice = await startCore('alice', { relays: [relay.address] })
+    let bob = await startCore('bob', { relays: [relay.address] })
+    const mallory = await startCore('mallory', { relays: [relay.address] })
+    bed.cores = [alice, bob, mallory]
+    const id = await makeGroup(alice, [bob, mallory])
+    await mallory.core.send(id, 'hi all')
+    for (const c of bed.cores) await waitForCount(c, id, 1)
+    await bob.stop()
+
+    // Mallory's client deposits one version, then the other, at the same position of its stream.
+    const { a, b, seq, epoch } = await equivocate(mallory, id)
+    const relays = (mallory.core as unknown as { relays: { kick(): void; idle(): Promise<void> } }).relays
+    const store = mallory.core.store
+    for (const version of [a, b]) {
+      const cursor = (await store.getRelayCursor(id, epoch, relay.peerId))?.cursor ?? null
+      await store.commit([store.putEnvelope(id, epoch, mallory.identity.deviceId, seq, version), store.putRelayCursor(id, epoch, relay.peerId, { deposited: seq - 1, cursor })], true)
+      relays.kick()
+      await waitFor(async () => (await store.getRelayCursor(id, epoch, relay.peerId))?.deposited === seq, { message: 'the relay to hold the version' })
+      await relays.idle()
+    }
+    await mallory.stop()
+    await alice.stop()
+
+    // Bob comes back with nobody to talk to but the relay.
+    bob = await bob.restart()
+    bed.cores = [alice, bob, mallory]
+    await waitFor(() => bob.core.counters.get('equivocation') > 0, { timeoutMs: 20_000, message: 'bob to detect it from the relay fetch' })
+    await bob.core.settle()
+    expect(bob.core.node.connectedPeers()).toEqual([relay.peerId])
+    expect(await bodies(bob, id)).toEqual(['mallory: hi all'])
+    expect(bob.core.getConversation(id).conflicts?.map((c) => c.device)).toEqual([mallory.identity.deviceId])
+    expect((await bob.core.store.evidenceAt(id, epoch, mallory.identity.deviceId, seq)).length).toBe(2)
   }, 60_000)
 })
