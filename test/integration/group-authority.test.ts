@@ -64,9 +64,11 @@ describe('group authority under attack', () => {
     const justAfter = forge(mallory, id, before, hlcAfter(known, before), { ...removeAlice, epoch: newEpoch() })
     await plant(mallory, id, [lowest, justAfter])
     await connect(bob, mallory)
-    await bob.core.syncWith(mallory.identity.peerId, id)
-    await alice.core.syncWith(mallory.identity.peerId, id)
-    await bob.core.settle()
+    // (a sync already under way is joined rather than restarted, so wait for the result, not for one call)
+    for (const c of [bob, alice]) {
+      await c.core.syncWith(mallory.identity.peerId, id)
+      await waitFor(() => runtime(c, id).log.order.includes(justAfter.hash), { message: `${c.name} to receive the backdated op` })
+    }
 
     for (const c of [alice, bob, mallory]) {
       expect(roles(c, id)).toEqual({ alice: 'admin', bob: 'member', mallory: 'member' })
@@ -103,8 +105,10 @@ describe('group authority under attack', () => {
     ]
     await plant(carol, id, ops) // carol colludes: her sync serves them to everyone
     await connect(bob, carol)
-    await bob.core.syncWith(carol.identity.peerId, id)
-    await alice.core.syncWith(carol.identity.peerId, id)
+    for (const c of [bob, alice]) {
+      await c.core.syncWith(carol.identity.peerId, id)
+      await waitFor(() => ops.every((op) => runtime(c, id).log.order.includes(op.hash)), { message: `${c.name} to receive the relayed ops` })
+    }
 
     for (const c of [alice, bob, carol]) {
       expect(roles(c, id)).toEqual({ alice: 'admin', bob: 'member', carol: 'member' })
@@ -137,7 +141,7 @@ describe('group authority under attack', () => {
 
     await connect(alice, bob)
     await alice.core.syncWith(bob.identity.peerId, id)
-    await bob.core.syncWith(alice.identity.peerId, id)
+    await bob.core.syncWith(alice.identity.peerId, id).catch(() => {}) // once bob sees he is out, alice refuses him envelopes
     for (const c of [alice, bob]) await waitFor(() => c.core.members(id).map((m) => m.displayName).join() === 'alice,carol')
     expect(bob.core.getConversation(id).removed).toBe(true)
     expect(alice.core.getConversation(id).removed).toBe(false)
@@ -180,7 +184,7 @@ describe('group authority under attack', () => {
     const siblings = Array.from({ length: n }, (_, i) => forge(mallory, id, heads, hlc, { type: 'profile', name: `spam ${i}` }))
     await plant(mallory, id, siblings)
     await alice.core.syncWith(mallory.identity.peerId, id)
-    expect(runtime(alice, id).log.heads.length).toBeGreaterThan(64)
+    await waitFor(() => runtime(alice, id).log.heads.length > 64, { message: 'alice to hold the siblings' })
 
     await alice.core.setRole(id, bob.identity.account, 'admin')
     await alice.core.createInvite(id)
@@ -190,16 +194,21 @@ describe('group authority under attack', () => {
       expect(roles(c, id)).toEqual({ alice: 'admin', bob: 'admin' })
     }
     expect(runtime(alice, id).log.heads.length).toBe(1)
-    // renames beyond the per-member bound have no effect
-    const applied = siblings.filter((op) => !runtime(alice, id).log.invalid.has(op.hash)).length
-    expect(applied).toBe(Math.min(n, 64))
+    // alice kept at most 256 of the operations nobody built on, and of those renames only 64 took effect
+    const log = runtime(alice, id).log
+    const kept = siblings.filter((op) => log.order.includes(op.hash))
+    expect(kept.length).toBe(Math.min(n, 256))
+    expect(kept.filter((op) => !log.invalid.has(op.hash)).length).toBe(Math.min(n, 64))
   })
 
-  it('thousands of membership operations: a join and a sync still carry the whole log', async () => {
+  it('thousands of membership operations (an admin’s): a join and a sync still carry the whole log', async () => {
     const alice = await startCore('alice')
     const mallory = await startCore('mallory')
     cores = [alice, mallory]
     const id = await makeGroup(alice, [mallory])
+    // an admin, so no bound on operations nobody built on applies to hers
+    await alice.core.setRole(id, mallory.identity.account, 'admin')
+    await waitFor(() => roles(mallory, id)['mallory'] === 'admin')
     const ops: MembershipOp[] = []
     let prev = [...runtime(mallory, id).log.heads]
     let wall = Number.parseInt(runtime(mallory, id).ops.get(prev[0]!)!.hlc.slice(0, 13), 10)

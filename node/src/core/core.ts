@@ -74,6 +74,7 @@ import {
   verifyJoinRequest,
   type StreamPosition,
 } from '../sync/sync-frames.js'
+import { unanchoredExcess } from '../conversation/op-retention.js'
 import { opPages, opsMissing } from '../sync/op-sync.js'
 import { actorOf } from './actor.js'
 import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
@@ -1080,11 +1081,19 @@ export class Core {
    * are looked at again when our clock gets there.
    */
   private async forgetRefusedOps(rt: ConversationRuntime): Promise<void> {
-    const forget = [...rt.log.unauthorized, ...rt.log.pending.slice(MAX_PENDING_OPS)]
     if (rt.log.unauthorized.size > 0) this.counters.count('unauthorized-membership-op', rt.log.unauthorized.size)
-    if (forget.length > 0) {
-      for (const hash of forget) rt.ops.delete(hash)
-      await this.store.commit(forget.map((hash) => this.store.deleteOp(rt.id, hash)), true)
+    const forget = new Set([...rt.log.unauthorized, ...rt.log.pending.slice(MAX_PENDING_OPS)])
+    for (const hash of forget) rt.ops.delete(hash)
+    const admins = new Set([...rt.log.members.values()].filter((m) => m.role === 'admin').map((m) => m.account))
+    const excess = unanchoredExcess(rt.ops, admins)
+    if (excess.length > 0) this.counters.count('membership-op-flood', excess.length)
+    for (const hash of excess) {
+      rt.ops.delete(hash)
+      forget.add(hash)
+    }
+    if (forget.size > 0) {
+      await this.store.commit([...forget].map((hash) => this.store.deleteOp(rt.id, hash)), true)
+      if (excess.length > 0) rt.log = computeLog(rt.ops.values(), rt.record.root as OpHash, this.now()) ?? rt.log
     }
     const now = this.now()
     const due = rt.log.pending.map((h) => rt.ops.get(h)).filter((op) => op !== undefined).map((op) => hlcWallOf(op.hlc) - MAX_CLOCK_SKEW_MS - now).filter((ms) => ms > 0)
