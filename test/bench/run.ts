@@ -277,7 +277,7 @@ if (results.relay) console.log(relayDetail(results.relay))
 if (results.flood) {
   const f = results.flood
   console.log(
-    `flood detail: ${f.flooded.samples} samples per phase after ${f.flooded.warmup} warm-up; mallory sent ${f.floodSent} (${f.floodPerSecond.toFixed(0)}/s), alice's and bob's validators rate-limited ${f.rateLimited}; bob held all of them ${f.catchUpSeconds.toFixed(1)} s after the flood stopped (catch-up sync)`,
+    `flood detail: ${f.flooded.samples} samples per phase after ${f.flooded.warmup} warm-up; mallory sent ${f.floodSent} (${f.floodPerSecond.toFixed(0)}/s), alice's and bob's validators rate-limited ${f.rateLimited}; bob held ${f.heldAtEnd} when it stopped and ${f.heldAfterWatch} 30 s later (catch-up paced at ${f.catchUpPerSecond.toFixed(1)}/s)`,
   )
 }
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)

@@ -50,6 +50,17 @@ export class RateLimiter {
     return true
   }
 
+  /** Whole tokens `key` has now (a new key has the full burst). Takes nothing. */
+  available(key: string): number {
+    const bucket = this.#buckets.get(key)
+    return Math.floor(bucket === undefined ? this.#burst : this.#tokensAt(bucket, this.#now()))
+  }
+
+  /** Takes `cost` tokens for `key` whether or not it has them: the bucket may go below zero and refills from there. */
+  spend(key: string, cost: number): void {
+    this.#refill(key).tokens -= cost
+  }
+
   /** How long until `key` has `cost` tokens again (0 when it already has). Useful for a retry hint. */
   retryAfterMs(key: string, cost = 1): number {
     const bucket = this.#buckets.get(key)

@@ -77,7 +77,7 @@ import {
 import { unanchoredExcess } from '../conversation/op-retention.js'
 import { opPages, opsMissing } from '../sync/op-sync.js'
 import { actorOf } from './actor.js'
-import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
+import { parseStreamKey, streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
@@ -135,6 +135,8 @@ const SYNC_RESPONSE_BYTES = 3 * 1024 * 1024
 const RECEIPT_DELAY_MS = 150
 /** Stored envelopes processStream reads per range read when they did not arrive in the same batch. */
 const PROCESS_READ_AHEAD = 256
+/** Streams one sync request may pace (sync-frames.ts bounds the list). */
+const MAX_PACED_STREAMS = 256
 /** Heads a sync request names (more are merged before any operation of ours; see appendOp). */
 const MAX_SYNC_HEADS = 256
 /** Membership operations in one sync or join response: pages that fit a frame, and a bound on the whole response. */
@@ -1768,8 +1770,9 @@ export class Core {
     // A removed member still asks (members answer it with the membership log alone), so it learns of being added back.
     if (!rt || this.stopped) return
     for (let round = 0; round < 50; round++) {
+      const paced = this.pacedStreams(rt)
       const req = encodeSyncRequest(
-        { conversation: id, device: this.identity.deviceId, at: this.now(), heads: rt.log.heads.slice(0, MAX_SYNC_HEADS), vector: this.vector(rt) },
+        { conversation: id, device: this.identity.deviceId, at: this.now(), heads: rt.log.heads.slice(0, MAX_SYNC_HEADS), vector: this.vector(rt), paced },
         this.identity.deviceKey.seed,
         { requester: this.identity.peerId, responder: peer },
       )
@@ -1796,11 +1799,29 @@ export class Core {
         }
       }
       const mine = new Map(this.vector(rt).map((p) => [`${p.epoch}/${p.device}`, p.seq]))
-      const behind = theirs.some((p) => rt.epochs.has(p.epoch) && p.seq > (mine.get(`${p.epoch}/${p.device}`) ?? 0))
+      for (const p of paced) this.gossipRate.spent(rt.id, p.device, (mine.get(streamKey(p.epoch, p.device)) ?? 0) - p.had)
+      // A paced stream (a flooder's) is not a reason to ask again: the next anti-entropy round fetches its next share.
+      const pacedKeys = new Set(paced.map((p) => streamKey(p.epoch, p.device)))
+      const behind = theirs.some((p) => rt.epochs.has(p.epoch) && !pacedKeys.has(streamKey(p.epoch, p.device)) && p.seq > (mine.get(`${p.epoch}/${p.device}`) ?? 0))
       // A long membership log comes over several rounds (each response is bounded): ask again while it grows.
       if (opsReceived > 0) continue
       if (!behind || received === 0) return
     }
+  }
+
+  /**
+   * Streams of devices that went past their gossip allowance lately, with how many envelopes of each this catch-up
+   * may bring (what arrives is spent from the same allowance): a flooder's excess is delayed, not processed at the
+   * flood's pace.
+   */
+  private pacedStreams(rt: ConversationRuntime): Array<{ epoch: EpochId; device: DeviceId; max: number; had: number }> {
+    const paced: Array<{ epoch: EpochId; device: DeviceId; max: number; had: number }> = []
+    for (const [key, stream] of rt.streams) {
+      const { epoch, device } = parseStreamKey(key)
+      const max = this.gossipRate.catchUpAllowance(rt.id, device)
+      if (max !== undefined && paced.length < MAX_PACED_STREAMS) paced.push({ epoch, device, max: Math.min(max, Limits.maxEnvelopesPerPage), had: stream.have })
+    }
+    return paced
   }
 
   /** Stores and applies membership operations from a peer; returns how many were new to us. */
@@ -1841,6 +1862,7 @@ export class Core {
       return
     }
     const theirs = new Map(req.vector.map((p) => [`${p.epoch}/${p.device}`, p.seq]))
+    const paced = new Map((req.paced ?? []).map((p) => [streamKey(p.epoch, p.device), p.max]))
     let budget = MAX_ENVELOPES_PER_SYNC
     let bytesLeft = SYNC_RESPONSE_BYTES
     for (const pos of this.vector(rt)) {
@@ -1850,7 +1872,9 @@ export class Core {
       let after = theirs.get(`${pos.epoch}/${pos.device}`) ?? 0
       // Nothing past a removed device's cutoff: every member refuses it (and would blame us for passing it on).
       const account = rt.log.knownDevices.get(pos.device)?.account
-      const end = account === undefined ? pos.seq : lastWritable(rt.log, pos.epoch, pos.device, account, pos.seq)
+      const writable = account === undefined ? pos.seq : lastWritable(rt.log, pos.epoch, pos.device, account, pos.seq)
+      // The requester paces this stream (its device flooded): no more than it asked for.
+      const end = Math.min(writable, after + (paced.get(streamKey(pos.epoch, pos.device)) ?? Number.POSITIVE_INFINITY))
       while (after < end && budget > 0 && bytesLeft >= Limits.maxEnvelopeBytes) {
         const fetched = await this.store.envelopesAfter(rt.id, pos.epoch, pos.device, after, Math.min(Limits.maxEnvelopesPerPage, budget, end - after))
         if (fetched.length === 0) break

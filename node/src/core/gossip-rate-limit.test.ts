@@ -13,6 +13,24 @@ function takeMany(limit: GossipRateLimit, n: number, conversation = 'c1', device
 }
 
 describe('GossipRateLimit', () => {
+  it('paces the catch-up of a device it refused, from the same allowance, for a minute after its last refusal', () => {
+    const c = clock()
+    const limit = new GossipRateLimit({ now: c.now })
+    expect(limit.catchUpAllowance('c1', 'd1')).toBeUndefined() // never refused: catch-up is not limited
+    takeMany(limit, GOSSIP_BURST + 1)
+    expect(limit.catchUpAllowance('c1', 'd1')).toBe(0) // the allowance went to gossip
+    c.advance(2_000)
+    expect(limit.catchUpAllowance('c1', 'd1')).toBe(2 * GOSSIP_PER_SECOND)
+    expect(limit.catchUpAllowance('c1', 'd1')).toBe(2 * GOSSIP_PER_SECOND) // asking spends nothing
+    limit.spent('c1', 'd1', 2 * GOSSIP_PER_SECOND + 5) // a catch-up brought a little more than asked of one peer
+    expect(limit.take('c1', 'd1')).toBe(false) // gossip and sync together stay within the allowance
+    c.advance(1_000)
+    expect(limit.catchUpAllowance('c1', 'd1')).toBe(GOSSIP_PER_SECOND - 5)
+    expect(limit.catchUpAllowance('c1', 'd2')).toBeUndefined() // another device is not paced
+    c.advance(61_000)
+    expect(limit.catchUpAllowance('c1', 'd1')).toBeUndefined()
+  })
+
   it('lets a burst through, then refuses until time refills it', () => {
     const c = clock()
     const limit = new GossipRateLimit({ now: c.now })

@@ -36,6 +36,9 @@ export interface GossipRateLimitOptions {
 
 export class GossipRateLimit {
   readonly #buckets: RateLimiter
+  readonly #now: () => number
+  /** When each (conversation, device) was last refused, while it is paced. */
+  readonly #limitedAt = new Map<string, number>()
 
   constructor(options: GossipRateLimitOptions = {}) {
     this.#buckets = new RateLimiter({
@@ -44,11 +47,42 @@ export class GossipRateLimit {
       maxKeys: MAX_BUCKETS,
       ...(options.now === undefined ? {} : { now: options.now }),
     })
+    this.#now = options.now ?? Date.now
   }
 
   /** Spends one envelope of `device`'s allowance in `conversation`; false when it has none left right now. */
   take(conversation: string, device: string): boolean {
     // Ids are fixed-alphabet strings without '/', so the key is unambiguous.
-    return this.#buckets.tryTake(`${conversation}/${device}`)
+    const key = `${conversation}/${device}`
+    if (this.#buckets.tryTake(key)) return true
+    this.#limitedAt.set(key, this.#now())
+    if (this.#limitedAt.size > MAX_BUCKETS) this.#limitedAt.delete(this.#limitedAt.keys().next().value!)
+    return false
+  }
+
+  /**
+   * For a device this limiter refused within the last minute: how many of its envelopes a catch-up sync may ask for
+   * now (its allowance left). Undefined for a device that is not being paced: its catch-up is not limited. What the
+   * sync brings is then spent with `spent`, so gossip and sync together stay within the allowance.
+   *
+   * Without this the excess a flooder sends arrives anyway, by sync, and every member still processes all of it.
+   */
+  catchUpAllowance(conversation: string, device: string): number | undefined {
+    const key = `${conversation}/${device}`
+    const at = this.#limitedAt.get(key)
+    if (at === undefined) return undefined
+    if (this.#now() - at > PACED_FOR_MS) {
+      this.#limitedAt.delete(key)
+      return undefined
+    }
+    return Math.max(0, this.#buckets.available(key))
+  }
+
+  /** Envelopes of a paced device that a catch-up brought in. */
+  spent(conversation: string, device: string, count: number): void {
+    if (count > 0) this.#buckets.spend(`${conversation}/${device}`, count)
   }
 }
+
+/** How long a device that went past its allowance stays paced in catch-up after its last refusal. */
+const PACED_FOR_MS = 60_000

@@ -50,6 +50,8 @@ describe('sync request', () => {
   it('round trips and authenticates', () => {
     const bytes = encodeSyncRequest(request(), device.seed, peers)
     expect(decodeSyncRequest(bytes, peers, NOW)).toEqual(request())
+    const paced = request({ paced: [{ epoch: 'ab'.repeat(8) as EpochId, device: DEVICE, max: 7 }] })
+    expect(decodeSyncRequest(encodeSyncRequest(paced, device.seed, peers), peers, NOW)).toEqual(paced)
     expect(decodeSyncRequest(encodeSyncRequest(request({ heads: [], vector: [] }), device.seed, peers), peers, NOW)).toEqual(
       request({ heads: [], vector: [] }),
     )

@@ -33,6 +33,11 @@ export interface SyncRequest {
   at: number
   heads: string[]
   vector: StreamPosition[]
+  /**
+   * Streams the requester is pacing (their device flooded it over gossip): send at most `max` envelopes of each in
+   * this response. Absent streams are not limited.
+   */
+  paced?: Array<{ epoch: EpochId; device: DeviceId; max: number }>
 }
 
 export type SyncFrame =
@@ -53,6 +58,7 @@ const requestSchema = z.object({
   t: uint,
   h: z.array(hex(64)).max(256),
   w: vectorSchema,
+  l: z.array(z.object({ e: hex(16), d: hex(64), n: uint })).max(256).optional(),
   s: bytes(64),
 })
 const frameSchema = z.discriminatedUnion('k', [
@@ -76,7 +82,8 @@ export function encodeSyncRequest(
   peers: { requester: string; responder: string },
 ): Uint8Array {
   const s = signWithLabel(deviceSeed, Labels.syncAuth, authBytes(r, peers.requester, peers.responder))
-  return encodeCbor({ v: 1, c: r.conversation, d: r.device, t: r.at, h: r.heads, w: encodeVector(r.vector), s })
+  const paced = r.paced === undefined || r.paced.length === 0 ? {} : { l: r.paced.map((p) => ({ e: p.epoch, d: p.device, n: p.max })) }
+  return encodeCbor({ v: 1, c: r.conversation, d: r.device, t: r.at, h: r.heads, w: encodeVector(r.vector), ...paced, s })
 }
 
 /** Decodes and authenticates a request that arrived on a connection from `requester` to us (`responder`). */
@@ -92,6 +99,7 @@ export function decodeSyncRequest(
     at: raw.t,
     heads: raw.h,
     vector: decodeVector(raw.w),
+    ...(raw.l === undefined ? {} : { paced: raw.l.map((p) => ({ epoch: p.e as EpochId, device: p.d as DeviceId, max: p.n })) }),
   }
   if (Math.abs(now - raw.t) > AUTH_WINDOW_MS) {
     throw new HearthError('UNAUTHORIZED', 'sync request timestamp is outside the allowed window (check the clock)')
