@@ -3,6 +3,7 @@ import { Limits } from '../../common/wire/limits.js'
 import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
+import { hlcWall } from './op-graph.js'
 
 /**
  * The membership state and the effect of one operation on it. Who may author an operation is decided in
@@ -136,8 +137,6 @@ export function authorityProblem(state: LogState, op: MembershipOp): string | un
   if (author.role !== 'admin') return 'author is not an admin'
   return undefined
 }
-
-const hlcWall = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
 
 /** Applies an authorised operation; returns why it has no effect, or undefined when it took effect. */
 export function applyEffect(state: LogState, op: MembershipOp): string | undefined {

@@ -20,7 +20,8 @@ export interface OpGraph {
   ancestors(b: number): number[]
 }
 
-const wallOf = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
+/** The wall-clock milliseconds of an encoded HLC (its first 13 digits). */
+export const hlcWall = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
 
 function compareOps(a: MembershipOp, b: MembershipOp): number {
   if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
@@ -90,7 +91,7 @@ export function buildOpGraph(ops: Iterable<MembershipOp>, root: MembershipOp, no
         else children.set(p, [op.hash])
       }
     }
-    if (op.prev.length === 0 || wallOf(op.hlc) > now + maxSkewMs) missing = Number.POSITIVE_INFINITY
+    if (op.prev.length === 0 || hlcWall(op.hlc) > now + maxSkewMs) missing = Number.POSITIVE_INFINITY
     waiting.set(op.hash, missing)
   }
 

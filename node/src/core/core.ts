@@ -74,6 +74,7 @@ import {
   verifyJoinRequest,
   type StreamPosition,
 } from '../sync/sync-frames.js'
+import { hlcWall } from '../conversation/op-graph.js'
 import { unanchoredExcess } from '../conversation/op-retention.js'
 import { opPages, opsMissing } from '../sync/op-sync.js'
 import { actorOf } from './actor.js'
@@ -145,7 +146,6 @@ const OP_PAGES = { maxBytes: 1024 * 1024, maxCount: 4096, totalBytes: 3 * 1024 *
 const MAX_JOIN_OPS = 200_000
 /** Membership operations kept while they wait for a parent; beyond this a member's junk is not stored. */
 const MAX_PENDING_OPS = 1_000
-const hlcWallOf = (hlc: string): number => Number.parseInt(hlc.slice(0, 13), 10)
 /** How long a join waits for LAN discovery to find the inviter when its addresses do not answer. */
 const JOIN_DISCOVERY_WAIT_MS = 15_000
 
@@ -530,7 +530,7 @@ export class Core {
     }
     const ops = encoded.map(decodeOp)
     const summary = await this.queue.run(async () => {
-      const log = computeLog(ops, invite.root)
+      const log = computeLog(ops, invite.root, this.now())
       if (log === undefined || log.conversation !== invite.conversation) {
         throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent a membership log that does not match the invite')
       }
@@ -1098,7 +1098,7 @@ export class Core {
       if (excess.length > 0) rt.log = computeLog(rt.ops.values(), rt.record.root as OpHash, this.now()) ?? rt.log
     }
     const now = this.now()
-    const due = rt.log.pending.map((h) => rt.ops.get(h)).filter((op) => op !== undefined).map((op) => hlcWallOf(op.hlc) - MAX_CLOCK_SKEW_MS - now).filter((ms) => ms > 0)
+    const due = rt.log.pending.map((h) => rt.ops.get(h)).filter((op) => op !== undefined).map((op) => hlcWall(op.hlc) - MAX_CLOCK_SKEW_MS - now).filter((ms) => ms > 0)
     clearTimeout(this.futureOpTimers.get(rt.id))
     if (due.length > 0 && !this.stopped) {
       const timer = setTimeout(() => drop(this.queue.run(() => this.afterLogChange(rt))), Math.min(Math.min(...due) + 10, 2 ** 31 - 1))
