@@ -5,7 +5,7 @@
  */
 import type { MessageId } from '../../node/src/ids.js'
 import type { LatencyResult, ThroughputResult } from './baseline.js'
-import { body, conversationPair, deferred, disposeAll, now, profiled, sleep, summarize } from './harness.js'
+import { UNLIMITED_GOSSIP, body, conversationPair, deferred, disposeAll, now, profiled, sleep, summarize } from './harness.js'
 
 export interface FullPathResult {
   latency?: LatencyResult
@@ -14,7 +14,7 @@ export interface FullPathResult {
 
 /** Size in bytes of the envelope Hearth gossips for one message with a body of `bodyBytes`. */
 export async function envelopeSize(bodyBytes: number): Promise<number> {
-  const { alice, bob, id } = await conversationPair('direct')
+  const { alice, bob, id } = await conversationPair('direct', UNLIMITED_GOSSIP)
   try {
     const sizes: number[] = []
     for (let i = 0; i < 20; i++) {
@@ -32,7 +32,7 @@ export async function envelopeSize(bodyBytes: number): Promise<number> {
 
 export async function fullPath(options: { latency?: { samples: number; warmup: number }; throughput?: { messages: number; window: number } }): Promise<FullPathResult> {
   const result: FullPathResult = {}
-  const { alice, bob, id } = await conversationPair('direct')
+  const { alice, bob, id } = await conversationPair('direct', UNLIMITED_GOSSIP)
   try {
     let listener: (text: string) => void = () => {}
     const off = bob.core.events.on('message.added', (e) => {

@@ -100,6 +100,8 @@ export interface CoreOptions {
   relayTiming?: { intervalMs?: number; waitMs?: number }
   /** Writes the identity (wrapped with the key provider) durably: the display name lives in it. */
   saveIdentity: (identity: Identity) => Promise<void>
+  /** Each member device's gossip allowance per conversation (default: gossip-rate-limit.ts). */
+  gossipAllowance?: { burst: number; perSecond: number }
 }
 
 const SYNC_LIMITS = {
@@ -204,7 +206,7 @@ export class Core {
   readonly events = new CoreEventBus()
   readonly counters = new SecurityCounters()
   /** Per (conversation, device) gossip allowance: a flooding member is held to it (gossip-rate-limit.ts). */
-  private readonly gossipRate = new GossipRateLimit()
+  private readonly gossipRate: GossipRateLimit
   private readonly now: () => number
   private readonly log: Logger
   private readonly queue = new SerialQueue()
@@ -240,6 +242,7 @@ export class Core {
     this.now = options.now ?? Date.now
     this.log = options.logger ?? Logger.silent()
     this.syncIntervalMs = options.syncIntervalMs ?? 15_000
+    this.gossipRate = new GossipRateLimit(options.gossipAllowance ?? {})
     this.withdrawals = new Withdrawals({ store: this.store, counters: this.counters, events: this.events, now: this.now })
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({

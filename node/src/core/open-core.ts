@@ -23,6 +23,8 @@ export interface OpenCoreOptions {
   network?: Partial<NodeOptions>
   logger?: Logger
   syncIntervalMs?: number
+  /** Each member device's gossip allowance (default: gossip-rate-limit.ts); the benchmarks of raw capacity lift it. */
+  gossipAllowance?: { burst: number; perSecond: number }
   /** Relays given outside the settings (HEARTH_RELAYS): reserved on and used like configured ones. */
   relays?: string[]
   /** Off for tests that want a LAN-only core. Default on. */
@@ -92,6 +94,7 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       logger,
       ...(useRelays ? { mailbox: new MailboxClient(node) } : {}),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+      ...(options.gossipAllowance === undefined ? {} : { gossipAllowance: options.gossipAllowance }),
     })
     await core.start()
     let closed = false
