@@ -147,6 +147,22 @@ describe('<Chat>', () => {
     expect(document.querySelector('.author')!.textContent).toBe('Robert')
   })
 
+  it('a removed member keeps the name they last had on what they wrote', async () => {
+    const member = (displayName: string) => ({ account: 'b'.repeat(64), displayName, role: 'member' as const, devices: [], me: false })
+    let removed: Array<{ account: string; displayName: string }> = []
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [message({ body: 'from before', orderKey: 'a1', authorName: 'Bob' })], nextBefore: null }),
+      'conversations.members': () => [member('Robert')],
+      'conversations.removed': () => removed,
+    })
+    renderChat(api)
+    await waitFor(() => expect(document.querySelector('.author')?.textContent).toBe('Robert'))
+    removed = [{ account: 'b'.repeat(64), displayName: 'Robert' }]
+    act(() => api.emit('members.changed', { conversation: CONVERSATION as never, members: [] }))
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'conversations.removed').length).toBeGreaterThan(1))
+    expect(document.querySelector('.author')!.textContent).toBe('Robert')
+  })
+
   it('equivocation: a calm banner names whose device sent conflicting messages, and a withdrawn row reads like a deleted one', async () => {
     const bob = message({ body: 'the meeting is at noon', orderKey: 'a1', authorName: 'Bob' })
     const api = fakeApi({ 'messages.page': () => ({ messages: [bob], nextBefore: null }) })

@@ -3,6 +3,7 @@ import type { ConversationSummary, MessageView } from '../../../node/src/api/typ
 import { useApi } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
 import { useMembers } from '../hooks/useMembers.js'
+import { useRemovedMembers } from '../hooks/useRemovedMembers.js'
 import { startOfDay } from '../lib/time.js'
 import { buildItems } from '../state/items.js'
 import type { Drafts } from '../state/drafts.js'
@@ -28,7 +29,13 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   const conversationId = conversation.id
   const chat = useChat(api, conversationId)
   const { state } = chat
-  const { names } = useMembers(api, conversationId)
+  const { names: memberNames } = useMembers(api, conversationId)
+  // Removed members keep the name they last had on what they wrote, not the one their messages were loaded under.
+  const removed = useRemovedMembers(api, conversationId, true)
+  const names = useMemo(
+    () => new Map([...(removed.list ?? []).map((m) => [m.account, m.displayName] as const), ...memberNames]),
+    [removed.list, memberNames],
+  )
   const [followSignal, setFollowSignal] = useState(0)
   const [announcement, setAnnouncement] = useState('')
   const today = startOfDay(now)
