@@ -77,6 +77,7 @@ import {
 import { hlcWall } from '../conversation/op-graph.js'
 import { unanchoredExcess } from '../conversation/op-retention.js'
 import { opPages, opsMissing } from '../sync/op-sync.js'
+import { raceDials } from './race-dials.js'
 import { actorOf } from './actor.js'
 import { parseStreamKey, streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
@@ -506,14 +507,11 @@ export class Core {
       }
     }
     let lastError: unknown = new HearthError('UNREACHABLE', 'the invite names no address')
-    for (const address of invite.addresses) {
-      try {
-        await this.node.dial(address)
-        lastError = undefined
-        break
-      } catch (err) {
-        lastError = err
-      }
+    try {
+      await raceDials(this.node, invite.addresses, invite.peerId)
+      lastError = undefined
+    } catch (err) {
+      if (invite.addresses.length > 0) lastError = err
     }
     if (lastError !== undefined && !(await this.waitForPeer(invite.peerId, JOIN_DISCOVERY_WAIT_MS))) {
       throw new HearthError('UNREACHABLE', 'could not reach the member who made this invite; they need to be online', {
