@@ -13,6 +13,14 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          name: 'fuzz',
+          // Decoders fed random and mutated bytes: a short run here, `npm run fuzz` sets HEARTH_FUZZ_RUNS for the long one.
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 600_000,
+        },
+      },
+      {
         plugins: [react()],
         test: {
           name: 'renderer',
@@ -41,6 +49,17 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           // Each file drives real cores and a real Chromium; one at a time on 2 cores.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'netns',
+          // Real separate hosts in network namespaces (root only): after everything else, one file at a time.
+          sequence: { groupOrder: 3 },
+          include: ['test/netns/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },
