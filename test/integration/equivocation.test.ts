@@ -1,5 +1,7 @@
+import { sha256 } from '@noble/hashes/sha2.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { applyRemoteChanges, createShard, hlcNow, HLC_ZERO, sendMessage, shardOf } from '../../crdt/src/index.js'
+import type { MailboxKeys } from '../../node/common/crypto/mailbox-capability.js'
 import { randomBytes } from '../../node/common/crypto/random.js'
 import { keyAt } from '../../node/common/crypto/sender-chain.js'
 import { waitFor } from '../../node/common/net/testing.js'
@@ -7,6 +9,7 @@ import { fromBase64Url, toBase64Url, toHex } from '../../node/common/util/bytes.
 import { EnvelopeKind, sealEnvelope } from '../../node/common/wire/envelope.js'
 import type { CoreEvents } from '../../node/src/core/events.js'
 import { actorOf } from '../../node/src/core/actor.js'
+import type { MailboxPort } from '../../node/src/core/relay-mailboxes.js'
 import { encodeContent } from '../../node/src/history/payloads.js'
 import type { ConversationId, EpochId } from '../../node/src/ids.js'
 import type { OwnChain } from '../../node/src/store/core-store.js'
@@ -15,7 +18,7 @@ import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
 import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 
 type Internals = {
-  conversations: Map<string, { epochs: Map<string, { envelope: { epochTag: Uint8Array; headerKey: Uint8Array }; topic: string }>; log: { currentEpoch: EpochId }; own: Map<string, OwnChain> }>
+  conversations: Map<string, { epochs: Map<string, { envelope: { epochTag: Uint8Array; headerKey: Uint8Array }; topic: string; mailboxSecret: Uint8Array }>; log: { currentEpoch: EpochId }; own: Map<string, OwnChain> }>
   enqueue(id: string, bytes: Uint8Array, from: string | null): void
 }
 const internals = (c: TestCore) => c.core as unknown as Internals
@@ -191,16 +194,14 @@ describe('equivocation through a relay', () => {
     for (const c of bed.cores) await waitForCount(c, id, 1)
     await bob.stop()
 
-    // Mallory's client deposits one version, then the other, at the same position of its stream.
-    const { a, b, seq, epoch } = await equivocate(mallory, id)
-    const relays = (mallory.core as unknown as { relays: { kick(): void; idle(): Promise<void> } }).relays
-    const store = mallory.core.store
+    // Mallory's client deposits one version, then the other, at the same position of its stream (straight through
+    // its mailbox client: a modified client does not ask its own relay pass).
+    const { a, b, epoch, seq } = await equivocate(mallory, id)
+    const relays = (mallory.core as unknown as { relays: { port: MailboxPort; keysFor(secret: Uint8Array): MailboxKeys } }).relays
+    const keys = relays.keysFor(internals(mallory).conversations.get(id)!.epochs.get(epoch)!.mailboxSecret)
     for (const version of [a, b]) {
-      const cursor = (await store.getRelayCursor(id, epoch, relay.peerId))?.cursor ?? null
-      await store.commit([store.putEnvelope(id, epoch, mallory.identity.deviceId, seq, version), store.putRelayCursor(id, epoch, relay.peerId, { deposited: seq - 1, cursor })], true)
-      relays.kick()
-      await waitFor(async () => (await store.getRelayCursor(id, epoch, relay.peerId))?.deposited === seq, { message: 'the relay to hold the version' })
-      await relays.idle()
+      const [outcome] = await relays.port.deposit(relay.address, keys, [{ id: sha256(version), bytes: version }])
+      expect(outcome?.status).toBe('stored')
     }
     await mallory.stop()
     await alice.stop()

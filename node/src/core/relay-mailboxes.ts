@@ -99,6 +99,7 @@ export class RelayMailboxes {
   private readonly status = new Map<string, RelayStatus>()
   private readonly backoff = new Map<string, { until: number; delay: number }>()
   private readonly watches = new Map<string, Promise<void>>()
+  private readonly cursorUpdates = new Map<string, Promise<void>>()
   private readonly statusListeners = new Set<(status: RelayStatus[]) => void>()
   private running: Promise<void> | undefined
   private again = false
@@ -231,8 +232,7 @@ export class RelayMailboxes {
       }
       if (upTo === state.deposited) return
       const from = state.deposited
-      state = { ...(await this.host.loadCursor(conversation, epoch, peer)), deposited: upTo }
-      await this.host.saveCursor(conversation, epoch, peer, state)
+      state = await this.updateCursor(conversation, epoch, peer, (s) => ({ ...s, deposited: upTo }))
       await this.host.deposited(conversation, epoch, from, upTo)
     }
   }
@@ -244,8 +244,8 @@ export class RelayMailboxes {
       const page = await this.port.fetch(address, keys, { after: state.cursor, limit: FETCH_LIMIT })
       if (page.items.length > 0) await this.host.receive(conversation, page.items.map((i) => i.bytes))
       if (page.next !== state.cursor) {
-        state = { ...(await this.host.loadCursor(conversation, epoch, peer)), cursor: page.next }
-        await this.host.saveCursor(conversation, epoch, peer, state)
+        const next = page.next
+        state = await this.updateCursor(conversation, epoch, peer, (s) => ({ ...s, cursor: next }))
       }
       if (!page.more) return
     }
@@ -280,10 +280,34 @@ export class RelayMailboxes {
       if (this.stopped) return
       if (page.items.length > 0) await this.host.receive(conversation, page.items.map((i) => i.bytes))
       if (page.next !== state.cursor) {
-        await this.host.saveCursor(conversation, epoch, peer, { ...(await this.host.loadCursor(conversation, epoch, peer)), cursor: page.next })
+        const next = page.next
+        await this.updateCursor(conversation, epoch, peer, (s) => ({ ...s, cursor: next }))
       }
       if (page.items.length > 0) this.kick() // new keys or a new epoch may have arrived with them
     }
+  }
+
+  /**
+   * Read-modify-write of one relay cursor, one at a time per cursor: the pass (which advances `deposited`) and a
+   * long-poll (which advances `cursor`) share the record, and an unserialised update would put back the other's
+   * stale field.
+   */
+  private updateCursor(conversation: ConversationId, epoch: EpochId, peer: string, change: (state: RelayCursor) => RelayCursor): Promise<RelayCursor> {
+    const key = `${peer}/${conversation}/${epoch}`
+    const run = (this.cursorUpdates.get(key) ?? Promise.resolve()).then(async () => {
+      const next = change(await this.host.loadCursor(conversation, epoch, peer))
+      await this.host.saveCursor(conversation, epoch, peer, next)
+      return next
+    })
+    const tail = run.then(
+      () => {},
+      () => {},
+    )
+    this.cursorUpdates.set(key, tail)
+    void tail.then(() => {
+      if (this.cursorUpdates.get(key) === tail) this.cursorUpdates.delete(key)
+    })
+    return run
   }
 
   private isCurrent(conversation: ConversationId, epoch: EpochId): boolean {
