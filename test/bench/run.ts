@@ -23,11 +23,12 @@ import { catchup, type CatchupResult } from './catchup.js'
 import { memberFlood, type FloodResult } from './flood.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
+import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood'] as const
+const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'cli'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -44,7 +45,7 @@ const SIZES = quick
   ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 60, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
   : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 240, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
 
-const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2 }
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS }
 
 interface Results {
   date: string
@@ -65,6 +66,7 @@ interface Results {
   memory?: MemoryResult
   relay?: RelayResult
   flood?: FloodResult
+  heal?: HealResult
 }
 
 const results: Results = {
@@ -177,6 +179,11 @@ if (pieces.includes('flood')) {
   if (r) results.flood = r
 }
 
+if (pieces.includes('heal')) {
+  const r = await timed('heal', () => heal(quick ? HEAL_QUICK_SIZES : HEAL_SIZES, log))
+  if (r) results.heal = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -237,6 +244,7 @@ if (results.flood) {
   const b = results.flood.busy
   rows.push(['  same, p50 / p99 vs flooder busy elsewhere', '', `${ms(b.summary.p50)} / ${ms(b.summary.p99)}`, `${results.flood.netRatioP50.toFixed(2)}× / ${results.flood.netRatioP99.toFixed(2)}×`, '(info)', ''])
 }
+if (results.heal) rows.push(...healRows(results.heal))
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
@@ -280,6 +288,7 @@ if (results.flood) {
     `flood detail: ${f.flooded.samples} samples per phase after ${f.flooded.warmup} warm-up; mallory sent ${f.floodSent} (${f.floodPerSecond.toFixed(0)}/s), alice's and bob's validators rate-limited ${f.rateLimited}; bob held ${f.heldAtEnd} when it stopped and ${f.heldAfterWatch} 30 s later (catch-up paced at ${f.catchUpPerSecond.toFixed(1)}/s)`,
   )
 }
+if (results.heal) console.log(healDetail(results.heal))
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
 const out = process.env.HEARTH_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url))
