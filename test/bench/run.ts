@@ -23,6 +23,7 @@ import { catchup, type CatchupResult } from './catchup.js'
 import { memberFlood, type FloodResult } from './flood.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
+import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
 import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
@@ -45,7 +46,7 @@ const SIZES = quick
   ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 60, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
   : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 240, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
 
-const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS }
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS, joinMs: JOIN_TARGET_MS }
 
 interface Results {
   date: string
@@ -67,6 +68,7 @@ interface Results {
   relay?: RelayResult
   flood?: FloodResult
   heal?: HealResult
+  join?: JoinResult
 }
 
 const results: Results = {
@@ -184,6 +186,11 @@ if (pieces.includes('heal')) {
   if (r) results.heal = r
 }
 
+if (pieces.includes('join')) {
+  const r = await timed('join', () => joinOverRelay(quick ? JOIN_QUICK_SIZES : JOIN_SIZES))
+  if (r) results.join = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -245,6 +252,7 @@ if (results.flood) {
   rows.push(['  same, p50 / p99 vs flooder busy elsewhere', '', `${ms(b.summary.p50)} / ${ms(b.summary.p99)}`, `${results.flood.netRatioP50.toFixed(2)}× / ${results.flood.netRatioP99.toFixed(2)}×`, '(info)', ''])
 }
 if (results.heal) rows.push(...healRows(results.heal))
+if (results.join) rows.push(...joinRows(results.join))
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
@@ -289,6 +297,7 @@ if (results.flood) {
   )
 }
 if (results.heal) console.log(healDetail(results.heal))
+if (results.join) console.log(joinDetail(results.join))
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
 const out = process.env.HEARTH_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url))
