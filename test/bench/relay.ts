@@ -6,17 +6,17 @@
  *             and the same with one envelope per request
  *   page      latency of fetching a 500-envelope page (p50/p99)
  *   catchup   a fresh client catching up on 10k envelopes from the relay alone, from dial to the last envelope
- *   held      N clients connected at once, each depositing now and then and following its mailbox with long-polls:
- *             every deposit must reach every member, with no error
+ *   held      N clients connected at once (in child processes of a few hundred, relay-held-child.ts), each depositing
+ *             now and then and following its mailbox with long-polls: every deposit must reach every member, with no
+ *             error; meanwhile a client of this process times page fetches, as it did with the relay idle before
  *
  * Context figure: LevelDB synced batches of 100 envelopes on this disk (what group commit builds on).
  * Usage: `npx tsx test/bench/run.ts relay [--quick]`, or alone: `npx tsx test/bench/relay.ts [--quick]`.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { deriveMailboxKeys, type MailboxKeys } from '../../node/common/crypto/mailbox-capability.js'
@@ -26,6 +26,7 @@ import { requestOne } from '../../node/common/net/request-response.js'
 import { openDatabase } from '../../node/common/storage/database.js'
 import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES } from '../../node/common/wire/mailbox.js'
 import { randomEnvelope, removeRelayDir, spawnRelay, type RelayProcess } from '../helpers/relay.js'
+import type { HeldChildArgs, HeldChildResult } from './relay-held-child.js'
 import { now, progress, progressDone, removeDir, round, sleep, summarize, type Summary } from './harness.js'
 
 const ECHO_PROTOCOL = '/hearth/bench-echo/1.0.0'
@@ -45,6 +46,12 @@ export interface RelaySizes {
   /** Members per mailbox in the held load (each deposit is delivered to this many watchers). */
   heldGroup: number
   heldDepositEveryMs: number
+  /** Held clients per child process (a multiple of heldGroup): thousands of nodes must not share one event loop. */
+  heldClientsPerProcess: number
+  /** Envelopes in the probe's mailbox; each probe fetch asks for a page of up to `fetchLimit`. */
+  fetchLimit: number
+  /** Pause between the probe's fetches (it runs alone, before the held load, and again during it). */
+  fetchEveryMs: number
 }
 
 export const RELAY_SIZES: RelaySizes = {
@@ -56,11 +63,14 @@ export const RELAY_SIZES: RelaySizes = {
   singleEnvelopes: 5_000,
   pageSamples: 200,
   catchup: 10_000,
-  heldClients: 500,
-  heldSeconds: 20,
+  heldClients: 2_000,
+  heldSeconds: 30,
   heldGroup: 5,
-  // 500 members each sending a message every 10 s: 50 deposits/s, 250 deliveries/s, on top of 500 waiting fetches.
-  heldDepositEveryMs: 10_000,
+  // 2,000 members each sending a message every 40 s: 50 deposits/s, 250 deliveries/s, on top of 2,000 waiting fetches.
+  heldDepositEveryMs: 40_000,
+  heldClientsPerProcess: 500,
+  fetchLimit: 100,
+  fetchEveryMs: 50,
 }
 
 export const RELAY_QUICK_SIZES: RelaySizes = {
@@ -75,7 +85,7 @@ export const RELAY_QUICK_SIZES: RelaySizes = {
   heldDepositEveryMs: 2_000,
 }
 
-export const RELAY_TARGETS = { ingestPerSecond: 5_000, catchupMs: 2_000, heldClients: 500, heldErrors: 0 }
+export const RELAY_TARGETS = { ingestPerSecond: 5_000, catchupMs: 2_000, heldClients: 2_000, heldErrors: 0 }
 
 export interface Throughput {
   envelopes: number
@@ -97,6 +107,8 @@ export interface RelayResult {
   catchup: { envelopes: number; ms: number; dialMs: number; pages: number; complete: boolean }
   held: {
     clients: number
+    /** Child processes the clients ran in (a slice each). */
+    processes: number
     seconds: number
     deposits: number
     deliveries: number
@@ -106,13 +118,18 @@ export interface RelayResult {
     errorKinds: Record<string, number>
     errorSamples: Record<string, string>
     /**
-     * Event-loop delay of this process, which simulates every client at once: deposit latency under the held load
-     * is mostly this, not the relay (a real client is one node in its own process).
+     * Event-loop delay of the busiest client process (each simulates hundreds of clients): deposit latency under the
+     * held load is largely this, not the relay (a real client is one node in its own process).
      */
     clientLoopDelay: { p50: number; p99: number; max: number }
     depositLatency: Summary
+    /** Slowest slice's time to connect its clients. */
     connectMs: number
     relayRssMb: number
+    /** A page fetch (up to fetchLimit envelopes) by a client of its own process: relay idle, then while the load is held. */
+    fetchIdle: Summary
+    fetchHeld: Summary
+    fetchErrors: number
   }
   errors: number
 }
@@ -320,98 +337,138 @@ async function catchup(relay: RelayProcess, keys: MailboxKeys, total: number): P
   }
 }
 
+/** A page fetch timed again and again by one client in this process (whose event loop has nothing else to do). */
+async function probeFetches(client: MailboxClient, relay: RelayProcess, keys: MailboxKeys, sizes: RelaySizes, until: () => boolean): Promise<{ latencies: number[]; errors: number }> {
+  const latencies: number[] = []
+  let errors = 0
+  while (!until()) {
+    const t = now()
+    try {
+      const page = await client.fetch(relay.peerId, keys, { after: null, limit: sizes.fetchLimit })
+      if (page.items.length !== sizes.fetchLimit) throw new Error(`page of ${page.items.length}`)
+      latencies.push(now() - t)
+    } catch {
+      errors++
+    }
+    await sleep(sizes.fetchEveryMs)
+  }
+  return { latencies, errors }
+}
+
+interface Slice {
+  child: ChildProcess
+  ready: Promise<number>
+  result: Promise<HeldChildResult>
+}
+
+function spawnSlice(args: HeldChildArgs): Slice {
+  const childArgs = ['--import', 'tsx', fileURLToPath(new URL('./relay-held-child.ts', import.meta.url)), JSON.stringify(args)]
+  const child = spawn(process.execPath, childArgs, { stdio: ['pipe', 'pipe', 'inherit'] })
+  let ready!: (ms: number) => void
+  let result!: (r: HeldChildResult) => void
+  let failed!: (err: Error) => void
+  const readyP = new Promise<number>((res, rej) => {
+    ready = res
+    failed = rej
+  })
+  const resultP = new Promise<HeldChildResult>((res, rej) => {
+    result = res
+    child.once('exit', (code) => rej(new Error(`held-load process exited (${String(code)}) without a result`)))
+  })
+  child.once('exit', (code) => failed(new Error(`held-load process exited (${String(code)}) before it was ready`)))
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('READY ')) ready(Number(line.slice(6)))
+    else if (line.startsWith('RESULT ')) result(JSON.parse(line.slice(7)) as HeldChildResult)
+  })
+  // Either may never be awaited when another slice fails first.
+  readyP.catch(() => {})
+  resultP.catch(() => {})
+  return { child, ready: readyP, result: resultP }
+}
+
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`bench: timed out after ${ms} ms waiting for ${what}`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
 /**
- * N clients at once: groups of `heldGroup` share a mailbox; each client follows it with long-polls (MailboxClient.watch)
- * and deposits one envelope every `heldDepositEveryMs` (jittered). Every deposit must reach every member of its group.
+ * N clients at once, in child processes of `heldClientsPerProcess` each: groups of `heldGroup` share a mailbox; each
+ * client follows it with long-polls (MailboxClient.watch) and deposits one envelope every `heldDepositEveryMs`
+ * (jittered, seeded). Every deposit must reach every member of its group. Meanwhile a client of this process times
+ * page fetches, which it also did with the relay idle just before.
  */
 async function held(relay: RelayProcess, sizes: RelaySizes): Promise<RelayResult['held']> {
-  const nodes = await clientNodes(sizes.heldClients)
-  const controller = new AbortController()
-  let errors = 0
-  const errorKinds: Record<string, number> = {}
-  const errorSamples: Record<string, string> = {}
-  const fail = (err: unknown): void => {
-    errors++
-    const kind = err instanceof Error ? ((err as { reason?: string }).reason ?? (err as { code?: string }).code ?? err.name) : String(err)
-    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1
-    if (err instanceof Error) errorSamples[kind] ??= `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
-  }
-  let deposits = 0
-  const latencies: number[] = []
-  const received = nodes.map(() => new Set<string>())
-  const sent = new Map<number, Set<string>>()
+  const [probeNode] = await clientNodes(1)
+  const slices: Slice[] = []
   try {
-    const t0 = now()
-    await connectAll(nodes, relay.address)
-    const connectMs = now() - t0
-    const clients = nodes.map((n) => new MailboxClient(n))
-    const groupOf = (i: number): number => Math.floor(i / sizes.heldGroup)
-    const keys = new Map<number, MailboxKeys>()
-    for (let i = 0; i < nodes.length; i++) {
-      if (!keys.has(groupOf(i))) keys.set(groupOf(i), deriveMailboxKeys(new Uint8Array(32).fill(0).map((_, j) => (j < 4 ? (groupOf(i) >> (8 * j)) & 0xff : 0xee))))
-      sent.set(groupOf(i), sent.get(groupOf(i)) ?? new Set())
+    await probeNode!.dial(relay.address)
+    const probe = new MailboxClient(probeNode!)
+    const probeKeys = deriveMailboxKeys(new Uint8Array(32).fill(0xab))
+    await probe.deposit(relay.peerId, probeKeys, Array.from({ length: sizes.fetchLimit }, () => randomEnvelope(sizes.envelopeBytes)))
+    const idleEnd = now() + Math.min(5_000, sizes.heldSeconds * 1000)
+    const idle = await probeFetches(probe, relay, probeKeys, sizes, () => now() > idleEnd)
+
+    const perProcess = Math.max(sizes.heldGroup, Math.floor(sizes.heldClientsPerProcess / sizes.heldGroup) * sizes.heldGroup)
+    for (let first = 0, k = 0; first < sizes.heldClients; first += perProcess, k++) {
+      const clients = Math.min(perProcess, sizes.heldClients - first)
+      slices.push(
+        spawnSlice({
+          relayAddress: relay.address,
+          relayPeerId: relay.peerId,
+          clients,
+          group: sizes.heldGroup,
+          firstGroup: first / sizes.heldGroup,
+          depositEveryMs: sizes.heldDepositEveryMs,
+          seconds: sizes.heldSeconds,
+          envelopeBytes: sizes.envelopeBytes,
+          seed: 0x7e1a + k,
+        }),
+      )
     }
-    const watches = clients.map((client, i) =>
-      client
-        .watch(relay.peerId, keys.get(groupOf(i))!, {
-          signal: controller.signal,
-          onPage: (page) => {
-            for (const item of page.items) received[i]!.add(Buffer.from(item.id).toString('base64'))
-          },
-          onError: fail,
-        })
-        .catch(fail),
-    )
-    // Watches start from the (empty) beginning of each mailbox; let them reach their first long-poll.
-    await sleep(1_000)
-    const loop = monitorEventLoopDelay({ resolution: 10 })
-    loop.enable()
-    const end = now() + sizes.heldSeconds * 1000
-    const depositors = clients.map(async (client, i) => {
-      await sleep(Math.random() * sizes.heldDepositEveryMs)
-      while (now() < end) {
-        const envelope = randomEnvelope(sizes.envelopeBytes)
-        const t = now()
-        try {
-          const [r] = await client.deposit(relay.peerId, keys.get(groupOf(i))!, [envelope])
-          if (r?.status !== 'stored') fail(new Error(r?.status ?? 'no result'))
-          else sent.get(groupOf(i))!.add(Buffer.from(envelope.id).toString('base64'))
-          deposits++
-        } catch (err) {
-          fail(err)
-        }
-        latencies.push(now() - t)
-        await sleep(sizes.heldDepositEveryMs * (0.5 + Math.random()))
-      }
-    })
-    await Promise.all(depositors)
-    progress(`  held: ${deposits} deposits, waiting for the last deliveries`)
-    const expected = (): number => nodes.reduce((n, _, i) => n + sent.get(groupOf(i))!.size, 0)
-    const delivered = (): number => received.reduce((n, set, i) => n + [...sent.get(groupOf(i))!].filter((id) => set.has(id)).length, 0)
-    const deadline = now() + 15_000
-    while (delivered() < expected() && now() < deadline) await sleep(100)
-    progressDone()
+    const connectMs = Math.max(...(await bounded(Promise.all(slices.map((x) => x.ready)), 300_000, 'the held clients to connect')))
+    progress(`  held: ${sizes.heldClients} clients connected in ${slices.length} processes (${connectMs} ms); load for ${sizes.heldSeconds} s`)
+    for (const x of slices) x.child.stdin!.write('START\n')
+    const heldEnd = now() + sizes.heldSeconds * 1000
+    const during = await probeFetches(probe, relay, probeKeys, sizes, () => now() > heldEnd)
+    // While every client is still connected (the slices wait for their last deliveries before they stop).
     const rss = (await relay.metric('hearth_relay_process_resident_memory_bytes')) / 2 ** 20
-    controller.abort()
-    loop.disable()
-    await Promise.all(watches)
+    progress(`  held: waiting for the last deliveries`)
+    const results = await bounded(Promise.all(slices.map((x) => x.result)), 120_000, 'the held-load results')
+    progressDone()
+    const errorKinds: Record<string, number> = {}
+    const errorSamples: Record<string, string> = {}
+    for (const r of results) {
+      for (const [kind, n] of Object.entries(r.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n
+      for (const [kind, text] of Object.entries(r.errorSamples)) errorSamples[kind] ??= text
+    }
+    const busiest = results.reduce((a, b) => (b.loopDelay.p99 > a.loopDelay.p99 ? b : a))
+    const sum = (f: (r: HeldChildResult) => number): number => results.reduce((n, r) => n + f(r), 0)
     return {
-      clients: nodes.length,
+      clients: sum((r) => r.clients),
+      processes: slices.length,
       seconds: sizes.heldSeconds,
-      deposits,
-      deliveries: delivered(),
-      expectedDeliveries: expected(),
-      errors,
+      deposits: sum((r) => r.deposits),
+      deliveries: sum((r) => r.deliveries),
+      expectedDeliveries: sum((r) => r.expectedDeliveries),
+      errors: sum((r) => r.errors),
       errorKinds,
       errorSamples,
-      clientLoopDelay: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
-      depositLatency: summarize(latencies),
-      connectMs: round(connectMs, 0),
+      clientLoopDelay: busiest.loopDelay,
+      depositLatency: summarize(results.flatMap((r) => r.latencies)),
+      connectMs,
       relayRssMb: round(rss, 1),
+      fetchIdle: summarize(idle.latencies),
+      fetchHeld: summarize(during.latencies),
+      fetchErrors: idle.errors + during.errors,
     }
   } finally {
-    controller.abort()
-    await stopAll(nodes)
+    for (const x of slices) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill('SIGKILL')
+    await probeNode!.stop()
   }
 }
 
@@ -444,7 +501,7 @@ export async function relayBench(sizes: RelaySizes, log: (text: string) => void 
       page,
       catchup: caught,
       held: heldResult,
-      errors: ingestResult.errors + single.errors + base.errors + heldResult.errors + (caught.complete ? 0 : 1),
+      errors: ingestResult.errors + single.errors + base.errors + heldResult.errors + heldResult.fetchErrors + (caught.complete ? 0 : 1),
     }
   } finally {
     await relay.stop()
@@ -463,6 +520,7 @@ export function relayRows(r: RelayResult): Array<[string, string, string, string
     ['relay fetch of a 500-envelope page p50 / p99', '', `${ms(r.page.p50)} / ${ms(r.page.p99)}`, '', '(info)', ''],
     [`relay catch-up of ${r.catchup.envelopes} envelopes (dial included)`, '', r.catchup.complete ? ms(r.catchup.ms) : `incomplete: ${r.catchup.envelopes}`, '', `< ${RELAY_TARGETS.catchupMs} ms`, met(r.catchup.complete && r.catchup.ms < RELAY_TARGETS.catchupMs)],
     [`relay held load, ${r.held.clients} clients × ${r.held.seconds} s`, '', `${r.held.errors} errors, ${r.held.deliveries}/${r.held.expectedDeliveries} delivered`, '', `${RELAY_TARGETS.heldClients} clients, 0 errors`, met(r.held.clients >= RELAY_TARGETS.heldClients && r.held.errors === 0 && r.held.deliveries === r.held.expectedDeliveries)],
+    [`  fetch of ${r.sizes.fetchLimit} envelopes p50 / p99, idle vs held`, `${ms(r.held.fetchIdle.p50)} / ${ms(r.held.fetchIdle.p99)}`, `${ms(r.held.fetchHeld.p50)} / ${ms(r.held.fetchHeld.p99)}`, `${(r.held.fetchHeld.p99 / r.held.fetchIdle.p99).toFixed(2)}× (p99)`, '(info)', r.held.fetchErrors > 0 ? `${r.held.fetchErrors} errors` : ''],
   ]
 }
 
@@ -471,8 +529,8 @@ export function relayDetail(r: RelayResult): string {
     `relay detail: the baseline column is the same load against a do-nothing server over the same framing; envelopes of ${r.sizes.envelopeBytes} B; ingest ${r.ingest.envelopes} in ${r.ingest.seconds} s (${r.ingest.errors} errors), ` +
     `one-per-request ${r.ingestSingle.envelopes} in ${r.ingestSingle.seconds} s (p50 ${r.ingestSingle.latency.p50.toFixed(2)} ms); ` +
     `LevelDB synced batches of 100 on this disk: ${r.levelSyncedBatchPerSecond} env/s; catch-up ${r.catchup.pages} pages, dial ${r.catchup.dialMs} ms; ` +
-    `held: connect ${r.held.connectMs} ms, ${r.held.deposits} deposits, deposit p50/p99 ${r.held.depositLatency.p50.toFixed(2)}/${r.held.depositLatency.p99.toFixed(2)} ms ` +
-    `(event-loop delay of the process simulating all clients p50/p99/max ${r.held.clientLoopDelay.p50}/${r.held.clientLoopDelay.p99}/${r.held.clientLoopDelay.max} ms), relay RSS ${r.held.relayRssMb} MB` +
+    `held: ${r.held.processes} client processes, connect ${r.held.connectMs} ms, ${r.held.deposits} deposits, deposit p50/p99 ${r.held.depositLatency.p50.toFixed(2)}/${r.held.depositLatency.p99.toFixed(2)} ms ` +
+    `(event-loop delay of the busiest client process p50/p99/max ${r.held.clientLoopDelay.p50}/${r.held.clientLoopDelay.p99}/${r.held.clientLoopDelay.max} ms), relay RSS ${r.held.relayRssMb} MB; probe fetches ${r.held.fetchIdle.n} idle, ${r.held.fetchHeld.n} held, every ${r.sizes.fetchEveryMs} ms` +
     (r.held.errors > 0 ? `; errors: ${JSON.stringify(r.held.errorSamples)}` : '')
   )
 }
