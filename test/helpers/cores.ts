@@ -32,6 +32,8 @@ export interface StartOptions {
    * mailboxes (through the real MailboxClient), with short timers so tests do not wait minutes.
    */
   relays?: string[]
+  /** Anti-entropy period (default 1 s, so tests do not wait); a long one shows what heals without it. */
+  syncIntervalMs?: number
 }
 
 export async function startCore(name: string, options: StartOptions = {}): Promise<TestCore> {
@@ -61,7 +63,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     },
     store,
     node,
-    syncIntervalMs: 1_000,
+    syncIntervalMs: options.syncIntervalMs ?? 1_000,
     ...(relays === undefined ? {} : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),
   })
   await core.start()

@@ -82,6 +82,7 @@ import { actorOf } from './actor.js'
 import { parseStreamKey, streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
+import { GapSync } from './gap-sync.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
 import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
@@ -234,6 +235,8 @@ export class Core {
   private readonly saveIdentity: (identity: Identity) => Promise<void>
   /** Equivocation evidence and withdrawn messages (equivocation.ts). */
   private readonly withdrawals: Withdrawals
+  /** Syncs at once when a stream is seen to reach further than we hold (gap-sync.ts). */
+  private readonly gaps: GapSync
 
   constructor(options: CoreOptions) {
     this.currentIdentity = options.identity
@@ -245,6 +248,18 @@ export class Core {
     this.syncIntervalMs = options.syncIntervalMs ?? 15_000
     this.gossipRate = new GossipRateLimit(options.gossipAllowance ?? {})
     this.withdrawals = new Withdrawals({ store: this.store, counters: this.counters, events: this.events, now: this.now })
+    this.gaps = new GapSync({
+      sync: (id, peer) => {
+        const rt = this.conversations.get(id)
+        if (!rt || this.stopped) return
+        const members = this.memberPeers(rt)
+        for (const p of peer !== null && members.includes(peer) ? [peer] : members) {
+          this.counters.count('gap-sync')
+          drop(this.syncWith(p, id), (err) => this.log.debug({ err, peer: p }, 'gap sync failed'))
+        }
+      },
+      have: (id, stream) => this.conversations.get(id)?.streams.get(stream)?.have ?? 0,
+    })
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({
         host: this.mailboxHost(),
@@ -296,6 +311,7 @@ export class Core {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.gaps.stop()
     if (this.syncTimer) clearInterval(this.syncTimer)
     if (this.discoveryTimer) clearInterval(this.discoveryTimer)
     for (const t of this.receiptTimers.values()) clearTimeout(t)
@@ -1346,7 +1362,7 @@ export class Core {
   /** Stores envelopes, handles control envelopes at once and processes content in order per stream. */
   private async ingest(rt: ConversationRuntime, items: Array<{ bytes: Uint8Array; from: string | null }>): Promise<void> {
     // First pass: verify (signals are handled at once); drop what is known to be held already.
-    const candidates: Array<{ bytes: Uint8Array; verdict: Extract<CheckResult, { ok: true }>; envKey: string }> = []
+    const candidates: Array<{ bytes: Uint8Array; verdict: Extract<CheckResult, { ok: true }>; envKey: string; from: string | null }> = []
     const inBatch = new Map<string, Uint8Array>()
     const conflicts: Array<{ verdict: Extract<CheckResult, { ok: true }>; versions: Uint8Array[] }> = []
     const verdicts = await this.checkAll(rt, items.map((item) => item.bytes))
@@ -1378,7 +1394,7 @@ export class Core {
         continue
       }
       inBatch.set(envKey, bytes)
-      candidates.push({ bytes, verdict, envKey })
+      candidates.push({ bytes, verdict, envKey, from })
     }
     // One batched read for the rest: what is stored at each position (at or below `have`, or beyond it out of order).
     // The same bytes are a duplicate; different bytes validly signed by the same device are equivocation.
@@ -1404,7 +1420,9 @@ export class Core {
     const batch: Put[] = []
     let logChanged = false
     const fresh: FreshEnvelopes = new Map()
-    candidates.forEach(({ bytes, verdict, envKey }, i) => {
+    /** Per stream, the furthest position this batch brought and who brought it: beyond `have`, that is a gap. */
+    const furthest = new Map<string, { seq: number; from: string | null }>()
+    candidates.forEach(({ bytes, verdict, envKey, from }, i) => {
       // Compared above: a duplicate, or a second version kept only as evidence.
       if (storedBefore[i]) return
       const { header, epoch, device, keys, frame } = verdict
@@ -1416,6 +1434,7 @@ export class Core {
       const key = streamKey(epoch, device)
       const stream = rt.streams.get(key) ?? { have: 0, done: 0, chain: null }
       fresh.set(envKey, { frame, header })
+      if (header.seq > (furthest.get(key)?.seq ?? 0)) furthest.set(key, { seq: header.seq, from })
       batch.push(this.store.putEnvelope(rt.id, epoch, device, header.seq, bytes))
       rt.streams.set(key, stream)
       touchedStreams.add(key)
@@ -1449,6 +1468,8 @@ export class Core {
       const [epoch, device] = key.split('/') as [EpochId, DeviceId]
       while (fresh.has(`${key}/${s.have + 1}`) || (await this.store.getEnvelope(rt.id, epoch, device, s.have + 1))) s.have++
       batch.push(this.store.putStream(rt.id, epoch, device, s))
+      const far = furthest.get(key)
+      if (far) this.gaps.notice(rt.id, key, s.have, far.seq, far.from)
     }
     // Not synced: a crash here loses only what sync fetches again (our vector is what is on disk). The synced write
     // comes when the envelopes are processed, before any receipt says we hold them.
@@ -1690,6 +1711,8 @@ export class Core {
       const [e, device] = key.split('/')
       if (e === epoch) have[device!] = s.have
     }
+    // Our own position too: a member that missed some of what we wrote learns of it from any receipt of ours.
+    have[this.identity.deviceId] = this.ownHave(rt, epoch)
     const payload = encodeReceipt({ hlc: encodeHlc(this.tick()), epoch, have, readUpTo: rt.record.readUpTo })
     const bytes = sealEnvelope({
       keys: keys.envelope,
@@ -1713,6 +1736,19 @@ export class Core {
     if (previous && previous.hlc >= receipt.hlc) return
     await this.store.commit([this.store.putReceipt(rt.id, device, receipt)], false)
     await this.applyReceipt(rt, receipt)
+    this.noticeClaims(rt, receipt, device)
+  }
+
+  /** A member's receipt says how far it holds each stream: where that is beyond us, ask that member at once. */
+  private noticeClaims(rt: ConversationRuntime, receipt: { epoch: string; have: Record<string, number> }, from: DeviceId): void {
+    const epoch = receipt.epoch as EpochId
+    if (!rt.epochs.has(epoch)) return
+    const peer = rt.log.knownDevices.get(from)?.peerId ?? null
+    for (const [device, claimed] of Object.entries(receipt.have)) {
+      if (device === this.identity.deviceId || !rt.log.knownDevices.has(device as DeviceId)) continue
+      const key = streamKey(epoch, device as DeviceId)
+      this.gaps.notice(rt.id, key, rt.streams.get(key)?.have ?? 0, claimed, peer)
+    }
   }
 
   /** Moves our messages to delivered / read as far as another member's receipt says. */
@@ -1863,6 +1899,12 @@ export class Core {
       return
     }
     const theirs = new Map(req.vector.map((p) => [`${p.epoch}/${p.device}`, p.seq]))
+    // The requester may hold what we lack (it wrote while we were apart): ask it back at once.
+    for (const p of req.vector) {
+      if (p.device === this.identity.deviceId || !rt.epochs.has(p.epoch) || !rt.log.knownDevices.has(p.device)) continue
+      const key = streamKey(p.epoch, p.device)
+      this.gaps.notice(rt.id, key, rt.streams.get(key)?.have ?? 0, p.seq, peer)
+    }
     const paced = new Map((req.paced ?? []).map((p) => [streamKey(p.epoch, p.device), p.max]))
     let budget = MAX_ENVELOPES_PER_SYNC
     let bytesLeft = SYNC_RESPONSE_BYTES

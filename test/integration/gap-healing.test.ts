@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../../node/common/net/testing.js'
+import type { ConversationId } from '../../node/src/ids.js'
+import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { bodies, makeGroup } from '../helpers/group.js'
+
+/**
+ * Gossip lost in flight (a partition that healed, a peer that dropped a backlog) is fetched as soon as anything shows
+ * the gap, not at the next anti-entropy round: here that round is ten minutes away, so only the gap can explain it.
+ */
+const NO_ANTI_ENTROPY = { syncIntervalMs: 600_000 }
+
+/** Envelopes `c` publishes while this is on reach nobody, as if the network had dropped them. */
+function silence(c: TestCore): () => void {
+  const node = c.core.node as { publish: (topic: string, data: Uint8Array) => Promise<void> }
+  const publish = node.publish
+  node.publish = async () => {}
+  return () => {
+    node.publish = publish
+  }
+}
+
+describe('healing on a gap', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  async function group(): Promise<{ alice: TestCore; bob: TestCore; carol: TestCore; id: ConversationId }> {
+    const alice = await startCore('alice', NO_ANTI_ENTROPY)
+    const bob = await startCore('bob', NO_ANTI_ENTROPY)
+    const carol = await startCore('carol', NO_ANTI_ENTROPY)
+    cores = [alice, bob, carol]
+    const id = await makeGroup(alice, [bob, carol])
+    await alice.core.send(id, 'hello')
+    for (const c of cores) await waitFor(async () => (await bodies(c, id)).length === 1, { message: `${c.name} to get hello` })
+    return { alice, bob, carol, id }
+  }
+
+  it('a message after lost ones brings the lost ones with it', async () => {
+    const { alice, bob, carol, id } = await group()
+    const speak = silence(alice)
+    for (let i = 1; i <= 5; i++) await alice.core.send(id, `lost ${i}`)
+    speak()
+    await new Promise((r) => setTimeout(r, 300))
+    for (const c of [bob, carol]) expect(await bodies(c, id)).toEqual(['alice: hello'])
+    await alice.core.send(id, 'after the heal')
+    const expected = ['alice: hello', ...[1, 2, 3, 4, 5].map((i) => `alice: lost ${i}`), 'alice: after the heal']
+    for (const c of [bob, carol]) await waitFor(async () => (await bodies(c, id)).length === 7, { timeoutMs: 10_000, message: `${c.name} to fetch the gap` })
+    for (const c of [bob, carol]) {
+      expect(await bodies(c, id)).toEqual(expected)
+      expect(c.core.counters.get('gap-sync')).toBeGreaterThan(0)
+    }
+  })
+
+  it('what a member wrote unheard reaches the others once it hears anything (its receipt says how far it wrote)', async () => {
+    const { alice, bob, carol, id } = await group()
+    const speak = silence(bob)
+    for (let i = 1; i <= 3; i++) await bob.core.send(id, `unheard ${i}`)
+    speak()
+    await new Promise((r) => setTimeout(r, 300))
+    for (const c of [alice, carol]) expect(await bodies(c, id)).toEqual(['alice: hello'])
+    // Bob hears a message and answers with a receipt: that is all the others need.
+    await alice.core.send(id, 'anyone there?')
+    for (const c of [alice, carol]) await waitFor(async () => (await bodies(c, id)).length === 5, { timeoutMs: 10_000, message: `${c.name} to fetch what bob wrote` })
+    const all = await bodies(bob, id)
+    for (const c of [alice, carol]) expect(await bodies(c, id)).toEqual(all)
+  })
+})
