@@ -7,9 +7,14 @@
  *   catchup     bob away while alice writes 10k; time from bob's start until he has them all
  *   memory      core RSS/heap at rest with 50 conversations × 2k messages (child processes, forced GC)
  *   relay       one relay process: ingest envelopes/s vs a do-nothing server, 500-envelope page, 10k catch-up,
- *               500 clients held (test/bench/relay.ts)
+ *               2,000 clients held with page-fetch latency meanwhile (test/bench/relay.ts)
  *   flood       honest p50/p99 latency in a group of three, quiet vs while one member floods from its own process
  *               (test/bench/flood.ts)
+ *   heal        a member cut off by the connection gaters, both sides write, time from the heal until every member
+ *               holds every message (test/bench/heal.ts)
+ *   join        join through a relay circuit with unreachable addresses in the invite, until the history is held
+ *               (test/bench/join.ts)
+ *   cli         `hearth list` / `whoami` against a running core vs `node -e ''` (test/bench/cli.ts)
  *
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
  * Prints a table and writes test/bench/results.json (or $HEARTH_BENCH_OUT). docs/PERFORMANCE.md explains the figures.
@@ -43,10 +48,10 @@ const chosen = args.filter((a): a is Piece => (PIECES as readonly string[]).incl
 const pieces: Piece[] = chosen.length === 0 ? [...PIECES] : PIECES.filter((p) => chosen.includes(p))
 
 const SIZES = quick
-  ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 60, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200 }
-  : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 240, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000 }
+  ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 60, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200, cliSamples: 10 }
+  : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 240, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000, cliSamples: 40 }
 
-const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS, joinMs: JOIN_TARGET_MS }
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS, joinMs: JOIN_TARGET_MS, cliListP50Ms: 300 }
 
 interface Results {
   date: string
@@ -69,6 +74,15 @@ interface Results {
   flood?: FloodResult
   heal?: HealResult
   join?: JoinResult
+  cli?: CliResult
+}
+
+/** What test/bench/cli.ts's `cliLatency` returns: spawning `node -e ''` next to `hearth list`/`whoami` against a running daemon. */
+interface CliResult {
+  nodeEmpty: Summary
+  list: Summary
+  whoami: Summary
+  ratioList: number
 }
 
 const results: Results = {
@@ -191,6 +205,22 @@ if (pieces.includes('join')) {
   if (r) results.join = r
 }
 
+if (pieces.includes('cli')) {
+  const r = await timed('cli', async () => {
+    // Loaded only when asked for, and by a computed name: the piece's module comes with the CLI work and may be absent.
+    const name = './cli.js'
+    let mod: { cliLatency?: (samples: number) => Promise<CliResult> }
+    try {
+      mod = (await import(name)) as typeof mod
+    } catch (err) {
+      throw new Error(`not available: test/bench/cli.ts could not be loaded (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)
+    }
+    if (typeof mod.cliLatency !== 'function') throw new Error('not available: test/bench/cli.ts exports no cliLatency')
+    return mod.cliLatency(SIZES.cliSamples)
+  })
+  if (r) results.cli = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -253,6 +283,11 @@ if (results.flood) {
 }
 if (results.heal) rows.push(...healRows(results.heal))
 if (results.join) rows.push(...joinRows(results.join))
+if (results.cli) {
+  const c = results.cli
+  rows.push([`CLI \`hearth list\` against a running core, p50 (baseline: node -e '')`, ms(c.nodeEmpty.p50), ms(c.list.p50), `${c.ratioList.toFixed(2)}×`, `< ${TARGETS.cliListP50Ms} ms`, met(c.list.p50 < TARGETS.cliListP50Ms)])
+  rows.push(['  same, p99; `hearth whoami` p50 / p99', ms(c.nodeEmpty.p99), `${ms(c.list.p99)}; ${ms(c.whoami.p50)} / ${ms(c.whoami.p99)}`, '', '(info)', ''])
+}
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
