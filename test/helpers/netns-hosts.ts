@@ -14,6 +14,11 @@ export const ROOT = new URL('../../', import.meta.url).pathname
 
 type Line = Record<string, unknown>
 
+/** Where the suite's time goes (host start and stop), with HEARTH_NETNS_DEBUG=1. */
+function debug(text: string): void {
+  if (process.env.HEARTH_NETNS_DEBUG === '1') process.stderr.write(`netns: ${text}\n`)
+}
+
 export interface HistoryEntry {
   id: string
   body: string
@@ -72,6 +77,7 @@ export class NetnsHost {
   /** Starts host-child.ts in namespace `ns` of the lab and waits for its ready line. */
   static async start(lab: Lab, ns: string, name: string, args: { mode: 'core'; dataDir: string; options: CoreHostOptions } | { mode: 'api'; dataDir: string }): Promise<NetnsHost> {
     const childArgs = ['--import', 'tsx', 'test/netns/host-child.ts', args.mode, args.dataDir, ...(args.mode === 'core' ? [JSON.stringify(args.options)] : [])]
+    const t0 = performance.now()
     const child = lab.spawn(ns, process.execPath, childArgs, { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
     const host = new NetnsHost(name, child)
     const ready = await new Promise<Line>((resolve, reject) => {
@@ -79,6 +85,7 @@ export class NetnsHost {
       void host.exited.then(() => reject(new Error(`${name} exited before it was ready: ${host.stderr.join('').slice(-3000)}`)))
       setTimeout(() => reject(new Error(`${name} not ready in 60 s: ${host.stderr.join('').slice(-3000)}`)), 60_000).unref()
     })
+    debug(`${name} ready in ${Math.round(performance.now() - t0)} ms`)
     host.peerId = ready.peerId as string
     host.addresses = ready.addresses as string[]
     return host
@@ -132,10 +139,12 @@ export class NetnsHost {
   /** Closes the core cleanly and waits for the process to end (SIGKILL after 20 s). */
   async quit(): Promise<void> {
     if (!this.running) return
+    const t0 = performance.now()
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000)
     this.request('quit', {}, 20_000).catch(() => {})
     await this.exited
     clearTimeout(timer)
+    debug(`${this.name} quit in ${Math.round(performance.now() - t0)} ms`)
   }
 }
 
@@ -179,4 +188,49 @@ export function seededRandom(seed: number): () => number {
 /** One JSON line per measurement, easy to grep out of a CI log: `NETNS_FIGURE {...}`. */
 export function reportFigure(figure: Record<string, unknown>): void {
   process.stdout.write(`NETNS_FIGURE ${JSON.stringify(figure)}\n`)
+}
+
+export interface NetnsRelay {
+  peerId: string
+  /** Every address from the banner, with /p2p/. */
+  multiaddrs: string[]
+  child: ChildProcess
+  stderr: string[]
+  stop(): Promise<void>
+}
+
+/** A real `hearth-relay` (relay/src/cli.ts, as an operator runs it) inside namespace `ns`, on ports 4001 and 4002. */
+export async function startNetnsRelay(lab: Lab, ns: string, dataDir: string, flags: Record<string, string> = {}): Promise<NetnsRelay> {
+  const all: Record<string, string> = {
+    'data-dir': dataDir,
+    listen: '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/tcp/4002/ws',
+    'http-port': '0',
+    'dht-addresses': 'all',
+    'log-level': 'warn',
+    ...flags,
+  }
+  const args = ['--import', 'tsx', 'relay/src/cli.ts', ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])]
+  const child = lab.spawn(ns, process.execPath, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+  const stderr: string[] = []
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const banner = await new Promise<{ peerId: string; multiaddrs: string[] }>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr.push(chunk.toString())
+      const match = /hearth-relay (\S+)\n((?: {2}\S+\n)+)http /.exec(stderr.join(''))
+      if (match !== null) resolve({ peerId: match[1]!, multiaddrs: match[2]!.trim().split(/\s+/) })
+    })
+    void exited.then(() => reject(new Error(`relay exited before starting: ${stderr.join('')}`)))
+    setTimeout(() => reject(new Error(`relay not started in 60 s: ${stderr.join('')}`)), 60_000).unref()
+  })
+  return {
+    ...banner,
+    child,
+    stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
 }

@@ -105,9 +105,10 @@ export interface Lab {
   switch(name: string): void
   /**
    * Plugs `host` into `sw` with a veth pair: `ifname` in the host (default eth0) with `address` (CIDR), the other end
-   * a port of the bridge. Multicast is routed on the link (mDNS needs a route for 224.0.0.251; it is not a way out).
+   * a port of the bridge. Multicast is routed on the link unless `multicast` is false (mDNS needs a route for
+   * 224.0.0.251; it is not a way out, and a namespace has one such route, so a router's second link goes without).
    */
-  plug(host: string, sw: string, address: string, ifname?: string): void
+  plug(host: string, sw: string, address: string, options?: { ifname?: string; multicast?: boolean }): void
   /** `ip` in a namespace: lab.ip('a', 'route', 'add', ...). */
   ip(name: string, ...args: string[]): string
   /** A command run inside a namespace. */
@@ -182,14 +183,15 @@ export function openLab(tag: string): Lab | undefined {
       sh(['ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge'])
       sh(['ip', '-n', ns, 'link', 'set', 'br0', 'up'])
     },
-    plug(host, sw, address, ifname = 'eth0') {
+    plug(host, sw, address, options = {}) {
+      const ifname = options.ifname ?? 'eth0'
       const port = `p-${host}-${ifname}`.slice(0, 15)
       sh(['ip', 'link', 'add', ifname, 'netns', full(host), 'type', 'veth', 'peer', 'name', port, 'netns', full(sw)])
       sh(['ip', '-n', full(sw), 'link', 'set', port, 'master', 'br0'])
       sh(['ip', '-n', full(sw), 'link', 'set', port, 'up'])
       sh(['ip', '-n', full(host), 'addr', 'add', address, 'dev', ifname])
       sh(['ip', '-n', full(host), 'link', 'set', ifname, 'up'])
-      sh(['ip', '-n', full(host), 'route', 'add', '224.0.0.0/4', 'dev', ifname])
+      if (options.multicast !== false) sh(['ip', '-n', full(host), 'route', 'add', '224.0.0.0/4', 'dev', ifname])
     },
     ip: (name, ...args) => sh(['ip', '-n', full(name), ...args]),
     exec: (name, args, input) => sh(['ip', 'netns', 'exec', full(name), ...args], input),
