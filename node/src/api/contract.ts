@@ -203,11 +203,8 @@ export const eventNames = [...coreEventNames, 'app.changed'] as const satisfies 
 
 // --------------------------------------------------------------------------------------------------------- wire
 
-/**
- * The WebSocket carrier's token travels as the subprotocol `hearth.<token>`: the only header a browser lets a page
- * set on a WebSocket. `?token=` works too, for clients that cannot set protocols.
- */
-export const API_PROTOCOL_PREFIX = 'hearth.'
+// Kept apart so that a client loads no zod just for this constant.
+export { API_PROTOCOL_PREFIX } from './protocol.js'
 
 export type RequestId = number | string
 

@@ -5,7 +5,8 @@
  * injected, which the CLI does with `ws` so it controls exactly what headers go out.
  */
 import { ErrorCodes, HearthError, type ErrorCode } from '../../common/errors.js'
-import { API_PROTOCOL_PREFIX, type EventName, type EventPayload, type Method, type Params, type Result } from './contract.js'
+import type { EventName, EventPayload, Method, Params, Result } from './contract.js'
+import { API_PROTOCOL_PREFIX } from './protocol.js'
 
 /** The part of the WebSocket interface this client needs; the browser's, undici's and `ws`'s all fit. */
 export interface WebSocketLike {

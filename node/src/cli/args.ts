@@ -2,13 +2,24 @@
  * Turning what a person types into API values: durations, and conversation / member references that may be a full
  * id, a unique id prefix or a name.
  */
-import { HearthError } from '../../common/errors.js'
+import { HearthError, type ErrorCode } from '../../common/errors.js'
 import type { ConversationSummary, MemberView } from '../api/types.js'
 import { shortId } from './format.js'
 
 /** A mistake in how the command was typed: exit code 2, like commander's own usage errors. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
+}
+
+/** A failure whose fitting advice depends on the situation, not just on its code: main prints `hint` instead. */
+export class HintedError extends HearthError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly hint: string,
+  ) {
+    super(code, message)
+  }
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 24 * 3600_000, w: 7 * 24 * 3600_000 }

@@ -41,7 +41,7 @@ export function createContext(raw: { dataDir?: string; json?: boolean; passphras
 }
 
 export async function withSession<T>(ctx: Context, fn: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(ctx)
+  const session = await openSession(ctx, (text) => ctx.note(text))
   try {
     return await fn(session)
   } finally {

@@ -3,6 +3,7 @@
  * commands stay free of layout details. `--json` bypasses all of this and prints the API values unchanged.
  */
 import type { ConversationSummary, MemberView, MessageState, MessageView, PeerView, WhoAmI } from '../api/types.js'
+import type { RelayStatus } from '../core/relay-mailboxes.js'
 
 /** Short, readable form of an account key for people to compare; the full key is always available with --json. */
 export function fingerprint(account: string): string {
@@ -181,4 +182,43 @@ export function expiryText(expiresAt: number, now: number): string {
   ]
   for (const [unit, size] of units) if (ms >= size) return `expires in ${Math.round(ms / size)}${unit}`
   return `expires in ${Math.ceil(ms / 1000)}s`
+}
+
+/** Connected devices: members' first (by name), then relays, then others (a LAN neighbour not in any conversation). */
+export function formatPeers(peers: PeerView[], relays: RelayStatus[]): string {
+  const relayPeers = new Map(relays.map((r) => [r.peerId, r]))
+  const kind = (p: PeerView) => (p.displayName !== null ? 0 : relayPeers.has(p.peerId) ? 1 : 2)
+  const sorted = [...peers].sort((a, b) => kind(a) - kind(b) || (a.displayName ?? '').localeCompare(b.displayName ?? '') || a.peerId.localeCompare(b.peerId))
+  const lines: string[] = []
+  if (sorted.length === 0) lines.push('Not connected to any device.')
+  else {
+    lines.push(`Connected to ${sorted.length} ${sorted.length === 1 ? 'device' : 'devices'}:`)
+    lines.push(
+      table(
+        null,
+        sorted.map((p) => [
+          '  ' + (p.displayName ?? (relayPeers.has(p.peerId) ? 'relay' : '(not in your conversations)')),
+          p.peerId,
+        ]),
+      ),
+    )
+  }
+  if (relays.length > 0) {
+    lines.push('', 'Relays:')
+    lines.push(table(null, relays.map((r) => ['  ' + r.address, relayState(r)])))
+  }
+  return lines.join('\n')
+}
+
+function relayState(r: RelayStatus): string {
+  switch (r.state) {
+    case 'ok':
+      return 'ok'
+    case 'refused':
+      return r.detail === null ? 'refused' : `refused: ${r.detail}`
+    case 'unreachable':
+      return 'unreachable'
+    case 'unknown':
+      return 'not tried yet'
+  }
 }

@@ -9,6 +9,7 @@ import type { KeyProvider } from '../../common/crypto/keystore.js'
 import { isHearthError } from '../../common/errors.js'
 import { Logger } from '../core/logger.js'
 import { openCore, type OpenedCore } from '../core/open-core.js'
+import { bootstrapAddresses, mdnsEnabled, relayAddresses } from './env.js'
 import { readAddressBook, readListenPorts, writeAddressBook, writeListenPorts, type AddressBook } from './state-files.js'
 
 export function cliLogger(): Logger {
@@ -16,26 +17,7 @@ export function cliLogger(): Logger {
   return Logger.create({ level: process.env.HEARTH_LOG_LEVEL ?? 'warn' })
 }
 
-/** Relays or other always-on peers to connect to at start (HEARTH_BOOTSTRAP: comma-separated multiaddrs with /p2p/). */
-export function bootstrapAddresses(): string[] {
-  return addressList(process.env.HEARTH_BOOTSTRAP)
-}
-
-/** Relays to use besides those in the settings (HEARTH_RELAYS: comma-separated multiaddrs ending in /p2p/<PeerId>). */
-export function relayAddresses(): string[] {
-  return addressList(process.env.HEARTH_RELAYS)
-}
-
-function addressList(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(',')
-    .map((a) => a.trim())
-    .filter((a) => a.length > 0)
-}
-
-export function mdnsEnabled(): boolean {
-  return !['0', 'false', 'off', 'no'].includes((process.env.HEARTH_MDNS ?? '').toLowerCase())
-}
+export { bootstrapAddresses, mdnsEnabled, relayAddresses } from './env.js'
 
 export interface LocalCoreSettings {
   /** Default: HEARTH_MDNS. */

@@ -8,16 +8,12 @@
  *    valid across restarts.
  * All are rewritten atomically (temp file + rename) and read defensively: a damaged file is ignored, not fatal.
  */
-import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { writeAtomic } from './api-file.js'
 
-export async function writeAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
-  await chmod(tmp, 0o600) // the mode above is masked by the umask; be explicit
-  await rename(tmp, path)
-}
+export { apiFilePath, processAlive, readApiFile, removeApiFile, writeApiFile, writeAtomic, type ApiFile } from './api-file.js'
 
 export async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
   let text: string
@@ -31,46 +27,6 @@ export async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T
     return parsed.success ? parsed.data : undefined
   } catch {
     return undefined
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------- api.json
-
-export interface ApiFile {
-  url: string
-  token: string
-  pid: number
-}
-
-const apiFileSchema = z.object({
-  url: z.string().regex(/^ws:\/\/127\.0\.0\.1:\d{1,5}$/),
-  token: z.string().min(16).max(256),
-  pid: z.number().int().positive(),
-})
-
-export const apiFilePath = (dataDir: string) => join(dataDir, 'api.json')
-
-export function readApiFile(dataDir: string): Promise<ApiFile | undefined> {
-  return readJson(apiFilePath(dataDir), apiFileSchema)
-}
-
-export function writeApiFile(dataDir: string, file: ApiFile): Promise<void> {
-  return writeAtomic(apiFilePath(dataDir), file)
-}
-
-/** Removes api.json only if it is still ours (a newer daemon may have replaced it). */
-export async function removeApiFile(dataDir: string, pid: number): Promise<void> {
-  const current = await readApiFile(dataDir)
-  if (current?.pid === pid) await rm(apiFilePath(dataDir), { force: true })
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else, which still means the pid is taken.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -8,7 +8,8 @@ import { identityExists } from '../../identity/identity.js'
 import type { Context } from '../context.js'
 import { fingerprint, formatPeer, shortPeer, table } from '../format.js'
 import { getPassphrase } from '../prompt.js'
-import { findDaemon, mdnsEnabled, openLocalCore } from '../session.js'
+import { mdnsEnabled } from '../env.js'
+import { openLocalCoreWaiting, probeDaemon, staleDaemonNote } from '../session.js'
 import { apiFilePath, removeApiFile, writeApiFile } from '../state-files.js'
 import { defaultName, printCreated } from './init.js'
 import { UsageError } from '../args.js'
@@ -24,11 +25,13 @@ export interface StartOptions {
  */
 export async function runStart(ctx: Context, options: StartOptions): Promise<void> {
   const apiPort = parsePort(options.apiPort ?? process.env.HEARTH_API_PORT)
-  const running = await findDaemon(ctx.dataDir)
-  if (running !== undefined) {
-    running.close()
-    throw new HearthError('STORAGE_LOCKED', `a Hearth daemon is already running for ${ctx.dataDir}`)
+  const probe = await probeDaemon(ctx.dataDir)
+  if (probe.kind === 'running') {
+    probe.client.close()
+    throw new HearthError('STORAGE_LOCKED', `a Hearth daemon is already running for ${ctx.dataDir} (pid ${probe.file.pid})`)
   }
+  // api.json is replaced below; say why the one there did not count.
+  if (probe.kind === 'dead') ctx.note(staleDaemonNote(ctx.dataDir, 'starting a new one.'))
 
   let passphrase: string
   if (!identityExists(ctx.dataDir)) {
@@ -48,7 +51,9 @@ export async function runStart(ctx: Context, options: StartOptions): Promise<voi
   }
 
   const mdns = mdnsEnabled()
-  const local = await openLocalCore(ctx, passphraseKeyProvider(passphrase), { mdns })
+  const opened = await openLocalCoreWaiting(ctx, passphraseKeyProvider(passphrase), (text) => ctx.note(text), probe, { mdns, allowDaemon: false })
+  const local = opened.core
+  if (local === undefined) throw new HearthError('STORAGE_LOCKED', `a Hearth daemon is already running for ${ctx.dataDir}`)
   const { core } = local.opened
   const server = await startApiServer(createDispatcher(core, { logger: local.logger }), { port: apiPort, logger: local.logger })
   await writeApiFile(ctx.dataDir, { url: server.url, token: server.token, pid: process.pid })
@@ -85,12 +90,18 @@ export async function runStart(ctx: Context, options: StartOptions): Promise<voi
     emit(`found ${shortPeer(peer)} on the LAN`, { event: 'peer.discovered', peer, source })
   })
   let connected = new Map<string, PeerView>()
-  let rememberTimer: NodeJS.Timeout | undefined
-  const offPeers = core.events.on('peer.changed', ({ peers }) => {
+  const update = (peers: PeerView[]) => {
     const now = new Map(peers.map((p) => [p.peerId, p]))
     for (const [id, p] of now) if (!connected.has(id)) emit(`connected to ${formatPeer(p)}`, { event: 'peer.connected', peer: p })
     for (const [id, p] of connected) if (!now.has(id)) emit(`disconnected from ${formatPeer(p)}`, { event: 'peer.disconnected', peer: p })
     connected = now
+  }
+  // Remembered peers are dialled while the core opens, so some connect before the ready line: report them right after
+  // it, in the same turn as subscribing, so that none is missed or told twice.
+  update(core.peers())
+  let rememberTimer: NodeJS.Timeout | undefined
+  const offPeers = core.events.on('peer.changed', ({ peers }) => {
+    update(peers)
     // Remember where members can be reached once identify has told us their listen addresses.
     clearTimeout(rememberTimer)
     rememberTimer = setTimeout(() => drop(local.remember()), 2_000)
