@@ -598,8 +598,13 @@ export function hostileText(seeds: readonly string[]): fc.Arbitrary<string> {
         return s.slice(0, at)
     }
   }
+  const set = fc.record({ t: fc.constant('set' as const), at: fc.nat(), c: fc.constantFrom(...'0123456789abcdef-_/:.AZaz') })
   return fc.oneof(
+    fc.constantFrom(...seeds),
     fc.string({ maxLength: 200, unit: 'binary' }),
+    fc
+      .tuple(fc.constantFrom(...seeds), fc.array(set, { minLength: 1, maxLength: 3 }))
+      .map(([s, es]) => es.reduce((acc, e) => (acc.length === 0 ? e.c : acc.slice(0, e.at % acc.length) + e.c + acc.slice((e.at % acc.length) + 1)), s)),
     fc.tuple(fc.constantFrom(...seeds), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([s, es]) => es.reduce(apply, s)),
   )
 }
