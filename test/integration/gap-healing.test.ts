@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { HearthNode } from '../../node/common/net/create-node.js'
 import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
@@ -12,9 +13,9 @@ const NO_ANTI_ENTROPY = { syncIntervalMs: 600_000 }
 
 /** Envelopes `c` publishes while this is on reach nobody, as if the network had dropped them. */
 function silence(c: TestCore): () => void {
-  const node = c.core.node as { publish: (topic: string, data: Uint8Array) => Promise<void> }
+  const node: { publish: HearthNode['publish'] } = c.core.node
   const publish = node.publish
-  node.publish = async () => {}
+  node.publish = async () => ({ recipients: 0 })
   return () => {
     node.publish = publish
   }
@@ -66,5 +67,18 @@ describe('healing on a gap', () => {
     for (const c of [alice, carol]) await waitFor(async () => (await bodies(c, id)).length === 5, { timeoutMs: 10_000, message: `${c.name} to fetch what bob wrote` })
     const all = await bodies(bob, id)
     for (const c of [alice, carol]) expect(await bodies(c, id)).toEqual(all)
+  })
+
+  it('a connection to a member that drops comes back by itself, and what was written meanwhile arrives', async () => {
+    const { alice, bob, id } = await group()
+    const alicePeer = alice.core.node.libp2p.peerId
+    // Bob's side cuts the connection (as a Wi-Fi drop does); no discovery runs in these tests (no mDNS, no DHT).
+    const speak = silence(alice)
+    await bob.core.node.libp2p.hangUp(alicePeer)
+    expect(bob.core.node.connectedPeers()).not.toContain(alicePeer.toString())
+    await alice.core.send(id, 'while apart')
+    speak()
+    await waitFor(() => bob.core.node.connectedPeers().includes(alicePeer.toString()), { timeoutMs: 10_000, message: 'bob and alice to reconnect' })
+    await waitFor(async () => (await bodies(bob, id)).includes('alice: while apart'), { timeoutMs: 10_000, message: 'bob to get what alice wrote' })
   })
 })

@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Logger } from './logger.js'
 import {
@@ -83,6 +84,7 @@ import { parseStreamKey, streamKey, type ConversationRuntime } from './conversat
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GapSync } from './gap-sync.js'
+import { MemberReconnect, type ReconnectSchedule } from './member-reconnect.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
 import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
@@ -96,6 +98,8 @@ export interface CoreOptions {
   logger?: Logger
   /** Anti-entropy: how often to sync with connected members even when nothing seems missing. */
   syncIntervalMs?: number
+  /** When lost connections to members' devices are retried (tests shorten it). */
+  reconnectSchedule?: Partial<ReconnectSchedule>
   /** The relay mailbox client; without it the core uses no relays (LAN only). */
   mailbox?: MailboxPort
   /** Relay pass interval and long-poll wait (tests shorten them). */
@@ -237,6 +241,8 @@ export class Core {
   private readonly withdrawals: Withdrawals
   /** Syncs at once when a stream is seen to reach further than we hold (gap-sync.ts). */
   private readonly gaps: GapSync
+  /** Redials members' devices soon after a connection is lost (member-reconnect.ts). */
+  private readonly reconnect: MemberReconnect
 
   constructor(options: CoreOptions) {
     this.currentIdentity = options.identity
@@ -259,6 +265,26 @@ export class Core {
         }
       },
       have: (id, stream) => this.conversations.get(id)?.streams.get(stream)?.have ?? 0,
+    })
+    this.reconnect = new MemberReconnect({
+      wanted: (peer) => !(this.node.penalties?.isBanned(peer) ?? false) && this.isMemberPeer(peer),
+      isConnected: (peer) => this.node.connectedPeers().includes(peer),
+      addresses: async (peer) => {
+        try {
+          const known = await this.node.libp2p.peerStore.get(peerIdFromString(peer))
+          return known.addresses.map((a) => a.multiaddr).filter((ma) => !ma.getComponents().some((c) => c.name === 'p2p-circuit')).map((ma) => `${ma.toString()}/p2p/${peer}`)
+        } catch {
+          return [] // not in the peer store (never connected since start): discovery finds it
+        }
+      },
+      dial: async (_peer, addresses, signal) => {
+        await this.node.libp2p.dial(
+          addresses.map((a) => multiaddr(a)),
+          { signal },
+        )
+      },
+      logger: this.log,
+      ...options.reconnectSchedule === undefined ? {} : { schedule: options.reconnectSchedule },
     })
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({
@@ -289,7 +315,12 @@ export class Core {
     await handleProtocol(this.node, SYNC_PROTOCOL, SYNC_LIMITS, (req, ctx) => this.serveSync(req, ctx.peer))
     await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.serveJoin(req, ctx.peer))
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
-    this.unsubscribers.push(this.node.onPeerDisconnected(() => this.emitPeers()))
+    this.unsubscribers.push(
+      this.node.onPeerDisconnected((peer) => {
+        this.emitPeers()
+        this.reconnect.lost(peer)
+      }),
+    )
     for (const rt of this.conversations.values()) {
       this.refreshSubscriptions(rt)
       await this.queue.run(() => this.afterLogChange(rt))
@@ -312,6 +343,7 @@ export class Core {
     if (this.stopped) return
     this.stopped = true
     this.gaps.stop()
+    this.reconnect.stop()
     if (this.syncTimer) clearInterval(this.syncTimer)
     if (this.discoveryTimer) clearInterval(this.discoveryTimer)
     for (const t of this.receiptTimers.values()) clearTimeout(t)
@@ -1179,6 +1211,16 @@ export class Core {
       if (cert.device !== this.identity.deviceId && connected.has(cert.peerId)) peers.add(cert.peerId)
     }
     return [...peers]
+  }
+
+  /** A device of a member of any conversation we are still in. */
+  private isMemberPeer(peer: string): boolean {
+    if (peer === this.identity.peerId) return false
+    for (const rt of this.conversations.values()) {
+      if (rt.record.removed) continue
+      for (const cert of memberDevices(rt.log).values()) if (cert.peerId === peer) return true
+    }
+    return false
   }
 
   private onPeerConnected(peer: string): void {

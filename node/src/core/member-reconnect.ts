@@ -1,0 +1,111 @@
+/**
+ * Gets a lost connection to a member's device back soon after the network heals.
+ *
+ * Discovery alone is slow to notice a heal: mDNS asks every 10 s, and libp2p's own reconnect gives up for good after
+ * five tries. A family's devices on one LAN should find each other again within a second or two of a Wi-Fi drop or a
+ * cable put back, so when a connection to a member's device ends, its direct addresses are tried again every second
+ * for a minute, then every 15 s for a quarter of an hour; then discovery takes over. Relay circuits are not retried
+ * here (each try would cost the relay; the relay client keeps its own connection), and attempts never overlap.
+ */
+import type { Logger } from './logger.js'
+
+export interface MemberReconnectOptions {
+  /** A device of a member of one of our conversations: worth a connection. */
+  wanted(peer: string): boolean
+  isConnected(peer: string): boolean
+  /** The peer's known direct addresses (no relay circuits). */
+  addresses(peer: string): Promise<string[]>
+  /** Dials the addresses; rejects on failure or when `signal` aborts. */
+  dial(peer: string, addresses: string[], signal: AbortSignal): Promise<void>
+  logger: Logger
+  schedule?: Partial<ReconnectSchedule>
+}
+
+export interface ReconnectSchedule {
+  /** First try this long after the loss (a closed laptop lid drops connections in bursts). */
+  firstMs: number
+  fastMs: number
+  fastForMs: number
+  slowMs: number
+  giveUpAfterMs: number
+  attemptTimeoutMs: number
+  /** Most peers being retried at once. */
+  maxPeers: number
+}
+
+const DEFAULT_SCHEDULE: ReconnectSchedule = {
+  firstMs: 250,
+  fastMs: 1_000,
+  fastForMs: 60_000,
+  slowMs: 15_000,
+  giveUpAfterMs: 15 * 60_000,
+  attemptTimeoutMs: 3_000,
+  maxPeers: 64,
+}
+
+export class MemberReconnect {
+  private readonly options: MemberReconnectOptions
+  private readonly schedule: ReconnectSchedule
+  private readonly retrying = new Map<string, AbortController>()
+  private stopped = false
+
+  constructor(options: MemberReconnectOptions) {
+    this.options = options
+    this.schedule = { ...DEFAULT_SCHEDULE, ...options.schedule }
+  }
+
+  /** The connection to `peer` ended. */
+  lost(peer: string): void {
+    if (this.stopped || this.retrying.has(peer) || this.retrying.size >= this.schedule.maxPeers || !this.options.wanted(peer)) return
+    const controller = new AbortController()
+    this.retrying.set(peer, controller)
+    void this.retry(peer, controller.signal)
+      .catch((err: unknown) => this.options.logger.debug({ err, peer }, 'reconnect loop failed'))
+      .finally(() => this.retrying.delete(peer))
+  }
+
+  /** How many peers are being retried now (for tests and metrics). */
+  get active(): number {
+    return this.retrying.size
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const controller of this.retrying.values()) controller.abort()
+    this.retrying.clear()
+  }
+
+  private async retry(peer: string, signal: AbortSignal): Promise<void> {
+    const { firstMs, fastMs, fastForMs, slowMs, giveUpAfterMs, attemptTimeoutMs } = this.schedule
+    const started = Date.now()
+    let wait = firstMs
+    for (;;) {
+      await sleep(wait, signal)
+      if (Date.now() - started > giveUpAfterMs) return
+      if (signal.aborted || this.options.isConnected(peer) || !this.options.wanted(peer)) return
+      const addresses = await this.options.addresses(peer)
+      if (addresses.length === 0) return
+      try {
+        await this.options.dial(peer, addresses, AbortSignal.any([signal, AbortSignal.timeout(attemptTimeoutMs)]))
+        return
+      } catch {
+        // Still apart; try again on the schedule.
+      }
+      wait = Date.now() - started < fastForMs ? fastMs : slowMs
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    timer.unref()
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
