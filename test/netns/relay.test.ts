@@ -71,7 +71,8 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
       lab!.host(`r${home}`)
       lab!.plug(`r${home}`, `lan${home}`, '192.168.1.1/24', { ifname: 'lan', multicast: false })
       lab!.plug(`r${home}`, 'net', `${wan}/24`, { ifname: 'wan', multicast: false })
-      lab!.exec(`r${home}`, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+      // /proc/sys/net is the namespace's own when written from inside it (and needs no procps for `sysctl`).
+      lab!.exec(`r${home}`, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
       lab!.nft(`r${home}`, ROUTER_RULES)
       lab!.host(home)
       lab!.plug(home, `lan${home}`, '192.168.1.2/24', { multicast: false })
