@@ -5,10 +5,11 @@ import { waitFor } from '../../node/common/net/testing.js'
 import { fromBase64Url, toBase64Url } from '../../node/common/util/bytes.js'
 import { EnvelopeKind, sealEnvelope } from '../../node/common/wire/envelope.js'
 import { encodeContent } from '../../node/src/history/payloads.js'
+import type { ConversationId, EpochId } from '../../node/src/ids.js'
+import type { OwnChain } from '../../node/src/store/core-store.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
 
-type OwnChain = { cursorKey: string; next: number }
 type Internals = {
   conversations: Map<
     string,
@@ -54,8 +55,11 @@ describe('corrupt Automerge received from a peer', () => {
         body: encodeContent({ shard: 0, change: new Uint8Array(readFileSync(new URL(file, dir))) }),
         signingSeed: bob.identity.deviceKey.seed,
       })
-      // Keep bob's own stream position in step, as if his core had written these.
-      rt.own.set(epoch, { ...own, next: own.next + 1, cursorKey: toBase64Url(step.next.chainKey) })
+      // Keep bob's own stream in step, as if his core had written these: stored, so a gap on alice's side (a publish
+      // before the mesh formed) is filled by sync rather than stalling the stream.
+      const next = { ...own, next: own.next + 1, cursorKey: toBase64Url(step.next.chainKey) }
+      rt.own.set(epoch, next)
+      await bob.core.store.commit([bob.core.store.putEnvelope(id as ConversationId, epoch as EpochId, bob.identity.deviceId, own.next, envelope), bob.core.store.putOwnChain(id as ConversationId, epoch as EpochId, next)], true)
       await bob.core.node.publish(keys.topic, envelope)
     }
     await waitFor(() => alice.core.counters.get('bad-content') >= files.length, {
