@@ -14,6 +14,18 @@ import { NetnsHost, removeDirs, reportFigure, seededRandom, tempDir, waitConverg
 const SEED = Number(process.env.HEARTH_NETNS_SEED ?? 20_260_212)
 const HEAL_BOUND_MS = 30_000
 const NAMES = ['h1', 'h2', 'h3', 'h4']
+/** Every packet in or out of the LAN link dropped, loopback untouched. */
+const CUT_RULES = `
+table inet cut {
+  chain in {
+    type filter hook input priority 0;
+    iifname "eth0" drop
+  }
+  chain out {
+    type filter hook output priority 0;
+    oifname "eth0" drop
+  }
+}`
 
 const lab: Lab | undefined = openLab('lan')
 const random = seededRandom(SEED)
@@ -95,7 +107,7 @@ describe.skipIf(lab === undefined)('a home LAN of separate hosts (network namesp
       // Unplugged: the cable is out (the bridge port goes down). Dropped: a firewall in the host eats every packet,
       // as when a laptop walks out of Wi-Fi range and its connections are left to time out.
       if (method === 'unplug') lab!.ip('lan', 'link', 'set', `p-${victim}-eth0`, 'down')
-      else lab!.nft(victim, 'table inet cut { chain i { type filter hook input priority 0; iifname "eth0" drop; } chain o { type filter hook output priority 0; oifname "eth0" drop; } }')
+      else lab!.nft(victim, CUT_RULES)
 
       const cutFor = between(2_000, 5_000)
       const writes: Array<Promise<string>> = []
