@@ -10,7 +10,7 @@ import { ErrorCodes } from '../../node/common/errors.js'
 import { contract, type Method } from '../../node/src/api/contract.js'
 import { createDispatcher, parseRequest, type Dispatcher } from '../../node/src/api/dispatcher.js'
 import { openTempCore, type TempCore } from '../../node/src/api/testing.js'
-import { cborValue, fuzz, fuzzAsync, hostileText, mutateTree, runs, Tally, treeMutation } from './fuzz-kit.js'
+import { cborValue, fuzz, fuzzAsync, hostileText, mutateTree, runs, SHORT_RUNS, Tally, treeMutation } from './fuzz-kit.js'
 
 const tallies: Tally[] = []
 const tally = (name: string): Tally => {
@@ -97,7 +97,7 @@ describe('fuzz: the core API request parser', () => {
           expect(error.code).toBe('INVALID_INPUT')
         }
       }),
-      runs(3_000),
+      runs(4 * SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -130,7 +130,7 @@ describe('fuzz: the dispatcher on a real core', () => {
         expect(ErrorCodes).toContain(response.error.code)
         expect(response.error.code, `${JSON.stringify(raw).slice(0, 300)} → ${response.error.message}`).not.toBe('INTERNAL')
       }),
-      runs(300),
+      runs(SHORT_RUNS / 3),
     )
     // And the core still answers an honest call.
     const whoami = await api.handle({ id: 1, method: 'identity.whoami' })

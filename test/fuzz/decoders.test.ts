@@ -60,7 +60,7 @@ import {
   type SyncFrame,
   type SyncRequest,
 } from '../../node/src/sync/sync-frames.js'
-import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, Tally, treeMutation, encodeTree } from './fuzz-kit.js'
+import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, SHORT_RUNS, Tally, treeMutation, encodeTree } from './fuzz-kit.js'
 import { bytesOf, envelopeSeeds, key, NOW, PEER_ID, testDevice } from './seeds.js'
 
 const tallies: Tally[] = []
@@ -118,7 +118,7 @@ describe('fuzz: sync and join frames', () => {
           },
         )
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -137,7 +137,7 @@ describe('fuzz: sync and join frames', () => {
           },
         )
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
   })
 
@@ -156,14 +156,14 @@ describe('fuzz: sync and join frames', () => {
           },
         )
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
     const r = tally('join response')
     fuzz(
       fc.property(hostileBytes([encodeJoinResponse([bytesOf(50, 1), bytesOf(300, 2)]), encodeJoinResponse([])]), (input) => {
         outcome(r, () => decodeJoinResponse(input), (ops) => expect(ops.length).toBeLessThanOrEqual(4096))
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
   })
 })
@@ -208,7 +208,7 @@ describe('fuzz: membership operations', () => {
       fc.property(hostileBytes(ops.map((o) => o.bytes)), (input) => {
         outcome(t, () => decodeOp(input), checkOp)
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -221,7 +221,7 @@ describe('fuzz: membership operations', () => {
       fc.property(resigned(inner, sign), (input) => {
         outcome(t, () => decodeOp(input), checkOp)
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
   })
 })
@@ -262,7 +262,7 @@ describe('fuzz: invites and certificates', () => {
           },
         )
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
     // An invite is typed by the person: anything wrong with it is the one INVITE_INVALID.
     expect([...t.refusals.keys()]).toEqual(['INVITE_INVALID'])
@@ -286,7 +286,7 @@ describe('fuzz: invites and certificates', () => {
           },
         )
       }),
-      runs(1_500),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -310,7 +310,7 @@ describe('fuzz: payloads inside envelopes', () => {
           (v) => expect(decode(encode(v as never) as Uint8Array)).toEqual(v),
         )
       }),
-      runs(1_000),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -330,7 +330,7 @@ describe('fuzz: HLC and message-ref text', () => {
           expect(encodeHlc(next) > HLC).toBe(true)
         })
       }),
-      runs(2_000),
+      runs(SHORT_RUNS),
     )
   })
 
@@ -343,7 +343,7 @@ describe('fuzz: HLC and message-ref text', () => {
           if (ref !== undefined) expect(refKey(ref)).toBe(text)
         })
       }),
-      runs(2_000),
+      runs(SHORT_RUNS),
     )
   })
 })
@@ -389,7 +389,7 @@ describe('fuzz: Automerge changes as the core takes them', () => {
           return valid
         })
       }),
-      runs(1_000),
+      runs(SHORT_RUNS),
     )
     console.log(`fuzz automerge change: ${applied} changes passed the authorship rule and were applied`)
     // After all that, the library still works.
@@ -403,7 +403,7 @@ describe('fuzz: Automerge changes as the core takes them', () => {
       fc.property(hostileBytes([saved]), (input) => {
         outcome(t, () => loadShard(input, B))
       }),
-      runs(500),
+      runs(SHORT_RUNS / 2),
     )
   })
 })

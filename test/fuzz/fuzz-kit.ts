@@ -19,6 +19,9 @@ export function runs(short: number): number {
 
 export const LONG_RUN = runs(0) > 0
 
+/** Inputs per decoder in the short run inside `npm test`: enough to catch a regression, small enough for CI. */
+export const SHORT_RUNS = 300
+
 /** One seed for every fuzzer; `HEARTH_FUZZ_SEED` replays another run. Printed with each failure by fast-check. */
 export const SEED = (() => {
   const text = process.env.HEARTH_FUZZ_SEED

@@ -242,7 +242,7 @@ function printOutcomes(name: string, outcomes: Map<string, Map<string, number>>)
 }
 
 /** Attacks per target: a short run in `npm test`, HEARTH_FUZZ_RUNS / 50 under `npm run fuzz` (each is a stream). */
-const ATTACKS = LONG_RUN ? Math.max(200, Math.round(runs(0) / 50)) : 80
+const ATTACKS = LONG_RUN ? Math.max(200, Math.round(runs(0) / 50)) : 60
 
 function sampleAttacks(requests: readonly Uint8Array[], seedOffset: number): Array<[number, Attack]> {
   return fc.sample(fc.tuple(fc.nat(), attackArbitrary(requests)), { seed: SEED + seedOffset, numRuns: ATTACKS })
@@ -407,7 +407,7 @@ describe('fuzz: the requester side of the request/response framing', () => {
   const LIMITS = { maxRequestBytes: 64, maxResponseBytes: 4096, timeoutMs: 2_000, readTimeoutMs: 600 }
   let requester: HearthNode
   let responder: HearthNode
-  const answers = fc.sample(answerArbitrary, { seed: SEED, numRuns: LONG_RUN ? Math.max(500, Math.round(runs(0) / 20)) : 150 })
+  const answers = fc.sample(answerArbitrary, { seed: SEED, numRuns: LONG_RUN ? Math.max(500, Math.round(runs(0) / 20)) : 100 })
 
   beforeAll(async () => {
     const start = (): Promise<HearthNode> => createHearthNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, onError: () => {} })

@@ -26,7 +26,7 @@ import {
   type MailboxResponse,
 } from '../../node/common/wire/mailbox.js'
 import { bytes, parseWire, uint } from '../../node/common/wire/schema.js'
-import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, Tally } from './fuzz-kit.js'
+import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, SHORT_RUNS, Tally } from './fuzz-kit.js'
 import { BODY_KEY, bytesOf, envelopeSeeds, frameIsConsistent, HEADER_KEY, headerPlain, key, NOW, sealRawEnvelope } from './seeds.js'
 
 const tallies: Tally[] = []
@@ -58,7 +58,7 @@ describe('fuzz: CBOR and the schema layer', () => {
           (value) => expect(encodeCbor(decodeCbor(encodeCbor(value), 1 << 20, 'again'))).toEqual(encodeCbor(value)),
         )
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
     expect([...t.refusals.keys()].every((c) => c === 'MALFORMED' || c === 'TOO_LARGE')).toBe(true)
@@ -83,7 +83,7 @@ describe('fuzz: CBOR and the schema layer', () => {
           (parsed) => expect(schema.safeParse(parsed).success).toBe(true),
         )
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
     expect([...t.refusals.keys()].every((c) => c === 'MALFORMED' || c === 'UNSUPPORTED_VERSION')).toBe(true)
   })
@@ -112,7 +112,7 @@ describe('fuzz: the envelope (frame, header, body)', () => {
           },
         )
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
     expect(t.values).toBeGreaterThan(0)
   })
@@ -139,7 +139,7 @@ describe('fuzz: the envelope (frame, header, body)', () => {
           },
         )
       }),
-      runs(2_000),
+      runs(SHORT_RUNS),
     )
   })
 })
@@ -199,7 +199,7 @@ describe('fuzz: relay mailbox frames', () => {
         const verdict = check.ok ? 'ok' : check.reason
         verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1)
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
     console.log(`fuzz mailbox request: relay authorisation verdicts ${JSON.stringify(Object.fromEntries(verdicts))}`)
     // Every refusal maps to a wire reason the relay can send.
@@ -216,7 +216,7 @@ describe('fuzz: relay mailbox frames', () => {
           (r) => expect(decodeMailboxResponse(encodeMailboxResponse(r))).toEqual(r),
         )
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
   })
 })
@@ -238,7 +238,7 @@ describe('fuzz: request/response framing', () => {
           },
         )
       }),
-      runs(3_000),
+      runs(SHORT_RUNS),
     )
   })
 })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { HearthError } from '../errors.js'
 import { codeOf } from './codec-testing.js'
-import { decodeCbor, encodeCbor } from './cbor.js'
+import { decodeCbor, encodeCbor, MAX_CBOR_NESTING } from './cbor.js'
 import { parseWire, uint, bytes } from './schema.js'
 import { z } from 'zod'
 
@@ -52,6 +52,25 @@ describe('CBOR codec', () => {
     const deep = new Uint8Array(20_000).fill(0x81)
     deep[deep.length - 1] = 0x01
     expect(codeOf(() => decodeCbor(deep, 1 << 20, 'test'))).toBe('MALFORMED')
+  })
+
+  it('refuses nesting deeper than MAX_CBOR_NESTING before decoding: a 3,000-deep map used to pass the decoder and overflow the stack of the next walker (RangeError from decodeOp)', () => {
+    const nested = (depth: number, head: number[]) => {
+      const out = new Uint8Array(depth * head.length + 1)
+      for (let i = 0; i < depth; i++) out.set(head, i * head.length)
+      out[out.length - 1] = 0x01
+      return out
+    }
+    for (const head of [[0xa1, 0x61, 0x61], [0x81], [0xd8, 0x2a], [0x82, 0x00]]) {
+      // (Tags are refused by the strict decoder at any depth.)
+      if (head[0] !== 0xd8) expect(codeOf(() => decodeCbor(nested(MAX_CBOR_NESTING, head), 1 << 20, 'test'))).toBe('ok')
+      for (const depth of [MAX_CBOR_NESTING + 1, 3_000, 100_000]) {
+        expect(codeOf(() => decodeCbor(nested(depth, head), 1 << 20, 'test'))).toBe('MALFORMED')
+      }
+    }
+    // Siblings do not add up: only depth counts.
+    expect(decodeCbor(encodeCbor(Array.from({ length: 100 }, () => [[[1]]])), 1 << 20, 'test')).toHaveLength(100)
+    expect(codeOf(() => decodeCbor(encodeCbor({ a: [{ b: [{ c: [{ d: [{ e: 'x' }] }] }] }] }), 1 << 20, 'test'))).toBe('ok')
   })
 
   it('values beyond 2^53 decode as bigint and the wire schemas refuse them', () => {

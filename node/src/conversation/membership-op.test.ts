@@ -90,6 +90,16 @@ describe('membership operation codec', () => {
     }
   })
 
+  it('a deeply nested map is MALFORMED, not a stack overflow (the canonical-encoding check used to throw RangeError)', () => {
+    for (const depth of [2_000, 5_000]) {
+      const deep = new Uint8Array(depth * 3 + 1)
+      for (let i = 0; i < depth; i++) deep.set([0xa1, 0x61, 0x61], i * 3)
+      deep[deep.length - 1] = 0x01
+      expect(codeOf(() => decodeOp(deep))).toBe('MALFORMED')
+      expect(codeOf(() => decodeOp(encodeCbor({ o: deep, s: new Uint8Array(64) })))).toBe('MALFORMED')
+    }
+  })
+
   it('is deterministic: the same input signs to the same bytes and hash', () => {
     const [a, b] = [sign(bodies()[5]!), sign(bodies()[5]!)]
     expect(a.bytes).toEqual(b.bytes)
