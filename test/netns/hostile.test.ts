@@ -72,11 +72,12 @@ async function runAttacker(ns: string, plan: AttackPlan): Promise<{ ok: boolean;
   const done: string[] = []
   const stderr: string[] = []
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()))
-  let result: { ok: boolean; error?: string; sequences: number; verified: string[] } | undefined
+  type Result = { ok: boolean; error?: string | undefined; sequences: number; verified: string[] }
+  let result: Result | undefined
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const event = JSON.parse(line) as { event: string; label?: string; attack?: string; ok?: boolean }
+    const event = JSON.parse(line) as { event: string; label?: string; attack?: string } & Partial<Result>
     if (event.event === 'done') done.push(`${event.label}: ${event.attack}`)
-    else if (event.event === 'result') result = event as typeof result
+    else if (event.event === 'result') result = { ok: event.ok === true, error: event.error, sequences: event.sequences ?? 0, verified: event.verified ?? [] }
   })
   await new Promise((resolve) => child.once('exit', resolve))
   return result === undefined ? { ok: false, error: `attacker ended without a result: ${stderr.join('')}`, sequences: 0, verified: [], done } : { ...result, done }
