@@ -1,10 +1,11 @@
 /**
- * The real `hearth` CLI as child processes: real data dirs, real scrypt, real LevelDB, libp2p over TCP loopback
- * (mDNS off: peers meet through invite addresses), a real daemon serving the core API over its WebSocket.
+ * The real `hearth` CLI as child processes, started the way `npx hearth` starts it (node/bin/hearth.js, which runs the
+ * built JavaScript): real data dirs, real scrypt, real LevelDB, libp2p over TCP loopback (mDNS off: peers meet through
+ * invite addresses), a real daemon serving the core API over its WebSocket.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -32,22 +33,30 @@ function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
 }
 
-function spawnCli(dataDir: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'node/src/cli/main.ts', '--data-dir', dataDir, ...args], {
+const HEARTH = join(ROOT, 'node', 'bin', 'hearth.js')
+
+function spawnCli(dataDir: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, HEARTH, '--data-dir', dataDir, ...args], {
     cwd: ROOT,
     env: cliEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   })
 }
 
-function run(dataDir: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
+interface RunOptions {
+  env?: Record<string, string>
+  input?: string
+  nodeArgs?: string[]
+}
+
+function run(dataDir: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(dataDir, args, options.env)
+    const child = spawnCli(dataDir, args, options.env, options.nodeArgs)
     let stdout = ''
     let stderr = ''
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -57,10 +66,62 @@ function run(dataDir: string, args: string[], options: { env?: Record<string, st
   })
 }
 
-async function runOk(dataDir: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
+async function runOk(dataDir: string, args: string[], options: RunOptions = {}): Promise<string> {
   const result = await run(dataDir, args, options)
   if (result.code !== 0) throw new Error(`hearth ${args.join(' ')} exited ${result.code}\n${result.stderr}`)
   return result.stdout
+}
+
+/** A shell pipeline `hearth … | <reader>`, with the exit status of hearth itself. */
+function pipeInto(dataDir: string, args: string[], reader: string): Promise<RunResult & { hearthExit: number }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
+  const command = [process.execPath, HEARTH, '--data-dir', dataDir, ...args].map(quote).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', `${command} | ${reader}; echo "hearth-exit=\${PIPESTATUS[0]}" >&2`], { cwd: ROOT, env: cliEnv() })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const m = /hearth-exit=(\d+)\n$/.exec(stderr)
+      resolve({ code, stdout, stderr: stderr.replace(/hearth-exit=\d+\n$/, ''), hearthExit: m ? Number(m[1]) : -1 })
+    })
+  })
+}
+
+/**
+ * Node flags that record every module the process loads into `file` (synchronous module hooks), to check what a
+ * command pulls in.
+ */
+function recordModules(file: string): string[] {
+  const hook = [
+    "import { registerHooks } from 'node:module';",
+    "import { writeFileSync } from 'node:fs';",
+    'const seen = [];',
+    'registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.push(r.url); return r } });',
+    `process.on('exit', () => writeFileSync(${JSON.stringify(file)}, seen.join('\\n')));`,
+  ].join('')
+  return ['--import', `data:text/javascript,${encodeURIComponent(hook)}`]
+}
+
+/** Starts `hearth --json start` and collects its event lines; resolves once the ready event is out. */
+async function startDaemon(dataDir: string, name: string, children: ChildProcess[]): Promise<{ child: ChildProcess; events: Array<Record<string, unknown>> }> {
+  const child = spawnCli(dataDir, ['--json', 'start', '--name', name])
+  children.push(child)
+  const events: Array<Record<string, unknown>> = []
+  let buffer = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString()
+    let nl
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      events.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>)
+      buffer = buffer.slice(nl + 1)
+    }
+  })
+  child.stderr!.on('data', () => {})
+  await waitFor(() => events.some((e) => e.event === 'ready'), { timeoutMs: 90_000, message: `${name}'s daemon to be ready` })
+  return { child, events }
 }
 
 async function stopProcess(child: ChildProcess): Promise<number | null> {
@@ -79,6 +140,8 @@ describe('the hearth CLI', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'hearth-cli-'))
+    // Builds dist/cli once if the sources changed, rather than in several commands at once.
+    await runOk(root, ['--help'])
   })
   afterAll(async () => {
     await Promise.allSettled(children.map(stopProcess))
@@ -146,6 +209,73 @@ describe('the hearth CLI', () => {
     expect((await run(dir, ['rename', '   '])).code).toBe(1)
   })
 
+  it('against a daemon: built JavaScript with only the API client loaded, whole output into a slow pipe, plain words after a crash', async () => {
+    const dir = join(root, 'daemon-solo')
+    const { child: daemon } = await startDaemon(dir, 'Dora', children)
+
+    // A command against a running core runs the build and loads none of the core's packages.
+    const loaded = join(root, 'modules.txt')
+    expect(await runOk(dir, ['list'], { nodeArgs: recordModules(loaded) })).toContain('No conversations yet')
+    const urls = (await readFile(loaded, 'utf8')).split('\n')
+    expect(urls.some((u) => u.includes('/dist/cli/'))).toBe(true)
+    const heavy = urls.filter((u) => /\/node_modules\/(libp2p|@libp2p|@automerge|level|classic-level|zod|tsx)\//.test(u) || u.endsWith('.ts'))
+    expect(heavy).toEqual([])
+
+    // Nobody else in the conversation and no relay: send says the message is only saved here, and exits 0.
+    const id = (JSON.parse(await runOk(dir, ['--json', 'create', '--group', 'Notes'])) as { conversation: { id: string } }).conversation.id
+    const human = await run(dir, ['send', 'Notes', 'first'])
+    expect(human.code, human.stderr).toBe(0)
+    expect(human.stdout).toContain('Saved to “Notes”, not sent yet: no member and no relay was reachable.')
+    expect(human.stdout).toContain('The running daemon sends it as soon as one is.')
+    const big = 'x'.repeat(15_000)
+    for (let i = 0; i < 5; i++) {
+      const sent = JSON.parse(await runOk(dir, ['--json', 'send', id, `${i} ${big}`])) as { state: string; message: { state: string } }
+      expect(sent).toMatchObject({ state: 'saved', message: { state: 'pending' } })
+    }
+
+    expect(JSON.parse(await runOk(dir, ['--json', 'peers']))).toEqual({ running: true, peers: [], relays: [] })
+    expect(await runOk(dir, ['peers'])).toContain('Not connected to any device.')
+
+    // More than a pipe buffer (64 KiB) into a reader that waits before reading: all of it arrives.
+    const slow = await pipeInto(dir, ['--json', 'read', 'Notes', '--limit', '10'], '(sleep 1.5; cat)')
+    expect(slow.hearthExit, slow.stderr).toBe(0)
+    expect(slow.stdout.length).toBeGreaterThan(70_000)
+    const page = JSON.parse(slow.stdout) as { messages: Array<{ body: string }> }
+    expect(page.messages.map((m) => m.body.length)).toEqual([5, 15_002, 15_002, 15_002, 15_002, 15_002])
+    // A reader that is gone: exit 141 (as for SIGPIPE), and no stack trace.
+    const gone = await pipeInto(dir, ['--json', 'read', 'Notes', '--limit', '10'], '(exec 0<&-; sleep 1)')
+    expect(gone.hearthExit).toBe(141)
+    expect(gone.stderr).toBe('')
+
+    // The daemon dies without cleaning up: the next command says so plainly and removes the stale api.json.
+    daemon.kill('SIGKILL')
+    await new Promise((resolve) => daemon.once('exit', resolve))
+    expect(existsSync(join(dir, 'api.json'))).toBe(true)
+    const holder = spawnCli(dir, ['follow'])
+    children.push(holder)
+    let holderErr = ''
+    holder.stderr!.on('data', (d: Buffer) => (holderErr += d.toString()))
+    holder.stdout!.on('data', () => {})
+    await waitFor(() => holderErr.includes('following'), { timeoutMs: 60_000, message: 'follow to open the data dir' })
+    expect(holderErr).toContain(`note: the Hearth daemon for ${dir} is not running (it stopped or crashed); running this command on its own`)
+    expect(existsSync(join(dir, 'api.json'))).toBe(false)
+
+    // A command meeting the data dir in use by another one waits its turn, and says so in words that fit.
+    const waiter = spawnCli(dir, ['list'])
+    children.push(waiter)
+    const waiterExit = new Promise<number | null>((resolve) => waiter.once('exit', (code) => resolve(code)))
+    let waiterOut = ''
+    let waiterErr = ''
+    waiter.stdout!.on('data', (d: Buffer) => (waiterOut += d.toString()))
+    waiter.stderr!.on('data', (d: Buffer) => (waiterErr += d.toString()))
+    await waitFor(() => waiterErr.includes(`waiting: another Hearth process is using ${dir}`), { timeoutMs: 60_000, message: 'list to wait' })
+    expect(await stopProcess(holder)).toBe(0)
+    expect(await waiterExit).toBe(0)
+    expect(waiterOut).toContain('Notes')
+    expect(waiterErr).not.toContain('api.json')
+    expect(await runOk(dir, ['send', 'Notes', 'second'])).toContain('It goes out the next time Hearth runs here')
+  })
+
   it('two people: a daemon, an invite through its API, join, send, read and follow', async () => {
     const a = join(root, 'alice')
     const b = join(root, 'bob')
@@ -197,6 +327,22 @@ describe('the hearth CLI', () => {
 
     const human = await runOk(a, ['read', created.conversation.id.slice(0, 4)])
     expect(human).toMatch(/bob\s+hello from bob/)
+
+    // Bob's daemon dials alice (remembered from the join) while it opens, often before its ready line: it reports her.
+    const bobDaemon = await startDaemon(b, 'bob', children)
+    await waitFor(
+      () => bobDaemon.events.some((e) => e.event === 'peer.connected' && (e.peer as { displayName: string | null }).displayName === 'alice'),
+      { timeoutMs: 20_000, message: "bob's daemon to report alice" },
+    )
+    const peers = JSON.parse(await runOk(b, ['--json', 'peers'])) as { running: boolean; peers: Array<{ displayName: string | null }> }
+    expect(peers.running).toBe(true)
+    expect(peers.peers.map((p) => p.displayName)).toContain('alice')
+    expect(await runOk(b, ['peers'])).toMatch(/alice\s+12D3Koo/)
+    // Alice's device is online: send waits for her receipt and says the message reached it.
+    const delivered = JSON.parse(await runOk(b, ['--json', 'send', 'Family', 'are you there?'])) as { state: string }
+    expect(delivered.state).toBe('delivered')
+    expect(await runOk(b, ['send', 'Family', 'good'])).toContain("delivered to a member's device")
+    expect(await stopProcess(bobDaemon.child)).toBe(0)
 
     // Removal sticks: bob is out until alice adds him back explicitly.
     expect(await runOk(a, ['remove', 'Family', 'bob'])).toContain('Removed bob')

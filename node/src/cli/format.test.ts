@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { MessageView } from '../api/types.js'
-import { expiryText, fingerprint, formatMessages, formatRecoveryPhrase, relativeTime, stateMark, table } from './format.js'
+import { sendState } from './commands/send.js'
+import { expiryText, fingerprint, formatMessages, formatPeers, formatRecoveryPhrase, relativeTime, stateMark, table } from './format.js'
 
 const NOW = new Date(2025, 5, 1, 12, 0, 0).getTime()
 
@@ -26,6 +27,38 @@ function message(partial: Partial<MessageView>): MessageView {
 }
 
 describe('format', () => {
+  it('lists members\' devices first, then relays, then strangers, and how each relay answered', () => {
+    const relay = { address: '/ip4/1.2.3.4/tcp/4001/p2p/12D3R', peerId: '12D3R', state: 'refused' as const, detail: 'quota exceeded', at: 0 }
+    const text = formatPeers(
+      [
+        { peerId: '12D3S', displayName: null, addresses: [] },
+        { peerId: '12D3R', displayName: null, addresses: [] },
+        { peerId: '12D3B', displayName: 'bob', addresses: [] },
+      ],
+      [relay],
+    )
+    expect(text.split('\n')).toEqual([
+      'Connected to 3 devices:',
+      '  bob                          12D3B',
+      '  relay                        12D3R',
+      '  (not in your conversations)  12D3S',
+      '',
+      'Relays:',
+      '  /ip4/1.2.3.4/tcp/4001/p2p/12D3R  refused: quota exceeded',
+    ])
+    expect(formatPeers([], [])).toBe('Not connected to any device.')
+  })
+
+  it('says where a sent message is: on a device, at a relay, only here, or refused', () => {
+    expect(['pending', 'sent', 'delivered', 'read', 'failed'].map((state) => sendState(message({ state: state as MessageView['state'] })))).toEqual([
+      'saved',
+      'relayed',
+      'delivered',
+      'delivered',
+      'failed',
+    ])
+  })
+
   it('aligns columns and leaves the last one unpadded', () => {
     expect(table(['A', 'LONG'], [['xx', 'y'], ['z', 'w']])).toBe('A   LONG\nxx  y\nz   w')
   })

@@ -114,7 +114,7 @@ function remembering(provider: KeyProvider): KeyProvider {
 }
 
 /** How long a command waits for another process to let go of the data dir before it gives up. */
-export const LOCK_WAIT_MS = 20_000
+export const LOCK_WAIT_MS = 30_000
 const LOCK_RETRY_MS = 250
 
 /**

@@ -85,14 +85,19 @@ async function sendAndSettle(session: Session, conversationId: string, body: str
     let lastRetry = Date.now()
     // A daemon is connected already: when no member's device is online and no relay is set, nothing will change soon.
     const membersOnline = await anotherDeviceOnline(session, conversationId)
-    const relays = local === undefined ? (await session.call('network.status')).relays.length : 1
+    const relays = (await session.call('network.status')).relays.length
+    // In process, the remembered peers are being dialled: once each was tried and none answered, nobody will take it.
+    let triedPeers = false
+    if (local !== undefined) drop(local.reachingPeers.then(() => (triedPeers = true)))
     while (Date.now() < deadline) {
       message = updates.get(message.id) ?? message
       const state = sendState(message)
       if (state === 'delivered' || state === 'failed') break
       // A relay has it: worth waiting for a receipt only if some member's device is online to send one.
       if (state === 'relayed' && !membersOnline) break
-      if (state === 'saved' && local === undefined && !membersOnline && relays === 0) break
+      if (state === 'saved' && relays === 0) {
+        if (local === undefined ? !membersOnline : triedPeers && local.opened.core.node.connectedPeers().length === 0) break
+      }
       // In-process, peers connect during these seconds; re-publishing reaches them as soon as they subscribe.
       if (local !== undefined && local.opened.core.node.connectedPeers().length > 0 && Date.now() - lastRetry >= RETRY_EVERY_MS) {
         lastRetry = Date.now()
