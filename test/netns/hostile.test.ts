@@ -63,7 +63,7 @@ async function spawnUntil<T>(ns: string, args: string[], env: Record<string, str
 }
 
 /** Runs attacker-child.ts in `ns` with `plan`; resolves with its result line, every sequence it finished counted. */
-async function runAttacker(ns: string, plan: AttackPlan): Promise<{ ok: boolean; error?: string; sequences: number; verified: string[]; done: string[] }> {
+async function runAttacker(ns: string, plan: AttackPlan): Promise<{ ok: boolean; error?: string | undefined; sequences: number; verified: string[]; done: string[] }> {
   const child = lab!.spawn(ns, process.execPath, ['--import', 'tsx', 'test/netns/attacker-child.ts', JSON.stringify(plan)], {
     cwd: ROOT,
     env: cleanEnv(),
