@@ -20,8 +20,11 @@ export const CURRENT = join(OUT_BASE, 'current.json')
 
 /** Small pure-JavaScript packages on the API client path: bundled. Everything else is loaded from node_modules. */
 const BUNDLED = new Set(['commander', 'ws'])
-/** Builds older than this, and not among the newest few, are removed: a command runs far shorter than that. */
-const KEEP_MS = 24 * 3600_000
+/**
+ * Builds older than this, and not among the newest few, are removed. A command loads its chunks when it starts (even
+ * a daemon running for days), so an hour is ample, and a working copy whose sources keep changing does not fill up.
+ */
+const KEEP_MS = 3600_000
 const KEEP_NEWEST = 3
 
 export async function buildCli() {
@@ -99,8 +102,14 @@ export function freshBuild(fs) {
 }
 
 // `node node/scripts/build-cli.js` (the package's prepare script) builds once.
+// A failure does not fail `npm install`: node/bin/hearth.js tries again on first use, and else runs the sources.
 if (process.argv[1] !== undefined && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
-  await mkdir(OUT_BASE, { recursive: true })
-  const { dir } = await buildCli()
-  process.stdout.write(`hearth: command line built in ${relative(ROOT, dir)}\n`)
+  try {
+    await mkdir(OUT_BASE, { recursive: true })
+    const { dir } = await buildCli()
+    process.stdout.write(`hearth: command line built in ${relative(ROOT, dir)}\n`)
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    process.stderr.write(`hearth: could not build the command line (${reason}); \`hearth\` will try again when first run\n`)
+  }
 }

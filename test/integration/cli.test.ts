@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
+import { removeRelayDir, spawnRelay, type RelayProcess } from '../helpers/relay.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const PASSPHRASE = 'correct horse battery staple'
@@ -136,6 +137,7 @@ async function stopProcess(child: ChildProcess): Promise<number | null> {
 
 describe('the hearth CLI', () => {
   let root: string
+  let relay: RelayProcess | undefined
   const children: ChildProcess[] = []
 
   beforeAll(async () => {
@@ -145,6 +147,10 @@ describe('the hearth CLI', () => {
   })
   afterAll(async () => {
     await Promise.allSettled(children.map(stopProcess))
+    if (relay !== undefined) {
+      await relay.stop()
+      await removeRelayDir(relay)
+    }
     await rm(root, { recursive: true, force: true })
   })
 
@@ -279,7 +285,9 @@ describe('the hearth CLI', () => {
   it('two people: a daemon, an invite through its API, join, send, read and follow', async () => {
     const a = join(root, 'alice')
     const b = join(root, 'bob')
-    const daemon = spawnCli(a, ['start', '--name', 'alice'])
+    // Alice's core uses a relay, which holds her messages for members who are offline.
+    relay = await spawnRelay()
+    const daemon = spawnCli(a, ['start', '--name', 'alice'], { HEARTH_RELAYS: relay.address })
     children.push(daemon)
     let daemonOut = ''
     daemon.stdout!.on('data', (d: Buffer) => (daemonOut += d.toString()))
@@ -343,6 +351,18 @@ describe('the hearth CLI', () => {
     expect(delivered.state).toBe('delivered')
     expect(await runOk(b, ['send', 'Family', 'good'])).toContain("delivered to a member's device")
     expect(await stopProcess(bobDaemon.child)).toBe(0)
+
+    // Bob is offline now: alice's message waits at the relay, and send says so.
+    await waitFor(
+      async () => {
+        const members = JSON.parse(await runOk(a, ['--json', 'members', 'Family'])) as Array<{ me: boolean; devices: Array<{ online: boolean }> }>
+        return members.filter((m) => !m.me).every((m) => m.devices.every((d) => !d.online))
+      },
+      { timeoutMs: 20_000, intervalMs: 250, message: 'alice to see bob offline' },
+    )
+    const relayed = JSON.parse(await runOk(a, ['--json', 'send', 'Family', 'see you later'])) as { state: string; message: { state: string } }
+    expect(relayed).toMatchObject({ state: 'relayed', message: { state: 'sent' } })
+    expect(await runOk(a, ['send', 'Family', 'bye'])).toContain('no member is online, so a relay holds it until one comes online')
 
     // Removal sticks: bob is out until alice adds him back explicitly.
     expect(await runOk(a, ['remove', 'Family', 'bob'])).toContain('Removed bob')
