@@ -344,37 +344,43 @@ export const treeMutation: fc.Arbitrary<TreeMutation> = fc.oneof(
       map: fc.boolean(),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('grow' as const), node: fc.nat(), times: fc.integer({ min: 2, max: 5_000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('grow' as const),
+      node: fc.nat(),
+      // Mostly a few copies; sometimes just past the caps (256 envelopes, 1,000 items, 4,096 ops).
+      times: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 2, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: 200, max: 5_000 }) }),
+    }),
+  },
 )
 
+/** A position in a decoded CBOR tree: the container holding it and its key there. */
 interface Slot {
-  get(): unknown
-  set(v: unknown): void
-  remove(): void
-  value: unknown
+  holder: Record<string | number, unknown>
+  key: string | number
+}
+
+const getSlot = (s: Slot): unknown => s.holder[s.key]
+const setSlot = (s: Slot, v: unknown): void => {
+  s.holder[s.key] = v
+}
+const removeSlot = (s: Slot): void => {
+  if (Array.isArray(s.holder)) s.holder.splice(s.key as number, 1)
+  else delete s.holder[s.key]
 }
 
 /** Every position in a decoded CBOR tree (the root included), depth first. */
 function slots(root: { v: unknown }): Slot[] {
   const out: Slot[] = []
-  const visit = (holder: Record<string | number, unknown> | unknown[], key: string | number): void => {
-    const h = holder as Record<string | number, unknown>
-    const value = h[key]
-    out.push({
-      value,
-      get: () => h[key],
-      set: (v) => {
-        h[key] = v
-      },
-      remove: () => {
-        if (Array.isArray(holder)) holder.splice(key as number, 1)
-        else delete h[key]
-      },
-    })
-    if (Array.isArray(value)) value.forEach((_, i) => visit(value, i))
-    else if (isMap(value)) for (const k of Object.keys(value)) visit(value, k)
+  const stack: Slot[] = [{ holder: root as unknown as Record<string, unknown>, key: 'v' }]
+  while (stack.length > 0) {
+    const slot = stack.pop()!
+    out.push(slot)
+    const value = getSlot(slot)
+    if (Array.isArray(value)) for (let i = value.length - 1; i >= 0; i--) stack.push({ holder: value as unknown as Record<number, unknown>, key: i })
+    else if (isMap(value)) for (const k of Object.keys(value).reverse()) stack.push({ holder: value, key: k })
   }
-  visit(root as unknown as Record<string, unknown>, 'v')
   return out
 }
 
@@ -385,6 +391,14 @@ function isMap(v: unknown): v is Record<string, unknown> {
 /** Decodes leniently (any valid CBOR, big ints as bigint) so a seed's structure can be mutated. */
 export function cborTree(bytes: Uint8Array): unknown {
   return cborDecode(bytes, { useMaps: false })
+}
+
+/** A rough encoded size, to keep grown inputs near the decoders' caps rather than megabytes past them. */
+function byteSize(v: unknown): number {
+  if (v instanceof Uint8Array || typeof v === 'string') return v.length + 1
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + byteSize(x), 1)
+  if (isMap(v)) return Object.entries(v).reduce((n: number, [k, x]) => n + k.length + byteSize(x), 1)
+  return 9
 }
 
 function countNodes(v: unknown): number {
@@ -407,15 +421,13 @@ export function mutateTree(tree: unknown, ms: readonly TreeMutation[]): unknown 
     const pick = (i: number): Slot => all[i % all.length]!
     switch (m.t) {
       case 'replace':
-        pick(m.node).set(clone(m.value))
+        setSlot(pick(m.node), clone(m.value))
         break
-      case 'drop': {
-        const s = pick(m.node)
-        if (all.indexOf(s) > 0) s.remove()
+      case 'drop':
+        if (m.node % all.length > 0) removeSlot(pick(m.node))
         break
-      }
       case 'add': {
-        const target = pick(m.node).get()
+        const target = getSlot(pick(m.node))
         if (Array.isArray(target)) target.push(clone(m.value))
         else if (isMap(target)) Object.defineProperty(target, m.key, { value: clone(m.value), enumerable: true, writable: true, configurable: true })
         break
@@ -424,26 +436,26 @@ export function mutateTree(tree: unknown, ms: readonly TreeMutation[]): unknown 
         const a = pick(m.a)
         const b = pick(m.b)
         // Copies, so swapping a node with one of its own descendants cannot make a cycle.
-        const av = clone(a.get())
-        a.set(clone(b.get()))
-        b.set(av)
+        const av = clone(getSlot(a))
+        setSlot(a, clone(getSlot(b)))
+        setSlot(b, av)
         break
       }
       case 'nest': {
         const s = pick(m.node)
-        let v = s.get()
+        let v = getSlot(s)
         for (let i = 0; i < m.depth; i++) v = m.map ? { a: v } : [v]
-        s.set(v)
+        setSlot(s, v)
         break
       }
       case 'grow': {
         // Many copies of one item (a long list of envelopes, seals, ids), kept under ~6,000 nodes in all so stacked
         // mutations cannot multiply into gigabytes before the decoder is even called.
         const s = pick(m.node)
-        const target = s.get()
+        const target = getSlot(s)
         const item = Array.isArray(target) && target.length > 0 ? target[0] : target
-        const times = Math.min(m.times, Math.floor(6_000 / Math.max(1, all.length + countNodes(item))))
-        if (times >= 2) s.set(Array.from({ length: times }, () => item))
+        const times = Math.min(m.times, Math.floor(6_000 / Math.max(1, all.length + countNodes(item))), Math.floor(256 * 1024 / byteSize(item)))
+        if (times >= 2) setSlot(s, Array.from({ length: times }, () => item))
         break
       }
     }
@@ -485,56 +497,60 @@ function header(major: number, n: number | bigint, long: boolean): number[] {
   return [m | 27, ...[56n, 48n, 40n, 32n, 24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn))]
 }
 
+const textEncoder = new TextEncoder()
+
 /** A small CBOR encoder that can use non-shortest lengths and indefinite-length items (what strict decoders refuse). */
 export function looseCbor(value: unknown, style: LooseStyle): Uint8Array {
-  const out: number[] = []
+  const parts: Uint8Array[] = []
+  const push = (...bytes: number[]): void => {
+    parts.push(Uint8Array.from(bytes))
+  }
+  const payload = (major: number, b: Uint8Array): void => {
+    if (style.indefinite) push((major << 5) | 31)
+    push(...header(major, b.length, style.longLengths))
+    parts.push(b)
+    if (style.indefinite) push(0xff)
+  }
   const write = (v: unknown): void => {
-    if (v === null) out.push(0xf6)
-    else if (v === undefined) out.push(0xf7)
-    else if (v === true) out.push(0xf5)
-    else if (v === false) out.push(0xf4)
+    if (v === null) push(0xf6)
+    else if (v === undefined) push(0xf7)
+    else if (v === true) push(0xf5)
+    else if (v === false) push(0xf4)
     else if (typeof v === 'bigint') {
-      if (v >= 0n) out.push(...header(0, v > 2n ** 64n - 1n ? 2n ** 64n - 1n : v, style.longLengths))
-      else out.push(...header(1, -1n - v > 2n ** 64n - 1n ? 2n ** 64n - 1n : -1n - v, style.longLengths))
+      const max = 2n ** 64n - 1n
+      if (v >= 0n) push(...header(0, v > max ? max : v, style.longLengths))
+      else push(...header(1, -1n - v > max ? max : -1n - v, style.longLengths))
     } else if (typeof v === 'number') {
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
-        out.push(...(v >= 0 ? header(0, v, style.longLengths) : header(1, -1 - v, style.longLengths)))
+        push(...(v >= 0 ? header(0, v, style.longLengths) : header(1, -1 - v, style.longLengths)))
       } else {
-        const b = new DataView(new ArrayBuffer(8))
-        b.setFloat64(0, v)
-        out.push(0xfb, ...new Uint8Array(b.buffer))
+        const b = new DataView(new ArrayBuffer(9))
+        b.setUint8(0, 0xfb)
+        b.setFloat64(1, v)
+        parts.push(new Uint8Array(b.buffer))
       }
     } else if (typeof v === 'string') {
-      const b = new TextEncoder().encode(v)
-      if (style.indefinite) out.push(0x7f, ...header(3, b.length, style.longLengths), ...b, 0xff)
-      else out.push(...header(3, b.length, style.longLengths), ...b)
+      payload(3, textEncoder.encode(v))
     } else if (v instanceof Uint8Array) {
-      if (style.indefinite) out.push(0x5f, ...header(2, v.length, style.longLengths), ...v, 0xff)
-      else out.push(...header(2, v.length, style.longLengths), ...v)
+      payload(2, v)
     } else if (Array.isArray(v)) {
-      if (style.indefinite) {
-        out.push(0x9f)
-        v.forEach(write)
-        out.push(0xff)
-      } else {
-        out.push(...header(4, v.length, style.longLengths))
-        v.forEach(write)
-      }
+      push(...(style.indefinite ? [0x9f] : header(4, v.length, style.longLengths)))
+      v.forEach(write)
+      if (style.indefinite) push(0xff)
     } else if (isMap(v)) {
       const entries = Object.entries(v)
-      if (style.indefinite) out.push(0xbf)
-      else out.push(...header(5, entries.length, style.longLengths))
+      push(...(style.indefinite ? [0xbf] : header(5, entries.length, style.longLengths)))
       for (const [k, x] of entries) {
         write(k)
         write(x)
       }
-      if (style.indefinite) out.push(0xff)
+      if (style.indefinite) push(0xff)
     } else {
-      out.push(0xf6)
+      push(0xf6)
     }
   }
   write(value)
-  return Uint8Array.from(out)
+  return concat(...parts)
 }
 
 /** A valid encoding from `seeds`, decoded, mutated as a tree (1..4 mutations) and encoded again. */
@@ -555,13 +571,24 @@ export function mutatedCbor(seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Arr
 /** Deep nesting written directly as bytes (no recursion needed to build it): `depth` array or map headers, then a seed. */
 export function deeplyNested(seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc
-    .tuple(fc.nat({ max: seeds.length - 1 }), fc.integer({ min: 100, max: 60_000 }), fc.constantFrom(0x81, 0x9f, 0xa1))
+    .tuple(
+      fc.nat({ max: seeds.length - 1 }),
+      fc.oneof(fc.integer({ min: 8, max: 40 }), fc.integer({ min: 100, max: 60_000 })),
+      fc.constantFrom(0x81, 0x9f, 0xa1),
+    )
     .map(([i, depth, head]) => {
       const seed = seeds[i]!
       const unit = head === 0xa1 ? 3 : 1
       const out = new Uint8Array(depth * unit + seed.length + (head === 0x9f ? depth : 0))
-      if (head === 0xa1) for (let d = 0; d < depth; d++) out.set([0xa1, 0x61, 0x61], d * 3)
-      else out.fill(head, 0, depth)
+      if (head === 0xa1) {
+        for (let d = 0; d < depth * 3; d += 3) {
+          out[d] = 0xa1
+          out[d + 1] = 0x61
+          out[d + 2] = 0x61
+        }
+      } else {
+        out.fill(head, 0, depth)
+      }
       out.set(seed, depth * unit)
       if (head === 0x9f) out.fill(0xff, depth + seed.length)
       return out
