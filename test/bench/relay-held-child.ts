@@ -30,7 +30,10 @@ export interface HeldChildArgs {
 }
 
 export interface HeldChildResult {
+  /** Clients connected and held (the others are in `unconnected`). */
   clients: number
+  /** Clients that could not connect after four tries. */
+  unconnected: number
   deposits: number
   deliveries: number
   expectedDeliveries: number
@@ -64,23 +67,38 @@ async function main(args: HeldChildArgs): Promise<void> {
     if (err instanceof Error) errorSamples[kind] ??= `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
   }
   try {
+    const tc = now()
     for (let i = 0; i < args.clients; i++) nodes.push(await createHearthNode({ listen: [], mdns: false, dht: false, onError: () => {} }))
+    const say = (text: string): void => void process.stderr.write(`  held slice from group ${args.firstGroup}: ${text}\n`)
+    say(`${args.clients} nodes created in ${Math.round(now() - tc)} ms`)
     const t0 = now()
     // Waves: the relay accepts a bounded number of handshakes in progress; past it, connections are reset. A dial that
     // fails (a handshake timing out on a saturated machine) is tried again, as a real client would, and counted.
     let connectRetries = 0
-    const dial = async (n: HearthNode): Promise<void> => {
+    let unconnected = 0
+    const up = nodes.map(() => false)
+    const dial = async (n: HearthNode, i: number): Promise<void> => {
       for (let attempt = 1; ; attempt++) {
         try {
           await n.dial(args.relayAddress)
+          up[i] = true
           return
         } catch (err) {
-          if (attempt >= 3) throw err
+          if (attempt >= 4) {
+            // Given up, as a client would for now: the slice goes on without it and says how many it lost.
+            unconnected++
+            if (unconnected === 1) fail(err)
+            return
+          }
           connectRetries++
+          await sleep(500 * 2 ** attempt * (0.5 + random()))
         }
       }
     }
-    for (let i = 0; i < nodes.length; i += 25) await Promise.all(nodes.slice(i, i + 25).map(dial))
+    for (let i = 0; i < nodes.length; i += 10) {
+      await Promise.all(nodes.slice(i, i + 10).map((n, j) => dial(n, i + j)))
+      if ((i + 10) % 100 === 0) say(`${i + 10 - unconnected} connected after ${Math.round(now() - t0)} ms (${connectRetries} dials retried, ${unconnected} given up)`)
+    }
     const connectMs = now() - t0
     const clients = nodes.map((n) => new MailboxClient(n))
     const groupOf = (i: number): number => args.firstGroup + Math.floor(i / args.group)
@@ -92,7 +110,9 @@ async function main(args: HeldChildArgs): Promise<void> {
     }
     const received = nodes.map(() => new Set<string>())
     const watches = clients.map((client, i) =>
-      client
+      !up[i]
+        ? Promise.resolve()
+        : client
         .watch(args.relayPeerId, keys.get(groupOf(i))!, {
           signal: controller.signal,
           onPage: (page) => {
@@ -124,6 +144,7 @@ async function main(args: HeldChildArgs): Promise<void> {
     const gaps = clients.map(() => Array.from({ length: Math.ceil((args.seconds * 1000) / (args.depositEveryMs * 0.5)) + 1 }, () => args.depositEveryMs * (0.5 + random())))
     await Promise.all(
       clients.map(async (client, i) => {
+        if (!up[i]) return
         await sleep(firstDelay[i]!)
         let k = 0
         while (now() < end) {
@@ -142,13 +163,14 @@ async function main(args: HeldChildArgs): Promise<void> {
         }
       }),
     )
-    const expected = (): number => nodes.reduce((n, _, i) => n + sent.get(groupOf(i))!.size, 0)
+    const expected = (): number => nodes.reduce((n, _, i) => n + (up[i] ? sent.get(groupOf(i))!.size : 0), 0)
     const delivered = (): number => received.reduce((n, set, i) => n + [...sent.get(groupOf(i))!].filter((id) => set.has(id)).length, 0)
     const deadline = now() + 15_000
     while (delivered() < expected() && now() < deadline) await sleep(100)
     loop.disable()
     const result: HeldChildResult = {
-      clients: nodes.length,
+      clients: up.filter(Boolean).length,
+      unconnected,
       deposits,
       deliveries: delivered(),
       expectedDeliveries: expected(),
