@@ -1,13 +1,14 @@
 /**
  * Hostile bytes on every listener of real separate hosts while the family keeps chatting. On one LAN bridge:
  *
- *   d        the real `hearth start` daemon (libp2p over TCP and WebSockets, its API on the host's loopback)
- *   p1, p2   cores chatting with d in one group
- *   ui       the real browser-mode app host (node/src/app/start.ts --web --no-open: the UI and its API on one port)
- *   mallory  a hostile device on the LAN
+ *   charlie     the real `hearth start` daemon (libp2p over TCP and WebSockets, its API on the host's loopback)
+ *   alice, bob  cores chatting with charlie in one group
+ *   ui          the real browser-mode app host (node/src/app/start.ts --web --no-open: the UI and its API on one port)
+ *   mallory     a hostile device on the LAN
  *
- * mallory attacks d's TCP and WebSocket listeners over the LAN; a hostile program on d attacks its API port and one on
- * ui attacks the UI port (both listen on loopback only, so only a local program reaches them). Meanwhile d, p1 and p2
+ * mallory attacks charlie's TCP and WebSocket listeners over the LAN; a hostile program on charlie's host attacks its
+ * API port and one on ui attacks the UI port (both listen on loopback only, so only a local program reaches them).
+ * Meanwhile alice, bob and charlie
  * keep sending. Afterwards every listener still serves, and the three converge to one history holding every message.
  */
 import { readFile } from 'node:fs/promises'
@@ -20,7 +21,7 @@ import { NetnsHost, ROOT, cleanEnv, removeDirs, reportFigure, tempDir, waitConve
 import type { AttackPlan } from './attacker-child.js'
 
 const lab: Lab | undefined = openLab('hostile')
-const D_IP = '10.78.0.2'
+const CHARLIE_IP = '10.78.0.2'
 
 interface Spawned {
   pid: number
@@ -92,25 +93,25 @@ describe.skipIf(lab === undefined)('hostile bytes on every listener of separate 
   let daemonApi = ''
   let ui: Spawned
   let uiPort = 0
-  let d: NetnsHost
-  let p1: NetnsHost
-  let p2: NetnsHost
+  let charlie: NetnsHost
+  let alice: NetnsHost
+  let bob: NetnsHost
 
   beforeAll(async () => {
     lab!.switch('lan')
-    for (const [i, name] of ['d', 'p1', 'p2', 'ui'].entries()) {
+    for (const [i, name] of ['charlie', 'alice', 'bob', 'ui'].entries()) {
       lab!.host(name)
       lab!.plug(name, 'lan', `10.78.0.${i + 2}/24`)
     }
     lab!.host('mallory')
     lab!.plug('mallory', 'lan', '10.78.0.66/24')
-    const [dDir, p1Dir, p2Dir, uiDir] = await Promise.all(['d', 'p1', 'p2', 'ui'].map((n) => tempDir(`hostile-${n}`)))
-    dirs.push(dDir!, p1Dir!, p2Dir!, uiDir!)
+    const [charlieDir, aliceDir, bobDir, uiDir] = await Promise.all(['charlie', 'alice', 'bob', 'ui'].map((n) => tempDir(`hostile-${n}`)))
+    dirs.push(charlieDir!, aliceDir!, bobDir!, uiDir!)
 
     const listen = { HEARTH_LISTEN: '/ip4/0.0.0.0/tcp/0,/ip4/0.0.0.0/tcp/0/ws', HEARTH_MDNS: '0', HEARTH_LOG_LEVEL: 'warn' }
     const startDaemon = spawnUntil(
-      'd',
-      ['--import', 'tsx', 'node/src/cli/main.ts', '--data-dir', dDir!, '--json', 'start', '--name', 'daemon'],
+      'charlie',
+      ['--import', 'tsx', 'node/src/cli/main.ts', '--data-dir', charlieDir!, '--json', 'start', '--name', 'charlie'],
       { ...listen, HEARTH_PASSPHRASE: 'correct horse battery staple' },
       (line) => {
         try {
@@ -127,17 +128,17 @@ describe.skipIf(lab === undefined)('hostile bytes on every listener of separate 
     })
     const core = (name: string, dataDir: string) =>
       NetnsHost.start(lab!, name, name, { mode: 'core', dataDir, options: { name, listen: ['/ip4/0.0.0.0/tcp/0'] } })
-    const [started, startedUi, h1, h2] = await Promise.all([startDaemon, startUi, core('p1', p1Dir!), core('p2', p2Dir!)])
+    const [started, startedUi, h1, h2] = await Promise.all([startDaemon, startUi, core('alice', aliceDir!), core('bob', bobDir!)])
     daemon = started.proc
     daemonWhoami = started.found.whoami
     daemonApi = started.found.api
     ui = startedUi.proc
     uiPort = startedUi.found
     processes.push(daemon, ui)
-    p1 = h1
-    p2 = h2
-    d = await NetnsHost.start(lab!, 'd', 'd', { mode: 'api', dataDir: dDir! })
-    hosts.push(d, p1, p2)
+    alice = h1
+    bob = h2
+    charlie = await NetnsHost.start(lab!, 'charlie', 'charlie', { mode: 'api', dataDir: charlieDir! })
+    hosts.push(charlie, alice, bob)
   })
 
   afterAll(async () => {
@@ -148,9 +149,9 @@ describe.skipIf(lab === undefined)('hostile bytes on every listener of separate 
   })
 
   it('every listener keeps serving and the group keeps converging', async () => {
-    const conversation = (await p1.request<{ conversation: string }>('create', { name: 'Under attack' })).conversation
-    for (const guest of [d, p2]) {
-      const { code } = await p1.request<{ code: string }>('invite', { conversation })
+    const conversation = (await alice.request<{ conversation: string }>('create', { name: 'Under attack' })).conversation
+    for (const guest of [charlie, bob]) {
+      const { code } = await alice.request<{ code: string }>('invite', { conversation })
       await guest.request('join', { code }, 90_000)
     }
     for (const host of hosts) await expect.poll(async () => (await host.request<{ count: number }>('members', { conversation })).count, { timeout: 30_000 }).toBe(3)
@@ -167,25 +168,25 @@ describe.skipIf(lab === undefined)('hostile bytes on every listener of separate 
       }
     })()
 
-    const dApi = JSON.parse(await readFile(join(dirs[0]!, 'api.json'), 'utf8')) as { url: string; token: string }
+    const charlieApi = JSON.parse(await readFile(join(dirs[0]!, 'api.json'), 'utf8')) as { url: string; token: string }
     const uiApi = JSON.parse(await readFile(join(dirs[3]!, 'api.json'), 'utf8')) as { url: string; token: string }
-    expect(dApi.url).toBe(daemonApi)
-    const lanAddress = (ws: boolean) => daemonWhoami.addresses.find((a) => a.startsWith(`/ip4/${D_IP}/`) && a.includes('/ws') === ws)!
+    expect(charlieApi.url).toBe(daemonApi)
+    const lanAddress = (ws: boolean) => daemonWhoami.addresses.find((a) => a.startsWith(`/ip4/${CHARLIE_IP}/`) && a.includes('/ws') === ws)!
     const uiHost = `127.0.0.1:${uiPort}`
     const started = performance.now()
     const results = await Promise.all([
       runAttacker('mallory', {
         pid: daemon.pid,
         jobs: [
-          { label: 'd TCP', host: D_IP, port: portOf(lanAddress(false)), kind: 'tcp' },
-          { label: 'd WebSocket', host: D_IP, port: portOf(lanAddress(true)), kind: 'ws' },
+          { label: 'charlie TCP', host: CHARLIE_IP, port: portOf(lanAddress(false)), kind: 'tcp' },
+          { label: 'charlie WebSocket', host: CHARLIE_IP, port: portOf(lanAddress(true)), kind: 'ws' },
         ],
         verify: { libp2p: [{ address: lanAddress(false), peerId: daemonWhoami.peerId }, { address: lanAddress(true), peerId: daemonWhoami.peerId }] },
       }),
-      runAttacker('d', {
+      runAttacker('charlie', {
         pid: daemon.pid,
-        jobs: [{ label: 'd API', host: '127.0.0.1', port: Number(new URL(dApi.url).port), kind: 'api', path: `/?token=${dApi.token}` }],
-        verify: { api: { url: dApi.url, token: dApi.token, method: 'identity.whoami' } },
+        jobs: [{ label: 'charlie API', host: '127.0.0.1', port: Number(new URL(charlieApi.url).port), kind: 'api', path: `/?token=${charlieApi.token}` }],
+        verify: { api: { url: charlieApi.url, token: charlieApi.token, method: 'identity.whoami' } },
       }),
       runAttacker('ui', {
         pid: ui.pid,

@@ -1,15 +1,15 @@
 /**
  * Two homes that cannot reach each other, and a relay on the internet between them, all real separate hosts:
  *
- *     [a] --lan-- [router a] --\                      /-- [router b] --lan-- [b]
+ *  [alice] --lan-- [router a] --\                   /-- [router b] --lan-- [bob]
  *   192.168.1.2   192.168.1.1   wan 198.51.100.2 ... 198.51.100.3   192.168.1.1   192.168.1.2
  *                                      [relay] 198.51.100.10
  *
  * Each router masquerades its home onto the "internet" bridge and forwards nothing inward that the home did not
  * start; the internet has no route into either home, and both homes use the same private range (so the inviter's
- * LAN address in an invite points, from the other home, at the guest's own network). What is checked: a join from
- * home b with an invite made in home a (its time reported), live chat across the homes, and store-and-forward through
- * the relay alone (b offline while a writes, then a offline when b comes back).
+ * LAN address in an invite points, from the other home, at the guest's own network). What is checked: bob joining
+ * from his home with an invite alice made at hers (its time reported), live chat across the homes, and
+ * store-and-forward through the relay alone (bob offline while alice writes, then alice offline when bob comes back).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
@@ -41,12 +41,12 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
   let relay: NetnsRelay
   let relayAddress = ''
   let conversation = ''
-  let a: NetnsHost
-  let b: NetnsHost
+  let alice: NetnsHost
+  let bob: NetnsHost
   let aDir = ''
   let bDir = ''
 
-  const startHome = async (name: 'a' | 'b', dataDir: string): Promise<NetnsHost> => {
+  const startHome = async (name: 'alice' | 'bob', dataDir: string): Promise<NetnsHost> => {
     const host = await NetnsHost.start(lab!, name, name, {
       mode: 'core',
       dataDir,
@@ -66,7 +66,7 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
     lab!.switch('net')
     lab!.host('relay')
     lab!.plug('relay', 'net', '198.51.100.10/24', { multicast: false })
-    for (const [home, wan] of [['a', '198.51.100.2'], ['b', '198.51.100.3']] as const) {
+    for (const [home, person, wan] of [['a', 'alice', '198.51.100.2'], ['b', 'bob', '198.51.100.3']] as const) {
       lab!.switch(`lan${home}`)
       lab!.host(`r${home}`)
       lab!.plug(`r${home}`, `lan${home}`, '192.168.1.1/24', { ifname: 'lan', multicast: false })
@@ -74,9 +74,9 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
       // /proc/sys/net is the namespace's own when written from inside it (and needs no procps for `sysctl`).
       lab!.exec(`r${home}`, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
       lab!.nft(`r${home}`, ROUTER_RULES)
-      lab!.host(home)
-      lab!.plug(home, `lan${home}`, '192.168.1.2/24', { multicast: false })
-      lab!.ip(home, 'route', 'add', 'default', 'via', '192.168.1.1')
+      lab!.host(person)
+      lab!.plug(person, `lan${home}`, '192.168.1.2/24', { multicast: false })
+      lab!.ip(person, 'route', 'add', 'default', 'via', '192.168.1.1')
     }
     // The internet knows nothing of the homes' private range; the routers know nothing beyond the internet's subnet.
     expect(lab!.ip('relay', 'route', 'show')).not.toMatch(/192\.168|default/)
@@ -89,7 +89,7 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
     relay = await startNetnsRelay(lab!, 'relay', relayDir)
     relayAddress = relay.multiaddrs.find((x) => x.startsWith('/ip4/198.51.100.10/tcp/4001/'))!
     expect(relayAddress).toBeDefined()
-    ;[a, b] = await Promise.all([startHome('a', aDir), startHome('b', bDir)])
+    ;[alice, bob] = await Promise.all([startHome('alice', aDir), startHome('bob', bDir)])
   })
 
   afterAll(async () => {
@@ -100,45 +100,45 @@ describe.skipIf(lab === undefined)('two homes behind NAT and a relay between the
   })
 
   it('joins from the other home with an invite made at home, then chats live across the homes', async () => {
-    conversation = (await a.request<{ conversation: string }>('create', { name: 'Across town' })).conversation
-    const { code } = await a.request<{ code: string }>('invite', { conversation })
-    const { ms } = await b.request<{ ms: number }>('join', { code }, 90_000)
+    conversation = (await alice.request<{ conversation: string }>('create', { name: 'Across town' })).conversation
+    const { code } = await alice.request<{ code: string }>('invite', { conversation })
+    const { ms } = await bob.request<{ ms: number }>('join', { code }, 90_000)
     reportFigure({ suite: 'relay', figure: 'join over the relay path', ms, target: 3_000 })
     process.stdout.write(`netns relay: join from the other home took ${ms} ms (target < 3000 ms)\n`)
 
     for (let i = 0; i < 5; i++) {
-      await a.send(conversation, `from home a ${i}`)
-      await b.send(conversation, `from home b ${i}`)
+      await alice.send(conversation, `from alice's home ${i}`)
+      await bob.send(conversation, `from bob's home ${i}`)
     }
-    const converged = await waitConverged([a, b], conversation, 10, CONVERGE_BOUND_MS)
+    const converged = await waitConverged([alice, bob], conversation, 10, CONVERGE_BOUND_MS)
     // The two homes reach each other only through the relay, or directly after a hole punch through both NATs.
-    const { addresses } = await b.request<{ addresses: string[] }>('connections', { peer: a.peerId })
+    const { addresses } = await bob.request<{ addresses: string[] }>('connections', { peer: alice.peerId })
     const path = addresses.length === 0 ? 'none' : addresses.every((x) => x.includes('/p2p-circuit')) ? 'relayed' : 'direct (hole punched)'
     reportFigure({ suite: 'relay', figure: 'live chat converged across homes', messages: 10, ms: converged, path, connections: addresses })
     expect(addresses.every((x) => x.includes('/p2p-circuit') || x.includes('198.51.100.'))).toBe(true)
-    const [ha, hb] = await Promise.all([a.history(conversation), b.history(conversation)])
+    const [ha, hb] = await Promise.all([alice.history(conversation), bob.history(conversation)])
     expect(hb.map((m) => `${m.id} ${m.body}`)).toEqual(ha.map((m) => `${m.id} ${m.body}`))
   })
 
-  it('delivers through the relay alone: b offline while a writes, a offline when b comes back', async () => {
+  it('delivers through the relay alone: bob offline while alice writes, alice offline when bob comes back', async () => {
     // Offline as a laptop whose lid closes: no goodbye to anyone (and quicker than a clean close, which waits on the
     // circuit's connections).
-    await b.kill9()
+    await bob.kill9()
     const sent: string[] = []
-    for (let i = 0; i < 12; i++) sent.push(await a.send(conversation, `while you were away ${i}`))
-    // "sent" is the relay's acknowledgement that it holds the envelope durably: only then may a go away.
+    for (let i = 0; i < 12; i++) sent.push(await alice.send(conversation, `while you were away ${i}`))
+    // "sent" is the relay's acknowledgement that it holds the envelope durably: only then may alice go away.
     await expect
-      .poll(async () => (await a.history(conversation)).filter((m) => sent.includes(m.id)).every((m) => m.state !== 'pending'), { timeout: 30_000, interval: 200 })
+      .poll(async () => (await alice.history(conversation)).filter((m) => sent.includes(m.id)).every((m) => m.state !== 'pending'), { timeout: 30_000, interval: 200 })
       .toBe(true)
-    const expected = (await a.history(conversation)).map((m) => `${m.id} ${m.body}`)
-    await a.kill9()
+    const expected = (await alice.history(conversation)).map((m) => `${m.id} ${m.body}`)
+    await alice.kill9()
 
     const started = performance.now()
-    b = await startHome('b', bDir)
-    await waitConverged([b], conversation, expected.length, CONVERGE_BOUND_MS)
+    bob = await startHome('bob', bDir)
+    await waitConverged([bob], conversation, expected.length, CONVERGE_BOUND_MS)
     reportFigure({ suite: 'relay', figure: 'offline delivery from the relay after restart', messages: sent.length, ms: Math.round(performance.now() - started) })
-    expect((await b.history(conversation)).map((m) => `${m.id} ${m.body}`)).toEqual(expected)
-    // Nobody from home a was there to hand them over.
-    expect((await b.request<{ peers: string[] }>('peers')).peers).not.toContain(a.peerId)
+    expect((await bob.history(conversation)).map((m) => `${m.id} ${m.body}`)).toEqual(expected)
+    // Nobody from alice's home was there to hand them over.
+    expect((await bob.request<{ peers: string[] }>('peers')).peers).not.toContain(alice.peerId)
   })
 })
