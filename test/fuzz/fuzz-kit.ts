@@ -99,29 +99,6 @@ export function outcome<T>(tally: Tally, decode: () => T, check: (value: T) => v
   return value
 }
 
-/** The async form of `outcome`, for decoders that verify on the thread pool or talk to a stream. */
-export async function outcomeAsync<T>(tally: Tally, decode: () => Promise<T>, check: (value: T) => void = () => {}): Promise<T | undefined> {
-  tally.inputs++
-  const start = performance.now()
-  let value: T
-  try {
-    value = await decode()
-  } catch (err) {
-    const code = typedCode(err)
-    if (code === undefined) {
-      const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-      throw new Error(`${tally.name}: untyped exception ${what}`, { cause: err })
-    }
-    tally.refused(code)
-    timed(tally, start)
-    return undefined
-  }
-  timed(tally, start)
-  tally.values++
-  check(value)
-  return value
-}
-
 function timed(tally: Tally, start: number): void {
   tally.ended = performance.now()
   const ms = tally.ended - start
