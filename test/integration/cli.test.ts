@@ -377,5 +377,7 @@ describe('the hearth CLI', () => {
     expect(existsSync(join(a, 'api.json'))).toBe(false)
     const offline = JSON.parse(await runOk(a, ['--json', 'whoami'])) as { running: boolean }
     expect(offline.running).toBe(false)
-  })
+    // Some thirty commands, three daemons and a relay, each a process with its own start-up: on a busy 2-core machine
+    // that takes longer than the project's default allowance.
+  }, 300_000)
 })
