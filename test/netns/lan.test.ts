@@ -118,6 +118,9 @@ describe.skipIf(lab === undefined)('a home LAN of separate hosts (network namesp
       }
       sent += (await Promise.all(writes)).length
       await new Promise((resolve) => setTimeout(resolve, cutFor))
+      // The cut is real: each side still lacks what the other wrote.
+      const during = await Promise.all(all().map((h) => h.digest(conversation)))
+      expect(during.map((d) => d.count < sent), `counts during the cut: ${during.map((d) => d.count).join(' ')} of ${sent}`).toEqual(NAMES.map(() => true))
 
       if (method === 'unplug') lab!.ip('lan', 'link', 'set', `p-${victim}-eth0`, 'up')
       else lab!.exec(victim, ['nft', 'delete', 'table', 'inet', 'cut'])
@@ -146,9 +149,12 @@ describe.skipIf(lab === undefined)('a home LAN of separate hosts (network namesp
     const acknowledged = host.acks.slice(before)
     sent += 5 * others.length
 
+    // Restarted cut off from the LAN, so what it holds is what its own disk kept, not what a peer handed back.
+    lab!.nft(victim, CUT_RULES)
     const restarted = await start(victim)
     const held = new Set((await restarted.history(conversation)).map((m) => m.id))
     expect(acknowledged.filter((a) => !held.has(a.message)), 'acknowledged, then lost').toEqual([])
+    lab!.exec(victim, ['nft', 'delete', 'table', 'inet', 'cut'])
 
     // The messages others sent while it was down reach it after the restart; what it wrote but had not acknowledged
     // yet may or may not exist (it was durable or it was not), so it counts as neither lost nor expected.
