@@ -175,10 +175,13 @@ class Attackers {
   readonly all: HearthNode[] = []
   bans = 0
 
+  /** Streams in a row that could not open: a banned peer may still complete a dial that the target then drops. */
+  failures = 0
+
   async current(target: string, address: string): Promise<HearthNode> {
     const open = this.node?.libp2p.getConnections(peerIdFromString(target)).some((c) => c.status === 'open') ?? false
-    if (this.node !== undefined && open) return this.node
-    if (this.node !== undefined) {
+    if (this.node !== undefined && open && this.failures < 2) return this.node
+    if (this.node !== undefined && this.failures < 2) {
       // Either banned or the connection dropped: try once to come back, else a new identity.
       try {
         await this.node.libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(3_000) })
@@ -187,6 +190,8 @@ class Attackers {
         this.bans++
       }
     }
+    if (this.failures >= 2) this.bans++
+    this.failures = 0
     this.node = await createHearthNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, onError: () => {} })
     this.all.push(this.node)
     await this.node.libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(5_000) })
@@ -226,7 +231,10 @@ async function campaign(input: {
       // A stream that cannot even open (other than our own stream limit) means the target dropped or banned us:
       // hang up, so the next attack dials again or comes back as a new peer.
       if (outcome.startsWith('open failed') && !outcome.includes('TooMany')) {
+        input.attackers.failures++
         await attacker.libp2p.hangUp(peerIdFromString(input.target)).catch(() => {})
+      } else if (!outcome.startsWith('open failed')) {
+        input.attackers.failures = 0
       }
       // Every attack ends in bounded time, whatever the target does (the reads above are bounded; this catches a
       // write or close that blocks).
