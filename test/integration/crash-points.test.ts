@@ -1,12 +1,13 @@
 /**
  * kill -9 at fifty seeded moments of a busy core. The victim runs in its own process (test/helpers/crash-points-child.ts)
  * and is always sending; each round adds one kind of work (a burst of sends, receiving from peers, catching up on a
- * backlog, joining a group, renaming itself, removing or adding back a member) and kills it after a seeded delay in
- * [0, 300] ms, so kills land inside database writes. Each restart is a reopen on the same data directory: it must open
- * and hold every message it acknowledged. At the end the victim and its peers (in-process cores on loopback TCP) must
- * converge to identical histories and identical membership.
+ * backlog, joining a group, renaming itself, removing or adding back a member), started once the round's first send was
+ * saved, and kills it after a seeded delay in [0, 300] ms, so kills land inside database writes. Each restart is a
+ * reopen on the same data directory: it must open and hold every message it acknowledged. At the end the victim and
+ * its peers (in-process cores on loopback TCP) must converge to identical histories and identical membership.
  *
- * HEARTH_CRASH_SEED=<n> replays a run; a failure names its seed and round.
+ * HEARTH_CRASH_SEED=<n> replays a run (a failure names its seed and round), HEARTH_CRASH_ROUNDS=<n> runs fewer rounds,
+ * HEARTH_CRASH_VERBOSE=1 traces each round on stderr.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,6 +23,11 @@ const SEED = Number(process.env.HEARTH_CRASH_SEED ?? 20261202)
 /** Fifty in CI; fewer to try a change quickly (the kinds keep their proportions). */
 const ROUNDS = Number(process.env.HEARTH_CRASH_ROUNDS ?? 50)
 const MAX_KILL_DELAY_MS = 300
+/**
+ * The run takes about 110 s of CPU (fifty-one starts of the child are most of it): 3 to 4.5 min on a 2-core machine
+ * shared with other heavy work, less alone. The cap leaves room for a loaded machine, not for a hang.
+ */
+const TIMEOUT_MS = 420_000
 type Kind = 'send' | 'receive' | 'sync' | 'join' | 'rename' | 'remove'
 const KIND_SHARES: Record<Kind, number> = { send: 10, receive: 8, sync: 8, join: 8, rename: 8, remove: 8 }
 
@@ -59,7 +65,7 @@ describe('kill -9 at fifty moments of a busy core', () => {
     for (const f of cleanup.reverse()) await f().catch(() => undefined)
   })
 
-  it(`reopens every time with all it acknowledged, then converges (seed ${SEED})`, { timeout: 420_000 }, async () => {
+  it(`reopens every time with all it acknowledged, then converges (seed ${SEED})`, { timeout: TIMEOUT_MS }, async () => {
     const random = seededRandom(SEED)
     const kinds: Kind[] = (Object.entries(KIND_SHARES) as Array<[Kind, number]>).flatMap(([k, n]) =>
       Array<Kind>(Math.max(1, Math.round((n * ROUNDS) / 50))).fill(k),
