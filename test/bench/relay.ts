@@ -106,7 +106,7 @@ export interface RelayResult {
   page: Summary
   catchup: { envelopes: number; ms: number; dialMs: number; pages: number; complete: boolean }
   held: {
-    /** Clients connected and held; `unconnected` could not connect (four tries each) and took no part. */
+    /** Clients connected and held; `unconnected` could not connect (four tries each, 4 minutes a slice) and took no part. */
     clients: number
     unconnected: number
     /** Child processes the clients ran in (a slice each). */
@@ -430,9 +430,10 @@ async function held(relay: RelayProcess, sizes: RelaySizes): Promise<RelayResult
           seconds: sizes.heldSeconds,
           envelopeBytes: sizes.envelopeBytes,
           seed: 0x7e1a + k,
+          connectWithinMs: 240_000,
         })
       slices.push(slice)
-      await bounded(slice.ready, 600_000, `held clients ${first}–${first + clients - 1} to connect`)
+      await bounded(slice.ready, 480_000, `held clients ${first}–${first + clients - 1} to connect`)
       progress(`  held: ${first + clients}/${sizes.heldClients} clients connected`)
     }
     progress(`  held: ${sizes.heldClients} clients connected in ${slices.length} processes; load for ${sizes.heldSeconds} s`)
