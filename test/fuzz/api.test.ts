@@ -5,7 +5,7 @@
  * INTERNAL (which is how the dispatcher reports an exception that was not a HearthError).
  */
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../node/common/errors.js'
 import { contract, type Method } from '../../node/src/api/contract.js'
 import { createDispatcher, parseRequest, type Dispatcher } from '../../node/src/api/dispatcher.js'
@@ -18,8 +18,9 @@ const tally = (name: string): Tally => {
   tallies.push(t)
   return t
 }
-afterAll(() => {
-  for (const t of tallies) console.log(t.summary())
+// Printed after each test, so a long run that is stopped early still reports what it finished.
+afterEach(() => {
+  for (const t of tallies.splice(0)) console.log(t.summary())
 })
 
 const HEX32 = '0a'.repeat(16)

@@ -5,7 +5,7 @@
  * past the signature to the schema and the checks behind it.
  */
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   applyRemoteChanges,
   asActorId,
@@ -69,8 +69,9 @@ const tally = (name: string): Tally => {
   tallies.push(t)
   return t
 }
-afterAll(() => {
-  for (const t of tallies) console.log(t.summary())
+// Printed after each test, so a long run that is stopped early still reports what it finished.
+afterEach(() => {
+  for (const t of tallies.splice(0)) console.log(t.summary())
 })
 
 const alice = testDevice(0x10, 'Alice')

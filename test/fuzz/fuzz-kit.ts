@@ -195,6 +195,11 @@ export const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
 )
 
 function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts)
+}
+
+/** `concat` for any number of parts (a spread of a long list overflows the call stack). */
+function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let o = 0
   for (const p of parts) {
@@ -527,7 +532,7 @@ export function looseCbor(value: unknown, style: LooseStyle): Uint8Array {
     }
   }
   write(value)
-  return concat(...parts)
+  return concatAll(parts)
 }
 
 /** A valid encoding from `seeds`, decoded, mutated as a tree (1..4 mutations) and encoded again. */

@@ -4,7 +4,7 @@
  * HearthError; refusals are counted by code and printed.
  */
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { deriveMailboxKeys, ReplayGuard, signMailboxRequest, verifyMailboxRequest, type MailboxAuth } from '../../node/common/crypto/mailbox-capability.js'
 import { ErrorCodes, HearthError } from '../../node/common/errors.js'
@@ -35,8 +35,9 @@ const tally = (name: string): Tally => {
   tallies.push(t)
   return t
 }
-afterAll(() => {
-  for (const t of tallies) console.log(t.summary())
+// Printed after each test, so a long run that is stopped early still reports what it finished.
+afterEach(() => {
+  for (const t of tallies.splice(0)) console.log(t.summary())
 })
 
 describe('fuzz: CBOR and the schema layer', () => {
