@@ -3,6 +3,7 @@
  * answering on its stdout. Also the convergence check the suite measures heals with.
  */
 import type { ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -165,12 +166,21 @@ export async function waitConverged(hosts: NetnsHost[], conversation: string, co
   }
 }
 
+const liveDirs = new Set<string>()
+// A run ended by a signal or an error skips afterAll: its data dirs go with the process all the same.
+process.on('exit', () => {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
+})
+
 export async function tempDir(tag: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `hearth-netns-${tag}-`))
+  const dir = await mkdtemp(join(tmpdir(), `hearth-netns-${tag}-`))
+  liveDirs.add(dir)
+  return dir
 }
 
 export async function removeDirs(dirs: string[]): Promise<void> {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+  for (const d of dirs) liveDirs.delete(d)
 }
 
 /** A seeded generator (mulberry32): the same seed, the same partitions and bursts. */

@@ -8,6 +8,7 @@
  * runs inside them first.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { constants } from 'node:os'
 
 const PREFIX = 'hnt'
 
@@ -163,10 +164,10 @@ export function openLab(tag: string): Lab | undefined {
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     dispose()
-    process.kill(process.pid, signal)
+    // Exiting (not re-raising the signal) runs the other 'exit' handlers too, such as the removal of data dirs.
+    process.exit(128 + constants.signals[signal])
   }
   process.on('exit', dispose)
-  // Once: the handler removes itself, then re-raises the signal so the process ends the way it would have.
   for (const signal of SIGNALS) process.once(signal, onSignal)
 
   const lab: Lab = {
