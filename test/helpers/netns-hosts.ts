@@ -84,7 +84,8 @@ export class NetnsHost {
     const ready = await new Promise<Line>((resolve, reject) => {
       host.readyWaiter = resolve
       void host.exited.then(() => reject(new Error(`${name} exited before it was ready: ${host.stderr.join('').slice(-3000)}`)))
-      setTimeout(() => reject(new Error(`${name} not ready in 60 s: ${host.stderr.join('').slice(-3000)}`)), 60_000).unref()
+      // Generous: four hosts transpiling TypeScript at once on a busy 2-core machine took 55 s.
+      setTimeout(() => reject(new Error(`${name} not ready in 90 s: ${host.stderr.join('').slice(-3000)}`)), 90_000).unref()
     })
     debug(`${name} ready in ${Math.round(performance.now() - t0)} ms`)
     host.peerId = ready.peerId as string
@@ -230,7 +231,7 @@ export async function startNetnsRelay(lab: Lab, ns: string, dataDir: string, fla
       if (match !== null) resolve({ peerId: match[1]!, multiaddrs: match[2]!.trim().split(/\s+/) })
     })
     void exited.then(() => reject(new Error(`relay exited before starting: ${stderr.join('')}`)))
-    setTimeout(() => reject(new Error(`relay not started in 60 s: ${stderr.join('')}`)), 60_000).unref()
+    setTimeout(() => reject(new Error(`relay not started in 90 s: ${stderr.join('')}`)), 90_000).unref()
   })
   return {
     ...banner,
