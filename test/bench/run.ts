@@ -25,6 +25,7 @@ import { cpus, totalmem, release, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { baselineLatency, baselineThroughput, type LatencyResult, type ThroughputResult } from './baseline.js'
 import { catchup, type CatchupResult } from './catchup.js'
+import { cliLatency, type CliBenchResult } from './cli.js'
 import { memberFlood, type FloodResult } from './flood.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
@@ -74,16 +75,9 @@ interface Results {
   flood?: FloodResult
   heal?: HealResult
   join?: JoinResult
-  cli?: CliResult
+  cli?: CliBenchResult
 }
 
-/** What test/bench/cli.ts's `cliLatency` returns: spawning `node -e ''` next to `hearth list`/`whoami` against a running daemon. */
-interface CliResult {
-  nodeEmpty: Summary
-  list: Summary
-  whoami: Summary
-  ratioList: number
-}
 
 const results: Results = {
   date: new Date().toISOString(),
@@ -206,18 +200,7 @@ if (pieces.includes('join')) {
 }
 
 if (pieces.includes('cli')) {
-  const r = await timed('cli', async () => {
-    // Loaded only when asked for, and by a computed name: the piece's module comes with the CLI work and may be absent.
-    const name = './cli.js'
-    let mod: { cliLatency?: (samples: number) => Promise<CliResult> }
-    try {
-      mod = (await import(name)) as typeof mod
-    } catch (err) {
-      throw new Error(`not available: test/bench/cli.ts could not be loaded (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)
-    }
-    if (typeof mod.cliLatency !== 'function') throw new Error('not available: test/bench/cli.ts exports no cliLatency')
-    return mod.cliLatency(SIZES.cliSamples)
-  })
+  const r = await timed('cli', () => cliLatency(SIZES.cliSamples))
   if (r) results.cli = r
 }
 
