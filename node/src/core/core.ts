@@ -84,6 +84,7 @@ import { parseStreamKey, streamKey, type ConversationRuntime } from './conversat
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GapSync } from './gap-sync.js'
+import { LinkProbe } from './link-probe.js'
 import { MemberReconnect, type ReconnectSchedule } from './member-reconnect.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
@@ -243,6 +244,8 @@ export class Core {
   private readonly gaps: GapSync
   /** Redials members' devices soon after a connection is lost (member-reconnect.ts). */
   private readonly reconnect: MemberReconnect
+  /** Drops direct connections to members' devices that went silent, so a fresh one is made (link-probe.ts). */
+  private readonly linkProbe: LinkProbe
 
   constructor(options: CoreOptions) {
     this.currentIdentity = options.identity
@@ -272,7 +275,10 @@ export class Core {
       addresses: async (peer) => {
         try {
           const known = await this.node.libp2p.peerStore.get(peerIdFromString(peer))
-          return known.addresses.map((a) => a.multiaddr).filter((ma) => !ma.getComponents().some((c) => c.name === 'p2p-circuit')).map((ma) => `${ma.toString()}/p2p/${peer}`)
+          return known.addresses
+            .map((a) => a.multiaddr.toString())
+            .filter((a) => !isRelayed(a))
+            .map((a) => `${a}/p2p/${peer}`)
         } catch {
           return [] // not in the peer store (never connected since start): discovery finds it
         }
@@ -284,7 +290,27 @@ export class Core {
         )
       },
       logger: this.log,
-      ...options.reconnectSchedule === undefined ? {} : { schedule: options.reconnectSchedule },
+      ...(options.reconnectSchedule === undefined ? {} : { schedule: options.reconnectSchedule }),
+    })
+    this.linkProbe = new LinkProbe({
+      peers: () => {
+        const direct = new Set<string>()
+        for (const conn of this.node.libp2p.getConnections()) {
+          const peer = conn.remotePeer.toString()
+          if (!direct.has(peer) && !isRelayed(conn.remoteAddr.toString()) && this.isMemberPeer(peer)) direct.add(peer)
+        }
+        return [...direct]
+      },
+      ping: async (peer, signal) => {
+        await this.node.libp2p.services.ping.ping(peerIdFromString(peer), { signal })
+      },
+      drop: async (peer) => {
+        this.counters.count('silent-link')
+        for (const conn of this.node.libp2p.getConnections(peerIdFromString(peer))) {
+          if (!isRelayed(conn.remoteAddr.toString())) conn.abort(new Error('no answer to a ping within 3 s'))
+        }
+      },
+      logger: this.log,
     })
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({
@@ -330,6 +356,7 @@ export class Core {
     this.syncTimer = setInterval(() => this.antiEntropy(), this.syncIntervalMs)
     this.syncTimer.unref()
     for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
+    this.linkProbe.start()
     this.relays?.start()
     if (this.relays !== undefined && this.node.libp2p.services.dht !== undefined) {
       const discover = () => drop(this.discoverRelays(), (err) => this.log.debug({ err }, 'relay discovery failed'))
@@ -343,6 +370,7 @@ export class Core {
     if (this.stopped) return
     this.stopped = true
     this.gaps.stop()
+    this.linkProbe.stop()
     this.reconnect.stop()
     if (this.syncTimer) clearInterval(this.syncTimer)
     if (this.discoveryTimer) clearInterval(this.discoveryTimer)
@@ -2102,3 +2130,7 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): Me
   }
 }
 
+/** A connection or address that goes through a relay's circuit. */
+function isRelayed(address: string): boolean {
+  return address.includes('/p2p-circuit')
+}
