@@ -60,7 +60,7 @@ import {
   type SyncFrame,
   type SyncRequest,
 } from '../../node/src/sync/sync-frames.js'
-import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, SHORT_RUNS, Tally, treeMutation, encodeTree } from './fuzz-kit.js'
+import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, SHORT_RUNS, Tally, withoutNegativeZero, treeMutation, encodeTree } from './fuzz-kit.js'
 import { bytesOf, envelopeSeeds, key, NOW, PEER_ID, testDevice } from './seeds.js'
 
 const tallies: Tally[] = []
@@ -134,7 +134,7 @@ describe('fuzz: sync and join frames', () => {
           (f) => {
             if (f.kind === 'envelopes' || f.kind === 'evidence') expect(f.envelopes.length).toBeLessThanOrEqual(Limits.maxEnvelopesPerPage)
             if (f.kind === 'ops') expect(f.ops.every((o) => o instanceof Uint8Array)).toBe(true)
-            expect(decodeSyncFrame(encodeSyncFrame(f))).toEqual(f)
+            expect(decodeSyncFrame(encodeSyncFrame(f))).toEqual(withoutNegativeZero(f))
           },
         )
       }),
@@ -259,7 +259,7 @@ describe('fuzz: invites and certificates', () => {
             expect(i.addresses.length).toBeLessThanOrEqual(6)
             expect(i.relays.length).toBeLessThanOrEqual(3)
             expect(i.secret.length).toBe(32)
-            expect(decodeInvite(encodeInvite(i))).toEqual(i)
+            expect(decodeInvite(encodeInvite(i))).toEqual(withoutNegativeZero(i))
           },
         )
       }),
@@ -308,7 +308,7 @@ describe('fuzz: payloads inside envelopes', () => {
         outcome(
           t,
           () => decode(input),
-          (v) => expect(decode(encode(v as never) as Uint8Array)).toEqual(v),
+          (v) => expect(decode(encode(v as never) as Uint8Array)).toEqual(withoutNegativeZero(v)),
         )
       }),
       runs(SHORT_RUNS),

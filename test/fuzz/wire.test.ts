@@ -26,7 +26,7 @@ import {
   type MailboxResponse,
 } from '../../node/common/wire/mailbox.js'
 import { bytes, parseWire, uint } from '../../node/common/wire/schema.js'
-import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, SHORT_RUNS, Tally } from './fuzz-kit.js'
+import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, SHORT_RUNS, Tally, withoutNegativeZero } from './fuzz-kit.js'
 import { BODY_KEY, bytesOf, envelopeSeeds, frameIsConsistent, HEADER_KEY, headerPlain, key, NOW, sealRawEnvelope } from './seeds.js'
 
 const tallies: Tally[] = []
@@ -192,7 +192,7 @@ describe('fuzz: relay mailbox frames', () => {
             if (r.op !== 'deposit' && r.op !== 'fetch' && r.op !== 'ack') throw new Error('unknown op')
             if (r.op === 'ack') expect(isMailboxCursor(r.cursor)).toBe(true)
             // What decoded re-encodes to something that decodes to the same request.
-            expect(decodeMailboxRequest(encodeMailboxRequest(r))).toEqual(r)
+            expect(decodeMailboxRequest(encodeMailboxRequest(r))).toEqual(withoutNegativeZero(r))
           },
         )
         if (request === undefined) return
@@ -214,7 +214,7 @@ describe('fuzz: relay mailbox frames', () => {
         outcome(
           t,
           () => decodeMailboxResponse(input),
-          (r) => expect(decodeMailboxResponse(encodeMailboxResponse(r))).toEqual(r),
+          (r) => expect(decodeMailboxResponse(encodeMailboxResponse(r))).toEqual(withoutNegativeZero(r)),
         )
       }),
       runs(SHORT_RUNS),
