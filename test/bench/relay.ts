@@ -527,7 +527,14 @@ export function relayRows(r: RelayResult): Array<[string, string, string, string
     ['relay fetch of a 500-envelope page p50 / p99', '', `${ms(r.page.p50)} / ${ms(r.page.p99)}`, '', '(info)', ''],
     [`relay catch-up of ${r.catchup.envelopes} envelopes (dial included)`, '', r.catchup.complete ? ms(r.catchup.ms) : `incomplete: ${r.catchup.envelopes}`, '', `< ${RELAY_TARGETS.catchupMs} ms`, met(r.catchup.complete && r.catchup.ms < RELAY_TARGETS.catchupMs)],
     [`relay held load, ${r.held.clients}${r.held.unconnected > 0 ? ` (of ${r.held.clients + r.held.unconnected})` : ''} clients × ${r.held.seconds} s`, '', `${r.held.errors} errors, ${r.held.deliveries}/${r.held.expectedDeliveries} delivered`, '', `${RELAY_TARGETS.heldClients} clients, 0 errors`, met(r.held.clients >= RELAY_TARGETS.heldClients && r.held.errors === 0 && r.held.deliveries === r.held.expectedDeliveries)],
-    [`  fetch of ${r.sizes.fetchLimit} envelopes p50 / p99, idle vs held`, `${ms(r.held.fetchIdle.p50)} / ${ms(r.held.fetchIdle.p99)}`, `${ms(r.held.fetchHeld.p50)} / ${ms(r.held.fetchHeld.p99)}`, `${(r.held.fetchHeld.p99 / r.held.fetchIdle.p99).toFixed(2)}× (p99)`, '(info)', r.held.fetchErrors > 0 ? `${r.held.fetchErrors} errors` : ''],
+    [
+      `  fetch of ${r.sizes.fetchLimit} envelopes p50 / p99, idle vs held`,
+      r.held.fetchIdle.n > 0 ? `${ms(r.held.fetchIdle.p50)} / ${ms(r.held.fetchIdle.p99)}` : 'none answered',
+      r.held.fetchHeld.n > 0 ? `${ms(r.held.fetchHeld.p50)} / ${ms(r.held.fetchHeld.p99)}` : 'none answered',
+      r.held.fetchHeld.n > 0 && r.held.fetchIdle.n > 0 ? `${(r.held.fetchHeld.p99 / r.held.fetchIdle.p99).toFixed(2)}× (p99)` : '',
+      '(info)',
+      r.held.fetchErrors > 0 ? `${r.held.fetchErrors} failed` : '',
+    ],
   ]
 }
 
