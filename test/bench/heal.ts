@@ -3,14 +3,14 @@
  *
  * A group of `members` cores in this process on TCP loopback, finding each other the way they do on a LAN (mDNS, with
  * a service tag of this run's own and the product's query interval) and with the product's anti-entropy period. Each
- * round one member (a seeded choice) is cut off from the others by their connection gaters: every core on either side
- * bans the other side in its PeerPenalties, which closes the connections at once, refuses new ones both ways after
- * the handshake, and keeps discovery from dialing across. Both sides write while cut (the member alone, the rest
- * spread over the others), each side converges on its own, and after `cutMs` the gaters lift. The figure runs from
- * that moment until every core has emitted `message.added` for every message of the group.
+ * round one member (a seeded choice) is cut off from the others by their connection gaters: each of the others bans
+ * it in its PeerPenalties, which closes their connections to it at once, refuses its new ones after the handshake, and
+ * keeps them from dialing it. Both sides write while cut (the member alone, the rest spread over the others), each
+ * side converges on its own, and after `cutMs` the gaters lift. The figure runs from that moment until every core has
+ * emitted `message.added` for every message of the group.
  *
- * Nothing dials across the healed cut but what the product does by itself (discovery, sync), so the figure includes
- * finding the member again: `reconnectMs` says how much of it that was.
+ * Nothing dials across the healed cut but what the product does by itself (its redials of lost members, discovery,
+ * sync), so the figure includes finding the member again: `reconnectMs` says how much of it that was.
  */
 import { randomBytes } from 'node:crypto'
 import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
@@ -124,10 +124,9 @@ export async function heal(sizes: HealSizes, log: (text: string) => void = (t) =
     for (let r = 0; r < sizes.rounds; r++) {
       const cut = cores[Math.floor(random() * cores.length)]!
       const rest = cores.filter((c) => c !== cut)
-      for (const o of rest) {
-        o.penalties.penalise(cut.peerId, 'bench-partition', o.penalties.threshold)
-        cut.penalties.penalise(o.peerId, 'bench-partition', cut.penalties.threshold)
-      }
+      // Only the side that stays bans: a core does not try to get back to a peer it banned, so a cut member that banned
+      // the others too would find them only by discovery. Its own redials are refused by their gaters meanwhile.
+      for (const o of rest) o.penalties.penalise(cut.peerId, 'bench-partition', o.penalties.threshold)
       await waitUntil(() => rest.every((o) => !connected(o, cut) && !connected(cut, o)), 10_000, `${cut.name}'s connections to close`, 5)
       const cutAt = now()
       const before = expected
@@ -143,10 +142,7 @@ export async function heal(sizes: HealSizes, log: (text: string) => void = (t) =
       }
 
       const healedAt = now()
-      for (const o of rest) {
-        o.penalties.unban(cut.peerId)
-        cut.penalties.unban(o.peerId)
-      }
+      for (const o of rest) o.penalties.unban(cut.peerId)
       let reconnectMs: number | null = null
       let healMs: number | null = null
       const deadline = healedAt + sizes.timeoutMs
@@ -197,7 +193,7 @@ export function healRows(r: HealResult): Array<[string, string, string, string, 
 
 export function healDetail(r: HealResult): string {
   return (
-    `heal detail: mDNS query interval ${r.mdnsIntervalMs / 1000} s, anti-entropy ${r.syncIntervalMs / 1000} s, cut ≥ ${r.sizes.cutMs / 1000} s, seed ${r.sizes.seed}; ` +
+    `heal detail: the others' gaters refuse the cut-off member; mDNS query interval ${r.mdnsIntervalMs / 1000} s, anti-entropy ${r.syncIntervalMs / 1000} s, cut ≥ ${r.sizes.cutMs / 1000} s, seed ${r.sizes.seed}; ` +
     `per round (member: heal / reconnect ms): ${r.rounds.map((x) => `${x.member}: ${x.healMs ?? '—'} / ${x.reconnectMs ?? '—'}`).join(', ')}; ${r.messages} messages in the group at the end`
   )
 }
