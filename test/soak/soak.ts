@@ -303,6 +303,8 @@ let lost: string[] = []
 let notAtAdmin: string[] = []
 let ackedTotal = 0
 let ackedChecked = 0
+/** What still differed at the last look, for the report. */
+let disagreement: Record<string, unknown> = {}
 /** Which slot an account was in, for the report. */
 const owners = new Map<string, string>()
 for (const slot of slots) for (const life of slot.accounts) owners.set(life, slot.name)
@@ -327,6 +329,21 @@ while (Date.now() - convergeStarted < 180_000) {
   }
   // Every live core's history is in the admin's (a member who joined late holds only part of it).
   notAtAdmin = dumps.slice(3).flatMap((d) => d.messages.filter((m) => !held.has(m)))
+  const diff = (x: string[], y: string[]) => {
+    const ys = new Set(y)
+    return x.filter((m) => !ys.has(m))
+  }
+  disagreement = {
+    historiesIdentical: histories,
+    membersIdentical: members,
+    messageCounts: dumps.map((d) => d.messages.length),
+    onlyAt0vs1: diff(a!.messages, b!.messages).slice(0, 20),
+    onlyAt1vs0: diff(b!.messages, a!.messages).slice(0, 20),
+    onlyAt0vs2: diff(a!.messages, c!.messages).slice(0, 20),
+    onlyAt2vs0: diff(c!.messages, a!.messages).slice(0, 20),
+    sameSetsDifferentOrder: histories ? false : diff(a!.messages, b!.messages).length === 0 && diff(b!.messages, a!.messages).length === 0,
+    members: dumps.map((d) => d.members),
+  }
   if (histories && members && lost.length === 0 && notAtAdmin.length === 0) {
     converged = true
     break
@@ -409,6 +426,7 @@ const result = {
   notAtAdmin,
   converged,
   convergeMs,
+  disagreement: converged ? null : disagreement,
   members: dumps[0]!.members.length,
   processes: rows.map(({ name, samples, slot }) => ({
     name,
