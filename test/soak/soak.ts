@@ -66,6 +66,16 @@ interface Slot {
   sendFailures: number
 }
 
+/** The commit the run started on (others may commit while it runs). */
+const commit = (() => {
+  try {
+    const head = readFileSync(join(repoRoot, '.git/HEAD'), 'utf8').trim()
+    return head.startsWith('ref: ') ? readFileSync(join(repoRoot, '.git', head.slice(5)), 'utf8').trim() : head
+  } catch {
+    return 'unknown'
+  }
+})()
+
 const root = await mkdtemp(join(tmpdir(), 'hearth-soak-'))
 const script = await bundleChild()
 const relayLines: string[] = []
@@ -403,14 +413,6 @@ const table = rows.map(({ name, samples, slot }) => {
   }
 })
 console.table(table)
-const commit = (() => {
-  try {
-    const head = readFileSync(join(repoRoot, '.git/HEAD'), 'utf8').trim()
-    return head.startsWith('ref: ') ? readFileSync(join(repoRoot, '.git', head.slice(5)), 'utf8').trim() : head
-  } catch {
-    return 'unknown'
-  }
-})()
 const result = {
   date: new Date().toISOString(),
   commit,
