@@ -16,7 +16,7 @@ import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
-import { peerDiscoverySymbol } from '@libp2p/interface'
+import { FaultTolerance, peerDiscoverySymbol } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { memory } from '@libp2p/memory'
@@ -412,6 +412,9 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
   const node = (await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen },
+    // A relay that is down or slow must not keep the node from starting: its reservation is retried, while a direct
+    // listen address that fails is still an error (checked below).
+    transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     // The circuit relay transport dials /p2p-circuit addresses through community relays and holds the reservations
     // asked for in `relayReservations`; with no relay configured it is idle.
     transports:
@@ -445,6 +448,11 @@ export async function createHearthNode(options: NodeOptions = {}): Promise<Heart
     services,
   })) as unknown as Libp2p<HearthServices>
   libp2pRef = node
+  const direct = listen.filter((a) => !a.includes('/p2p-circuit') && a !== '/webrtc')
+  if (direct.length > 0 && !node.getMultiaddrs().some((ma) => !ma.toString().includes('/p2p-circuit'))) {
+    await node.stop()
+    throw new HearthError('INVALID_INPUT', `could not listen on ${direct.join(', ')}: is the port in use, or the address not one of this machine's?`)
+  }
 
   const pubsub = node.services.pubsub
   if (options.dht === 'server' && node.services.dht !== undefined) {
