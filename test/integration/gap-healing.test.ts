@@ -36,6 +36,13 @@ describe('healing on a gap', () => {
     const id = await makeGroup(alice, [bob, carol])
     await alice.core.send(id, 'hello')
     for (const c of cores) await waitFor(async () => (await bodies(c, id)).length === 1, { message: `${c.name} to get hello` })
+    // Quiet before the test cuts anything: the syncs that joining started are over (a sync request still in flight
+    // carries the requester's positions, which is itself a way for the others to learn of a gap).
+    await waitFor(async () => {
+      for (const c of cores) await c.core.settle()
+      return cores.every((c) => (c.core as unknown as { syncing: Map<string, unknown> }).syncing.size === 0)
+    }, { message: 'the syncs of joining to end' })
+    await new Promise((r) => setTimeout(r, 300))
     return { alice, bob, carol, id }
   }
 
