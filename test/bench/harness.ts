@@ -248,14 +248,3 @@ export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T
   }
 }
 
-/** A seeded generator (mulberry32): the pieces that choose at random choose the same way in every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}

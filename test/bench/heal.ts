@@ -17,7 +17,8 @@ import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { Logger } from '../../node/src/core/logger.js'
 import { openCore, type OpenedCore } from '../../node/src/core/open-core.js'
-import { BENCH_KEYS, makeDataDir, now, progress, progressDone, removeDir, round, seededRandom, sleep, summarize, waitUntil, type Summary } from './harness.js'
+import { BENCH_KEYS, makeDataDir, now, progress, progressDone, removeDir, round, sleep, summarize, waitUntil, type Summary } from './harness.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 export interface HealSizes {
   members: number

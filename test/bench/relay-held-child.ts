@@ -15,7 +15,8 @@ import { deriveMailboxKeys, type MailboxKeys } from '../../node/common/crypto/ma
 import { createHearthNode, type HearthNode } from '../../node/common/net/create-node.js'
 import { MailboxClient } from '../../node/common/net/mailbox-client.js'
 import { randomEnvelope } from '../helpers/relay.js'
-import { now, round, seededRandom, sleep } from './harness.js'
+import { seededRandom } from '../helpers/seeded-random.js'
+import { now, round, sleep } from './harness.js'
 
 export interface HeldChildArgs {
   relayAddress: string

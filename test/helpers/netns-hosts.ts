@@ -184,18 +184,6 @@ export async function removeDirs(dirs: string[]): Promise<void> {
   for (const d of dirs) liveDirs.delete(d)
 }
 
-/** A seeded generator (mulberry32): the same seed, the same partitions and bursts. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** One JSON line per measurement, easy to grep out of a CI log: `NETNS_FIGURE {...}`. */
 export function reportFigure(figure: Record<string, unknown>): void {
   process.stdout.write(`NETNS_FIGURE ${JSON.stringify(figure)}\n`)

@@ -17,7 +17,8 @@ import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import type { ConversationDump } from '../helpers/crash-points-child.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
-import { ChildCore, bundleChild, seededRandom } from '../soak/child-driver.js'
+import { ChildCore, bundleChild } from '../soak/child-driver.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const SEED = Number(process.env.HEARTH_CRASH_SEED ?? 20261202)
 /** Fifty in CI; fewer to try a change quickly (the kinds keep their proportions). */

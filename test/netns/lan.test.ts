@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openLab, type Lab } from '../helpers/netns.js'
-import { NetnsHost, removeDirs, reportFigure, seededRandom, tempDir, waitConverged } from '../helpers/netns-hosts.js'
+import { NetnsHost, removeDirs, reportFigure, tempDir, waitConverged } from '../helpers/netns-hosts.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const SEED = Number(process.env.HEARTH_NETNS_SEED ?? 20_260_212)
 const HEAL_BOUND_MS = 30_000

@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util'
 import { createLogger } from '../../relay/src/ops/logger.js'
 import { startRelay } from '../../relay/src/relay.js'
 import type { ChildReady, ConversationDump } from '../helpers/crash-points-child.js'
-import { ChildCore, bundleChild, repoRoot, seededRandom } from './child-driver.js'
+import { ChildCore, bundleChild, repoRoot } from './child-driver.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const { values: args } = parseArgs({
   options: {
