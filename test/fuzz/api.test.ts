@@ -5,23 +5,14 @@
  * INTERNAL (which is how the dispatcher reports an exception that was not a HearthError).
  */
 import fc from 'fast-check'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../node/common/errors.js'
 import { contract, type Method } from '../../node/src/api/contract.js'
 import { createDispatcher, parseRequest, type Dispatcher } from '../../node/src/api/dispatcher.js'
 import { openTempCore, type TempCore } from '../../node/src/api/testing.js'
-import { cborValue, fuzz, fuzzAsync, hostileText, LONG_RUN, mutateTree, runs, SHORT_RUNS, Tally, treeMutation } from './fuzz-kit.js'
+import { cborValue, fuzz, fuzzAsync, hostileText, LONG_RUN, mutateTree, runs, SHORT_RUNS, treeMutation, talliesReportedAfterEach } from './fuzz-kit.js'
 
-const tallies: Tally[] = []
-const tally = (name: string): Tally => {
-  const t = new Tally(name)
-  tallies.push(t)
-  return t
-}
-// Printed after each test, so a long run that is stopped early still reports what it finished.
-afterEach(() => {
-  for (const t of tallies.splice(0)) console.log(t.summary())
-})
+const tally = talliesReportedAfterEach()
 
 const HEX32 = '0a'.repeat(16)
 const HEX64 = 'b1'.repeat(32)

@@ -5,7 +5,7 @@
  * past the signature to the schema and the checks behind it.
  */
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   applyRemoteChanges,
   asActorId,
@@ -60,19 +60,10 @@ import {
   type SyncFrame,
   type SyncRequest,
 } from '../../node/src/sync/sync-frames.js'
-import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, SHORT_RUNS, Tally, withoutNegativeZero, treeMutation, encodeTree } from './fuzz-kit.js'
+import { cborTree, fuzz, hostileBytes, hostileText, mutatedCbor, mutateTree, outcome, runs, SHORT_RUNS, withoutNegativeZero, treeMutation, encodeTree, talliesReportedAfterEach } from './fuzz-kit.js'
 import { bytesOf, envelopeSeeds, key, NOW, PEER_ID, testDevice } from './seeds.js'
 
-const tallies: Tally[] = []
-const tally = (name: string): Tally => {
-  const t = new Tally(name)
-  tallies.push(t)
-  return t
-}
-// Printed after each test, so a long run that is stopped early still reports what it finished.
-afterEach(() => {
-  for (const t of tallies.splice(0)) console.log(t.summary())
-})
+const tally = talliesReportedAfterEach()
 
 const alice = testDevice(0x10, 'Alice')
 const bob = testDevice(0x20, 'Bob ❤')

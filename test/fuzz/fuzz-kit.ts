@@ -6,6 +6,7 @@
  * failing input and print it readably, and a seed replays it exactly.
  */
 import fc from 'fast-check'
+import { afterEach } from 'vitest'
 import { CrdtError } from '../../crdt/src/errors.js'
 import { HearthError } from '../../node/common/errors.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
@@ -35,6 +36,22 @@ export const SEED = (() => {
 export const MAX_INPUT_MS = 2_000
 
 /** What one decoder did over a run: values returned, refusals by error code, the slowest input. */
+/**
+ * Makes tallies that print their summary after each test, so a long run that is stopped early still reports what it
+ * finished. Call once per test file.
+ */
+export function talliesReportedAfterEach(): (name: string) => Tally {
+  const tallies: Tally[] = []
+  afterEach(() => {
+    for (const t of tallies.splice(0)) console.log(t.summary())
+  })
+  return (name) => {
+    const t = new Tally(name)
+    tallies.push(t)
+    return t
+  }
+}
+
 export class Tally {
   readonly name: string
   values = 0

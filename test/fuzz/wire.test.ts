@@ -4,7 +4,7 @@
  * HearthError; refusals are counted by code and printed.
  */
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { deriveMailboxKeys, ReplayGuard, signMailboxRequest, verifyMailboxRequest, type MailboxAuth } from '../../node/common/crypto/mailbox-capability.js'
 import { ErrorCodes, HearthError } from '../../node/common/errors.js'
@@ -26,19 +26,10 @@ import {
   type MailboxResponse,
 } from '../../node/common/wire/mailbox.js'
 import { bytes, parseWire, uint } from '../../node/common/wire/schema.js'
-import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, SHORT_RUNS, Tally, withoutNegativeZero } from './fuzz-kit.js'
+import { cborTree, cborValue, fuzz, hostileBytes, mutatedCbor, outcome, runs, SHORT_RUNS, withoutNegativeZero, talliesReportedAfterEach } from './fuzz-kit.js'
 import { BODY_KEY, bytesOf, envelopeSeeds, frameIsConsistent, HEADER_KEY, headerPlain, key, NOW, sealRawEnvelope } from './seeds.js'
 
-const tallies: Tally[] = []
-const tally = (name: string): Tally => {
-  const t = new Tally(name)
-  tallies.push(t)
-  return t
-}
-// Printed after each test, so a long run that is stopped early still reports what it finished.
-afterEach(() => {
-  for (const t of tallies.splice(0)) console.log(t.summary())
-})
+const tally = talliesReportedAfterEach()
 
 describe('fuzz: CBOR and the schema layer', () => {
   const seeds = [
