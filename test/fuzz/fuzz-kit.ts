@@ -9,6 +9,7 @@ import fc from 'fast-check'
 import { afterEach } from 'vitest'
 import { CrdtError } from '../../crdt/src/errors.js'
 import { HearthError } from '../../node/common/errors.js'
+import { concatByteList } from '../../node/common/util/bytes.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
 import { decode as cborDecode } from 'cborg'
 
@@ -227,18 +228,7 @@ export const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
 )
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  return concatAll(parts)
-}
-
-/** `concat` for any number of parts (a spread of a long list overflows the call stack). */
-function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
+  return concatByteList(parts)
 }
 
 /** Applies one mutation; positions wrap around the current length so every mutation lands somewhere. */
@@ -564,7 +554,7 @@ export function looseCbor(value: unknown, style: LooseStyle): Uint8Array {
     }
   }
   write(value)
-  return concatAll(parts)
+  return concatByteList(parts)
 }
 
 /** A valid encoding from `seeds`, decoded, mutated as a tree (1..4 mutations) and encoded again. */

@@ -19,6 +19,11 @@ export function fromBase64Url(text: string): Uint8Array {
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return concatByteList(parts)
+}
+
+/** `concatBytes` for a list of any length (spreading a long list into arguments overflows the call stack). */
+export function concatByteList(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let offset = 0
   for (const p of parts) {

@@ -1,4 +1,3 @@
-import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Logger } from './logger.js'
 import {
@@ -84,8 +83,9 @@ import { parseStreamKey, streamKey, type ConversationRuntime } from './conversat
 import { Withdrawals, conflictViews, createdMessages, envelopeIdHex, lastWritable, positionKey, withdrawRow } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GapSync } from './gap-sync.js'
-import { LinkProbe } from './link-probe.js'
-import { MemberReconnect, type ReconnectSchedule } from './member-reconnect.js'
+import type { LinkProbe } from './link-probe.js'
+import { memberLinks } from './member-links.js'
+import type { MemberReconnect, ReconnectSchedule } from './member-reconnect.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import { SecurityCounters } from './security-counters.js'
 import { RelayMailboxes, relayPeerOf, type MailboxHost, type MailboxPort, type RelayStatus } from './relay-mailboxes.js'
@@ -269,49 +269,15 @@ export class Core {
       },
       have: (id, stream) => this.conversations.get(id)?.streams.get(stream)?.have ?? 0,
     })
-    this.reconnect = new MemberReconnect({
-      wanted: (peer) => !(this.node.penalties?.isBanned(peer) ?? false) && this.isMemberPeer(peer),
-      isConnected: (peer) => this.node.connectedPeers().includes(peer),
-      addresses: async (peer) => {
-        try {
-          const known = await this.node.libp2p.peerStore.get(peerIdFromString(peer))
-          return known.addresses
-            .map((a) => a.multiaddr.toString())
-            .filter((a) => !isRelayed(a))
-            .map((a) => `${a}/p2p/${peer}`)
-        } catch {
-          return [] // not in the peer store (never connected since start): discovery finds it
-        }
-      },
-      dial: async (_peer, addresses, signal) => {
-        await this.node.libp2p.dial(
-          addresses.map((a) => multiaddr(a)),
-          { signal },
-        )
-      },
+    const links = memberLinks({
+      node: this.node,
+      isMember: (peer) => this.isMemberPeer(peer),
+      counters: this.counters,
       logger: this.log,
       ...(options.reconnectSchedule === undefined ? {} : { schedule: options.reconnectSchedule }),
     })
-    this.linkProbe = new LinkProbe({
-      peers: () => {
-        const direct = new Set<string>()
-        for (const conn of this.node.libp2p.getConnections()) {
-          const peer = conn.remotePeer.toString()
-          if (!direct.has(peer) && !isRelayed(conn.remoteAddr.toString()) && this.isMemberPeer(peer)) direct.add(peer)
-        }
-        return [...direct]
-      },
-      ping: async (peer, signal) => {
-        await this.node.libp2p.services.ping.ping(peerIdFromString(peer), { signal })
-      },
-      drop: async (peer) => {
-        this.counters.count('silent-link')
-        for (const conn of this.node.libp2p.getConnections(peerIdFromString(peer))) {
-          if (!isRelayed(conn.remoteAddr.toString())) conn.abort(new Error('no answer to a ping within 3 s'))
-        }
-      },
-      logger: this.log,
-    })
+    this.reconnect = links.reconnect
+    this.linkProbe = links.probe
     if (options.mailbox !== undefined) {
       this.relays = new RelayMailboxes({
         host: this.mailboxHost(),
@@ -2128,9 +2094,4 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): Me
     failure: row.failure,
     withdrawn: row.withdrawn ?? null,
   }
-}
-
-/** A connection or address that goes through a relay's circuit. */
-function isRelayed(address: string): boolean {
-  return address.includes('/p2p-circuit')
 }
