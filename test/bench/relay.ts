@@ -1,5 +1,5 @@
 /**
- * Relay benchmark (issue 3): one `hearth-relay` process, many simulated clients in this process, all over TCP loopback.
+ * Relay benchmark: one `hearth-relay` process, many simulated clients in this process, all over TCP loopback.
  *
  *   ingest    envelopes/s stored (acknowledged = synced to disk) with many clients depositing batches concurrently,
  *             next to the same load against a do-nothing server over the same framing (the baseline, as a ratio),

@@ -1,5 +1,5 @@
 /**
- * Hearth benchmark (issue 2, "Benchmark"). Measures in one run, on this machine:
+ * Hearth benchmark. Measures in one run, on this machine:
  *   latency     raw gossipsub vs Hearth full path, publish→receive p50/p99 (sequential, ping-style)
  *   throughput  raw gossipsub (pipelined, bounded window) vs Hearth (alice sends N as fast as `send` resolves)
  *   scale       cost of `send` for messages 1..1k vs 99,001..100k of one conversation
