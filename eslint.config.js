@@ -24,7 +24,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/test/**', '../test/*'], message: 'nothing imports test/ (DESIGN.md dependency rule)' },
+            { group: ['**/test/**', '../test/*'], message: 'nothing imports test/ (dependency rule: docs/adr/0009)' },
           ],
         },
       ],
@@ -63,7 +63,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['node:*', 'libp2p', '@libp2p/*', 'level', 'electron', '**/crdt/**', '**/node/src/core/*', '**/node/src/store/*', '**/node/src/sync/*', '**/node/common/net/*', '**/node/common/storage/*', '**/node/common/crypto/*'],
-              message: 'renderer/ talks to the core only through node/src/api (DESIGN.md dependency rule)',
+              message: 'renderer/ talks to the core only through node/src/api (dependency rule: docs/ARCHITECTURE.md)',
             },
           ],
         },

@@ -9,7 +9,7 @@
  *  - main side: `assessSafeStorage` decides whether safeStorage is real, and `createKeyService` answers requests.
  *    On Linux without a keyring, safeStorage's backend is `basic_text`: it "encrypts" with a key hard-coded in
  *    Chromium, which protects nothing. That backend is refused, here and again for every request, so a key can never
- *    be wrapped with it; the person chooses a passphrase instead (DESIGN.md: never a silent plaintext fallback).
+ *    be wrapped with it; the person chooses a passphrase instead (never a silent plaintext fallback: docs/SECURITY.md).
  *  - core side: `safeStorageKeyProvider` frames the ciphertext so a blob says how it was wrapped.
  */
 import { HearthError, type ErrorCode } from '../../node/common/errors.js'

@@ -40,7 +40,7 @@ export const ErrorCodes = [
   'NOT_RUNNING',
   'UNAUTHORIZED',
   'INTERNAL',
-  // relays (issue 3): refusals a relay gives a client, so the UI can say why ("relay refused: mailbox quota exceeded")
+  // relays: refusals a relay gives a client, so the UI can say why ("relay refused: mailbox quota exceeded")
   'QUOTA_EXCEEDED',
   'STORAGE_FULL',
   'CLOCK_SKEW',

@@ -3,8 +3,8 @@
 /// <reference lib="dom.iterable" />
 /**
  * Chromium for the end-to-end tests: Debian's /usr/bin/chromium driven by playwright-core (Playwright's own browser
- * downloads cannot work here), with the flags that work on these machines (ENVIRONMENT.md). Each test gets its own
- * profile; a failed test leaves a screenshot and a trace in test-results/ (gitignored).
+ * downloads cannot work here), with the flags below (headless, no GPU, no background throttling). Each test gets its
+ * own profile; a failed test leaves a screenshot and a trace in test-results/ (gitignored).
  */
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
@@ -44,7 +44,7 @@ export async function launchBrowser(): Promise<E2eBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium, as .ci/run does) or set HEARTH_CHROMIUM`)
   }
-  // Playwright gives the browser a fresh temporary profile itself (the --user-data-dir of ENVIRONMENT.md).
+  // Playwright gives the browser a fresh temporary profile itself, so no --user-data-dir is passed.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
   const contexts = new Map<string, BrowserContext>()
   return {

@@ -2,7 +2,7 @@
  * Builds the libp2p node every Hearth process runs (desktop core and relay alike) and wraps it in a small API.
  *
  * This file knows nothing about conversations or documents: topics are opaque strings and payloads opaque bytes.
- * What it does know is the wire policy from DESIGN.md "Wire":
+ * What it does know is the wire policy (docs/PROTOCOL.md, "Gossipsub"):
  *  - gossipsub with StrictNoSign and content-hash message ids, so forwarders do not learn who published;
  *  - gossip is a fast path only (publishing with nobody listening is not an error; sync delivers later);
  *  - a per-message size cap and topic validators that score a forwarder down when it relays junk;
@@ -39,7 +39,7 @@ import type { Ping } from '@libp2p/ping'
 import { AutoDialer } from './auto-dialer.js'
 import type { PeerPenalties } from './peer-penalties.js'
 
-/** Gossip payload cap (DESIGN.md: envelopes are at most 64 KiB; this leaves room for framing and growth). */
+/** Gossip payload cap (envelopes are at most 64 KiB, `Limits.maxEnvelopeBytes`; this leaves room for framing and growth). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024
 
 /**

@@ -3,7 +3,7 @@
  * us allocate or work in proportion to what it claims. docs/LIMITS.md explains each figure.
  */
 export const Limits = {
-  /** An encrypted envelope, as gossiped, synced and stored on relays. DESIGN.md: 64 KiB. */
+  /** An encrypted envelope, as gossiped, synced and stored on relays: one cap on every path, relays included. */
   maxEnvelopeBytes: 64 * 1024,
   /** A message body in UTF-8 bytes: leaves room for the Automerge change and the envelope overhead. */
   maxBodyBytes: 32 * 1024,

@@ -18,7 +18,7 @@ import { accountIdOf, deviceIdOf, type AccountId, type DeviceId } from '../ids.j
 import { displayNameProblem, issueDeviceCert, type DeviceCert } from './device-cert.js'
 
 /**
- * Who this device is. Four separate keys (DESIGN.md, Identity): the account key is the person and is recoverable
+ * Who this device is. Four separate keys (docs/STORAGE.md, "The identity file"): the account key is the person and is recoverable
  * from the recovery phrase; the device signing and X25519 keys are this install's; the libp2p key is only the network
  * identity, so what the network sees is not the person. `dbKey` encrypts content and secrets stored in LevelDB.
  */
