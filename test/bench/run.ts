@@ -1,7 +1,10 @@
 /**
  * Hearth benchmark. Measures in one run, on this machine:
+ *   floor       the durable floor: raw gossipsub plus the least a durable, encrypted messenger does per message (seal
+ *               and sign, one synced write; verify and open, one synced write), latency and throughput
+ *               (test/bench/floor.ts); latency and throughput compare the full path with it too
  *   latency     raw gossipsub vs Hearth full path, publish→receive p50/p99 (sequential, ping-style)
- *   throughput  raw gossipsub (pipelined, bounded window) vs Hearth (alice sends N as fast as `send` resolves)
+ *   throughput  raw gossipsub vs Hearth, both pipelined with the same bounded window
  *   scale       cost of `send` for messages 1..1k vs 99,001..100k of one conversation
  *   page        newest page of that 100k-message conversation after a reopen, cold and warm
  *   catchup     bob away while alice writes 10k; time from bob's start until he has them all
@@ -27,6 +30,7 @@ import { baselineLatency, baselineThroughput, type LatencyResult, type Throughpu
 import { catchup, type CatchupResult } from './catchup.js'
 import { cliLatency, type CliBenchResult } from './cli.js'
 import { memberFlood, type FloodResult } from './flood.js'
+import { durableFloor, type FloorResult } from './floor.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
@@ -35,7 +39,7 @@ import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'cli'] as const
+const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'cli'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -52,7 +56,7 @@ const SIZES = quick
   ? { bodyBytes: 200, latencySamples: 100, warmup: 20, baselineMessages: 1_000, floodSamples: 60, window: 64, fullMessages: 300, scaleTotal: 5_000, scaleWindow: 500, catchup: 1_000, memConvs: 5, memMsgs: 200, cliSamples: 10 }
   : { bodyBytes: 200, latencySamples: 1_000, warmup: 100, baselineMessages: 5_000, floodSamples: 240, window: 64, fullMessages: 2_000, scaleTotal: 100_000, scaleWindow: 1_000, catchup: 10_000, memConvs: 50, memMsgs: 2_000, cliSamples: 40 }
 
-const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS, joinMs: JOIN_TARGET_MS, cliListP50Ms: 300 }
+const TARGETS = { latencyRatio: 3, throughputRatio: 0.4, floorLatencyRatio: 2, floorThroughputRatio: 0.5, costRatio: 1.5, pageMs: 150, catchupMs: 2_000, memoryMb: 200, floodRatio: 2, healMs: HEAL_TARGET_MS, joinMs: JOIN_TARGET_MS, cliListP50Ms: 300 }
 
 interface Results {
   date: string
@@ -65,8 +69,10 @@ interface Results {
   elapsedSeconds: Partial<Record<Piece | 'envelope' | 'total', number>>
   errors: Partial<Record<Piece, string>>
   envelopeBytes?: number
-  latency?: { baseline: LatencyResult; hearth: LatencyResult; ratioP50: number; ratioP99: number; syncedBatch: Summary }
-  throughput?: { baseline: ThroughputResult; hearth: NonNullable<FullPathResult['throughput']>; ratio: number }
+  floor?: FloorResult
+  /** Ratios to raw gossipsub, and (when the floor piece ran) to the durable floor. */
+  latency?: { baseline: LatencyResult; hearth: LatencyResult; ratioP50: number; ratioP99: number; floorRatioP50?: number; floorRatioP99?: number; syncedBatch: Summary }
+  throughput?: { baseline: ThroughputResult; hearth: NonNullable<FullPathResult['throughput']>; ratio: number; floorRatio?: number }
   scale?: ScaleResult
   page?: PageResult
   catchup?: CatchupResult
@@ -135,13 +141,33 @@ async function envelopeBytes(): Promise<number> {
   return envelope
 }
 
+if (pieces.includes('floor')) {
+  const size = await envelopeBytes()
+  const r = await timed('floor', () =>
+    durableFloor({
+      envelopeBytes: size,
+      latency: { samples: SIZES.latencySamples, warmup: SIZES.warmup },
+      throughput: { messages: SIZES.baselineMessages, window: SIZES.window },
+    }),
+  )
+  if (r) results.floor = r
+}
+
 if (pieces.includes('latency')) {
   const size = await envelopeBytes()
   await timed('latency', async () => {
     const baseline = await baselineLatency(size, SIZES.latencySamples, SIZES.warmup)
     const hearth = (await fullPath({ latency: { samples: SIZES.latencySamples, warmup: SIZES.warmup } })).latency!
     const syncedBatch = await syncedBatchCost()
-    results.latency = { baseline, hearth, ratioP50: hearth.summary.p50 / baseline.summary.p50, ratioP99: hearth.summary.p99 / baseline.summary.p99, syncedBatch }
+    const floor = results.floor?.latency?.summary
+    results.latency = {
+      baseline,
+      hearth,
+      ratioP50: hearth.summary.p50 / baseline.summary.p50,
+      ratioP99: hearth.summary.p99 / baseline.summary.p99,
+      ...(floor === undefined ? {} : { floorRatioP50: hearth.summary.p50 / floor.p50, floorRatioP99: hearth.summary.p99 / floor.p99 }),
+      syncedBatch,
+    }
   })
 }
 
@@ -150,7 +176,8 @@ if (pieces.includes('throughput')) {
   await timed('throughput', async () => {
     const baseline = await baselineThroughput(size, SIZES.baselineMessages, SIZES.window)
     const hearth = (await fullPath({ throughput: { messages: SIZES.fullMessages, window: SIZES.window } })).throughput!
-    results.throughput = { baseline, hearth, ratio: hearth.perSecond / baseline.perSecond }
+    const floor = results.floor?.throughput
+    results.throughput = { baseline, hearth, ratio: hearth.perSecond / baseline.perSecond, ...(floor === undefined ? {} : { floorRatio: hearth.perSecond / floor.perSecond }) }
   })
 }
 
@@ -214,14 +241,49 @@ const ms = (x: number): string => `${x.toFixed(2)} ms`
 const met = (ok: boolean): string => (ok ? 'met' : 'NOT met')
 const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n))
 
+const vsFloor = '  same, vs the durable floor'
+const floorLatency = results.floor?.latency?.summary
+const floorThroughput = results.floor?.throughput
 if (results.latency) {
-  const { baseline: b, hearth: h, ratioP50, ratioP99 } = results.latency
+  const { baseline: b, hearth: h, ratioP50, ratioP99, floorRatioP50, floorRatioP99 } = results.latency
   rows.push(['latency p50', ms(b.summary.p50), ms(h.summary.p50), `${ratioP50.toFixed(2)}×`, `≤ ${TARGETS.latencyRatio}×`, met(ratioP50 <= TARGETS.latencyRatio)])
+  if (floorLatency && floorRatioP50 !== undefined) {
+    rows.push([vsFloor, ms(floorLatency.p50), ms(h.summary.p50), `${floorRatioP50.toFixed(2)}×`, `≤ ${TARGETS.floorLatencyRatio}×`, met(floorRatioP50 <= TARGETS.floorLatencyRatio)])
+  }
   rows.push(['latency p99', ms(b.summary.p99), ms(h.summary.p99), `${ratioP99.toFixed(2)}×`, `≤ ${TARGETS.latencyRatio}×`, met(ratioP99 <= TARGETS.latencyRatio)])
+  if (floorLatency && floorRatioP99 !== undefined) {
+    rows.push([vsFloor, ms(floorLatency.p99), ms(h.summary.p99), `${floorRatioP99.toFixed(2)}×`, `≤ ${TARGETS.floorLatencyRatio}×`, met(floorRatioP99 <= TARGETS.floorLatencyRatio)])
+  }
 }
 if (results.throughput) {
-  const { baseline: b, hearth: h, ratio } = results.throughput
+  const { baseline: b, hearth: h, ratio, floorRatio } = results.throughput
   rows.push(['throughput', `${b.perSecond.toFixed(0)} msg/s`, `${h.perSecond.toFixed(0)} msg/s`, `${(ratio * 100).toFixed(1)}%`, `≥ ${TARGETS.throughputRatio * 100}%`, met(ratio >= TARGETS.throughputRatio)])
+  if (floorThroughput && floorRatio !== undefined) {
+    rows.push([vsFloor, `${floorThroughput.perSecond.toFixed(0)} msg/s`, `${h.perSecond.toFixed(0)} msg/s`, `${(floorRatio * 100).toFixed(1)}%`, `≥ ${TARGETS.floorThroughputRatio * 100}%`, met(floorRatio >= TARGETS.floorThroughputRatio)])
+  }
+}
+// The floor on its own, against raw gossipsub when that ran too: the least that durability and encryption cost.
+if (floorLatency) {
+  const raw = results.latency?.baseline.summary
+  rows.push([
+    'durable floor latency p50 / p99',
+    raw ? `${ms(raw.p50)} / ${ms(raw.p99)}` : '',
+    `${ms(floorLatency.p50)} / ${ms(floorLatency.p99)}`,
+    raw ? `${(floorLatency.p50 / raw.p50).toFixed(2)}× / ${(floorLatency.p99 / raw.p99).toFixed(2)}×` : '',
+    '(info)',
+    '',
+  ])
+}
+if (floorThroughput) {
+  const raw = results.throughput?.baseline
+  rows.push([
+    'durable floor throughput',
+    raw ? `${raw.perSecond.toFixed(0)} msg/s` : '',
+    `${floorThroughput.perSecond.toFixed(0)} msg/s`,
+    raw ? `${((floorThroughput.perSecond / raw.perSecond) * 100).toFixed(1)}%` : '',
+    '(info)',
+    '',
+  ])
 }
 if (results.scale) {
   const s = results.scale
@@ -286,6 +348,12 @@ console.log(line(header))
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
 for (const r of rows) console.log(line(r))
 console.log('')
+if (results.floor) {
+  const f = results.floor
+  const lat = f.latency ? `${f.latency.samples} latency samples after ${f.latency.warmup} warm-up, mean ${ms(f.latency.summary.mean)}` : 'latency not measured'
+  const tp = f.throughput ? `${f.throughput.messages} messages in ${f.throughput.seconds.toFixed(2)} s (window ${f.throughput.window})` : 'throughput not measured'
+  console.log(`durable floor detail: ${f.envelopeBytes}-byte envelopes; ${lat}; ${tp}`)
+}
 if (results.latency) {
   const { baseline: b, hearth: h, syncedBatch: f } = results.latency
   console.log(`latency detail: ${b.samples} samples each after ${b.warmup} warm-up; raw mean ${ms(b.summary.mean)}, Hearth mean ${ms(h.summary.mean)}; one synced LevelDB batch (fsync) on this disk: p50 ${ms(f.p50)}, p99 ${ms(f.p99)}`)
