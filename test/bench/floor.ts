@@ -81,10 +81,15 @@ interface FloorPair {
   topic: string
   /** Seals message `seq` (1-based: durable envelopes start at 1), writes it synced, then publishes it. */
   send(seq: number, plaintext: Uint8Array): Promise<void>
-  /** Called with the seq of each message once the receiver has verified, opened and durably written it. */
-  onStored(cb: (seq: number) => void): void
-  /** The first receive-side failure, if any: a floor that skips work must not pass for a fast one. */
-  failure(): Error | undefined
+  /**
+   * `stored` is called with the seq of each message once the receiver has verified, opened and durably written it;
+   * `failed` once, at the first failure on either side, so a wait ends at once with the cause instead of a timeout.
+   */
+  listen(stored: (seq: number) => void, failed: () => void): void
+  /** Records a failure (the first one wins) and tells the listener. */
+  fail(err: unknown): void
+  /** Throws the first failure, if any: a floor that skipped work must not pass for a fast one. */
+  check(): void
   stop(): Promise<void>
 }
 
@@ -106,10 +111,13 @@ async function floorPair(): Promise<FloorPair> {
   const bodyKey = new Uint8Array(randomBytes(32))
   const device = generateSigningKeyPair()
 
-  let listener: (seq: number) => void = () => {}
-  let failed: Error | undefined
+  let onStored: (seq: number) => void = () => {}
+  let onFailed: () => void = () => {}
+  let failure: Error | undefined
   const fail = (err: unknown): void => {
-    failed ??= err instanceof Error ? err : new Error(String(err))
+    if (failure !== undefined) return
+    failure = err instanceof Error ? err : new Error(String(err))
+    onFailed()
   }
   receiver.node.subscribe(topic, (data) => {
     try {
@@ -119,7 +127,7 @@ async function floorPair(): Promise<FloorPair> {
       const plain = openEnvelopeBody(frame, header, bodyKey)
       if (plain.byteLength === 0) throw new Error('floor: empty body')
       const seq = header.seq
-      receiver.store.put(key(seq), data).then(() => listener(seq), fail)
+      receiver.store.put(key(seq), data).then(() => onStored(seq), fail)
     } catch (err) {
       fail(err)
     }
@@ -146,10 +154,14 @@ async function floorPair(): Promise<FloorPair> {
       await sender.store.put(key(seq), envelope)
       await sender.node.publish(topic, envelope)
     },
-    onStored(cb) {
-      listener = cb
+    listen(stored, failed) {
+      onStored = stored
+      onFailed = failed
     },
-    failure: () => failed,
+    fail,
+    check() {
+      if (failure !== undefined) throw failure
+    },
     async stop() {
       await Promise.allSettled([sender.node.stop(), receiver.node.stop()])
       await Promise.allSettled([sender.db.close(), receiver.db.close()])
@@ -180,11 +192,6 @@ function plaintexts(count: number, envelopeBytes: number): Uint8Array[] {
   return Array.from({ length: count }, () => new Uint8Array(randomBytes(size)))
 }
 
-function check(pair: FloorPair): void {
-  const err = pair.failure()
-  if (err !== undefined) throw err
-}
-
 async function floorLatency(pair: FloorPair, envelopeBytes: number, samples: number, warmup: number): Promise<LatencyResult> {
   const texts = plaintexts(warmup + samples, envelopeBytes)
   const out: number[] = []
@@ -192,14 +199,17 @@ async function floorLatency(pair: FloorPair, envelopeBytes: number, samples: num
     for (let i = 0; i < warmup + samples; i++) {
       const seq = i + 1
       const got = deferred<void>(10_000, `floor message ${seq}`)
-      pair.onStored((n) => {
-        if (n === seq) got.resolve()
-      })
+      pair.listen(
+        (n) => {
+          if (n === seq) got.resolve()
+        },
+        () => got.resolve(),
+      )
       const t = now()
       await pair.send(seq, texts[i]!)
       await got.promise
+      pair.check()
       if (i >= warmup) out.push(now() - t)
-      check(pair)
     }
   })
   return { samples, warmup, summary: summarize(out) }
@@ -215,13 +225,22 @@ async function floorThroughput(pair: FloorPair, envelopeBytes: number, messages:
     let received = 0
     let wake: (() => void) | undefined
     const done = deferred<void>(120_000, 'floor throughput')
-    pair.onStored(() => {
-      received++
-      if (received >= count) done.resolve()
+    const wakeSender = (): void => {
       const w = wake
       wake = undefined
       w?.()
-    })
+    }
+    pair.listen(
+      () => {
+        received++
+        if (received >= count) done.resolve()
+        wakeSender()
+      },
+      () => {
+        done.resolve()
+        wakeSender()
+      },
+    )
     const measure = async (): Promise<number> => {
       const sends: Array<Promise<void>> = []
       const t = now()
@@ -232,12 +251,14 @@ async function floorThroughput(pair: FloorPair, envelopeBytes: number, messages:
             // Bounded: nothing is lost here, but a lost message must not hang the bench.
             setTimeout(resolve, 1_000).unref()
           })
-          check(pair)
+          pair.check()
         }
-        sends.push(pair.send(offset + i, texts[i]!))
+        // Caught at once: a failed send must end the run with its cause, not as an unhandled rejection.
+        sends.push(pair.send(offset + i, texts[i]!).catch(pair.fail))
       }
       await Promise.all(sends)
       await done.promise
+      pair.check()
       return now() - t
     }
     return profile ? profiled('floor-throughput', measure) : measure()
@@ -245,7 +266,6 @@ async function floorThroughput(pair: FloorPair, envelopeBytes: number, messages:
   await run(warmup, firstSeq, false)
   await sleep(200)
   const ms = await run(messages, firstSeq + warmup, true)
-  check(pair)
   return { messages, seconds: ms / 1000, perSecond: messages / (ms / 1000), window }
 }
 
