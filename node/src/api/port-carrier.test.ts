@@ -5,7 +5,8 @@ import type { EventPush, Response } from './contract.js'
 import { createDispatcher, type Dispatcher } from './dispatcher.js'
 import { servePort, type EmitterPort, type PortConnection } from './port-carrier.js'
 import { openTempCore, type TempCore } from './testing.js'
-import { DEFAULT_MAX_IN_FLIGHT, MAX_API_MESSAGE_BYTES } from './ws-server.js'
+import { MAX_API_MESSAGE_BYTES } from './protocol.js'
+import { DEFAULT_MAX_IN_FLIGHT } from './ws-server.js'
 
 /** The far end of the port, as the shell's client uses it: JSON text out, responses by id and events in. */
 class FarEnd {
@@ -153,9 +154,16 @@ describe('the MessagePort carrier over a real core', () => {
     const wide = far.response('w')
     far.send(`{"id":"w","method":"messages.send","params":{"body":"${'€'.repeat(400_000)}"}}`)
     expect(await wide).toMatchObject({ id: 'w', ok: false, error: { code: 'TOO_LARGE' } })
+    // A request that names its id last is answered by id too.
+    const tail = far.response('tail')
+    far.send(`{"method":"messages.send","params":{"body":"${padding}"},"id":"tail"}`)
+    expect(await tail).toMatchObject({ id: 'tail', ok: false, error: { code: 'TOO_LARGE' } })
     // Just under the cap is parsed (and refused by the contract's own bound, not by the carrier).
     const under = await far.call(10, 'messages.send', { conversationId: '0'.repeat(32), body: 'y'.repeat(MAX_API_MESSAGE_BYTES - 200) })
     expect(under).toMatchObject({ id: 10, ok: false, error: { code: 'INVALID_INPUT' } })
+    // None of it closed the port: the next request is served.
+    expect(await far.call(13, 'identity.whoami')).toMatchObject({ id: 13, ok: true })
+    expect(far.closed).toBe(false)
   })
 })
 

@@ -8,8 +8,8 @@
  *  - requests and responses travel as JSON text, not structured-clone objects: the same parsing and the same size cap
  *    as the WebSocket apply, and no object graph (getters, prototypes, transferables) built by the renderer reaches
  *    the core;
- *  - a message over the cap is refused with TOO_LARGE without being parsed (its id is read from its first bytes, so
- *    the caller's promise settles instead of hanging);
+ *  - a message over the cap is refused with TOO_LARGE without being parsed (its id is read from its first or last
+ *    bytes, so the caller's promise settles instead of hanging), and the port stays open for the next request;
  *  - each port has a bounded number of requests in flight; more are answered RATE_LIMITED at once.
  */
 import { drop, type ErrorCode } from '../../common/errors.js'
@@ -17,7 +17,8 @@ import { Logger } from '../core/logger.js'
 import type { EventPush, RequestId, Response } from './contract.js'
 import type { Dispatcher } from './dispatcher.js'
 import { listenPort, type MessagePortLike } from './message-port.js'
-import { DEFAULT_MAX_IN_FLIGHT, MAX_API_MESSAGE_BYTES } from './ws-server.js'
+import { MAX_API_MESSAGE_BYTES, sniffRequestId } from './protocol.js'
+import { DEFAULT_MAX_IN_FLIGHT } from './ws-server.js'
 
 export type { EmitterPort, MessagePortLike, TargetPort } from './message-port.js'
 
@@ -64,7 +65,7 @@ export function servePort(dispatcher: Dispatcher, port: MessagePortLike, options
       return
     }
     if (utf8Length(data, maxBytes) > maxBytes) {
-      send(failure(sniffId(data), 'TOO_LARGE', `request larger than ${maxBytes} bytes`))
+      send(failure(sniffRequestId(data), 'TOO_LARGE', `request larger than ${maxBytes} bytes`))
       return
     }
     let request: unknown
@@ -113,18 +114,6 @@ function utf8Length(text: string, cap: number): number {
   if (text.length > cap) return text.length
   if (text.length * 3 <= cap) return text.length
   return Buffer.byteLength(text, 'utf8')
-}
-
-const LEADING_ID = /^\s*\{\s*"id"\s*:\s*(\d{1,16}|"[^"\\]{1,64}")/
-
-/** The id of an oversized request, when it comes first (as the shell's client writes it); never parses the rest. */
-function sniffId(text: string): RequestId | null {
-  const match = LEADING_ID.exec(text.slice(0, 128))
-  if (match?.[1] === undefined) return null
-  const raw = match[1]
-  if (raw.startsWith('"')) return raw.slice(1, -1)
-  const n = Number(raw)
-  return Number.isSafeInteger(n) ? n : null
 }
 
 function idOf(request: unknown): RequestId | null {

@@ -7,7 +7,10 @@
  *    before the upgrade so an unauthenticated client never gets a socket;
  *  - the Origin header, which browsers always send and pages cannot forge, must be absent (CLI, tests) or this
  *    server's own origin, so a random page cannot drive the API even if it learned the token;
- *  - messages are capped at 1 MiB and each connection has a bounded number of requests in flight.
+ *  - requests are capped at 1 MiB: a larger one is answered TOO_LARGE (with its id when it names one first or last)
+ *    and the connection stays up, since one oversized paste must not cut the UI off from the core; only a frame over
+ *    MAX_API_FRAME_BYTES, which would have to be held whole, closes the connection (1009);
+ *  - each connection has a bounded number of requests in flight.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -18,8 +21,14 @@ import { HearthError, drop } from '../../common/errors.js'
 import { Logger } from '../core/logger.js'
 import { API_PROTOCOL_PREFIX, type EventPush, type Response } from './contract.js'
 import type { Dispatcher } from './dispatcher.js'
+import { MAX_API_MESSAGE_BYTES, sniffRequestId } from './protocol.js'
 
-export const MAX_API_MESSAGE_BYTES = 1024 * 1024
+export { MAX_API_MESSAGE_BYTES }
+/**
+ * The largest frame `ws` reads (it holds a message whole before handing it over). Between MAX_API_MESSAGE_BYTES and
+ * this, a request is read only to be refused with TOO_LARGE; beyond it `ws` closes the connection with 1009.
+ */
+export const MAX_API_FRAME_BYTES = 16 * 1024 * 1024
 export const DEFAULT_MAX_IN_FLIGHT = 32
 /** A client that stops reading while events pile up is dropped rather than allowed to grow our memory. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024
@@ -76,7 +85,7 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
   })
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_API_MESSAGE_BYTES,
+    maxPayload: MAX_API_FRAME_BYTES,
     // A browser only accepts the connection if the server echoes one of the offered subprotocols; echo the token's.
     handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(API_PROTOCOL_PREFIX)) ?? false,
   })
@@ -116,6 +125,11 @@ export async function startApiServer(dispatcher: Dispatcher, options: ApiServerO
     clients.add(ws)
     let inFlight = 0
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (rawLength(data) > MAX_API_MESSAGE_BYTES) {
+        const id = isBinary ? null : sniffRequestId(rawText(data, 0, 128), rawText(data, -128))
+        send(ws, { id, ok: false, error: { code: 'TOO_LARGE', message: `request larger than ${MAX_API_MESSAGE_BYTES} bytes` } })
+        return
+      }
       if (isBinary) {
         send(ws, { id: null, ok: false, error: { code: 'INVALID_INPUT', message: 'requests are JSON text frames' } })
         return
@@ -214,8 +228,20 @@ function refuse(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
 
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8')
-  return data.toString('utf8')
+function rawBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return Buffer.from(data)
+  return data
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0)
+  return data.byteLength
+}
+
+/** The text of a frame, or of a slice of it (`start` < 0 counts from the end) without copying the rest. */
+function rawText(data: RawData, start?: number, end?: number): string {
+  const buffer = rawBuffer(data)
+  if (start === undefined) return buffer.toString('utf8')
+  return buffer.subarray(start, end).toString('utf8')
 }

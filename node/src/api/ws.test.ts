@@ -6,7 +6,7 @@ import type { Dispatcher } from './dispatcher.js'
 import { createDispatcher } from './dispatcher.js'
 import { handshake, openTempCore, type TempCore } from './testing.js'
 import { connectApi, type ApiClient, type WebSocketFactory } from './ws-client.js'
-import { startApiServer, type ApiServer } from './ws-server.js'
+import { MAX_API_FRAME_BYTES, MAX_API_MESSAGE_BYTES, startApiServer, type ApiServer } from './ws-server.js'
 
 const wsFactory: WebSocketFactory = (url, protocols) => new WebSocket(url, protocols) as unknown as ReturnType<WebSocketFactory>
 
@@ -91,6 +91,61 @@ describe('the WebSocket carrier', () => {
     expect(replies[0]).toMatchObject({ id: null, ok: false, error: { code: 'INVALID_INPUT' } })
     expect(replies[1]).toMatchObject({ id: 1, ok: true })
     ws.close()
+  })
+
+  it('answers a request over the size cap with TOO_LARGE and keeps the connection', async () => {
+    const ws = new WebSocket(server.url, [`hearth.${server.token}`])
+    await new Promise((resolve) => ws.once('open', resolve))
+    let closed: number | null = null
+    ws.on('close', (code) => (closed = code))
+    const replies: Array<{ id: unknown; ok: boolean; error?: { code: string } }> = []
+    ws.on('message', (data) => replies.push(JSON.parse(String(data))))
+    const until = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (replies.length >= n ? resolve() : setTimeout(check, 10))
+        check()
+      })
+    const body = 'x'.repeat(MAX_API_MESSAGE_BYTES)
+    // The id is echoed when the request names it first (as every client here writes it) or last.
+    ws.send(`{"id":11,"method":"messages.send","params":{"conversationId":"${'a'.repeat(32)}","body":"${body}"}}`)
+    ws.send(`{"method":"messages.send","params":{"body":"${body}"},"id":"tail"}`)
+    ws.send(Buffer.alloc(MAX_API_MESSAGE_BYTES + 1), { binary: true })
+    ws.send(JSON.stringify({ id: 12, method: 'identity.whoami' }))
+    await until(4)
+    expect(replies.slice(0, 3)).toMatchObject([
+      { id: 11, ok: false, error: { code: 'TOO_LARGE' } },
+      { id: 'tail', ok: false, error: { code: 'TOO_LARGE' } },
+      { id: null, ok: false, error: { code: 'TOO_LARGE' } },
+    ])
+    expect(replies[3]).toMatchObject({ id: 12, ok: true })
+    expect(closed).toBeNull()
+    ws.close()
+  })
+
+  it('settles the pending call of a client that sends too much with TOO_LARGE, and the client stays usable', async () => {
+    const own = await connectApi(server.url, server.token, { WebSocket: wsFactory })
+    try {
+      const group = await own.call('conversations.create', { kind: 'group', name: 'Pasted' })
+      await expect(own.call('messages.send', { conversationId: group.id, body: 'y'.repeat(2 * MAX_API_MESSAGE_BYTES) })).rejects.toSatisfy((err) =>
+        isHearthError(err, 'TOO_LARGE'),
+      )
+      expect(own.closed).toBe(false)
+      expect((await own.call('messages.send', { conversationId: group.id, body: 'a normal message' })).body).toBe('a normal message')
+    } finally {
+      own.close()
+    }
+  })
+
+  it('still closes a connection whose frame is over what it will hold (1009), and serves the next one', async () => {
+    const ws = new WebSocket(server.url, [`hearth.${server.token}`])
+    await new Promise((resolve) => ws.once('open', resolve))
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve))
+    ws.on('error', () => {})
+    ws.send(Buffer.alloc(MAX_API_FRAME_BYTES + 1, 0x20).toString())
+    expect(await closed).toBe(1009)
+    const again = await connectApi(server.url, server.token, { WebSocket: wsFactory })
+    expect((await again.call('identity.whoami')).displayName).toBe('alice')
+    again.close()
   })
 
   it('survives a client that resets the connection before its refusal is written', async () => {
