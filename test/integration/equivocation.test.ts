@@ -9,7 +9,7 @@ import { fromBase64Url, toBase64Url, toHex } from '../../node/common/util/bytes.
 import { EnvelopeKind, sealEnvelope } from '../../node/common/wire/envelope.js'
 import type { CoreEvents } from '../../node/src/core/events.js'
 import { actorOf } from '../../node/src/core/actor.js'
-import type { MailboxPort } from '../../node/src/core/relay-mailboxes.js'
+import type { MailboxPort } from '../../node/src/core/relays/relay-mailboxes.js'
 import { encodeContent } from '../../node/src/history/payloads.js'
 import type { ConversationId, EpochId } from '../../node/src/ids.js'
 import type { OwnChain } from '../../node/src/store/core-store.js'
@@ -197,7 +197,7 @@ describe('equivocation through a relay', () => {
     // Mallory's client deposits one version, then the other, at the same position of its stream (straight through
     // its mailbox client: a modified client does not ask its own relay pass).
     const { a, b, epoch, seq } = await equivocate(mallory, id)
-    const relays = (mallory.core as unknown as { relays: { port: MailboxPort; keysFor(secret: Uint8Array): MailboxKeys } }).relays
+    const relays = (mallory.core as unknown as { relays: { client: { port: MailboxPort; keysFor(secret: Uint8Array): MailboxKeys } } }).relays.client
     const keys = relays.keysFor(internals(mallory).conversations.get(id)!.epochs.get(epoch)!.mailboxSecret)
     for (const version of [a, b]) {
       const [outcome] = await relays.port.deposit(relay.address, keys, [{ id: sha256(version), bytes: version }])

@@ -40,7 +40,7 @@ describe('healing on a gap', () => {
     // carries the requester's positions, which is itself a way for the others to learn of a gap).
     await waitFor(async () => {
       for (const c of cores) await c.core.settle()
-      return cores.every((c) => (c.core as unknown as { syncing: Map<string, unknown> }).syncing.size === 0)
+      return cores.every((c) => (c.core as unknown as { syncClient: { inFlight: number } }).syncClient.inFlight === 0)
     }, { message: 'the syncs of joining to end' })
     await new Promise((r) => setTimeout(r, 300))
     return { alice, bob, carol, id }

@@ -14,8 +14,8 @@ import { bodies, makeGroup, waitForCount } from '../helpers/group.js'
 
 interface Internals {
   conversations: Map<string, { ops: Map<OpHash, MembershipOp>; log: { heads: OpHash[]; order: OpHash[]; invalid: Map<OpHash, string> } }>
-  addOps(rt: unknown, encoded: Uint8Array[]): Promise<number>
-  queue: { run<T>(task: () => Promise<T>): Promise<T> }
+  membership: { addOps(rt: unknown, ops: MembershipOp[]): Promise<number> }
+  kernel: { queue: { run<T>(task: () => Promise<T>): Promise<T> } }
 }
 const internals = (c: TestCore) => c.core as unknown as Internals
 const runtime = (c: TestCore, id: ConversationId) => internals(c).conversations.get(id)!
@@ -28,7 +28,7 @@ function forge(author: TestCore, id: ConversationId, prev: OpHash[], hlc: string
 /** Puts operations into `holder`'s log as if they had arrived from a peer: from there its sync serves them. */
 async function plant(holder: TestCore, id: ConversationId, ops: MembershipOp[]): Promise<void> {
   const rt = runtime(holder, id)
-  await internals(holder).queue.run(() => internals(holder).addOps(rt, ops.map((o) => o.bytes)))
+  await internals(holder).kernel.queue.run(() => internals(holder).membership.addOps(rt, ops))
 }
 
 const newEpoch = () => ({ id: deriveEpochKeys(randomBytes(32)).id, seals: [] })

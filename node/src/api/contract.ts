@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import type { ErrorCode } from '../../common/errors.js'
 import type { CoreEventName, CoreEvents } from '../core/events.js'
-import type { RelayStatus } from '../core/relay-mailboxes.js'
+import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 import type {
   AppInfo,
   AppStatus,

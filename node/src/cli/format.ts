@@ -3,7 +3,7 @@
  * commands stay free of layout details. `--json` bypasses all of this and prints the API values unchanged.
  */
 import type { ConversationSummary, MemberView, MessageState, MessageView, PeerView, WhoAmI } from '../api/types.js'
-import type { RelayStatus } from '../core/relay-mailboxes.js'
+import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 
 /** Short, readable form of an account key for people to compare; the full key is always available with --json. */
 export function fingerprint(account: string): string {

@@ -16,8 +16,8 @@ export interface ConversationRuntime {
   log: LogState
   /** Epochs whose secret this device holds, by epoch id. */
   epochs: Map<EpochId, EpochKeys>
-  /** Other devices' streams, by `${epoch}/${device}`. */
-  streams: Map<string, StreamState>
+  /** Other devices' streams. */
+  streams: Map<StreamKey, StreamState>
   /** Our own chain per epoch we write in. */
   own: Map<EpochId, OwnChain>
   /** Loaded shard documents, by `${epoch}/${shard}`, with their number of stored changes. */
@@ -26,9 +26,12 @@ export interface ConversationRuntime {
   topics: Set<string>
 }
 
-export const streamKey = (epoch: EpochId, device: DeviceId) => `${epoch}/${device}`
+/** One device's stream in one epoch: `${epoch}/${device}`. */
+export type StreamKey = string & { readonly __brand: 'StreamKey' }
 
-export function parseStreamKey(k: string): { epoch: EpochId; device: DeviceId } {
+export const streamKey = (epoch: EpochId, device: DeviceId): StreamKey => `${epoch}/${device}` as StreamKey
+
+export function parseStreamKey(k: StreamKey): { epoch: EpochId; device: DeviceId } {
   const [epoch, device] = k.split('/') as [EpochId, DeviceId]
   return { epoch, device }
 }

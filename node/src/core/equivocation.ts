@@ -6,7 +6,7 @@ import type { ConflictView } from '../api/types.js'
 import { mayWrite, type LogState } from '../conversation/membership-log.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
 import type { Conflict, CoreStore, MessageRow, Put, WithdrawnReason } from '../store/core-store.js'
-import type { ConversationRuntime } from './conversation-runtime.js'
+import { streamKey, type ConversationRuntime } from './conversation-runtime.js'
 import type { CoreEventBus } from './events.js'
 import type { SecurityCounters } from './security-counters.js'
 
@@ -234,7 +234,7 @@ export class Withdrawals {
       if (!rt.log.removed.has(cert.account) || rt.log.members.has(cert.account)) continue
       for (const epoch of rt.epochs.keys()) {
         // Rows exist only for what was processed, so the search stops at `done`.
-        const done = rt.streams.get(`${epoch}/${cert.device}`)?.done ?? 0
+        const done = rt.streams.get(streamKey(epoch, cert.device))?.done ?? 0
         const last = lastWritable(rt.log, epoch, cert.device, cert.account, done)
         if (last === done) continue
         for (const { ids } of await this.host.store.sourcesAfter(rt.id, epoch, cert.device, last)) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
-import type { RelayStatus } from './relay-mailboxes.js'
+import type { RelayStatus } from './relays/relay-mailboxes.js'
 
 /** Events the core emits; the API carries them to the UI and the CLI's `follow`. */
 export interface CoreEvents {

@@ -8,12 +8,13 @@
  * and what one sync does not bring, the periodic round still fetches.
  */
 import type { ConversationId } from '../ids.js'
+import type { StreamKey } from './conversation-runtime.js'
 
 export interface GapSyncOptions {
   /** Pull what `peer` has of the conversation (null: every connected member). */
   sync(conversation: ConversationId, peer: string | null): void
   /** What we hold of a stream now, to skip gaps that closed during the delay. */
-  have(conversation: ConversationId, stream: string): number
+  have(conversation: ConversationId, stream: StreamKey): number
   /** Wait before asking, ms. Default 150: envelopes reordered in flight usually arrive within it. */
   delayMs?: number
   /** Most remembered claims; past it the memory is cleared (worst case: a claim is asked for twice). */
@@ -21,7 +22,7 @@ export interface GapSyncOptions {
 }
 
 interface Wanted {
-  stream: string
+  stream: StreamKey
   claimed: number
   peer: string | null
 }
@@ -46,7 +47,7 @@ export class GapSync {
   }
 
   /** `stream` is known to reach `claimed` (seen from `peer`, null when unknown) while we hold up to `have`. */
-  notice(conversation: ConversationId, stream: string, have: number, claimed: number, peer: string | null): void {
+  notice(conversation: ConversationId, stream: StreamKey, have: number, claimed: number, peer: string | null): void {
     if (this.stopped || claimed <= have) return
     const key = `${conversation}/${stream}/${peer ?? ''}`
     if ((this.asked.get(key) ?? 0) >= claimed) return

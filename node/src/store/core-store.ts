@@ -4,7 +4,11 @@ import { decodeJson, encodeJson } from '../../common/storage/json-codec.js'
 import { decodeNumber, key, prefixRange, splitKey } from '../../common/storage/keyspace.js'
 import { SealedValues } from '../../common/storage/sealed-values.js'
 import { HearthError } from '../../common/errors.js'
+import type { MessageState, MessageView } from '../api/types.js'
+import type { ReceiptPayload } from '../history/payloads.js'
 import type { ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
+
+export type { MessageState }
 
 /**
  * The core's keyspace in LevelDB (docs/STORAGE.md is the reference). Anything that holds content or secrets is sealed
@@ -27,7 +31,6 @@ import type { ConversationId, DeviceId, EpochId, MessageId } from '../ids.js'
  *   eqv/<conv>/<epoch>/<device>/<seq>        sealed Conflict: that position was signed twice (when we learnt it)
  *   wd/<conv>/<messageId>                    why the message is withdrawn ('conflict' | 'removed')
  */
-export type MessageState = 'pending' | 'sent' | 'delivered' | 'read' | 'failed'
 /** Why a message was withdrawn on every member: its envelope's position was signed twice, or it came after a removal. */
 export type WithdrawnReason = 'conflict' | 'removed'
 
@@ -51,24 +54,19 @@ export interface ConversationRecord {
   relays?: string[] | undefined
 }
 
-export interface MessageRow {
+/**
+ * A message as stored: what the API shows (MessageView, less what is derived when shown) plus where it came from.
+ * `seq` is the position of the envelope (of `device`, in `epoch`) that created it, for our messages and others' alike
+ * (0 if not known); `shard` is the shard document that holds it, where edits and reactions to it must go.
+ */
+export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'device' | 'sentAt' | 'withdrawn'> {
   id: MessageId
   conversation: ConversationId
-  author: string
-  authorName: string
   device: DeviceId
   epoch: EpochId
-  /** The sequence number of the envelope (of `device`, in `epoch`) that created this message; 0 if not known. */
   seq: number
-  hlc: string
-  orderKey: string
-  body: string
-  edited: boolean
-  deleted: boolean
-  reactions: Record<string, string[]>
-  mine: boolean
-  state: MessageState
-  failure: string | null
+  /** Absent in rows written before rows recorded it. */
+  shard?: number | undefined
   /** Set when the message is withdrawn: its body and reactions are gone and views leave it out. */
   withdrawn?: WithdrawnReason | null | undefined
 }
@@ -107,13 +105,8 @@ export interface OwnChain {
   delivered: number
 }
 
-export interface Receipt {
-  hlc: string
-  /** For the epoch it names: device → highest sequence number held with nothing missing. */
-  epoch: string
-  have: Record<string, number>
-  readUpTo: string
-}
+/** A member device's latest receipt, as it sent it. */
+export type Receipt = ReceiptPayload
 
 const conversationSchema = z.object({
   id: z.string(),
@@ -148,6 +141,7 @@ const messageSchema = z.object({
   state: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),
   failure: z.string().nullable(),
   withdrawn: z.enum(['conflict', 'removed']).nullable().optional(),
+  shard: z.number().int().min(0).optional(),
 })
 const conflictSchema = z.object({ epoch: z.string(), device: z.string(), seq: z.number().int().min(1), account: z.string(), at: z.number() })
 const streamSchema = z.object({

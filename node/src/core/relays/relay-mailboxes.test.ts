@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ConversationId, EpochId } from '../ids.js'
-import { Logger } from './logger.js'
+import type { ConversationId, EpochId } from '../../ids.js'
+import { Logger } from '../logger.js'
 import { RelayMailboxes, type MailboxHost, type MailboxPort, type RelayCursor } from './relay-mailboxes.js'
 
 const conversation = 'c1' as ConversationId

@@ -13,11 +13,11 @@
  * learns neither the conversation, nor who is in it, nor what is said.
  */
 import { createHash } from 'node:crypto'
-import { deriveMailboxKeys, type MailboxKeys } from '../../common/crypto/mailbox-capability.js'
-import type { MailboxClient } from '../../common/net/mailbox-client.js'
-import { MailboxRefusedError } from '../../common/wire/mailbox.js'
-import type { ConversationId, EpochId } from '../ids.js'
-import type { Logger } from './logger.js'
+import { deriveMailboxKeys, type MailboxKeys } from '../../../common/crypto/mailbox-capability.js'
+import type { MailboxClient } from '../../../common/net/mailbox-client.js'
+import { MailboxRefusedError } from '../../../common/wire/mailbox.js'
+import type { ConversationId, EpochId } from '../../ids.js'
+import type { Logger } from '../logger.js'
 
 /** What this module needs of the mailbox protocol client (common/net/mailbox-client); tests may pass their own. */
 export type MailboxPort = Pick<MailboxClient, 'deposit' | 'fetch'>

@@ -1,0 +1,38 @@
+import { applyRemoteChanges, createShard, type Shard } from '../../../../crdt/src/index.js'
+import type { DeviceId, EpochId } from '../../ids.js'
+import type { CoreStore } from '../../store/core-store.js'
+import { actorOf } from '../actor.js'
+import type { ConversationRuntime } from '../conversation-runtime.js'
+import type { Kernel } from '../kernel.js'
+
+/** How many shard documents a conversation keeps in memory: the newest is where writing happens. */
+const SHARDS_IN_MEMORY = 4
+
+export interface LoadedShard {
+  doc: Shard
+  /** How many changes of this shard are stored (the next change's index). */
+  stored: number
+}
+
+/** A conversation's shard documents: loaded from their stored changes on demand, a few kept in memory. */
+export async function loadShard(kernel: Pick<Kernel, 'store' | 'identity'>, rt: ConversationRuntime, epoch: EpochId, shard: number): Promise<LoadedShard> {
+  const key = `${epoch}/${shard}`
+  const cached = rt.shards.get(key)
+  if (cached) {
+    // Least recently used goes first: re-inserting keeps the shard being written at the young end.
+    rt.shards.delete(key)
+    rt.shards.set(key, cached)
+    return cached
+  }
+  const loaded = await readShard(kernel.store, rt, epoch, shard, kernel.identity.deviceId)
+  if (rt.shards.size >= SHARDS_IN_MEMORY) rt.shards.delete(rt.shards.keys().next().value!)
+  rt.shards.set(key, loaded)
+  return loaded
+}
+
+async function readShard(store: CoreStore, rt: ConversationRuntime, epoch: EpochId, shard: number, device: DeviceId): Promise<LoadedShard> {
+  const changes = await store.listChanges(rt.id, epoch, shard)
+  let doc = createShard(actorOf(device))
+  if (changes.length > 0) doc = applyRemoteChanges(doc, changes).doc
+  return { doc, stored: changes.length }
+}

@@ -1,0 +1,93 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { HearthError } from '../../../common/errors.js'
+import { validateDisplayName, withDisplayName, type Identity } from '../../identity/identity.js'
+import type { Kernel } from '../kernel.js'
+import type { MembershipEngine } from '../membership/membership-engine.js'
+import type { RelayService } from '../relays/relay-service.js'
+
+export interface CoreSettings {
+  displayName: string
+  /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
+  relays: string[]
+}
+
+const MAX_RELAYS = 32
+
+/** What the person configures: their display name (in the identity and every conversation) and their relays. */
+export class Settings {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly engine: MembershipEngine,
+    private readonly relays: RelayService,
+    /** Writes the identity (wrapped with the key provider) durably: the display name lives in it. */
+    private readonly saveIdentity: (identity: Identity) => Promise<void>,
+  ) {}
+
+  current(): CoreSettings {
+    return { displayName: this.kernel.identity.displayName, relays: this.relays.configuredRelays }
+  }
+
+  /**
+   * Changes what the person configured; everything is validated before anything is written. A new display name is
+   * written as an intent first; then the identity file (so conversations created or joined from now on carry the name
+   * in the device certificate) and a `profile` operation in every conversation we are a member of; then the intent is
+   * cleared. `announcePendingName` at start finishes one that was interrupted.
+   */
+  async update(patch: { displayName?: string | undefined; relays?: string[] | undefined }): Promise<CoreSettings> {
+    const { store, queue } = this.kernel
+    const displayName = patch.displayName === undefined ? undefined : validateDisplayName(patch.displayName)
+    const relays = patch.relays === undefined ? undefined : validateRelayAddresses(patch.relays)
+    return queue.run(async () => {
+      if (relays !== undefined) {
+        await store.commit([store.putSettings({ relays })], true)
+        this.relays.setConfigured(relays)
+      }
+      if (displayName !== undefined) {
+        await store.commit([store.putPendingName(displayName)], true)
+        await this.announcePendingName()
+      }
+      return this.current()
+    })
+  }
+
+  /** Finishes a rename: the identity, then a `profile` operation where we are a member under another name. */
+  async announcePendingName(): Promise<void> {
+    const { store } = this.kernel
+    const name = await store.getPendingName()
+    if (name === undefined) return
+    if (name !== this.kernel.identity.displayName) {
+      const renamed = withDisplayName(this.kernel.identity, name)
+      await this.saveIdentity(renamed)
+      this.kernel.identity = renamed
+    }
+    const { account, deviceId } = this.kernel.identity
+    for (const rt of this.kernel.conversations.values()) {
+      // Only where we are a member with another name: a removed member cannot write, and a second device of the same
+      // account that already announced this name needs no second operation.
+      const me = rt.log.members.get(account)
+      if (me === undefined || me.displayName === name || !me.devices.has(deviceId)) continue
+      await this.engine.append(rt, { type: 'profile', name })
+    }
+    await store.commit([store.deletePendingName()], true)
+  }
+}
+
+/** Relay addresses must name the relay's PeerId, or the client could not tell a relay from an impostor. */
+export function validateRelayAddresses(input: string[]): string[] {
+  if (input.length > MAX_RELAYS) throw new HearthError('INVALID_INPUT', `at most ${MAX_RELAYS} relays`)
+  const out: string[] = []
+  for (const raw of input) {
+    const text = raw.trim()
+    let addr
+    try {
+      addr = multiaddr(text)
+    } catch (err) {
+      throw new HearthError('INVALID_INPUT', `not a multiaddr: ${text.slice(0, 100)}`, { cause: err })
+    }
+    if (addr.getComponents().at(-1)?.name !== 'p2p') {
+      throw new HearthError('INVALID_INPUT', `relay address must end with /p2p/<PeerId>: ${text.slice(0, 100)}`)
+    }
+    if (!out.includes(text)) out.push(text)
+  }
+  return out
+}

@@ -1,0 +1,142 @@
+import { drop } from '../../../common/errors.js'
+import { request } from '../../../common/net/request-response.js'
+import { Limits } from '../../../common/wire/limits.js'
+import { decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
+import type { ConversationId, DeviceId, EpochId } from '../../ids.js'
+import { SYNC_PROTOCOL, decodeSyncFrame, encodeSyncRequest, type StreamPosition } from '../../sync/sync-frames.js'
+import { parseStreamKey, streamKey, type ConversationRuntime } from '../conversation-runtime.js'
+import type { GossipRateLimit } from '../gossip-rate-limit.js'
+import type { Kernel } from '../kernel.js'
+import type { Arrival } from '../receive/ingest.js'
+import { SYNC_LIMITS } from './protocol-limits.js'
+import { vector } from './vector.js'
+
+/** Envelopes from a sync page ingested per turn on the core's queue, so live gossip is not stuck behind a backlog. */
+const SYNC_INGEST_SLICE = 256
+/** Streams one sync request may pace (sync-frames.ts bounds the list). */
+const MAX_PACED_STREAMS = 256
+/** Heads a sync request names (more are merged before any operation of ours; see MembershipEngine.append). */
+const MAX_SYNC_HEADS = 256
+/** Rounds of one sync: a long backlog or membership log comes over several bounded responses. */
+const MAX_ROUNDS = 50
+
+export interface SyncClientHooks {
+  ingest(rt: ConversationRuntime, items: Arrival[]): Promise<void>
+  addOps(rt: ConversationRuntime, ops: MembershipOp[]): Promise<number>
+}
+
+/** The asking side of sync: pulls what a member's device holds and we lack. */
+export class SyncClient {
+  private readonly running = new Map<string, Promise<void>>()
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly gossipRate: GossipRateLimit,
+    private readonly hooks: SyncClientHooks,
+  ) {}
+
+  /** Pulls what `peer` has and we lack for one conversation (or all we share). Concurrent calls coalesce. */
+  syncWith(peer: string, conversation?: ConversationId): Promise<void> {
+    const ids = conversation
+      ? [conversation]
+      : [...this.kernel.conversations.values()].filter((rt) => this.kernel.memberPeers(rt).includes(peer)).map((rt) => rt.id)
+    return Promise.all(
+      ids.map((id) => {
+        const key = `${peer}/${id}`
+        const running = this.running.get(key)
+        if (running) return running
+        const task = this.pull(peer, id).finally(() => this.running.delete(key))
+        this.running.set(key, task)
+        return task
+      }),
+    ).then(() => {})
+  }
+
+  /** Syncs a conversation with every member device we are connected to. */
+  syncMembers(rt: ConversationRuntime, why: string): void {
+    for (const peer of this.kernel.memberPeers(rt)) drop(this.syncWith(peer, rt.id), (err) => this.kernel.log.debug({ err, peer }, `${why} sync failed`))
+  }
+
+  /** Anti-entropy: every conversation with every member device we are connected to. */
+  everyone(): void {
+    if (this.kernel.stopped) return
+    for (const rt of this.kernel.conversations.values()) this.syncMembers(rt, 'periodic')
+  }
+
+  /** Syncs in flight. */
+  get inFlight(): number {
+    return this.running.size
+  }
+
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.running.values()])
+  }
+
+  private async pull(peer: string, id: ConversationId): Promise<void> {
+    const { identity, node, queue, counters } = this.kernel
+    const rt = this.kernel.conversations.get(id)
+    // A removed member still asks (members answer it with the membership log alone), so it learns of being added back.
+    if (!rt || this.kernel.stopped) return
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const paced = this.pacedStreams(rt)
+      const req = encodeSyncRequest(
+        { conversation: id, device: identity.deviceId, at: this.kernel.now(), heads: rt.log.heads.slice(0, MAX_SYNC_HEADS), vector: vector(this.kernel, rt), paced },
+        identity.deviceKey.seed,
+        { requester: identity.peerId, responder: peer },
+      )
+      let received = 0
+      let opsReceived = 0
+      let theirs: StreamPosition[] = []
+      for await (const frameBytes of request(node, peer, SYNC_PROTOCOL, req, SYNC_LIMITS)) {
+        const frame = decodeSyncFrame(frameBytes)
+        if (frame.kind === 'ops') {
+          const ops: MembershipOp[] = []
+          for (const bytes of frame.ops) {
+            try {
+              ops.push(decodeOp(bytes))
+            } catch {
+              counters.count('bad-membership-op')
+            }
+          }
+          opsReceived += await queue.run(() => this.hooks.addOps(rt, ops))
+        } else if (frame.kind === 'envelopes') {
+          received += frame.envelopes.length
+          // In slices, each its own turn on the queue: live gossip (an honest member's next message) then waits for one
+          // slice, not for a whole page of backlog (a flooding member's skipped messages arrive this way).
+          for (let i = 0; i < frame.envelopes.length; i += SYNC_INGEST_SLICE) {
+            const slice = frame.envelopes.slice(i, i + SYNC_INGEST_SLICE)
+            await queue.run(() => this.hooks.ingest(rt, slice.map((bytes) => ({ bytes, from: peer }))))
+          }
+        } else if (frame.kind === 'evidence') {
+          // Every version of an equivocated position: ingest compares them with what we hold.
+          await queue.run(() => this.hooks.ingest(rt, frame.envelopes.map((bytes) => ({ bytes, from: peer }))))
+        } else {
+          theirs = frame.vector
+        }
+      }
+      const mine = new Map(vector(this.kernel, rt).map((p) => [streamKey(p.epoch, p.device), p.seq]))
+      for (const p of paced) this.gossipRate.spent(rt.id, p.device, (mine.get(streamKey(p.epoch, p.device)) ?? 0) - p.had)
+      // A paced stream (a flooder's) is not a reason to ask again: the next anti-entropy round fetches its next share.
+      const pacedKeys = new Set(paced.map((p) => streamKey(p.epoch, p.device)))
+      const behind = theirs.some((p) => rt.epochs.has(p.epoch) && !pacedKeys.has(streamKey(p.epoch, p.device)) && p.seq > (mine.get(streamKey(p.epoch, p.device)) ?? 0))
+      // A long membership log comes over several rounds (each response is bounded): ask again while it grows.
+      if (opsReceived > 0) continue
+      if (!behind || received === 0) return
+    }
+  }
+
+  /**
+   * Streams of devices that went past their gossip allowance lately, with how many envelopes of each this catch-up
+   * may bring (what arrives is spent from the same allowance): a flooder's excess is delayed, not processed at the
+   * flood's pace.
+   */
+  private pacedStreams(rt: ConversationRuntime): Array<{ epoch: EpochId; device: DeviceId; max: number; had: number }> {
+    const paced: Array<{ epoch: EpochId; device: DeviceId; max: number; had: number }> = []
+    for (const [key, stream] of rt.streams) {
+      const { epoch, device } = parseStreamKey(key)
+      const max = this.gossipRate.catchUpAllowance(rt.id, device)
+      if (max !== undefined && paced.length < MAX_PACED_STREAMS) paced.push({ epoch, device, max: Math.min(max, Limits.maxEnvelopesPerPage), had: stream.have })
+    }
+    return paced
+  }
+}
