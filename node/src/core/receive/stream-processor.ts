@@ -97,7 +97,7 @@ export class StreamProcessor {
       for (const ref of refs) {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
-        const row = this.materialize(rt, result.doc, ref, epoch, existing.get(ref.id as unknown as MessageId))
+        const row = this.materialize(rt, result.doc, ref, { epoch, shard }, existing.get(ref.id as unknown as MessageId))
         if (!row) continue
         work.put(...store.putMessage(row.row))
         // A message withdrawn before anyone saw it is never announced: it is shown nowhere.
@@ -139,7 +139,7 @@ export class StreamProcessor {
     rt: ConversationRuntime,
     doc: Shard,
     ref: MessageRef,
-    epoch: EpochId,
+    { epoch, shard }: { epoch: EpochId; shard: number },
     existing: MessageRow | undefined,
   ): { row: MessageRow; isNew: boolean } | undefined {
     const view = readMessage(doc, ref.author, ref.id)
@@ -162,6 +162,7 @@ export class StreamProcessor {
       epoch,
       // The envelope it came from (view.seq is the device's message count, which only orders).
       seq: existing?.seq ?? this.withdrawals.sourceSeq(rt.id, id),
+      shard,
       hlc: encodeHlc(view.hlc),
       orderKey: view.orderKey,
       body: view.body,

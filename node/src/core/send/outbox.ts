@@ -150,6 +150,7 @@ export class Outbox {
       device: identity.deviceId,
       epoch,
       seq: sealed.seq,
+      shard,
       hlc: encodeHlc(hlc),
       orderKey: msg.orderKey,
       body: msg.body,
