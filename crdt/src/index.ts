@@ -32,6 +32,7 @@ export {
   MAX_ATTACHMENT_NAME_CHARS,
   MAX_BODY_CHARS,
   MAX_EMOJI_CHARS,
+  MAX_MENTIONS,
   MAX_MIME_CHARS,
   type Shard,
   type ShardRoot,
@@ -57,11 +58,13 @@ export {
   editMessage,
   react,
   sendMessage,
+  setReaction,
   type DeleteInput,
   type EditInput,
   type OpResult,
   type ReactInput,
   type SendInput,
+  type SetReactionInput,
 } from './ops.js'
 export {
   applyRemoteChanges,
@@ -75,7 +78,10 @@ export {
   hasReaction,
   listMessages,
   messageCount,
+  messageVersions,
+  reactionsOf,
   readMessage,
   type AttachmentView,
+  type MessageVersion,
   type MessageView,
 } from './selectors.js'

@@ -59,6 +59,7 @@ describe('sendMessage', () => {
       edited: false,
       deleted: false,
       replyTo: { author: bob, id: mid(9) },
+      mentions: [],
       attachments: [att],
       reactions: {},
     })

@@ -7,6 +7,7 @@ import { refKey, type MessageRef } from './ref.js'
 import {
   MAX_ATTACHMENTS,
   MAX_BODY_CHARS,
+  MAX_MENTIONS,
   MESSAGE_KIND_TEXT,
   type AttachmentObj,
   type DeviceSubtree,
@@ -19,6 +20,7 @@ import {
   hasReaction,
   isValidAttachment,
   isValidEmoji,
+  reactionsOf,
   readMessage,
   subtreeOf,
   type AttachmentView,
@@ -43,6 +45,8 @@ export interface SendInput {
   /** This device's 0-based count of earlier messages, across all shards (the number `shardOf` was given). */
   seq: number
   replyTo?: MessageRef | undefined
+  /** Accounts mentioned (64 lowercase hex characters each). */
+  mentions?: readonly string[] | undefined
   attachments?: readonly AttachmentView[] | undefined
 }
 
@@ -132,6 +136,9 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpRes
   if (replyTo !== undefined && !(isActorId(replyTo.author) && isMessageId(replyTo.id))) {
     throw new CrdtError('INVALID_INPUT', 'invalid replyTo')
   }
+  const mentions = [...new Set(input.mentions ?? [])]
+  if (mentions.length > MAX_MENTIONS) throw new CrdtError('TOO_LARGE', `more than ${MAX_MENTIONS} mentions`)
+  if (!mentions.every((m) => typeof m === 'string' && /^[0-9a-f]{64}$/.test(m))) throw new CrdtError('INVALID_INPUT', 'invalid mention')
   if (subtreeOf(doc, actor)?.m[input.id] !== undefined) {
     throw new CrdtError('INVALID_INPUT', 'message id already used by this device')
   }
@@ -140,6 +147,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpRes
   return commit(doc, (root) => {
     const msg: MessageObj = { id: new IS(id), kind: new IS(MESSAGE_KIND_TEXT), body: new IS(body), hlc: new IS(hlc), seq }
     if (replyTo !== undefined) msg.replyTo = new IS(refKey(replyTo))
+    if (mentions.length > 0) msg.mentions = mentions.map((m) => new IS(m))
     if (attachments.length > 0) msg.attachments = attachments.map(toAttachmentObj)
     ownSubtree(root, actor).m[id] = msg
   })
@@ -214,5 +222,38 @@ export function react(doc: Shard, actor: ActorId, input: ReactInput): OpResult {
     if (r[key] === undefined) r[key] = {}
     const per = r[key]
     if (per !== undefined) per[emoji] = on
+  })
+}
+
+export interface SetReactionInput {
+  target: MessageRef
+  /** The one reaction this device shows on the target from now on; null takes its reaction away. */
+  emoji: string | null
+}
+
+/**
+ * One reaction per person per message: the new emoji on and any other of this device's off, in one change (the way
+ * Signal and WhatsApp behave). Written in the reactor's own subtree of the shard that holds the target message.
+ */
+export function setReaction(doc: Shard, actor: ActorId, input: SetReactionInput): OpResult {
+  checkActor(doc, actor)
+  const { target, emoji } = input
+  if (!isActorId(target.author) || !isMessageId(target.id)) throw new CrdtError('INVALID_INPUT', 'invalid target')
+  if (emoji !== null && !isValidEmoji(emoji)) throw new CrdtError('INVALID_INPUT', 'invalid emoji')
+  const view = readMessage(doc, target.author, target.id)
+  if (view === undefined) throw new CrdtError('NOT_FOUND', 'no such message in this shard')
+  if (emoji !== null && view.deleted) throw new CrdtError('NOT_FOUND', 'message was deleted')
+  const current = reactionsOf(doc, actor, target)
+  const off = current.filter((e) => e !== emoji)
+  const on = emoji !== null && !current.includes(emoji)
+  if (off.length === 0 && !on) throw new CrdtError('INVALID_INPUT', 'reaction already in that state')
+  const key = refKey(target)
+  return commit(doc, (root) => {
+    const r = ownSubtree(root, actor).r
+    if (r[key] === undefined) r[key] = {}
+    const per = r[key]
+    if (per === undefined) return
+    for (const e of off) per[e] = false
+    if (emoji !== null) per[emoji] = true
   })
 }

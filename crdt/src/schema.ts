@@ -34,6 +34,8 @@ export interface MessageObj {
   seq: number
   /** `refKey` (ref.ts) of the message this one answers. */
   replyTo?: ImmutableString
+  /** Accounts (64 hex characters) the message mentions, at most MAX_MENTIONS. */
+  mentions?: ImmutableString[]
   attachments?: AttachmentObj[]
   /** Encoded edit HLC -> replacement body. The greatest key is the current body. */
   edits?: Record<string, ImmutableString>
@@ -59,6 +61,7 @@ export const MESSAGE_KIND_TEXT = 'text'
 /** Longest body, in UTF-16 code units (JS string length). */
 export const MAX_BODY_CHARS = 16_000
 export const MAX_ATTACHMENTS = 32
+export const MAX_MENTIONS = 50
 export const MAX_ATTACHMENT_NAME_CHARS = 255
 export const MAX_MIME_CHARS = 255
 /** An emoji with skin tone and ZWJ sequences fits easily; the bound only stops reactions being used as messages. */

@@ -8,6 +8,7 @@ import {
   MAX_ATTACHMENT_NAME_CHARS,
   MAX_BODY_CHARS,
   MAX_EMOJI_CHARS,
+  MAX_MENTIONS,
   MAX_MIME_CHARS,
   MESSAGE_KIND_TEXT,
   type Shard,
@@ -37,6 +38,8 @@ export interface MessageView {
   editHlc?: Hlc
   deleted: boolean
   replyTo?: MessageRef
+  /** Accounts the message mentions (valid, distinct, in the order written); empty once deleted. */
+  mentions: string[]
   attachments: AttachmentView[]
   /** emoji -> actor ids that currently react with it, both sorted; emojis with no one left are absent. */
   reactions: Record<string, ActorId[]>
@@ -161,6 +164,7 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
     orderKey: orderKey(hlc, author, seq),
     edited: editHlc !== undefined,
     deleted,
+    mentions: deleted ? [] : parseMentions(raw['mentions']),
     attachments: deleted ? [] : parseAttachments(raw['attachments']),
   }
   if (editHlc !== undefined) view.editHlc = editHlc
@@ -168,6 +172,52 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
   const ref = replyTo === undefined ? undefined : parseRefKey(replyTo)
   if (ref !== undefined) view.replyTo = ref
   return view
+}
+
+function parseMentions(value: unknown): string[] {
+  if (!Array.isArray(value)) return []
+  const out: string[] = []
+  for (const item of value.slice(0, MAX_MENTIONS)) {
+    const account = str(item)
+    if (account !== undefined && HEX64.test(account) && !out.includes(account)) out.push(account)
+  }
+  return out
+}
+
+/** One version of a message's text: the original, then each edit shown at its time. */
+export interface MessageVersion {
+  body: string
+  hlc: Hlc
+}
+
+/**
+ * Every version of a message, oldest first: the original and the edits stamped after it (the same edits `readMessage`
+ * chooses the shown body from). Nothing once the message is deleted.
+ */
+export function messageVersions(doc: Shard, author: ActorId, id: MessageId): MessageVersion[] {
+  const raw = subtreeOf(doc, author)?.m[id]
+  const core = parseMessage(author, id, raw)
+  if (core === undefined || core.deleted || core.kind !== 'text' || !isObj(raw)) return []
+  const versions: MessageVersion[] = [{ body: boundedStr(raw['body'], MAX_BODY_CHARS) ?? '', hlc: core.hlc }]
+  const edits = raw['edits']
+  if (isObj(edits)) {
+    for (const [key, value] of Object.entries(edits)) {
+      if (!isEncodedHlc(key)) continue
+      const h = decodeHlc(key)
+      const b = boundedStr(value, MAX_BODY_CHARS)
+      if (b !== undefined && compareHlc(h, core.hlc) > 0) versions.push({ body: b, hlc: h })
+    }
+  }
+  return versions.sort((a, b) => compareHlc(a.hlc, b.hlc))
+}
+
+/** The emojis `reactor` currently reacts to `target` with (honest clients keep at most one). */
+export function reactionsOf(doc: Shard, reactor: ActorId, target: MessageRef): string[] {
+  const per = subtreeOf(doc, reactor)?.r[refKey(target)]
+  if (!isObj(per)) return []
+  return Object.entries(per)
+    .filter(([emoji, on]) => on === true && isValidEmoji(emoji))
+    .map(([emoji]) => emoji)
 }
 
 type ReactionIndex = Map<RefKey, Map<string, ActorId[]>>
