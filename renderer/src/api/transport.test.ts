@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { HearthError, isHearthError } from '../../../node/common/errors.js'
-import { createApi } from './client.js'
+import { MAX_API_MESSAGE_BYTES } from '../../../node/src/api/protocol.js'
+import { createApi, requestBytes } from './client.js'
 import { connect } from './connect.js'
 import { exchangeLaunchCode, launchEndpoint, takeLaunchParameters, type TokenEnvironment } from './launch-token.js'
 import { bridgeTransport, sameOriginSocketUrl, toHearthError, type HearthBridge } from './transport.js'
@@ -158,5 +159,21 @@ describe('the Electron bridge transport', () => {
     const { env } = environment('')
     const win = { location: { ...env.location, protocol: 'http:', host: '127.0.0.1:1' }, history: env.history, sessionStorage: env.storage } as unknown as Window
     await expect(connect(win, false)).rejects.toSatisfy((err) => isHearthError(err, 'UNAUTHORIZED') && err.message.includes('npm start'))
+  })
+})
+
+describe('the typed Api over any carrier', () => {
+  it('never sends a request it knows is over the carriers’ cap: TOO_LARGE at once, and the carrier stays in use', async () => {
+    const call = vi.fn(async (method: string) => ({ method }))
+    const transport = { call, on: () => () => {}, onClose: () => () => {}, close: () => {} }
+    const api = createApi(transport)
+    const conversationId = 'a'.repeat(32)
+    await expect(api.call('messages.send', { conversationId, body: 'x'.repeat(MAX_API_MESSAGE_BYTES) })).rejects.toSatisfy((err) => isHearthError(err, 'TOO_LARGE'))
+    // Counted in UTF-8: 400,000 euro signs are 1.2 MB.
+    await expect(api.call('messages.send', { conversationId, body: '€'.repeat(400_000) })).rejects.toSatisfy((err) => isHearthError(err, 'TOO_LARGE'))
+    expect(call).not.toHaveBeenCalled()
+    await api.call('messages.send', { conversationId, body: 'x'.repeat(MAX_API_MESSAGE_BYTES - 200) })
+    expect(call).toHaveBeenCalledTimes(1)
+    expect(requestBytes('identity.whoami', {})).toBeLessThan(100)
   })
 })

@@ -85,7 +85,7 @@ describe('<Chat>', () => {
     const api = fakeApi({
       'messages.page': () => ({ messages: [failed], nextBefore: null }),
       'messages.send': ({ body }) => {
-        if (refuse) throw new HearthError('TOO_LARGE', 'message is too large')
+        if (refuse) throw new HearthError('TIMEOUT', 'the core did not answer in time')
         return mine(body)
       },
       'messages.retry': () => ({ ...failed, state: 'pending', failure: null }),
@@ -93,14 +93,14 @@ describe('<Chat>', () => {
     renderChat(api)
     expect(await screen.findByText('not delivered before you were removed')).toBeTruthy()
     const input = screen.getByLabelText('Message to Family')
-    fireEvent.change(input, { target: { value: 'too big' } })
+    fireEvent.change(input, { target: { value: 'in a hurry' } })
     fireEvent.keyDown(input, { key: 'Enter' })
-    expect(await screen.findByText('message is too large')).toBeTruthy()
+    expect(await screen.findByText('the core did not answer in time')).toBeTruthy()
     const retries = screen.getAllByRole('button', { name: 'Retry' })
     expect(retries).toHaveLength(2)
     refuse = false
     fireEvent.click(retries[1]!)
-    await waitFor(() => expect(screen.queryByText('message is too large')).toBeNull())
+    await waitFor(() => expect(screen.queryByText('the core did not answer in time')).toBeNull())
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }))
     await waitFor(() => expect(screen.queryByText('not delivered before you were removed')).toBeNull())
     expect(api.calls.filter((c) => c.method === 'messages.retry')).toHaveLength(1)

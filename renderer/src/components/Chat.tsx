@@ -86,8 +86,8 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   )
 
   const send = (body: string) => {
-    chat.send(body)
     setFollowSignal((n) => n + 1)
+    return chat.send(body)
   }
 
   const members = `${conversation.memberCount} ${conversation.memberCount === 1 ? 'member' : 'members'}`

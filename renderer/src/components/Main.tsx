@@ -4,6 +4,7 @@ import { useApi } from '../api/context.js'
 import { useConversations } from '../hooks/useConversations.js'
 import { usePeers } from '../hooks/usePeers.js'
 import { subscribeDeepLinks, subscribeOpenConversation } from '../lib/deep-links.js'
+import { localDraftStorage } from '../lib/draft-storage.js'
 import { totalUnread } from '../state/conversations.js'
 import { Drafts } from '../state/drafts.js'
 import { Chat } from './Chat.js'
@@ -28,7 +29,7 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
   const api = useApi()
   const conversations = useConversations(api)
   const peers = usePeers(api)
-  const [drafts] = useState(() => new Drafts())
+  const [drafts] = useState(() => new Drafts(localDraftStorage()))
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [view, setView] = useState<'chat' | 'settings'>('chat')
   const [open, setOpen] = useState<Open>(null)

@@ -1,17 +1,25 @@
 import { useCallback, useEffect, useReducer, useRef } from 'react'
+import { isHearthError, type ErrorCode } from '../../../node/common/errors.js'
 import type { Api } from '../api/client.js'
 import { errorText } from '../api/client.js'
 import { chatReducer, initialChatState, type ChatState } from '../state/messages.js'
 
 export const PAGE_SIZE = 100
 
+/** Refusals about the text itself: sending the same text again gets the same answer. */
+const UNSENDABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TOO_LARGE', 'INVALID_INPUT'])
+
 let localIds = 0
 
 export interface ChatControls {
   state: ChatState
   loadOlder(): void
-  /** Adds an optimistic row at once and sends in the background: typing is never blocked by the network. */
-  send(body: string): void
+  /**
+   * Adds an optimistic row at once and sends in the background: typing is never blocked by the network. Resolves with
+   * why, when the core refused the text in a way sending it again cannot fix (too long, invalid): the row is gone then,
+   * and the caller gives the text back to the person. Any other failure leaves the row with its Retry; resolves null.
+   */
+  send(body: string): Promise<string | null>
   /** Sends an optimistic row the core refused again. */
   resend(localId: string): void
   discard(localId: string): void
@@ -59,12 +67,23 @@ export function useChat(api: Api, conversationId: string): ChatControls {
   }, [api, conversationId])
 
   const deliver = useCallback(
-    (localId: string, body: string) => {
+    /** `giveBack`: whether the caller takes the text back when it can never be sent (the composer does). */
+    (localId: string, body: string, giveBack: boolean): Promise<string | null> =>
       api.call('messages.send', { conversationId, body }).then(
-        (message) => dispatch({ type: 'optimisticSent', localId, message }),
-        (err: unknown) => dispatch({ type: 'optimisticFailed', localId, error: errorText(err) }),
-      )
-    },
+        (message) => {
+          dispatch({ type: 'optimisticSent', localId, message })
+          return null
+        },
+        (err: unknown) => {
+          if (giveBack && isHearthError(err) && UNSENDABLE.has(err.code)) {
+            // A Retry could never work: the text goes back to the composer instead of sitting here.
+            dispatch({ type: 'optimisticDiscarded', localId })
+            return errorText(err)
+          }
+          dispatch({ type: 'optimisticFailed', localId, error: errorText(err) })
+          return null
+        },
+      ),
     [api, conversationId],
   )
 
@@ -72,7 +91,7 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     (body: string) => {
       const localId = `${Date.now().toString(36)}-${++localIds}`
       dispatch({ type: 'optimisticAdded', localId, body, at: Date.now() })
-      deliver(localId, body)
+      return deliver(localId, body, true)
     },
     [deliver],
   )
@@ -82,7 +101,7 @@ export function useChat(api: Api, conversationId: string): ChatControls {
       const row = stateRef.current.optimistic.find((o) => o.localId === localId)
       if (row === undefined) return
       dispatch({ type: 'optimisticRetried', localId })
-      deliver(localId, row.body)
+      void deliver(localId, row.body, false)
     },
     [deliver],
   )

@@ -1,9 +1,15 @@
+import type { DraftStorage } from '../lib/draft-storage.js'
+
 /**
- * Drafts per conversation, kept while the app runs. They are deliberately not written to localStorage: that would put
- * unsent message text on disk in the clear, outside the core's encrypted store.
+ * Drafts per conversation. With a storage (the app passes the page's localStorage: see lib/draft-storage.ts for why
+ * that store, and what it costs) they survive a reload and a restart; without one they last while the app runs.
  */
 export class Drafts {
-  private readonly drafts = new Map<string, string>()
+  private readonly drafts: Map<string, string>
+
+  constructor(private readonly storage?: DraftStorage) {
+    this.drafts = storage?.load() ?? new Map()
+  }
 
   get(conversationId: string): string {
     return this.drafts.get(conversationId) ?? ''
@@ -12,6 +18,7 @@ export class Drafts {
   set(conversationId: string, text: string): void {
     if (text.length === 0) this.drafts.delete(conversationId)
     else this.drafts.set(conversationId, text)
+    this.storage?.save(conversationId, text)
   }
 
   has(conversationId: string): boolean {
