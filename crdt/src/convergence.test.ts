@@ -5,9 +5,9 @@ import { applyRemoteChanges } from './apply.js'
 import { validateRemoteChange } from './authorship.js'
 import { HLC_ZERO, hlcNow, type Hlc } from './hlc.js'
 import { asActorId, asMessageId, type ActorId } from './ids.js'
-import { deleteMessage, editMessage, react, sendMessage } from './ops.js'
+import { deleteMessage, editMessage, react, sendMessage, setReaction } from './ops.js'
 import type { Shard } from './schema.js'
-import { hasReaction, listMessages } from './selectors.js'
+import { hasReaction, listMessages, reactionsOf } from './selectors.js'
 import { createShard, missingDeps } from './shard.js'
 
 const EMOJI = ['👍', '❤️', '😂']
@@ -93,7 +93,13 @@ describe('convergence', () => {
             if (target === undefined) continue
             const emoji = EMOJI[pick(EMOJI.length)] as string
             const ref = { author: target.author, id: target.id }
-            result = react(r.doc, r.actor, { target: ref, emoji, on: !hasReaction(r.doc, r.actor, ref, emoji) })
+            if (pick(2) === 0) {
+              result = react(r.doc, r.actor, { target: ref, emoji, on: !hasReaction(r.doc, r.actor, ref, emoji) })
+            } else {
+              // The one-reaction-per-person path: replace whatever this device shows, or take it away.
+              const current = reactionsOf(r.doc, r.actor, ref)
+              result = setReaction(r.doc, r.actor, { target: ref, emoji: current.length === 1 && current[0] === emoji ? null : emoji })
+            }
           } else {
             const id = asMessageId((nextId++).toString(16).padStart(32, '0'))
             const replyTo = live.length > 0 && pick(2) === 0 ? live[pick(live.length)] : undefined

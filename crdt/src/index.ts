@@ -26,7 +26,7 @@ export {
   isHlc,
   type Hlc,
 } from './hlc.js'
-export { MAX_ORDER_SEQ, compareOrderKeys, orderKey, type OrderKey } from './order.js'
+export { MAX_ORDER_SEQ, compareOrderKeys, orderKey, orderKeySeq, type OrderKey } from './order.js'
 export {
   MAX_ATTACHMENTS,
   MAX_ATTACHMENT_NAME_CHARS,

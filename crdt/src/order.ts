@@ -24,3 +24,10 @@ export function orderKey(hlc: Hlc, deviceId: string, seq: number): OrderKey {
 export function compareOrderKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
+
+/** The device's message sequence number an order key ends with (how its shard was chosen). */
+export function orderKeySeq(key: string): number {
+  const seq = Number.parseInt(key.slice(-SEQ_DIGITS), 10)
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new CrdtError('INVALID_INPUT', 'not an order key')
+  return seq
+}

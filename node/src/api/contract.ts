@@ -16,8 +16,10 @@ import type {
   CreatedIdentity,
   MemberView,
   RemovedMemberView,
+  MessageVersionView,
   MessageView,
   Page,
+  SeenByView,
   PeerView,
   SettingsView,
   WhoAmI,
@@ -36,6 +38,7 @@ const messageId = z.string().regex(/^[0-9a-f]{32}$/, 'messageId must be 32 lower
 const inviteId = z.string().regex(/^[0-9a-f]{32}$/, 'inviteId must be 32 lowercase hex characters')
 /** Order keys are opaque to clients; they only hand back what a page gave them. */
 const cursor = z.string().min(1).max(256)
+const body = z.string().min(1).max(256 * 1024)
 const MAX_INVITE_LIFETIME_MS = 365 * 24 * 3600_000
 
 const noParams = z.strictObject({})
@@ -92,9 +95,19 @@ export const coreContract = {
 
   'messages.send': {
     // The core checks the real size limit in bytes and answers TOO_LARGE; this bound only caps the work of parsing.
-    params: z.strictObject({ conversationId, body: z.string().min(1).max(256 * 1024) }),
+    params: z.strictObject({ conversationId, body, replyTo: messageId.optional(), mentions: z.array(account).max(50).optional() }),
     result: result<MessageView>(),
   },
+  'messages.edit': { params: z.strictObject({ conversationId, messageId, body }), result: result<MessageView>() },
+  'messages.react': {
+    // One reaction per person per message: a new emoji replaces the old one; null takes it away.
+    params: z.strictObject({ conversationId, messageId, emoji: z.string().min(1).max(32).nullable() }),
+    result: result<MessageView>(),
+  },
+  'messages.delete': { params: z.strictObject({ conversationId, messageId, forEveryone: z.boolean() }), result: result<null>() },
+  'messages.versions': { params: z.strictObject({ conversationId, messageId }), result: result<MessageVersionView[]>() },
+  'messages.seenBy': { params: z.strictObject({ conversationId, messageId }), result: result<SeenByView>() },
+  'messages.typing': { params: byConversation, result: result<null>() },
   'messages.page': {
     params: z.strictObject({ conversationId, before: cursor.optional(), limit: z.number().int().min(1).max(500).optional() }),
     result: result<Page>(),
@@ -194,6 +207,7 @@ export const coreEventNames = [
   'security.rejected',
   'security.equivocation',
   'relay.changed',
+  'typing',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

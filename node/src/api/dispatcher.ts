@@ -67,7 +67,19 @@ const handlers: Handlers = {
     return null
   },
 
-  'messages.send': (core, p) => core.send(cid(p.conversationId), p.body),
+  'messages.send': (core, p) => core.send(cid(p.conversationId), p.body, { replyTo: p.replyTo, mentions: p.mentions }),
+  'messages.edit': (core, p) => core.edit(cid(p.conversationId), p.messageId, p.body),
+  'messages.react': (core, p) => core.react(cid(p.conversationId), p.messageId, p.emoji),
+  'messages.delete': async (core, p) => {
+    await core.deleteMessage(cid(p.conversationId), p.messageId, p.forEveryone)
+    return null
+  },
+  'messages.versions': (core, p) => core.versions(cid(p.conversationId), p.messageId),
+  'messages.seenBy': (core, p) => core.seenBy(cid(p.conversationId), p.messageId),
+  'messages.typing': async (core, p) => {
+    await core.typing(cid(p.conversationId))
+    return null
+  },
   'messages.page': (core, p) => core.page(cid(p.conversationId), { before: p.before, limit: p.limit }),
   'messages.markRead': (core, p) => core.markRead(cid(p.conversationId), p.upTo),
   'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),

@@ -28,6 +28,40 @@ export interface MessageView {
    * empty; pages leave withdrawn messages out, events carry them so a screen showing one can mark it. Absent: no.
    */
   withdrawn?: 'conflict' | 'removed' | null
+  /** The message this one answers, drawn from the original as it is now (edited, deleted or not held). */
+  replyTo?: ReplyQuote | null
+  /** Accounts the message mentions. */
+  mentions?: string[]
+  /** True when it mentions this account. */
+  mentionsMe?: boolean
+  /** Deleted for me on this device: a screen showing it removes it; pages leave it out. */
+  hidden?: boolean
+}
+
+/** What a reply shows of the message it answers: never a copy kept with the reply, always the original now. */
+export interface ReplyQuote {
+  id: string
+  author: string
+  authorName: string
+  /** The original's text now; '' when it was deleted or is not held here. */
+  body: string
+  deleted: boolean
+  /** True when this device does not hold the original (not synced yet, or from before it joined). */
+  missing: boolean
+}
+
+/** One version of an edited message. */
+export interface MessageVersionView {
+  body: string
+  /** Wall-clock ms of the send or the edit. */
+  at: number
+}
+
+/** Who holds and who has read one message (from their devices' receipts). */
+export interface SeenByView {
+  read: Array<{ account: string; displayName: string }>
+  /** Hold it but have not read it yet. */
+  delivered: Array<{ account: string; displayName: string }>
 }
 
 /** A member device that signed conflicting messages in a conversation (equivocation); its messages there are hidden. */
@@ -49,6 +83,8 @@ export interface ConversationSummary {
   lastActivity: number
   lastMessage: { body: string; authorName: string; at: number } | null
   unread: number
+  /** Unread messages that mention this account. */
+  unreadMentions?: number
   memberCount: number
   role: 'admin' | 'member' | null
   removed: boolean

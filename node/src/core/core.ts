@@ -1,9 +1,9 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ConversationSummary, MemberView, MessageView, Page, PeerView, RemovedMemberView, WhoAmI } from '../api/types.js'
+import type { ConversationSummary, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
-import type { ConversationId } from '../ids.js'
+import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
 import { JOIN_PROTOCOL, SYNC_PROTOCOL } from '../sync/sync-frames.js'
 import { loadRuntime } from './conversation-loader.js'
@@ -24,6 +24,9 @@ import { JoinServer } from './membership/join-server.js'
 import { MembershipEngine } from './membership/membership-engine.js'
 import { dialableAddresses, peers, waitForPeer } from './network/peers.js'
 import { Receipts } from './receipts/receipts.js'
+import { Typing } from './receipts/typing.js'
+import { MessageDetails } from './history/message-details.js'
+import { signalRouter } from './receive/signals.js'
 import { Admission } from './receive/admission.js'
 import { gossipValidator } from './receive/gossip-validator.js'
 import { Inbox } from './receive/inbox.js'
@@ -106,6 +109,8 @@ export class Core {
   private readonly relays: RelayService
   private readonly settingsPart: Settings
   private readonly validate: ReturnType<typeof gossipValidator>
+  private readonly typingPart: Typing
+  private readonly details: MessageDetails
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -180,15 +185,21 @@ export class Core {
       syncWith: (peer, id) => this.syncClient.syncWith(peer, id),
     })
     this.joinServer = new JoinServer(kernel, this.membership)
-    this.outbox = new Outbox(kernel, this.readModel, {
+    this.outbox = new Outbox(kernel, this.readModel, this.withdrawals, {
       kickRelays: () => this.relays.kick(),
       syncMembers: (rt) => this.syncClient.syncMembers(rt, 'retry'),
     })
     const admission = new Admission(() => kernel.identity.deviceId)
     this.validate = gossipValidator(kernel, admission, gossipRate, this.withdrawals)
-    this.processor = new StreamProcessor(kernel, this.withdrawals, (rt) => this.readModel.emitConversation(rt.id))
+    this.processor = new StreamProcessor(kernel, this.withdrawals, {
+      emitConversation: (rt) => this.readModel.emitConversation(rt.id),
+      views: (rt, rows, pending) => this.readModel.views(rt, rows, pending),
+    })
+    this.typingPart = new Typing(kernel)
+    this.details = new MessageDetails(kernel, this.readModel)
+    const onSignal = signalRouter(kernel, this.receipts, this.typingPart)
     this.ingest = new Ingest(kernel, admission, this.withdrawals, this.gaps, this.readModel, {
-      onSignal: (rt, admitted) => this.receipts.onSignal(rt, admitted),
+      onSignal,
       afterLogChange: (rt) => this.membership.afterLogChange(rt),
       processStream: (rt, key, fresh) => this.processor.process(rt, key, fresh),
       scheduleReceipt: (rt, delayMs) => this.receipts.schedule(rt.id, delayMs),
@@ -324,8 +335,40 @@ export class Core {
 
   // ------------------------------------------------------------------------------------------------- messages
 
-  send(id: ConversationId, body: string): Promise<MessageView> {
-    return this.outbox.send(id, body)
+  /** A text message, perhaps answering another (`replyTo`) and mentioning members (`mentions`, accounts). */
+  send(id: ConversationId, body: string, options: { replyTo?: string | undefined; mentions?: string[] | undefined } = {}): Promise<MessageView> {
+    return this.outbox.send(id, { kind: 'text', body, replyTo: options.replyTo as MessageId | undefined, mentions: options.mentions })
+  }
+
+  /** A new text for one of our messages; everyone sees the latest and that it was edited. */
+  edit(id: ConversationId, messageId: string, body: string): Promise<MessageView> {
+    return this.outbox.send(id, { kind: 'edit', target: messageId as MessageId, body })
+  }
+
+  /** Our one reaction to a message (a new one replaces the old; null takes it away). */
+  react(id: ConversationId, messageId: string, emoji: string | null): Promise<MessageView> {
+    return this.outbox.send(id, { kind: 'reaction', target: messageId as MessageId, emoji })
+  }
+
+  /** Delete for everyone (our own messages) or for me (this device only). */
+  async deleteMessage(id: ConversationId, messageId: string, forEveryone: boolean): Promise<void> {
+    if (forEveryone) await this.outbox.send(id, { kind: 'delete', target: messageId as MessageId })
+    else await this.details.hide(id, messageId as MessageId)
+  }
+
+  /** Every version of a message, oldest first. */
+  versions(id: ConversationId, messageId: string): Promise<MessageVersionView[]> {
+    return this.details.versions(id, messageId as MessageId)
+  }
+
+  /** Who has read a message and who holds it. */
+  seenBy(id: ConversationId, messageId: string): Promise<SeenByView> {
+    return this.details.seenBy(id, messageId as MessageId)
+  }
+
+  /** The person is typing: members see it for a few seconds (a signal: never stored, never relayed). */
+  typing(id: ConversationId): Promise<void> {
+    return this.typingPart.typing(id)
   }
 
   retry(id: ConversationId, messageId: string): Promise<MessageView> {

@@ -17,6 +17,8 @@ export interface CoreEvents {
    * kept and passed on, and what it wrote there is withdrawn on every member.
    */
   'security.equivocation': { conversation: ConversationId; device: DeviceId; account: AccountId; epoch: EpochId; seq: number }
+  /** A member is typing in a conversation; shown until `until` (ms) unless refreshed or they send. Never stored. */
+  typing: { conversation: ConversationId; account: AccountId; displayName: string; until: number }
   /** A relay's state changed (reachable, refusing with a reason, unreachable). */
   'relay.changed': { relays: RelayStatus[] }
 }

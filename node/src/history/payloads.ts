@@ -8,16 +8,21 @@ import { bytes, parseWire, uint } from '../../common/wire/schema.js'
  * keys so a new optional field can be added without a new envelope version.
  */
 
-/** kind content: one Automerge change for one shard of the envelope's epoch. */
+/**
+ * kind content: one Automerge change for one shard. The shard is of the envelope's epoch unless `epoch` names an
+ * earlier one: a reaction, edit or delete must reach the document that holds its target, which may have been written
+ * before the last rotation. A change that creates messages always goes to the envelope's own epoch.
+ */
 export interface ContentPayload {
   shard: number
   change: Uint8Array
+  epoch?: string | undefined
 }
-const contentSchema = z.object({ s: uint.max(1_000_000), c: bytes() })
-export const encodeContent = (p: ContentPayload) => encodeCbor({ s: p.shard, c: p.change })
+const contentSchema = z.object({ s: uint.max(1_000_000), c: bytes(), e: z.string().regex(/^[0-9a-f]{16}$/).optional() })
+export const encodeContent = (p: ContentPayload) => encodeCbor(p.epoch === undefined ? { s: p.shard, c: p.change } : { s: p.shard, c: p.change, e: p.epoch })
 export function decodeContent(b: Uint8Array): ContentPayload {
   const raw = parseWire(contentSchema, decodeCbor(b, Limits.maxEnvelopeBytes, 'content'), 'content')
-  return { shard: raw.s, change: raw.c }
+  return raw.e === undefined ? { shard: raw.s, change: raw.c } : { shard: raw.s, change: raw.c, epoch: raw.e }
 }
 
 /** kind keys: the sender's chain for this epoch, sealed to each recipient device. */
@@ -61,7 +66,24 @@ const receiptSchema = z.object({
 })
 export const encodeReceipt = (p: ReceiptPayload) =>
   encodeCbor({ t: 'receipt', h: p.hlc, e: p.epoch, w: p.have, r: p.readUpTo })
-export function decodeReceipt(b: Uint8Array): ReceiptPayload {
-  const raw = parseWire(receiptSchema, decodeCbor(b, Limits.maxEnvelopeBytes, 'receipt'), 'receipt')
+export const decodeReceipt = (b: Uint8Array): ReceiptPayload => receiptOf(decodeCbor(b, Limits.maxEnvelopeBytes, 'receipt'))
+function receiptOf(value: unknown): ReceiptPayload {
+  const raw = parseWire(receiptSchema, value, 'receipt')
   return { hlc: raw.h, epoch: raw.e, have: raw.w, readUpTo: raw.r }
+}
+
+/** kind signal: "I am typing" (ephemeral: never stored, never deposited on a relay). */
+export interface TypingPayload {
+  hlc: string
+}
+const typingSchema = z.object({ t: z.literal('typing'), h: z.string().max(40) })
+export const encodeTyping = (p: TypingPayload) => encodeCbor({ t: 'typing', h: p.hlc })
+
+/** A signal of any type, told apart by its `t` field. */
+export type SignalPayload = { type: 'receipt'; receipt: ReceiptPayload } | { type: 'typing'; typing: TypingPayload }
+export function decodeSignal(b: Uint8Array): SignalPayload {
+  const raw = decodeCbor(b, Limits.maxEnvelopeBytes, 'signal')
+  const type = typeof raw === 'object' && raw !== null && 't' in raw ? (raw as { t: unknown }).t : undefined
+  if (type === 'typing') return { type: 'typing', typing: { hlc: parseWire(typingSchema, raw, 'typing').h } }
+  return { type: 'receipt', receipt: receiptOf(raw) }
 }

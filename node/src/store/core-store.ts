@@ -44,6 +44,8 @@ export interface ConversationRecord {
   /** `author` is the account (absent in records written before renames existed): the summary shows its current name. */
   lastMessage: { body: string; authorName: string; author?: string | undefined; at: number } | null
   unread: number
+  /** Unread messages that mention this account (absent in records written before mentions existed). */
+  unreadMentions?: number | undefined
   /** Order key of the newest message this device has read. */
   readUpTo: string
   /** Set when this account was removed: the conversation stays readable but is closed. */
@@ -59,7 +61,7 @@ export interface ConversationRecord {
  * `seq` is the position of the envelope (of `device`, in `epoch`) that created it, for our messages and others' alike
  * (0 if not known); `shard` is the shard document that holds it, where edits and reactions to it must go.
  */
-export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'device' | 'sentAt' | 'withdrawn'> {
+export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'device' | 'sentAt' | 'withdrawn' | 'replyTo' | 'mentions' | 'mentionsMe' | 'hidden'> {
   id: MessageId
   conversation: ConversationId
   device: DeviceId
@@ -67,6 +69,12 @@ export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'd
   seq: number
   /** Absent in rows written before rows recorded it. */
   shard?: number | undefined
+  /** The message this one answers (its author's account and its id). */
+  replyTo?: { id: MessageId; author: string } | undefined
+  /** Accounts mentioned. */
+  mentions?: string[] | undefined
+  /** Deleted for me: this device no longer shows it. */
+  hidden?: boolean | undefined
   /** Set when the message is withdrawn: its body and reactions are gone and views leave it out. */
   withdrawn?: WithdrawnReason | null | undefined
 }
@@ -117,6 +125,7 @@ const conversationSchema = z.object({
   lastActivity: z.number(),
   lastMessage: z.object({ body: z.string(), authorName: z.string(), author: z.string().optional(), at: z.number() }).nullable(),
   unread: z.number(),
+  unreadMentions: z.number().optional(),
   readUpTo: z.string(),
   removed: z.boolean(),
   theirReadUpTo: z.string(),
@@ -142,6 +151,9 @@ const messageSchema = z.object({
   failure: z.string().nullable(),
   withdrawn: z.enum(['conflict', 'removed']).nullable().optional(),
   shard: z.number().int().min(0).optional(),
+  replyTo: z.object({ id: z.string(), author: z.string() }).optional(),
+  mentions: z.array(z.string()).optional(),
+  hidden: z.boolean().optional(),
 })
 const conflictSchema = z.object({ epoch: z.string(), device: z.string(), seq: z.number().int().min(1), account: z.string(), at: z.number() })
 const streamSchema = z.object({

@@ -1,10 +1,10 @@
-import type { ConversationSummary, Page } from '../../api/types.js'
-import type { ConversationId } from '../../ids.js'
+import type { ConversationSummary, MessageView, Page } from '../../api/types.js'
+import type { ConversationId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { conflictViews, type Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
-import { lastMessageView, preview, sentAt, toView } from './views.js'
+import { lastMessageView, preview, quoteOf, sentAt, toView } from './views.js'
 
 /**
  * What the UI reads: conversation summaries, pages of history, read positions, and the writes that change what a
@@ -27,6 +27,7 @@ export class ReadModel {
       lastActivity: rt.record.lastActivity,
       lastMessage: lastMessageView(rt.record.lastMessage, rt.log.names),
       unread: rt.record.unread,
+      unreadMentions: rt.record.unreadMentions ?? 0,
       memberCount: rt.log.members.size,
       role: rt.log.members.get(this.kernel.identity.account)?.role ?? null,
       removed: rt.record.removed,
@@ -47,10 +48,25 @@ export class ReadModel {
     const rt = this.kernel.runtime(id)
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
     const rows = await this.kernel.store.pageMessages(id, limit, options.before)
-    // Withdrawn messages are shown nowhere (equivocation.ts); the cursor still moves past them.
+    // Withdrawn messages are shown nowhere (equivocation.ts), hidden ones not here; the cursor still moves past them.
     const nextBefore = rows.length === limit ? rows.at(-1)!.orderKey : null
-    const messages = rows.reverse().filter((row) => !row.withdrawn).map((row) => toView(row, rt.log.names))
+    const messages = await this.views(rt, rows.reverse().filter((row) => !row.withdrawn && !row.hidden))
     return { messages, nextBefore }
+  }
+
+  /**
+   * Rows as the UI shows them: current author names, mentions of us, and for replies the original as it is now (read
+   * from `pending` first: rows of the same batch not written yet).
+   */
+  async views(rt: ConversationRuntime, rows: MessageRow[], pending?: ReadonlyMap<string, MessageRow>): Promise<MessageView[]> {
+    const wanted = [...new Set(rows.flatMap((r) => (r.replyTo !== undefined && !pending?.has(r.replyTo.id) ? [r.replyTo.id] : [])))]
+    const originals = wanted.length === 0 ? new Map<MessageId, MessageRow>() : await this.kernel.store.getMessages(rt.id, wanted)
+    const me = this.kernel.identity.account
+    return rows.map((row) => {
+      const ref = row.replyTo
+      const quote = ref === undefined ? null : quoteOf(ref, pending?.get(ref.id) ?? originals.get(ref.id), rt.log.names)
+      return toView(row, rt.log.names, me, quote)
+    })
   }
 
   async markRead(id: ConversationId, upTo?: string): Promise<ConversationSummary> {
@@ -61,8 +77,14 @@ export class ReadModel {
       const target = upTo === undefined || upTo > newest ? newest : upTo
       if (target <= rt.record.readUpTo) return this.summary(rt)
       let unread = 0
-      for (const row of await store.messagesAfter(id, target, 10_000)) if (!row.mine && !row.withdrawn) unread++
-      rt.record = { ...rt.record, readUpTo: target, unread }
+      let unreadMentions = 0
+      const me = this.kernel.identity.account
+      for (const row of await store.messagesAfter(id, target, 10_000)) {
+        if (row.mine || row.withdrawn || row.hidden) continue
+        unread++
+        if (row.mentions?.includes(me)) unreadMentions++
+      }
+      rt.record = { ...rt.record, readUpTo: target, unread, unreadMentions }
       await store.commit([store.putConversation(rt.record)], false)
       return this.summary(rt)
     })
@@ -75,8 +97,9 @@ export class ReadModel {
   async updateRows(id: ConversationId, rows: MessageRow[]): Promise<void> {
     const { store, events } = this.kernel
     await store.commit(rows.flatMap((r) => store.putMessage(r)), false)
-    const names = this.kernel.conversations.get(id)?.log.names
-    for (const r of rows) events.emit('message.updated', { conversation: id, message: toView(r, names) })
+    const rt = this.kernel.conversations.get(id)
+    const views = rt === undefined ? rows.map((r) => toView(r)) : await this.views(rt, rows)
+    for (const message of views) events.emit('message.updated', { conversation: id, message })
   }
 
   /** After a change of the membership log: withdraw what removed devices wrote beyond their cutoffs (equivocation.ts). */

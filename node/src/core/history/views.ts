@@ -1,9 +1,12 @@
-import type { ConversationSummary, MessageView } from '../../api/types.js'
+import type { ConversationSummary, MessageView, ReplyQuote } from '../../api/types.js'
 import type { ConversationRecord, MessageRow } from '../../store/core-store.js'
 
-/** `names` holds the authors' current display names (a row keeps the name it was written under as a fallback). */
-export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): MessageView {
-  return {
+/**
+ * `names` holds the authors' current display names (a row keeps the name it was written under as a fallback); `me` is
+ * this account (for `mentionsMe`); `quote` is what the reply shows of its original, looked up by the caller.
+ */
+export function toView(row: MessageRow, names?: ReadonlyMap<string, string>, me?: string, quote?: ReplyQuote | null): MessageView {
+  const view: MessageView = {
     id: row.id,
     conversation: row.conversation,
     author: row.author,
@@ -21,6 +24,30 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>): Me
     failure: row.failure,
     withdrawn: row.withdrawn ?? null,
   }
+  if (row.replyTo !== undefined) view.replyTo = quote ?? missingQuote(row.replyTo, names)
+  if (row.mentions !== undefined && row.mentions.length > 0) {
+    view.mentions = row.mentions
+    view.mentionsMe = me !== undefined && row.mentions.includes(me)
+  }
+  if (row.hidden) view.hidden = true
+  return view
+}
+
+/** What a reply shows of `original` (its row as it is now, or undefined when this device does not hold it). */
+export function quoteOf(ref: { id: string; author: string }, original: MessageRow | undefined, names?: ReadonlyMap<string, string>): ReplyQuote {
+  if (original === undefined || original.withdrawn) return missingQuote(ref, names)
+  return {
+    id: ref.id,
+    author: original.author,
+    authorName: names?.get(original.author) ?? original.authorName,
+    body: original.deleted || original.hidden ? '' : original.body,
+    deleted: original.deleted,
+    missing: false,
+  }
+}
+
+function missingQuote(ref: { id: string; author: string }, names?: ReadonlyMap<string, string>): ReplyQuote {
+  return { id: ref.id, author: ref.author, authorName: names?.get(ref.author) ?? ref.author.slice(0, 8), body: '', deleted: false, missing: true }
 }
 
 /** The wall-clock part (ms) of an encoded hybrid logical clock. */

@@ -1,7 +1,6 @@
 import { encodeHlc } from '../../../../crdt/src/index.js'
 import { drop } from '../../../common/errors.js'
-import { openEnvelopeBody } from '../../../common/wire/envelope.js'
-import { decodeReceipt, encodeReceipt, type ReceiptPayload } from '../../history/payloads.js'
+import { encodeReceipt, type ReceiptPayload } from '../../history/payloads.js'
 import type { ConversationId, DeviceId, EpochId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { parseStreamKey, streamKey, type ConversationRuntime } from '../conversation-runtime.js'
@@ -9,7 +8,6 @@ import type { GapSync } from '../gap-sync.js'
 import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
-import type { Admitted } from '../receive/admission.js'
 import { sealSignal } from '../send/own-stream.js'
 
 /**
@@ -41,16 +39,9 @@ export class Receipts {
     this.timers.set(id, timer)
   }
 
-  /** A member's signal: its receipt, if newer than the last one we hold of that device. */
-  async onSignal(rt: ConversationRuntime, { frame, header, keys, device }: Admitted): Promise<void> {
-    const { store, counters } = this.kernel
-    let receipt
-    try {
-      receipt = decodeReceipt(openEnvelopeBody(frame, header, keys.controlKey))
-    } catch {
-      counters.count('bad-signal')
-      return
-    }
+  /** A member device's receipt, if newer than the last one we hold of that device. */
+  async onReceipt(rt: ConversationRuntime, device: DeviceId, receipt: ReceiptPayload): Promise<void> {
+    const { store } = this.kernel
     const previous = await store.getReceipt(rt.id, device)
     if (previous && previous.hlc >= receipt.hlc) return
     await store.commit([store.putReceipt(rt.id, device, receipt)], false)

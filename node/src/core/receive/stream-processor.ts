@@ -1,4 +1,4 @@
-import { applyRemoteChanges, encodeHlc, readMessage, validateRemoteChange, type MessageRef, type Shard } from '../../../../crdt/src/index.js'
+import { applyRemoteChanges, validateRemoteChange } from '../../../../crdt/src/index.js'
 import { keyAt } from '../../../common/crypto/sender-chain.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
 import { fromBase64Url, toBase64Url } from '../../../common/util/bytes.js'
@@ -10,9 +10,10 @@ import type { EpochId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import { parseStreamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
-import { createdMessages, withdrawRow, type Withdrawals } from '../equivocation.js'
+import { createdMessages, type Withdrawals } from '../equivocation.js'
+import { materializeRow } from '../history/rows.js'
 import { loadShard } from '../history/shards.js'
-import { preview, toView } from '../history/views.js'
+import { preview } from '../history/views.js'
 import type { Kernel } from '../kernel.js'
 import { UnitOfWork } from '../unit-of-work.js'
 import type { FreshEnvelopes } from './ingest.js'
@@ -29,7 +30,11 @@ export class StreamProcessor {
   constructor(
     private readonly kernel: Kernel,
     private readonly withdrawals: Withdrawals,
-    private readonly emitConversation: (rt: ConversationRuntime) => void,
+    private readonly hooks: {
+      emitConversation(rt: ConversationRuntime): void
+      /** Rows as the UI shows them (reply quotes read from `pending` first, then the store). */
+      views(rt: ConversationRuntime, rows: MessageRow[], pending: ReadonlyMap<string, MessageRow>): Promise<MessageView[]>
+    },
   ) {}
 
   /** Envelopes the calling ingest just stored come in `fresh` (already parsed, kind known); older ones are read in ranges. */
@@ -42,7 +47,8 @@ export class StreamProcessor {
     const cert = rt.log.knownDevices.get(device)
     if (!keys || !cert) return
     const actor = actorOf(device)
-    const byShard = new Map<number, Array<{ change: Uint8Array; seq: number }>>()
+    /** Changes per shard document, by `${epoch}/${shard}`: most go to the envelope's epoch, a few to an earlier one. */
+    const byShard = new Map<string, { epoch: EpochId; shard: number; entries: Array<{ change: Uint8Array; seq: number }> }>()
     let chain = { chainKey: fromBase64Url(s.chain.key), index: s.chain.index }
     let done = s.done
     let readAhead: Uint8Array[] = []
@@ -72,10 +78,16 @@ export class StreamProcessor {
           const payload = decodeContent(openEnvelopeBody(envelope.frame, envelope.header, step.key))
           const valid = validateRemoteChange(payload.change, actor)
           if (!valid.ok) throw new HearthError('MALFORMED', valid.reason)
-          const list = byShard.get(payload.shard) ?? []
-          list.push({ change: payload.change, seq })
-          byShard.set(payload.shard, list)
-          created.push({ seq, ids: createdMessages(valid.decoded) })
+          const ids = createdMessages(valid.decoded)
+          // A reaction, edit or delete may reach back to a document of an earlier epoch we hold; a new message may not
+          // (its row names the envelope it came from, in this epoch).
+          const target = (payload.epoch ?? epoch) as EpochId
+          if (target !== epoch && (ids.length > 0 || !rt.epochs.has(target))) throw new HearthError('MALFORMED', 'change for another epoch')
+          const shardKey = `${target}/${payload.shard}`
+          const group = byShard.get(shardKey) ?? { epoch: target, shard: payload.shard, entries: [] }
+          group.entries.push({ change: payload.change, seq })
+          byShard.set(shardKey, group)
+          created.push({ seq, ids })
         } catch (err) {
           // A body that does not match its signed commitment is a forgery, not a mistake.
           counters.count(isHearthError(err, 'BAD_SIGNATURE') ? 'forged' : 'bad-content')
@@ -84,36 +96,40 @@ export class StreamProcessor {
       done = seq
     }
     const work = new UnitOfWork(store).put(...(await this.withdrawals.recordSources(rt, epoch, device, cert.account, created)))
-    const added: MessageView[] = []
-    const updated: MessageView[] = []
-    for (const [shard, entries] of byShard) {
-      const loaded = await loadShard(this.kernel, rt, epoch, shard)
+    const addedRows: MessageRow[] = []
+    const updatedRows: MessageRow[] = []
+    for (const [shardKey, { epoch: docEpoch, shard, entries }] of byShard) {
+      const loaded = await loadShard(this.kernel, rt, docEpoch, shard)
       const result = applyRemoteChanges(loaded.doc, entries.map((e) => e.change))
-      entries.forEach((e, i) => work.put(store.putChange(rt.id, epoch, shard, loaded.stored + i, e.change)))
-      rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + entries.length })
+      entries.forEach((e, i) => work.put(store.putChange(rt.id, docEpoch, shard, loaded.stored + i, e.change)))
+      rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length })
       const refs = [...result.touched.messages, ...result.touched.reactionTargets]
       const existing = await store.getMessages(rt.id, [...new Set(refs.map((r) => r.id as unknown as MessageId))])
       const seen = new Set<string>()
       for (const ref of refs) {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
-        const row = this.materialize(rt, result.doc, ref, { epoch, shard }, existing.get(ref.id as unknown as MessageId))
+        const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, result.doc, ref, { epoch: docEpoch, shard }, existing.get(ref.id as unknown as MessageId))
         if (!row) continue
         work.put(...store.putMessage(row.row))
         // A message withdrawn before anyone saw it is never announced: it is shown nowhere.
         if (row.isNew && row.row.withdrawn) continue
-        ;(row.isNew ? added : updated).push(toView(row.row, rt.log.names))
+        ;(row.isNew ? addedRows : updatedRows).push(row.row)
       }
     }
     s.done = done
     s.chain = { key: toBase64Url(chain.chainKey), index: chain.index }
+    const pending = new Map([...addedRows, ...updatedRows].map((r) => [r.id as string, r]))
+    const added = await this.hooks.views(rt, addedRows, pending)
+    const updated = await this.hooks.views(rt, updatedRows, pending)
     const newestOthers = added.filter((m) => !m.mine)
     if (newestOthers.length > 0) {
       const last = newestOthers.reduce((a, b) => (a.orderKey > b.orderKey ? a : b))
-      const unread = newestOthers.filter((m) => m.orderKey > rt.record.readUpTo).length
+      const unreadOnes = newestOthers.filter((m) => m.orderKey > rt.record.readUpTo)
       rt.record = {
         ...rt.record,
-        unread: rt.record.unread + unread,
+        unread: rt.record.unread + unreadOnes.length,
+        unreadMentions: (rt.record.unreadMentions ?? 0) + unreadOnes.filter((m) => m.mentionsMe === true).length,
         lastActivity: Math.max(rt.record.lastActivity, this.kernel.now()),
         lastMessage:
           rt.record.lastMessage === null || last.sentAt >= rt.record.lastMessage.at
@@ -129,52 +145,8 @@ export class StreamProcessor {
         events.emit('message.added', { conversation: rt.id, message: m })
       }
       for (const m of updated) events.emit('message.updated', { conversation: rt.id, message: m })
-      if (newestOthers.length > 0) this.emitConversation(rt)
+      if (newestOthers.length > 0) this.hooks.emitConversation(rt)
     })
     await work.commit(true)
-  }
-
-  /** The row for one touched message; `existing` is its stored row, if any. */
-  private materialize(
-    rt: ConversationRuntime,
-    doc: Shard,
-    ref: MessageRef,
-    { epoch, shard }: { epoch: EpochId; shard: number },
-    existing: MessageRow | undefined,
-  ): { row: MessageRow; isNew: boolean } | undefined {
-    const view = readMessage(doc, ref.author, ref.id)
-    if (!view) return undefined
-    let cert
-    for (const c of rt.log.knownDevices.values()) if (actorOf(c.device) === ref.author) cert = c
-    if (!cert) return undefined
-    if (existing && existing.device !== cert.device) return undefined // an id collision by another device: keep the first
-    const reactions: Record<string, string[]> = {}
-    for (const [emoji, actors] of Object.entries(view.reactions)) {
-      reactions[emoji] = actors.map((a) => [...rt.log.knownDevices.values()].find((c) => actorOf(c.device) === a)?.account ?? a)
-    }
-    const id = ref.id as unknown as MessageId
-    const row: MessageRow = {
-      id,
-      conversation: rt.id,
-      author: cert.account,
-      authorName: rt.log.names.get(cert.account) ?? cert.displayName,
-      device: cert.device,
-      epoch,
-      // The envelope it came from (view.seq is the device's message count, which only orders).
-      seq: existing?.seq ?? this.withdrawals.sourceSeq(rt.id, id),
-      shard,
-      hlc: encodeHlc(view.hlc),
-      orderKey: view.orderKey,
-      body: view.body,
-      edited: view.edited,
-      deleted: view.deleted,
-      reactions,
-      mine: cert.device === this.kernel.identity.deviceId,
-      state: existing?.state ?? 'delivered',
-      failure: existing?.failure ?? null,
-    }
-    if (existing === undefined) this.withdrawals.forget(rt.id, id)
-    const withdrawn = existing?.withdrawn ?? this.withdrawals.reasonFor(rt.id, id)
-    return { row: withdrawn ? withdrawRow(row, withdrawn) : row, isNew: existing === undefined }
   }
 }

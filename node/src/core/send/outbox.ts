@@ -1,4 +1,4 @@
-import { MAX_BODY_CHARS, encodeHlc, readMessage, sendMessage, shardOf } from '../../../../crdt/src/index.js'
+import { MAX_BODY_CHARS, isCrdtError } from '../../../../crdt/src/index.js'
 import { randomBytes } from '../../../common/crypto/random.js'
 import { HearthError, drop } from '../../../common/errors.js'
 import { toHex, utf8 } from '../../../common/util/bytes.js'
@@ -13,13 +13,16 @@ import type { ConversationRuntime } from '../conversation-runtime.js'
 import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import { loadShard } from '../history/shards.js'
-import { preview, toView } from '../history/views.js'
+import { planChange, type MessageIntent } from '../history/kinds/index.js'
+import { materializeRow } from '../history/rows.js'
+import { preview, sentAt } from '../history/views.js'
+import type { Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
 import { sealOwn } from './own-stream.js'
 
 interface OutgoingSend {
   id: ConversationId
-  body: string
+  intent: MessageIntent
   resolve: (view: MessageView) => void
   reject: (err: unknown) => void
 }
@@ -41,20 +44,18 @@ export class Outbox {
   constructor(
     private readonly kernel: Kernel,
     private readonly readModel: ReadModel,
+    private readonly withdrawals: Withdrawals,
     private readonly hooks: OutboxHooks,
   ) {}
 
-  async send(id: ConversationId, body: string): Promise<MessageView> {
-    if (typeof body !== 'string' || body.trim().length === 0) throw new HearthError('INVALID_INPUT', 'message is empty')
-    const size = utf8(body).length
-    if (body.length > MAX_BODY_CHARS) {
-      throw new HearthError('TOO_LARGE', `message is ${body.length} characters; the limit is ${MAX_BODY_CHARS}`)
-    }
-    if (size > Limits.maxBodyBytes) {
-      throw new HearthError('TOO_LARGE', `message is ${size} bytes; the limit is ${Limits.maxBodyBytes} bytes`)
-    }
+  /**
+   * Sends a message of any kind: validated here, composed in the next group commit. Resolves with the message as it
+   * now shows (the new one for a text, the changed one for an edit, a delete or a reaction).
+   */
+  async send(id: ConversationId, intent: MessageIntent): Promise<MessageView> {
+    if (intent.kind === 'text' || intent.kind === 'edit') checkBody(intent.body)
     return new Promise<MessageView>((resolve, reject) => {
-      this.outgoing.push({ id, body, resolve, reject })
+      this.outgoing.push({ id, intent, resolve, reject })
       // Group commit: the first send of a burst queues one flush; sends that arrive while it runs (it waits on fsync)
       // join the next flush. A lone send pays nothing extra; a burst shares one synced write.
       if (this.outgoing.length === 1) drop(this.kernel.queue.run(() => this.flush()))
@@ -76,7 +77,8 @@ export class Outbox {
     await node.publish(keys.topic, envelope)
     this.hooks.kickRelays()
     this.hooks.syncMembers(rt)
-    return toView((await store.getMessage(id, row.id))!, rt.log.names)
+    const [view] = await this.readModel.views(rt, [(await store.getMessage(id, row.id))!])
+    return view!
   }
 
   private async flush(): Promise<void> {
@@ -89,7 +91,7 @@ export class Outbox {
       try {
         const rt = this.kernel.runtime(item.id)
         if (!restore.has(rt)) restore.set(rt, { own: new Map(rt.own), shards: new Map(rt.shards), record: rt.record })
-        const out = await this.compose(rt, item.body)
+        const out = await this.compose(rt, item.intent)
         batch.push(...out.puts)
         composed.push({ item, view: out.view, envelope: out.envelope, topic: out.topic })
       } catch (err) {
@@ -123,8 +125,8 @@ export class Outbox {
     this.hooks.kickRelays()
   }
 
-  /** One message: CRDT change, next chain key, sealed envelope, and the puts that make it durable (not yet written). */
-  private async compose(rt: ConversationRuntime, body: string): Promise<{ puts: Put[]; view: MessageView; envelope: Uint8Array; topic: string }> {
+  /** One change: planned by its kind, sealed into our stream, with the puts that make it durable (not yet written). */
+  private async compose(rt: ConversationRuntime, intent: MessageIntent): Promise<{ puts: Put[]; view: MessageView; envelope: Uint8Array; topic: string }> {
     const { identity, store } = this.kernel
     const id = rt.id
     if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
@@ -134,47 +136,62 @@ export class Outbox {
     if (keys === undefined || own === undefined) {
       throw new HearthError('NOT_A_MEMBER', 'this device cannot write in this conversation yet')
     }
-    const hlc = this.kernel.tick()
-    const messageId = toHex(randomBytes(16)) as MessageId
-    const shard = shardOf(own.messages)
-    const loaded = await loadShard(this.kernel, rt, epoch, shard)
+    const plan = await planChange(
+      {
+        rt,
+        ownMessages: own.messages,
+        row: async (messageId) => {
+          const row = await store.getMessage(id, messageId)
+          if (row === undefined || row.hidden) throw new HearthError('NOT_FOUND', 'no such message')
+          return row
+        },
+        newMessageId: () => toHex(randomBytes(16)) as MessageId,
+        now: () => this.kernel.tick(),
+      },
+      intent,
+    )
+    const loaded = await loadShard(this.kernel, rt, plan.epoch, plan.shard)
     const actor = actorOf(identity.deviceId)
-    const result = sendMessage(loaded.doc, actor, { id: messageId, body, hlc, seq: own.messages })
-    const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, encodeContent({ shard, change: result.change }))
-    const msg = readMessage(result.doc, actor, messageId as never)!
-    const row: MessageRow = {
-      id: messageId,
-      conversation: id,
-      author: identity.account,
-      authorName: identity.displayName,
-      device: identity.deviceId,
-      epoch,
-      seq: sealed.seq,
-      shard,
-      hlc: encodeHlc(hlc),
-      orderKey: msg.orderKey,
-      body: msg.body,
-      edited: false,
-      deleted: false,
-      reactions: {},
-      mine: true,
-      state: 'pending',
-      failure: null,
+    let result
+    try {
+      result = plan.change(loaded.doc, actor)
+    } catch (err) {
+      throw isCrdtError(err) ? new HearthError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : err.code === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : err.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_INPUT', err.message, { cause: err }) : err
     }
-    const nextOwn: OwnChain = { ...sealed.next, messages: own.messages + 1 }
-    const record = { ...rt.record, lastActivity: this.kernel.now(), lastMessage: { body: preview(body), authorName: row.authorName, author: row.author, at: hlc.wall } }
+    const payload = encodeContent({ shard: plan.shard, change: result.change, epoch: plan.epoch === epoch ? undefined : plan.epoch })
+    const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload)
+    const existing = plan.creates ? undefined : await store.getMessage(id, plan.message)
+    const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, result.doc, { author: plan.author ?? actor, id: plan.message as never }, plan, existing)
+    if (materialized === undefined) throw new HearthError('INTERNAL', 'the change did not produce its message')
+    const row: MessageRow = plan.creates ? { ...materialized.row, seq: sealed.seq, state: 'pending', failure: null } : materialized.row
+    const nextOwn: OwnChain = { ...sealed.next, messages: own.messages + (plan.creates ? 1 : 0) }
     const puts: Put[] = [
       store.putEnvelope(id, epoch, identity.deviceId, sealed.seq, sealed.bytes),
       store.putOwnChain(id, epoch, nextOwn),
-      store.putChange(id, epoch, shard, loaded.stored, result.change),
+      store.putChange(id, plan.epoch, plan.shard, loaded.stored, result.change),
       ...store.putMessage(row),
-      store.putMine(id, epoch, sealed.seq, messageId),
-      store.putConversation(record),
     ]
+    if (plan.creates) {
+      const record = { ...rt.record, lastActivity: this.kernel.now(), lastMessage: { body: preview(row.body), authorName: row.authorName, author: row.author, at: sentAt(row.hlc) } }
+      puts.push(store.putMine(id, epoch, sealed.seq, row.id), store.putConversation(record))
+      rt.record = record
+    }
     // In memory at once, so the next message of the same flush builds on this one; flush undoes it on failure.
-    rt.record = record
     rt.own.set(epoch, nextOwn)
-    rt.shards.set(`${epoch}/${shard}`, { doc: result.doc, stored: loaded.stored + 1 })
-    return { puts, view: toView(row, rt.log.names), envelope: sealed.bytes, topic: keys.topic }
+    rt.shards.set(`${plan.epoch}/${plan.shard}`, { doc: result.doc, stored: loaded.stored + 1 })
+    const [view] = await this.readModel.views(rt, [row])
+    return { puts, view: view!, envelope: sealed.bytes, topic: keys.topic }
+  }
+}
+
+/** The core's limits on a message's text, checked before anything is composed. */
+function checkBody(body: string): void {
+  if (typeof body !== 'string' || body.trim().length === 0) throw new HearthError('INVALID_INPUT', 'message is empty')
+  if (body.length > MAX_BODY_CHARS) {
+    throw new HearthError('TOO_LARGE', `message is ${body.length} characters; the limit is ${MAX_BODY_CHARS}`)
+  }
+  const size = utf8(body).length
+  if (size > Limits.maxBodyBytes) {
+    throw new HearthError('TOO_LARGE', `message is ${size} bytes; the limit is ${Limits.maxBodyBytes} bytes`)
   }
 }

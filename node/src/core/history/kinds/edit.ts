@@ -1,0 +1,16 @@
+import { editMessage } from '../../../../../crdt/src/index.js'
+import { HearthError } from '../../../../common/errors.js'
+import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
+import { targetShard } from './target.js'
+
+/**
+ * A new text for one of our messages. Only its author can edit a message: the change is written in our own subtree of
+ * the document, and every member's authorship check refuses a change anywhere else, whatever bytes arrive.
+ */
+export async function planEdit(ctx: PlanContext, intent: Extract<MessageIntent, { kind: 'edit' }>): Promise<ChangePlan> {
+  const row = await ctx.row(intent.target)
+  if (!row.mine) throw new HearthError('UNAUTHORIZED', 'you can only edit your own messages')
+  if (row.deleted) throw new HearthError('NOT_FOUND', 'that message was deleted')
+  const hlc = ctx.now()
+  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, change: (doc, actor) => editMessage(doc, actor, { id: row.id as never, body: intent.body, hlc }) }
+}

@@ -1,0 +1,37 @@
+import type { ActorId, Hlc, OpResult, Shard } from '../../../../../crdt/src/index.js'
+import type { EpochId, MessageId } from '../../../ids.js'
+import type { MessageRow } from '../../../store/core-store.js'
+import type { ConversationRuntime } from '../../conversation-runtime.js'
+
+/** What a person asks for, by kind of message. Each kind is one file in this folder. */
+export type MessageIntent =
+  | { kind: 'text'; body: string; replyTo?: MessageId | undefined; mentions?: string[] | undefined }
+  | { kind: 'edit'; target: MessageId; body: string }
+  | { kind: 'delete'; target: MessageId }
+  | { kind: 'reaction'; target: MessageId; emoji: string | null }
+
+/** The one Automerge change an intent makes, and where. */
+export interface ChangePlan {
+  /** The shard document it goes to (an earlier epoch's for a reaction, edit or delete of an older message). */
+  epoch: EpochId
+  shard: number
+  change(doc: Shard, actor: ActorId): OpResult
+  /** The message the change creates (a text) or changes (the rest). */
+  message: MessageId
+  /** Its author's Automerge actor; null when it is ours. */
+  author: ActorId | null
+  /** True when it creates a message: it counts towards shard routing and its delivery is tracked. */
+  creates: boolean
+}
+
+/** What a kind may look at while planning: the conversation, our message count in its current epoch, stored rows. */
+export interface PlanContext {
+  rt: ConversationRuntime
+  /** Our messages so far in the current epoch (the next one's CRDT position and shard). */
+  ownMessages: number
+  /** A stored row, or a refusal the person can act on. */
+  row(id: MessageId): Promise<MessageRow>
+  newMessageId(): MessageId
+  /** A fresh timestamp of ours. */
+  now(): Hlc
+}

@@ -1,0 +1,32 @@
+import { sendMessage, shardOf } from '../../../../../crdt/src/index.js'
+import { HearthError } from '../../../../common/errors.js'
+import { actorOf } from '../../actor.js'
+import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
+
+/** A new text message, perhaps answering another and mentioning members. */
+export async function planText(ctx: PlanContext, intent: Extract<MessageIntent, { kind: 'text' }>): Promise<ChangePlan> {
+  const replyTo = intent.replyTo === undefined ? undefined : await ctx.row(intent.replyTo)
+  const mentions = [...new Set(intent.mentions ?? [])]
+  for (const account of mentions) {
+    if (!ctx.rt.log.members.has(account as never)) throw new HearthError('INVALID_INPUT', 'you can only mention members of this conversation')
+  }
+  const id = ctx.newMessageId()
+  const seq = ctx.ownMessages
+  const hlc = ctx.now()
+  return {
+    epoch: ctx.rt.log.currentEpoch,
+    shard: shardOf(seq),
+    message: id,
+    author: null,
+    creates: true,
+    change: (doc, actor) =>
+      sendMessage(doc, actor, {
+        id: id as never,
+        body: intent.body,
+        hlc,
+        seq,
+        replyTo: replyTo === undefined ? undefined : { author: actorOf(replyTo.device), id: replyTo.id as never },
+        mentions,
+      }),
+  }
+}

@@ -1,0 +1,66 @@
+import { messageVersions } from '../../../../crdt/src/index.js'
+import { HearthError } from '../../../common/errors.js'
+import type { MessageVersionView, SeenByView } from '../../api/types.js'
+import type { AccountId, ConversationId, MessageId } from '../../ids.js'
+import type { MessageRow } from '../../store/core-store.js'
+import { actorOf } from '../actor.js'
+import type { Kernel } from '../kernel.js'
+import { targetShard } from './kinds/target.js'
+import type { ReadModel } from './read-model.js'
+import { loadShard } from './shards.js'
+
+/** What a message's details show: its earlier versions, who holds it and who has read it; and deleting it for me. */
+export class MessageDetails {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly readModel: ReadModel,
+  ) {}
+
+  /** Every version of a message, oldest first (one when it was never edited; none once deleted). */
+  async versions(id: ConversationId, messageId: MessageId): Promise<MessageVersionView[]> {
+    const rt = this.kernel.runtime(id)
+    const row = await this.row(id, messageId)
+    const { epoch, shard } = targetShard(rt, row)
+    const { doc } = await loadShard(this.kernel, rt, epoch, shard)
+    return messageVersions(doc, actorOf(row.device), row.id as never).map((v) => ({ body: v.body, at: v.hlc.wall }))
+  }
+
+  /**
+   * Who has read a message and who holds it without having read it yet, per member (any of their devices), from the
+   * latest receipt of each device. Receipts name positions of the current epoch, so for an older message "holds" is
+   * only known once read.
+   */
+  async seenBy(id: ConversationId, messageId: MessageId): Promise<SeenByView> {
+    const { store } = this.kernel
+    const rt = this.kernel.runtime(id)
+    const row = await this.row(id, messageId)
+    const read = new Set<AccountId>()
+    const held = new Set<AccountId>()
+    for (const member of rt.log.members.values()) {
+      if (member.account === row.author) continue
+      for (const device of member.devices.keys()) {
+        const receipt = await store.getReceipt(rt.id, device)
+        if (receipt === undefined) continue
+        if (receipt.readUpTo >= row.orderKey) read.add(member.account)
+        else if (receipt.epoch === row.epoch && (receipt.have[row.device] ?? 0) >= row.seq && row.seq > 0) held.add(member.account)
+      }
+    }
+    const named = (accounts: Iterable<AccountId>) =>
+      [...accounts].map((account) => ({ account, displayName: rt.log.names.get(account) ?? account.slice(0, 8) })).sort((a, b) => a.displayName.localeCompare(b.displayName))
+    return { read: named(read), delivered: named([...held].filter((a) => !read.has(a))) }
+  }
+
+  /** Delete for me: this device stops showing the message; nobody else is told. */
+  async hide(id: ConversationId, messageId: MessageId): Promise<void> {
+    await this.kernel.queue.run(async () => {
+      const row = await this.row(id, messageId)
+      await this.readModel.updateRows(id, [{ ...row, hidden: true }])
+    })
+  }
+
+  private async row(id: ConversationId, messageId: MessageId): Promise<MessageRow> {
+    const row = await this.kernel.store.getMessage(id, messageId)
+    if (row === undefined || row.hidden || row.withdrawn) throw new HearthError('NOT_FOUND', 'no such message')
+    return row
+  }
+}

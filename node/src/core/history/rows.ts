@@ -1,0 +1,66 @@
+import { encodeHlc, type MessageRef, type Shard } from '../../../../crdt/src/index.js'
+import { readMessage } from '../../../../crdt/src/index.js'
+import type { DeviceCert } from '../../identity/device-cert.js'
+import type { EpochId, MessageId } from '../../ids.js'
+import type { MessageRow } from '../../store/core-store.js'
+import { actorOf } from '../actor.js'
+import type { ConversationRuntime } from '../conversation-runtime.js'
+import { withdrawRow, type Withdrawals } from '../equivocation.js'
+
+/** The membership log's certificate of the device behind an Automerge actor, if the log knows it. */
+export function certOfActor(rt: ConversationRuntime, actor: string): DeviceCert | undefined {
+  for (const c of rt.log.knownDevices.values()) if (actorOf(c.device) === actor) return c
+  return undefined
+}
+
+/**
+ * The row for one message as a shard document now shows it; `existing` is its stored row, if any (its delivery state
+ * and source position are kept). Undefined when the document holds no such message or its device is unknown.
+ */
+export function materializeRow(
+  rt: ConversationRuntime,
+  withdrawals: Withdrawals,
+  me: string,
+  doc: Shard,
+  ref: MessageRef,
+  where: { epoch: EpochId; shard: number },
+  existing: MessageRow | undefined,
+): { row: MessageRow; isNew: boolean } | undefined {
+  const view = readMessage(doc, ref.author, ref.id)
+  if (!view) return undefined
+  const cert = certOfActor(rt, ref.author)
+  if (!cert) return undefined
+  if (existing && existing.device !== cert.device) return undefined // an id collision by another device: keep the first
+  const reactions: Record<string, string[]> = {}
+  for (const [emoji, actors] of Object.entries(view.reactions)) {
+    reactions[emoji] = actors.map((a) => certOfActor(rt, a)?.account ?? a)
+  }
+  const id = ref.id as unknown as MessageId
+  const replyCert = view.replyTo === undefined ? undefined : certOfActor(rt, view.replyTo.author)
+  const row: MessageRow = {
+    id,
+    conversation: rt.id,
+    author: cert.account,
+    authorName: rt.log.names.get(cert.account) ?? cert.displayName,
+    device: cert.device,
+    epoch: where.epoch,
+    // The envelope it came from (view.seq is the device's message count, which only orders).
+    seq: existing?.seq ?? withdrawals.sourceSeq(rt.id, id),
+    shard: where.shard,
+    hlc: encodeHlc(view.hlc),
+    orderKey: view.orderKey,
+    body: view.body,
+    edited: view.edited,
+    deleted: view.deleted,
+    reactions,
+    mine: cert.device === me,
+    state: existing?.state ?? 'delivered',
+    failure: existing?.failure ?? null,
+  }
+  if (view.replyTo !== undefined && replyCert !== undefined) row.replyTo = { id: view.replyTo.id as unknown as MessageId, author: replyCert.account }
+  if (view.mentions.length > 0) row.mentions = view.mentions
+  if (existing?.hidden) row.hidden = true
+  if (existing === undefined) withdrawals.forget(rt.id, id)
+  const withdrawn = existing?.withdrawn ?? withdrawals.reasonFor(rt.id, id)
+  return { row: withdrawn ? withdrawRow(row, withdrawn) : row, isNew: existing === undefined }
+}
