@@ -1,5 +1,5 @@
 /**
- * The BrowserWindow's web preferences: the renderer is an untrusted web page (STYLE.md, element-desktop), so it runs
+ * The BrowserWindow's web preferences: the renderer is an untrusted web page (as Element Desktop treats its own), so it runs
  * sandboxed, context-isolated, without Node, with web security on, and with every feature we do not use turned off.
  * Kept apart from main.ts so a test can hold every flag in place.
  */

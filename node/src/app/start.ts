@@ -52,7 +52,7 @@ export function parseUiPort(text: string | undefined): number {
 }
 
 function runElectron(): Promise<number> {
-  // Through npm, so the shell's own build steps (start:electron) run as its engineer defined them.
+  // Through npm, so the shell's own build steps (start:electron) run as package.json defines them.
   const npm = process.env.npm_execpath
   const child =
     npm !== undefined && npm.endsWith('.js')
