@@ -24,6 +24,11 @@ export interface MessageListProps {
   /** Bumped by the chat when the person sends: the list then jumps to the newest message wherever it was. */
   followSignal: number
   renderItem(item: ListItem): ReactNode
+  /**
+   * Key of the first unread row: a "New messages" divider is drawn above it, and the list opens with the divider at
+   * the top when what is unread does not fit (as Signal and WhatsApp do) instead of at the newest message.
+   */
+  dividerBefore?: string
 }
 
 interface Anchor {
@@ -33,7 +38,7 @@ interface Anchor {
 }
 
 export function MessageList(props: MessageListProps) {
-  const { items, canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, followSignal } = props
+  const { items, canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, followSignal, dividerBefore } = props
   const scrollRef = useRef<HTMLDivElement>(null)
   const atBottom = useRef(true)
   const anchor = useRef<Anchor | null>(null)
@@ -95,18 +100,27 @@ export function MessageList(props: MessageListProps) {
     const followed = previousFollow.current !== followSignal
     previousFollow.current = followSignal
     if (items.length === 0 || before === items) return
+    const unreadFrom = before.length === 0 && dividerBefore !== undefined ? items.findIndex((item) => item.key === dividerBefore) : -1
+    const el = scrollRef.current
+    const unreadSpan = unreadFrom === -1 ? 0 : virtualizer.getTotalSize() - (virtualizer.measurementsCache[unreadFrom]?.start ?? 0)
+    if (el !== null && unreadSpan > el.clientHeight) {
+      // Open at the first unread message; reaching the newest is what marks them read.
+      atBottom.current = false
+      onAtBottomChange(false)
+      virtualizer.scrollToIndex(unreadFrom, { align: 'start' })
+      return
+    }
     if (before.length === 0 || atBottom.current || followed) {
       virtualizer.scrollToIndex(items.length - 1, { align: 'end' })
       atBottom.current = true
       return
     }
-    const el = scrollRef.current
     const kept = anchor.current
     if (el === null || kept === null) return
     const index = items.findIndex((item) => item.key === kept.key)
     const start = index === -1 ? undefined : virtualizer.measurementsCache[index]?.start
     if (start !== undefined && Math.abs(start - kept.delta - el.scrollTop) > 1) virtualizer.scrollToOffset(start - kept.delta)
-  }, [items, followSignal, virtualizer])
+  }, [items, followSignal, dividerBefore, onAtBottomChange, virtualizer])
 
   // Home and End jump at once. The browser's own are animated, and the list measuring rows as they fly past (and
   // correcting the position for them) would stop the animation halfway.
@@ -175,6 +189,11 @@ export function MessageList(props: MessageListProps) {
               className="message-slot"
               style={{ transform: `translateY(${v.start}px)` }}
             >
+              {item.key === dividerBefore && (
+                <div className="new-messages-divider" role="separator" aria-label="New messages">
+                  <span aria-hidden="true">New messages</span>
+                </div>
+              )}
               {props.renderItem(item)}
             </div>
           )
