@@ -70,3 +70,28 @@ describe('messageVersions', () => {
     expect(messageVersions(deleteMessage(e2.doc, alice, { id: mid(1) }).doc, alice, mid(1))).toEqual([])
   })
 })
+
+describe('sealed bodies', () => {
+  const box = (n: number) => new Uint8Array(48).fill(n)
+
+  it('a sealed message shows its box, an edit its new box; deleting drops every box from the state', () => {
+    const sent = sendMessage(createShard(alice), alice, { id: mid(4), body: '', box: box(1), hlc: { wall: T, counter: 0 }, seq: 0 })
+    expect(readMessage(sent.doc, alice, mid(4))).toMatchObject({ body: '', box: box(1), edited: false })
+    const edited = editMessage(sent.doc, alice, { id: mid(4), body: '', box: box(2), hlc: { wall: T + 1, counter: 0 } })
+    expect(readMessage(edited.doc, alice, mid(4))).toMatchObject({ body: '', box: box(2), edited: true })
+    expect(messageVersions(edited.doc, alice, mid(4)).map((v) => v.box)).toEqual([box(1), box(2)])
+    // Another replica reads the same.
+    const replica = applyRemoteChanges(createShard(bob), [sent.change, edited.change]).doc
+    expect(readMessage(replica, alice, mid(4))?.box).toEqual(box(2))
+    const deleted = deleteMessage(edited.doc, alice, { id: mid(4) })
+    const view = readMessage(deleted.doc, alice, mid(4))!
+    expect(view.deleted).toBe(true)
+    expect(view.box).toBeUndefined()
+    expect(messageVersions(deleted.doc, alice, mid(4))).toEqual([])
+  })
+
+  it('refuses a box with a plain body beside it, or an oversized one', () => {
+    expect(() => sendMessage(createShard(alice), alice, { id: mid(5), body: 'plain', box: box(1), hlc: { wall: T, counter: 0 }, seq: 0 })).toThrow(/sealed/)
+    expect(() => sendMessage(createShard(alice), alice, { id: mid(5), body: '', box: new Uint8Array(49 * 1024), hlc: { wall: T, counter: 0 }, seq: 0 })).toThrow(/longer/)
+  })
+})

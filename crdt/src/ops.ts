@@ -7,6 +7,7 @@ import { refKey, type MessageRef } from './ref.js'
 import {
   MAX_ATTACHMENTS,
   MAX_BODY_CHARS,
+  MAX_BOX_BYTES,
   MAX_MENTIONS,
   MESSAGE_KIND_TEXT,
   type AttachmentObj,
@@ -48,12 +49,16 @@ export interface SendInput {
   /** Accounts mentioned (64 lowercase hex characters each). */
   mentions?: readonly string[] | undefined
   attachments?: readonly AttachmentView[] | undefined
+  /** The text sealed by the caller; `body` must then be ''. */
+  box?: Uint8Array | undefined
 }
 
 export interface EditInput {
   id: MessageId
   body: string
   hlc: Hlc
+  /** The new text sealed by the caller; `body` must then be ''. */
+  box?: Uint8Array | undefined
 }
 
 export interface DeleteInput {
@@ -73,6 +78,14 @@ function checkBody(body: unknown, allowEmpty: boolean): string {
   if (body.length > MAX_BODY_CHARS) throw new CrdtError('TOO_LARGE', `body longer than ${MAX_BODY_CHARS} chars`)
   if (!allowEmpty && body.length === 0) throw new CrdtError('INVALID_INPUT', 'body is empty')
   return body
+}
+
+function checkBox(box: unknown, body: string): Uint8Array | undefined {
+  if (box === undefined) return undefined
+  if (!(box instanceof Uint8Array) || box.length === 0) throw new CrdtError('INVALID_INPUT', 'box must be bytes')
+  if (box.length > MAX_BOX_BYTES) throw new CrdtError('TOO_LARGE', `sealed body longer than ${MAX_BOX_BYTES} bytes`)
+  if (body !== '') throw new CrdtError('INVALID_INPUT', 'a sealed message has no plain body')
+  return box
 }
 
 function checkActor(doc: Shard, actor: ActorId): void {
@@ -131,7 +144,8 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpRes
   const attachments = input.attachments ?? []
   if (attachments.length > MAX_ATTACHMENTS) throw new CrdtError('TOO_LARGE', `more than ${MAX_ATTACHMENTS} attachments`)
   if (!attachments.every(isValidAttachment)) throw new CrdtError('INVALID_INPUT', 'invalid attachment')
-  const body = checkBody(input.body, attachments.length > 0)
+  const box = checkBox(input.box, input.body)
+  const body = checkBody(input.body, attachments.length > 0 || box !== undefined)
   const replyTo = input.replyTo
   if (replyTo !== undefined && !(isActorId(replyTo.author) && isMessageId(replyTo.id))) {
     throw new CrdtError('INVALID_INPUT', 'invalid replyTo')
@@ -148,6 +162,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpRes
     const msg: MessageObj = { id: new IS(id), kind: new IS(MESSAGE_KIND_TEXT), body: new IS(body), hlc: new IS(hlc), seq }
     if (replyTo !== undefined) msg.replyTo = new IS(refKey(replyTo))
     if (mentions.length > 0) msg.mentions = mentions.map((m) => new IS(m))
+    if (box !== undefined) msg.box = box
     if (attachments.length > 0) msg.attachments = attachments.map(toAttachmentObj)
     ownSubtree(root, actor).m[id] = msg
   })
@@ -171,7 +186,8 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpRes
   checkActor(doc, actor)
   const view = ownLiveMessage(doc, actor, input.id)
   if (view.kind !== 'text') throw new CrdtError('INVALID_INPUT', 'only text messages can be edited')
-  const body = checkBody(input.body, view.attachments.length > 0)
+  const box = checkBox(input.box, input.body)
+  const body = checkBody(input.body, view.attachments.length > 0 || box !== undefined)
   if (!isHlc(input.hlc)) throw new CrdtError('INVALID_INPUT', 'invalid HLC')
   // "Latest edit by HLC" only shows this edit if its stamp is the greatest; an older stamp would be silently hidden.
   const latest = view.editHlc ?? view.hlc
@@ -182,7 +198,7 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpRes
     const msg = ownSubtree(root, actor).m[id]
     if (msg === undefined) return
     if (msg.edits === undefined) msg.edits = {}
-    msg.edits[key] = new IS(body)
+    msg.edits[key] = box ?? new IS(body)
   })
 }
 
@@ -199,6 +215,7 @@ export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput): O
     if (msg === undefined) return
     msg.body = new IS('')
     msg.deleted = true
+    delete msg.box
     delete msg.edits
     delete msg.attachments
   })

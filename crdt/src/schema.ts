@@ -26,8 +26,13 @@ export interface MessageObj {
   id: ImmutableString
   /** Only 'text' today; other kinds from newer clients are shown as unsupported rather than dropped. */
   kind: ImmutableString
-  /** The original body; '' once deleted. Edits do not overwrite it, they are added to `edits`. */
+  /** The original body; '' once deleted, and '' when the text is sealed in `box`. Edits do not overwrite it, they are added to `edits`. */
   body: ImmutableString
+  /**
+   * The text sealed under a key kept outside the document (the core's per-message content key), so that forgetting
+   * the key makes every copy of the history unreadable. At most MAX_BOX_BYTES.
+   */
+  box?: Uint8Array
   /** Encoded HLC of the send (hlc.ts `encodeHlc`). */
   hlc: ImmutableString
   /** The device's 0-based count of messages sent before this one, across all shards; the third part of the order key. */
@@ -37,8 +42,8 @@ export interface MessageObj {
   /** Accounts (64 hex characters) the message mentions, at most MAX_MENTIONS. */
   mentions?: ImmutableString[]
   attachments?: AttachmentObj[]
-  /** Encoded edit HLC -> replacement body. The greatest key is the current body. */
-  edits?: Record<string, ImmutableString>
+  /** Encoded edit HLC -> replacement body (text, or sealed like `box`). The greatest key is the current body. */
+  edits?: Record<string, ImmutableString | Uint8Array>
   deleted?: true
 }
 
@@ -62,6 +67,8 @@ export const MESSAGE_KIND_TEXT = 'text'
 export const MAX_BODY_CHARS = 16_000
 export const MAX_ATTACHMENTS = 32
 export const MAX_MENTIONS = 50
+/** A sealed body: the longest text the core sends (32 KiB of UTF-8) plus the AEAD's nonce and tag, with room to spare. */
+export const MAX_BOX_BYTES = 48 * 1024
 export const MAX_ATTACHMENT_NAME_CHARS = 255
 export const MAX_MIME_CHARS = 255
 /** An emoji with skin tone and ZWJ sequences fits easily; the bound only stops reactions being used as messages. */

@@ -7,6 +7,7 @@ import {
   MAX_ATTACHMENTS,
   MAX_ATTACHMENT_NAME_CHARS,
   MAX_BODY_CHARS,
+  MAX_BOX_BYTES,
   MAX_EMOJI_CHARS,
   MAX_MENTIONS,
   MAX_MIME_CHARS,
@@ -27,8 +28,10 @@ export interface MessageView {
   author: ActorId
   /** 'unsupported' is a kind this version does not know (sent by a newer client); its body is ''. */
   kind: 'text' | 'unsupported'
-  /** The latest edit by HLC, else the original; '' once deleted. */
+  /** The latest edit by HLC, else the original; '' once deleted, and '' when that version is sealed (`box`). */
   body: string
+  /** The shown version's text sealed under a key kept outside the document; absent when it is plain or deleted. */
+  box?: Uint8Array
   /** HLC of the send; edits do not move a message. */
   hlc: Hlc
   seq: number
@@ -138,6 +141,7 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
   const kind = kindStr === MESSAGE_KIND_TEXT ? 'text' : 'unsupported'
 
   let body = original
+  let box = boxOf(raw['box'])
   let editHlc: Hlc | undefined
   const edits = raw['edits']
   if (!deleted && isObj(edits)) {
@@ -146,10 +150,12 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
       if (!isEncodedHlc(key)) continue
       const h = decodeHlc(key)
       const b = boundedStr(value, MAX_BODY_CHARS)
-      if (b === undefined || compareHlc(h, hlc) <= 0) continue
+      const sealed = boxOf(value)
+      if ((b === undefined && sealed === undefined) || compareHlc(h, hlc) <= 0) continue
       if (editHlc === undefined || compareHlc(h, editHlc) > 0) {
         editHlc = h
-        body = b
+        body = b ?? ''
+        box = sealed
       }
     }
   }
@@ -168,10 +174,15 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
     attachments: deleted ? [] : parseAttachments(raw['attachments']),
   }
   if (editHlc !== undefined) view.editHlc = editHlc
+  if (box !== undefined && !deleted && kind === 'text') view.box = box
   const replyTo = str(raw['replyTo'])
   const ref = replyTo === undefined ? undefined : parseRefKey(replyTo)
   if (ref !== undefined) view.replyTo = ref
   return view
+}
+
+function boxOf(value: unknown): Uint8Array | undefined {
+  return value instanceof Uint8Array && value.length > 0 && value.length <= MAX_BOX_BYTES ? value : undefined
 }
 
 function parseMentions(value: unknown): string[] {
@@ -186,7 +197,9 @@ function parseMentions(value: unknown): string[] {
 
 /** One version of a message's text: the original, then each edit shown at its time. */
 export interface MessageVersion {
+  /** '' when the version is sealed in `box`. */
   body: string
+  box?: Uint8Array
   hlc: Hlc
 }
 
@@ -198,14 +211,17 @@ export function messageVersions(doc: Shard, author: ActorId, id: MessageId): Mes
   const raw = subtreeOf(doc, author)?.m[id]
   const core = parseMessage(author, id, raw)
   if (core === undefined || core.deleted || core.kind !== 'text' || !isObj(raw)) return []
-  const versions: MessageVersion[] = [{ body: boundedStr(raw['body'], MAX_BODY_CHARS) ?? '', hlc: core.hlc }]
+  const version = (body: string | undefined, box: Uint8Array | undefined, hlc: Hlc): MessageVersion =>
+    box === undefined ? { body: body ?? '', hlc } : { body: '', box, hlc }
+  const versions: MessageVersion[] = [version(boundedStr(raw['body'], MAX_BODY_CHARS), boxOf(raw['box']), core.hlc)]
   const edits = raw['edits']
   if (isObj(edits)) {
     for (const [key, value] of Object.entries(edits)) {
       if (!isEncodedHlc(key)) continue
       const h = decodeHlc(key)
       const b = boundedStr(value, MAX_BODY_CHARS)
-      if (b !== undefined && compareHlc(h, core.hlc) > 0) versions.push({ body: b, hlc: h })
+      const sealed = boxOf(value)
+      if ((b !== undefined || sealed !== undefined) && compareHlc(h, core.hlc) > 0) versions.push(version(b, sealed, h))
     }
   }
   return versions.sort((a, b) => compareHlc(a.hlc, b.hlc))
