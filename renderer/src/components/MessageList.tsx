@@ -4,8 +4,10 @@
  * what you were reading in place when they arrive above it.
  */
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { useCallback, useEffect, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from 'react'
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
+import type { MessageView } from '../../../node/src/api/types.js'
 import type { ListItem } from '../state/items.js'
+import { MessageListContext, type MessageListControls } from './message-context.js'
 
 /** Start loading the next older page when this close to the top (px). */
 const LOAD_OLDER_MARGIN = 600
@@ -29,7 +31,14 @@ export interface MessageListProps {
    * the top when what is unread does not fit (as Signal and WhatsApp do) instead of at the newest message.
    */
   dividerBefore?: string
+  /** Reply to a message: the composer's reply mode (rows show Reply in their menu when it is given). */
+  onReply?: ((message: MessageView) => void) | undefined
+  /** Edit a message of mine: the composer's edit mode (without it, rows edit in a dialog). */
+  onEdit?: ((message: MessageView) => void) | undefined
 }
+
+/** How long a message jumped to from a quote stays highlighted (ms). */
+const HIGHLIGHT_MS = 2000
 
 interface Anchor {
   key: string
@@ -155,13 +164,61 @@ export function MessageList(props: MessageListProps) {
     if (el.scrollHeight <= el.clientHeight + LOAD_OLDER_MARGIN && el.clientHeight > 0) onLoadOlder()
   }, [items, canLoadOlder, loadingOlder, onLoadOlder])
 
+  // ------------------------------------------------------------------------------- jumping to a quoted message
+  // A quote names its original by id; the original may be pages older than what is loaded. Older pages are asked for
+  // one at a time until it turns up (or the history ends: then it is not here, e.g. deleted for me).
+  const [jump, setJump] = useState<string | null>(null)
+  const [highlighted, setHighlighted] = useState<string | null>(null)
+  const [jumpNote, setJumpNote] = useState('')
+  const jumpTo = useCallback((id: string) => {
+    setJumpNote('')
+    setJump(id)
+  }, [])
+  useEffect(() => {
+    if (jump === null) return
+    const index = items.findIndex((item) => item.kind === 'message' && item.key === jump)
+    if (index !== -1) {
+      atBottom.current = false
+      onAtBottomChange(false)
+      virtualizer.scrollToIndex(index, { align: 'center' })
+      setJump(null)
+      setHighlighted(jump)
+    } else if (canLoadOlder) {
+      if (!loadingOlder) onLoadOlder()
+    } else if (!loadingOlder) {
+      setJump(null)
+      setJumpNote('The original message is no longer in this chat.')
+    }
+  }, [jump, items, canLoadOlder, loadingOlder, onLoadOlder, onAtBottomChange, virtualizer])
+  useEffect(() => {
+    if (jumpNote === '') return
+    const timer = setTimeout(() => setJumpNote(''), 3 * HIGHLIGHT_MS)
+    return () => clearTimeout(timer)
+  }, [jumpNote])
+  useEffect(() => {
+    if (highlighted === null) return
+    const timer = setTimeout(() => setHighlighted(null), HIGHLIGHT_MS)
+    return () => clearTimeout(timer)
+  }, [highlighted])
+  const controls: MessageListControls = useMemo(
+    () => ({ onReply: props.onReply, onEdit: props.onEdit, jumpTo, highlighted }),
+    [props.onReply, props.onEdit, jumpTo, highlighted],
+  )
+
   const virtualItems = virtualizer.getVirtualItems()
   return (
+    <MessageListContext.Provider value={controls}>
     <div className="message-frame">
       {/* Outside the scrolled content, so showing it never moves the rows. */}
       {loadingOlder && (
         <p className="loading-older" role="status">
-          Loading older messages…
+          {jump === null ? 'Loading older messages…' : 'Looking for the original message…'}
+        </p>
+      )}
+      {/* Only there while it has something to say (an alert is read out as it appears). */}
+      {jumpNote !== '' && (
+        <p className="jump-note" role="alert">
+          {jumpNote}
         </p>
       )}
     <div
@@ -201,5 +258,6 @@ export function MessageList(props: MessageListProps) {
       </div>
     </div>
     </div>
+    </MessageListContext.Provider>
   )
 }

@@ -11,6 +11,14 @@ const UNSENDABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TOO_LARGE', 'INV
 
 let localIds = 0
 
+/** What a message may carry besides its text. */
+export interface SendOptions {
+  /** The message this one answers. */
+  replyTo?: string | undefined
+  /** Accounts it mentions. */
+  mentions?: string[] | undefined
+}
+
 export interface ChatControls {
   state: ChatState
   loadOlder(): void
@@ -19,7 +27,7 @@ export interface ChatControls {
    * why, when the core refused the text in a way sending it again cannot fix (too long, invalid): the row is gone then,
    * and the caller gives the text back to the person. Any other failure leaves the row with its Retry; resolves null.
    */
-  send(body: string): Promise<string | null>
+  send(body: string, options?: SendOptions): Promise<string | null>
   /** Sends an optimistic row the core refused again. */
   resend(localId: string): void
   discard(localId: string): void
@@ -66,17 +74,21 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     )
   }, [api, conversationId])
 
+  // What each optimistic row was sent with, so a Retry sends the same reply with the same mentions.
+  const sentWith = useRef(new Map<string, SendOptions>())
   const deliver = useCallback(
     /** `giveBack`: whether the caller takes the text back when it can never be sent (the composer does). */
-    (localId: string, body: string, giveBack: boolean): Promise<string | null> =>
-      api.call('messages.send', { conversationId, body }).then(
+    (localId: string, body: string, options: SendOptions, giveBack: boolean): Promise<string | null> =>
+      api.call('messages.send', { conversationId, body, ...sendExtras(options) }).then(
         (message) => {
+          sentWith.current.delete(localId)
           dispatch({ type: 'optimisticSent', localId, message })
           return null
         },
         (err: unknown) => {
           if (giveBack && isHearthError(err) && UNSENDABLE.has(err.code)) {
             // A Retry could never work: the text goes back to the composer instead of sitting here.
+            sentWith.current.delete(localId)
             dispatch({ type: 'optimisticDiscarded', localId })
             return errorText(err)
           }
@@ -88,10 +100,11 @@ export function useChat(api: Api, conversationId: string): ChatControls {
   )
 
   const send = useCallback(
-    (body: string) => {
+    (body: string, options: SendOptions = {}) => {
       const localId = `${Date.now().toString(36)}-${++localIds}`
+      sentWith.current.set(localId, options)
       dispatch({ type: 'optimisticAdded', localId, body, at: Date.now() })
-      return deliver(localId, body, true)
+      return deliver(localId, body, options, true)
     },
     [deliver],
   )
@@ -101,12 +114,15 @@ export function useChat(api: Api, conversationId: string): ChatControls {
       const row = stateRef.current.optimistic.find((o) => o.localId === localId)
       if (row === undefined) return
       dispatch({ type: 'optimisticRetried', localId })
-      void deliver(localId, row.body, false)
+      void deliver(localId, row.body, sentWith.current.get(localId) ?? {}, false)
     },
     [deliver],
   )
 
-  const discard = useCallback((localId: string) => dispatch({ type: 'optimisticDiscarded', localId }), [])
+  const discard = useCallback((localId: string) => {
+    sentWith.current.delete(localId)
+    dispatch({ type: 'optimisticDiscarded', localId })
+  }, [])
 
   const retry = useCallback(
     async (messageId: string) => {
@@ -121,4 +137,12 @@ export function useChat(api: Api, conversationId: string): ChatControls {
   )
 
   return { state, loadOlder, send, resend, discard, retry }
+}
+
+/** The optional fields as the contract takes them: absent, never undefined or empty. */
+function sendExtras(options: SendOptions): { replyTo?: string; mentions?: string[] } {
+  return {
+    ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
+    ...(options.mentions === undefined || options.mentions.length === 0 ? {} : { mentions: options.mentions }),
+  }
 }

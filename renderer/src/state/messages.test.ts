@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { MessageView, ReplyQuote } from '../../../node/src/api/types.js'
 import { message } from '../testing/fake-api.js'
 import { chatReducer, initialChatState, mergeSorted, type ChatState } from './messages.js'
 
@@ -109,4 +110,52 @@ describe('chatReducer', () => {
     expect(state.messages[0]!.orderKey).toBe('00000000')
     expect(state.messages.at(-1)!.orderKey).toBe('00099999')
   })
+
+  it('a message deleted for me leaves the list; replies to it lose its text', () => {
+    const original = message({ orderKey: 'a', id: 'a'.repeat(32), body: 'dinner at 7?' })
+    const reply = message({ orderKey: 'b', id: 'b'.repeat(32), replyTo: quoteOf(original) })
+    let state = chatReducer(initialChatState, { type: 'page', page: { messages: [original, reply], nextBefore: null }, older: false })
+    state = chatReducer(state, { type: 'upsert', message: { ...original, hidden: true } })
+    expect(state.messages.map((m) => m.id)).toEqual([reply.id])
+    expect(state.messages[0]!.replyTo).toMatchObject({ body: '', missing: false })
+    // An event about a message never loaded changes nothing.
+    const other = message({ orderKey: 'c', id: 'c'.repeat(32), hidden: true })
+    expect(chatReducer(state, { type: 'upsert', message: other }).messages).toEqual(state.messages)
+  })
+
+  it("an edit or deletion of the original shows in the replies already on screen", () => {
+    const original = message({ orderKey: 'a', id: 'a'.repeat(32), body: 'dinner at 7?' })
+    const reply = message({ orderKey: 'b', id: 'b'.repeat(32), body: 'yes!', replyTo: quoteOf(original) })
+    const unrelated = message({ orderKey: 'c', id: 'c'.repeat(32) })
+    let state = chatReducer(initialChatState, { type: 'page', page: { messages: [original, reply, unrelated], nextBefore: null }, older: false })
+    state = chatReducer(state, { type: 'upsert', message: { ...original, body: 'dinner at 8?', edited: true } })
+    expect(state.messages[1]!.replyTo).toMatchObject({ body: 'dinner at 8?', deleted: false })
+    expect(state.messages[2]).toBe(unrelated)
+    state = chatReducer(state, { type: 'upsert', message: { ...original, body: '', deleted: true } })
+    expect(state.messages[1]!.replyTo).toMatchObject({ body: '', deleted: true })
+    state = chatReducer(state, { type: 'upsert', message: { ...original, body: '', withdrawn: 'conflict' } })
+    expect(state.messages[1]!.replyTo).toMatchObject({ missing: true })
+  })
+
+  it('an original that arrives after its reply fills the quote in', () => {
+    const original = message({ orderKey: 'a', id: 'a'.repeat(32), body: 'first', author: 'e'.repeat(64), authorName: 'Eve' })
+    const reply = message({ orderKey: 'b', id: 'b'.repeat(32), replyTo: { id: original.id, author: original.author, authorName: 'eeeeeeee', body: '', deleted: false, missing: true } })
+    let state = chatReducer(initialChatState, { type: 'upsert', message: reply })
+    state = chatReducer(state, { type: 'upsert', message: original })
+    expect(state.messages[1]!.replyTo).toEqual({ id: original.id, author: original.author, authorName: 'Eve', body: 'first', deleted: false, missing: false })
+  })
+
+  it('a reaction or an edit still shows when the event carries an older state than the one shown', () => {
+    const m = message({ orderKey: 'a', id: 'a'.repeat(32), mine: true, state: 'read' })
+    let state = chatReducer(initialChatState, { type: 'upsert', message: m })
+    state = chatReducer(state, { type: 'upsert', message: { ...m, state: 'delivered', reactions: { '👍': ['b'.repeat(64)] } } })
+    expect(state.messages[0]).toMatchObject({ state: 'read', reactions: { '👍': ['b'.repeat(64)] } })
+    const before = state.messages
+    state = chatReducer(state, { type: 'upsert', message: { ...m, state: 'delivered', reactions: { '👍': ['b'.repeat(64)] } } })
+    expect(state.messages).toBe(before)
+  })
 })
+
+function quoteOf(original: MessageView): ReplyQuote {
+  return { id: original.id, author: original.author, authorName: original.authorName, body: original.body, deleted: false, missing: false }
+}

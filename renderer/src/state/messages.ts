@@ -9,7 +9,7 @@
  *  - optimistic rows (typed here, not yet accepted by the core) come after every real message, in the order typed,
  *    and each disappears as soon as the core's real message for it is known.
  */
-import type { MessageState, MessageView, Page } from '../../../node/src/api/types.js'
+import type { MessageState, MessageView, Page, ReplyQuote } from '../../../node/src/api/types.js'
 
 export interface OptimisticMessage {
   localId: string
@@ -85,11 +85,17 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'loadFailed':
       return { ...state, loadingOlder: false, error: action.error }
     case 'upsert': {
-      const isNew = indexOfMessage(state.messages, action.message) === -1
+      const at = indexOfMessage(state.messages, action.message)
+      // Deleted for me: it leaves the screen (pages leave it out too); replies to it lose their text.
+      if (action.message.hidden === true) {
+        const without = at === -1 ? state.messages : [...state.messages.slice(0, at), ...state.messages.slice(at + 1)]
+        return { ...state, messages: withQuotesOf(without, action.message) }
+      }
+      const merged = mergeSorted(state.messages, [action.message])
       return {
         ...state,
-        messages: mergeSorted(state.messages, [action.message]),
-        optimistic: isNew ? withoutAccepted(state.optimistic, action.message) : state.optimistic,
+        messages: merged === state.messages ? merged : withQuotesOf(merged, action.message),
+        optimistic: at === -1 ? withoutAccepted(state.optimistic, action.message) : state.optimistic,
       }
     }
     case 'optimisticAdded':
@@ -164,10 +170,60 @@ export function mergeSorted(current: MessageView[], incoming: MessageView[]): Me
 
 function newer(old: MessageView, incoming: MessageView): MessageView {
   if (!mayMove(old.state, incoming.state)) {
-    const same = incoming.body === old.body && incoming.edited === old.edited && incoming.deleted === old.deleted
-    return same ? old : { ...incoming, state: old.state, failure: old.failure }
+    // The state stays where it got to, but whatever else changed (an edit, a reaction, a quote) still shows.
+    return sameContent(old, incoming) ? old : { ...incoming, state: old.state, failure: old.failure }
   }
   return incoming
+}
+
+function sameContent(a: MessageView, b: MessageView): boolean {
+  return (
+    a.body === b.body &&
+    a.edited === b.edited &&
+    a.deleted === b.deleted &&
+    (a.withdrawn ?? null) === (b.withdrawn ?? null) &&
+    sameReactions(a.reactions, b.reactions) &&
+    sameQuote(a.replyTo, b.replyTo)
+  )
+}
+
+function sameReactions(a: Record<string, string[]>, b: Record<string, string[]>): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((k) => {
+    const x = a[k]!
+    const y = b[k]
+    return y !== undefined && x.length === y.length && x.every((v, i) => v === y[i])
+  })
+}
+
+function sameQuote(a: ReplyQuote | null | undefined, b: ReplyQuote | null | undefined): boolean {
+  if (a == null || b == null) return (a ?? null) === (b ?? null)
+  return a.id === b.id && a.body === b.body && a.deleted === b.deleted && a.missing === b.missing && a.authorName === b.authorName
+}
+
+/**
+ * What a reply quoting `original` shows now. The core draws quotes when it hands a message out, so a reply already on
+ * screen would keep the text it was loaded with: this applies the original's edit, deletion or arrival to it.
+ */
+export function quoteFrom(quote: ReplyQuote, original: MessageView): ReplyQuote {
+  if (original.withdrawn) return { ...quote, body: '', deleted: false, missing: true }
+  const gone = original.deleted || original.hidden === true
+  return { ...quote, author: original.author, authorName: original.authorName, body: gone ? '' : original.body, deleted: original.deleted, missing: false }
+}
+
+/** Loaded replies to `original` with their quotes brought up to date; the same array when none changed. */
+export function withQuotesOf(messages: MessageView[], original: MessageView): MessageView[] {
+  let next: MessageView[] | undefined
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    if (m.replyTo?.id !== original.id) continue
+    const quote = quoteFrom(m.replyTo, original)
+    if (sameQuote(quote, m.replyTo)) continue
+    next ??= messages.slice()
+    next[i] = { ...m, replyTo: quote }
+  }
+  return next ?? messages
 }
 
 function compareMessages(a: MessageView, b: MessageView): number {
