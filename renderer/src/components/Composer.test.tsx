@@ -1,14 +1,16 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { createRef } from 'react'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
+import type { MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { composerKeyAction } from '../lib/composer-keys.js'
 import { localDraftStorage } from '../lib/draft-storage.js'
 import { Drafts } from '../state/drafts.js'
-import { CONVERSATION, conversationSummary, fakeApi } from '../testing/fake-api.js'
+import { CONVERSATION, conversationSummary, fakeApi, message } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
 import { Chat } from './Chat.js'
-import { ANNOUNCE_AFTER_MS, Composer } from './Composer.js'
+import { ANNOUNCE_AFTER_MS, Composer, type ComposerHandle, type ComposerProps } from './Composer.js'
 
 afterEach(cleanup)
 
@@ -243,5 +245,197 @@ describe('drafts across conversations and runs', () => {
     composer(afterReload, 'b'.repeat(32), 'Bob')
     expect((screen.getByLabelText('Message to Bob') as HTMLTextAreaElement).value).toBe('for Bob')
     localStorage.clear()
+  })
+})
+
+describe('<Composer> replying, editing and mentioning', () => {
+  const bob = { account: 'b'.repeat(64), displayName: 'Bob' }
+  const bobby = { account: 'c'.repeat(64), displayName: 'Bobby Tables' }
+  const ann = { account: 'e'.repeat(64), displayName: 'Ann' }
+
+  function setup(options: { draft?: string; last?: MessageView; onEdit?: (id: string, body: string) => Promise<string | null>; onSend?: ComposerProps['onSend'] } = {}) {
+    const ref = createRef<ComposerHandle>()
+    const onSend = vi.fn<ComposerProps['onSend']>(options.onSend ?? (() => {}))
+    const onEdit = vi.fn(options.onEdit ?? (async () => null))
+    const onDraftChange = vi.fn<(text: string) => void>()
+    const onTyping = vi.fn()
+    render(
+      <Composer
+        ref={ref}
+        conversationName="Family"
+        initialDraft={options.draft ?? ''}
+        onDraftChange={onDraftChange}
+        onSend={onSend}
+        onEdit={onEdit}
+        onTyping={onTyping}
+        lastEditable={() => options.last}
+        members={[bob, bobby, ann]}
+      />,
+    )
+    const input = screen.getByLabelText('Message to Family') as HTMLTextAreaElement
+    return { ref, onSend, onEdit, onDraftChange, onTyping, input }
+  }
+  const type = (input: HTMLTextAreaElement, value: string) => fireEvent.change(input, { target: { value, selectionStart: value.length, selectionEnd: value.length } })
+  const described = (input: HTMLTextAreaElement) =>
+    input
+      .getAttribute('aria-describedby')!
+      .split(' ')
+      .map((id) => document.getElementById(id)?.textContent)
+      .join(' | ')
+
+  it('reply: shows whom and what it answers, sends with replyTo, then writes normally again', () => {
+    const { ref, onSend, input } = setup()
+    const original = message({ body: 'Dinner at 7?\nOr 8?', authorName: 'Bob' })
+    act(() => ref.current!.reply(original, 'Robert'))
+    expect(screen.getByText('Replying to Robert:')).toBeTruthy()
+    expect(screen.getByText('Dinner at 7?')).toBeTruthy()
+    expect(described(input)).toMatch(/^Replying to Robert: Dinner at 7\? \| .*Escape cancels the reply/)
+    expect(document.activeElement).toBe(input)
+    type(input, 'Yes!')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).toHaveBeenCalledWith('Yes!', { replyTo: original.id })
+    expect(screen.queryByText(/Replying to/)).toBeNull()
+    type(input, 'plain')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).toHaveBeenLastCalledWith('plain')
+  })
+
+  it('reply: Escape or the close button cancels it and keeps the text', () => {
+    const { ref, input } = setup()
+    act(() => ref.current!.reply(message({ body: 'hi' }), 'Bob'))
+    type(input, 'half an answer')
+    fireEvent.keyDown(input, { key: 'Escape' })
+    expect(screen.queryByText(/Replying to/)).toBeNull()
+    expect(input.value).toBe('half an answer')
+    act(() => ref.current!.reply(message({ body: 'hi' }), 'Bob'))
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel reply' }))
+    expect(screen.queryByText(/Replying to/)).toBeNull()
+  })
+
+  it('reply: a send refused for good comes back as the same reply', async () => {
+    const { ref, input } = setup({ onSend: async () => 'too large' })
+    const original = message({ body: 'hi' })
+    act(() => ref.current!.reply(original, 'Bob'))
+    type(input, 'an answer')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await waitFor(() => expect(input.value).toBe('an answer'))
+    expect(screen.getByText('Replying to Bob:')).toBeTruthy()
+  })
+
+  it('edit: loads the text, Enter saves with the message id, and the draft that was there comes back', async () => {
+    const { ref, onEdit, onDraftChange, input, onSend, onTyping } = setup({ draft: 'a draft' })
+    const mine = message({ body: 'dinner at 7', mine: true })
+    act(() => ref.current!.edit(mine))
+    expect(input.value).toBe('dinner at 7')
+    expect(screen.getByText('Editing message')).toBeTruthy()
+    expect(screen.getByRole('button', { name: 'Save' })).toBeTruthy()
+    onDraftChange.mockClear()
+    type(input, 'dinner at 8')
+    // The edited text is not the draft, and editing is not typing a new message.
+    expect(onDraftChange).not.toHaveBeenCalled()
+    expect(onTyping).not.toHaveBeenCalled()
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onEdit).toHaveBeenCalledWith(mine.id, 'dinner at 8')
+    expect(onSend).not.toHaveBeenCalled()
+    expect(input.value).toBe('a draft')
+    expect(screen.queryByText('Editing message')).toBeNull()
+    await act(async () => {})
+  })
+
+  it('edit: Escape cancels and restores the draft; the same text saved again changes nothing', () => {
+    const { ref, onEdit, input } = setup({ draft: 'a draft' })
+    const mine = message({ body: 'dinner at 7', mine: true })
+    act(() => ref.current!.edit(mine))
+    type(input, 'dinner at 9')
+    fireEvent.keyDown(input, { key: 'Escape' })
+    expect(input.value).toBe('a draft')
+    expect(screen.queryByText('Editing message')).toBeNull()
+    act(() => ref.current!.edit(mine))
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel editing' }))
+    expect(input.value).toBe('a draft')
+    act(() => ref.current!.edit(mine))
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onEdit).not.toHaveBeenCalled()
+    expect(input.value).toBe('a draft')
+  })
+
+  it('edit: a refused edit comes back with why, the draft still waiting', async () => {
+    const { ref, input } = setup({ draft: 'a draft', onEdit: async () => 'only the author can edit a message' })
+    act(() => ref.current!.edit(message({ body: 'old', mine: true })))
+    type(input, 'new')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await waitFor(() => expect(input.value).toBe('new'))
+    expect(screen.getByText('Editing message')).toBeTruthy()
+    expect(screen.getByRole('alert').textContent).toBe('Not saved: only the author can edit a message. Your edit is back in the box.')
+    fireEvent.keyDown(input, { key: 'Escape' })
+    expect(input.value).toBe('a draft')
+  })
+
+  it('Arrow-Up in an empty composer edits our last message; not when there is text', () => {
+    const last = message({ body: 'my last one', mine: true })
+    const { input } = setup({ last })
+    type(input, 'something')
+    fireEvent.keyDown(input, { key: 'ArrowUp' })
+    expect(screen.queryByText('Editing message')).toBeNull()
+    type(input, '')
+    fireEvent.keyDown(input, { key: 'ArrowUp' })
+    expect(screen.getByText('Editing message')).toBeTruthy()
+    expect(input.value).toBe('my last one')
+  })
+
+  it('mentions: @ opens a filtered list, the arrows move through it, Enter picks, and the send carries the account', () => {
+    const { input, onSend } = setup()
+    type(input, 'hi @')
+    const list = screen.getByRole('listbox', { name: 'Mention a member' })
+    expect(screen.getAllByRole('option').map((o) => o.textContent)).toEqual(['AAnn', 'BBob', 'BTBobby Tables'])
+    type(input, 'hi @bo')
+    const options = screen.getAllByRole('option')
+    expect(options.map((o) => o.textContent)).toEqual(['BBob', 'BTBobby Tables'])
+    expect(input.getAttribute('aria-controls')).toBe(list.id)
+    expect(input.getAttribute('aria-autocomplete')).toBe('list')
+    expect(input.getAttribute('aria-activedescendant')).toBe(options[0]!.id)
+    expect(options[0]!.getAttribute('aria-selected')).toBe('true')
+    fireEvent.keyDown(input, { key: 'ArrowDown' })
+    expect(input.getAttribute('aria-activedescendant')).toBe(options[1]!.id)
+    fireEvent.keyDown(input, { key: 'ArrowDown' })
+    expect(input.getAttribute('aria-activedescendant')).toBe(options[0]!.id)
+    fireEvent.keyDown(input, { key: 'ArrowUp' })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).not.toHaveBeenCalled()
+    expect(input.value).toBe('hi @Bobby Tables ')
+    expect(screen.queryByRole('listbox')).toBeNull()
+    expect(input.getAttribute('aria-activedescendant')).toBeNull()
+    type(input, 'hi @Bobby Tables and @Bob')
+    fireEvent.click(screen.getByRole('option', { name: /^B Bob$|Bob$/ }))
+    expect(input.value).toBe('hi @Bobby Tables and @Bob ')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).toHaveBeenCalledWith('hi @Bobby Tables and @Bob ', { mentions: [bobby.account, bob.account] })
+  })
+
+  it('mentions: Escape closes the list; a name typed by hand or deleted after picking mentions nobody', () => {
+    const { input, onSend } = setup()
+    type(input, '@An')
+    fireEvent.keyDown(input, { key: 'Escape' })
+    expect(screen.queryByRole('listbox')).toBeNull()
+    type(input, '@Ann')
+    expect(screen.queryByRole('listbox')).toBeNull()
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).toHaveBeenLastCalledWith('@Ann')
+
+    type(input, '@b')
+    fireEvent.keyDown(input, { key: 'Tab' })
+    expect(input.value).toBe('@Bob ')
+    type(input, 'never mind')
+    fireEvent.keyDown(input, { key: 'Enter' })
+    expect(onSend).toHaveBeenLastCalledWith('never mind')
+  })
+
+  it('tells the chat the person is typing, but not for clearing the box', () => {
+    const { input, onTyping } = setup()
+    type(input, 'h')
+    type(input, 'hi')
+    expect(onTyping).toHaveBeenCalledTimes(2)
+    type(input, '')
+    expect(onTyping).toHaveBeenCalledTimes(2)
   })
 })
