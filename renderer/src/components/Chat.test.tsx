@@ -1,5 +1,5 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
 import type { MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
@@ -194,5 +194,143 @@ describe('conflictNotice', () => {
   it('names one device or several', () => {
     expect(conflictNotice(['Bob'])).toBe('Bob’s device sent conflicting messages; they are hidden.')
     expect(conflictNotice(['Bob', 'Eve', 'Bob'])).toBe('The devices of Bob and Eve sent conflicting messages; they are hidden.')
+  })
+})
+
+describe('<Chat> composing and reading', () => {
+  const ME = 'a'.repeat(64)
+  const BOB = 'b'.repeat(64)
+  const CAROL = 'c'.repeat(64)
+  const member = (account: string, displayName: string, me = false) => ({ account, displayName, role: 'member' as const, devices: [], me })
+  const members = () => [member(ME, 'Alice', true), member(BOB, 'Bob'), member(CAROL, 'Carol')]
+  const theirs = (i: number, author = BOB, authorName = 'Bob') => message({ id: i.toString(16).padStart(32, '0'), orderKey: `k${String(i).padStart(4, '0')}`, body: `message ${i}`, author, authorName })
+  const ours = (i: number) => ({ ...theirs(i, ME, 'Alice'), mine: true, body: `mine ${i}` })
+
+  it('a "New messages" divider sits above the first unread message, and stays after they are marked read', async () => {
+    const page = [theirs(1), ours(2), theirs(3), ours(4), theirs(5)]
+    const api = fakeApi({
+      'messages.page': () => ({ messages: page, nextBefore: null }),
+      'messages.markRead': () => ({ ...summary, unread: 0 }),
+      'conversations.members': members,
+    })
+    const view = renderChat(api, new Drafts(), { ...summary, unread: 2 })
+    const divider = await screen.findByRole('separator', { name: 'New messages' })
+    // In the same slot as the first unread message, above it.
+    expect(divider.parentElement!.querySelector('.body')!.textContent).toBe('message 3')
+    // Everything fits: the chat opens at the newest message and marks it read.
+    await waitFor(() => expect(api.calls.some((c) => c.method === 'messages.markRead')).toBe(true))
+    view.rerender(
+      <ApiContext.Provider value={api}>
+        <Chat conversation={{ ...summary, unread: 0 }} drafts={new Drafts()} onInvite={() => {}} onMembers={() => {}} focusComposer={false} now={Date.UTC(2026, 0, 15, 13)} />
+      </ApiContext.Provider>,
+    )
+    expect(screen.getByRole('separator', { name: 'New messages' })).toBe(divider)
+    expect(screen.queryByRole('button', { name: /Jump to latest/ })).toBeNull()
+  })
+
+  it('no divider when nothing is unread', async () => {
+    const api = fakeApi({ 'messages.page': () => ({ messages: [theirs(1), theirs(2)], nextBefore: null }), 'messages.markRead': () => summary })
+    renderChat(api, new Drafts(), { ...summary, unread: 0 })
+    await screen.findByText('message 2')
+    expect(screen.queryByRole('separator', { name: 'New messages' })).toBeNull()
+  })
+
+  it('more unread than fit: opens at the divider without marking read; Jump to latest says how many and marks them read', async () => {
+    const page = Array.from({ length: 40 }, (_, i) => theirs(i + 1))
+    const api = fakeApi({
+      'messages.page': () => ({ messages: page, nextBefore: null }),
+      'messages.markRead': () => ({ ...summary, unread: 0 }),
+      'conversations.members': members,
+    })
+    // Rows are measured by their offsetHeight, which happy-dom leaves at 0: give them the height a browser would.
+    const rowHeight = vi.spyOn(HTMLElement.prototype, 'offsetHeight', 'get').mockImplementation(function (this: HTMLElement) {
+      return this.classList.contains('message-slot') ? 64 : 0
+    })
+    onTestFinished(() => rowHeight.mockRestore())
+    renderChat(api, new Drafts(), { ...summary, unread: 25 })
+    await screen.findByText('message 40').catch(() => {})
+    const jump = await screen.findByRole('button', { name: 'Jump to latest, 25 new messages' })
+    expect(screen.getByRole('separator', { name: 'New messages' }).parentElement!.querySelector('.body')!.textContent).toBe('message 16')
+    expect(api.calls.some((c) => c.method === 'messages.markRead')).toBe(false)
+    fireEvent.click(jump)
+    await waitFor(() => expect(api.calls.find((c) => c.method === 'messages.markRead')?.params).toEqual({ conversationId: CONVERSATION, upTo: page.at(-1)!.orderKey }))
+    expect(screen.queryByRole('button', { name: /Jump to latest/ })).toBeNull()
+    expect(document.activeElement).toBe(screen.getByRole('log'))
+  })
+
+  it("shows others typing under the messages, never us, and clears it when they send or their time runs out", async () => {
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [theirs(1)], nextBefore: null }),
+      'messages.markRead': () => summary,
+      'conversations.members': members,
+    })
+    renderChat(api)
+    await screen.findByText('message 1')
+    await waitFor(() => expect(api.calls.some((c) => c.method === 'conversations.members')).toBe(true))
+    await act(async () => {})
+    const line = document.querySelector('.typing-indicator')!
+    expect(line.getAttribute('aria-live')).toBe('polite')
+    const typing = (account: string, displayName: string, until = Date.now() + 7_000, conversation = CONVERSATION) =>
+      act(() => api.emit('typing', { conversation: conversation as never, account: account as never, displayName, until }))
+    typing(ME, 'Alice')
+    typing(BOB, 'Bob', Date.now() + 7_000, 'f'.repeat(32))
+    expect(line.textContent).toBe('')
+    typing(BOB, 'Bob')
+    expect(line.textContent).toBe('Bob is typing…')
+    typing(CAROL, 'Carol', Date.now() + 150)
+    expect(line.textContent).toBe('Bob and Carol are typing…')
+    await waitFor(() => expect(line.textContent).toBe('Bob is typing…'))
+    act(() => api.emit('message.added', { conversation: CONVERSATION as never, message: theirs(2) }))
+    expect(line.textContent).toBe('')
+  })
+
+  it('tells the members we are typing, at most once a second', async () => {
+    const api = fakeApi({ 'messages.page': () => ({ messages: [], nextBefore: null }), 'messages.typing': () => null, 'conversations.members': members })
+    renderChat(api)
+    const input = await screen.findByLabelText('Message to Family')
+    fireEvent.change(input, { target: { value: 'h' } })
+    fireEvent.change(input, { target: { value: 'he' } })
+    fireEvent.change(input, { target: { value: 'hey' } })
+    expect(api.calls.filter((c) => c.method === 'messages.typing')).toEqual([{ method: 'messages.typing', params: { conversationId: CONVERSATION } }])
+  })
+
+  it('a mention picked from the members (not us) is sent with their account', async () => {
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [], nextBefore: null }),
+      'messages.send': ({ body }) => ({ ...ours(9), body }),
+      'messages.typing': () => null,
+      'conversations.members': members,
+    })
+    renderChat(api)
+    const input = (await screen.findByLabelText('Message to Family')) as HTMLTextAreaElement
+    await waitFor(() => expect(api.calls.some((c) => c.method === 'conversations.members')).toBe(true))
+    fireEvent.change(input, { target: { value: '@' } })
+    expect((await screen.findAllByRole('option')).map((o) => o.textContent)).toEqual(['BBob', 'CCarol'])
+    fireEvent.change(input, { target: { value: '@c' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    fireEvent.change(input, { target: { value: '@Carol can you bring the cake?' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await waitFor(() => expect(api.calls.find((c) => c.method === 'messages.send')?.params).toEqual({ conversationId: CONVERSATION, body: '@Carol can you bring the cake?', mentions: [CAROL] }))
+  })
+
+  it('Arrow-Up in the empty composer edits our last message; Enter saves it with messages.edit', async () => {
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [ours(1), theirs(2), ours(3), theirs(4)], nextBefore: null }),
+      'messages.markRead': () => summary,
+      'messages.edit': ({ messageId, body }) => ({ ...ours(3), id: messageId, body, edited: true }),
+      'conversations.members': members,
+    })
+    const drafts = new Drafts()
+    drafts.set(CONVERSATION, '')
+    renderChat(api, drafts)
+    const input = (await screen.findByLabelText('Message to Family')) as HTMLTextAreaElement
+    await screen.findByText('mine 3')
+    fireEvent.keyDown(input, { key: 'ArrowUp' })
+    expect(input.value).toBe('mine 3')
+    fireEvent.change(input, { target: { value: 'mine 3, corrected' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await waitFor(() => expect(api.calls.find((c) => c.method === 'messages.edit')?.params).toEqual({ conversationId: CONVERSATION, messageId: ours(3).id, body: 'mine 3, corrected' }))
+    expect(input.value).toBe('')
+    expect(api.calls.some((c) => c.method === 'messages.send')).toBe(false)
   })
 })

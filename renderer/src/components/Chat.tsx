@@ -1,16 +1,21 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
+import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
 import { useMembers } from '../hooks/useMembers.js'
 import { useRemovedMembers } from '../hooks/useRemovedMembers.js'
+import { useTyping } from '../hooks/useTyping.js'
 import { startOfDay } from '../lib/time.js'
+import { firstUnreadId, lastEditable } from '../lib/unread.js'
 import { buildItems } from '../state/items.js'
 import type { Drafts } from '../state/drafts.js'
-import { Composer } from './Composer.js'
+import { Composer, type ComposerHandle, type SendExtras } from './Composer.js'
 import { ErrorNote } from './Dialog.js'
+import { JumpToLatest } from './JumpToLatest.js'
 import { MessageList } from './MessageList.js'
 import { ListRow, type RowActions } from './MessageRow.js'
+import { TypingIndicator } from './TypingIndicator.js'
 
 export interface ChatProps {
   conversation: ConversationSummary
@@ -29,13 +34,15 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   const conversationId = conversation.id
   const chat = useChat(api, conversationId)
   const { state } = chat
-  const { names: memberNames } = useMembers(api, conversationId)
+  const { names: memberNames, list: memberList } = useMembers(api, conversationId)
   // Removed members keep the name they last had on what they wrote, not the one their messages were loaded under.
   const removed = useRemovedMembers(api, conversationId, true)
   const names = useMemo(
     () => new Map([...(removed.list ?? []).map((m) => [m.account, m.displayName] as const), ...memberNames]),
     [removed.list, memberNames],
   )
+  const me = memberList?.find((m) => m.me)?.account ?? null
+  const others = useMemo(() => (memberList ?? []).filter((m) => !m.me), [memberList])
   const [followSignal, setFollowSignal] = useState(0)
   const [announcement, setAnnouncement] = useState('')
   const today = startOfDay(now)
@@ -43,6 +50,8 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
 
   // ------------------------------------------------------------------------------------------ read receipts
   const atBottom = useRef(true)
+  const [scrolledUp, setScrolledUp] = useState(false)
+  const logRef = useRef<HTMLDivElement>(null)
   const lastMarked = useRef('')
   const newestTheirs = useMemo(() => findNewestTheirs(state.messages), [state.messages])
   const markRead = useCallback(() => {
@@ -62,10 +71,25 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   const onAtBottomChange = useCallback(
     (bottom: boolean) => {
       atBottom.current = bottom
+      setScrolledUp(!bottom)
       if (bottom) markRead()
     },
     [markRead],
   )
+  const jumpToLatest = () => {
+    const log = logRef.current?.querySelector<HTMLElement>('[role="log"]')
+    onAtBottomChange(true)
+    if (log === null || log === undefined) return
+    log.focus()
+    scrollToEnd(log)
+  }
+
+  // ---------------------------------------------------------------------------------- the unread divider
+  // Where reading starts, decided once when the first page arrives: it stays put while the chat is open (as in Signal),
+  // even though opening the chat marks those messages read.
+  const [unreadAtOpen] = useState(conversation.unread)
+  const [dividerBefore, setDividerBefore] = useState<string | null | undefined>(undefined)
+  if (dividerBefore === undefined && state.loaded) setDividerBefore(firstUnreadId(state.messages, unreadAtOpen))
 
   // ------------------------------------------------------------------------------- announcing new messages
   const announced = useRef<string | null | undefined>(undefined)
@@ -85,9 +109,31 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
     [actions, names],
   )
 
-  const send = (body: string) => {
+  // ------------------------------------------------------------------------------- composing: reply, edit, typing
+  const composer = useRef<ComposerHandle>(null)
+  const typing = useTyping(api, conversationId, me)
+  const typingNames = typing.typists.map((t) => names.get(t.account) ?? t.displayName)
+  const onReply = useCallback((m: MessageView) => composer.current?.reply(m, names.get(m.author) ?? m.authorName), [names])
+  const onEdit = useCallback((m: MessageView) => composer.current?.edit(m), [])
+  const messagesRef = useRef(state.messages)
+  useEffect(() => {
+    messagesRef.current = state.messages
+  })
+  const editLast = useCallback(() => lastEditable(messagesRef.current), [])
+  const saveEdit = useCallback(
+    (messageId: string, body: string) =>
+      api.call('messages.edit', { conversationId, messageId, body }).then(
+        () => null,
+        (err: unknown) => errorText(err),
+      ),
+    [api, conversationId],
+  )
+
+  const send = (body: string, extras?: SendExtras) => {
+    // The list jumps to the newest message wherever it was: that is being at the bottom.
+    onAtBottomChange(true)
     setFollowSignal((n) => n + 1)
-    return chat.send(body)
+    return chat.send(body, extras)
   }
 
   const members = `${conversation.memberCount} ${conversation.memberCount === 1 ? 'member' : 'members'}`
@@ -129,31 +175,52 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
       ) : items.length === 0 ? (
         <p className="placeholder">No messages yet. Say hello!</p>
       ) : (
-        <MessageList
-          items={items}
-          label={`Messages in ${conversation.name}`}
-          canLoadOlder={state.nextBefore !== null}
-          loadingOlder={state.loadingOlder}
-          onLoadOlder={chat.loadOlder}
-          onAtBottomChange={onAtBottomChange}
-          followSignal={followSignal}
-          renderItem={renderItem}
-        />
+        <div className="chat-log" ref={logRef}>
+          <MessageList
+            items={items}
+            label={`Messages in ${conversation.name}`}
+            canLoadOlder={state.nextBefore !== null}
+            loadingOlder={state.loadingOlder}
+            onLoadOlder={chat.loadOlder}
+            onAtBottomChange={onAtBottomChange}
+            followSignal={followSignal}
+            renderItem={renderItem}
+            onReply={onReply}
+            onEdit={onEdit}
+            {...(typeof dividerBefore === 'string' ? { dividerBefore } : {})}
+          />
+          {scrolledUp && <JumpToLatest unread={conversation.removed ? 0 : conversation.unread} onJump={jumpToLatest} />}
+        </div>
       )}
       <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
         {announcement}
       </div>
+      <TypingIndicator names={typingNames} />
       <Composer
+        ref={composer}
         conversationName={conversation.name}
         initialDraft={drafts.get(conversationId)}
         onDraftChange={(text) => drafts.set(conversationId, text)}
         onSend={send}
+        onEdit={saveEdit}
+        lastEditable={editLast}
+        onTyping={typing.typing}
+        members={others}
         disabled={conversation.removed}
         disabledReason="You can no longer write here"
         autoFocus={focusComposer}
       />
     </section>
   )
+}
+
+/**
+ * Scrolls a virtualized log to its end. Rows are measured as they come into view and rarely match their estimate, so
+ * the end moves for a few frames: follow it until it holds still.
+ */
+function scrollToEnd(log: HTMLElement, frames = 12): void {
+  log.scrollTop = log.scrollHeight
+  if (frames > 0 && log.scrollHeight - log.scrollTop - log.clientHeight > 1) requestAnimationFrame(() => scrollToEnd(log, frames - 1))
 }
 
 function findNewestTheirs(messages: MessageView[]): MessageView | undefined {
