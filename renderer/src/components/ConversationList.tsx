@@ -20,6 +20,7 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
         const selected = c.id === selectedId
         const preview = c.lastMessage === null ? (c.removed ? 'You were removed' : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`
         const unread = c.unread > 0 && !selected ? c.unread : 0
+        const mentions = (c.unreadMentions ?? 0) > 0 && !selected ? c.unreadMentions! : 0
         return (
           <li key={c.id}>
             <button
@@ -46,6 +47,16 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
                     {hasDraft(c.id) && !selected ? <em className="draft-mark">Draft · </em> : null}
                     {preview}
                   </span>
+                  {mentions > 0 && (
+                    <>
+                      <span className="unread mentions" data-mentions={mentions} aria-hidden="true">
+                        @
+                      </span>
+                      <span className="visually-hidden">
+                        , {mentions} unread {mentions === 1 ? 'mention' : 'mentions'}
+                      </span>
+                    </>
+                  )}
                   {unread > 0 && (
                     <>
                       <span className="unread" data-unread={unread} aria-hidden="true">
