@@ -249,7 +249,7 @@ describe('<Chat> composing and reading', () => {
     onTestFinished(() => rowHeight.mockRestore())
     renderChat(api, new Drafts(), { ...summary, unread: 25 })
     await screen.findByText('message 40').catch(() => {})
-    const jump = await screen.findByRole('button', { name: 'Jump to latest, 25 new messages' })
+    const jump = await screen.findByRole('button', { name: /^Jump to latest\s*25\s*new messages$/ })
     expect(screen.getByRole('separator', { name: 'New messages' }).parentElement!.querySelector('.body')!.textContent).toBe('message 16')
     expect(api.calls.some((c) => c.method === 'messages.markRead')).toBe(false)
     fireEvent.click(jump)
