@@ -36,14 +36,19 @@ import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../..
 import {
   decodeChainGrant,
   decodeContent,
+  decodeContentSecrets,
   decodeKeys,
   decodeMembership,
   decodeReceipt,
+  decodeSignal,
   encodeChainGrant,
   encodeContent,
+  encodeContentSecrets,
   encodeKeys,
   encodeMembership,
   encodeReceipt,
+  encodeTyping,
+  type SignalPayload,
 } from '../../node/src/history/payloads.js'
 import { decodeDeviceCert } from '../../node/src/identity/device-cert.js'
 import { decodeInvite, encodeInvite, INVITE_PREFIX, type InviteCode } from '../../node/src/conversation/invite-code.js'
@@ -286,7 +291,9 @@ describe('fuzz: invites and certificates', () => {
 
 describe('fuzz: payloads inside envelopes', () => {
   const targets: Array<[string, Uint8Array[], (b: Uint8Array) => unknown, (v: never) => unknown]> = [
-    ['content payload', [encodeContent({ shard: 0, change: bytesOf(200, 1) }), encodeContent({ shard: 999_999, change: new Uint8Array(0) })], decodeContent, encodeContent],
+    ['content payload', [encodeContent({ shard: 0, change: bytesOf(200, 1) }), encodeContent({ shard: 999_999, change: new Uint8Array(0) }), encodeContent({ shard: 3, change: bytesOf(50, 1), epoch: E1 })], decodeContent, encodeContent],
+    ['content secrets', [encodeContentSecrets({ keys: [{ message: '0a'.repeat(16), key: bytesOf(32, 6) }] }), encodeContentSecrets({ keys: [] })], decodeContentSecrets, encodeContentSecrets],
+    ['signal', [encodeTyping({ hlc: HLC }), encodeReceipt({ hlc: HLC, epoch: E1, have: {}, readUpTo: '' })], decodeSignal, (v: SignalPayload) => (v.type === 'typing' ? encodeTyping(v.typing) : encodeReceipt(v.receipt))],
     ['keys payload', [encodeKeys({ recipients: [{ device: 'ab'.repeat(32), box: bytesOf(100, 2) }] }), encodeKeys({ recipients: [] })], decodeKeys, encodeKeys],
     ['chain grant', [encodeChainGrant(bytesOf(32, 3))], decodeChainGrant, encodeChainGrant],
     ['membership payload', [encodeMembership(bytesOf(500, 4))], decodeMembership, encodeMembership],

@@ -11,7 +11,7 @@ import { ErrorCodes, HearthError } from '../../node/common/errors.js'
 import { decodeErrorFrame, encodeErrorFrame } from '../../node/common/net/request-response.js'
 import { utf8 } from '../../node/common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../node/common/wire/cbor.js'
-import { openEnvelopeBody, openEnvelopeHeader, parseEnvelopeFrame, EnvelopeKind } from '../../node/common/wire/envelope.js'
+import { openEnvelopeBody, openEnvelopeHeader, openEnvelopeSecrets, parseEnvelopeFrame, EnvelopeKind } from '../../node/common/wire/envelope.js'
 import {
   decodeMailboxRequest,
   decodeMailboxResponse,
@@ -95,7 +95,7 @@ describe('fuzz: the envelope (frame, header, body)', () => {
             const frame = parseEnvelopeFrame(input)
             expect(frameIsConsistent(frame)).toBe(true)
             const header = openEnvelopeHeader(frame, HEADER_KEY)
-            return { header, body: openEnvelopeBody(frame, header, BODY_KEY) }
+            return { header, body: openEnvelopeBody(frame, header, BODY_KEY), secrets: openEnvelopeSecrets(frame, header, BODY_KEY) }
           },
           ({ header }) => {
             expect(header.device.length).toBe(32)

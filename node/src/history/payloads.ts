@@ -87,3 +87,17 @@ export function decodeSignal(b: Uint8Array): SignalPayload {
   if (type === 'typing') return { type: 'typing', typing: { hlc: parseWire(typingSchema, raw, 'typing').h } }
   return { type: 'receipt', receipt: receiptOf(raw) }
 }
+
+/**
+ * The secrets part of a content envelope (docs/adr/0020): the content key of each message the envelope's change
+ * creates. A receiver takes a key only for a message that change creates, so no member can replace another's key.
+ */
+export interface ContentSecrets {
+  keys: Array<{ message: string; key: Uint8Array }>
+}
+const contentSecretsSchema = z.object({ k: z.array(z.object({ m: z.string().regex(/^[0-9a-f]{32}$/), k: bytes(32) })).max(64) })
+export const encodeContentSecrets = (p: ContentSecrets) => encodeCbor({ k: p.keys.map((e) => ({ m: e.message, k: e.key })) })
+export function decodeContentSecrets(b: Uint8Array): ContentSecrets {
+  const raw = parseWire(contentSecretsSchema, decodeCbor(b, 16 * 1024, 'content secrets'), 'content secrets')
+  return { keys: raw.k.map((e) => ({ message: e.m, key: e.k })) }
+}

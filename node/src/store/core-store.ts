@@ -30,6 +30,7 @@ export type { MessageState }
  *   evid/<conv>/<epoch>/<device>/<seq>/<id>  equivocation evidence: each differing signed envelope at that position
  *   eqv/<conv>/<epoch>/<device>/<seq>        sealed Conflict: that position was signed twice (when we learnt it)
  *   wd/<conv>/<messageId>                    why the message is withdrawn ('conflict' | 'removed')
+ *   ck/<conv>/<messageId>                    sealed content key of a message (docs/adr/0020); gone once it is deleted
  */
 /** Why a message was withdrawn on every member: its envelope's position was signed twice, or it came after a removal. */
 export type WithdrawnReason = 'conflict' | 'removed'
@@ -219,6 +220,7 @@ export const Keys = {
   evidence: (c: string, e: string, d: string, seq: number, id: string) => key('evid', c, e, d, seq, id),
   conflict: (c: string, e: string, d: string, seq: number) => key('eqv', c, e, d, seq),
   withdrawn: (c: string, id: string) => key('wd', c, id),
+  contentKey: (c: string, id: string) => key('ck', c, id),
 }
 
 /** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
@@ -322,6 +324,25 @@ export class CoreStore {
   }
 
   // epochs and chains
+  /** A message's content key (docs/adr/0020): its text, in every version, opens with it; deleting forgets it. */
+  putContentKey(c: ConversationId, id: MessageId, contentKey: Uint8Array): Put {
+    return this.sealPut(Keys.contentKey(c, id), contentKey)
+  }
+  deleteContentKey(c: ConversationId, id: MessageId): Put {
+    return { type: 'del', key: Keys.contentKey(c, id) }
+  }
+  async getContentKeys(c: ConversationId, ids: readonly MessageId[]): Promise<Map<MessageId, Uint8Array>> {
+    const out = new Map<MessageId, Uint8Array>()
+    if (ids.length === 0) return out
+    const keys = ids.map((id) => Keys.contentKey(c, id))
+    const values = await this.db.getMany(keys)
+    ids.forEach((id, i) => {
+      const v = values[i]
+      if (v !== undefined) out.set(id, this.openSealed(keys[i]!, v))
+    })
+    return out
+  }
+
   putEpochSecret(c: ConversationId, e: EpochId, secret: Uint8Array): Put {
     return this.sealPut(Keys.epoch(c, e), secret)
   }

@@ -5,6 +5,7 @@ import type { AccountId, ConversationId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import type { Kernel } from '../kernel.js'
+import { openText } from './content-keys.js'
 import { targetShard } from './kinds/target.js'
 import type { ReadModel } from './read-model.js'
 import { loadShard } from './shards.js'
@@ -22,7 +23,11 @@ export class MessageDetails {
     const row = await this.row(id, messageId)
     const { epoch, shard } = targetShard(rt, row)
     const { doc } = await loadShard(this.kernel, rt, epoch, shard)
-    return messageVersions(doc, actorOf(row.device), row.id as never).map((v) => ({ body: v.body, at: v.hlc.wall }))
+    const key = (await this.kernel.store.getContentKeys(id, [messageId])).get(messageId)
+    return messageVersions(doc, actorOf(row.device), row.id as never).map((v) => ({
+      body: v.box === undefined ? v.body : key === undefined ? '' : (openText(key, id, messageId, v.box) ?? ''),
+      at: v.hlc.wall,
+    }))
   }
 
   /**

@@ -6,6 +6,7 @@ import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { withdrawRow, type Withdrawals } from '../equivocation.js'
+import { openText } from './content-keys.js'
 
 /** The membership log's certificate of the device behind an Automerge actor, if the log knows it. */
 export function certOfActor(rt: ConversationRuntime, actor: string): DeviceCert | undefined {
@@ -17,6 +18,11 @@ export function certOfActor(rt: ConversationRuntime, actor: string): DeviceCert 
  * The row for one message as a shard document now shows it; `existing` is its stored row, if any (its delivery state
  * and source position are kept). Undefined when the document holds no such message or its device is unknown.
  */
+/** A sealed body's text; '' when the key is not held (never sent to us, or forgotten on delete). */
+function openSealedBody(key: Uint8Array | undefined, conversation: string, message: string, box: Uint8Array): string {
+  return key === undefined ? '' : (openText(key, conversation, message, box) ?? '')
+}
+
 export function materializeRow(
   rt: ConversationRuntime,
   withdrawals: Withdrawals,
@@ -25,6 +31,8 @@ export function materializeRow(
   ref: MessageRef,
   where: { epoch: EpochId; shard: number },
   existing: MessageRow | undefined,
+  /** The message's content key, for a sealed text (docs/adr/0020); undefined when this device does not hold it. */
+  contentKey: (id: MessageId) => Uint8Array | undefined,
 ): { row: MessageRow; isNew: boolean } | undefined {
   const view = readMessage(doc, ref.author, ref.id)
   if (!view) return undefined
@@ -49,7 +57,7 @@ export function materializeRow(
     shard: where.shard,
     hlc: encodeHlc(view.hlc),
     orderKey: view.orderKey,
-    body: view.body,
+    body: view.box === undefined ? view.body : openSealedBody(contentKey(id), rt.id, id, view.box),
     edited: view.edited,
     deleted: view.deleted,
     reactions,

@@ -2,15 +2,16 @@ import { applyRemoteChanges, validateRemoteChange } from '../../../../crdt/src/i
 import { keyAt } from '../../../common/crypto/sender-chain.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
 import { fromBase64Url, toBase64Url } from '../../../common/util/bytes.js'
-import { EnvelopeKind, openEnvelopeBody, openEnvelopeHeader, parseEnvelopeFrame } from '../../../common/wire/envelope.js'
+import { EnvelopeKind, openEnvelopeBody, openEnvelopeHeader, openEnvelopeSecrets, parseEnvelopeFrame } from '../../../common/wire/envelope.js'
 import type { MessageView } from '../../api/types.js'
 import { mayWrite } from '../../conversation/membership-log.js'
-import { decodeContent } from '../../history/payloads.js'
+import { decodeContent, decodeContentSecrets } from '../../history/payloads.js'
 import type { EpochId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import { parseStreamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
 import { createdMessages, type Withdrawals } from '../equivocation.js'
+import { forgetMessage, withoutPreviewOf } from '../history/forget.js'
 import { materializeRow } from '../history/rows.js'
 import { loadShard } from '../history/shards.js'
 import { preview } from '../history/views.js'
@@ -54,6 +55,8 @@ export class StreamProcessor {
     let readAhead: Uint8Array[] = []
     let readAheadFrom = 0
     const created: Array<{ seq: number; ids: MessageId[] }> = []
+    /** Content keys the envelopes carried, for messages their changes create (docs/adr/0020). */
+    const newKeys = new Map<MessageId, Uint8Array>()
     while (done < s.have) {
       const seq = done + 1
       let envelope = fresh?.get(`${key}/${seq}`)
@@ -83,6 +86,13 @@ export class StreamProcessor {
           // (its row names the envelope it came from, in this epoch).
           const target = (payload.epoch ?? epoch) as EpochId
           if (target !== epoch && (ids.length > 0 || !rt.epochs.has(target))) throw new HearthError('MALFORMED', 'change for another epoch')
+          // Keys only for messages this change creates: nobody can replace the key of another's message.
+          const secrets = openEnvelopeSecrets(envelope.frame, envelope.header, step.key)
+          if (secrets !== null) {
+            for (const { message, key: contentKey } of decodeContentSecrets(secrets).keys) {
+              if (ids.includes(message as MessageId)) newKeys.set(message as MessageId, contentKey)
+            }
+          }
           const shardKey = `${target}/${payload.shard}`
           const group = byShard.get(shardKey) ?? { epoch: target, shard: payload.shard, entries: [] }
           group.entries.push({ change: payload.change, seq })
@@ -98,25 +108,38 @@ export class StreamProcessor {
     const work = new UnitOfWork(store).put(...(await this.withdrawals.recordSources(rt, epoch, device, cert.account, created)))
     const addedRows: MessageRow[] = []
     const updatedRows: MessageRow[] = []
+    /** Messages this batch deleted for everyone: their keys and the secrets of their envelopes go (docs/adr/0020). */
+    const deletions: MessageRow[] = []
     for (const [shardKey, { epoch: docEpoch, shard, entries }] of byShard) {
       const loaded = await loadShard(this.kernel, rt, docEpoch, shard)
       const result = applyRemoteChanges(loaded.doc, entries.map((e) => e.change))
       entries.forEach((e, i) => work.put(store.putChange(rt.id, docEpoch, shard, loaded.stored + i, e.change)))
       rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length })
       const refs = [...result.touched.messages, ...result.touched.reactionTargets]
-      const existing = await store.getMessages(rt.id, [...new Set(refs.map((r) => r.id as unknown as MessageId))])
+      const touchedIds = [...new Set(refs.map((r) => r.id as unknown as MessageId))]
+      const existing = await store.getMessages(rt.id, touchedIds)
+      const heldKeys = await store.getContentKeys(rt.id, touchedIds.filter((m) => !newKeys.has(m)))
       const seen = new Set<string>()
       for (const ref of refs) {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
-        const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, result.doc, ref, { epoch: docEpoch, shard }, existing.get(ref.id as unknown as MessageId))
+        const before = existing.get(ref.id as unknown as MessageId)
+        const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, result.doc, ref, { epoch: docEpoch, shard }, before, (m) => newKeys.get(m) ?? heldKeys.get(m))
         if (!row) continue
         work.put(...store.putMessage(row.row))
+        if (row.row.deleted && before?.deleted !== true) deletions.push(row.row.seq > 0 ? row.row : { ...row.row, seq: before?.seq ?? 0 })
         // A message withdrawn before anyone saw it is never announced: it is shown nowhere.
         if (row.isNew && row.row.withdrawn) continue
         ;(row.isNew ? addedRows : updatedRows).push(row.row)
       }
     }
+    for (const [message, contentKey] of newKeys) work.put(store.putContentKey(rt.id, message, contentKey))
+    for (const row of deletions) {
+      // After the key is written above, so a message created and deleted in one batch ends without it.
+      work.put(...(await forgetMessage(store, rt, row)))
+      rt.record = withoutPreviewOf(rt.record, row)
+    }
+    if (deletions.length > 0) work.put(store.putConversation(rt.record))
     s.done = done
     s.chain = { key: toBase64Url(chain.chainKey), index: chain.index }
     const pending = new Map([...addedRows, ...updatedRows].map((r) => [r.id as string, r]))

@@ -5,7 +5,7 @@ import { toHex, utf8 } from '../../../common/util/bytes.js'
 import { EnvelopeKind } from '../../../common/wire/envelope.js'
 import { Limits } from '../../../common/wire/limits.js'
 import type { MessageView } from '../../api/types.js'
-import { encodeContent } from '../../history/payloads.js'
+import { encodeContent, encodeContentSecrets } from '../../history/payloads.js'
 import type { ConversationId, EpochId, MessageId } from '../../ids.js'
 import type { ConversationRecord, MessageRow, OwnChain, Put } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
@@ -15,6 +15,7 @@ import type { ReadModel } from '../history/read-model.js'
 import { loadShard } from '../history/shards.js'
 import { planChange, type MessageIntent } from '../history/kinds/index.js'
 import { materializeRow } from '../history/rows.js'
+import { forgetMessage, withoutPreviewOf } from '../history/forget.js'
 import { preview, sentAt } from '../history/views.js'
 import type { Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
@@ -146,6 +147,7 @@ export class Outbox {
           return row
         },
         newMessageId: () => toHex(randomBytes(16)) as MessageId,
+        contentKey: async (messageId) => (await store.getContentKeys(id, [messageId])).get(messageId),
         now: () => this.kernel.tick(),
       },
       intent,
@@ -159,9 +161,13 @@ export class Outbox {
       throw isCrdtError(err) ? new HearthError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : err.code === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : err.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_INPUT', err.message, { cause: err }) : err
     }
     const payload = encodeContent({ shard: plan.shard, change: result.change, epoch: plan.epoch === epoch ? undefined : plan.epoch })
-    const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload)
+    const secrets = plan.contentKey === undefined ? undefined : encodeContentSecrets({ keys: [{ message: plan.message, key: plan.contentKey }] })
+    const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload, secrets)
     const existing = plan.creates ? undefined : await store.getMessage(id, plan.message)
-    const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, result.doc, { author: plan.author ?? actor, id: plan.message as never }, plan, existing)
+    const contentKey = plan.contentKey ?? (plan.author === null ? (await store.getContentKeys(id, [plan.message])).get(plan.message) : undefined)
+    const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, result.doc, { author: plan.author ?? actor, id: plan.message as never }, plan, existing, (m) =>
+      m === plan.message ? contentKey : undefined,
+    )
     if (materialized === undefined) throw new HearthError('INTERNAL', 'the change did not produce its message')
     const row: MessageRow = plan.creates ? { ...materialized.row, seq: sealed.seq, state: 'pending', failure: null } : materialized.row
     const nextOwn: OwnChain = { ...sealed.next, messages: own.messages + (plan.creates ? 1 : 0) }
@@ -171,10 +177,20 @@ export class Outbox {
       store.putChange(id, plan.epoch, plan.shard, loaded.stored, result.change),
       ...store.putMessage(row),
     ]
+    if (plan.contentKey !== undefined) puts.push(store.putContentKey(id, plan.message, plan.contentKey))
     if (plan.creates) {
       const record = { ...rt.record, lastActivity: this.kernel.now(), lastMessage: { body: preview(row.body), authorName: row.authorName, author: row.author, at: sentAt(row.hlc) } }
       puts.push(store.putMine(id, epoch, sealed.seq, row.id), store.putConversation(record))
       rt.record = record
+    }
+    if (plan.forget !== undefined) {
+      // Deleted means gone: the key is forgotten and the envelope that carried it keeps only what stays verifiable.
+      puts.push(...(await forgetMessage(store, rt, plan.forget)))
+      const record = withoutPreviewOf(rt.record, row)
+      if (record !== rt.record) {
+        rt.record = record
+        puts.push(store.putConversation(record))
+      }
     }
     // In memory at once, so the next message of the same flush builds on this one; flush undoes it on failure.
     rt.own.set(epoch, nextOwn)

@@ -20,7 +20,7 @@ export interface SealedOwn {
  * chain cursor still moves with the position, because content keys are indexed by position and skipped positions
  * then cost nothing later.
  */
-export function sealOwn(identity: Identity, keys: EpochKeys, own: OwnChain, kind: EnvelopeKind, body: Uint8Array): SealedOwn {
+export function sealOwn(identity: Identity, keys: EpochKeys, own: OwnChain, kind: EnvelopeKind, body: Uint8Array, secrets?: Uint8Array): SealedOwn {
   const seq = own.next
   const step = keyAt({ chainKey: fromBase64Url(own.cursorKey), index: seq }, seq)
   const bytes = sealEnvelope({
@@ -29,6 +29,7 @@ export function sealOwn(identity: Identity, keys: EpochKeys, own: OwnChain, kind
     bodyKey: kind === EnvelopeKind.content ? step.key : keys.controlKey,
     body,
     signingSeed: identity.deviceKey.seed,
+    secrets,
   })
   return { bytes, seq, next: { ...own, next: seq + 1, cursorKey: toBase64Url(step.next.chainKey) } }
 }

@@ -1,6 +1,7 @@
 import { editMessage } from '../../../../../crdt/src/index.js'
 import { HearthError } from '../../../../common/errors.js'
 import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
+import { sealText } from '../content-keys.js'
 import { targetShard } from './target.js'
 
 /**
@@ -12,5 +13,9 @@ export async function planEdit(ctx: PlanContext, intent: Extract<MessageIntent, 
   if (!row.mine) throw new HearthError('UNAUTHORIZED', 'you can only edit your own messages')
   if (row.deleted) throw new HearthError('NOT_FOUND', 'that message was deleted')
   const hlc = ctx.now()
-  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, change: (doc, actor) => editMessage(doc, actor, { id: row.id as never, body: intent.body, hlc }) }
+  // Sealed with the message's own key, like the original; a message from before keys existed is edited in the clear.
+  const key = await ctx.contentKey(row.id)
+  const box = key === undefined ? undefined : sealText(key, ctx.rt.id, row.id, intent.body)
+  const input = box === undefined ? { id: row.id as never, body: intent.body, hlc } : { id: row.id as never, body: '', box, hlc }
+  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, change: (doc, actor) => editMessage(doc, actor, input) }
 }

@@ -22,6 +22,10 @@ export interface ChangePlan {
   author: ActorId | null
   /** True when it creates a message: it counts towards shard routing and its delivery is tracked. */
   creates: boolean
+  /** A new message's content key: stored, and sent in the envelope's strippable secrets part (docs/adr/0020). */
+  contentKey?: Uint8Array
+  /** A delete for everyone: forget the message's key and strip the envelope that carried it. */
+  forget?: MessageRow
 }
 
 /** What a kind may look at while planning: the conversation, our message count in its current epoch, stored rows. */
@@ -32,6 +36,8 @@ export interface PlanContext {
   /** A stored row, or a refusal the person can act on. */
   row(id: MessageId): Promise<MessageRow>
   newMessageId(): MessageId
+  /** The content key of one of our messages, if we hold it. */
+  contentKey(id: MessageId): Promise<Uint8Array | undefined>
   /** A fresh timestamp of ours. */
   now(): Hlc
 }

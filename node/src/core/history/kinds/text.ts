@@ -1,6 +1,7 @@
 import { sendMessage, shardOf } from '../../../../../crdt/src/index.js'
 import { HearthError } from '../../../../common/errors.js'
 import { actorOf } from '../../actor.js'
+import { newContentKey, sealText } from '../content-keys.js'
 import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
 
 /** A new text message, perhaps answering another and mentioning members. */
@@ -13,16 +14,21 @@ export async function planText(ctx: PlanContext, intent: Extract<MessageIntent, 
   const id = ctx.newMessageId()
   const seq = ctx.ownMessages
   const hlc = ctx.now()
+  // The text is sealed under a key of its own, kept outside the history: deleting forgets it (docs/adr/0020).
+  const contentKey = newContentKey()
+  const box = sealText(contentKey, ctx.rt.id, id, intent.body)
   return {
     epoch: ctx.rt.log.currentEpoch,
     shard: shardOf(seq),
     message: id,
     author: null,
     creates: true,
+    contentKey,
     change: (doc, actor) =>
       sendMessage(doc, actor, {
         id: id as never,
-        body: intent.body,
+        body: '',
+        box,
         hlc,
         seq,
         replyTo: replyTo === undefined ? undefined : { author: actorOf(replyTo.device), id: replyTo.id as never },
