@@ -7,9 +7,11 @@ import type { MessageView } from '../../../node/src/api/types.js'
 import type { Api } from '../api/client.js'
 import { errorText } from '../api/client.js'
 import { Dialog, ErrorNote } from './Dialog.js'
+import { useFocusOnOpen } from './focus-on-open.js'
 
 export function EditMessageDialog({ api, message, onClose }: { api: Api; message: MessageView; onClose(): void }) {
   const id = useId()
+  const field = useFocusOnOpen<HTMLTextAreaElement>()
   const [text, setText] = useState(message.body)
   const [saving, setSaving] = useState(false)
   const [error, setError] = useState<string | null>(null)
@@ -28,7 +30,7 @@ export function EditMessageDialog({ api, message, onClose }: { api: Api; message
       <form className="stack" onSubmit={save}>
         <div className="field">
           <label htmlFor={`${id}-text`}>Message</label>
-          <textarea id={`${id}-text`} value={text} onChange={(e) => setText(e.target.value)} rows={4} autoFocus />
+          <textarea id={`${id}-text`} value={text} onChange={(e) => setText(e.target.value)} rows={4} ref={field} />
         </div>
         <ErrorNote error={error} />
         <div className="button-row">

@@ -7,7 +7,7 @@ import { useMyAccount } from '../lib/my-account.js'
 import { fullWhen, timeOfDay } from '../lib/time.js'
 import type { ListItem } from '../state/items.js'
 import type { OptimisticMessage } from '../state/messages.js'
-import { Dialog } from './Dialog.js'
+import { ConfirmDeleteDialog } from './ConfirmDeleteDialog.js'
 import { EditMessageDialog } from './EditMessageDialog.js'
 import { useMessageListControls } from './message-context.js'
 import { MessageDetailsDialog } from './MessageDetailsDialog.js'
@@ -207,22 +207,7 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
       {overlay === 'react' && <ReactionPicker current={myReaction} onPick={react} onClose={() => setOverlay(null)} />}
       {overlay === 'details' && api !== null && <MessageDetailsDialog api={api} message={message} names={names} onClose={() => setOverlay(null)} />}
       {overlay === 'edit' && api !== null && <EditMessageDialog api={api} message={message} onClose={() => setOverlay(null)} />}
-      {overlay === 'confirm-delete' && (
-        <Dialog
-          title="Delete for everyone?"
-          description="The message is replaced by “This message was deleted” for everyone in this chat, on every device. Its text cannot be brought back."
-          onClose={() => setOverlay(null)}
-        >
-          <div className="button-row">
-            <button type="button" onClick={() => setOverlay(null)} autoFocus>
-              Cancel
-            </button>
-            <button type="button" className="danger" onClick={() => deleteMessage(true)}>
-              Delete for everyone
-            </button>
-          </div>
-        </Dialog>
-      )}
+      {overlay === 'confirm-delete' && <ConfirmDeleteDialog onConfirm={() => deleteMessage(true)} onClose={() => setOverlay(null)} />}
     </div>
   )
 }

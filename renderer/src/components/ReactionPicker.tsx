@@ -4,8 +4,10 @@
  * Escape closes and focus returns to what opened it.
  */
 import { EmojiPicker, type EmojiPickerListCategoryHeaderProps, type EmojiPickerListEmojiProps, type EmojiPickerListRowProps } from 'frimousse'
+import { useEffect, useRef } from 'react'
 import { resolveEmojiData } from '../lib/emoji-data.js'
 import { Dialog } from './Dialog.js'
+import { useFocusOnOpen } from './focus-on-open.js'
 
 export const QUICK_REACTIONS: ReadonlyArray<readonly [emoji: string, label: string]> = [
   ['👍', 'Thumbs up'],
@@ -25,6 +27,7 @@ export interface ReactionPickerProps {
 }
 
 export function ReactionPicker({ current, onPick, onClose }: ReactionPickerProps) {
+  const search = useFocusOnOpen<HTMLInputElement>()
   const pick = (emoji: string) => onPick(emoji === current ? null : emoji)
   return (
     <Dialog title="React" onClose={onClose}>
@@ -44,7 +47,7 @@ export function ReactionPicker({ current, onPick, onClose }: ReactionPickerProps
       </div>
       <EmojiPicker.Root className="emoji-picker" columns={8} resolveEmojiData={resolveEmojiData} onEmojiSelect={({ emoji }) => pick(emoji)}>
         {/* The search field takes focus first: typing narrows the grid, arrows move through it, Enter picks. */}
-        <EmojiPicker.Search className="emoji-search" aria-label="Search emoji" placeholder="Search emoji" autoFocus />
+        <EmojiPicker.Search ref={search} className="emoji-search" aria-label="Search emoji" placeholder="Search emoji" />
         <EmojiPicker.Viewport className="emoji-viewport" tabIndex={0} aria-label="All emoji (use the arrow keys, Enter to pick)">
           <EmojiPicker.Loading className="emoji-status">Loading emoji…</EmojiPicker.Loading>
           <EmojiPicker.Empty className="emoji-status">No emoji found.</EmojiPicker.Empty>
@@ -77,7 +80,10 @@ function CategoryHeader({ category, ...props }: EmojiPickerListCategoryHeaderPro
   )
 }
 
-function Row({ children, ...props }: EmojiPickerListRowProps) {
+// The library numbers rows and cells from 0, and ARIA's aria-rowindex and aria-colindex count from 1 (an invalid
+// value misleads screen readers): they are left out, as ARIA allows when the whole grid is in the DOM order, and the
+// active cell keeps itself in view instead of the library finding its row by that index.
+function Row({ children, 'aria-rowindex': _row, ...props }: EmojiPickerListRowProps) {
   return (
     <div className="emoji-row" {...props}>
       {children}
@@ -85,9 +91,13 @@ function Row({ children, ...props }: EmojiPickerListRowProps) {
   )
 }
 
-function Emoji({ emoji, ...props }: EmojiPickerListEmojiProps) {
+function Emoji({ emoji, 'aria-colindex': _column, ...props }: EmojiPickerListEmojiProps) {
+  const ref = useRef<HTMLButtonElement>(null)
+  useEffect(() => {
+    if (emoji.isActive) ref.current?.scrollIntoView?.({ block: 'nearest' })
+  }, [emoji.isActive])
   return (
-    <button type="button" className="emoji-cell" {...props}>
+    <button ref={ref} type="button" className="emoji-cell" {...props}>
       {emoji.emoji}
     </button>
   )

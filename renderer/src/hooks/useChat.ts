@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useReducer, useRef } from 'react'
+import { useCallback, useEffect, useLayoutEffect, useReducer, useRef } from 'react'
 import { isHearthError, type ErrorCode } from '../../../node/common/errors.js'
 import type { Api } from '../api/client.js'
 import { errorText } from '../api/client.js'
@@ -39,7 +39,9 @@ export interface ChatControls {
 export function useChat(api: Api, conversationId: string): ChatControls {
   const [state, dispatch] = useReducer(chatReducer, initialChatState)
   const stateRef = useRef(state)
-  useEffect(() => {
+  // Before any effect of the list below runs: a list that asks for the next page as soon as one arrived (looking for a
+  // quoted message) must not be told a page is still loading.
+  useLayoutEffect(() => {
     stateRef.current = state
   })
 

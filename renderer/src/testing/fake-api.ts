@@ -4,7 +4,7 @@
  */
 import { HearthError } from '../../../node/common/errors.js'
 import type { EventName, EventPayload, Method, Params, Result } from '../../../node/src/api/contract.js'
-import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
+import type { ConversationSummary, MessageVersionView, MessageView, SeenByView } from '../../../node/src/api/types.js'
 import type { Api } from '../api/client.js'
 
 export type Handlers = { [M in Method]?: (params: Params<M>) => Result<M> | Promise<Result<M>> }
@@ -94,3 +94,52 @@ export function conversationSummary(overrides: Partial<ConversationSummary> = {}
 }
 
 export { CONVERSATION }
+
+/** The account `identity.whoami` answers with in `messageActions`. */
+export const ME = 'a'.repeat(64)
+
+/**
+ * The message actions (react, edit, delete, versions, seen by) over a list of messages, answered as the core answers
+ * them: each change comes back as a `message.updated` event. Install with `Object.assign(api.handlers, …)`.
+ */
+export function messageActions(api: FakeApi, messages: MessageView[], seenBy: SeenByView = { read: [], delivered: [] }): Handlers {
+  const versions = new Map<string, MessageVersionView[]>()
+  const find = (id: string) => {
+    const i = messages.findIndex((m) => m.id === id)
+    if (i === -1) throw new HearthError('NOT_FOUND', 'no such message')
+    return i
+  }
+  const update = (i: number, next: MessageView) => {
+    messages[i] = next
+    api.emit('message.updated', { conversation: next.conversation as never, message: next })
+    return next
+  }
+  return {
+    'identity.whoami': () => ({ account: ME, device: 'd'.repeat(64), displayName: 'Alice', peerId: 'p', addresses: [] }),
+    'messages.react': ({ messageId, emoji }) => {
+      const i = find(messageId)
+      const reactions: Record<string, string[]> = {}
+      for (const [e, accounts] of Object.entries(messages[i]!.reactions)) {
+        const rest = accounts.filter((a) => a !== ME)
+        if (rest.length > 0) reactions[e] = rest
+      }
+      if (emoji !== null) reactions[emoji] = [...(reactions[emoji] ?? []), ME]
+      return update(i, { ...messages[i]!, reactions })
+    },
+    'messages.edit': ({ messageId, body }) => {
+      const i = find(messageId)
+      const old = messages[i]!
+      versions.set(messageId, [...(versions.get(messageId) ?? [{ body: old.body, at: old.sentAt }]), { body, at: old.sentAt + 60_000 }])
+      return update(i, { ...old, body, edited: true })
+    },
+    'messages.versions': ({ messageId }) => versions.get(messageId) ?? [{ body: messages[find(messageId)]!.body, at: messages[find(messageId)]!.sentAt }],
+    'messages.delete': ({ messageId, forEveryone }) => {
+      const i = find(messageId)
+      const old = messages[i]!
+      update(i, forEveryone ? { ...old, body: '', deleted: true, reactions: {} } : { ...old, hidden: true })
+      if (!forEveryone) messages.splice(i, 1)
+      return null
+    },
+    'messages.seenBy': () => seenBy,
+  }
+}
