@@ -212,6 +212,10 @@ describe('message actions between two people', () => {
     const screenshot =
       process.env.HEARTH_UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'screenshot-message-actions.png') : join(RESULTS_DIR, 'screenshot-message-actions.png')
     await alice.screenshot({ path: screenshot })
+    await expectAccessible(alice, 'chat with a reply, reactions, an edited and a deleted message')
+    await alice.emulateMedia({ colorScheme: 'dark' })
+    await expectAccessible(alice, 'chat with a reply, reactions, an edited and a deleted message, dark theme')
+    await alice.emulateMedia({ colorScheme: 'light' })
   })
 
   step('bob deletes a message for himself: gone from his screen, still on alice’s', async () => {

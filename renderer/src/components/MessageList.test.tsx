@@ -1,8 +1,9 @@
-import { cleanup, fireEvent, render } from '@testing-library/react'
+import { cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildItems } from '../state/items.js'
 import { message } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
+import { useMessageListControls } from './message-context.js'
 import { MessageList } from './MessageList.js'
 import { ListRow } from './MessageRow.js'
 
@@ -47,5 +48,40 @@ describe('<MessageList>', () => {
     log.scrollTop = 0
     fireEvent.scroll(log)
     expect(onLoadOlder).toHaveBeenCalled()
+  })
+
+  it('hands its rows the composer hooks; a jump to a message that is not in the history says so', async () => {
+    const items = buildItems(history(3), [], Date.UTC(2025, 5, 1))
+    const onReply = vi.fn()
+    function Probe() {
+      const controls = useMessageListControls()
+      return (
+        <>
+          <button type="button" onClick={() => controls.onReply?.(history(1)[0]!)}>
+            reply
+          </button>
+          <button type="button" onClick={() => controls.jumpTo('f'.repeat(32))}>
+            jump
+          </button>
+        </>
+      )
+    }
+    render(
+      <MessageList
+        items={items}
+        label="Messages"
+        canLoadOlder={false}
+        loadingOlder={false}
+        onLoadOlder={() => {}}
+        onAtBottomChange={() => {}}
+        followSignal={0}
+        renderItem={(item) => (item.key === items.at(-1)!.key ? <Probe /> : <ListRow item={item} actions={actions} names={new Map()} />)}
+        onReply={onReply}
+      />,
+    )
+    fireEvent.click(screen.getByRole('button', { name: 'reply' }))
+    expect(onReply).toHaveBeenCalledWith(expect.objectContaining({ body: 'message 0' }))
+    fireEvent.click(screen.getByRole('button', { name: 'jump' }))
+    expect((await screen.findByRole('alert')).textContent).toBe('The original message is no longer in this chat.')
   })
 })
