@@ -23,31 +23,39 @@ export function MessageDetailsDialog({ api, message, names, onClose }: MessageDe
   const conversationId = message.conversation
   const messageId = message.id
   const edited = message.edited && !message.deleted
+  // Receipts tell the sender how their message went; on someone else's they would only list the others.
+  const mine = message.mine
   useEffect(() => {
     let alive = true
     const fail = (err: unknown) => alive && setError(errorText(err))
-    api.call('messages.seenBy', { conversationId, messageId }).then((s) => alive && setSeen(s), fail)
+    if (mine) api.call('messages.seenBy', { conversationId, messageId }).then((s) => alive && setSeen(s), fail)
     if (edited) api.call('messages.versions', { conversationId, messageId }).then((v) => alive && setVersions(v), fail)
     return () => {
       alive = false
     }
-  }, [api, conversationId, messageId, edited])
+  }, [api, conversationId, messageId, edited, mine])
 
   const id = useId()
   const nameOf = (p: { account: string; displayName: string }) => names.get(p.account) ?? p.displayName
   return (
     <Dialog title="Message details" onClose={onClose}>
       <div className="message-details">
-        <p className="muted small">Sent {fullWhen(message.sentAt)}</p>
+        <p className="muted small">
+          {mine ? 'Sent' : `From ${names.get(message.author) ?? message.authorName},`} {fullWhen(message.sentAt)}
+        </p>
         <ErrorNote error={error} />
-        <section aria-labelledby={`${id}-read`}>
-          <h3 id={`${id}-read`}>Read by</h3>
-          <PeopleList people={seen?.read} nameOf={nameOf} empty="Nobody yet" />
-        </section>
-        <section aria-labelledby={`${id}-delivered`}>
-          <h3 id={`${id}-delivered`}>Delivered to</h3>
-          <PeopleList people={seen?.delivered} nameOf={nameOf} empty={seen?.read.length ? 'Everyone else has read it' : 'Nobody yet'} />
-        </section>
+        {mine && (
+          <>
+            <section aria-labelledby={`${id}-read`}>
+              <h3 id={`${id}-read`}>Read by</h3>
+              <PeopleList people={seen?.read} nameOf={nameOf} empty="Nobody yet" />
+            </section>
+            <section aria-labelledby={`${id}-delivered`}>
+              <h3 id={`${id}-delivered`}>Delivered to</h3>
+              <PeopleList people={seen?.delivered} nameOf={nameOf} empty={seen?.read.length ? 'Everyone else has read it' : 'Nobody yet'} />
+            </section>
+          </>
+        )}
         {edited && (
           <section aria-labelledby={`${id}-versions`}>
             <h3 id={`${id}-versions`}>Edit history</h3>

@@ -166,6 +166,15 @@ describe('message actions', () => {
     expect(versions[1]!.textContent).toContain('(current)')
   })
 
+  it("details of someone else's message say who sent it and when, without receipts", async () => {
+    const api = setup([message({ body: 'from Bob', author: BOB })])
+    fireEvent.click(within(await openMenu('from Bob')).getByRole('menuitem', { name: 'Details' }))
+    const details = screen.getByRole('dialog', { name: 'Message details' })
+    expect(details.textContent).toContain('From Bob,')
+    expect(within(details).queryByRole('region', { name: 'Read by' })).toBeNull()
+    expect(api.calls.some((c) => c.method === 'messages.seenBy')).toBe(false)
+  })
+
   it('delete for everyone asks first and says what it does; then only "delete for me" is left; delete for me removes it', async () => {
     const api = setup([message({ body: 'oops', author: ME, mine: true, authorName: 'Alice', reactions: { '😂': [BOB] } }), message({ body: 'later', author: BOB })])
     fireEvent.click(within(await openMenu('oops')).getByRole('menuitem', { name: 'Delete for everyone…' }))
