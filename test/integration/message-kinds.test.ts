@@ -64,13 +64,16 @@ describe('everyday message kinds', () => {
     const { alice, bob, carol, id } = await trio()
     const m = await alice.core.send(id, 'we won!')
     for (const c of [bob, carol]) await until(c, id, m.id, () => true, 'the message')
-    await bob.core.react(id, m.id, '👍')
+    // Reacting rewrites the reactor's row of someone else's message: its text must stay.
+    expect((await bob.core.react(id, m.id, '👍')).body).toBe('we won!')
+    expect((await shown(bob, id, m.id))?.body).toBe('we won!')
     await carol.core.react(id, m.id, '👍')
     await until(alice, id, m.id, (v) => v.reactions['👍']?.length === 2, 'two thumbs up')
     await bob.core.react(id, m.id, '🎉')
     for (const c of cores) {
       const v = await until(c, id, m.id, (x) => x.reactions['🎉']?.length === 1 && x.reactions['👍']?.length === 1, 'bob switching to 🎉')
       expect(v.reactions).toEqual({ '🎉': [bob.identity.account], '👍': [carol.identity.account] })
+      expect(v.body).toBe('we won!')
     }
     await carol.core.react(id, m.id, null)
     for (const c of cores) await until(c, id, m.id, (x) => x.reactions['👍'] === undefined, 'carol taking hers away')

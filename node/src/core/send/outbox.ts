@@ -164,7 +164,9 @@ export class Outbox {
     const secrets = plan.contentKey === undefined ? undefined : encodeContentSecrets({ keys: [{ message: plan.message, key: plan.contentKey }] })
     const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload, secrets)
     const existing = plan.creates ? undefined : await store.getMessage(id, plan.message)
-    const contentKey = plan.contentKey ?? (plan.author === null ? (await store.getContentKeys(id, [plan.message])).get(plan.message) : undefined)
+    // The message's text is shown again from its box: a reaction to someone else's message needs their key as much as
+    // an edit of ours needs our own.
+    const contentKey = plan.contentKey ?? (await store.getContentKeys(id, [plan.message])).get(plan.message)
     const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, result.doc, { author: plan.author ?? actor, id: plan.message as never }, plan, existing, (m) =>
       m === plan.message ? contentKey : undefined,
     )
