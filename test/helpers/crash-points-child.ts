@@ -29,6 +29,7 @@ export type ChildCommand =
   | { op: 'toggle'; conversation: string; account: string }
   | { op: 'missing'; ids: Record<string, string[]> }
   | { op: 'dump' }
+  | { op: 'diagnose'; conversation: string; ids: string[] }
   | { op: 'stats' }
   | { op: 'partition'; ms: number }
   | { op: 'exit' }
@@ -150,6 +151,19 @@ async function run(cmd: ChildCommand): Promise<unknown> {
         dump[id] = { messages: await allMessageIds(id), members: membersOf(id) }
       }
       return dump
+    }
+    case 'diagnose': {
+      // For a failed soak: where the given messages came from (if held here), every stream's positions, the counters.
+      const id = cmd.conversation as ConversationId
+      const rows = await core.store.getMessages(id, cmd.ids as never)
+      const rt = (core as unknown as { conversations: Map<string, { streams: Map<string, { have: number; done: number; chain: unknown }>; own: Map<string, { next: number; delivered: number }>; log: { currentEpoch: string } }> }).conversations.get(id)
+      return {
+        held: Object.fromEntries([...rows].map(([m, r]) => [m, { epoch: r.epoch, device: r.device, seq: r.seq, withdrawn: r.withdrawn ?? null }])),
+        streams: rt === undefined ? {} : Object.fromEntries([...rt.streams].map(([k, v]) => [k, { have: v.have, done: v.done, keyed: v.chain !== null }])),
+        own: rt === undefined ? {} : Object.fromEntries([...rt.own].map(([e, o]) => [e, { next: o.next, delivered: o.delivered }])),
+        currentEpoch: rt?.log.currentEpoch ?? null,
+        counters: core.counters.snapshot(),
+      }
     }
     case 'stats': {
       const m = process.memoryUsage()

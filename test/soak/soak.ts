@@ -363,6 +363,14 @@ while (Date.now() - convergeStarted < 180_000) {
 }
 const convergeMs = Date.now() - convergeStarted
 await sampleAll()
+// When it did not converge: where the messages that differ came from, and how far every core holds that stream.
+let diagnosis: unknown = null
+if (!converged) {
+  const differing = [...new Set([...lost.map((l) => l.split('/')[1]!), ...((disagreement['onlyAt1vs0'] as string[]) ?? []), ...((disagreement['onlyAt0vs1'] as string[]) ?? [])])].slice(0, 20)
+  diagnosis = Object.fromEntries(
+    await Promise.all(slots.map(async (s) => [s.name, await s.child!.call({ op: 'diagnose', conversation, ids: differing }).catch((err: unknown) => String(err))] as const)),
+  )
+}
 
 // --- figures
 interface Trend {
@@ -430,6 +438,7 @@ const result = {
   converged,
   convergeMs,
   disagreement: converged ? null : disagreement,
+  diagnosis,
   members: dumps[0]!.members.length,
   processes: rows.map(({ name, samples, slot }) => ({
     name,
@@ -456,7 +465,9 @@ console.log(
 // --- shutdown: every process this script started, and its files
 await Promise.allSettled(slots.map(async (s) => s.child?.close()))
 await relay.stop()
-await rm(root, { recursive: true, force: true })
+// A failed run keeps its data directories for a look with the store's tools.
+if (ok) await rm(root, { recursive: true, force: true })
+else console.log(`data directories kept in ${root}`)
 await rm(script, { force: true })
 // The relay's libp2p leaves a timer or two behind; the work is done.
 process.exit(ok ? 0 : 1)
