@@ -122,7 +122,7 @@ describe('composer modes between two people', () => {
     const row = messageRow(bob, 'can you bring the cake?')
     await row.waitFor({ timeout: 30_000 })
     expect(await row.getAttribute('class')).toContain('mentions-me')
-    expect(await row.locator('.mention.me').innerText()).toBe('@Bob')
+    expect(await row.locator('.mention.mention-me').innerText()).toBe('@Bob')
     await waitForState(alice, 'can you bring the cake?', ['read'])
     await bob.getByRole('button', { name: /, 1 unread mention/ }).waitFor({ state: 'detached' })
   })

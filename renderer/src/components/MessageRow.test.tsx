@@ -257,7 +257,7 @@ describe('message actions', () => {
     const mention = row('can you bring the cake')
     expect(mention.className).toContain('mentions-me')
     // The name is marked as mine once the core has said who I am.
-    await waitFor(() => expect(mention.querySelector('.mention.me')!.textContent).toBe('@Alice'))
+    await waitFor(() => expect(mention.querySelector('.mention.mention-me')!.textContent).toBe('@Alice'))
     const other = row('and the candles')
     expect(other.className).not.toContain('mentions-me')
     expect(other.querySelector('.mention')!.className).toBe('mention')

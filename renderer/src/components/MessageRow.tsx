@@ -228,7 +228,7 @@ export function MessageText({ body, mentions }: { body: string; mentions: Mentio
             )
           case 'mention':
             return (
-              <span key={i} className={`mention${segment.me ? ' me' : ''}`}>
+              <span key={i} className={`mention${segment.me ? ' mention-me' : ''}`}>
                 {segment.text}
               </span>
             )
