@@ -168,7 +168,7 @@ export class StreamProcessor {
         events.emit('message.added', { conversation: rt.id, message: m })
       }
       for (const m of updated) events.emit('message.updated', { conversation: rt.id, message: m })
-      if (newestOthers.length > 0) this.hooks.emitConversation(rt)
+      if (newestOthers.length > 0 || deletions.length > 0) this.hooks.emitConversation(rt)
     })
     await work.commit(true)
   }
