@@ -82,6 +82,7 @@ export {
   messageVersions,
   reactionsOf,
   readMessage,
+  subtreeOf,
   type AttachmentView,
   type MessageVersion,
   type MessageView,

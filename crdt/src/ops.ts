@@ -35,9 +35,19 @@ import {
  * (CrdtError) leaves the input untouched and writable.
  */
 export interface OpResult {
+  /** The document written: `onto` when one was given, else the input document. */
   doc: Shard
   change: Uint8Array
 }
+
+/*
+ * Every op reads `doc` (the shard as this device sees it, everyone's changes merged) and writes into `onto` when given:
+ * a document holding only this device's own changes in the shard. A change made there depends on this device's own
+ * earlier changes and nothing else, so no member ever waits for, or can never apply, it because of another device's
+ * change it lacks (a change a removed member wrote past its cutoff, refused by some members, is one). The caller
+ * then applies the change to its merged document like any other. Without `onto` the change depends on everything in
+ * `doc` (shards written before own documents existed keep working that way).
+ */
 
 export interface SendInput {
   id: MessageId
@@ -134,8 +144,9 @@ function toAttachmentObj(a: AttachmentView): AttachmentObj {
   return { id: new IS(a.id), name: new IS(a.name), size: a.size, mime: new IS(a.mime), sha256hex: new IS(a.sha256hex) }
 }
 
-export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpResult {
+export function sendMessage(doc: Shard, actor: ActorId, input: SendInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
   if (!isMessageId(input.id)) throw new CrdtError('INVALID_INPUT', 'message id must be 32 lowercase hex chars')
   if (!isHlc(input.hlc)) throw new CrdtError('INVALID_INPUT', 'invalid HLC')
   if (!Number.isSafeInteger(input.seq) || input.seq < 0 || input.seq > MAX_ORDER_SEQ) {
@@ -158,7 +169,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput): OpRes
   }
   const hlc = encodeHlc(input.hlc)
   const { id, seq } = input
-  return commit(doc, (root) => {
+  return commit(onto ?? doc, (root) => {
     const msg: MessageObj = { id: new IS(id), kind: new IS(MESSAGE_KIND_TEXT), body: new IS(body), hlc: new IS(hlc), seq }
     if (replyTo !== undefined) msg.replyTo = new IS(refKey(replyTo))
     if (mentions.length > 0) msg.mentions = mentions.map((m) => new IS(m))
@@ -182,8 +193,9 @@ function ownLiveMessage(doc: Shard, actor: ActorId, id: MessageId): NonNullable<
   return view
 }
 
-export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpResult {
+export function editMessage(doc: Shard, actor: ActorId, input: EditInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
   const view = ownLiveMessage(doc, actor, input.id)
   if (view.kind !== 'text') throw new CrdtError('INVALID_INPUT', 'only text messages can be edited')
   const box = checkBox(input.box, input.body)
@@ -194,7 +206,7 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpRes
   if (compareHlc(input.hlc, latest) <= 0) throw new CrdtError('INVALID_INPUT', 'edit HLC must be after the last change')
   const key = encodeHlc(input.hlc)
   const { id } = input
-  return commit(doc, (root) => {
+  return commit(onto ?? doc, (root) => {
     const msg = ownSubtree(root, actor).m[id]
     if (msg === undefined) return
     if (msg.edits === undefined) msg.edits = {}
@@ -206,11 +218,12 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput): OpRes
  * Marks the message deleted and drops its body, edits and attachments from the current state. The old bodies remain
  * in the shard's change history (Automerge cannot truncate history); only retiring the shard removes them.
  */
-export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput): OpResult {
+export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
   ownLiveMessage(doc, actor, input.id)
   const { id } = input
-  return commit(doc, (root) => {
+  return commit(onto ?? doc, (root) => {
     const msg = ownSubtree(root, actor).m[id]
     if (msg === undefined) return
     msg.body = new IS('')
@@ -222,8 +235,9 @@ export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput): O
 }
 
 /** Written in the reactor's own subtree of the shard that holds the target message. */
-export function react(doc: Shard, actor: ActorId, input: ReactInput): OpResult {
+export function react(doc: Shard, actor: ActorId, input: ReactInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
   const { target, emoji, on } = input
   if (!isActorId(target.author) || !isMessageId(target.id)) throw new CrdtError('INVALID_INPUT', 'invalid target')
   if (!isValidEmoji(emoji)) throw new CrdtError('INVALID_INPUT', 'invalid emoji')
@@ -234,7 +248,7 @@ export function react(doc: Shard, actor: ActorId, input: ReactInput): OpResult {
   // Automerge drops writes of an unchanged value, so a repeated (un)react would produce no change: refuse it here.
   if (hasReaction(doc, actor, target, emoji) === on) throw new CrdtError('INVALID_INPUT', 'reaction already in that state')
   const key = refKey(target)
-  return commit(doc, (root) => {
+  return commit(onto ?? doc, (root) => {
     const r = ownSubtree(root, actor).r
     if (r[key] === undefined) r[key] = {}
     const per = r[key]
@@ -252,8 +266,9 @@ export interface SetReactionInput {
  * One reaction per person per message: the new emoji on and any other of this device's off, in one change (the way
  * Signal and WhatsApp behave). Written in the reactor's own subtree of the shard that holds the target message.
  */
-export function setReaction(doc: Shard, actor: ActorId, input: SetReactionInput): OpResult {
+export function setReaction(doc: Shard, actor: ActorId, input: SetReactionInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
   const { target, emoji } = input
   if (!isActorId(target.author) || !isMessageId(target.id)) throw new CrdtError('INVALID_INPUT', 'invalid target')
   if (emoji !== null && !isValidEmoji(emoji)) throw new CrdtError('INVALID_INPUT', 'invalid emoji')
@@ -265,7 +280,7 @@ export function setReaction(doc: Shard, actor: ActorId, input: SetReactionInput)
   const on = emoji !== null && !current.includes(emoji)
   if (off.length === 0 && !on) throw new CrdtError('INVALID_INPUT', 'reaction already in that state')
   const key = refKey(target)
-  return commit(doc, (root) => {
+  return commit(onto ?? doc, (root) => {
     const r = ownSubtree(root, actor).r
     if (r[key] === undefined) r[key] = {}
     const per = r[key]

@@ -152,6 +152,30 @@ describe('a removed member’s messages in flight', () => {
     await waitForCount(alice, id, 2)
     expect(await bodies(alice, id)).toEqual(await bodies(bob, id))
   }, 60_000)
+
+  it('a member who wrote after a removed member’s refused message, before learning of the removal, is still read by everyone', async () => {
+    // Found by the soak: Bob's change depended on Mallory's, which Alice refuses (past Mallory's cutoff), so Alice could
+    // never apply Bob's message. Written on Bob's own changes only, it depends on nothing of Mallory's.
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const mallory = await startCore('mallory')
+    cores = [alice, bob, mallory]
+    const id = await makeGroup(alice, [bob, mallory])
+    await mallory.core.send(id, 'before')
+    for (const c of cores) await waitForCount(c, id, 1)
+    const { envelope } = await composeLikeMallory(mallory, id, 'sent while the removal was on its way')
+    const internals = (c: TestCore) => c.core as unknown as { enqueue(id: string, bytes: Uint8Array, from: string | null): void }
+    internals(bob).enqueue(id, envelope, mallory.identity.peerId)
+    await waitFor(async () => (await bodies(bob, id)).includes('mallory: sent while the removal was on its way'))
+    // Bob writes in the same shard before he knows; Alice removes Mallory without having seen her last message.
+    await bob.core.send(id, 'written before bob knew')
+    await alice.core.removeMember(id, mallory.identity.account)
+    await waitFor(() => bob.core.members(id).length === 2, { message: 'bob to learn of the removal' })
+    await alice.core.syncWith(bob.identity.peerId, id)
+    await waitFor(async () => (await bodies(alice, id)).includes('bob: written before bob knew'), { message: "alice to show bob's message" })
+    await waitFor(async () => JSON.stringify(await bodies(bob, id)) === JSON.stringify(await bodies(alice, id)), { message: 'the same history on both' })
+    expect(await bodies(alice, id)).toEqual(['mallory: before', 'bob: written before bob knew'])
+  }, 60_000)
 })
 
 /** Mallory's next content envelope, built as her core would (real chain key, next position), not yet sent anywhere. */

@@ -20,8 +20,11 @@ export interface ConversationRuntime {
   streams: Map<StreamKey, StreamState>
   /** Our own chain per epoch we write in. */
   own: Map<EpochId, OwnChain>
-  /** Loaded shard documents, by `${epoch}/${shard}`, with their number of stored changes. */
-  shards: Map<string, { doc: Shard; stored: number }>
+  /**
+   * Loaded shard documents, by `${epoch}/${shard}`, with their number of stored changes, and the document of our own
+   * changes we write onto (undefined for a shard we wrote in before own documents existed).
+   */
+  shards: Map<string, { doc: Shard; stored: number; own?: Shard | undefined }>
   /** Topics we are subscribed to. */
   topics: Set<string>
 }

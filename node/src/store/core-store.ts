@@ -22,6 +22,7 @@ export type { MessageState }
  *   stream/<conv>/<epoch>/<device>           sealed StreamState of another device
  *   env/<conv>/<epoch>/<device>/<seq>        envelope bytes
  *   chg/<conv>/<epoch>/<shard>/<n>           sealed Automerge change (n = arrival number within the shard)
+ *   ochg/<conv>/<epoch>/<shard>/<n>          sealed copy of one of our own changes (same n): our own document of the shard
  *   msg/<conv>/<orderKey>                    sealed MessageRow (what the UI reads, in display order)
  *   mid/<conv>/<messageId>                   orderKey
  *   mine/<conv>/<epoch>/<seq>                messageId of our own message at that position
@@ -209,6 +210,7 @@ export const Keys = {
   stream: (c: string, e: string, d: string) => key('stream', c, e, d),
   envelope: (c: string, e: string, d: string, seq: number) => key('env', c, e, d, seq),
   change: (c: string, e: string, shard: number, n: number) => key('chg', c, e, shard, n),
+  ownChange: (c: string, e: string, shard: number, n: number) => key('ochg', c, e, shard, n),
   message: (c: string, orderKey: string) => key('msg', c, orderKey),
   messageId: (c: string, id: string) => key('mid', c, id),
   mine: (c: string, e: string, seq: number) => key('mine', c, e, seq),
@@ -392,6 +394,15 @@ export class CoreStore {
   async listChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
     for await (const [k, v] of this.db.iterate(prefixRange('chg', c, e, shard))) out.push(this.openSealed(k, v))
+    return out
+  }
+  /** Our own changes of a shard, in order: they rebuild the document we write our next change onto. */
+  putOwnChange(c: ConversationId, e: EpochId, shard: number, n: number, change: Uint8Array): Put {
+    return this.sealPut(Keys.ownChange(c, e, shard, n), change)
+  }
+  async listOwnChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const [k, v] of this.db.iterate(prefixRange('ochg', c, e, shard))) out.push(this.openSealed(k, v))
     return out
   }
 

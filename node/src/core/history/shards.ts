@@ -1,4 +1,4 @@
-import { applyRemoteChanges, createShard, type Shard } from '../../../../crdt/src/index.js'
+import { applyRemoteChanges, createShard, subtreeOf, type Shard } from '../../../../crdt/src/index.js'
 import type { DeviceId, EpochId } from '../../ids.js'
 import type { CoreStore } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
@@ -12,6 +12,11 @@ export interface LoadedShard {
   doc: Shard
   /** How many changes of this shard are stored (the next change's index). */
   stored: number
+  /**
+   * Our own changes only: what our next change is written onto, so it depends on nothing another device wrote
+   * (crdt/src/ops.ts). Undefined for a shard we wrote in before own documents existed: we write on `doc` there.
+   */
+  own?: Shard | undefined
 }
 
 /** A conversation's shard documents: loaded from their stored changes on demand, a few kept in memory. */
@@ -31,8 +36,14 @@ export async function loadShard(kernel: Pick<Kernel, 'store' | 'identity'>, rt: 
 }
 
 async function readShard(store: CoreStore, rt: ConversationRuntime, epoch: EpochId, shard: number, device: DeviceId): Promise<LoadedShard> {
+  const actor = actorOf(device)
   const changes = await store.listChanges(rt.id, epoch, shard)
-  let doc = createShard(actorOf(device))
+  let doc = createShard(actor)
   if (changes.length > 0) doc = applyRemoteChanges(doc, changes).doc
-  return { doc, stored: changes.length }
+  const ownChanges = await store.listOwnChanges(rt.id, epoch, shard)
+  // Never written here: a fresh own document. Written with own documents: rebuilt from them. Written before they
+  // existed (our subtree is there, no own changes kept): we keep writing on the merged document.
+  const wrote = subtreeOf(doc, actor) !== undefined
+  const own = !wrote ? createShard(actor) : ownChanges.length > 0 ? applyRemoteChanges(createShard(actor), ownChanges).doc : undefined
+  return { doc, stored: changes.length, own }
 }

@@ -114,7 +114,7 @@ export class StreamProcessor {
       const loaded = await loadShard(this.kernel, rt, docEpoch, shard)
       const result = applyRemoteChanges(loaded.doc, entries.map((e) => e.change))
       entries.forEach((e, i) => work.put(store.putChange(rt.id, docEpoch, shard, loaded.stored + i, e.change)))
-      rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length })
+      rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length, own: loaded.own })
       const refs = [...result.touched.messages, ...result.touched.reactionTargets]
       const touchedIds = [...new Set(refs.map((r) => r.id as unknown as MessageId))]
       const existing = await store.getMessages(rt.id, touchedIds)

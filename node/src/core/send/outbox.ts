@@ -1,4 +1,4 @@
-import { MAX_BODY_CHARS, isCrdtError } from '../../../../crdt/src/index.js'
+import { MAX_BODY_CHARS, applyRemoteChanges, isCrdtError } from '../../../../crdt/src/index.js'
 import { randomBytes } from '../../../common/crypto/random.js'
 import { HearthError, drop } from '../../../common/errors.js'
 import { toHex, utf8 } from '../../../common/util/bytes.js'
@@ -156,10 +156,12 @@ export class Outbox {
     const actor = actorOf(identity.deviceId)
     let result
     try {
-      result = plan.change(loaded.doc, actor)
+      result = plan.change(loaded.doc, actor, loaded.own)
     } catch (err) {
       throw isCrdtError(err) ? new HearthError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : err.code === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : err.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_INPUT', err.message, { cause: err }) : err
     }
+    // Written onto our own document: the shard as we see it takes the change like any other.
+    const merged = loaded.own === undefined ? result.doc : applyRemoteChanges(loaded.doc, [result.change]).doc
     const payload = encodeContent({ shard: plan.shard, change: result.change, epoch: plan.epoch === epoch ? undefined : plan.epoch })
     const secrets = plan.contentKey === undefined ? undefined : encodeContentSecrets({ keys: [{ message: plan.message, key: plan.contentKey }] })
     const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload, secrets)
@@ -167,7 +169,7 @@ export class Outbox {
     // The message's text is shown again from its box: a reaction to someone else's message needs their key as much as
     // an edit of ours needs our own.
     const contentKey = plan.contentKey ?? (await store.getContentKeys(id, [plan.message])).get(plan.message)
-    const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, result.doc, { author: plan.author ?? actor, id: plan.message as never }, plan, existing, (m) =>
+    const materialized = materializeRow(rt, this.withdrawals, identity.deviceId, merged, { author: plan.author ?? actor, id: plan.message as never }, plan, existing, (m) =>
       m === plan.message ? contentKey : undefined,
     )
     if (materialized === undefined) throw new HearthError('INTERNAL', 'the change did not produce its message')
@@ -177,6 +179,7 @@ export class Outbox {
       store.putEnvelope(id, epoch, identity.deviceId, sealed.seq, sealed.bytes),
       store.putOwnChain(id, epoch, nextOwn),
       store.putChange(id, plan.epoch, plan.shard, loaded.stored, result.change),
+      ...(loaded.own === undefined ? [] : [store.putOwnChange(id, plan.epoch, plan.shard, loaded.stored, result.change)]),
       ...store.putMessage(row),
     ]
     if (plan.contentKey !== undefined) puts.push(store.putContentKey(id, plan.message, plan.contentKey))
@@ -196,7 +199,7 @@ export class Outbox {
     }
     // In memory at once, so the next message of the same flush builds on this one; flush undoes it on failure.
     rt.own.set(epoch, nextOwn)
-    rt.shards.set(`${plan.epoch}/${plan.shard}`, { doc: result.doc, stored: loaded.stored + 1 })
+    rt.shards.set(`${plan.epoch}/${plan.shard}`, { doc: merged, stored: loaded.stored + 1, own: loaded.own === undefined ? undefined : result.doc })
     const [view] = await this.readModel.views(rt, [row])
     return { puts, view: view!, envelope: sealed.bytes, topic: keys.topic }
   }

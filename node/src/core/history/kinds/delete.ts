@@ -8,5 +8,5 @@ export async function planDelete(ctx: PlanContext, intent: Extract<MessageIntent
   const row = await ctx.row(intent.target)
   if (!row.mine) throw new HearthError('UNAUTHORIZED', 'you can only delete your own messages for everyone')
   if (row.deleted) throw new HearthError('NOT_FOUND', 'that message was already deleted')
-  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, forget: row, change: (doc, actor) => deleteMessage(doc, actor, { id: row.id as never }) }
+  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, forget: row, change: (doc, actor, onto) => deleteMessage(doc, actor, { id: row.id as never }, onto) }
 }

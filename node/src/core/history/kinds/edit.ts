@@ -17,5 +17,5 @@ export async function planEdit(ctx: PlanContext, intent: Extract<MessageIntent, 
   const key = await ctx.contentKey(row.id)
   const box = key === undefined ? undefined : sealText(key, ctx.rt.id, row.id, intent.body)
   const input = box === undefined ? { id: row.id as never, body: intent.body, hlc } : { id: row.id as never, body: '', box, hlc }
-  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, change: (doc, actor) => editMessage(doc, actor, input) }
+  return { ...targetShard(ctx.rt, row), message: row.id, author: null, creates: false, change: (doc, actor, onto) => editMessage(doc, actor, input, onto) }
 }

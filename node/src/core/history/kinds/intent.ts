@@ -15,7 +15,8 @@ export interface ChangePlan {
   /** The shard document it goes to (an earlier epoch's for a reaction, edit or delete of an older message). */
   epoch: EpochId
   shard: number
-  change(doc: Shard, actor: ActorId): OpResult
+  /** Reads `doc` (everyone's changes), writes onto `onto` (our own changes only) when given: crdt/src/ops.ts. */
+  change(doc: Shard, actor: ActorId, onto?: Shard): OpResult
   /** The message the change creates (a text) or changes (the rest). */
   message: MessageId
   /** Its author's Automerge actor; null when it is ours. */

@@ -7,5 +7,5 @@ import { targetShard } from './target.js'
 export async function planReaction(ctx: PlanContext, intent: Extract<MessageIntent, { kind: 'reaction' }>): Promise<ChangePlan> {
   const row = await ctx.row(intent.target)
   const target = { author: actorOf(row.device), id: row.id as never }
-  return { ...targetShard(ctx.rt, row), message: row.id, author: target.author, creates: false, change: (doc, actor) => setReaction(doc, actor, { target, emoji: intent.emoji }) }
+  return { ...targetShard(ctx.rt, row), message: row.id, author: target.author, creates: false, change: (doc, actor, onto) => setReaction(doc, actor, { target, emoji: intent.emoji }, onto) }
 }

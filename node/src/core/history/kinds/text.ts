@@ -24,15 +24,9 @@ export async function planText(ctx: PlanContext, intent: Extract<MessageIntent, 
     author: null,
     creates: true,
     contentKey,
-    change: (doc, actor) =>
-      sendMessage(doc, actor, {
-        id: id as never,
-        body: '',
-        box,
-        hlc,
-        seq,
-        replyTo: replyTo === undefined ? undefined : { author: actorOf(replyTo.device), id: replyTo.id as never },
-        mentions,
-      }),
+    change: (doc, actor, onto) => {
+      const reply = replyTo === undefined ? undefined : { author: actorOf(replyTo.device), id: replyTo.id as never }
+      return sendMessage(doc, actor, { id: id as never, body: '', box, hlc, seq, replyTo: reply, mentions }, onto)
+    },
   }
 }
