@@ -8,54 +8,20 @@
  *
  * The steps build on each other (one story), so the file runs them in order and stops at the first failure.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, type E2eBrowser } from '../helpers/e2e-browser.js'
-import { buildUi, freePort, startHost, type HostProcess } from '../helpers/e2e-hosts.js'
+import { beforeAll, describe, expect } from 'vitest'
+import { twoPeople } from '../helpers/e2e-story.js'
 import { expectAccessible, messageRow, onboard, openConversation, send, waitForState } from '../helpers/e2e-ui.js'
 
-let root: string
-let browser: E2eBrowser
-const hosts: HostProcess[] = []
+const people = twoPeople('modes')
+const step = people.step.bind(people)
 let alice: Page
 let bob: Page
-let failed = false
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hearth-e2e-modes-'))
-  await buildUi()
-  const started = await Promise.all(
-    ['alice', 'bob'].map(async (name) => startHost(name, { dataDir: join(root, name), uiPort: await freePort(), listenPort: await freePort() })),
-  )
-  hosts.push(...started)
-  browser = await launchBrowser()
-  alice = await (await browser.context('alice')).newPage()
-  bob = await (await browser.context('bob')).newPage()
-  await Promise.all([alice.goto(started[0]!.url), bob.goto(started[1]!.url)])
+beforeAll(() => {
+  alice = people.alice
+  bob = people.bob
 })
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== 'fail') return
-  failed = true
-  await browser.keepEvidence(context.task.name)
-  for (const host of hosts) process.stderr.write(`--- ${host.name} output ---\n${host.output()}\n`)
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await Promise.all(hosts.map((h) => h.stop()))
-  await rm(root, { recursive: true, force: true })
-})
-
-function step(name: string, fn: () => Promise<void>) {
-  it(name, async (context) => {
-    if (failed) context.skip()
-    await fn()
-  })
-}
 
 const composer = (page: Page) => page.getByLabel(/^Message to /)
 const typingLine = (page: Page) => page.locator('.typing-indicator')

@@ -7,61 +7,27 @@
  *
  * The steps build on each other (one story), so the file runs them in order and stops at the first failure.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, RESULTS_DIR, ROOT, type E2eBrowser } from '../helpers/e2e-browser.js'
-import { buildUi, freePort, startHost, type HostProcess } from '../helpers/e2e-hosts.js'
+import { beforeAll, describe, expect } from 'vitest'
+import { RESULTS_DIR, ROOT } from '../helpers/e2e-browser.js'
+import { twoPeople } from '../helpers/e2e-story.js'
 import { expectAccessible, messageRow, onboard, send, waitForState } from '../helpers/e2e-ui.js'
 
-let root: string
-let browser: E2eBrowser
-const hosts: HostProcess[] = []
+const people = twoPeople('actions', { aliceClipboard: true })
+const step = people.step.bind(people)
 let alice: Page
 let bob: Page
-let failed = false
 
 const ORIGINAL = 'Dinner on Sunday at 7?'
 const EDITED = 'Dinner on Sunday at 8?'
 const REPLY = 'Yes! I will bring dessert.'
 const LINK_TEXT = 'The menu is at https://example.org/menu?day=sunday.'
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hearth-e2e-actions-'))
-  await buildUi()
-  const started = await Promise.all(
-    ['alice', 'bob'].map(async (name) => startHost(name, { dataDir: join(root, name), uiPort: await freePort(), listenPort: await freePort() })),
-  )
-  hosts.push(...started)
-  browser = await launchBrowser()
-  const aliceContext = await browser.context('alice')
-  await aliceContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(started[0]!.url).origin })
-  alice = await aliceContext.newPage()
-  bob = await (await browser.context('bob')).newPage()
-  await Promise.all([alice.goto(started[0]!.url), bob.goto(started[1]!.url)])
+beforeAll(() => {
+  alice = people.alice
+  bob = people.bob
 })
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== 'fail') return
-  failed = true
-  await browser.keepEvidence(context.task.name)
-  for (const host of hosts) process.stderr.write(`--- ${host.name} output ---\n${host.output()}\n`)
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await Promise.all(hosts.map((h) => h.stop()))
-  await rm(root, { recursive: true, force: true })
-})
-
-function step(name: string, fn: () => Promise<void>) {
-  it(name, async (context) => {
-    if (failed) context.skip()
-    await fn()
-  })
-}
 
 /** Opens a message's actions menu the way a pointer user does: hover, then its ⋯ button. */
 async function openMenu(page: Page, text: string) {
