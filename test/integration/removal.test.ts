@@ -105,7 +105,8 @@ describe('a removed member’s messages in flight', () => {
     cores = []
   })
 
-  it('end the same on every member: one that showed it before the removal arrived withdraws it', async () => {
+  /** Mallory's next message reaches Bob (a sync page, a relay fetch) while Alice, not having seen it, will remove her. */
+  async function inFlightAtBob() {
     const alice = await startCore('alice')
     const bob = await startCore('bob')
     const mallory = await startCore('mallory')
@@ -113,12 +114,15 @@ describe('a removed member’s messages in flight', () => {
     const id = await makeGroup(alice, [bob, mallory])
     await mallory.core.send(id, 'before')
     for (const c of cores) await waitForCount(c, id, 1)
-
-    // Mallory's next message reaches Bob (a sync page, a relay fetch) while Alice, not having seen it, removes her.
     const { envelope, topic } = await composeLikeMallory(mallory, id, 'sent while the removal was on its way')
-    const internals = (c: TestCore) => c.core as unknown as { enqueue(id: string, bytes: Uint8Array, from: string | null): void }
     internals(bob).enqueue(id, envelope, mallory.identity.peerId)
     await waitFor(async () => (await bodies(bob, id)).includes('mallory: sent while the removal was on its way'))
+    return { alice, bob, mallory, id, envelope, topic }
+  }
+  const internals = (c: TestCore) => c.core as unknown as { enqueue(id: string, bytes: Uint8Array, from: string | null): void }
+
+  it('end the same on every member: one that showed it before the removal arrived withdraws it', async () => {
+    const { alice, bob, mallory, id, envelope, topic } = await inFlightAtBob()
     const inFlight = (await bob.core.page(id)).messages.find((m) => m.body.startsWith('sent while'))!
     const withdrawn: string[] = []
     bob.core.events.on('message.updated', (e) => {
@@ -156,17 +160,7 @@ describe('a removed member’s messages in flight', () => {
   it('a member who wrote after a removed member’s refused message, before learning of the removal, is still read by everyone', async () => {
     // Found by the soak: Bob's change depended on Mallory's, which Alice refuses (past Mallory's cutoff), so Alice could
     // never apply Bob's message. Written on Bob's own changes only, it depends on nothing of Mallory's.
-    const alice = await startCore('alice')
-    const bob = await startCore('bob')
-    const mallory = await startCore('mallory')
-    cores = [alice, bob, mallory]
-    const id = await makeGroup(alice, [bob, mallory])
-    await mallory.core.send(id, 'before')
-    for (const c of cores) await waitForCount(c, id, 1)
-    const { envelope } = await composeLikeMallory(mallory, id, 'sent while the removal was on its way')
-    const internals = (c: TestCore) => c.core as unknown as { enqueue(id: string, bytes: Uint8Array, from: string | null): void }
-    internals(bob).enqueue(id, envelope, mallory.identity.peerId)
-    await waitFor(async () => (await bodies(bob, id)).includes('mallory: sent while the removal was on its way'))
+    const { alice, bob, mallory, id } = await inFlightAtBob()
     // Bob writes in the same shard before he knows; Alice removes Mallory without having seen her last message.
     await bob.core.send(id, 'written before bob knew')
     await alice.core.removeMember(id, mallory.identity.account)
