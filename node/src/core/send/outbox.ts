@@ -158,7 +158,8 @@ export class Outbox {
     try {
       result = plan.change(loaded.doc, actor, loaded.own)
     } catch (err) {
-      throw isCrdtError(err) ? new HearthError(err.code === 'TOO_LARGE' ? 'TOO_LARGE' : err.code === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : err.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_INPUT', err.message, { cause: err }) : err
+      // The history model's refusals (a reaction already in that state, another's message) are the person's to read.
+      throw isCrdtError(err) ? new HearthError(err.code, err.message, { cause: err }) : err
     }
     // Written onto our own document: the shard as we see it takes the change like any other.
     const merged = loaded.own === undefined ? result.doc : applyRemoteChanges(loaded.doc, [result.change]).doc
