@@ -76,16 +76,17 @@ core.node.onPeerConnected((peer) => {
 })
 
 async function allMessageIds(id: ConversationId): Promise<string[]> {
-  const ids: string[] = []
+  const pages: string[][] = []
   let before: string | undefined
   for (;;) {
     const page = await core.page(id, { limit: 500, before })
-    for (const m of page.messages) ids.push(m.id)
+    pages.push(page.messages.map((m) => m.id))
     if (page.nextBefore === null) break
     before = page.nextBefore
   }
-  // Pages come newest first; the oldest first reads better in a diff.
-  return ids.reverse()
+  // Each page is oldest first and the pages come newest first: the whole history oldest first. (Reversing the flat
+  // list scrambled the order within pages, and pages split differently on cores whose withdrawn rows differ.)
+  return pages.reverse().flat()
 }
 
 function membersOf(id: ConversationId): string[] {

@@ -250,6 +250,22 @@ const sampler = (async () => {
 })()
 
 // --- churn
+/** A new person joins with a fresh invite; the admin may be cut off for a while (a partition), so try again. */
+async function joinWithRetries(slot: Slot): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const code = await admin.child!.call<string>({ op: 'invite', conversation })
+      await slot.child!.call({ op: 'join', code })
+      return
+    } catch (err) {
+      if (attempt >= 10) throw err
+      log(`${slot.name} join attempt ${attempt} failed (${String(err).slice(0, 120)}); trying again`)
+      await dialOthers(slot)
+      await sleep(3_000)
+    }
+  }
+}
+
 type Churn = 'restart' | 'kill' | 'partition' | 'replace'
 const churnCounts: Record<Churn, number> = { restart: 0, kill: 0, partition: 0, replace: 0 }
 const deadline = started + MINUTES * 60_000
@@ -291,8 +307,7 @@ while (Date.now() < deadline - CHURN_MS) {
       slot.replaced++
       slot.dir = join(root, `core-${slot.index}-${++generation}`)
       await spawnSlot(slot)
-      const code = await admin.child!.call<string>({ op: 'invite', conversation })
-      await slot.child!.call({ op: 'join', code })
+      await joinWithRetries(slot)
       await dialOthers(slot)
     }
   } catch (err) {
@@ -307,6 +322,14 @@ log('churn over: waiting for convergence')
 // --- the end: everyone up, connected, and in agreement
 for (const slot of slots) if (slot.child === undefined || slot.child.dead) await spawnSlot(slot)
 for (const slot of slots) await dialOthers(slot)
+// A replacement whose join failed every time during the churn (the admin cut off throughout) joins now.
+for (const slot of slots) {
+  const held = await slot.child!.call<Record<string, ConversationDump>>({ op: 'dump' })
+  if (held[conversation] === undefined) {
+    log(`${slot.name} is not in the group: joining now`)
+    await joinWithRetries(slot).catch((err: unknown) => log(`${slot.name} could not join: ${String(err)}`))
+  }
+}
 const convergeStarted = Date.now()
 let dumps: ConversationDump[] = []
 let converged = false
