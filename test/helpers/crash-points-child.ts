@@ -16,6 +16,7 @@ import { initDataDir, openCore } from '../../node/src/core/open-core.js'
 import { Logger } from '../../node/src/core/logger.js'
 import { identityExists } from '../../node/src/identity/identity.js'
 import type { ConversationId } from '../../node/src/ids.js'
+import { wholeHistory } from './history.js'
 
 export type ChildCommand =
   | { op: 'create'; name: string }
@@ -76,17 +77,7 @@ core.node.onPeerConnected((peer) => {
 })
 
 async function allMessageIds(id: ConversationId): Promise<string[]> {
-  const pages: string[][] = []
-  let before: string | undefined
-  for (;;) {
-    const page = await core.page(id, { limit: 500, before })
-    pages.push(page.messages.map((m) => m.id))
-    if (page.nextBefore === null) break
-    before = page.nextBefore
-  }
-  // Each page is oldest first and the pages come newest first: the whole history oldest first. (Reversing the flat
-  // list scrambled the order within pages, and pages split differently on cores whose withdrawn rows differ.)
-  return pages.reverse().flat()
+  return (await wholeHistory((before) => core.page(id, { limit: 500, before }))).map((m) => m.id)
 }
 
 function membersOf(id: ConversationId): string[] {

@@ -19,6 +19,7 @@ import type { ConversationDump } from '../helpers/crash-points-child.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { ChildCore, bundleChild } from '../soak/child-driver.js'
 import { seededRandom } from '../helpers/seeded-random.js'
+import { wholeHistory } from '../helpers/history.js'
 
 const SEED = Number(process.env.HEARTH_CRASH_SEED ?? 20261202)
 /** Fifty in CI; fewer to try a change quickly (the kinds keep their proportions). */
@@ -33,15 +34,7 @@ type Kind = 'send' | 'receive' | 'sync' | 'join' | 'rename' | 'remove'
 const KIND_SHARES: Record<Kind, number> = { send: 10, receive: 8, sync: 8, join: 8, rename: 8, remove: 8 }
 
 async function allIds(c: TestCore, id: ConversationId): Promise<string[]> {
-  const ids: string[] = []
-  let before: string | undefined
-  for (;;) {
-    const page = await c.core.page(id, { limit: 500, before })
-    for (const m of page.messages) ids.push(m.id)
-    if (page.nextBefore === null) break
-    before = page.nextBefore
-  }
-  return ids.reverse()
+  return (await wholeHistory((before) => c.core.page(id, { limit: 500, before }))).map((m) => m.id)
 }
 
 /** The same shape as the child's dump, so the two compare as strings. */

@@ -22,6 +22,7 @@ import { Logger } from '../../node/src/core/logger.js'
 import { initDataDir, openCore } from '../../node/src/core/open-core.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { identityExists } from '../../node/src/identity/identity.js'
+import { wholeHistory } from '../helpers/history.js'
 
 export interface CoreHostOptions {
   name: string
@@ -107,16 +108,8 @@ async function apiBackend(): Promise<Backend> {
 }
 
 /** The whole history, oldest first. */
-async function history(backend: Backend, conversation: string): Promise<MessageView[]> {
-  const pages: MessageView[][] = []
-  let before: string | undefined
-  for (;;) {
-    const page = await backend.page(conversation, before)
-    pages.unshift(page.messages)
-    if (page.nextBefore === null) break
-    before = page.nextBefore
-  }
-  return pages.flat()
+function history(backend: Backend, conversation: string): Promise<MessageView[]> {
+  return wholeHistory((before) => backend.page(conversation, before))
 }
 
 const out = (line: object): void => void process.stdout.write(`${JSON.stringify(line)}\n`)
