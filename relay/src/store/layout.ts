@@ -168,3 +168,8 @@ export interface StoreState {
 
 export const encodeState = (s: StoreState): Uint8Array => encodeCbor({ q: s.q, b: s.b, n: s.n })
 export const decodeState = (v: Uint8Array): StoreState => decodeCounters(v, 'store state', ['q', 'b', 'n']) as unknown as StoreState
+
+/** The sequence number a mailbox item or arrival key ends with (hex, after the last separator). */
+export function seqFromKey(k: string): number {
+  return Number.parseInt(k.slice(k.lastIndexOf('\x00') + 1), 16)
+}

@@ -15,9 +15,10 @@
  */
 import { createHash, createHmac } from 'node:crypto'
 import { HearthError } from '../../../node/common/errors.js'
-import { randomBytes } from '../../../node/common/crypto/random.js'
 import type { BatchOp, Database } from '../../../node/common/storage/database.js'
-import { migrate, type Migration } from '../../../node/common/storage/migrations.js'
+import { migrate } from '../../../node/common/storage/migrations.js'
+import { MIGRATIONS } from './mailbox-migrations.js'
+import type { AckOutcome, MailboxStoreOptions, Page, StoreEvents, StoreLimits, SweepResult } from './mailbox-types.js'
 import { type DepositEnvelope, type DepositOutcome, type PageItem } from '../../../node/common/wire/mailbox.js'
 import { equalBytes, toBase64Url } from '../../../node/common/util/bytes.js'
 import {
@@ -36,7 +37,6 @@ import {
   dedupKey,
   encodeArrival,
   encodeItem,
-  encodeMeta,
   encodeSeq,
   encodeState,
   encodeStats,
@@ -50,51 +50,13 @@ import {
   usageDayStart,
   usageKey,
   usageRange,
+  seqFromKey,
   type Counters,
   type MailboxStats,
   type RelayMeta,
 } from './layout.js'
 
-export interface StoreLimits {
-  /** Largest envelope accepted (≤ the protocol's 64 KiB). */
-  maxEnvelopeBytes: number
-  mailboxMaxBytes: number
-  mailboxMaxEnvelopes: number
-  mailboxMaxReaders: number
-  peerMaxBytesPerDay: number
-  peerMaxEnvelopesPerDay: number
-  retentionMs: number
-  /** The disk budget: envelope bytes plus ITEM_OVERHEAD_BYTES each. */
-  maxStoredBytes: number
-}
-
-export interface StoreEvents {
-  /** After a batch holding new envelopes for this mailbox (base64url id) is durable: wakes waiting fetches. */
-  onStored?(mailbox: string): void
-  onEvicted?(envelopes: number, bytes: number): void
-  onExpired?(envelopes: number, bytes: number): void
-  /** One synced batch: how many envelopes it stored and how long the write took. */
-  onBatch?(stored: number, ms: number): void
-}
-
-export interface MailboxStoreOptions {
-  limits: StoreLimits
-  events?: StoreEvents
-  /** Wall clock (arrival times, retention, quota days). Default `Date.now`. */
-  now?: () => number
-  /** Envelopes per synced batch at most; more queued deposits wait for the next batch. Default 2,000. */
-  maxBatchEnvelopes?: number
-  /** Mailbox usage records kept in memory. Default 20,000. */
-  statsCacheSize?: number
-}
-
-export interface Page {
-  items: PageItem[]
-  next: string
-  more: boolean
-}
-
-export type AckOutcome = 'ok' | 'mailbox-quota'
+export type { AckOutcome, MailboxStoreOptions, Page, StoreEvents, StoreLimits, SweepResult } from './mailbox-types.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** When over budget, evict down to this fraction of it, so a full relay does not evict on every single deposit. */
@@ -102,24 +64,6 @@ const EVICTION_TARGET = 0.98
 /** Entries one sweep step handles before yielding the writer to deposits. */
 const SWEEP_STEP = 2_000
 
-const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: 'relay mailbox store: generation, peer salt and an empty state',
-    async up(db) {
-      // Idempotent: a crash before the version bump runs this again and must not mint a new generation.
-      if ((await db.get(RELAY_META_KEY)) !== undefined) return
-      const meta: RelayMeta = { generation: randomBytes(8), peerSalt: randomBytes(32) }
-      await db.batch(
-        [
-          { type: 'put', key: RELAY_META_KEY, value: encodeMeta(meta) },
-          { type: 'put', key: STATE_KEY, value: encodeState({ q: 0, b: 0, n: 0 }) },
-        ],
-        { sync: true },
-      )
-    },
-  },
-]
 
 interface PreparedEnvelope {
   hash: Uint8Array
@@ -134,10 +78,6 @@ type Job =
   | { kind: 'ack'; mbx: string; reader: string; seq: number; resolve: (o: AckOutcome) => void; reject: (e: unknown) => void }
   | { kind: 'sweep'; resolve: (r: SweepResult) => void; reject: (e: unknown) => void }
 
-export interface SweepResult {
-  expired: number
-  expiredBytes: number
-}
 
 export class MailboxStore {
   readonly #db: Database
@@ -255,7 +195,7 @@ export class MailboxStore {
         more = true
         break
       }
-      const seq = seqFromItemKey(k)
+      const seq = seqFromKey(k)
       lastSeq = seq
       // Past retention but not swept yet: members must not rely on it, so it is not served.
       if (item.arrival < cutoff) continue
@@ -556,7 +496,7 @@ export class MailboxStore {
     for await (const [k, value] of this.#db.iterate(arrivalRange())) {
       if (bytes >= need) break
       const entry = decodeArrival(value)
-      victims.push({ seq: seqFromArrivalKey(k), mbx: idText(entry.mailbox), hash: idText(entry.hash), size: entry.size })
+      victims.push({ seq: seqFromKey(k), mbx: idText(entry.mailbox), hash: idText(entry.hash), size: entry.size })
       bytes += entry.size
       envelopes++
     }
@@ -586,7 +526,7 @@ export class MailboxStore {
         full = true
         break
       }
-      victims.push({ seq: seqFromArrivalKey(k), mbx: idText(entry.mailbox), hash: idText(entry.hash), size: entry.size })
+      victims.push({ seq: seqFromKey(k), mbx: idText(entry.mailbox), hash: idText(entry.hash), size: entry.size })
     }
     const ops: BatchOp[] = []
     const stats = await this.#stagedStats(victims.map((v) => v.mbx))
@@ -637,13 +577,6 @@ export class MailboxStore {
   }
 }
 
-function seqFromItemKey(k: string): number {
-  return Number.parseInt(k.slice(k.lastIndexOf('\x00') + 1), 16)
-}
-
-function seqFromArrivalKey(k: string): number {
-  return Number.parseInt(k.slice(k.lastIndexOf('\x00') + 1), 16)
-}
 
 /** LevelDB reports a full disk as an IO error whose text carries the OS's. */
 function isDiskFull(err: unknown): boolean {
