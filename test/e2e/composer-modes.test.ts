@@ -10,8 +10,8 @@
  */
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect } from 'vitest'
-import { twoPeople } from '../helpers/e2e-story.js'
-import { expectAccessible, messageRow, onboard, openConversation, send, waitForState } from '../helpers/e2e-ui.js'
+import { familyOfTwo, twoPeople } from '../helpers/e2e-story.js'
+import { expectAccessible, messageRow, openConversation, send, waitForState } from '../helpers/e2e-ui.js'
 
 const people = twoPeople('modes')
 const step = people.step.bind(people)
@@ -34,17 +34,7 @@ async function lookAway(page: Page): Promise<void> {
 
 describe('composer modes between two people', () => {
   step('both onboard; alice creates a group and bob joins with its invite link', async () => {
-    await Promise.all([onboard(alice, 'Alice'), onboard(bob, 'Bob')])
-    await alice.getByRole('button', { name: 'New group' }).click()
-    await alice.getByLabel('Group name').fill('Family')
-    await alice.getByRole('button', { name: 'Create group' }).click()
-    const link = await alice.getByLabel('Invite link').inputValue()
-    await alice.getByRole('button', { name: 'Close' }).click()
-    await bob.getByRole('button', { name: 'Join' }).click()
-    await bob.getByLabel('Invite link').fill(link)
-    await bob.getByRole('dialog').getByRole('button', { name: 'Join' }).click()
-    await bob.getByRole('heading', { name: 'Family', level: 2 }).waitFor({ timeout: 30_000 })
-    await alice.getByText('2 members').waitFor({ timeout: 30_000 })
+    await familyOfTwo(alice, bob)
     await send(alice, 'Welcome, Bob')
     await messageRow(bob, 'Welcome, Bob').waitFor({ timeout: 30_000 })
   })

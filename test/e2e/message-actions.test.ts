@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect } from 'vitest'
 import { RESULTS_DIR, ROOT } from '../helpers/e2e-browser.js'
-import { twoPeople } from '../helpers/e2e-story.js'
-import { expectAccessible, messageRow, onboard, send, waitForState } from '../helpers/e2e-ui.js'
+import { familyOfTwo, twoPeople } from '../helpers/e2e-story.js'
+import { expectAccessible, messageRow, send, waitForState } from '../helpers/e2e-ui.js'
 
 const people = twoPeople('actions', { aliceClipboard: true })
 const step = people.step.bind(people)
@@ -49,17 +49,7 @@ function chip(page: Page, text: string, name: string) {
 
 describe('message actions between two people', () => {
   step('both onboard; bob joins alice’s group', async () => {
-    await Promise.all([onboard(alice, 'Alice'), onboard(bob, 'Bob')])
-    await alice.getByRole('button', { name: 'New group' }).click()
-    await alice.getByLabel('Group name').fill('Family')
-    await alice.getByRole('button', { name: 'Create group' }).click()
-    const link = await alice.getByLabel('Invite link').inputValue()
-    await alice.getByRole('button', { name: 'Close' }).click()
-    await bob.getByRole('button', { name: 'Join' }).click()
-    await bob.getByLabel('Invite link').fill(link)
-    await bob.getByRole('dialog').getByRole('button', { name: 'Join' }).click()
-    await bob.getByRole('heading', { name: 'Family', level: 2 }).waitFor({ timeout: 30_000 })
-    await alice.getByText('2 members').waitFor({ timeout: 30_000 })
+    await familyOfTwo(alice, bob)
   })
 
   step('bob replies from the menu; both see the quote, which leads to the original', async () => {

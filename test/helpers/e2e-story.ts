@@ -5,12 +5,28 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, it } from 'vitest'
 import { launchBrowser, type E2eBrowser } from './e2e-browser.js'
 import { buildUi, freePort, startHost, type HostProcess } from './e2e-hosts.js'
+import { onboard } from './e2e-ui.js'
 
 export interface TwoPeople {
   readonly alice: Page
   readonly bob: Page
   /** One step of the story: steps build on each other, so after the first failure the rest are skipped. */
   step(name: string, fn: () => Promise<void>): void
+}
+
+/** Both onboard; Alice creates the group "Family" and Bob joins it with its invite link. */
+export async function familyOfTwo(alice: Page, bob: Page): Promise<void> {
+  await Promise.all([onboard(alice, 'Alice'), onboard(bob, 'Bob')])
+  await alice.getByRole('button', { name: 'New group' }).click()
+  await alice.getByLabel('Group name').fill('Family')
+  await alice.getByRole('button', { name: 'Create group' }).click()
+  const link = await alice.getByLabel('Invite link').inputValue()
+  await alice.getByRole('button', { name: 'Close' }).click()
+  await bob.getByRole('button', { name: 'Join' }).click()
+  await bob.getByLabel('Invite link').fill(link)
+  await bob.getByRole('dialog').getByRole('button', { name: 'Join' }).click()
+  await bob.getByRole('heading', { name: 'Family', level: 2 }).waitFor({ timeout: 30_000 })
+  await alice.getByText('2 members').waitFor({ timeout: 30_000 })
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Database } from '../../common/storage/database.js'
+import type { Database, Range } from '../../common/storage/database.js'
 import { decodeJson, encodeJson } from '../../common/storage/json-codec.js'
 import { decodeNumber, key, prefixRange, splitKey } from '../../common/storage/keyspace.js'
 import { SealedValues } from '../../common/storage/sealed-values.js'
@@ -391,18 +391,21 @@ export class CoreStore {
   putChange(c: ConversationId, e: EpochId, shard: number, n: number, change: Uint8Array): Put {
     return this.sealPut(Keys.change(c, e, shard, n), change)
   }
-  async listChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = []
-    for await (const [k, v] of this.db.iterate(prefixRange('chg', c, e, shard))) out.push(this.openSealed(k, v))
-    return out
+  listChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
+    return this.openAll(prefixRange('chg', c, e, shard))
   }
   /** Our own changes of a shard, in order: they rebuild the document we write our next change onto. */
   putOwnChange(c: ConversationId, e: EpochId, shard: number, n: number, change: Uint8Array): Put {
     return this.sealPut(Keys.ownChange(c, e, shard, n), change)
   }
-  async listOwnChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
+  listOwnChanges(c: ConversationId, e: EpochId, shard: number): Promise<Uint8Array[]> {
+    return this.openAll(prefixRange('ochg', c, e, shard))
+  }
+
+  /** Every sealed value in a range, opened, in key order. */
+  private async openAll(range: Range): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
-    for await (const [k, v] of this.db.iterate(prefixRange('ochg', c, e, shard))) out.push(this.openSealed(k, v))
+    for await (const [k, v] of this.db.iterate(range)) out.push(this.openSealed(k, v))
     return out
   }
 
