@@ -11,6 +11,7 @@ import type { CoreEventName, CoreEvents } from '../core/events.js'
 import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 import type {
   AppInfo,
+  ChatRequestView,
   AppStatus,
   ConversationSummary,
   CreatedIdentity,
@@ -88,6 +89,17 @@ export const coreContract = {
   /** Accounts that were members and were removed: an admin may add one back (never an invite). */
   'conversations.removed': { params: byConversation, result: result<RemovedMemberView[]>() },
   'conversations.addBack': { params: z.strictObject({ conversationId, account }), result: result<null>() },
+  /** This person's own mute, archive and pin for one conversation; kept on this device only. */
+  'conversations.setPrefs': {
+    params: z.strictObject({
+      conversationId,
+      // forMs: null mutes until changed; the UI offers 1 h, 8 h, 1 day and 1 week. Level 'all' unmutes.
+      mute: z.strictObject({ level: z.enum(['all', 'mentions', 'nothing']), forMs: z.number().int().min(60_000).max(366 * 24 * 3600_000).nullable() }).optional(),
+      archived: z.boolean().optional(),
+      pinned: z.boolean().optional(),
+    }),
+    result: result<ConversationSummary>(),
+  },
   'conversations.setRole': {
     params: z.strictObject({ conversationId, account, role: z.enum(['admin', 'member']) }),
     result: result<null>(),
@@ -116,6 +128,15 @@ export const coreContract = {
   'messages.retry': { params: z.strictObject({ conversationId, messageId }), result: result<MessageView>() },
 
   'network.peers': { params: noParams, result: result<PeerView[]>() },
+  /** Requests to start a direct chat with a device nearby, both ways. */
+  'chats.requests': { params: noParams, result: result<ChatRequestView[]>() },
+  /** Asks a connected device to chat: makes the direct conversation and sends it a request with a single-use invite. */
+  'chats.request': {
+    params: z.strictObject({ peerId: z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'peerId must be base58') }),
+    result: result<{ request: ChatRequestView; conversation: ConversationSummary }>(),
+  },
+  'chats.accept': { params: z.strictObject({ requestId: z.string().regex(/^[0-9a-f]{32}$/) }), result: result<ConversationSummary>() },
+  'chats.decline': { params: z.strictObject({ requestId: z.string().regex(/^[0-9a-f]{32}$/) }), result: result<null>() },
   'network.status': { params: noParams, result: result<NetworkStatus>() },
 
   'settings.get': { params: noParams, result: result<SettingsView>() },
@@ -208,6 +229,7 @@ export const coreEventNames = [
   'security.equivocation',
   'relay.changed',
   'typing',
+  'chat-requests.changed',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

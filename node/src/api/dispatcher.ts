@@ -62,6 +62,12 @@ const handlers: Handlers = {
     await core.addBack(cid(p.conversationId), p.account)
     return null
   },
+  'conversations.setPrefs': (core, p) =>
+    core.setConversationPrefs(cid(p.conversationId), {
+      ...(p.mute === undefined ? {} : { mute: p.mute }),
+      ...(p.archived === undefined ? {} : { archived: p.archived }),
+      ...(p.pinned === undefined ? {} : { pinned: p.pinned }),
+    }),
   'conversations.setRole': async (core, p) => {
     await core.setRole(cid(p.conversationId), p.account, p.role)
     return null
@@ -85,6 +91,13 @@ const handlers: Handlers = {
   'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),
 
   'network.peers': (core) => core.peers(),
+  'chats.requests': (core) => core.chatRequestList(),
+  'chats.request': (core, p) => core.requestChat(p.peerId),
+  'chats.accept': (core, p) => core.acceptChat(p.requestId),
+  'chats.decline': async (core, p) => {
+    await core.declineChat(p.requestId)
+    return null
+  },
   'network.status': (core) => ({
     whoami: core.whoami(),
     peers: core.peers(),

@@ -2,6 +2,8 @@
  * Shapes the core API returns. They are plain JSON so the same values cross a MessagePort, a WebSocket and the CLI's
  * `--json` output unchanged.
  */
+import type { MuteSetting } from './mute.js'
+
 export type MessageState = 'pending' | 'sent' | 'delivered' | 'read' | 'failed'
 
 export interface MessageView {
@@ -90,6 +92,30 @@ export interface ConversationSummary {
   removed: boolean
   /** Devices that sent conflicting messages here (the UI shows a banner). Absent: none. */
   conflicts?: ConflictView[]
+  /** This person's mute here, as in force now (a lapsed timed mute reads as 'all'). Absent: not muted. */
+  mute?: MuteSetting
+  /** Put out of sight under "Archived" by this person. Absent: no. */
+  archived?: boolean
+  /** When this person pinned it to the top (pins are shown in this order), or null. Absent: not pinned. */
+  pinnedAt?: number | null
+}
+
+/**
+ * A request to start a direct chat between two devices nearby: `incoming` (someone asks us; accept or decline) or
+ * `outgoing` (we asked; 'declined' once they said no).
+ */
+export interface ChatRequestView {
+  id: string
+  direction: 'incoming' | 'outgoing'
+  peerId: string
+  /** The asking account (incoming only). */
+  account: string | null
+  /** The asker's name from its device certificate (incoming), or the name we know the other device by, or null. */
+  displayName: string | null
+  conversationId: string
+  at: number
+  expiresAt: number
+  state: 'pending' | 'declined'
 }
 
 export interface MemberView {

@@ -1,7 +1,7 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ConversationSummary, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
 import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
@@ -12,7 +12,7 @@ import { Withdrawals } from './equivocation.js'
 import { CoreEventBus } from './events.js'
 import { GapSync } from './gap-sync.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
-import { ReadModel } from './history/read-model.js'
+import type { ReadModel } from './history/read-model.js'
 import { Kernel } from './kernel.js'
 import type { LinkProbe } from './link-probe.js'
 import { Logger } from './logger.js'
@@ -23,6 +23,7 @@ import { JoinClient } from './membership/join-client.js'
 import { JoinServer } from './membership/join-server.js'
 import { MembershipEngine } from './membership/membership-engine.js'
 import { dialableAddresses, peers, waitForPeer } from './network/peers.js'
+import { ChatRequests } from './network/chat-requests.js'
 import { Receipts } from './receipts/receipts.js'
 import { Typing } from './receipts/typing.js'
 import { MessageDetails } from './history/message-details.js'
@@ -39,6 +40,8 @@ import { SecurityCounters } from './security-counters.js'
 import { Outbox } from './send/outbox.js'
 import { SerialQueue } from './serial-queue.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
+import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
+import { ReadModelWithPrefs } from './settings/read-model-with-prefs.js'
 import { SYNC_LIMITS, JOIN_LIMITS } from './sync/protocol-limits.js'
 import { SyncClient } from './sync/sync-client.js'
 import { SyncServer } from './sync/sync-server.js'
@@ -111,6 +114,8 @@ export class Core {
   private readonly validate: ReturnType<typeof gossipValidator>
   private readonly typingPart: Typing
   private readonly details: MessageDetails
+  private readonly prefs: ConversationPrefsStore
+  private readonly chatRequests: ChatRequests
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -151,7 +156,8 @@ export class Core {
     this.reconnect = links.reconnect
     this.linkProbe = links.probe
 
-    this.readModel = new ReadModel(kernel, this.withdrawals, (id) => this.receipts.schedule(id, 0))
+    this.prefs = new ConversationPrefsStore(options.store, kernel.now)
+    this.readModel = new ReadModelWithPrefs(kernel, this.withdrawals, (id) => this.receipts.schedule(id, 0), this.prefs)
     this.receipts = new Receipts(kernel, this.readModel, this.gaps)
     this.relays = new RelayService(kernel, this.readModel, {
       mailbox: options.mailbox,
@@ -206,6 +212,17 @@ export class Core {
     })
     this.inbox = new Inbox(kernel, (rt, items) => this.ingest.ingest(rt, items))
     this.settingsPart = new Settings(kernel, this.membership, this.relays, options.saveIdentity)
+    this.chatRequests = new ChatRequests(kernel, {
+      createDirect: (name) => this.commands.create({ kind: 'direct', name }),
+      createInvite: (id, o) => this.commands.createInvite(id, o),
+      revokeInvite: (id, inviteId) => this.commands.revokeInvite(id, inviteId),
+      join: (code) => this.joinClient.join(code),
+      summary: (id) => {
+        const rt = kernel.conversations.get(id)
+        return rt === undefined ? undefined : this.readModel.summary(rt)
+      },
+      knownName: (peer) => this.peers().find((p) => p.peerId === peer)?.displayName ?? null,
+    })
   }
 
   /** Who this device is; replaced (never mutated) when the display name changes. */
@@ -218,6 +235,7 @@ export class Core {
   async start(): Promise<void> {
     const { kernel } = this
     this.relays.restore((await this.store.getSettings())?.relays ?? [])
+    await this.prefs.load()
     for (const record of await this.store.listConversations()) {
       const rt = await loadRuntime(this.store, kernel.identity.deviceId, record)
       await this.withdrawals.load(record.id)
@@ -225,6 +243,8 @@ export class Core {
     }
     await handleProtocol(this.node, SYNC_PROTOCOL, SYNC_LIMITS, (req, ctx) => this.syncServer.serve(req, ctx.peer))
     await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.joinServer.serve(req, ctx.peer))
+    await this.chatRequests.start()
+    this.unsubscribers.push(this.followPrefs())
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
     this.unsubscribers.push(
       this.node.onPeerDisconnected((peer) => {
@@ -256,6 +276,7 @@ export class Core {
     this.receipts.stop()
     this.membership.stop()
     for (const u of this.unsubscribers) u()
+    await this.chatRequests.stop()
     await this.relays.stop()
     await kernel.queue.idle()
     await this.syncClient.idle()
@@ -333,6 +354,14 @@ export class Core {
     return this.commands.setRole(id, account, role)
   }
 
+  /** This person's mute, archive and pin for one conversation (this device only); every window hears of it. */
+  async setConversationPrefs(id: ConversationId, patch: PrefsPatch): Promise<ConversationSummary> {
+    const rt = this.kernel.runtime(id)
+    await this.prefs.set(rt.id, patch)
+    this.readModel.emitConversation(rt.id)
+    return this.readModel.summary(rt)
+  }
+
   // ------------------------------------------------------------------------------------------------- messages
 
   /** A text message, perhaps answering another (`replyTo`) and mentioning members (`mentions`, accounts). */
@@ -389,6 +418,24 @@ export class Core {
     return peers(this.kernel)
   }
 
+  /** Requests to start a direct chat with a device nearby, both ways. */
+  chatRequestList(): ChatRequestView[] {
+    return this.chatRequests.list()
+  }
+
+  /** Asks a connected device to chat (a new direct conversation and a single-use invite, sent to it). */
+  requestChat(peerId: string): Promise<{ request: ChatRequestView; conversation: ConversationSummary }> {
+    return this.chatRequests.ask(peerId)
+  }
+
+  acceptChat(requestId: string): Promise<ConversationSummary> {
+    return this.chatRequests.accept(requestId)
+  }
+
+  declineChat(requestId: string): Promise<void> {
+    return this.chatRequests.decline(requestId)
+  }
+
   /** Pulls what `peer` has and we lack for one conversation (or all we share). Concurrent calls coalesce. */
   syncWith(peer: string, conversation?: ConversationId): Promise<void> {
     return this.syncClient.syncWith(peer, conversation)
@@ -425,6 +472,27 @@ export class Core {
     if (this.kernel.stopped) return
     this.relays.peerConnected(peer)
     drop(this.syncClient.syncWith(peer), (err) => this.kernel.log.debug({ err, peer }, 'sync on connect failed'))
+  }
+
+  /**
+   * Preferences that follow what happens: a message that would notify brings an archived conversation back, and a
+   * chat request is answered once the asked person is in its conversation.
+   */
+  private followPrefs(): () => void {
+    const offMessages = this.events.on('message.added', ({ conversation, message }) => {
+      if (message.mine || message.withdrawn || message.hidden) return
+      drop(
+        this.prefs.arrived(conversation, message.mentionsMe === true).then((unarchived) => {
+          if (unarchived) this.readModel.emitConversation(conversation)
+        }),
+        (err) => this.kernel.log.warn({ err }, 'un-archiving failed'),
+      )
+    })
+    const offMembers = this.events.on('members.changed', ({ conversation, members }) => this.chatRequests.joined(conversation, members.length))
+    return () => {
+      offMessages()
+      offMembers()
+    }
   }
 
   private emitPeers(): void {

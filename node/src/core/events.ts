@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
 import type { RelayStatus } from './relays/relay-mailboxes.js'
 
@@ -21,6 +21,8 @@ export interface CoreEvents {
   typing: { conversation: ConversationId; account: AccountId; displayName: string; until: number }
   /** A relay's state changed (reachable, refusing with a reason, unreachable). */
   'relay.changed': { relays: RelayStatus[] }
+  /** Requests to start a direct chat with a device nearby, both ways, as they are now (network/chat-requests.ts). */
+  'chat-requests.changed': { requests: ChatRequestView[] }
 }
 
 export type CoreEventName = keyof CoreEvents
