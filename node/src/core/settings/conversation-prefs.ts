@@ -96,7 +96,7 @@ export class ConversationPrefsStore {
     return { ...p, mute: effectiveMute(p.mute, this.now()) }
   }
 
-  set(id: ConversationId, input: PrefsPatch): Promise<ConversationPrefs> {
+  async set(id: ConversationId, input: PrefsPatch): Promise<ConversationPrefs> {
     const patch = validatePatch(input)
     const run = this.tail.then(() => this.apply(id, patch))
     this.tail = run.catch(() => {})
