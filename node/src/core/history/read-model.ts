@@ -4,6 +4,7 @@ import type { MessageRow } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { conflictViews, type Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
+import { conversationTitle } from './conversation-title.js'
 import { lastMessageView, preview, quoteOf, sentAt, toView } from './views.js'
 
 /**
@@ -22,7 +23,7 @@ export class ReadModel {
     return {
       id: rt.id,
       kind: rt.record.kind,
-      name: rt.record.name,
+      name: conversationTitle(rt.record.kind, rt.record.name, rt.log, this.kernel.identity.account),
       createdAt: rt.record.createdAt,
       lastActivity: rt.record.lastActivity,
       lastMessage: lastMessageView(rt.record.lastMessage, rt.log.names),
