@@ -4,6 +4,10 @@
  */
 
 export interface WaitOptions {
+  /**
+   * 20 s unless given: a condition that holds returns at once, so a generous deadline costs nothing on a quiet machine
+   * and keeps a 2-core machine running several suites from failing tests whose network round trips merely queued.
+   */
   timeoutMs?: number
   intervalMs?: number
   message?: string
@@ -11,7 +15,7 @@ export interface WaitOptions {
 
 /** Polls `condition` until it returns a truthy value (which is returned) or the deadline passes (which throws). */
 export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000)
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   const interval = options.intervalMs ?? 10
   let lastError: unknown
   for (;;) {
