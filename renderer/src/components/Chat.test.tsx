@@ -131,6 +131,23 @@ describe('<Chat>', () => {
     expect(screen.queryByRole('button', { name: 'Invite' })).toBeNull()
   })
 
+  it('offers Invite in a group and in a direct chat still waiting for the other person, never in a full direct chat', async () => {
+    const api = fakeApi({ 'messages.page': () => ({ messages: [], nextBefore: null }) })
+    const invite = () => screen.queryByRole('button', { name: 'Invite' })
+    const { rerender } = renderChat(api, new Drafts(), { ...summary, kind: 'group', memberCount: 2 })
+    expect(invite()).not.toBeNull()
+    const chat = (conversation: typeof summary) => (
+      <ApiContext.Provider value={api}>
+        <Chat conversation={conversation} drafts={new Drafts()} onInvite={() => {}} onMembers={() => {}} focusComposer={false} now={Date.UTC(2026, 0, 15, 13)} />
+      </ApiContext.Provider>
+    )
+    rerender(chat({ ...summary, kind: 'direct', memberCount: 1 }))
+    expect(invite()).not.toBeNull()
+    rerender(chat({ ...summary, kind: 'direct', memberCount: 2 }))
+    expect(invite()).toBeNull()
+    expect(screen.getByRole('button', { name: 'Members' })).toBeTruthy()
+  })
+
   it('shows authors under their current name: a rename updates messages already on screen', async () => {
     const member = (displayName: string) => ({ account: 'b'.repeat(64), displayName, role: 'member' as const, devices: [], me: false })
     const api = fakeApi({

@@ -147,7 +147,8 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
           </p>
         </div>
         <div className="chat-actions">
-          {conversation.role === 'admin' && !conversation.removed && (
+          {/* A direct chat holds two people: once both are in, an invite could only be refused. */}
+          {conversation.role === 'admin' && !conversation.removed && !(conversation.kind === 'direct' && conversation.memberCount >= 2) && (
             <button type="button" onClick={onInvite}>
               Invite
             </button>
