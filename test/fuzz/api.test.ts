@@ -24,6 +24,7 @@ const valid: Record<Method, unknown> = {
   'conversations.create': { kind: 'group', name: 'Family' },
   'conversations.invite': { conversationId: HEX32, expiresInMs: 3_600_000, singleUse: true },
   'conversations.revokeInvite': { conversationId: HEX32, inviteId: HEX32 },
+  'conversations.invites': { conversationId: HEX32 },
   'conversations.join': { code: 'hearth://join/oWF2AQ' },
   'conversations.members': { conversationId: HEX32 },
   'conversations.remove': { conversationId: HEX32, account: HEX64 },

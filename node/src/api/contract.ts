@@ -15,6 +15,7 @@ import type {
   AppStatus,
   ConversationSummary,
   CreatedIdentity,
+  InviteView,
   MemberView,
   RemovedMemberView,
   MessageVersionView,
@@ -59,6 +60,8 @@ export interface InviteResult {
   inviteId: string
   /** Epoch ms; 0 means the invite never expires. */
   expiresAt: number
+  /** The short link (`hearth://j/…`) of the same invite; null when this device has no address to name in it. */
+  shortLink: string | null
 }
 
 /** Methods a running core answers (the dispatcher). */
@@ -82,6 +85,8 @@ export const coreContract = {
     result: result<InviteResult>(),
   },
   'conversations.revokeInvite': { params: z.strictObject({ conversationId, inviteId }), result: result<null>() },
+  /** The invites that can still admit someone, newest first. */
+  'conversations.invites': { params: byConversation, result: result<InviteView[]>() },
   // The core enforces the real invite limit (and says INVITE_INVALID); this bound only stops absurd input early.
   'conversations.join': { params: z.strictObject({ code: z.string().min(1).max(4096) }), result: result<ConversationSummary>() },
   'conversations.members': { params: byConversation, result: result<MemberView[]>() },

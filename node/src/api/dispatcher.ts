@@ -51,6 +51,7 @@ const handlers: Handlers = {
     await core.revokeInvite(cid(p.conversationId), p.inviteId)
     return null
   },
+  'conversations.invites': (core, p) => core.invites(cid(p.conversationId)),
   'conversations.join': (core, p) => core.join(p.code),
   'conversations.members': (core, p) => core.members(cid(p.conversationId)),
   'conversations.remove': async (core, p) => {

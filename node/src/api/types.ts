@@ -118,6 +118,22 @@ export interface ChatRequestView {
   state: 'pending' | 'declined'
 }
 
+/** An invite that can still admit someone (`conversations.invites`). */
+export interface InviteView {
+  id: string
+  /** Epoch ms when it was made. */
+  createdAt: number
+  /** Epoch ms; 0 means it never expires. */
+  expiresAt: number
+  singleUse: boolean
+  /** Accounts that joined with it. */
+  uses: number
+  /** `hearth://j/…` to read out, type or scan; null when another device made it (or it predates short links). */
+  shortLink: string | null
+  /** The full `hearth://join/…` link (works without the maker online to answer lookups); null like `shortLink`. */
+  code: string | null
+}
+
 export interface MemberView {
   account: string
   displayName: string

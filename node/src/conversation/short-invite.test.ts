@@ -150,7 +150,7 @@ describe('short invite keys and answers', () => {
     const other = shortInviteKeys(secretFromBytes(new Uint8Array(12).fill(7)))
     const box = sealInviteDetails(keys, PEER, details)
     const tampered = box.slice()
-    tampered[30] ^= 1
+    tampered[30] = tampered[30]! ^ 1
     const wellSealedGarbage = seal(keys.answerKey, encodeCbor({ v: 1, c: 'nope' }), new Uint8Array(0))
     for (const [k, peer, b] of [
       [other, PEER, box],

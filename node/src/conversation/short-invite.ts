@@ -171,3 +171,30 @@ function symbolsToBytes(symbols: string): Uint8Array | null {
   if (bits >= 5 || acc !== 0) return null
   return Uint8Array.from(out)
 }
+
+/**
+ * The one address a short invite names, from the device's dialable addresses (best first): a direct TCP address
+ * (LAN before loopback, as listed) without the device's PeerId, which the handshake proves instead; else a relay
+ * circuit, without the relay's PeerId (the joiner learns it by dialing the relay). Null when none fits.
+ */
+export function pickLocator(addresses: string[]): Uint8Array | null {
+  const candidates: Uint8Array[] = []
+  for (const address of addresses) {
+    let text = address
+    const circuit = text.indexOf('/p2p-circuit')
+    if (circuit < 0) {
+      text = text.replace(/\/p2p\/[^/]+$/, '')
+    } else {
+      text = text.slice(0, circuit).replace(/\/p2p\/[^/]+$/, '') + text.slice(circuit)
+    }
+    try {
+      const bytes = multiaddr(text).bytes
+      if (bytes.length <= MAX_LOCATOR_BYTES) candidates.push(bytes)
+    } catch {
+      // not an address we can name
+    }
+  }
+  const direct = (b: Uint8Array) => !multiaddr(b).toString().includes('/p2p-circuit')
+  const plainTcp = (b: Uint8Array) => /^\/ip[46]\/[^/]+\/tcp\/\d+$/.test(multiaddr(b).toString())
+  return candidates.find(plainTcp) ?? candidates.find(direct) ?? candidates[0] ?? null
+}

@@ -1,7 +1,7 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ChatRequestView, ConversationSummary, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
 import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
@@ -21,6 +21,8 @@ import type { MemberReconnect, ReconnectSchedule } from './member-reconnect.js'
 import { ConversationCommands } from './membership/commands.js'
 import { JoinClient } from './membership/join-client.js'
 import { JoinServer } from './membership/join-server.js'
+import { INVITE_LOOKUP_LIMITS, INVITE_LOOKUP_PROTOCOL, JoinLookupServer, OwnShortInvites } from './membership/join-lookup.js'
+import { OnlinePeerResolver } from './membership/invite-resolver.js'
 import { MembershipEngine } from './membership/membership-engine.js'
 import { dialableAddresses, peers, waitForPeer } from './network/peers.js'
 import { ChatRequests } from './network/chat-requests.js'
@@ -103,6 +105,7 @@ export class Core {
   private readonly commands: ConversationCommands
   private readonly joinClient: JoinClient
   private readonly joinServer: JoinServer
+  private readonly joinLookup: JoinLookupServer
   private readonly outbox: Outbox
   private readonly ingest: Ingest
   private readonly inbox: Inbox
@@ -177,9 +180,15 @@ export class Core {
       },
       kickRelays: () => this.relays.kick(),
     })
+    const ownShortInvites = new OwnShortInvites(kernel)
     this.commands = new ConversationCommands(kernel, this.membership, this.readModel, {
       relaysFor: (rt) => this.relays.relaysFor(rt),
       dialableAddresses: () => dialableAddresses(kernel),
+      ownShortInvites,
+    })
+    this.joinLookup = new JoinLookupServer(kernel, ownShortInvites, {
+      addresses: () => dialableAddresses(kernel),
+      relaysFor: (rt) => this.relays.relaysFor(rt),
     })
     this.syncClient = new SyncClient(kernel, gossipRate, {
       ingest: (rt, items) => this.ingest.ingest(rt, items),
@@ -189,7 +198,7 @@ export class Core {
     this.joinClient = new JoinClient(kernel, this.membership, this.readModel, {
       waitForPeer: (peer, ms) => waitForPeer(kernel, peer, ms),
       syncWith: (peer, id) => this.syncClient.syncWith(peer, id),
-    })
+    }, [new OnlinePeerResolver(this.node)])
     this.joinServer = new JoinServer(kernel, this.membership)
     this.outbox = new Outbox(kernel, this.readModel, this.withdrawals, {
       kickRelays: () => this.relays.kick(),
@@ -243,6 +252,7 @@ export class Core {
     }
     await handleProtocol(this.node, SYNC_PROTOCOL, SYNC_LIMITS, (req, ctx) => this.syncServer.serve(req, ctx.peer))
     await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.joinServer.serve(req, ctx.peer))
+    await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
     this.unsubscribers.push(this.followPrefs())
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
@@ -325,8 +335,16 @@ export class Core {
     return this.commands.members(id)
   }
 
-  createInvite(id: ConversationId, options: { expiresInMs?: number; singleUse?: boolean } = {}): Promise<{ code: string; inviteId: string; expiresAt: number }> {
+  createInvite(
+    id: ConversationId,
+    options: { expiresInMs?: number; singleUse?: boolean } = {},
+  ): Promise<{ code: string; inviteId: string; expiresAt: number; shortLink: string | null }> {
     return this.commands.createInvite(id, options)
+  }
+
+  /** The conversation's invites that can still admit someone, with their links where this device made them. */
+  invites(id: ConversationId): InviteView[] {
+    return this.commands.invites(id)
   }
 
   revokeInvite(id: ConversationId, inviteId: string): Promise<void> {

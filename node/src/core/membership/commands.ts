@@ -4,9 +4,12 @@ import { randomBytes } from '../../../common/crypto/random.js'
 import { HearthError } from '../../../common/errors.js'
 import { toHex } from '../../../common/util/bytes.js'
 import { Limits } from '../../../common/wire/limits.js'
-import type { ConversationSummary, MemberView, RemovedMemberView } from '../../api/types.js'
+import type { ConversationSummary, InviteView, MemberView, RemovedMemberView } from '../../api/types.js'
 import { deriveEpochKeys } from '../../conversation/epoch-keys.js'
 import { encodeInvite } from '../../conversation/invite-code.js'
+import { hlcWall } from '../../conversation/op-graph.js'
+import { deviceInviteSecret, shortInviteKeys } from '../../conversation/short-invite-keys.js'
+import { formatShortInvite, pickLocator } from '../../conversation/short-invite.js'
 import { signOp } from '../../conversation/membership-op.js'
 import type { ConversationId, OpHash } from '../../ids.js'
 import { asAccountId } from '../../ids.js'
@@ -14,6 +17,7 @@ import { loadRuntime, newRecord } from '../conversation-loader.js'
 import { streamKey, type ConversationRuntime } from '../conversation-runtime.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
+import type { OwnShortInvites } from './join-lookup.js'
 import { sealEpoch, type MembershipEngine } from './membership-engine.js'
 
 /** A new invite is valid this long unless the person chose otherwise. */
@@ -24,6 +28,8 @@ export interface CommandHooks {
   relaysFor(rt: ConversationRuntime): string[]
   /** Our addresses worth putting in an invite (network/). */
   dialableAddresses(): string[]
+  /** The short invites this device made, found again from its key (join-lookup.ts). */
+  ownShortInvites: OwnShortInvites
 }
 
 /** What a person does to a conversation: create it, invite, remove, add back, change roles. Admins only, but create. */
@@ -88,12 +94,16 @@ export class ConversationCommands {
       .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.account.localeCompare(b.account))
   }
 
-  async createInvite(id: ConversationId, options: { expiresInMs?: number; singleUse?: boolean } = {}): Promise<{ code: string; inviteId: string; expiresAt: number }> {
+  async createInvite(
+    id: ConversationId,
+    options: { expiresInMs?: number; singleUse?: boolean } = {},
+  ): Promise<{ code: string; inviteId: string; expiresAt: number; shortLink: string | null }> {
     return this.kernel.queue.run(async () => {
       const rt = this.kernel.runtime(id)
       this.kernel.requireAdmin(rt)
-      const seed = randomBytes(32)
       const inviteId = toHex(randomBytes(16))
+      // The key comes from a short secret this device can derive again, so the invite also has a short link.
+      const seed = shortInviteKeys(deviceInviteSecret(this.kernel.identity.deviceKey.seed, id, inviteId)).inviteSeed
       const now = this.kernel.now()
       const expiresAt = options.expiresInMs === undefined ? now + DEFAULT_INVITE_MS : options.expiresInMs === 0 ? 0 : now + options.expiresInMs
       await this.engine.append(rt, {
@@ -111,8 +121,60 @@ export class ConversationCommands {
         peerId: this.kernel.identity.peerId,
         relays: this.hooks.relaysFor(rt),
       })
-      return { code, inviteId, expiresAt }
+      return { code, inviteId, expiresAt, shortLink: this.shortLink(rt, inviteId) }
     })
+  }
+
+  /** The short link of an invite this device made (null for others' invites and invites from before short links). */
+  private shortLink(rt: ConversationRuntime, inviteId: string): string | null {
+    const own = this.hooks.ownShortInvites.secretOf(rt, inviteId)
+    const locator = pickLocator(this.hooks.dialableAddresses())
+    return own === null || locator === null ? null : formatShortInvite({ secret: own.secret, locator })
+  }
+
+  /**
+   * The conversation's invites that can still admit someone (not revoked, not expired, not used up), newest first,
+   * with their links when this device made them.
+   */
+  invites(id: ConversationId): InviteView[] {
+    const rt = this.kernel.runtime(id)
+    const now = this.kernel.now()
+    const created = new Map<string, number>()
+    const uses = new Map<string, number>()
+    for (const op of rt.ops.values()) {
+      if (op.body.type === 'invite') created.set(op.body.invite.id, hlcWall(op.hlc))
+      else if (op.body.type === 'add' && op.body.via !== null) uses.set(op.body.via, (uses.get(op.body.via) ?? 0) + 1)
+    }
+    const views: InviteView[] = []
+    for (const [inviteId, invite] of rt.log.invites) {
+      const { grant } = invite
+      if (invite.revoked || (grant.expiresAt !== 0 && grant.expiresAt < now) || (grant.singleUse && invite.usedBy !== null)) continue
+      const shortLink = this.shortLink(rt, inviteId)
+      const own = this.hooks.ownShortInvites.secretOf(rt, inviteId)
+      views.push({
+        id: inviteId,
+        createdAt: created.get(inviteId) ?? 0,
+        expiresAt: grant.expiresAt,
+        singleUse: grant.singleUse,
+        uses: uses.get(inviteId) ?? 0,
+        shortLink,
+        code:
+          own === null
+            ? null
+            : encodeInvite({
+                conversation: rt.id,
+                root: rt.record.root as OpHash,
+                name: rt.record.name,
+                inviteId,
+                secret: own.keys.inviteSeed,
+                expiresAt: grant.expiresAt,
+                addresses: this.hooks.dialableAddresses(),
+                peerId: this.kernel.identity.peerId,
+                relays: this.hooks.relaysFor(rt),
+              }),
+      })
+    }
+    return views.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
   }
 
   async revokeInvite(id: ConversationId, inviteId: string): Promise<void> {

@@ -1,9 +1,13 @@
-import { HearthError, drop } from '../../../common/errors.js'
+import { signingKeyPairFromSeed } from '../../../common/crypto/ed25519.js'
+import { HearthError, drop, isHearthError } from '../../../common/errors.js'
 import { request } from '../../../common/net/request-response.js'
+import { equalBytes } from '../../../common/util/bytes.js'
 import type { ConversationSummary } from '../../api/types.js'
-import { decodeInvite } from '../../conversation/invite-code.js'
+import { decodeInvite, type InviteCode } from '../../conversation/invite-code.js'
 import { computeLog } from '../../conversation/membership-log.js'
 import { decodeOp } from '../../conversation/membership-op.js'
+import { shortInviteKeys } from '../../conversation/short-invite-keys.js'
+import { looksLikeShortInvite, parseShortInvite } from '../../conversation/short-invite.js'
 import type { ConversationId } from '../../ids.js'
 import { JOIN_PROTOCOL, decodeJoinResponse, encodeJoinRequest } from '../../sync/sync-frames.js'
 import { loadRuntime, newRecord } from '../conversation-loader.js'
@@ -11,6 +15,7 @@ import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { raceDials } from '../race-dials.js'
 import { JOIN_LIMITS } from '../sync/protocol-limits.js'
+import { EXPIRED_MESSAGE, GONE_MESSAGE, UNREACHABLE_MESSAGE, type InviteResolver } from './invite-resolver.js'
 import type { MembershipEngine } from './membership-engine.js'
 
 /** Membership operations a joiner accepts in the log it is sent. */
@@ -24,22 +29,29 @@ export interface JoinHooks {
   syncWith(peer: string, conversation: ConversationId): Promise<void>
 }
 
-/** Redeems an invite: asks the inviting device to admit us, then syncs. */
+/** How long resolving a short invite may take, all sources together. */
+const RESOLVE_TIMEOUT_MS = 30_000
+
+/**
+ * Redeems an invite: asks the inviting device to admit us, then syncs. A short invite is first resolved into the
+ * full one by the resolvers, in order (the first that reaches a source holding the invite decides).
+ */
 export class JoinClient {
   constructor(
     private readonly kernel: Kernel,
     private readonly engine: MembershipEngine,
     private readonly readModel: ReadModel,
     private readonly hooks: JoinHooks,
+    private readonly resolvers: readonly InviteResolver[] = [],
   ) {}
 
   async join(code: string): Promise<ConversationSummary> {
     const { identity, node, store, queue, events, log } = this.kernel
-    const invite = decodeInvite(code)
+    const invite = looksLikeShortInvite(code) ? await this.resolve(code) : decodeInvite(code)
     const existing = this.kernel.conversations.get(invite.conversation)
     if (existing && !existing.record.removed) return this.readModel.summary(existing)
     if (invite.expiresAt !== 0 && invite.expiresAt < this.kernel.now()) {
-      throw new HearthError('INVITE_EXPIRED', 'this invite has expired: ask for a new one')
+      throw new HearthError('INVITE_EXPIRED', EXPIRED_MESSAGE)
     }
     // A relay first: the inviter's circuit addresses (behind NAT) go through it, and it holds the mailbox.
     for (const relay of invite.relays) {
@@ -58,9 +70,7 @@ export class JoinClient {
       if (invite.addresses.length > 0) lastError = err
     }
     if (lastError !== undefined && !(await this.hooks.waitForPeer(invite.peerId, JOIN_DISCOVERY_WAIT_MS))) {
-      throw new HearthError('UNREACHABLE', 'could not reach the member who made this invite; they need to be online', {
-        cause: lastError,
-      })
+      throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: lastError })
     }
     const requestBytes = encodeJoinRequest(
       { conversation: invite.conversation, inviteId: invite.inviteId, cert: identity.cert.bytes },
@@ -69,15 +79,24 @@ export class JoinClient {
     )
     // The log comes in pages; a long one (many members, renames) is never cut at one frame.
     const encoded: Uint8Array[] = []
-    for await (const page of request(node, invite.peerId, JOIN_PROTOCOL, requestBytes, JOIN_LIMITS)) {
-      encoded.push(...decodeJoinResponse(page))
-      if (encoded.length > MAX_JOIN_OPS) throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent an oversized membership log')
+    try {
+      for await (const page of request(node, invite.peerId, JOIN_PROTOCOL, requestBytes, JOIN_LIMITS)) {
+        encoded.push(...decodeJoinResponse(page))
+        if (encoded.length > MAX_JOIN_OPS) throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent an oversized membership log')
+      }
+    } catch (err) {
+      throw refusalInWords(err)
     }
     const ops = encoded.map(decodeOp)
     const summary = await queue.run(async () => {
       const joined = computeLog(ops, invite.root, this.kernel.now())
       if (joined === undefined || joined.conversation !== invite.conversation) {
         throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent a membership log that does not match the invite')
+      }
+      // The log must be the one the invite lives in: an invite in it with exactly the key our secret makes.
+      const grant = joined.invites.get(invite.inviteId)?.grant
+      if (grant === undefined || !equalBytes(grant.key, signingKeyPairFromSeed(invite.secret).publicKey)) {
+        throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent the membership log of another invite')
       }
       if (!joined.members.has(identity.account)) {
         throw new HearthError('PROTOCOL_ERROR', 'the inviting device did not admit us')
@@ -93,4 +112,30 @@ export class JoinClient {
     drop(this.hooks.syncWith(invite.peerId, invite.conversation))
     return summary
   }
+
+  /** The full invite a short one stands for, from the first resolver that reaches a source holding it. */
+  private async resolve(code: string): Promise<InviteCode> {
+    const short = parseShortInvite(code)
+    const keys = shortInviteKeys(short.secret)
+    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    let unreachable: unknown = undefined
+    for (const resolver of this.resolvers) {
+      try {
+        return await resolver.resolve(short, keys, signal)
+      } catch (err) {
+        if (!isHearthError(err, 'UNREACHABLE')) throw err
+        this.kernel.log.debug({ err, resolver: resolver.name }, 'short invite: source not reachable')
+        unreachable = err
+      }
+    }
+    throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: unreachable })
+  }
+}
+
+/** The inviting device's refusals, in words for the person joining (the codes stay as they are). */
+function refusalInWords(err: unknown): unknown {
+  if (!isHearthError(err)) return err
+  if (err.code === 'INVITE_REVOKED' || err.code === 'INVITE_USED') return new HearthError(err.code, GONE_MESSAGE, { cause: err })
+  if (err.code === 'INVITE_EXPIRED') return new HearthError(err.code, EXPIRED_MESSAGE, { cause: err })
+  return err
 }
