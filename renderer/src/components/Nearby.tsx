@@ -1,38 +1,105 @@
-import { useId } from 'react'
-import type { PeerView } from '../../../node/src/api/types.js'
+import { useId, useState } from 'react'
+import type { ChatRequestView, ConversationSummary, PeerView } from '../../../node/src/api/types.js'
+import { errorText } from '../api/client.js'
+import { useApi } from '../api/context.js'
+import { useChatRequests } from '../hooks/useChatRequests.js'
+import { ChatRequestPrompt, shortPeer } from './ChatRequestPrompt.js'
+import { ErrorNote } from './Dialog.js'
+
+export { shortPeer }
+
+export interface NearbyProps {
+  peers: PeerView[] | null
+  /** Shows a conversation: the direct chat just asked for, or the one just accepted. */
+  onOpenConversation?(conversation: ConversationSummary): void
+}
 
 /**
  * Devices this one is connected to right now: on the LAN (found by mDNS) or through a relay. A known person's device
- * shows their name; others a short form of their network id.
+ * shows their name; a device nobody here knows reads "Unnamed device", its short network id given as a description
+ * (never as its name: a screen reader would spell out a string of random letters). Choosing one asks it for a direct
+ * chat; a request from someone nearby shows here, to accept or decline.
  */
-export function Nearby({ peers }: { peers: PeerView[] | null }) {
+export function Nearby({ peers, onOpenConversation }: NearbyProps) {
   const id = useId()
+  const api = useApi()
+  const requests = useChatRequests(api)
+  const [asking, setAsking] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const incoming = requests.filter((r) => r.direction === 'incoming')
+  const outgoing = new Map<string, ChatRequestView>()
+  for (const r of requests) if (r.direction === 'outgoing') outgoing.set(r.peerId, r)
+
+  const ask = (peer: PeerView) => {
+    setAsking(peer.peerId)
+    setError(null)
+    api.call('chats.request', { peerId: peer.peerId }).then(
+      ({ conversation }) => {
+        setAsking(null)
+        onOpenConversation?.(conversation)
+      },
+      (err: unknown) => {
+        setAsking(null)
+        setError(errorText(err))
+      },
+    )
+  }
+
   return (
     <section className="nearby" aria-labelledby={id}>
       <h2 id={id} className="section-title">
         Nearby
       </h2>
+      <p className="visually-hidden" role="status">
+        {incoming.length === 0 ? '' : incoming.length === 1 ? `${incoming[0]!.displayName ?? 'Someone nearby'} wants to chat` : `${incoming.length} chat requests`}
+      </p>
+      {incoming.map((r) => (
+        <ChatRequestPrompt key={r.id} request={r} {...(onOpenConversation === undefined ? {} : { onAccepted: onOpenConversation })} />
+      ))}
+      <ErrorNote error={error} />
       {peers === null ? (
         <p className="muted small">Looking…</p>
       ) : peers.length === 0 ? (
         <p className="muted small">No one found yet. Devices running Hearth on your network appear here.</p>
       ) : (
-        <ul className="peer-list">
-          {peers.map((p) => (
-            <li key={p.peerId} title={p.peerId}>
-              <span className="presence online" aria-hidden="true" />
-              {p.displayName ?? `Device ${shortPeer(p.peerId)}`}
-            </li>
-          ))}
-        </ul>
+        <>
+          <p id={`${id}-hint`} className="visually-hidden">
+            Starts a direct chat: they get a request to accept.
+          </p>
+          <ul className="peer-list">
+            {peers.map((p) => {
+              const request = outgoing.get(p.peerId)
+              const note = asking === p.peerId ? 'Asking…' : request?.state === 'pending' ? 'Request sent' : request?.state === 'declined' ? 'Declined' : null
+              const descId = `${id}-${p.peerId}`
+              return (
+                <li key={p.peerId}>
+                  <button
+                    type="button"
+                    className="nearby-peer"
+                    title={`Start a chat · ${p.peerId}`}
+                    aria-describedby={`${descId} ${id}-hint`}
+                    disabled={asking !== null}
+                    onClick={() => ask(p)}
+                    data-peer-id={p.peerId}
+                  >
+                    <span className="presence online" aria-hidden="true" />
+                    <span>{p.displayName ?? 'Unnamed device'}</span>
+                    {/* Shown, and read as the description (aria-describedby), not as part of the name. */}
+                    <span id={descId} className="muted small" aria-hidden="true">
+                      {p.displayName === null ? `device ${shortPeer(p.peerId)}` : ''}
+                      {note === null ? '' : <span className="peer-note">{p.displayName === null ? ' · ' : ''}{note}</span>}
+                    </span>
+                  </button>
+                </li>
+              )
+            })}
+          </ul>
+        </>
       )}
     </section>
   )
 }
 
-export function shortPeer(peerId: string): string {
-  return peerId.length > 10 ? `…${peerId.slice(-6)}` : peerId
-}
 
 export type Connectivity = 'online' | 'offline' | 'disconnected'
 
