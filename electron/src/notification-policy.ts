@@ -3,9 +3,11 @@
  *
  * Only messages from other people, only while the window is not focused (the person is looking at the app
  * otherwise), and never a flood: a catch-up after being offline can deliver hundreds of old messages at once, so old
- * messages are skipped and each conversation notifies at most once per interval. The text is plain and bounded: it is
- * written by someone else and lands in the OS notification centre.
+ * messages are skipped and each conversation notifies at most once per interval. A muted conversation stays quiet
+ * (at "mentions only", but for a message that mentions this person), while its unread count goes on. The text is plain
+ * and bounded: it is written by someone else and lands in the OS notification centre.
  */
+import { notifies } from '../../node/src/api/mute.js'
 import type { ConversationSummary, MessageView } from '../../node/src/api/types.js'
 
 export interface NotificationPolicyOptions {
@@ -43,9 +45,10 @@ export class NotificationPolicy {
    */
   decide(
     message: MessageView,
-    context: { windowFocused: boolean; now: number; conversation?: Pick<ConversationSummary, 'name' | 'kind'> | undefined },
+    context: { windowFocused: boolean; now: number; conversation?: (Pick<ConversationSummary, 'name' | 'kind'> & Partial<Pick<ConversationSummary, 'mute'>>) | undefined },
   ): NotificationContent | null {
     if (message.mine || message.deleted || context.windowFocused) return null
+    if (!notifies(context.conversation?.mute, message.mentionsMe === true, context.now)) return null
     if (context.now - message.sentAt > this.options.maxAgeMs) return null
     const last = this.lastShown.get(message.conversation)
     if (last !== undefined && context.now - last < this.options.perConversationIntervalMs) return null

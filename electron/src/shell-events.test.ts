@@ -161,6 +161,27 @@ describe('shell events', () => {
     expect(notes).toHaveLength(1)
   })
 
+  it('a muted conversation stays quiet (for a while or always), mentions get through at "mentions only", and a lapsed mute notifies again', async () => {
+    const { client, notes, events } = watched()
+    const [a, b, c] = ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)]
+    client.conversations = [
+      summary(a, 0, { name: 'Muted', mute: { level: 'nothing', until: null } }),
+      summary(b, 0, { name: 'Mentions', mute: { level: 'mentions', until: NOW + 60_000 } }),
+      summary(c, 0, { name: 'Lapsed', mute: { level: 'nothing', until: NOW - 1 } }),
+    ]
+    await events.refresh()
+    const to = (id: string, extra: Partial<MessageView> = {}) => client.emit('message.added', { conversation: id as never, message: message({ conversation: id, ...extra }) })
+    to(a, { mentionsMe: true })
+    to(b)
+    to(b, { id: '2'.repeat(32), mentionsMe: true, body: '@you dinner?' })
+    to(c, { body: 'hello again' })
+    expect(notes).toEqual(['Bob in Mentions: @you dinner?', 'Bob in Lapsed: hello again'])
+    // The mute follows the conversation's updates: unmuted, it notifies.
+    client.emit('conversation.updated', { conversation: summary(a, 1, { name: 'Muted', mute: { level: 'all', until: null } }) })
+    to(a, { id: '3'.repeat(32), body: 'unmuted now' })
+    expect(notes.at(-1)).toBe('Bob in Muted: unmuted now')
+  })
+
   it('does not notify while the window has focus', () => {
     const { client, notes } = watched(true)
     client.emit('message.added', { conversation: 'a'.repeat(32) as never, message: message() })

@@ -4,7 +4,8 @@
  */
 import type { ConversationSummary } from '../../node/src/api/types.js'
 
-type Known = Pick<ConversationSummary, 'id' | 'name' | 'kind' | 'unread' | 'removed'>
+/** What the shell keeps of each conversation: its name and kind for a notification's title, its mute to stay quiet. */
+type Known = Pick<ConversationSummary, 'id' | 'name' | 'kind' | 'unread' | 'removed'> & Partial<Pick<ConversationSummary, 'mute'>>
 
 export class UnreadTracker {
   private readonly conversations = new Map<string, Known>()
@@ -16,7 +17,14 @@ export class UnreadTracker {
   }
 
   update(summary: Known): void {
-    this.conversations.set(summary.id, { id: summary.id, name: summary.name, kind: summary.kind, unread: summary.unread, removed: summary.removed })
+    this.conversations.set(summary.id, {
+      id: summary.id,
+      name: summary.name,
+      kind: summary.kind,
+      unread: summary.unread,
+      removed: summary.removed,
+      ...(summary.mute === undefined ? {} : { mute: summary.mute }),
+    })
   }
 
   get(id: string): Known | undefined {
