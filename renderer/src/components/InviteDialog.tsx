@@ -1,21 +1,13 @@
 import QRCode from 'qrcode'
-import { useEffect, useId, useRef, useState } from 'react'
-import type { ConversationSummary } from '../../../node/src/api/types.js'
+import { useCallback, useEffect, useId, useRef, useState } from 'react'
+import type { ConversationSummary, InviteView } from '../../../node/src/api/types.js'
+import { groupForReading } from '../../../node/src/conversation/short-invite.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { fullWhen } from '../lib/time.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 
-interface Invite {
-  code: string
-  expiresAt: number
-  /** An SVG data URL, or null when the link is too long for a QR code. */
-  qr: string | null
-  /** What this link is: the dialog says it next to the link. */
-  singleUse: boolean
-}
-
-/** How long a reusable link lasts: the person picks; a single-use link takes the core's default (7 days). */
+/** How long a reusable invite lasts: the person picks; a single-use one takes the core's default (7 days). */
 const LIFETIMES = [
   { days: 1, label: '1 day' },
   { days: 7, label: '7 days' },
@@ -25,81 +17,217 @@ type Days = (typeof LIFETIMES)[number]['days']
 const DAY_MS = 24 * 60 * 60 * 1000
 
 /**
- * Makes an invite for the conversation and shows it as a link to copy and as a QR code to scan. A link works once
- * unless the person chooses a reusable one (groups only), which then needs an expiry they pick; the dialog says which
- * kind the shown link is. Either way a removed member cannot come back with it: only an admin's Add back does that.
+ * The conversation's active invites, each a short link to read out, type, copy or scan, with Revoke; and a way to
+ * make a new one. Opening the dialog makes an invite only when there is none this device can show. An invite works
+ * once unless the person chooses a reusable one (groups only), which then needs an expiry they pick. Either way a
+ * removed member cannot come back with it: only an admin's Add back does that.
  */
 export function InviteDialog({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const api = useApi()
   const id = useId()
   const direct = conversation.kind === 'direct'
+  const [invites, setInvites] = useState<InviteView[] | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [status, setStatus] = useState<string | null>(null)
+  const [shown, setShown] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
   const [reusable, setReusable] = useState(false)
   const [days, setDays] = useState<Days>(7)
-  const singleUse = direct || !reusable
-  // Each choice asks for a new link; an answer for an earlier choice is never shown as this one.
-  const [wanted, setWanted] = useState(0)
-  const [made, setMade] = useState<{ key: number; invite: Invite } | null>(null)
-  const [failed, setFailed] = useState<{ key: number; error: string } | null>(null)
-  const [copied, setCopied] = useState<string | null>(null)
-  const linkRef = useRef<HTMLTextAreaElement>(null)
+  const opened = useRef(false)
+
+  const load = useCallback(async () => {
+    const list = await api.call('conversations.invites', { conversationId: conversation.id })
+    setInvites(list)
+    return list
+  }, [api, conversation.id])
+
+  const make = useCallback(
+    async (singleUse: boolean, lifetimeDays: Days) => {
+      const made = await api.call('conversations.invite', {
+        conversationId: conversation.id,
+        singleUse,
+        ...(singleUse ? {} : { expiresInMs: lifetimeDays * DAY_MS }),
+      })
+      await load()
+      setShown(made.inviteId)
+    },
+    [api, conversation.id, load],
+  )
 
   useEffect(() => {
-    let alive = true
-    api
-      .call('conversations.invite', { conversationId: conversation.id, singleUse, ...(singleUse ? {} : { expiresInMs: days * DAY_MS }) })
-      .then(async (answer) => ({ code: answer.code, expiresAt: answer.expiresAt, qr: await qrDataUrl(answer.code), singleUse }))
-      .then(
-        (invite) => alive && setMade({ key: wanted, invite }),
-        (err: unknown) => alive && setFailed({ key: wanted, error: errorText(err) }),
-      )
-    return () => {
-      alive = false
-    }
-  }, [api, conversation.id, singleUse, days, wanted])
-  const invite = made?.key === wanted ? made.invite : null
-  const error = failed?.key === wanted ? failed.error : null
-  const choose = (next: { reusable?: boolean; days?: Days }) => {
-    setCopied(null)
-    setWanted((w) => w + 1)
-    if (next.reusable !== undefined) setReusable(next.reusable)
-    if (next.days !== undefined) setDays(next.days)
-  }
+    // Once per opening: an invite is made only when none this device made can still be shown.
+    if (opened.current) return
+    opened.current = true
+    load()
+      .then(async (list) => {
+        const usable = list.filter((i) => i.shortLink !== null || i.code !== null)
+        if (usable.length === 0) await make(true, 7)
+        else setShown(usable[0]!.id)
+      })
+      .catch((err: unknown) => setError(errorText(err)))
+  }, [load, make])
 
-  const copy = () => {
-    if (invite === null) return
-    navigator.clipboard.writeText(invite.code).then(
-      () => setCopied('Link copied. Send it to the person you invite.'),
-      () => {
-        // No clipboard permission: select the text so Ctrl+C / ⌘C works.
-        linkRef.current?.select()
-        setCopied('Copying was not allowed here: the link is selected, press Ctrl+C (⌘C on a Mac) to copy it.')
+  const act = (task: () => Promise<void>) => {
+    setBusy(true)
+    setError(null)
+    task().then(
+      () => setBusy(false),
+      (err: unknown) => {
+        setBusy(false)
+        setError(errorText(err))
       },
     )
   }
+  const copy = (text: string, what: string) => {
+    navigator.clipboard.writeText(text).then(
+      () => setStatus(`${what} copied. Send it to the person you invite.`),
+      () => setStatus(`Copying was not allowed here: select the ${what.toLowerCase()} and press Ctrl+C (⌘C on a Mac).`),
+    )
+  }
+  const revoke = (invite: InviteView) =>
+    act(async () => {
+      await api.call('conversations.revokeInvite', { conversationId: conversation.id, inviteId: invite.id })
+      await load()
+      setStatus('Invite revoked: nobody can join with it any more.')
+    })
+  const showing = invites?.find((i) => i.id === shown && i.shortLink !== null) ?? null
 
-  const until = invite === null || invite.expiresAt === 0 ? 'It does not expire.' : `It is valid until ${fullWhen(invite.expiresAt)}.`
   return (
     <Dialog
       title={`Invite to ${conversation.name}`}
-      description={direct ? 'Send this link to one person, or let them scan the code. It works once.' : 'Send this link to the people you want in the group, or let them scan the code.'}
+      description={
+        direct
+          ? 'Read the code out, let them scan it, or send the link. It works once.'
+          : 'Read a code out, let them scan it, or send the link to the people you want in the group.'
+      }
       onClose={onClose}
       wide
     >
-      {!direct && (
+      <ErrorNote error={error} />
+      {invites === null && error === null && <p role="status">Loading invites…</p>}
+      {invites !== null && (
+        <div className="invite">
+          <div className="stack">
+            <h3 className="invite-heading" id={`${id}-active`}>
+              Active invites
+            </h3>
+            {invites.length === 0 ? (
+              <p className="muted small">No invite can be used right now. Make a new one below.</p>
+            ) : (
+              <ul className="invite-list" aria-labelledby={`${id}-active`}>
+                {invites.map((invite) => (
+                  <InviteRow
+                    key={invite.id}
+                    invite={invite}
+                    shown={invite.id === showing?.id}
+                    busy={busy}
+                    onCopy={copy}
+                    onShow={() => setShown(invite.id)}
+                    onRevoke={() => revoke(invite)}
+                  />
+                ))}
+              </ul>
+            )}
+            <p className="muted small" role="status">
+              {status}
+            </p>
+            <NewInvite
+              idBase={id}
+              direct={direct}
+              reusable={reusable}
+              days={days}
+              busy={busy}
+              onKind={setReusable}
+              onDays={setDays}
+              onMake={() => act(() => make(direct || !reusable, days))}
+            />
+            <p className="muted small">Someone removed from the group cannot come back with an invite.</p>
+          </div>
+          {showing !== null && <QrOf link={showing.shortLink!} name={conversation.name} />}
+        </div>
+      )}
+    </Dialog>
+  )
+}
+
+function InviteRow(props: {
+  invite: InviteView
+  shown: boolean
+  busy: boolean
+  onCopy(text: string, what: string): void
+  onShow(): void
+  onRevoke(): void
+}) {
+  const { invite } = props
+  const id = useId()
+  const until = invite.expiresAt === 0 ? 'does not expire' : `valid until ${fullWhen(invite.expiresAt)}`
+  const kind = invite.singleUse ? 'Works once' : `Works for several people (used ${invite.uses} ${invite.uses === 1 ? 'time' : 'times'})`
+  return (
+    <li className="invite-item" aria-labelledby={`${id}-code`} data-kind={invite.singleUse ? 'single-use' : 'reusable'}>
+      {invite.shortLink === null ? (
+        <p id={`${id}-code`} className="invite-code muted">
+          Made on another device
+        </p>
+      ) : (
+        <p id={`${id}-code`} className="invite-code" aria-label={`Invite code ${groupForReading(invite.shortLink)}`}>
+          {groupForReading(invite.shortLink)}
+        </p>
+      )}
+      <p className="muted small">
+        {kind}, {until}.
+      </p>
+      <div className="button-row start">
+        {invite.shortLink !== null && (
+          <>
+            <button type="button" className="primary" onClick={() => props.onCopy(invite.shortLink!, 'Link')}>
+              Copy link
+            </button>
+            <button type="button" onClick={props.onShow} aria-pressed={props.shown}>
+              Show QR code
+            </button>
+          </>
+        )}
+        {invite.code !== null && (
+          <button type="button" onClick={() => props.onCopy(invite.code!, 'Long link')} title="For someone who is not on your network">
+            Copy long link
+          </button>
+        )}
+        <button type="button" className="danger" disabled={props.busy} onClick={props.onRevoke}>
+          Revoke
+        </button>
+      </div>
+    </li>
+  )
+}
+
+function NewInvite(props: {
+  idBase: string
+  direct: boolean
+  reusable: boolean
+  days: Days
+  busy: boolean
+  onKind(reusable: boolean): void
+  onDays(days: Days): void
+  onMake(): void
+}) {
+  const { idBase: id } = props
+  return (
+    <div className="stack">
+      {!props.direct && (
         <fieldset className="invite-kind">
-          <legend>Who can use the link</legend>
+          <legend>New invite: who can use it</legend>
           <label className="check">
-            <input type="radio" name={`${id}-kind`} checked={!reusable} onChange={() => choose({ reusable: false })} />
-            One person: the link works once
+            <input type="radio" name={`${id}-kind`} checked={!props.reusable} onChange={() => props.onKind(false)} />
+            One person: it works once
           </label>
           <label className="check">
-            <input type="radio" name={`${id}-kind`} checked={reusable} onChange={() => choose({ reusable: true })} />
-            Several people: the link works until it expires
+            <input type="radio" name={`${id}-kind`} checked={props.reusable} onChange={() => props.onKind(true)} />
+            Several people: it works until it expires
           </label>
-          {reusable && (
+          {props.reusable && (
             <div className="field">
               <label htmlFor={`${id}-expiry`}>Expires after</label>
-              <select id={`${id}-expiry`} value={days} onChange={(event) => choose({ days: Number(event.target.value) as Days })}>
+              <select id={`${id}-expiry`} value={props.days} onChange={(event) => props.onDays(Number(event.target.value) as Days)}>
                 {LIFETIMES.map((l) => (
                   <option key={l.days} value={l.days}>
                     {l.label}
@@ -110,44 +238,35 @@ export function InviteDialog({ conversation, onClose }: { conversation: Conversa
           )}
         </fieldset>
       )}
-      <ErrorNote error={error} />
-      {invite === null && error === null && <p role="status">Making an invite…</p>}
-      {invite !== null && (
-        <div className="invite">
-          <div className="stack">
-            <div className="field">
-              <label htmlFor={`${id}-link`}>Invite link</label>
-              <textarea id={`${id}-link`} ref={linkRef} className="invite-link" readOnly value={invite.code} rows={4} />
-            </div>
-            <p className="invite-kind-note" data-kind={invite.singleUse ? 'single-use' : 'reusable'}>
-              {invite.singleUse
-                ? `This link works once: the first person who joins with it uses it up. ${until}`
-                : `Anyone who has this link can join until it expires, so send it only to people you want in the group. ${until}`}
-            </p>
-            <div className="button-row start">
-              <button type="button" className="primary" onClick={copy}>
-                Copy link
-              </button>
-            </div>
-            <p className="muted small" role="status">
-              {copied}
-            </p>
-            <p className="muted small">You need to be online when they join. Someone removed from the group cannot come back with a link.</p>
-          </div>
-          {invite.qr === null ? (
-            <p className="muted small">This link is too long for a QR code; send the link instead.</p>
-          ) : (
-            <img className="qr" src={invite.qr} alt={`QR code of the invite to ${conversation.name}`} width={220} height={220} />
-          )}
-        </div>
-      )}
-    </Dialog>
+      <div className="button-row start">
+        <button type="button" disabled={props.busy} onClick={props.onMake}>
+          New invite
+        </button>
+      </div>
+    </div>
   )
 }
 
-async function qrDataUrl(text: string): Promise<string | null> {
+function QrOf({ link, name }: { link: string; name: string }) {
+  const [qr, setQr] = useState<string | null>(null)
+  useEffect(() => {
+    let alive = true
+    void qrDataUrl(link).then((url) => alive && setQr(url))
+    return () => {
+      alive = false
+    }
+  }, [link])
+  if (qr === null) return null
+  return <img className="qr" src={qr} alt={`QR code of the invite to ${name}: ${groupForReading(link)}`} width={220} height={220} />
+}
+
+/**
+ * The QR code of a short link, upper case so all but the `@` fits QR's alphanumeric mode: a small, sparse code a
+ * phone or webcam reads at arm's length. Links and codes are case-insensitive, so it opens the same invite.
+ */
+export async function qrDataUrl(link: string): Promise<string | null> {
   try {
-    const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, color: { dark: '#000000', light: '#ffffff' } })
+    const svg = await QRCode.toString(link.toUpperCase(), { type: 'svg', errorCorrectionLevel: 'M', margin: 4, color: { dark: '#000000', light: '#ffffff' } })
     return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`
   } catch {
     return null

@@ -7,6 +7,8 @@ describe('deep links', () => {
     expect(joinCodeOf(' hearth://join/abc ')).toBe('hearth://join/abc')
     expect(joinCodeOf('HEARTH://join/abc')).toBe('HEARTH://join/abc')
     expect(joinCodeOf('hearth://join/')).toBeNull()
+    expect(joinCodeOf('HEARTH://J/K7Q29XHM4RTWPLZ3G8N2@0G2M')).toBe('HEARTH://J/K7Q29XHM4RTWPLZ3G8N2@0G2M')
+    expect(joinCodeOf('hearth://j/')).toBeNull()
     expect(joinCodeOf('https://example.org/join/abc')).toBeNull()
     expect(joinCodeOf('hearth://settings')).toBeNull()
     expect(joinCodeOf(`hearth://join/${'a'.repeat(5000)}`)).toBeNull()
