@@ -5,6 +5,7 @@ import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
 import { createIdentity, type Identity } from '../identity/identity.js'
 import type { ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
+import { membershipEvents } from './membership-events.js'
 import { computeLog, type LogState } from './membership-log.js'
 import { decodeOp, signOp, type MembershipOp, type OpBody } from './membership-op.js'
 
@@ -86,6 +87,11 @@ function bodyFor(s: LogState, author: Identity, target: Identity, pick: number):
       return member ? { type: 'role', account: target.account, role: member.role === 'admin' ? 'member' : 'admin' } : undefined
     case 3:
       return { type: 'rotate', epoch: epoch(devices) }
+    case 4:
+      // Renames and descriptions by admins, demoted admins and removed admins (backdated ones too).
+      return pick % 2 === 0 ? { type: 'about', name: `${author.cert.displayName}'s ${++counter}` } : { type: 'about', name: `G${++counter}`, description: `by ${author.cert.displayName}` }
+    case 5:
+      return s.members.has(author.account) ? { type: 'leave', cutoffs: {} } : undefined
     default:
       return { type: 'profile', name: `${author.cert.displayName} ${pick}` }
   }
@@ -109,6 +115,9 @@ const summary = (s: LogState) => ({
   epochs: [...s.epochs.keys()].sort(),
   current: s.currentEpoch,
   removed: [...s.removed.keys()].sort(),
+  left: [...s.removed].filter(([, r]) => r.left).map(([a]) => a).sort(),
+  name: s.name,
+  description: s.description,
 })
 
 describe('group authority (property: 5 members, malicious operations, random delivery)', () => {
@@ -138,7 +147,8 @@ describe('group authority (property: 5 members, malicious operations, random del
           if (a.kind === 'honest') {
             const mine = s.members.get(r.me.account)
             if (mine === undefined) continue
-            const body = mine.role === 'admin' ? bodyFor(s, r.me, target, a.pick) : bodyFor(s, r.me, target, 5)
+            // A member renames itself or leaves; an admin does anything.
+            const body = mine.role === 'admin' ? bodyFor(s, r.me, target, a.pick) : bodyFor(s, r.me, target, a.pick === 5 ? 5 : 6)
             if (body) r.receive([r.sign(body, s.heads)])
           } else if (a.kind === 'backdate') {
             // Parents from an earlier point of what it knows, and a clock of its choosing.
@@ -151,7 +161,7 @@ describe('group authority (property: 5 members, malicious operations, random del
             r.receive([r.sign(body, past.heads, hlc)])
           } else {
             const b1 = bodyFor(s, r.me, target, 1) ?? bodyFor(s, r.me, target, 2)
-            const b2 = bodyFor(s, r.me, target, 5)
+            const b2 = bodyFor(s, r.me, target, 4) ?? bodyFor(s, r.me, target, 6)
             if (b1) r.receive([r.sign(b1, s.heads)])
             if (b2) r.receive([r.sign(b2, s.heads)])
           }
@@ -187,7 +197,7 @@ describe('group authority (property: 5 members, malicious operations, random del
           const causal = computeLog([...past].map((h) => ops.get(h)!), create.hash, NOW)!
           const author = causal.members.get(op.author.account)
           expect(author, 'author was a member in its causal past').toBeDefined()
-          const needsAdmin = op.body.type !== 'profile' && op.body.type !== 'merge'
+          const needsAdmin = op.body.type !== 'profile' && op.body.type !== 'merge' && op.body.type !== 'leave'
           if (needsAdmin) expect(author!.role).toBe('admin')
           for (const r of removals) {
             const target = r.body.type === 'remove' || r.body.type === 'role' ? r.body.account : undefined
@@ -197,6 +207,13 @@ describe('group authority (property: 5 members, malicious operations, random del
             expect(concurrent, 'an operation concurrent with its author’s removal or demotion took effect').toBe(false)
           }
         }
+        // The name and description are those of the last effective `about` in the log's order that set them.
+        const abouts = effective.map((h) => ops.get(h)!.body).filter((b) => b.type === 'about')
+        expect(final.name).toBe(abouts.findLast((b) => b.name !== undefined)?.name ?? 'Family')
+        expect(final.description).toBe(abouts.findLast((b) => b.description !== undefined)?.description ?? '')
+        // The timeline's lines are the same on every replica.
+        const lines = membershipEvents(final, ops)
+        for (const [i, s] of states.entries()) expect(membershipEvents(s, replicas[i]!.ops)).toEqual(lines)
       }),
       { numRuns: 60, seed: 9 },
     )

@@ -3,7 +3,7 @@ import type { AccountId, DeviceId, EpochId, OpHash } from '../ids.js'
 import type { MembershipOp } from './membership-op.js'
 export { MAX_PARENTS } from './membership-op.js'
 import { buildOpGraph, type OpGraph } from './op-graph.js'
-import { applyEffect, authorityProblem, cloneState, initialState, type LogState } from './membership-state.js'
+import { applyEffect, authorityProblem, cloneState, initialState, needsAdmin, type LogState } from './membership-state.js'
 
 export type { EpochState, InviteState, LogState, MemberState, RemovalState } from './membership-state.js'
 
@@ -14,7 +14,7 @@ export type { EpochState, InviteState, LogState, MemberState, RemovalState } fro
  * and nothing an author chooses freely (its HLC, its choice of parents) lets it act with authority it did not have:
  *
  * 1. Causal authority. An operation counts only if its author held the authority it needs (member; admin for
- *    anything but renames and merges) in the state of its own causal past: the operations it names as parents and
+ *    anything but renames, merges and leaving) in the state of its own causal past: the operations it names as parents and
  *    their ancestors. An operation that fails this fails it forever; the core neither keeps nor forwards it.
  * 2. Strong removal and demotion. A removal or demotion that takes effect voids every operation of the target that
  *    is concurrent with it (all of them for a removal; those needing admin for a demotion). Backdating an operation
@@ -39,7 +39,6 @@ interface Judged {
   byAuthor: Map<AccountId, number[]>
 }
 
-const needsAdmin = (op: MembershipOp) => op.body.type !== 'profile' && op.body.type !== 'merge'
 
 /** Computes the state, or undefined if the root operation is missing or is not a valid create. */
 export function computeLog(ops: Iterable<MembershipOp>, root: OpHash, now: number = Date.now()): LogState | undefined {

@@ -9,6 +9,7 @@ import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { Limits } from '../../common/wire/limits.js'
 import { bytes, parseWire, uint } from '../../common/wire/schema.js'
 import { decodeDeviceCert, MAX_DISPLAY_NAME, type DeviceCert } from '../identity/device-cert.js'
+import { MAX_GROUP_DESCRIPTION, MAX_GROUP_NAME } from './group-about.js'
 import { type AccountId, type ConversationId, type DeviceId, type EpochId, type OpHash } from '../ids.js'
 
 /**
@@ -51,6 +52,14 @@ export type OpBody =
   | { type: 'rotate'; epoch: NewEpoch }
   /** No effect: names more heads than one operation may (any member), so heads can always be merged. */
   | { type: 'merge' }
+  /** A group's new name and/or description (admins; group-about.ts says what each may be). */
+  | { type: 'about'; name?: string; description?: string }
+  /**
+   * The author's account leaves (any member, for itself only). `cutoffs` as for `remove`: how far each of the
+   * account's devices had written, so nothing it writes later is accepted. No new epoch: the leaver must not know
+   * it; the remaining admins rotate (membership-log.ts `needsRotation`).
+   */
+  | { type: 'leave'; cutoffs: Record<string, number> }
 
 export interface MembershipOp {
   hash: OpHash
@@ -70,6 +79,9 @@ const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 const sealSchema = z.strictObject({ d: hex(64), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })
 const epochSchema = z.strictObject({ i: hex(16), s: z.array(sealSchema).max(Limits.maxMembers * Limits.maxDevicesPerMember) })
 const roleSchema = z.enum(['admin', 'member'])
+const cutoffsSchema = z
+  .record(z.string().regex(/^[0-9a-f]{16}\/[0-9a-f]{64}$/), uint)
+  .refine((o) => Object.keys(o).length <= 1024, 'too many cutoffs')
 
 const bodySchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('create'), k: z.enum(['direct', 'group']), n: z.string().max(400), e: epochSchema }),
@@ -89,15 +101,18 @@ const bodySchema = z.discriminatedUnion('t', [
   z.strictObject({
     t: z.literal('remove'),
     a: hex(64),
-    o: z
-      .record(z.string().regex(/^[0-9a-f]{16}\/[0-9a-f]{64}$/), uint)
-      .refine((o) => Object.keys(o).length <= 1024, 'too many cutoffs'),
+    o: cutoffsSchema,
     e: epochSchema,
   }),
   z.strictObject({ t: z.literal('role'), a: hex(64), r: roleSchema }),
   z.strictObject({ t: z.literal('profile'), n: z.string().max(MAX_DISPLAY_NAME * 4) }),
   z.strictObject({ t: z.literal('rotate'), e: epochSchema }),
   z.strictObject({ t: z.literal('merge') }),
+  // Bounds on the wire only (UTF-8 worst case); the log applies the real rule (group-about.ts).
+  z
+    .strictObject({ t: z.literal('about'), n: z.string().max(MAX_GROUP_NAME * 4).optional(), d: z.string().max(MAX_GROUP_DESCRIPTION * 4).optional() })
+    .refine((b) => b.n !== undefined || b.d !== undefined, 'an about operation changes the name, the description or both'),
+  z.strictObject({ t: z.literal('leave'), o: cutoffsSchema }),
 ])
 
 const opSchema = z.strictObject({
@@ -149,6 +164,10 @@ function encodeBody(body: OpBody): unknown {
       return { t: 'rotate', e: encodeEpoch(body.epoch) }
     case 'merge':
       return { t: 'merge' }
+    case 'about':
+      return { t: 'about', ...(body.name === undefined ? {} : { n: body.name }), ...(body.description === undefined ? {} : { d: body.description }) }
+    case 'leave':
+      return { t: 'leave', o: body.cutoffs }
   }
 }
 
@@ -185,6 +204,10 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
       return { type: 'rotate', epoch: decodeEpoch(raw.e) }
     case 'merge':
       return { type: 'merge' }
+    case 'about':
+      return { type: 'about', ...(raw.n === undefined ? {} : { name: raw.n }), ...(raw.d === undefined ? {} : { description: raw.d }) }
+    case 'leave':
+      return { type: 'leave', cutoffs: raw.o }
   }
 }
 

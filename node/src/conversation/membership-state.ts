@@ -3,6 +3,7 @@ import { Limits } from '../../common/wire/limits.js'
 import { displayNameProblem, type DeviceCert } from '../identity/device-cert.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
 import type { ConversationKind, InviteGrant, MembershipOp, NewEpoch, Role } from './membership-op.js'
+import { groupDescriptionProblem, groupNameProblem } from './group-about.js'
 import { hlcWall } from './op-graph.js'
 
 /**
@@ -39,13 +40,18 @@ export interface InviteState {
 export interface RemovalState {
   /** `${epoch}/${device}` → the last sequence number accepted from that removed device in that epoch. */
   cutoffs: Record<string, number>
+  /** True when the account left by itself (a `leave`), false when an admin removed it. */
+  left: boolean
 }
 
 export interface LogState {
   conversation: ConversationId
   root: OpHash
   kind: ConversationKind
+  /** The group's name: the create's, then the last `about` in the log's order that named one. */
   name: string
+  /** The group's description ('' until an `about` gives one). */
+  description: string
   members: Map<AccountId, MemberState>
   removed: Map<AccountId, RemovalState>
   /** Every account's latest display name, removed members included: their old messages keep showing a name. */
@@ -93,6 +99,7 @@ export function initialState(root: MembershipOp): LogState {
     root: root.hash,
     kind: root.body.kind,
     name: root.body.name,
+    description: '',
     members: new Map([
       [author.account, { account: author.account, role: 'admin', devices: new Map([[author.device, author]]), displayName: author.displayName, addedBy: root.hash, via: null }],
     ]),
@@ -128,12 +135,37 @@ export function cloneState(s: LogState): LogState {
   }
 }
 
+/** Operations only an admin may author; the rest any member may (each for the author's own account). */
+export const needsAdmin = (op: MembershipOp): boolean => op.body.type !== 'profile' && op.body.type !== 'merge' && op.body.type !== 'leave'
+
+/** Why the account cannot leave now: the last admin of a group with other members must hand over first. */
+export function leaveProblem(state: LogState, account: AccountId): string | undefined {
+  const member = state.members.get(account)
+  if (member === undefined) return 'not a member'
+  if (state.kind !== 'group') return 'only a group can be left'
+  if (member.role !== 'admin' || state.members.size === 1) return undefined
+  for (const m of state.members.values()) if (m.account !== account && m.role === 'admin') return undefined
+  return 'the last admin cannot leave while others remain: make someone else an admin first'
+}
+
+/**
+ * Takes an account out (removed by an admin, or left by itself): it stops being a member, its envelopes count only up
+ * to the cutoffs, and what it could use to come back, or hand to others, stops working.
+ */
+function dropMember(state: LogState, member: MemberState, cutoffs: Record<string, number>, left: boolean): void {
+  state.members.delete(member.account)
+  state.removed.set(member.account, { cutoffs: { ...cutoffs }, left })
+  for (const [id, invite] of state.invites) {
+    if (invite.createdBy === member.account || id === member.via) state.invites.set(id, { ...invite, revoked: true })
+  }
+}
+
 /** What an operation's author must be, in the state it is judged against. */
 export function authorityProblem(state: LogState, op: MembershipOp): string | undefined {
   const author = state.members.get(op.author.account)
   if (author === undefined) return 'author is not a member'
   if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
-  if (op.body.type === 'profile' || op.body.type === 'merge') return undefined
+  if (!needsAdmin(op)) return undefined
   if (author.role !== 'admin') return 'author is not an admin'
   return undefined
 }
@@ -212,12 +244,7 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
       const member = state.members.get(body.account)
       if (member === undefined) return 'not a member'
       if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
-      state.members.delete(body.account)
-      state.removed.set(body.account, { cutoffs: { ...body.cutoffs } })
-      // Removal sticks: what the account could use to come back, or hand to others, stops working.
-      for (const [id, invite] of state.invites) {
-        if (invite.createdBy === body.account || id === member.via) state.invites.set(id, { ...invite, revoked: true })
-      }
+      dropMember(state, member, body.cutoffs, false)
       state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
       state.currentEpoch = body.epoch.id
       return undefined
@@ -231,6 +258,25 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
       const member = state.members.get(body.account)
       if (member === undefined) return 'not a member'
       state.members.set(body.account, { ...member, role: body.role })
+      return undefined
+    }
+    case 'about': {
+      if (state.kind !== 'group') return 'only a group has a name and description to change'
+      const problem =
+        (body.name === undefined ? undefined : groupNameProblem(body.name)) ??
+        (body.description === undefined ? undefined : groupDescriptionProblem(body.description))
+      if (problem !== undefined) return problem
+      if (body.name !== undefined) state.name = body.name
+      if (body.description !== undefined) state.description = body.description
+      return undefined
+    }
+    case 'leave': {
+      const problem = leaveProblem(state, op.author.account)
+      if (problem !== undefined) return problem
+      // Cutoffs name only the leaver's own devices: it cannot end anyone else's writing.
+      const prefixOk = (key: string) => state.members.get(op.author.account)!.devices.has(key.slice(17) as DeviceId)
+      if (!Object.keys(body.cutoffs).every(prefixOk)) return 'cutoffs name a device that is not the leaver’s'
+      dropMember(state, state.members.get(op.author.account)!, body.cutoffs, true)
       return undefined
     }
   }
