@@ -11,6 +11,10 @@
  *
  * Figures per joiner: `join()` resolving (admitted, membership log checked) and every history message emitted. The
  * baseline, measured alongside: the same join from an invite that names only the circuit addresses.
+ *
+ * Short invites, the inviter online: from opening a short link (`join()` called with it) to the first message shown
+ * in the chat (message.added), through the relay circuit as above (the link names the circuit, the rest is looked up)
+ * and on the LAN (two cores on TCP loopback, the link naming the inviter's direct address).
  */
 import { createServer, Socket, type Server } from 'node:net'
 import type { ConversationId } from '../../node/src/ids.js'
@@ -40,6 +44,12 @@ export interface JoinResult {
   withHistory: Summary
   /** The same with an invite naming only the inviter's circuit addresses (the baseline). */
   circuitOnly: Summary
+  /** A short link through the relay circuit: from `join()` called to the first message shown. */
+  shortCircuit: Summary
+  /** A short link naming a direct address (LAN, loopback here): from `join()` called to the first message shown. */
+  shortLan: Summary
+  /** The short links' lengths in characters: through the circuit, on the LAN. */
+  shortLength: { circuit: number; lan: number }
   complete: boolean
   /** The addresses the invite named, in order. */
   inviteAddresses: string[]
@@ -125,18 +135,22 @@ export async function joinOverRelay(sizes: JoinSizes): Promise<JoinResult> {
     const joined: number[] = []
     const withHistory: number[] = []
     const clean: number[] = []
+    const shortFirst: number[] = []
+    let shortLength = 0
     let inviteAddresses: string[] = []
     /** One fresh joiner redeeming `code`; returns [join() ms, with history ms]. */
-    const joinOnce = async (name: string, code: string, inviter: string): Promise<[number, number]> => {
+    let first = 0
+    const joinOnce = async (name: string, code: string, inviter: string): Promise<[number, number, number]> => {
       // The joiner has no relay of its own: it learns the relay from the invite, as a first-time user would.
       const joiner = await openBehindNat(name, [])
       dirs.push(joiner.dir)
       open.push(joiner.opened)
       let got = 0
       joiner.opened.core.events.on('message.added', (e) => {
-        if (e.conversation === id && e.message.body.startsWith('history ')) got++
+        if (e.conversation === id && e.message.body.startsWith('history ') && got++ === 0) first = now()
       })
       const t0 = now()
+      first = 0
       await joiner.opened.core.join(code)
       const joinMs = now() - t0
       await waitUntil(() => got >= sizes.history, sizes.timeoutMs, `${name} to hold the history (${got}/${sizes.history})`, 2)
@@ -145,7 +159,7 @@ export async function joinOverRelay(sizes: JoinSizes): Promise<JoinResult> {
       if (conns.some((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))) throw new Error('the joiner reached the inviter other than through the relay')
       // Joiners leave once measured: the inviter serves one at a time, as in a family being set up.
       await joiner.opened.close()
-      return [joinMs, historyMs]
+      return [joinMs, historyMs, first - t0]
     }
     for (let s = 0; s < sizes.samples; s++) {
       const invite = decodeInvite((await core.createInvite(id, { singleUse: true })).code)
@@ -159,14 +173,24 @@ export async function joinOverRelay(sizes: JoinSizes): Promise<JoinResult> {
       const plain = decodeInvite((await core.createInvite(id, { singleUse: true })).code)
       const [, cleanMs] = await joinOnce(`plain${s}`, encodeInvite(plain), plain.peerId)
       clean.push(cleanMs)
+      // A short link: it names the circuit only; the rest comes from the inviter over the connection it opens.
+      const short = (await core.createInvite(id, { singleUse: true })).shortLink
+      if (short === null) throw new Error('the inviter made no short link')
+      shortLength = short.length
+      const [, , firstMs] = await joinOnce(`short${s}`, short, plain.peerId)
+      shortFirst.push(firstMs)
       progress(`  join ${s + 1}/${sizes.samples}: joined in ${joinMs.toFixed(0)} ms, with the history in ${historyMs.toFixed(0)} ms (circuit-only invite: ${cleanMs.toFixed(0)} ms)`)
     }
     progressDone()
+    const lan = await shortOnLan(sizes.samples)
     return {
       sizes,
       joined: summarize(joined),
       withHistory: summarize(withHistory),
       circuitOnly: summarize(clean),
+      shortCircuit: summarize(shortFirst),
+      shortLan: summarize(lan.firstMs),
+      shortLength: { circuit: shortLength, lan: lan.length },
       complete: withHistory.length === sizes.samples,
       inviteAddresses: inviteAddresses.map((a) => a.replace(/\/p2p\/[^/]+$/, '/p2p/…')),
       probes,
@@ -180,11 +204,54 @@ export async function joinOverRelay(sizes: JoinSizes): Promise<JoinResult> {
   }
 }
 
+/** Short links on the LAN: the inviter listens on TCP loopback; each joiner is fresh, opened before the clock starts. */
+async function shortOnLan(samples: number): Promise<{ firstMs: number[]; length: number }> {
+  const dirs: string[] = []
+  const open: OpenedCore[] = []
+  const start = async (name: string, listen: string[]) => {
+    const dir = await makeDataDir(name)
+    dirs.push(dir)
+    const opened = await openCore({ dataDir: dir, keyProvider: BENCH_KEYS, network: { listen, mdns: false, dht: false, onError: () => {} }, logger: Logger.silent() })
+    open.push(opened)
+    return opened
+  }
+  try {
+    const inviter = (await start('lan-inviter', ['/ip4/127.0.0.1/tcp/0'])).core
+    const id = (await inviter.createConversation({ kind: 'group', name: 'short bench' })).id as ConversationId
+    await inviter.send(id, 'hello from the inviter')
+    const firstMs: number[] = []
+    let length = 0
+    for (let s = 0; s < samples; s++) {
+      const link = (await inviter.createInvite(id, { singleUse: true })).shortLink
+      if (link === null) throw new Error('the inviter made no short link')
+      length = link.length
+      const joiner = await start(`lan-joiner${s}`, [])
+      let shown = 0
+      joiner.core.events.on('message.added', (e) => {
+        if (e.conversation === id && shown === 0) shown = now()
+      })
+      const t0 = now()
+      await joiner.core.join(link)
+      await waitUntil(() => shown > 0, 30_000, `lan-joiner${s} to show the first message`, 2)
+      firstMs.push(shown - t0)
+      progress(`  short link on the LAN ${s + 1}/${samples}: first message after ${(shown - t0).toFixed(0)} ms`)
+      await joiner.close()
+    }
+    progressDone()
+    return { firstMs, length }
+  } finally {
+    await Promise.allSettled(open.map((o) => o.close()))
+    await Promise.allSettled(dirs.map((d) => removeDir(d)))
+  }
+}
+
 export function joinRows(r: JoinResult): Array<[string, string, string, string, string, string]> {
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
   return [
     [`join over a relay, with ${r.sizes.history} msgs of history (p50)`, s(r.circuitOnly.p50), s(r.withHistory.p50), `${(r.withHistory.p50 / r.circuitOnly.p50).toFixed(2)}×`, `< ${s(JOIN_TARGET_MS)}`, r.complete && r.withHistory.p50 < JOIN_TARGET_MS ? 'met' : 'NOT met'],
     [`  same, max of ${r.withHistory.n}; join() alone p50 / max`, '', `${s(r.withHistory.max)}; ${s(r.joined.p50)} / ${s(r.joined.max)}`, '', '(info)', ''],
+    [`short link → first message, LAN (${r.shortLength.lan} chars; p50 / max)`, '', `${s(r.shortLan.p50)} / ${s(r.shortLan.max)}`, '', `< ${s(JOIN_TARGET_MS)}`, r.shortLan.p50 < JOIN_TARGET_MS ? 'met' : 'NOT met'],
+    [`short link → first message, relay circuit (${r.shortLength.circuit} chars; p50 / max)`, '', `${s(r.shortCircuit.p50)} / ${s(r.shortCircuit.max)}`, '', `< ${s(JOIN_TARGET_MS)}`, r.shortCircuit.p50 < JOIN_TARGET_MS ? 'met' : 'NOT met'],
   ]
 }
 

@@ -99,7 +99,7 @@ describe('two people chatting through the browser mode', () => {
     await alice.getByText('Link copied.', { exact: false }).waitFor()
     const copied = await alice.evaluate(() => navigator.clipboard.readText())
     expect(copied).toBe(await link.inputValue())
-    expect(copied).toMatch(/^hearth:\/\/join\//)
+    expect(copied).toMatch(/^hearth:\/\/j\//)
     await alice.getByRole('button', { name: 'Close' }).click()
 
     await bob.getByRole('button', { name: 'Join' }).click()

@@ -58,6 +58,7 @@ describe('<InviteDialog>', () => {
     expect(await screen.findByText('K7Q2 9XHM 4RTW PLZ3 G8N1 @ 0G2M 0001 TB4Y 2A8')).toBeTruthy()
     expect(made()).toEqual([{ conversationId: CONVERSATION, singleUse: true }])
     expect(await screen.findByRole('img', { name: /QR code of the invite/ })).toBeTruthy()
+    expect((screen.getByLabelText('Invite link') as HTMLInputElement).value).toBe(SHORT(1))
     expect(rows()).toHaveLength(1)
     expect(within(rows()[0]!).getByText(/Works once/)).toBeTruthy()
   })

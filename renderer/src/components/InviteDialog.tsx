@@ -143,7 +143,15 @@ export function InviteDialog({ conversation, onClose }: { conversation: Conversa
             />
             <p className="muted small">Someone removed from the group cannot come back with an invite.</p>
           </div>
-          {showing !== null && <QrOf link={showing.shortLink!} name={conversation.name} />}
+          {showing !== null && (
+            <div className="stack invite-shown">
+              <QrOf link={showing.shortLink!} name={conversation.name} />
+              <div className="field">
+                <label htmlFor={`${id}-link`}>Invite link</label>
+                <input id={`${id}-link`} className="invite-link" readOnly value={showing.shortLink!} onFocus={(e) => e.target.select()} />
+              </div>
+            </div>
+          )}
         </div>
       )}
     </Dialog>

@@ -27,7 +27,7 @@ function renderDialog(join: (code: string) => void | Promise<void>) {
       <JoinDialog onClose={() => {}} onJoined={(c) => joined.push(c.id)} />
     </ApiContext.Provider>,
   )
-  const field = screen.getByLabelText('Invite code or link') as HTMLTextAreaElement
+  const field = screen.getByLabelText('Invite link or code') as HTMLTextAreaElement
   const type = (text: string) => fireEvent.change(field, { target: { value: text } })
   const submit = () => fireEvent.click(screen.getByRole('button', { name: 'Join' }))
   return { api, field, type, submit, joined }

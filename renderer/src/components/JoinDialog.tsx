@@ -44,7 +44,7 @@ export function JoinDialog({ initialCode, onClose, onJoined }: JoinDialogProps) 
     >
       <form onSubmit={submit} className="stack" noValidate>
         <div className="field">
-          <label htmlFor={`${id}-code`}>Invite code or link</label>
+          <label htmlFor={`${id}-code`}>Invite link or code</label>
           <textarea
             id={`${id}-code`}
             className="invite-input"
