@@ -106,7 +106,7 @@ describe('<ConversationList>', () => {
       const menu = screen.getByRole('menu', { name: 'Options for Family' })
       const first = within(menu).getByRole('menuitem', { name: new RegExp(`^${path[0]}`) })
       fireEvent.click(first)
-      if (path[1] !== undefined) fireEvent.click(within(await screen.findByRole('menu', { name: path[0] })).getByRole('menuitem', { name: path[1] }))
+      if (path[1] !== undefined) fireEvent.click(within(await screen.findByRole('menu', { name: path[0]! })).getByRole('menuitem', { name: path[1] }))
     }
     await pick(['Pin to top'])
     await pick(['Archive'])
