@@ -24,6 +24,7 @@ import type {
   SeenByView,
   PeerView,
   SettingsView,
+  SystemLineView,
   WhoAmI,
 } from './types.js'
 
@@ -105,6 +106,15 @@ export const coreContract = {
     }),
     result: result<ConversationSummary>(),
   },
+  /** A group's new name and/or description ('' clears it); admins only. The core applies the real rule. */
+  'conversations.update': {
+    params: z.strictObject({ conversationId, name: z.string().max(1024).optional(), description: z.string().max(4096).optional() }),
+    result: result<ConversationSummary>(),
+  },
+  /** Leaves a group (its history stays readable here); the last admin must make someone else admin first. */
+  'conversations.leave': { params: byConversation, result: result<ConversationSummary>() },
+  /** What happened in the conversation (joins, leaves, renames…), oldest first: the timeline's quiet lines. */
+  'conversations.systemLines': { params: byConversation, result: result<SystemLineView[]>() },
   'conversations.setRole': {
     params: z.strictObject({ conversationId, account, role: z.enum(['admin', 'member']) }),
     result: result<null>(),

@@ -69,6 +69,13 @@ const handlers: Handlers = {
       ...(p.archived === undefined ? {} : { archived: p.archived }),
       ...(p.pinned === undefined ? {} : { pinned: p.pinned }),
     }),
+  'conversations.update': (core, p) =>
+    core.updateGroup(cid(p.conversationId), {
+      ...(p.name === undefined ? {} : { name: p.name }),
+      ...(p.description === undefined ? {} : { description: p.description }),
+    }),
+  'conversations.leave': (core, p) => core.leaveGroup(cid(p.conversationId)),
+  'conversations.systemLines': (core, p) => core.systemLines(cid(p.conversationId)),
   'conversations.setRole': async (core, p) => {
     await core.setRole(cid(p.conversationId), p.account, p.role)
     return null

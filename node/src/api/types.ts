@@ -20,6 +20,8 @@ export interface MessageView {
   body: string
   edited: boolean
   deleted: boolean
+  /** Set when an admin deleted someone else's message for everyone: the admin's account (docs/adr/0026). */
+  deletedBy?: string | undefined
   reactions: Record<string, string[]>
   mine: boolean
   state: MessageState
@@ -98,6 +100,36 @@ export interface ConversationSummary {
   archived?: boolean
   /** When this person pinned it to the top (pins are shown in this order), or null. Absent: not pinned. */
   pinnedAt?: number | null
+  /** A group's description ('' when it has none). Absent: a direct chat. */
+  description?: string
+  /** True when this person left the group (then `removed` is true too: it is read-only here). Absent: no. */
+  left?: boolean
+  /**
+   * A join not finished yet: 'waiting' (asked through the conversation's relay; the first admin back lets us in) or
+   * 'refused' (`joinRefusal` says why, in words). Absent: a conversation we are in (or were removed from).
+   */
+  joinState?: 'waiting' | 'refused'
+  /** Why the join was refused and what to do next, for the person to read. */
+  joinRefusal?: string
+}
+
+/**
+ * A line of what happened in a conversation (joined, left, removed, added back, renamed, described, role changed, a
+ * device changed), derived from its membership log: the same on every member. Shown among the messages by `hlc`.
+ */
+export interface SystemLineView {
+  /** The membership operation it comes from. */
+  id: string
+  kind: 'created' | 'joined' | 'added' | 'added-back' | 'removed' | 'left' | 'role' | 'about' | 'device-changed'
+  /** Encoded hybrid logical clock of the operation; `at` is its wall-clock part in ms. */
+  hlc: string
+  at: number
+  /** Who did it (for joined and left: who joined or left). */
+  actor: string
+  /** Whom it was done to, or null. */
+  target: string | null
+  /** The line as a person reads it, with current names ("Alice renamed the group to Cousins"). */
+  text: string
 }
 
 /**

@@ -1,7 +1,7 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ChatRequestView, ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, WhoAmI } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
 import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
@@ -19,8 +19,11 @@ import { Logger } from './logger.js'
 import { memberLinks } from './member-links.js'
 import type { MemberReconnect, ReconnectSchedule } from './member-reconnect.js'
 import { ConversationCommands } from './membership/commands.js'
+import { GroupLife } from './membership/group-life.js'
 import { JoinClient } from './membership/join-client.js'
 import { JoinServer } from './membership/join-server.js'
+import { JoinRelayAdmin } from './membership/join-relay-admin.js'
+import { JoinRelayJoiner } from './membership/join-relay-joiner.js'
 import { INVITE_LOOKUP_LIMITS, INVITE_LOOKUP_PROTOCOL, JoinLookupServer, OwnShortInvites } from './membership/join-lookup.js'
 import { OnlinePeerResolver } from './membership/invite-resolver.js'
 import { MembershipEngine } from './membership/membership-engine.js'
@@ -68,6 +71,8 @@ export interface CoreOptions {
   saveIdentity: (identity: Identity) => Promise<void>
   /** Each member device's gossip allowance per conversation (default: gossip-rate-limit.ts). */
   gossipAllowance?: { burst: number; perSecond: number }
+  /** How long a join waits for the inviting device before asking through the relay (join-relay-joiner.ts). */
+  joinDirectWaitMs?: number
 }
 
 /**
@@ -103,9 +108,12 @@ export class Core {
   private readonly receipts: Receipts
   private readonly membership: MembershipEngine
   private readonly commands: ConversationCommands
+  private readonly groupLife: GroupLife
   private readonly joinClient: JoinClient
   private readonly joinServer: JoinServer
   private readonly joinLookup: JoinLookupServer
+  private readonly joinRelayAdmin: JoinRelayAdmin | undefined
+  private readonly joinRelayJoiner: JoinRelayJoiner
   private readonly outbox: Outbox
   private readonly ingest: Ingest
   private readonly inbox: Inbox
@@ -180,6 +188,7 @@ export class Core {
       },
       kickRelays: () => this.relays.kick(),
     })
+    this.groupLife = new GroupLife(kernel, this.membership)
     const ownShortInvites = new OwnShortInvites(kernel)
     this.commands = new ConversationCommands(kernel, this.membership, this.readModel, {
       relaysFor: (rt) => this.relays.relaysFor(rt),
@@ -200,6 +209,22 @@ export class Core {
       syncWith: (peer, id) => this.syncClient.syncWith(peer, id),
     }, [new OnlinePeerResolver(this.node)])
     this.joinServer = new JoinServer(kernel, this.membership)
+    // Joining through a relay while every admin sleeps (docs/adr/0027): admins answer requests left in invite
+    // mailboxes; a joiner whose inviter does not answer leaves one and waits.
+    const relayJoinInterval = options.relayTiming?.intervalMs === undefined ? undefined : Math.max(500, options.relayTiming.intervalMs)
+    this.joinRelayAdmin =
+      options.mailbox === undefined
+        ? undefined
+        : new JoinRelayAdmin(kernel, this.membership, {
+            port: options.mailbox,
+            relaysFor: (rt) => this.relays.relaysFor(rt),
+            ownInviteSeed: (rt, inviteId) => ownShortInvites.secretOf(rt, inviteId)?.keys.inviteSeed ?? null,
+            kickRelays: () => this.relays.kick(),
+          }, relayJoinInterval)
+    this.joinRelayJoiner = new JoinRelayJoiner(kernel, this.membership, this.readModel, {
+      port: options.mailbox,
+      kickRelays: () => this.relays.kick(),
+    }, relayJoinInterval, options.joinDirectWaitMs)
     this.outbox = new Outbox(kernel, this.readModel, this.withdrawals, {
       kickRelays: () => this.relays.kick(),
       syncMembers: (rt) => this.syncClient.syncMembers(rt, 'retry'),
@@ -255,6 +280,8 @@ export class Core {
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
     this.unsubscribers.push(this.followPrefs())
+    // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
+    this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
     this.unsubscribers.push(
       this.node.onPeerDisconnected((peer) => {
@@ -273,6 +300,9 @@ export class Core {
     for (const peer of this.node.connectedPeers()) this.onPeerConnected(peer)
     this.linkProbe.start()
     this.relays.start()
+    await this.joinRelayJoiner.load()
+    this.joinRelayJoiner.start()
+    this.joinRelayAdmin?.start()
   }
 
   async stop(): Promise<void> {
@@ -287,6 +317,8 @@ export class Core {
     this.membership.stop()
     for (const u of this.unsubscribers) u()
     await this.chatRequests.stop()
+    await this.joinRelayAdmin?.stop()
+    await this.joinRelayJoiner.stop()
     await this.relays.stop()
     await kernel.queue.idle()
     await this.syncClient.idle()
@@ -324,7 +356,10 @@ export class Core {
   }
 
   listConversations(): ConversationSummary[] {
-    return this.readModel.list()
+    const waiting = this.joinRelayJoiner.summaries()
+    if (waiting.length === 0) return this.readModel.list()
+    const pending = new Set(waiting.map((s) => s.id))
+    return [...waiting, ...this.readModel.list().filter((s) => !pending.has(s.id))]
   }
 
   getConversation(id: ConversationId): ConversationSummary {
@@ -351,9 +386,18 @@ export class Core {
     return this.commands.revokeInvite(id, inviteId)
   }
 
-  /** Redeems an invite: asks the inviting device to admit us, then syncs. */
+  /**
+   * Redeems an invite: asks the inviting device to admit us, then syncs. When it does not answer within a few seconds
+   * and the invite names relays, asks through them instead: the summary then has `joinState: 'waiting'`, and
+   * 'conversation.updated' tells when an admin let us in (or refused).
+   */
   join(code: string): Promise<ConversationSummary> {
-    return this.joinClient.join(code)
+    return this.joinRelayJoiner.join(code, () => this.joinClient.join(code))
+  }
+
+  /** Forgets a waiting or refused join (the conversation list stops showing it). */
+  dismissJoin(id: ConversationId): Promise<void> {
+    return this.joinRelayJoiner.forget(id)
   }
 
   removeMember(id: ConversationId, account: string): Promise<void> {
@@ -370,6 +414,23 @@ export class Core {
 
   setRole(id: ConversationId, account: string, role: 'admin' | 'member'): Promise<void> {
     return this.commands.setRole(id, account, role)
+  }
+
+  /** A group's new name and/or description (admins); the summary as it is then. */
+  async updateGroup(id: ConversationId, input: { name?: string; description?: string }): Promise<ConversationSummary> {
+    await this.groupLife.update(id, input)
+    return this.readModel.summary(this.kernel.runtime(id))
+  }
+
+  /** Leaves a group: read-only here from then on, marked as left. */
+  async leaveGroup(id: ConversationId): Promise<ConversationSummary> {
+    await this.groupLife.leave(id)
+    return this.readModel.summary(this.kernel.runtime(id))
+  }
+
+  /** The timeline's lines of what happened (membership-events.ts), oldest first. */
+  systemLines(id: ConversationId): SystemLineView[] {
+    return this.groupLife.systemLines(id)
   }
 
   /** This person's mute, archive and pin for one conversation (this device only); every window hears of it. */
@@ -475,6 +536,11 @@ export class Core {
     return this.kernel.conversations
   }
 
+  /** Waits for the passes of joining through a relay (tests and the benchmark). */
+  private async relayJoinIdle(): Promise<void> {
+    await this.joinRelayAdmin?.idle()
+  }
+
   private enqueue(id: ConversationId, bytes: Uint8Array, from: string | null): void {
     this.inbox.enqueue(id, bytes, from)
   }
@@ -489,6 +555,8 @@ export class Core {
     this.emitPeers()
     if (this.kernel.stopped) return
     this.relays.peerConnected(peer)
+    this.joinRelayAdmin?.kick()
+    this.joinRelayJoiner.kick()
     drop(this.syncClient.syncWith(peer), (err) => this.kernel.log.debug({ err, peer }, 'sync on connect failed'))
   }
 

@@ -33,6 +33,8 @@ export class ReadModel {
       role: rt.log.members.get(this.kernel.identity.account)?.role ?? null,
       removed: rt.record.removed,
       conflicts: conflictViews(this.withdrawals.conflicts(rt.id), rt.log.names),
+      ...(rt.log.kind === 'group' ? { description: rt.log.description } : {}),
+      ...(rt.record.removed && rt.log.removed.get(this.kernel.identity.account)?.left === true ? { left: true } : {}),
     }
   }
 

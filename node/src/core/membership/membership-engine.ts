@@ -129,10 +129,16 @@ export class MembershipEngine {
     }
 
     const removed = !log.members.has(identity.account)
-    if (removed !== rt.record.removed) {
-      rt.record = { ...rt.record, removed }
+    // A group is called what its log says now (renames by `about`), also in the invites made from here.
+    const name = log.kind === 'group' ? log.name : rt.record.name
+    if (removed !== rt.record.removed || name !== rt.record.name) {
+      const wasRemoved = rt.record.removed
+      rt.record = { ...rt.record, removed, name }
       await store.commit([store.putConversation(rt.record)], true)
-      if (removed) await this.failUndelivered(rt, 'you were removed from this conversation before it was delivered')
+      if (removed && !wasRemoved) {
+        const left = log.removed.get(identity.account)?.left === true
+        await this.failUndelivered(rt, left ? 'you left this group before it was delivered' : 'you were removed from this conversation before it was delivered')
+      }
     }
     this.hooks.announce(rt)
 
