@@ -1,19 +1,22 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react'
 import type { ConversationSummary, WhoAmI } from '../../../node/src/api/types.js'
 import { useApi } from '../api/context.js'
 import { useConversations } from '../hooks/useConversations.js'
+import { ONE_PANE_QUERY, useMediaQuery } from '../hooks/useMediaQuery.js'
 import { usePeers } from '../hooks/usePeers.js'
+import { useRelayStatus } from '../hooks/useRelayStatus.js'
 import { subscribeDeepLinks, subscribeOpenConversation } from '../lib/deep-links.js'
 import { localDraftStorage } from '../lib/draft-storage.js'
 import { totalUnread } from '../state/conversations.js'
 import { Drafts } from '../state/drafts.js'
 import { Chat } from './Chat.js'
+import { ConnectionStatus, connectionState, useLookingPhase } from './ConnectionStatus.js'
 import { ConversationList, initials } from './ConversationList.js'
 import { ErrorNote } from './Dialog.js'
 import { InviteDialog } from './InviteDialog.js'
 import { JoinDialog } from './JoinDialog.js'
 import { MembersDialog } from './MembersDialog.js'
-import { connectivity, Nearby, StatusPill } from './Nearby.js'
+import { Nearby } from './Nearby.js'
 import { NewConversationDialog } from './NewConversationDialog.js'
 import { Settings } from './Settings.js'
 
@@ -24,11 +27,16 @@ type Open =
   | { dialog: 'join'; code?: string }
   | { dialog: 'members'; conversationId: string }
 
-/** The app once it runs: conversations and nearby devices on the left, the chat or settings on the right. */
+/**
+ * The app once it runs: conversations and nearby devices on the left, the chat or settings on the right. In a narrow
+ * window one of the two at a time: the list, or what was opened from it with a Back button (Escape too) to return.
+ */
 export function Main({ coreConnected }: { coreConnected: boolean }) {
   const api = useApi()
   const conversations = useConversations(api)
   const peers = usePeers(api)
+  const relays = useRelayStatus(api)
+  const looking = useLookingPhase()
   const [drafts] = useState(() => new Drafts(localDraftStorage()))
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [view, setView] = useState<'chat' | 'settings'>('chat')
@@ -36,6 +44,10 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
   const [me, setMe] = useState<WhoAmI | null>(null)
   const [focusComposer, setFocusComposer] = useState(false)
   const [now, setNow] = useState(() => Date.now())
+  const onePane = useMediaQuery(ONE_PANE_QUERY)
+  const backButton = useRef<HTMLButtonElement>(null)
+  // Where focus goes when Back brings the list again: the control that opened the pane.
+  const returnFocus = useRef<string | null>(null)
 
   useEffect(() => {
     api.call('identity.whoami').then(setMe, () => {})
@@ -72,14 +84,43 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
     setFocusComposer(true)
   }
   const closeDialog = () => setOpen(null)
+
+  // One pane at a time: the pane shows whatever is open (a chat or settings), the list when nothing is.
+  const paneOpen = view === 'settings' || selected !== undefined
+  const showingPane = onePane && paneOpen
+  const back = () => {
+    returnFocus.current = view === 'settings' ? '.sidebar-footer button' : selectedId === null ? null : `[data-conversation-id="${selectedId}"]`
+    // Closing the chat, not hiding it: a hidden chat would go on marking what arrives as read.
+    setSelectedId(null)
+    setView('chat')
+  }
+  const backOnEscape = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || event.defaultPrevented || !showingPane) return
+    // Escape belongs to whatever is open inside the pane first: a dialog, a menu, a list of suggestions.
+    if (open !== null || document.querySelector('dialog[open]') !== null) return
+    if (event.target instanceof Element && event.target.closest('[role="menu"], [role="listbox"], [role="dialog"]') !== null) return
+    event.preventDefault()
+    back()
+  }
+  useEffect(() => {
+    if (!onePane) return
+    if (paneOpen) {
+      // A chat puts focus in its composer itself; settings has no first field, so focus goes to the way back.
+      if (view === 'settings') backButton.current?.focus()
+      return
+    }
+    const target = returnFocus.current
+    returnFocus.current = null
+    if (target !== null) (document.querySelector<HTMLElement>(target) ?? document.querySelector<HTMLElement>('.sidebar-actions button'))?.focus()
+  }, [onePane, paneOpen, view])
   const dialogConversation = open !== null && 'conversationId' in open ? byId(open.conversationId) : undefined
 
   return (
-    <div className="app">
+    <div className={`app${onePane ? ` one-pane ${showingPane ? 'showing-pane' : 'showing-list'}` : ''}`}>
       <aside className="sidebar" aria-label="Conversations and people">
         <header className="sidebar-header">
           <h1 className="brand">Hearth</h1>
-          <StatusPill state={connectivity(peers, coreConnected)} />
+          <ConnectionStatus state={connectionState({ coreConnected, peers, relays, looking })} />
         </header>
         <div className="sidebar-actions">
           <button type="button" onClick={() => setOpen({ dialog: 'new', kind: 'direct' })}>
@@ -116,7 +157,17 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
         </footer>
       </aside>
 
-      <main className="pane">
+      <main className="pane" onKeyDown={backOnEscape}>
+        {showingPane && (
+          <div className="pane-back">
+            <button type="button" className="back-button" ref={backButton} onClick={back}>
+              <span className="back-arrow" aria-hidden="true">
+                ←
+              </span>
+              Back<span className="visually-hidden"> to conversations</span>
+            </button>
+          </div>
+        )}
         {!coreConnected && (
           <p className="banner danger" role="alert">
             This window lost its connection to Hearth and is trying to reconnect. If you stopped Hearth, start it again (npm start).
