@@ -12,6 +12,7 @@ import {
   groupForReading,
   looksLikeShortInvite,
   parseShortInvite,
+  pickLocator,
   secretFromBytes,
   SHORT_INVITE_PREFIX,
   type ShortInvite,
@@ -108,6 +109,17 @@ describe('short invite text', () => {
     // Well-checked symbols that are not a multiaddr.
     const notAddress = formatShortInvite(short({ locator: new Uint8Array([0xff, 0xff, 0xff, 0x01]) }))
     expect(refusal(notAddress).code).toBe('INVITE_INVALID')
+  })
+
+  it('names one address: plain TCP first, without PeerIds it can learn from the handshake; else a circuit', () => {
+    const RELAY = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+    const circuit = `/ip4/203.0.113.7/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`
+    const text = (b: Uint8Array | null) => (b === null ? null : multiaddr(b).toString())
+    expect(text(pickLocator([circuit, `/ip4/192.168.1.5/tcp/4002/ws/p2p/${PEER}`, `/ip4/192.168.1.5/tcp/4001/p2p/${PEER}`]))).toBe('/ip4/192.168.1.5/tcp/4001')
+    expect(text(pickLocator([circuit, `/ip4/192.168.1.5/tcp/4002/ws/p2p/${PEER}`]))).toBe('/ip4/192.168.1.5/tcp/4002/ws')
+    expect(text(pickLocator([circuit]))).toBe(`/ip4/203.0.113.7/tcp/4001/p2p-circuit/p2p/${PEER}`)
+    expect(pickLocator([])).toBeNull()
+    expect(pickLocator(['not an address'])).toBeNull()
   })
 
   it('tells short invites from long ones', () => {

@@ -111,9 +111,10 @@ export class JoinLookupServer {
     const { rt, inviteId, own } = found
     const invite = rt.log.invites.get(inviteId)!
     // Refused here already, so a code that can no longer admit anyone does not even reveal the conversation's name.
+    // A used single-use invite is still answered: the account that used it may be retrying a join whose answer was
+    // lost, which the join server lets through; anyone else hears INVITE_USED from it.
     if (invite.revoked) throw new HearthError('INVITE_REVOKED', 'this invite was revoked')
     if (invite.grant.expiresAt !== 0 && invite.grant.expiresAt < this.kernel.now()) throw new HearthError('INVITE_EXPIRED', 'this invite has expired')
-    if (invite.grant.singleUse && invite.usedBy !== null) throw new HearthError('INVITE_USED', 'this invite was already used')
     const box = sealInviteDetails(own.keys, identity.peerId, {
       conversation: rt.id,
       root: rt.record.root as OpHash,
