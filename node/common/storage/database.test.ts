@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
@@ -9,6 +10,14 @@ import { runDatabaseContractTests } from './database-contract.js'
 import { type Database, databaseFromLevel, openDatabase } from './database.js'
 
 let root: string
+
+/** Whether any file of the database directory holds these bytes. */
+async function filesContain(dir: string, needle: Uint8Array): Promise<boolean> {
+  for (const name of await readdir(dir)) {
+    if ((await readFile(join(dir, name))).includes(Buffer.from(needle))) return true
+  }
+  return false
+}
 let counter = 0
 const freshPath = (): string => join(root, `db-${++counter}`)
 
@@ -111,6 +120,32 @@ describe('on-disk database', () => {
     expect(del.mock.calls.map((c) => (c[1] as { sync?: boolean }).sync)).toEqual([true, false])
     expect(batch.mock.calls.map((c) => (c[1] as { sync?: boolean }).sync)).toEqual([true, false])
   })
+
+  for (const inTables of [false, true]) {
+    it(`purge leaves no trace on disk of deleted and overwritten values (old values ${inTables ? 'already in tables' : 'still in memory'})`, async () => {
+      const path = freshPath()
+      const db = await openDatabase({ path })
+      toClose.push(db)
+      const [gone, replaced, kept] = [randomBytes(48), randomBytes(48), randomBytes(48)]
+      for (let i = 0; i < 50; i++) await db.put(`ck/0${i}`, randomBytes(200))
+      await db.put('ck/a', gone, { sync: true })
+      await db.put('env/b', replaced, { sync: true })
+      for (let i = 0; i < 50; i++) await db.put(`env/${i}`, randomBytes(200))
+      // Push everything written so far into table files, as time does for a message sent long ago.
+      if (inTables) await db.purge(['env/0'])
+      await db.del('ck/a', { sync: true })
+      await db.put('env/b', kept, { sync: true })
+      expect(await filesContain(path, gone)).toBe(true)
+      expect(await filesContain(path, replaced)).toBe(true)
+
+      await db.purge(['ck/a', 'env/b'])
+      expect(await filesContain(path, gone)).toBe(false)
+      expect(await filesContain(path, replaced)).toBe(false)
+      expect(await db.get('ck/a')).toBeUndefined()
+      expect(await db.get('env/b')).toEqual(new Uint8Array(kept))
+      expect(await db.count({ gte: 'ck/0', lt: 'ck/1' })).toBe(50)
+    })
+  }
 
   it('rejects an empty path', async () => {
     await expect(openDatabase({ path: '' })).rejects.toSatisfy((e) => isHearthError(e, 'INVALID_INPUT'))

@@ -44,6 +44,13 @@ export interface Database {
   keys(range?: Range): AsyncIterable<string>
   /** Counts the keys in a range by walking them: O(n), for tests and stats, not hot paths. */
   count(range?: Range): Promise<number>
+  /**
+   * Makes the current state of each key (its newest value, or its absence) the only one left on disk. LevelDB keeps an
+   * overwritten or deleted value in its write-ahead log and table files until a compaction happens to reach it; this
+   * forces one, for forgetting on purpose (a message deleted for everyone), not for housekeeping. Nothing to do in
+   * memory.
+   */
+  purge(keys: readonly string[]): Promise<void>
   /** Idempotent. Operations after close reject with `NOT_RUNNING`. */
   close(): Promise<void>
 }
@@ -69,6 +76,8 @@ interface Backend {
   batch(ops: Array<BatchOp>, options: { sync: boolean }): Promise<void>
   iterator(options: LevelRange): BackendIterator<[string, Uint8Array]>
   keys(options: LevelRange): BackendIterator<string>
+  /** classic-level has it; memory-level does not (nothing lingers in memory). */
+  compactRange?(start: string, end: string): Promise<void>
 }
 
 interface LevelRange {
@@ -218,6 +227,24 @@ export async function databaseFromLevel(
       let n = 0
       for await (const _ of keyStream(range)) n++
       return n
+    },
+    purge: async (keys) => {
+      keys.forEach(checkKey)
+      const compactRange = level.compactRange?.bind(level)
+      if (compactRange === undefined) return
+      await guard('purge', async () => {
+        for (const key of keys) {
+          // The first pass flushes the memtable; but a flush writes every version it holds, so when the old value and
+          // the new state were both still in memory, both land in one table at the bottom, which a range compaction
+          // does not rewrite. Writing the current state again and compacting once more pushes it down onto that table,
+          // and merging them keeps only the newest version (verified in database.test.ts).
+          await compactRange(key, key)
+          const now = await level.get(key)
+          if (now === undefined) await level.del(key, { sync: true })
+          else await level.put(key, now, { sync: true })
+          await compactRange(key, key)
+        }
+      })
     },
     close: () => guard('close', () => level.close()),
   }
