@@ -93,10 +93,17 @@ describe('chat requests between devices nearby', () => {
     await expect(bob.core.acceptChat(req.id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
-  it('asking a device that is not connected is a clear error', async () => {
+  it('asking a device that is not connected, or that does not take requests, is a clear error', async () => {
     const [alice, bob] = await start(cores, 'alice', 'bob')
     await expect(alice.core.requestChat(bob.identity.peerId)).rejects.toMatchObject({ code: 'UNREACHABLE' })
     expect(alice.core.listConversations()).toEqual([])
+    // A device that does not speak the protocol (a relay, an older Hearth) is said so in words.
+    await (bob.core as unknown as { chatRequests: { stop(): Promise<void> } }).chatRequests.stop()
+    await connect(alice, bob)
+    await expect(alice.core.requestChat(bob.identity.peerId)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_VERSION',
+      message: 'That device does not take chat requests: it may be a relay, or an older Hearth.',
+    })
   })
 
   it('hostile requests are refused, counted, and leave nothing pending', async () => {

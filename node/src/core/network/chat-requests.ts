@@ -137,7 +137,12 @@ export class ChatRequests {
     const created = await this.hooks.createDirect(known ?? 'Direct chat')
     const id = created.id as ConversationId
     const invite = await this.hooks.createInvite(id, { expiresInMs: CHAT_REQUEST_TTL_MS, singleUse: true })
-    await this.send(peerId, encodeChatRequest({ t: 'ask', invite: invite.code, cert: identity.cert.bytes }))
+    try {
+      await this.send(peerId, encodeChatRequest({ t: 'ask', invite: invite.code, cert: identity.cert.bytes }))
+    } catch (err) {
+      // The conversation stays (with its invite): the person can still pass the invite on another way.
+      throw askFailure(err)
+    }
     const entry: Outgoing = {
       id: toHex(randomBytes(16)),
       peerId,
@@ -277,5 +282,22 @@ export class ChatRequests {
 
   private changed(): void {
     this.kernel.events.emit('chat-requests.changed', { requests: this.list() })
+  }
+}
+
+/** What the person reads when the other device did not take the request. */
+function askFailure(err: unknown): HearthError {
+  const code = isHearthError(err) ? err.code : 'INTERNAL'
+  const say = (c: ConstructorParameters<typeof HearthError>[0], message: string) => new HearthError(c, message, { cause: err })
+  switch (code) {
+    case 'UNSUPPORTED_VERSION':
+      return say(code, 'That device does not take chat requests: it may be a relay, or an older Hearth.')
+    case 'RATE_LIMITED':
+      return say(code, 'That device has too many chat requests waiting. Try again later.')
+    case 'UNREACHABLE':
+    case 'TIMEOUT':
+      return say('UNREACHABLE', 'That device did not answer. Ask again when it shows under Nearby.')
+    default:
+      return isHearthError(err) ? err : say('PROTOCOL_ERROR', 'That device did not take the chat request.')
   }
 }
