@@ -178,6 +178,8 @@ export interface MemberView {
 export interface RemovedMemberView {
   account: string
   displayName: string
+  /** True when they left by themselves (an admin adds them back the same way). Absent: removed by an admin. */
+  left?: boolean
 }
 
 export interface PeerView {
