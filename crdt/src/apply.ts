@@ -87,12 +87,28 @@ export function touchedBetween(doc: Shard, before: Heads, after: Heads): Touched
       if (section !== 'm') for (const key of Object.keys(sub.r)) addTarget(key)
     }
   }
+  const expandMarks = (author: ActorId): void => {
+    beforeView ??= Automerge.view(doc, before)
+    for (const state of [beforeView, doc]) {
+      const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
+      if (typeof marks === 'object' && marks !== null) for (const key of Object.keys(marks)) addTarget(key)
+    }
+  }
   const patches: Patch[] = Automerge.diff(doc, before, after)
   for (const patch of patches) {
     const [author, section, key] = patch.path
     if (typeof author !== 'string' || !isActorId(author)) continue
+    // An admin's delete mark (`x`) changes how its target reads, as a reaction does.
+    if (section === 'x') {
+      if (key === undefined) expandMarks(author)
+      else addTarget(key)
+      continue
+    }
     if (section !== 'm' && section !== 'r') {
-      if (section === undefined) expand(author, undefined)
+      if (section === undefined) {
+        expand(author, undefined)
+        expandMarks(author)
+      }
       continue
     }
     if (key === undefined) expand(author, section)

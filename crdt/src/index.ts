@@ -57,6 +57,7 @@ export {
 export {
   deleteMessage,
   editMessage,
+  deleteAsAdmin,
   react,
   sendMessage,
   setReaction,
@@ -76,6 +77,7 @@ export {
 } from './apply.js'
 export {
   actorsIn,
+  adminDeletesOf,
   hasReaction,
   listMessages,
   messageCount,

@@ -289,3 +289,23 @@ export function setReaction(doc: Shard, actor: ActorId, input: SetReactionInput,
     if (emoji !== null) per[emoji] = true
   })
 }
+
+/**
+ * An admin's delete for everyone of another device's message: a mark in the admin's own subtree (nobody may write in
+ * another's), which readers turn into a deletion only if the membership log lets the admin's account moderate.
+ */
+export function deleteAsAdmin(doc: Shard, actor: ActorId, input: { target: MessageRef }, onto?: Shard): OpResult {
+  checkActor(doc, actor)
+  if (onto !== undefined) checkActor(onto, actor)
+  const { target } = input
+  if (!isActorId(target.author) || !isMessageId(target.id)) throw new CrdtError('INVALID_INPUT', 'invalid target')
+  if (target.author === actor) throw new CrdtError('INVALID_INPUT', 'delete your own message with deleteMessage')
+  if (readMessage(doc, target.author, target.id) === undefined) throw new CrdtError('NOT_FOUND', 'no such message in this shard')
+  const key = refKey(target)
+  return commit(onto ?? doc, (root) => {
+    const own = ownSubtree(root, actor)
+    if (own.x === undefined) own.x = {}
+    const marks = own.x
+    if (marks !== undefined) marks[key] = true
+  })
+}

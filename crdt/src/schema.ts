@@ -55,6 +55,11 @@ export interface DeviceSubtree {
   m: Record<string, MessageObj>
   /** refKey of the target message -> reactions by this device */
   r: Record<string, ReactionObj>
+  /**
+   * refKey of another device's message -> true: this device, as an admin, deleted it for everyone. Only a claim:
+   * readers honour it only if the membership log says the device's account may (the core decides, not the document).
+   */
+  x?: Record<string, true>
 }
 
 export type ShardRoot = Record<string, DeviceSubtree>

@@ -305,3 +305,15 @@ export function hasReaction(doc: Shard, reactor: ActorId, target: MessageRef, em
   const per = subtreeOf(doc, reactor)?.r[refKey(target)]
   return isObj(per) && per[emoji] === true
 }
+
+/** Devices (actors) whose subtree marks `target` as deleted by them as an admin (`x`), sorted; parsed defensively. */
+export function adminDeletesOf(doc: Shard, target: MessageRef): ActorId[] {
+  const key = refKey(target)
+  const out: ActorId[] = []
+  for (const actor of actorsIn(doc)) {
+    if (actor === target.author) continue
+    const marks: unknown = ((doc as Obj)[actor] as Obj)['x']
+    if (isObj(marks) && marks[key] === true) out.push(actor)
+  }
+  return out
+}

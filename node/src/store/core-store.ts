@@ -79,6 +79,8 @@ export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'd
   hidden?: boolean | undefined
   /** Set when the message is withdrawn: its body and reactions are gone and views leave it out. */
   withdrawn?: WithdrawnReason | null | undefined
+  /** Devices (Automerge actors) whose admin-delete marks on this message were refused; final (docs/adr/0026). */
+  moderationRefused?: string[] | undefined
 }
 
 /** A stream position some device signed two different envelopes for. */
@@ -147,6 +149,8 @@ const messageSchema = z.object({
   body: z.string(),
   edited: z.boolean(),
   deleted: z.boolean(),
+  deletedBy: z.string().optional(),
+  moderationRefused: z.array(z.string()).optional(),
   reactions: z.record(z.string(), z.array(z.string())),
   mine: z.boolean(),
   state: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),

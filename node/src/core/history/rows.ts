@@ -7,6 +7,7 @@ import { actorOf } from '../actor.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { withdrawRow, type Withdrawals } from '../equivocation.js'
 import { openText } from './content-keys.js'
+import { moderationVerdict, type ModerationVerdict } from './kinds/moderation.js'
 
 /** The membership log's certificate of the device behind an Automerge actor, if the log knows it. */
 export function certOfActor(rt: ConversationRuntime, actor: string): DeviceCert | undefined {
@@ -33,9 +34,13 @@ export function materializeRow(
   existing: MessageRow | undefined,
   /** The message's content key, for a sealed text (docs/adr/0020); undefined when this device does not hold it. */
   contentKey: (id: MessageId) => Uint8Array | undefined,
-): { row: MessageRow; isNew: boolean } | undefined {
+): { row: MessageRow; isNew: boolean; refused?: ModerationVerdict['refused'] } | undefined {
   const view = readMessage(doc, ref.author, ref.id)
   if (!view) return undefined
+  // An admin's delete of someone else's message (docs/adr/0026); a deletion stays, as its key is forgotten with it.
+  const moderation = moderationVerdict(rt, doc, ref, certOfActor, existing?.moderationRefused)
+  const deletedBy = existing?.deletedBy ?? moderation.deletedBy
+  const deleted = view.deleted || deletedBy !== undefined || existing?.deleted === true
   const cert = certOfActor(rt, ref.author)
   if (!cert) return undefined
   if (existing && existing.device !== cert.device) return undefined // an id collision by another device: keep the first
@@ -57,9 +62,9 @@ export function materializeRow(
     shard: where.shard,
     hlc: encodeHlc(view.hlc),
     orderKey: view.orderKey,
-    body: view.box === undefined ? view.body : openSealedBody(contentKey(id), rt.id, id, view.box),
+    body: deleted ? '' : view.box === undefined ? view.body : openSealedBody(contentKey(id), rt.id, id, view.box),
     edited: view.edited,
-    deleted: view.deleted,
+    deleted,
     reactions,
     mine: cert.device === me,
     state: existing?.state ?? 'delivered',
@@ -68,7 +73,11 @@ export function materializeRow(
   if (view.replyTo !== undefined && replyCert !== undefined) row.replyTo = { id: view.replyTo.id as unknown as MessageId, author: replyCert.account }
   if (view.mentions.length > 0) row.mentions = view.mentions
   if (existing?.hidden) row.hidden = true
+  if (deletedBy !== undefined && !view.deleted) row.deletedBy = deletedBy
+  const refused = [...(existing?.moderationRefused ?? []), ...moderation.refused.map((r) => r.actor)]
+  if (refused.length > 0) row.moderationRefused = refused
   if (existing === undefined) withdrawals.forget(rt.id, id)
   const withdrawn = existing?.withdrawn ?? withdrawals.reasonFor(rt.id, id)
-  return { row: withdrawn ? withdrawRow(row, withdrawn) : row, isNew: existing === undefined }
+  const result = { row: withdrawn ? withdrawRow(row, withdrawn) : row, isNew: existing === undefined }
+  return moderation.refused.length > 0 ? { ...result, refused: moderation.refused } : result
 }

@@ -18,6 +18,7 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>, me?
     body: row.body,
     edited: row.edited,
     deleted: row.deleted,
+    ...(row.deletedBy === undefined ? {} : { deletedBy: row.deletedBy }),
     reactions: row.reactions,
     mine: row.mine,
     state: row.state,

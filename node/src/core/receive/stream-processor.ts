@@ -126,6 +126,8 @@ export class StreamProcessor {
         const before = existing.get(ref.id as unknown as MessageId)
         const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, result.doc, ref, { epoch: docEpoch, shard }, before, (m) => newKeys.get(m) ?? heldKeys.get(m))
         if (!row) continue
+        // A delete of someone else's message by a device whose account may not moderate (docs/adr/0026): no effect.
+        for (const r of row.refused ?? []) counters.count(`moderation-refused-${r.reason}`)
         work.put(...store.putMessage(row.row))
         if (row.row.deleted && before?.deleted !== true) deletions.push(row.row.seq > 0 ? row.row : { ...row.row, seq: before?.seq ?? 0 })
         // A message withdrawn before anyone saw it is never announced: it is shown nowhere.

@@ -140,6 +140,7 @@ export class Outbox {
     const plan = await planChange(
       {
         rt,
+        me: identity.account,
         ownMessages: own.messages,
         row: async (messageId) => {
           const row = await store.getMessage(id, messageId)

@@ -1,5 +1,5 @@
 import type { ActorId, Hlc, OpResult, Shard } from '../../../../../crdt/src/index.js'
-import type { EpochId, MessageId } from '../../../ids.js'
+import type { AccountId, EpochId, MessageId } from '../../../ids.js'
 import type { MessageRow } from '../../../store/core-store.js'
 import type { ConversationRuntime } from '../../conversation-runtime.js'
 
@@ -32,6 +32,8 @@ export interface ChangePlan {
 /** What a kind may look at while planning: the conversation, our message count in its current epoch, stored rows. */
 export interface PlanContext {
   rt: ConversationRuntime
+  /** Our account: what the membership log knows us as (an admin may delete others' messages). */
+  me: AccountId
   /** Our messages so far in the current epoch (the next one's CRDT position and shard). */
   ownMessages: number
   /** A stored row, or a refusal the person can act on. */
