@@ -6,6 +6,7 @@ import { useApi } from '../api/context.js'
 import { fullWhen, shortWhen } from '../lib/time.js'
 import { ConversationMenu, type ConversationMenuItem } from './ConversationMenu.js'
 import { ErrorNote } from './Dialog.js'
+import { joinStateText } from './join-state.js'
 
 export interface ConversationListProps {
   conversations: ConversationSummary[]
@@ -108,7 +109,7 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
           const muted = muteText(mute, clock)
           const pinned = typeof c.pinnedAt === 'number'
           const selected = c.id === selectedId
-          const preview = c.lastMessage === null ? (c.removed ? 'You were removed' : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`
+          const preview = joinStateText(c) ?? (c.lastMessage === null ? (c.removed ? 'You were removed' : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`)
           const unread = c.unread > 0 && !selected ? c.unread : 0
           const mentions = (c.unreadMentions ?? 0) > 0 && !selected ? c.unreadMentions! : 0
           return (
