@@ -5,6 +5,7 @@ import { useApi } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
 import { useMembers } from '../hooks/useMembers.js'
 import { useRemovedMembers } from '../hooks/useRemovedMembers.js'
+import { useSystemLines } from '../hooks/useSystemLines.js'
 import { useTyping } from '../hooks/useTyping.js'
 import { startOfDay } from '../lib/time.js'
 import { firstUnreadId, lastEditable } from '../lib/unread.js'
@@ -12,6 +13,7 @@ import { buildItems } from '../state/items.js'
 import type { Drafts } from '../state/drafts.js'
 import { Composer, type ComposerHandle, type SendExtras } from './Composer.js'
 import { ErrorNote } from './Dialog.js'
+import { GroupInfoDialog } from './GroupInfoDialog.js'
 import { JumpToLatest } from './JumpToLatest.js'
 import { MessageList } from './MessageList.js'
 import { ListRow, type RowActions } from './MessageRow.js'
@@ -46,7 +48,13 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   const [followSignal, setFollowSignal] = useState(0)
   const [announcement, setAnnouncement] = useState('')
   const today = startOfDay(now)
-  const items = useMemo(() => buildItems(state.messages, state.optimistic, today), [state.messages, state.optimistic, today])
+  const systemLines = useSystemLines(api, conversationId)
+  const olderMessages = state.nextBefore !== null
+  const items = useMemo(
+    () => buildItems(state.messages, state.optimistic, today, undefined, { lines: systemLines, olderMessages }),
+    [state.messages, state.optimistic, today, systemLines, olderMessages],
+  )
+  const [groupInfo, setGroupInfo] = useState(false)
 
   // ------------------------------------------------------------------------------------------ read receipts
   const atBottom = useRef(true)
@@ -153,6 +161,11 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
               Invite
             </button>
           )}
+          {conversation.kind === 'group' && (
+            <button type="button" onClick={() => setGroupInfo(true)}>
+              Group info
+            </button>
+          )}
           <button type="button" onClick={onMembers}>
             Members
           </button>
@@ -160,8 +173,20 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
       </header>
       {conversation.removed && (
         <p className="banner warning" role="status">
-          You were removed from this conversation. You can still read what was said before.
+          {conversation.left === true
+            ? 'You left this group. You can still read what was said before you left.'
+            : 'You were removed from this conversation. You can still read what was said before.'}
         </p>
+      )}
+      {groupInfo && (
+        <GroupInfoDialog
+          conversation={conversation}
+          onClose={() => setGroupInfo(false)}
+          onMembers={() => {
+            setGroupInfo(false)
+            onMembers()
+          }}
+        />
       )}
       {(conversation.conflicts?.length ?? 0) > 0 && (
         <p className="banner" role="status">

@@ -100,7 +100,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
               <li key={p.account} className="member">
                 <span className="presence offline" aria-hidden="true" />
                 <span className="member-name">{p.displayName}</span>
-                <span className="muted small">Removed</span>
+                <span className="muted small">{p.left === true ? 'Left' : 'Removed'}</span>
                 <button
                   type="button"
                   className="link-button"

@@ -6,8 +6,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
 import type { MessageView } from '../../../node/src/api/types.js'
-import type { ListItem } from '../state/items.js'
+import type { ListItem, TimelineItem } from '../state/items.js'
 import { MessageListContext, type MessageListControls } from './message-context.js'
+import { SystemLine } from './SystemLine.js'
 
 /** Start loading the next older page when this close to the top (px). */
 const LOAD_OLDER_MARGIN = 600
@@ -15,7 +16,8 @@ const LOAD_OLDER_MARGIN = 600
 const BOTTOM_MARGIN = 48
 
 export interface MessageListProps {
-  items: ListItem[]
+  /** Rows in order; system lines among them are drawn by the list itself (SystemLine). */
+  items: TimelineItem[]
   /** Accessible name of the log (e.g. "Messages in Family"). */
   label: string
   canLoadOlder: boolean
@@ -51,7 +53,7 @@ export function MessageList(props: MessageListProps) {
   const scrollRef = useRef<HTMLDivElement>(null)
   const atBottom = useRef(true)
   const anchor = useRef<Anchor | null>(null)
-  const previousItems = useRef<ListItem[]>([])
+  const previousItems = useRef<TimelineItem[]>([])
   const previousFollow = useRef(followSignal)
 
   // The virtualizer returns functions that change every render; the React compiler cannot memoize around them, which is
@@ -60,7 +62,7 @@ export function MessageList(props: MessageListProps) {
   const virtualizer = useVirtualizer({
     count: items.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: (index) => (items[index]?.kind === 'day' ? 44 : 64),
+    estimateSize: (index) => (items[index]?.kind === 'day' ? 44 : items[index]?.kind === 'system' ? 32 : 64),
     getItemKey: (index) => items[index]?.key ?? index,
     overscan: 10,
     // React 19 batches the re-render itself; flushSync from inside measurement callbacks only adds nested renders.
@@ -251,7 +253,7 @@ export function MessageList(props: MessageListProps) {
                   <span aria-hidden="true">New messages</span>
                 </div>
               )}
-              {props.renderItem(item)}
+              {item.kind === 'system' ? <SystemLine line={item.line} /> : props.renderItem(item)}
             </div>
           )
         })}

@@ -143,7 +143,10 @@ export class ConversationCommands {
     const uses = new Map<string, number>()
     for (const op of rt.ops.values()) {
       if (op.body.type === 'invite') created.set(op.body.invite.id, hlcWall(op.hlc))
-      else if (op.body.type === 'add' && op.body.via !== null) uses.set(op.body.via, (uses.get(op.body.via) ?? 0) + 1)
+      // Only admissions that took effect count (a refused one used nothing).
+      else if (op.body.type === 'add' && op.body.via !== null && !rt.log.invalid.has(op.hash) && !rt.log.unauthorized.has(op.hash)) {
+        uses.set(op.body.via, (uses.get(op.body.via) ?? 0) + 1)
+      }
     }
     const views: InviteView[] = []
     for (const [inviteId, invite] of rt.log.invites) {
@@ -204,12 +207,16 @@ export class ConversationCommands {
     })
   }
 
-  /** Former members an admin may add back, under the name they last had. */
+  /** Former members (removed, or who left) an admin may add back, under the name they last had. */
   removedMembers(id: ConversationId): RemovedMemberView[] {
     const rt = this.kernel.runtime(id)
     return [...rt.log.removed.keys()]
       .filter((account) => !rt.log.members.has(account))
-      .map((account) => ({ account, displayName: rt.log.names.get(account) ?? account.slice(0, 8) }))
+      .map((account) => ({
+        account,
+        displayName: rt.log.names.get(account) ?? account.slice(0, 8),
+        ...(rt.log.removed.get(account)?.left === true ? { left: true } : {}),
+      }))
       .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.account.localeCompare(b.account))
   }
 
