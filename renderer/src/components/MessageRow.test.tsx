@@ -5,7 +5,7 @@ import type { MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
 import { buildItems } from '../state/items.js'
-import { CONVERSATION, fakeApi, ME, message, messageActions, type FakeApi } from '../testing/fake-api.js'
+import { CONVERSATION, conversationSummary, fakeApi, ME, message, messageActions, type FakeApi } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
 import { MessageList } from './MessageList.js'
 import { ListRow } from './MessageRow.js'
@@ -261,5 +261,61 @@ describe('message actions', () => {
     const other = row('and the candles')
     expect(other.className).not.toContain('mentions-me')
     expect(other.querySelector('.mention')!.className).toBe('mention')
+  })
+})
+
+describe('admins delete others’ messages for everyone', () => {
+  /** The chat as `role` in a conversation of `kind`; an admin's delete comes back marked with who deleted it. */
+  function as(role: 'admin' | 'member', kind: 'group' | 'direct') {
+    const api = setup([message({ body: 'spam from Bob', author: BOB }), message({ body: 'mine', author: ME, mine: true, authorName: 'Alice' })])
+    api.handlers['conversations.get'] = () => conversationSummary({ kind, role })
+    const remove = api.handlers['messages.delete']!
+    api.handlers['messages.delete'] = async (p: { messageId: string; forEveryone: boolean }) => {
+      await remove(p as never)
+      // What the core sends for an admin's delete of someone else's message: the deleting account.
+      const deleted = { ...message({ body: '', author: BOB }), id: p.messageId, deleted: true, deletedBy: ME }
+      act(() => api.emit('message.updated', { conversation: CONVERSATION as never, message: deleted }))
+      return null
+    }
+    return api
+  }
+  const labels = (menu: HTMLElement) => within(menu).getAllByRole('menuitem').map((i) => i.textContent)
+
+  it('an admin of a group is offered it on someone else’s message, confirms a warning naming the author, and the row says an admin deleted it', async () => {
+    const api = as('admin', 'group')
+    const menu = await openMenu('spam from Bob')
+    await waitFor(() => expect(labels(menu)).toContain('Delete for everyone…'))
+    fireEvent.click(within(menu).getByRole('menuitem', { name: 'Delete for everyone…' }))
+    const confirm = screen.getByRole('dialog', { name: 'Delete Bob’s message for everyone?' })
+    expect(confirm.textContent).toContain('for everyone in this group')
+    expect(confirm.textContent).toContain('Deleted by an admin')
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Cancel' }))
+    expect(api.calls.some((c) => c.method === 'messages.delete')).toBe(false)
+
+    fireEvent.click(within(await openMenu('spam from Bob')).getByRole('menuitem', { name: 'Delete for everyone…' }))
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete for everyone' }))
+    const deleted = await waitFor(() => row('Deleted by an admin (Alice)'))
+    expect(deleted.querySelector('.body')!.className).toContain('deleted')
+    expect(screen.queryByText('spam from Bob')).toBeNull()
+    expect(api.calls.find((c) => c.method === 'messages.delete')?.params).toMatchObject({ forEveryone: true })
+  })
+
+  it('a plain member of a group, and an admin of a direct chat, are not offered it on someone else’s message', async () => {
+    for (const [role, kind] of [['member', 'group'], ['admin', 'direct']] as const) {
+      const api = as(role, kind)
+      const menu = await openMenu('spam from Bob')
+      await waitFor(() => expect(api.calls.some((c) => c.method === 'conversations.get')).toBe(true))
+      await act(async () => {})
+      expect(labels(menu)).not.toContain('Delete for everyone…')
+      expect(labels(menu)).toContain('Delete for me')
+      cleanup()
+    }
+  })
+
+  it('an admin’s delete whose admin the list does not name reads "Deleted by an admin"', async () => {
+    const api = setup([message({ body: 'gone soon', author: BOB })])
+    const [shown] = (await api.call('messages.page', { conversationId: CONVERSATION })).messages
+    act(() => api.emit('message.updated', { conversation: CONVERSATION as never, message: { ...shown!, body: '', deleted: true, deletedBy: 'd'.repeat(64) } }))
+    await waitFor(() => expect(screen.getByText('Deleted by an admin')).toBeTruthy())
   })
 })

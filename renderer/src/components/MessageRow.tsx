@@ -1,6 +1,6 @@
 import { useCallback, useContext, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react'
 import type { MessageView } from '../../../node/src/api/types.js'
-import { errorText } from '../api/client.js'
+import { errorText, type Api } from '../api/client.js'
 import { ApiContext } from '../api/context.js'
 import { messageSegments, type MentionName } from '../lib/message-text.js'
 import { useMyAccount } from '../lib/my-account.js'
@@ -123,6 +123,8 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
   }, [note])
 
   const gone = message.deleted || Boolean(message.withdrawn)
+  // Whether I may delete this message of someone else for everyone: asked when its menu opens (docs/adr/0026).
+  const canModerate = useModeration(api, conversationId, menuOpen && !message.mine && !gone)
   const myReaction = me === null ? null : (Object.entries(message.reactions).find(([, accounts]) => accounts.includes(me))?.[0] ?? null)
   const items: MenuItem[] = gone
     ? [{ id: 'delete-me', label: 'Delete for me', run: () => deleteMessage(false) }]
@@ -133,7 +135,7 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
         { id: 'copy', label: 'Copy text', run: copy },
         { id: 'details', label: 'Details', run: () => setOverlay('details') },
         { id: 'delete-me', label: 'Delete for me', danger: true, run: () => deleteMessage(false) },
-        ...(message.mine ? [{ id: 'delete-all', label: 'Delete for everyone…', danger: true, run: () => setOverlay('confirm-delete') }] : []),
+        ...(message.mine || canModerate ? [{ id: 'delete-all', label: 'Delete for everyone…', danger: true, run: () => setOverlay('confirm-delete') }] : []),
       ]
 
   const openMenu = (event: MouseEvent | KeyboardEvent) => {
@@ -163,7 +165,7 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
             <QuoteBlock quote={message.replyTo} authorName={names.get(message.replyTo.author) ?? message.replyTo.authorName} onJump={list.jumpTo} />
           )}
           {mentionsMe && <span className="visually-hidden">Mentions you: </span>}
-          <p className={`body${gone ? ' deleted' : ''}`}>{gone ? bodyText(message) : <MessageText body={message.body} mentions={mentionNames} />}</p>
+          <p className={`body${gone ? ' deleted' : ''}`}>{gone ? bodyText(message, names) : <MessageText body={message.body} mentions={mentionNames} />}</p>
           <div className="meta">
             {message.edited && !gone && (
               <button type="button" className="edited link-button" aria-label="Edited: see the versions" onClick={() => setOverlay('details')}>
@@ -207,7 +209,9 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
       {overlay === 'react' && <ReactionPicker current={myReaction} onPick={react} onClose={() => setOverlay(null)} />}
       {overlay === 'details' && api !== null && <MessageDetailsDialog api={api} message={message} names={names} onClose={() => setOverlay(null)} />}
       {overlay === 'edit' && api !== null && <EditMessageDialog api={api} message={message} onClose={() => setOverlay(null)} />}
-      {overlay === 'confirm-delete' && <ConfirmDeleteDialog onConfirm={() => deleteMessage(true)} onClose={() => setOverlay(null)} />}
+      {overlay === 'confirm-delete' && (
+        <ConfirmDeleteDialog authorName={message.mine ? undefined : authorName} onConfirm={() => deleteMessage(true)} onClose={() => setOverlay(null)} />
+      )}
     </div>
   )
 }
@@ -239,10 +243,36 @@ export function MessageText({ body, mentions }: { body: string; mentions: Mentio
 }
 
 /** What a message shows: its text, or why it has none (a withdrawn message is rendered like a deleted one). */
-function bodyText(message: MessageView): string {
+function bodyText(message: MessageView, names: ReadonlyMap<string, string>): string {
   if (message.withdrawn === 'conflict') return 'Withdrawn: this device sent conflicting messages'
   if (message.withdrawn === 'removed') return 'Withdrawn: sent after they were removed'
+  if (message.deleted && message.deletedBy !== undefined) {
+    const admin = names.get(message.deletedBy)
+    return admin === undefined || admin === '' ? 'Deleted by an admin' : `Deleted by an admin (${admin})`
+  }
   return message.deleted ? 'This message was deleted' : message.body
+}
+
+/**
+ * True when I am an admin of this group, asked of the core only while `asking` (a menu on someone else's message is
+ * open): admins may delete others' messages for everyone; nobody may in a direct chat.
+ */
+function useModeration(api: Api | null, conversationId: string, asking: boolean): boolean {
+  const [admin, setAdmin] = useState(false)
+  useEffect(() => {
+    if (!asking || api === null) return
+    let alive = true
+    api.call('conversations.get', { conversationId }).then(
+      (c) => {
+        if (alive) setAdmin(c.kind === 'group' && c.role === 'admin' && !c.removed)
+      },
+      () => {},
+    )
+    return () => {
+      alive = false
+    }
+  }, [api, conversationId, asking])
+  return admin
 }
 
 function OptimisticBubble({ message, first, actions }: { message: OptimisticMessage; first: boolean; actions: RowActions }) {
