@@ -45,14 +45,5 @@ export function requestBytes(method: string, params: unknown): number {
   return encoder.encode(text).length + method.length + ENVELOPE_BYTES
 }
 
-/** Codes whose message is better said differently in the UI than in the CLI. */
-const FRIENDLY: Partial<Record<string, string>> = {
-  WRONG_PASSPHRASE: 'That passphrase is not right.',
-  NOT_RUNNING: 'Hearth is not running. Start it again and reopen this window.',
-}
-
-/** The text to show for a failed call: the core's message is written for people (codes are for code). */
-export function errorText(err: unknown): string {
-  const error = toHearthError(err)
-  return FRIENDLY[error.code] ?? error.message
-}
+// What a failed call says to the person is decided in one place, with the field it belongs to (lib/error-text.ts).
+export { errorText } from '../lib/error-text.js'

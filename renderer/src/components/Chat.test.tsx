@@ -95,12 +95,12 @@ describe('<Chat>', () => {
     const input = screen.getByLabelText('Message to Family')
     fireEvent.change(input, { target: { value: 'in a hurry' } })
     fireEvent.keyDown(input, { key: 'Enter' })
-    expect(await screen.findByText('the core did not answer in time')).toBeTruthy()
+    expect(await screen.findByText('Hearth did not answer in time. Try again.')).toBeTruthy()
     const retries = screen.getAllByRole('button', { name: 'Retry' })
     expect(retries).toHaveLength(2)
     refuse = false
     fireEvent.click(retries[1]!)
-    await waitFor(() => expect(screen.queryByText('the core did not answer in time')).toBeNull())
+    await waitFor(() => expect(screen.queryByText('Hearth did not answer in time. Try again.')).toBeNull())
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }))
     await waitFor(() => expect(screen.queryByText('not delivered before you were removed')).toBeNull())
     expect(api.calls.filter((c) => c.method === 'messages.retry')).toHaveLength(1)
@@ -125,7 +125,7 @@ describe('<Chat>', () => {
       },
     })
     renderChat(api, new Drafts(), { ...summary, removed: true, role: null })
-    expect((await screen.findByRole('alert')).textContent).toBe('you are not a member of this conversation')
+    expect((await screen.findByRole('alert')).textContent).toBe('You are not in this conversation any more. You can still read what was said before.')
     expect(screen.getByText(/You were removed/)).toBeTruthy()
     expect((screen.getByLabelText('Message to Family') as HTMLTextAreaElement).disabled).toBe(true)
     expect(screen.queryByRole('button', { name: 'Invite' })).toBeNull()

@@ -217,7 +217,7 @@ describe('<Chat> with a send the core refuses for good', () => {
     fireEvent.change(input, { target: { value: 'a long letter' } })
     fireEvent.keyDown(input, { key: 'Enter' })
     await waitFor(() => expect(input.value).toBe('a long letter'))
-    expect(screen.getByRole('alert').textContent).toBe('Not sent: message is 12000 bytes; the limit is 10000 bytes. Your text is back in the box.')
+    expect(screen.getByRole('alert').textContent).toBe('Not sent: This message is 12,000 bytes, over the limit of 10,000. Shorten it, or send it in several parts. Your text is back in the box.')
     expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull()
     expect(document.querySelector('.message.optimistic')).toBeNull()
     expect(drafts.get(CONVERSATION)).toBe('a long letter')

@@ -63,7 +63,7 @@ describe('<MembersDialog>', () => {
     })
     renderDialog(admin)
     fireEvent.click(await screen.findByRole('button', { name: 'Make admin: Bob' }))
-    expect((await screen.findByRole('alert')).textContent).toBe('only admins can do that')
+    expect((await screen.findByRole('alert')).textContent).toBe('Only an admin of this conversation can do that. Ask one of its admins.')
   })
 
   it('removing asks first, and says what removal means: no new messages, invites revoked, only Add back brings them back', async () => {
@@ -125,7 +125,7 @@ describe('<MembersDialog>', () => {
     renderDialog(api)
     fireEvent.click(await screen.findByRole('button', { name: 'Add back: Bob' }))
     fireEvent.click(screen.getByRole('button', { name: 'Add Bob back' }))
-    expect((await screen.findByRole('alert')).textContent).toBe('only admins can do that')
+    expect((await screen.findByRole('alert')).textContent).toBe('Only an admin of this conversation can do that. Ask one of its admins.')
     cleanup()
 
     const member = fakeApi({ 'conversations.members': () => [person('Alice', 'admin'), person('Bob', 'member', true)] })

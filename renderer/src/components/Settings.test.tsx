@@ -50,7 +50,7 @@ describe('<Settings>', () => {
     await waitFor(() => expect(input.value).toBe('Alice'))
     fireEvent.change(input, { target: { value: 'Al\u202Eice' } })
     fireEvent.click(screen.getByRole('button', { name: 'Save name' }))
-    expect((await screen.findByRole('alert')).textContent).toContain('direction-override')
+    expect((await screen.findByRole('alert')).textContent).toContain('text-direction marks')
     expect(input.value).toBe('Al\u202Eice')
   })
 })
