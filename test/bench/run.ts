@@ -17,6 +17,8 @@
  *               holds every message (test/bench/heal.ts)
  *   join        join through a relay circuit with unreachable addresses in the invite, until the history is held
  *               (test/bench/join.ts)
+ *   join-offline  a join waiting on the relay while the only admin is away: from the admin's app starting again to
+ *               the joiner's first message (test/bench/join-offline.ts)
  *   cli         `hearth list` / `whoami` against a running core vs `node -e ''` (test/bench/cli.ts)
  *
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
@@ -34,12 +36,13 @@ import { durableFloor, type FloorResult } from './floor.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
+import { JOIN_OFFLINE_QUICK_SIZES, JOIN_OFFLINE_SIZES, joinOffline, type JoinOfflineResult } from './join-offline.js'
 import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'cli'] as const
+const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'cli'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -81,6 +84,7 @@ interface Results {
   flood?: FloodResult
   heal?: HealResult
   join?: JoinResult
+  joinOffline?: JoinOfflineResult
   cli?: CliBenchResult
 }
 
@@ -226,6 +230,11 @@ if (pieces.includes('join')) {
   if (r) results.join = r
 }
 
+if (pieces.includes('join-offline')) {
+  const r = await timed('join-offline', () => joinOffline(quick ? JOIN_OFFLINE_QUICK_SIZES : JOIN_OFFLINE_SIZES))
+  if (r) results.joinOffline = r
+}
+
 if (pieces.includes('cli')) {
   const r = await timed('cli', () => cliLatency(SIZES.cliSamples))
   if (r) results.cli = r
@@ -328,6 +337,11 @@ if (results.flood) {
 }
 if (results.heal) rows.push(...healRows(results.heal))
 if (results.join) rows.push(...joinRows(results.join))
+if (results.joinOffline) {
+  const j = results.joinOffline
+  rows.push([`Join while the admin is away: admin's app starts → joiner's first message, p50 (${j.sizes.samples} joins)`, '', ms(j.firstMessage.p50), '', '(info)', ''])
+  rows.push(['  same, p99; admitted p50 / p99', '', `${ms(j.firstMessage.p99)}; ${ms(j.admitted.p50)} / ${ms(j.admitted.p99)}`, '', '(info)', ''])
+}
 if (results.cli) {
   const c = results.cli
   rows.push([`CLI \`hearth list\` against a running core, p50 (baseline: node -e '')`, ms(c.nodeEmpty.p50), ms(c.list.p50), `${c.ratioList.toFixed(2)}×`, `< ${TARGETS.cliListP50Ms} ms`, met(c.list.p50 < TARGETS.cliListP50Ms)])

@@ -224,7 +224,7 @@ export class Core {
     this.joinRelayJoiner = new JoinRelayJoiner(kernel, this.membership, this.readModel, {
       port: options.mailbox,
       kickRelays: () => this.relays.kick(),
-    }, relayJoinInterval, options.joinDirectWaitMs)
+    }, relayJoinInterval, options.joinDirectWaitMs, options.relayTiming?.waitMs)
     this.outbox = new Outbox(kernel, this.readModel, this.withdrawals, {
       kickRelays: () => this.relays.kick(),
       syncMembers: (rt) => this.syncClient.syncMembers(rt, 'retry'),

@@ -72,6 +72,10 @@ export class JoinRelayJoiner {
   private again = false
   private timer: NodeJS.Timeout | undefined
   private stopped = false
+  /** Ends a long-poll in flight when the core stops. */
+  private readonly abort = new AbortController()
+  /** The long-poll in flight: a kick (a new join, a relay back, the timer) ends it so the pass runs again at once. */
+  private poll: AbortController | undefined
 
   constructor(
     private readonly kernel: Kernel,
@@ -80,6 +84,8 @@ export class JoinRelayJoiner {
     private readonly hooks: JoinRelayJoinerHooks,
     private readonly intervalMs = 15_000,
     private readonly directWaitMs = DIRECT_WAIT_MS,
+    /** Long-poll on the invite mailbox while waiting, so an answer arrives at once; 0 turns it off. */
+    private readonly waitMs = 20_000,
   ) {}
 
   /** Pending joins as stored: a join survives restarts and resumes here. */
@@ -105,6 +111,7 @@ export class JoinRelayJoiner {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    this.abort.abort()
     await this.running
   }
 
@@ -112,6 +119,7 @@ export class JoinRelayJoiner {
     if (this.stopped || this.hooks.port === undefined) return
     if (this.running) {
       this.again = true
+      this.poll?.abort()
       return
     }
     this.running = this.pass()
@@ -223,6 +231,28 @@ export class JoinRelayJoiner {
       }
       if (p.record.state === 'waiting' && p.invite.expiresAt !== 0 && p.invite.expiresAt < this.kernel.now()) {
         await this.refuse(p, EXPIRED_MESSAGE)
+      }
+    }
+    // One join waiting: hold a long-poll on its mailbox so the answer comes the moment an admin deposits it.
+    const waiting = [...this.pending.values()].filter((p) => p.record.state === 'waiting')
+    if (waiting.length === 1 && this.waitMs > 0 && !this.stopped) {
+      const p = waiting[0]!
+      const address = p.invite.relays[0]!
+      this.poll = new AbortController()
+      try {
+        const page = await this.hooks.port!.fetch(address, p.keys, {
+          after: p.cursors.get(relayPeerOf(address)) ?? null,
+          limit: 500,
+          waitMs: this.waitMs,
+          signal: AbortSignal.any([this.abort.signal, this.poll.signal]),
+        })
+        for (const item of page.items) this.take(p, item.bytes)
+        p.cursors.set(relayPeerOf(address), page.next)
+        if (page.items.length > 0 && !(await this.settle(p))) this.again = true
+      } catch (err) {
+        if (!this.stopped) this.kernel.log.debug({ err }, 'pending join: long-poll ended')
+      } finally {
+        this.poll = undefined
       }
     }
   }
