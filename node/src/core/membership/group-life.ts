@@ -62,6 +62,11 @@ export class GroupLife {
       if (problem !== undefined) {
         throw new HearthError('INVALID_INPUT', problem.startsWith('the last admin') ? 'Make someone else an admin before you leave' : capitalised(problem))
       }
+      // Once out, this core neither serves the log to members nor hands envelopes to relays: the leave must reach a
+      // member now (gossip), who passes it on to the others (sync).
+      if (rt.log.members.size > 1 && this.kernel.memberPeers(rt).length === 0) {
+        throw new HearthError('UNREACHABLE', 'None of the group’s members is reachable now: try again when one is online, so they learn that you left')
+      }
       const cutoffs: Record<string, number> = {}
       for (const device of member.devices.keys()) {
         for (const epoch of rt.epochs.keys()) {
