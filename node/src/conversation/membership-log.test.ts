@@ -382,7 +382,7 @@ describe('computeLog: remove, cutoffs and mayWrite', () => {
     expect(s.currentEpoch).toBe(e1.id)
     expect(s.epochs.get(e1.id)!.createdBy).toBe(remove.hash)
     expect([...s.epochs.get(e1.id)!.devices].sort()).toEqual([alice.deviceId, carol.deviceId].sort())
-    expect(s.removed.get(bob.account)).toEqual({ cutoffs: { [`${e0}/${bob.deviceId}`]: 5 } })
+    expect(s.removed.get(bob.account)).toEqual({ cutoffs: { [`${e0}/${bob.deviceId}`]: 5 }, left: false })
     // removed devices stay known: their earlier envelopes still verify
     expect(s.knownDevices.has(bob.deviceId)).toBe(true)
     expect(needsRotation(s)).toBe(false)
