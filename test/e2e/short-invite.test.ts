@@ -46,7 +46,7 @@ describe('a short invite typed by hand', () => {
 
   story.step('opening Invite again shows the list (the used invite is gone) and makes one new invite only then', async () => {
     const { alice } = story
-    await alice.getByRole('button', { name: 'Invite' }).click()
+    await alice.getByRole('button', { name: 'Invite', exact: true }).click()
     const list = alice.getByRole('list', { name: 'Active invites' })
     await list.waitFor()
     await expect.poll(async () => list.getByRole('listitem').count()).toBe(1)

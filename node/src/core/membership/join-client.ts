@@ -53,8 +53,10 @@ export class JoinClient {
     if (invite.expiresAt !== 0 && invite.expiresAt < this.kernel.now()) {
       throw new HearthError('INVITE_EXPIRED', EXPIRED_MESSAGE)
     }
-    // A relay first: the inviter's circuit addresses (behind NAT) go through it, and it holds the mailbox.
-    for (const relay of invite.relays) {
+    // A relay first: the inviter's circuit addresses (behind NAT) go through it, and it holds the mailbox. Not when
+    // the inviter is connected already (a short invite's lookup just reached it): a slow relay would only delay.
+    const connected = node.connectedPeers().includes(invite.peerId)
+    for (const relay of connected ? [] : invite.relays) {
       try {
         await node.dial(relay)
         break
@@ -62,12 +64,14 @@ export class JoinClient {
         log.debug({ err, relay }, 'relay from the invite did not answer')
       }
     }
-    let lastError: unknown = new HearthError('UNREACHABLE', 'the invite names no address')
-    try {
-      await raceDials(node, invite.addresses, invite.peerId)
-      lastError = undefined
-    } catch (err) {
-      if (invite.addresses.length > 0) lastError = err
+    let lastError: unknown = connected ? undefined : new HearthError('UNREACHABLE', 'the invite names no address')
+    if (!connected) {
+      try {
+        await raceDials(node, invite.addresses, invite.peerId)
+        lastError = undefined
+      } catch (err) {
+        if (invite.addresses.length > 0) lastError = err
+      }
     }
     if (lastError !== undefined && !(await this.hooks.waitForPeer(invite.peerId, JOIN_DISCOVERY_WAIT_MS))) {
       throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: lastError })
