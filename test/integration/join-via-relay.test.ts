@@ -7,7 +7,10 @@ import { generateSigningKeyPair } from '../../node/common/crypto/ed25519.js'
 import { deriveMailboxKeys } from '../../node/common/crypto/mailbox-capability.js'
 import { MailboxClient } from '../../node/common/net/mailbox-client.js'
 import { waitFor } from '../../node/common/net/testing.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import { decodeInvite } from '../../node/src/conversation/invite-code.js'
+import { deviceInviteSecret } from '../../node/src/conversation/short-invite-keys.js'
+import { formatShortInvite } from '../../node/src/conversation/short-invite.js'
 import { encodeItem, inviteMailboxSecret, itemId, relayResponder, signDeviceProof } from '../../node/src/core/membership/join-relay-frames.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { encodeJoinRequest } from '../../node/src/sync/sync-frames.js'
@@ -154,5 +157,29 @@ describe('joining through a relay while every admin is offline', () => {
     expect(back.core.counters.get('relay-join-garbage')).toBeGreaterThanOrEqual(151)
     expect(back.core.counters.get('relay-join-refused')).toBe(2)
     expect(back.core.counters.get('relay-join-admitted')).toBe(1)
+  })
+
+  it('a short link through the relay is resolved from the relay while its maker is away, then the join waits there', async () => {
+    const relay = await startTestRelay('r1')
+    bed.relays = [relay]
+    const alice = await startCore('alice', { relays: [relay.address] })
+    const carol = await startCore('carol', { relays: [relay.address] })
+    bed.cores = [alice, carol]
+    const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
+    const id = group.id as ConversationId
+    const made = await alice.core.createInvite(id, { singleUse: true })
+    await published(alice)
+    await alice.stop()
+    // The link as alice's app gives it when she is reachable only through the relay: a circuit locator.
+    const link = formatShortInvite({
+      secret: deviceInviteSecret(alice.identity.deviceKey.seed, id, made.inviteId),
+      locator: multiaddr(`${relay.address}/p2p-circuit/p2p/${alice.identity.peerId}`).bytes,
+    })
+    const waiting = await carol.core.join(link)
+    expect(waiting.joinState).toBe('waiting')
+    expect(waiting.name).toBe('Family')
+    const back = await alice.restart()
+    bed.cores = [back, carol]
+    await waitFor(() => carol.core.members(id).length === 2, { timeoutMs: 60_000, message: 'carol let in' })
   })
 })

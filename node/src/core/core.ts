@@ -24,6 +24,7 @@ import { JoinClient } from './membership/join-client.js'
 import { JoinServer } from './membership/join-server.js'
 import { JoinRelayAdmin } from './membership/join-relay-admin.js'
 import { JoinRelayJoiner } from './membership/join-relay-joiner.js'
+import { RelayMailboxResolver } from './membership/join-relay-resolver.js'
 import { INVITE_LOOKUP_LIMITS, INVITE_LOOKUP_PROTOCOL, JoinLookupServer, OwnShortInvites } from './membership/join-lookup.js'
 import { OnlinePeerResolver } from './membership/invite-resolver.js'
 import { MembershipEngine } from './membership/membership-engine.js'
@@ -204,10 +205,13 @@ export class Core {
       addOps: (rt, ops) => this.membership.addOps(rt, ops),
     })
     this.syncServer = new SyncServer(kernel, this.withdrawals, this.gaps)
+    // A short link is looked up at its locator; when that device is away and the locator is a relay circuit, in the
+    // relay mailbox where the inviting device left the full invite (docs/adr/0027).
+    const resolvers = options.mailbox === undefined ? [new OnlinePeerResolver(this.node)] : [new OnlinePeerResolver(this.node), new RelayMailboxResolver(options.mailbox)]
     this.joinClient = new JoinClient(kernel, this.membership, this.readModel, {
       waitForPeer: (peer, ms) => waitForPeer(kernel, peer, ms),
       syncWith: (peer, id) => this.syncClient.syncWith(peer, id),
-    }, [new OnlinePeerResolver(this.node)])
+    }, resolvers)
     this.joinServer = new JoinServer(kernel, this.membership)
     // Joining through a relay while every admin sleeps (docs/adr/0027): admins answer requests left in invite
     // mailboxes; a joiner whose inviter does not answer leaves one and waits.
@@ -218,11 +222,13 @@ export class Core {
         : new JoinRelayAdmin(kernel, this.membership, {
             port: options.mailbox,
             relaysFor: (rt) => this.relays.relaysFor(rt),
-            ownInviteSeed: (rt, inviteId) => ownShortInvites.secretOf(rt, inviteId)?.keys.inviteSeed ?? null,
+            ownInvite: (rt, inviteId) => ownShortInvites.secretOf(rt, inviteId)?.keys ?? null,
+            addresses: () => dialableAddresses(kernel),
             kickRelays: () => this.relays.kick(),
           }, relayJoinInterval)
     this.joinRelayJoiner = new JoinRelayJoiner(kernel, this.membership, this.readModel, {
       port: options.mailbox,
+      resolvers,
       kickRelays: () => this.relays.kick(),
     }, relayJoinInterval, options.joinDirectWaitMs, options.relayTiming?.waitMs)
     this.outbox = new Outbox(kernel, this.readModel, this.withdrawals, {
@@ -392,7 +398,7 @@ export class Core {
    * 'conversation.updated' tells when an admin let us in (or refused).
    */
   join(code: string): Promise<ConversationSummary> {
-    return this.joinRelayJoiner.join(code, () => this.joinClient.join(code))
+    return this.joinRelayJoiner.join(code, (full) => this.joinClient.join(full))
   }
 
   /** Forgets a waiting or refused join (the conversation list stops showing it). */

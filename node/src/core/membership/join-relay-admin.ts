@@ -16,7 +16,7 @@
 import { toHex } from '../../../common/util/bytes.js'
 import { deriveMailboxKeys, type MailboxKeys } from '../../../common/crypto/mailbox-capability.js'
 import { decodeDeviceCert } from '../../identity/device-cert.js'
-import type { ConversationId } from '../../ids.js'
+import type { ConversationId, OpHash } from '../../ids.js'
 import { opsMissing } from '../../sync/op-sync.js'
 import { decodeJoinRequest, verifyJoinRequest } from '../../sync/sync-frames.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
@@ -36,6 +36,8 @@ import {
 } from './join-relay-frames.js'
 import { sealEpoch, type MembershipEngine } from './membership-engine.js'
 import type { InviteState } from '../../conversation/membership-state.js'
+import type { ShortInviteKeys } from '../../conversation/short-invite-keys.js'
+import { sealedInviteForRelay, shortInviteMailbox } from './join-relay-resolver.js'
 
 /** Items read from one mailbox in one pass (a flood waits for later passes instead of holding the core). */
 const MAX_ITEMS_PER_PASS = 200
@@ -47,8 +49,10 @@ const MAX_ENTRIES_PER_CONVERSATION = 256
 export interface JoinRelayAdminHooks {
   port: MailboxPort
   relaysFor(rt: ConversationRuntime): string[]
-  /** The seed of an invite this device made, or null. */
-  ownInviteSeed(rt: ConversationRuntime, inviteId: string): Uint8Array | null
+  /** The keys of an invite this device made (from its short secret), or null. */
+  ownInvite(rt: ConversationRuntime, inviteId: string): ShortInviteKeys | null
+  /** Our addresses, as a full invite lists them. */
+  addresses(): string[]
   /** The log changed (someone was admitted): deposit and gossip it. */
   kickRelays(): void
 }
@@ -60,6 +64,8 @@ export class JoinRelayAdmin {
   private readonly known = new Map<string, MailboxKeys>()
   /** Items fetched but left for the next pass (over the per-pass admission limit), per mailbox. */
   private readonly backlog = new Map<string, Uint8Array[]>()
+  /** `${relay}/${conversation}/${invite}`: the full invite deposited for its short link in this run. */
+  private readonly shortPublished = new Set<string>()
   /** Requests (by item id) already answered in this run. */
   private readonly answered = new Set<string>()
   private running: Promise<void> | undefined
@@ -142,14 +148,36 @@ export class JoinRelayAdmin {
     const dir = directoryKeys(epoch)
     const boxes: Uint8Array[] = []
     for (const invite of live) {
-      const seed = this.hooks.ownInviteSeed(rt, invite.grant.id)
-      if (seed === null) continue
-      const entry = directoryEntry(rt.id, invite.grant.id, seed)
+      const own = this.hooks.ownInvite(rt, invite.grant.id)
+      if (own === null) continue
+      await this.publishShort(rt, address, invite, own)
+      const entry = directoryEntry(rt.id, invite.grant.id, own.inviteSeed)
       this.known.set(`${rt.id}/${invite.grant.id}`, deriveMailboxKeys(entry.mailboxSecret))
       boxes.push(sealDirectoryEntry(dir.sealKey, rt.id, entry))
     }
     if (boxes.length === 0) return
     await this.hooks.port.deposit(address, deriveMailboxKeys(dir.mailboxSecret), boxes.map((bytes) => ({ id: itemId(bytes), bytes })))
+  }
+
+  /**
+   * The full invite, for a short link whose locator is this relay (join-relay-resolver.ts). Sealed with a fresh
+   * nonce, so deposited once per relay and run, not on every pass.
+   */
+  private async publishShort(rt: ConversationRuntime, address: string, invite: InviteState, keys: ShortInviteKeys): Promise<void> {
+    const key = `${relayPeerOf(address)}/${rt.id}/${invite.grant.id}`
+    if (this.shortPublished.has(key)) return
+    const box = sealedInviteForRelay(keys, {
+      conversation: rt.id,
+      root: rt.record.root as OpHash,
+      name: rt.record.name,
+      inviteId: invite.grant.id,
+      expiresAt: invite.grant.expiresAt,
+      addresses: this.hooks.addresses().slice(0, 6),
+      peerId: this.kernel.identity.peerId,
+      relays: this.hooks.relaysFor(rt).slice(0, 3),
+    })
+    await this.hooks.port.deposit(address, shortInviteMailbox(keys), [{ id: itemId(box), bytes: box }])
+    this.shortPublished.add(key)
   }
 
   private async readDirectories(rt: ConversationRuntime, address: string): Promise<void> {

@@ -17,18 +17,19 @@ import { decodeJson } from '../../../common/storage/json-codec.js'
 import { key, prefixRange } from '../../../common/storage/keyspace.js'
 import { equalBytes } from '../../../common/util/bytes.js'
 import type { ConversationSummary } from '../../api/types.js'
-import { decodeInvite, type InviteCode } from '../../conversation/invite-code.js'
+import { decodeInvite, encodeInvite, type InviteCode } from '../../conversation/invite-code.js'
 import { computeLog } from '../../conversation/membership-log.js'
 import { decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
 import type { LogState } from '../../conversation/membership-state.js'
-import { looksLikeShortInvite } from '../../conversation/short-invite.js'
+import { shortInviteKeys } from '../../conversation/short-invite-keys.js'
+import { looksLikeShortInvite, parseShortInvite } from '../../conversation/short-invite.js'
 import type { ConversationId, OpHash } from '../../ids.js'
 import { encodeJoinRequest } from '../../sync/sync-frames.js'
 import { loadRuntime, newRecord } from '../conversation-loader.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
-import { EXPIRED_MESSAGE, GONE_MESSAGE } from './invite-resolver.js'
+import { EXPIRED_MESSAGE, GONE_MESSAGE, UNREACHABLE_MESSAGE, type InviteResolver } from './invite-resolver.js'
 import { decodeItem, encodeItem, inviteMailboxSecret, itemId, relayResponder, signDeviceProof } from './join-relay-frames.js'
 import type { MembershipEngine } from './membership-engine.js'
 
@@ -38,6 +39,8 @@ export const DIRECT_WAIT_MS = 5_000
 const MAX_JOIN_OPS = 200_000
 /** Items read from one relay in one pass. */
 const MAX_ITEMS_PER_PASS = 2_000
+/** How long resolving a short invite may take, all sources together (as join-client.ts). */
+const RESOLVE_TIMEOUT_MS = 30_000
 
 export const REMOVED_MESSAGE = 'You were removed from this conversation: only one of its admins can add you back.'
 
@@ -62,6 +65,8 @@ interface Pending {
 
 export interface JoinRelayJoinerHooks {
   port: MailboxPort | undefined
+  /** Turn a short invite into the full one, in order (as join-client.ts does). */
+  resolvers: readonly InviteResolver[]
   /** A new member's conversation: deposit, fetch and gossip now. */
   kickRelays(): void
 }
@@ -147,12 +152,13 @@ export class JoinRelayJoiner {
    * Joins with `code`: directly when the inviting device answers in time, otherwise through the invite's relays (the
    * summary then says `joinState: 'waiting'`). A short invite, or one naming no relay, only goes directly.
    */
-  async join(code: string, direct: () => Promise<ConversationSummary>): Promise<ConversationSummary> {
-    if (this.hooks.port === undefined || looksLikeShortInvite(code)) return direct()
-    const invite = decodeInvite(code)
+  async join(given: string, direct: (code: string) => Promise<ConversationSummary>): Promise<ConversationSummary> {
+    if (this.hooks.port === undefined) return direct(given)
+    const invite = looksLikeShortInvite(given) ? await this.resolve(given) : decodeInvite(given)
+    const code = looksLikeShortInvite(given) ? encodeInvite(invite) : given
     const existing = this.kernel.conversations.get(invite.conversation)
-    if (invite.relays.length === 0 || (existing !== undefined && !existing.record.removed)) return direct()
-    const attempt = direct()
+    if (invite.relays.length === 0 || (existing !== undefined && !existing.record.removed)) return direct(code)
+    const attempt = direct(code)
     let timer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([
       attempt.then((summary) => ({ summary }), (err: unknown) => ({ err })),
@@ -167,6 +173,24 @@ export class JoinRelayJoiner {
     // The direct attempt may still succeed later (the inviter came online): it then wins, and the pending join goes.
     drop(attempt.then(() => this.forget(invite.conversation)), () => {})
     return this.begin(code, invite)
+  }
+
+  /** The full invite a short one stands for, from the first resolver that reaches a source holding it. */
+  private async resolve(code: string): Promise<InviteCode> {
+    const short = parseShortInvite(code)
+    const keys = shortInviteKeys(short.secret)
+    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    let unreachable: unknown = undefined
+    for (const resolver of this.hooks.resolvers) {
+      try {
+        return await resolver.resolve(short, keys, signal)
+      } catch (err) {
+        if (!isHearthError(err, 'UNREACHABLE')) throw err
+        this.kernel.log.debug({ err, resolver: resolver.name }, 'short invite: source not reachable')
+        unreachable = err
+      }
+    }
+    throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: unreachable })
   }
 
   private async begin(code: string, invite: InviteCode): Promise<ConversationSummary> {
