@@ -5,6 +5,8 @@ import { sentAt } from './views.js'
 
 /** What the conversation list shows for a last message that was deleted for everyone. */
 export const DELETED_PREVIEW = 'This message was deleted'
+/** The same, for someone else's message an admin deleted (docs/adr/0026). */
+export const DELETED_BY_ADMIN_PREVIEW = 'Deleted by an admin'
 
 /**
  * The writes that make a message deleted for everyone unreadable on this device (docs/adr/0020): its content key is
@@ -27,5 +29,5 @@ export async function forgetMessage(store: CoreStore, rt: ConversationRuntime, r
 export function withoutPreviewOf(record: ConversationRecord, row: MessageRow): ConversationRecord {
   const last = record.lastMessage
   if (last === null || last.author !== row.author || last.at !== sentAt(row.hlc)) return record
-  return { ...record, lastMessage: { ...last, body: DELETED_PREVIEW } }
+  return { ...record, lastMessage: { ...last, body: row.deletedBy === undefined ? DELETED_PREVIEW : DELETED_BY_ADMIN_PREVIEW } }
 }
