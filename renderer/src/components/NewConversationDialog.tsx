@@ -2,7 +2,8 @@ import { useId, useState, type FormEvent } from 'react'
 import type { ConversationSummary } from '../../../node/src/api/types.js'
 import { useApi } from '../api/context.js'
 import { useAction } from '../hooks/useAction.js'
-import { Dialog, ErrorNote } from './Dialog.js'
+import { Dialog } from './Dialog.js'
+import { FieldError, invalidWhen } from './FieldError.js'
 
 export interface NewConversationDialogProps {
   kind: 'direct' | 'group'
@@ -36,20 +37,25 @@ export function NewConversationDialog({ kind, onClose, onCreated }: NewConversat
       }
       onClose={onClose}
     >
-      <form onSubmit={submit} className="stack">
+      <form onSubmit={submit} className="stack" noValidate>
         <div className="field">
           <label htmlFor={`${id}-name`}>{direct ? 'Their name' : 'Group name'}</label>
           <input
             id={`${id}-name`}
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onChange={(e) => {
+              setName(e.target.value)
+              if (error !== null) setError(null)
+            }}
             maxLength={100}
             autoComplete="off"
             autoFocus
             required
+            {...invalidWhen(error, `${id}-error`)}
           />
+          {/* The form's one field: whatever went wrong, it is said here (the name is what can be changed). */}
+          <FieldError id={`${id}-error`} error={error} />
         </div>
-        <ErrorNote error={error} />
         <div className="button-row">
           <button type="button" onClick={onClose}>
             Cancel

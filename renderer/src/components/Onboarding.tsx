@@ -8,6 +8,7 @@ import type { AppStatus, CreatedIdentity } from '../../../node/src/api/types.js'
 import { useApi } from '../api/context.js'
 import { useAction } from '../hooks/useAction.js'
 import { ErrorNote } from './Dialog.js'
+import { FieldError, invalidWhen } from './FieldError.js'
 
 const MIN_PASSPHRASE = 8
 
@@ -225,15 +226,12 @@ function RestoreForm({ needsPassphrase, onBack }: { needsPassphrase: boolean; on
   const [phrase, setPhrase] = useState('')
   const [passphrase, setPassphrase] = useState('')
   const [again, setAgain] = useState('')
-  const { busy, error, setError, run } = useAction()
+  const { busy, error, errorField, setError, run } = useAction()
+  const phraseError = errorField === 'recoveryPhrase' ? error : null
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    const problem =
-      name.trim().length === 0
-        ? 'Tell us your name.'
-        : phrase.trim().length === 0
-          ? 'Type your recovery phrase.'
-          : passphraseProblem(needsPassphrase, passphrase, again)
+    if (name.trim().length > 0 && phrase.trim().length === 0) return setError('Type your recovery phrase.', 'recoveryPhrase')
+    const problem = name.trim().length === 0 ? 'Tell us your name.' : passphraseProblem(needsPassphrase, passphrase, again)
     if (problem !== null) return setError(problem)
     run(() => api.call('app.restore', { name: name.trim(), phrase, ...(needsPassphrase ? { passphrase } : {}) }))
   }
@@ -249,15 +247,20 @@ function RestoreForm({ needsPassphrase, onBack }: { needsPassphrase: boolean; on
           <textarea
             id={`${id}-phrase`}
             value={phrase}
-            onChange={(e) => setPhrase(e.target.value)}
+            onChange={(e) => {
+              setPhrase(e.target.value)
+              if (phraseError !== null) setError(null)
+            }}
             rows={4}
             autoComplete="off"
             autoCapitalize="none"
             spellCheck={false}
+            {...invalidWhen(phraseError, `${id}-phrase-error`)}
           />
+          <FieldError id={`${id}-phrase-error`} error={phraseError} />
         </div>
         {needsPassphrase && <PassphraseFields value={passphrase} onChange={setPassphrase} confirm={again} onConfirmChange={setAgain} />}
-        <ErrorNote error={error} />
+        <ErrorNote error={phraseError === null ? error : null} />
         <div className="button-row">
           <button type="button" onClick={onBack} disabled={busy}>
             Back
@@ -297,9 +300,18 @@ export function Unlock({ status }: { status: AppStatus }) {
         <form onSubmit={submit} className="stack" noValidate>
           <div className="field">
             <label htmlFor={`${id}-pass`}>Passphrase</label>
-            <input id={`${id}-pass`} type="password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoComplete="current-password" autoFocus />
+            <input
+              id={`${id}-pass`}
+              type="password"
+              value={passphrase}
+              onChange={(e) => setPassphrase(e.target.value)}
+              autoComplete="current-password"
+              autoFocus
+              {...invalidWhen(error, `${id}-pass-error`)}
+            />
+            {/* The form's one field: whatever went wrong is said under it. */}
+            <FieldError id={`${id}-pass-error`} error={error} />
           </div>
-          <ErrorNote error={error} />
           <div className="button-row">
             <button type="submit" className="primary" disabled={busy}>
               {busy ? 'Unlocking…' : 'Unlock'}

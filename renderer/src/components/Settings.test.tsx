@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
+import { validateRelayAddresses } from '../../../node/src/core/settings/settings.js'
 import type { SettingsView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { fakeApi, type FakeApi } from '../testing/fake-api.js'
@@ -8,7 +9,7 @@ import { Settings } from './Settings.js'
 
 afterEach(cleanup)
 
-function settingsApi(update: (patch: { displayName?: string | undefined }) => SettingsView): FakeApi {
+function settingsApi(update: (patch: { displayName?: string | undefined; relays?: string[] | undefined }) => SettingsView): FakeApi {
   return fakeApi({
     'settings.get': () => ({ displayName: 'Alice', relays: [] }),
     'identity.whoami': () => ({ account: 'a'.repeat(64), device: 'd'.repeat(64), displayName: 'Alice', peerId: 'p', addresses: [] }),
@@ -50,7 +51,36 @@ describe('<Settings>', () => {
     await waitFor(() => expect(input.value).toBe('Alice'))
     fireEvent.change(input, { target: { value: 'Al\u202Eice' } })
     fireEvent.click(screen.getByRole('button', { name: 'Save name' }))
-    expect((await screen.findByRole('alert')).textContent).toContain('text-direction marks')
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toContain('text-direction marks')
     expect(input.value).toBe('Al\u202Eice')
+    // Said under the field and tied to it, after its hint.
+    expect(input.getAttribute('aria-invalid')).toBe('true')
+    expect(input.getAttribute('aria-describedby')!.split(' ')).toEqual([expect.stringContaining('name-help'), alert.id])
+  })
+
+  it('says what is wrong with a relay address under the relay field, in plain words, until it is edited', async () => {
+    // The core's own check, so the words shown are those of the real refusal.
+    const api = settingsApi((patch) => ({ displayName: 'Alice', relays: validateRelayAddresses(patch.relays ?? []) }))
+    render(
+      <ApiContext.Provider value={api}>
+        <Settings onClose={() => {}} />
+      </ApiContext.Provider>,
+    )
+    const input = (await screen.findByLabelText('Add a relay')) as HTMLInputElement
+    expect(input.getAttribute('aria-invalid')).toBe('false')
+    fireEvent.change(input, { target: { value: 'relay.example.org' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toMatch(/^That is not a relay address\. A relay address looks like \/dns4\//)
+    expect(alert.textContent).not.toContain('multiaddr')
+    expect(input.getAttribute('aria-invalid')).toBe('true')
+    expect(input.getAttribute('aria-describedby')).toBe(alert.id)
+    expect(input.closest('.field')!.contains(alert)).toBe(true)
+    expect(input.value).toBe('relay.example.org')
+    fireEvent.change(input, { target: { value: '/dns4/relay.example.org/tcp/443/wss' } })
+    expect(screen.queryByRole('alert')).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }))
+    expect((await screen.findByRole('alert')).textContent).toMatch(/lacks the relay’s id at the end/)
   })
 })

@@ -4,6 +4,7 @@ import type { AppInfo, SettingsView, WhoAmI } from '../../../node/src/api/types.
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { ErrorNote } from './Dialog.js'
+import { FieldError, invalidWhen } from './FieldError.js'
 
 type RelayStatus = NetworkStatus['relays'][number]
 
@@ -133,18 +134,19 @@ export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameCh
                 onChange={(e) => {
                   setNameInput(e.target.value)
                   setNameSaved(false)
+                  setNameError(null)
                 }}
                 maxLength={64}
                 autoComplete="nickname"
-                aria-describedby={`${id}-name-help`}
+                {...invalidWhen(nameError, `${id}-name-error`, `${id}-name-help`)}
                 disabled={settings === null}
               />
+              <FieldError id={`${id}-name-error`} error={nameError} />
             </div>
             <button type="submit" disabled={saving || settings === null || typedName.trim().length === 0 || typedName.trim() === currentName}>
               Save name
             </button>
           </form>
-          <ErrorNote error={nameError} />
           <p className="muted small" id={`${id}-name-help`} role="status">
             {nameSaved
               ? 'Saved. Everyone in your conversations will see the new name when they are next in touch.'
@@ -186,17 +188,21 @@ export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameCh
               <input
                 id={`${id}-relay`}
                 value={relayInput}
-                onChange={(e) => setRelayInput(e.target.value)}
+                onChange={(e) => {
+                  setRelayInput(e.target.value)
+                  setRelayError(null)
+                }}
                 placeholder="/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooW…"
                 spellCheck={false}
                 autoComplete="off"
+                {...invalidWhen(relayError, `${id}-relay-error`)}
               />
+              <FieldError id={`${id}-relay-error`} error={relayError} />
             </div>
             <button type="submit" disabled={saving || settings === null || relayInput.trim().length === 0}>
               Add
             </button>
           </form>
-          <ErrorNote error={relayError} />
           {otherRelays.length > 0 && (
             <>
               <h4 className="subheading">Also in use (from invites)</h4>

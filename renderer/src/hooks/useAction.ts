@@ -1,11 +1,13 @@
 import { useCallback, useState } from 'react'
-import { errorText } from '../api/client.js'
+import { describeError, type ErrorField } from '../lib/error-text.js'
 
 export interface Action {
   busy: boolean
   /** The last failure, as text for the person; shown in place by the form. */
   error: string | null
-  setError(error: string | null): void
+  /** The field the last failure is about (lib/error-text.ts), so the form can show it there; null: the whole form. */
+  errorField: ErrorField | null
+  setError(error: string | null, field?: ErrorField | null): void
   /** Runs one call: busy while it runs, its error kept if it fails, `onDone` with its result if it succeeds. */
   run<T>(task: () => Promise<T>, onDone?: (value: T) => void): void
 }
@@ -13,10 +15,11 @@ export interface Action {
 /** The busy/error bookkeeping every form around one API call needs. */
 export function useAction(): Action {
   const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const [failure, setFailure] = useState<{ text: string; field: ErrorField | null } | null>(null)
+  const setError = useCallback((text: string | null, field: ErrorField | null = null) => setFailure(text === null ? null : { text, field }), [])
   const run = useCallback(<T,>(task: () => Promise<T>, onDone?: (value: T) => void) => {
     setBusy(true)
-    setError(null)
+    setFailure(null)
     task().then(
       (value) => {
         setBusy(false)
@@ -24,9 +27,9 @@ export function useAction(): Action {
       },
       (err: unknown) => {
         setBusy(false)
-        setError(errorText(err))
+        setFailure(describeError(err))
       },
     )
   }, [])
-  return { busy, error, setError, run }
+  return { busy, error: failure?.text ?? null, errorField: failure?.field ?? null, setError, run }
 }
