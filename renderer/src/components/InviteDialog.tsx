@@ -177,7 +177,7 @@ function InviteRow(props: {
           Made on another device
         </p>
       ) : (
-        <p id={`${id}-code`} className="invite-code" aria-label={`Invite code ${groupForReading(invite.shortLink)}`}>
+        <p id={`${id}-code`} className="invite-code">
           {groupForReading(invite.shortLink)}
         </p>
       )}
