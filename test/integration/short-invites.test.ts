@@ -7,6 +7,9 @@ import { decodeInvite } from '../../node/src/conversation/invite-code.js'
 import { sealInviteDetails, shortInviteKeys } from '../../node/src/conversation/short-invite-keys.js'
 import { formatShortInvite, groupForReading, parseShortInvite } from '../../node/src/conversation/short-invite.js'
 import { encodeLookupAnswer, INVITE_LOOKUP_LIMITS, INVITE_LOOKUP_PROTOCOL } from '../../node/src/core/membership/join-lookup.js'
+import type { JoinServer } from '../../node/src/core/membership/join-server.js'
+import { JOIN_LIMITS } from '../../node/src/core/sync/protocol-limits.js'
+import { decodeJoinRequest, encodeJoinRequest, JOIN_PROTOCOL } from '../../node/src/sync/sync-frames.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { bodies } from '../helpers/group.js'
@@ -104,6 +107,32 @@ describe('short invites', () => {
     await expect(bob.core.join(aimedAt(link, mallory))).rejects.toMatchObject({ code: 'INVITE_INVALID' })
     expect(bob.core.listConversations()).toEqual([])
     expect(mallory.core.members(theirs)).toHaveLength(1)
+  })
+
+  it('a device that admits the joiner through another invite of another conversation is not followed', async () => {
+    const [alice, bob, mallory] = await start(cores, 'alice', 'bob', 'mallory')
+    const id = (await alice.core.createConversation({ kind: 'group', name: 'Family' })).id as ConversationId
+    const theirs = (await mallory.core.createConversation({ kind: 'group', name: 'Trap' })).id as ConversationId
+    const { link } = await shortInvite(alice, id)
+    const trap = decodeInvite((await mallory.core.createInvite(theirs, { singleUse: false })).code)
+    const peer = mallory.core.node.peerId
+    // Mallory saw the code: her answer opens, names her conversation and her own invite there, and her join server
+    // (the real one) admits whoever asks by re-signing the request with that invite's key.
+    const keys = shortInviteKeys(parseShortInvite(link).secret)
+    await mallory.core.node.libp2p.unhandle(INVITE_LOOKUP_PROTOCOL)
+    await handleProtocol(mallory.core.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async () =>
+      encodeLookupAnswer(sealInviteDetails(keys, peer, { ...trap, name: 'Family', addresses: mallory.core.node.addresses(), peerId: peer })),
+    )
+    const server = (mallory.core as unknown as { joinServer: JoinServer }).joinServer
+    await mallory.core.node.libp2p.unhandle(JOIN_PROTOCOL)
+    await handleProtocol(mallory.core.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => {
+      const { request } = decodeJoinRequest(req)
+      return server.serve(encodeJoinRequest({ ...request, conversation: trap.conversation, inviteId: trap.inviteId }, trap.secret, peer), ctx.peer)
+    })
+    await expect(bob.core.join(aimedAt(link, mallory))).rejects.toMatchObject({ code: 'PROTOCOL_ERROR', message: expect.stringMatching(/another invite/) })
+    expect(bob.core.listConversations()).toEqual([])
+    // Mallory's log did admit Bob: only the joiner's check kept him out of a conversation the code was not made for.
+    await waitFor(() => mallory.core.members(theirs).length === 2)
   })
 
   it('a removed account cannot come back with an old short code, nor with a new one meant for someone else', async () => {
