@@ -5,6 +5,7 @@ import type { ConversationSummary, SystemLineView } from '../../../node/src/api/
 import { ApiContext } from '../api/context.js'
 import { CONVERSATION, conversationSummary, fakeApi, type FakeApi } from '../testing/fake-api.js'
 import { GroupInfoDialog } from './GroupInfoDialog.js'
+import { MembersDialog } from './MembersDialog.js'
 import { SystemLine } from './SystemLine.js'
 
 afterEach(cleanup)
@@ -114,5 +115,27 @@ describe('<SystemLine>', () => {
     render(<SystemLine line={line} />)
     expect(screen.getByText('Bob left')).toBeTruthy()
     expect(document.querySelector('time')!.getAttribute('datetime')).toBe('2026-01-15T12:30:00.000Z')
+  })
+})
+
+describe('<MembersDialog> after someone left', () => {
+  it('lists who left as “Left” (and who was removed as “Removed”), each with Add back', async () => {
+    const api = fakeApi({
+      'conversations.members': () => [{ account: 'a'.repeat(64), displayName: 'Alice', role: 'admin', devices: [], me: true }],
+      'conversations.removed': () => [
+        { account: 'b'.repeat(64), displayName: 'Bob', left: true },
+        { account: 'c'.repeat(64), displayName: 'Carol' },
+      ],
+    })
+    render(
+      <ApiContext.Provider value={api}>
+        <MembersDialog conversation={group} onClose={() => {}} />
+      </ApiContext.Provider>,
+    )
+    const bob = (await screen.findByRole('button', { name: 'Add back: Bob' })).closest('li')!
+    expect(bob.textContent).toContain('Left')
+    const carol = screen.getByRole('button', { name: 'Add back: Carol' }).closest('li')!
+    expect(carol.textContent).toContain('Removed')
+    expect(carol.textContent).not.toContain('Left')
   })
 })
