@@ -143,7 +143,7 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
             <ConversationList conversations={list} selectedId={view === 'chat' ? selectedId : null} onSelect={openConversation} hasDraft={(id) => drafts.has(id)} now={now} />
           )}
         </nav>
-        <Nearby peers={peers} />
+        <Nearby peers={peers} onOpenConversation={openConversation} />
         <footer className="sidebar-footer">
           <span className="me">
             <span className="avatar small" aria-hidden="true">
