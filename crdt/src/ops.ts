@@ -69,6 +69,8 @@ export interface EditInput {
   hlc: Hlc
   /** The new text sealed by the caller; `body` must then be ''. */
   box?: Uint8Array | undefined
+  /** The accounts the new text mentions, replacing the message's (absent: the mentions stay as they are). */
+  mentions?: readonly string[] | undefined
 }
 
 export interface DeleteInput {
@@ -161,9 +163,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput, onto?:
   if (replyTo !== undefined && !(isActorId(replyTo.author) && isMessageId(replyTo.id))) {
     throw new CrdtError('INVALID_INPUT', 'invalid replyTo')
   }
-  const mentions = [...new Set(input.mentions ?? [])]
-  if (mentions.length > MAX_MENTIONS) throw new CrdtError('TOO_LARGE', `more than ${MAX_MENTIONS} mentions`)
-  if (!mentions.every((m) => typeof m === 'string' && /^[0-9a-f]{64}$/.test(m))) throw new CrdtError('INVALID_INPUT', 'invalid mention')
+  const mentions = checkMentions(input.mentions ?? [])
   if (subtreeOf(doc, actor)?.m[input.id] !== undefined) {
     throw new CrdtError('INVALID_INPUT', 'message id already used by this device')
   }
@@ -193,6 +193,14 @@ function ownLiveMessage(doc: Shard, actor: ActorId, id: MessageId): NonNullable<
   return view
 }
 
+/** Distinct mentioned accounts (64 hex), at most MAX_MENTIONS: the same rule for a new message and an edit. */
+function checkMentions(list: readonly string[]): string[] {
+  const mentions = [...new Set(list)]
+  if (mentions.length > MAX_MENTIONS) throw new CrdtError('TOO_LARGE', `more than ${MAX_MENTIONS} mentions`)
+  if (!mentions.every((m) => typeof m === 'string' && /^[0-9a-f]{64}$/.test(m))) throw new CrdtError('INVALID_INPUT', 'invalid mention')
+  return mentions
+}
+
 export function editMessage(doc: Shard, actor: ActorId, input: EditInput, onto?: Shard): OpResult {
   checkActor(doc, actor)
   if (onto !== undefined) checkActor(onto, actor)
@@ -204,6 +212,7 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput, onto?:
   // "Latest edit by HLC" only shows this edit if its stamp is the greatest; an older stamp would be silently hidden.
   const latest = view.editHlc ?? view.hlc
   if (compareHlc(input.hlc, latest) <= 0) throw new CrdtError('INVALID_INPUT', 'edit HLC must be after the last change')
+  const mentions = input.mentions === undefined ? undefined : checkMentions(input.mentions)
   const key = encodeHlc(input.hlc)
   const { id } = input
   return commit(onto ?? doc, (root) => {
@@ -211,6 +220,9 @@ export function editMessage(doc: Shard, actor: ActorId, input: EditInput, onto?:
     if (msg === undefined) return
     if (msg.edits === undefined) msg.edits = {}
     msg.edits[key] = box ?? new IS(body)
+    // The mentions are the current text's: an edit that names them replaces them (none: the field goes).
+    if (mentions !== undefined && mentions.length > 0) msg.mentions = mentions.map((m) => new IS(m))
+    else if (mentions !== undefined && msg.mentions !== undefined) delete msg.mentions
   })
 }
 

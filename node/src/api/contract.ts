@@ -125,7 +125,11 @@ export const coreContract = {
     params: z.strictObject({ conversationId, body, replyTo: messageId.optional(), mentions: z.array(account).max(50).optional() }),
     result: result<MessageView>(),
   },
-  'messages.edit': { params: z.strictObject({ conversationId, messageId, body }), result: result<MessageView>() },
+  'messages.edit': {
+    // `mentions`, when given, replaces the message's mentions (checked as for a send).
+    params: z.strictObject({ conversationId, messageId, body, mentions: z.array(account).max(50).optional() }),
+    result: result<MessageView>(),
+  },
   'messages.react': {
     // One reaction per person per message: a new emoji replaces the old one; null takes it away.
     params: z.strictObject({ conversationId, messageId, emoji: z.string().min(1).max(32).nullable() }),

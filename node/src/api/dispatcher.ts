@@ -82,7 +82,7 @@ const handlers: Handlers = {
   },
 
   'messages.send': (core, p) => core.send(cid(p.conversationId), p.body, { replyTo: p.replyTo, mentions: p.mentions }),
-  'messages.edit': (core, p) => core.edit(cid(p.conversationId), p.messageId, p.body),
+  'messages.edit': (core, p) => core.edit(cid(p.conversationId), p.messageId, p.body, { mentions: p.mentions }),
   'messages.react': (core, p) => core.react(cid(p.conversationId), p.messageId, p.emoji),
   'messages.delete': async (core, p) => {
     await core.deleteMessage(cid(p.conversationId), p.messageId, p.forEveryone)

@@ -454,9 +454,9 @@ export class Core {
     return this.outbox.send(id, { kind: 'text', body, replyTo: options.replyTo as MessageId | undefined, mentions: options.mentions })
   }
 
-  /** A new text for one of our messages; everyone sees the latest and that it was edited. */
-  edit(id: ConversationId, messageId: string, body: string): Promise<MessageView> {
-    return this.outbox.send(id, { kind: 'edit', target: messageId as MessageId, body })
+  /** A new text for one of our messages; everyone sees the latest and that it was edited. `mentions` replaces its mentions. */
+  edit(id: ConversationId, messageId: string, body: string, options: { mentions?: string[] | undefined } = {}): Promise<MessageView> {
+    return this.outbox.send(id, { kind: 'edit', target: messageId as MessageId, body, mentions: options.mentions })
   }
 
   /** Our one reaction to a message (a new one replaces the old; null takes it away). */

@@ -6,7 +6,7 @@ import type { ConversationRuntime } from '../../conversation-runtime.js'
 /** What a person asks for, by kind of message. Each kind is one file in this folder. */
 export type MessageIntent =
   | { kind: 'text'; body: string; replyTo?: MessageId | undefined; mentions?: string[] | undefined }
-  | { kind: 'edit'; target: MessageId; body: string }
+  | { kind: 'edit'; target: MessageId; body: string; mentions?: string[] | undefined }
   | { kind: 'delete'; target: MessageId }
   | { kind: 'reaction'; target: MessageId; emoji: string | null }
 
