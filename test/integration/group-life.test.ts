@@ -107,6 +107,26 @@ describe('group life', () => {
   })
 })
 
+describe('leaving while no member is reachable', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('is refused with words that say why: once out, the leaver could not hand its leave to anyone', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    await alice.stop()
+    await waitFor(() => !bob.core.node.connectedPeers().includes(alice.identity.peerId), { message: 'bob to notice alice is gone' })
+    await expect(bob.core.leaveGroup(id)).rejects.toMatchObject({ code: 'UNREACHABLE', message: /try again when one is online/ })
+    expect(bob.core.getConversation(id)).toMatchObject({ removed: false })
+    expect(bob.core.getConversation(id).left).toBeUndefined()
+  })
+})
+
 function carolRuntime(c: TestCore, id: ConversationId) {
   return (c.core as unknown as { conversations: Map<string, { log: import('../../node/src/conversation/membership-log.js').LogState; ops: Map<string, unknown> }> }).conversations.get(id)!
 }
