@@ -69,6 +69,12 @@ describe('chat requests between devices nearby', () => {
     await waitFor(() => alice.core.chatRequestList().length === 0, { message: 'the outgoing request to be answered' })
     await waitFor(() => alice.core.members(joined.id as ConversationId).length === 2)
 
+    // Asking again now opens the direct chat they have, with no new request and no new conversation.
+    const later = await alice.core.requestChat(bob.identity.peerId)
+    expect(later).toMatchObject({ request: null, conversation: { id: joined.id } })
+    expect(alice.core.listConversations()).toHaveLength(1)
+    expect(alice.core.chatRequestList()).toEqual([])
+
     await bob.core.send(joined.id as ConversationId, 'hi alice, it worked')
     await waitFor(async () => (await alice.core.page(joined.id as ConversationId)).messages.some((m) => m.body === 'hi alice, it worked'), {
       message: 'the first message at alice',

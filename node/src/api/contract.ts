@@ -152,7 +152,8 @@ export const coreContract = {
   /** Asks a connected device to chat: makes the direct conversation and sends it a request with a single-use invite. */
   'chats.request': {
     params: z.strictObject({ peerId: z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'peerId must be base58') }),
-    result: result<{ request: ChatRequestView; conversation: ConversationSummary }>(),
+    // request is null when there is a direct chat with that person already: the answer is that chat.
+    result: result<{ request: ChatRequestView | null; conversation: ConversationSummary }>(),
   },
   'chats.accept': { params: z.strictObject({ requestId: z.string().regex(/^[0-9a-f]{32}$/) }), result: result<ConversationSummary>() },
   'chats.decline': { params: z.strictObject({ requestId: z.string().regex(/^[0-9a-f]{32}$/) }), result: result<null>() },

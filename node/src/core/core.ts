@@ -508,8 +508,11 @@ export class Core {
     return this.chatRequests.list()
   }
 
-  /** Asks a connected device to chat (a new direct conversation and a single-use invite, sent to it). */
-  requestChat(peerId: string): Promise<{ request: ChatRequestView; conversation: ConversationSummary }> {
+  /**
+   * Asks a connected device to chat (a new direct conversation and a single-use invite, sent to it), or returns the
+   * direct chat we have with that person already.
+   */
+  requestChat(peerId: string): Promise<{ request: ChatRequestView | null; conversation: ConversationSummary }> {
     return this.chatRequests.ask(peerId)
   }
 

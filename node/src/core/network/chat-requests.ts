@@ -17,6 +17,7 @@ import { handleProtocol, request } from '../../../common/net/request-response.js
 import { toHex } from '../../../common/util/bytes.js'
 import type { ChatRequestView, ConversationSummary } from '../../api/types.js'
 import { decodeInvite } from '../../conversation/invite-code.js'
+import { memberDevices } from '../../conversation/membership-log.js'
 import { decodeDeviceCert, displayNameProblem } from '../../identity/device-cert.js'
 import type { ConversationId } from '../../ids.js'
 import type { Kernel } from '../kernel.js'
@@ -119,14 +120,17 @@ export class ChatRequests {
 
   /**
    * Asks a connected peer to chat: a new direct conversation, a single-use invite, and the request. Asking the same
-   * peer again while a request is pending returns that request instead of making another conversation.
+   * peer again while a request is pending returns that request instead of making another conversation; asking someone
+   * this person already has a direct chat with returns that chat (and no request).
    */
-  async ask(peerId: string): Promise<{ request: ChatRequestView; conversation: ConversationSummary }> {
+  async ask(peerId: string): Promise<{ request: ChatRequestView | null; conversation: ConversationSummary }> {
     const { node, identity } = this.kernel
     if (peerId === identity.peerId) throw new HearthError('INVALID_INPUT', 'That is this device.')
     if (!node.connectedPeers().includes(peerId)) {
       throw new HearthError('UNREACHABLE', 'That device is not nearby any more. Ask again when it shows under Nearby.')
     }
+    const existing = this.directWith(peerId)
+    if (existing !== undefined) return { request: null, conversation: existing }
     this.expire()
     const pending = [...this.outgoing.values()].find((r) => r.peerId === peerId && r.state === 'pending')
     if (pending !== undefined) {
@@ -268,6 +272,18 @@ export class ChatRequests {
       answered = true
     }
     if (!answered) throw new HearthError('PROTOCOL_ERROR', 'the other device did not answer the chat request')
+  }
+
+  /** Our direct chat (both still in it) with the person whose device `peer` is, if there is one. */
+  private directWith(peer: string): ConversationSummary | undefined {
+    const me = this.kernel.identity.account
+    for (const rt of this.kernel.conversations.values()) {
+      if (rt.record.kind !== 'direct' || rt.record.removed || rt.log.members.size !== 2 || !rt.log.members.has(me)) continue
+      for (const cert of memberDevices(rt.log).values()) {
+        if (cert.peerId === peer && cert.account !== me) return this.hooks.summary(rt.id)
+      }
+    }
+    return undefined
   }
 
   private view(id: string): ChatRequestView | undefined {
