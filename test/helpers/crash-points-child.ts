@@ -11,6 +11,7 @@
  * stdout writes to a pipe are synchronous on Linux, so an ACK the parent reads was written before the core moved on.
  */
 import { createInterface } from 'node:readline'
+import { writeHeapSnapshot } from 'node:v8'
 import { passphraseKeyProvider } from '../../node/common/crypto/keystore.js'
 import { initDataDir, openCore } from '../../node/src/core/open-core.js'
 import { Logger } from '../../node/src/core/logger.js'
@@ -32,6 +33,7 @@ export type ChildCommand =
   | { op: 'dump' }
   | { op: 'diagnose'; conversation: string; ids: string[] }
   | { op: 'stats' }
+  | { op: 'heap'; snapshot?: string }
   | { op: 'partition'; ms: number }
   | { op: 'exit' }
 
@@ -160,6 +162,16 @@ async function run(cmd: ChildCommand): Promise<unknown> {
     case 'stats': {
       const m = process.memoryUsage()
       return { rss: m.rss, heapUsed: m.heapUsed, peers: core.node.connectedPeers().length }
+    }
+    case 'heap': {
+      // After a full GC (the child must run with --expose-gc), so what is left is what the core holds on to.
+      const gc = (globalThis as { gc?: () => void }).gc
+      if (gc === undefined) throw new Error('start the child with --expose-gc')
+      gc()
+      gc()
+      const m = process.memoryUsage()
+      if (cmd.snapshot !== undefined) writeHeapSnapshot(cmd.snapshot)
+      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
     }
     case 'partition': {
       partitionedUntil = Date.now() + cmd.ms
