@@ -11,7 +11,15 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { decodeInvite } from '../../node/src/conversation/invite-code.js'
 import { deviceInviteSecret } from '../../node/src/conversation/short-invite-keys.js'
 import { formatShortInvite } from '../../node/src/conversation/short-invite.js'
-import { encodeItem, inviteMailboxSecret, itemId, relayResponder, signDeviceProof } from '../../node/src/core/membership/join-relay-frames.js'
+import {
+  encodeItem,
+  inviteMailboxSecret,
+  itemId,
+  itemSealKey,
+  relayResponder,
+  sealItem,
+  signDeviceProof,
+} from '../../node/src/core/membership/join-relay-frames.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { encodeJoinRequest } from '../../node/src/sync/sync-frames.js'
 import { startCore, type TestCore } from '../helpers/cores.js'
@@ -81,6 +89,11 @@ describe('joining through a relay while every admin is offline', () => {
       message: 'carol let in by bob',
     })
     expect(bob.core.counters.get('relay-join-admitted')).toBe(1)
+    // Content-blind: the request, the answer and the directory are sealed; the relay holds none of these in clear.
+    const stored = await relay.storedBytes()
+    for (const secret of [id, carol.identity.account, carol.identity.deviceId, 'carol', 'Family']) {
+      expect(stored.includes(Buffer.from(secret)), `relay storage contains ${secret}`).toBe(false)
+    }
     await bob.core.send(id, 'welcome, carol')
     // Bob's chain comes with his admission; alice's messages are readable once she is back and grants hers.
     await waitFor(async () => (await bodies(carol, id)).includes('bob: welcome, carol'), { timeoutMs: 60_000, message: "bob's message after" })
@@ -132,14 +145,18 @@ describe('joining through a relay while every admin is offline', () => {
     // Eve holds the code. She deposits garbage, a request signed by another key, one naming dave's device without his
     // signature, and a flood.
     const full = decodeInvite(invite.code)
-    const keys = deriveMailboxKeys(inviteMailboxSecret(full.secret))
+    const secret = inviteMailboxSecret(full.secret)
+    const keys = deriveMailboxKeys(secret)
+    const seal = (item: Uint8Array) => sealItem(itemSealKey(secret), keys.mailboxId, item)
     const responder = relayResponder(keys.mailboxId)
     const wrongKey = encodeJoinRequest({ conversation: id, inviteId: full.inviteId, cert: eve.identity.cert.bytes }, generateSigningKeyPair().seed, responder)
     const asDave = encodeJoinRequest({ conversation: id, inviteId: full.inviteId, cert: dave.identity.cert.bytes }, full.secret, responder)
     const hostile = [
       new Uint8Array([0xff, 0x00, 0x13]),
-      encodeItem({ type: 'request', request: wrongKey, deviceProof: signDeviceProof(eve.identity.deviceKey.seed, wrongKey, keys.mailboxId) }),
-      encodeItem({ type: 'request', request: asDave, deviceProof: signDeviceProof(eve.identity.deviceKey.seed, asDave, keys.mailboxId) }),
+      seal(encodeItem({ type: 'request', request: wrongKey, deviceProof: signDeviceProof(eve.identity.deviceKey.seed, wrongKey, keys.mailboxId) })),
+      seal(encodeItem({ type: 'request', request: asDave, deviceProof: signDeviceProof(eve.identity.deviceKey.seed, asDave, keys.mailboxId) })),
+      // Sealed garbage (the code's holder can seal) and a flood of unsealed bytes.
+      seal(new Uint8Array([0xa1, 0x61, 0x76, 0x02])),
       ...Array.from({ length: 150 }, (_, i) => new Uint8Array([0xa1, 0x61, 0x76, 0x18, i % 256, i >> 8])),
     ]
     const client = new MailboxClient(eve.core.node, { timeoutMs: 5_000 })
@@ -154,7 +171,7 @@ describe('joining through a relay while every admin is offline', () => {
     await waitFor(() => dave.core.members(id).length === 2, { timeoutMs: 60_000, message: 'dave let in' })
     const accounts = back.core.members(id).map((m) => m.account).sort()
     expect(accounts).toEqual([back.identity.account, dave.identity.account].sort())
-    expect(back.core.counters.get('relay-join-garbage')).toBeGreaterThanOrEqual(151)
+    expect(back.core.counters.get('relay-join-garbage')).toBeGreaterThanOrEqual(152)
     expect(back.core.counters.get('relay-join-refused')).toBe(2)
     expect(back.core.counters.get('relay-join-admitted')).toBe(1)
   })
@@ -181,5 +198,38 @@ describe('joining through a relay while every admin is offline', () => {
     const back = await alice.restart()
     bed.cores = [back, carol]
     await waitFor(() => carol.core.members(id).length === 2, { timeoutMs: 60_000, message: 'carol let in' })
+  })
+
+  it('two admins back at once both answer the same request and converge on one add', async () => {
+    const relay = await startTestRelay('r1')
+    bed.relays = [relay]
+    const alice = await startCore('alice', { relays: [relay.address] })
+    const bob = await startCore('bob', { relays: [relay.address] })
+    const carol = await startCore('carol', { relays: [relay.address] })
+    bed.cores = [alice, bob, carol]
+    const id = await makeGroup(alice, [bob])
+    await alice.core.setRole(id, bob.identity.account, 'admin')
+    const invite = await alice.core.createInvite(id, { singleUse: true })
+    await waitFor(() => bob.core.invites(id).length > 0)
+    await published(alice)
+    await published(bob)
+    await alice.core.send(id, 'the invite is out')
+    await allSent(alice, id)
+    await alice.stop()
+    await bob.stop()
+
+    expect((await carol.core.join(invite.code)).joinState).toBe('waiting')
+    // Both come back at the same moment: each reads carol's request before hearing of the other's add.
+    const [a, b] = await Promise.all([alice.restart(), bob.restart()])
+    bed.cores = [a, b, carol]
+    await waitFor(() => carol.core.members(id).length === 3, { timeoutMs: 60_000, message: 'carol let in' })
+    await waitFor(() => [a, b].every((c) => c.core.members(id).length === 3), { timeoutMs: 60_000, message: 'both admins see carol' })
+    const admitted = a.core.counters.get('relay-join-admitted') + b.core.counters.get('relay-join-admitted')
+    expect(admitted).toBeGreaterThanOrEqual(1)
+    for (const c of [a, b, carol]) {
+      expect(c.core.members(id).map((m) => m.account).sort()).toEqual([alice.identity.account, bob.identity.account, carol.identity.account].sort())
+    }
+    await b.core.send(id, 'hello carol')
+    await waitFor(async () => (await bodies(carol, id)).includes('bob: hello carol'), { timeoutMs: 60_000, message: "bob's message at carol" })
   })
 })

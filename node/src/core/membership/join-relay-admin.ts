@@ -25,14 +25,16 @@ import { relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
 import {
   answerItems,
   deviceProofValid,
-  decodeItem,
   directoryEntry,
   directoryKeys,
   entryProven,
   itemId,
+  itemSealKey,
   openDirectoryEntry,
+  openItem,
   relayResponder,
   sealDirectoryEntry,
+  sealItem,
 } from './join-relay-frames.js'
 import { sealEpoch, type MembershipEngine } from './membership-engine.js'
 import type { InviteState } from '../../conversation/membership-state.js'
@@ -60,8 +62,8 @@ export interface JoinRelayAdminHooks {
 export class JoinRelayAdmin {
   /** `${relay}/${mailbox}` → where the next fetch starts. In memory: a restart reads the mailboxes again from the start. */
   private readonly cursors = new Map<string, string | null>()
-  /** `${conversation}/${invite}` → the invite mailbox's keys, once proven. */
-  private readonly known = new Map<string, MailboxKeys>()
+  /** `${conversation}/${invite}` → the invite mailbox's keys and item key, once proven. */
+  private readonly known = new Map<string, InviteMailbox>()
   /** Items fetched but left for the next pass (over the per-pass admission limit), per mailbox. */
   private readonly backlog = new Map<string, Uint8Array[]>()
   /** `${relay}/${conversation}/${invite}`: the full invite deposited for its short link in this run. */
@@ -136,8 +138,8 @@ export class JoinRelayAdmin {
     await this.publishOwn(rt, address, live)
     await this.readDirectories(rt, address)
     for (const invite of live) {
-      const keys = this.known.get(`${rt.id}/${invite.grant.id}`)
-      if (keys !== undefined) await this.serveInvite(rt, address, invite, keys)
+      const box = this.known.get(`${rt.id}/${invite.grant.id}`)
+      if (box !== undefined) await this.serveInvite(rt, address, invite, box)
     }
   }
 
@@ -152,7 +154,7 @@ export class JoinRelayAdmin {
       if (own === null) continue
       await this.publishShort(rt, address, invite, own)
       const entry = directoryEntry(rt.id, invite.grant.id, own.inviteSeed)
-      this.known.set(`${rt.id}/${invite.grant.id}`, deriveMailboxKeys(entry.mailboxSecret))
+      this.known.set(`${rt.id}/${invite.grant.id}`, inviteMailbox(entry.mailboxSecret))
       boxes.push(sealDirectoryEntry(dir.sealKey, rt.id, entry))
     }
     if (boxes.length === 0) return
@@ -192,7 +194,7 @@ export class JoinRelayAdmin {
         }
         const key = `${rt.id}/${entry.inviteId}`
         if (!this.known.has(key) && this.entriesOf(rt.id) < MAX_ENTRIES_PER_CONVERSATION) {
-          this.known.set(key, deriveMailboxKeys(entry.mailboxSecret))
+          this.known.set(key, inviteMailbox(entry.mailboxSecret))
         }
       }
     }
@@ -204,7 +206,8 @@ export class JoinRelayAdmin {
     return n
   }
 
-  private async serveInvite(rt: ConversationRuntime, address: string, invite: InviteState, keys: MailboxKeys): Promise<void> {
+  private async serveInvite(rt: ConversationRuntime, address: string, invite: InviteState, box: InviteMailbox): Promise<void> {
+    const { keys } = box
     let answers = 0
     const items = await this.fetchNew(address, keys)
     for (let i = 0; i < items.length; i++) {
@@ -218,11 +221,12 @@ export class JoinRelayAdmin {
       const bytes = items[i]!
       const id = toHex(itemId(bytes))
       if (this.answered.has(id)) continue
-      const answer = await this.handle(rt, invite.grant.id, keys, bytes)
+      const answer = await this.handle(rt, invite.grant.id, box, bytes)
       if (answer === undefined) continue
       this.answered.add(id)
       answers++
-      await this.hooks.port.deposit(address, keys, answer.map((b) => ({ id: itemId(b), bytes: b })))
+      const sealed = answer.map((b) => sealItem(box.itemKey, keys.mailboxId, b))
+      await this.hooks.port.deposit(address, keys, sealed.map((b) => ({ id: itemId(b), bytes: b })))
     }
   }
 
@@ -230,11 +234,12 @@ export class JoinRelayAdmin {
    * One item from an invite mailbox: answers (ours or another admin's) are skipped; a request is checked as the join
    * server checks one and answered with the log. Undefined: nothing to answer (counted when hostile).
    */
-  private async handle(rt: ConversationRuntime, inviteId: string, keys: MailboxKeys, bytes: Uint8Array): Promise<Uint8Array[] | undefined> {
+  private async handle(rt: ConversationRuntime, inviteId: string, box: InviteMailbox, bytes: Uint8Array): Promise<Uint8Array[] | undefined> {
     const { counters, queue, identity } = this.kernel
+    const { keys } = box
     let item
     try {
-      item = decodeItem(bytes)
+      item = openItem(box.itemKey, keys.mailboxId, bytes)
     } catch {
       counters.count('relay-join-garbage')
       return undefined
@@ -310,6 +315,14 @@ export class JoinRelayAdmin {
     return out
   }
 }
+
+/** An invite mailbox as an admin uses it: the relay capability and the key its items are sealed with. */
+interface InviteMailbox {
+  keys: MailboxKeys
+  itemKey: Uint8Array
+}
+
+const inviteMailbox = (secret: Uint8Array): InviteMailbox => ({ keys: deriveMailboxKeys(secret), itemKey: itemSealKey(secret) })
 
 /** Invites that can still admit someone: not revoked, not expired, not a used single-use one. */
 function liveInvites(rt: ConversationRuntime, now: number): InviteState[] {

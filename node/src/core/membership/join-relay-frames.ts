@@ -16,6 +16,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { open, sealWithNonce, AEAD_NONCE_LENGTH } from '../../../common/crypto/aead.js'
 import { sign, verify } from '../../../common/crypto/ed25519.js'
+import { HearthError } from '../../../common/errors.js'
 import { concatBytes, fromHex, toHex, utf8 } from '../../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
 import { Limits } from '../../../common/wire/limits.js'
@@ -31,14 +32,16 @@ export const RelayJoinLabels = {
   directoryNonce: 'hearth/v1/invite-directory-nonce',
   mailboxProof: 'hearth/v1/invite-mailbox-proof',
   deviceProof: 'hearth/v1/relay-join-device',
+  itemSeal: 'hearth/v1/invite-mailbox-seal',
+  itemNonce: 'hearth/v1/invite-mailbox-nonce',
 } as const
 
 /** A join request as deposited: the /hearth/join request bytes are at most this long (sync-frames.ts). */
 export const MAX_REQUEST_BYTES = 16 * 1024
 /** One mailbox item is one relay envelope. */
 export const MAX_ITEM_BYTES = Limits.maxEnvelopeBytes
-/** Membership operations per answer envelope: the log travels in as many envelopes as it needs. */
-const ANSWER_BUDGET_BYTES = MAX_ITEM_BYTES - 1024
+/** Membership operations per answer envelope (room left for the seal): the log travels in as many as it needs. */
+const ANSWER_BUDGET_BYTES = MAX_ITEM_BYTES - 2048
 
 function derive(label: string, ikm: Uint8Array, info: Uint8Array = new Uint8Array(0), length = 32): Uint8Array {
   return nobleHkdf(nobleSha256, ikm, undefined, concatBytes(utf8(label), Uint8Array.of(0), info), length)
@@ -160,6 +163,24 @@ export function answerItems(to: DeviceId, ops: readonly Uint8Array[]): Uint8Arra
   }
   if (page.length > 0) items.push(encodeItem({ type: 'answer', to, ops: page }))
   return items
+}
+
+/**
+ * Items are sealed under a key of the invite mailbox's secret, so the relay (which holds only the mailbox's public
+ * keys) reads neither requests (conversation, device certificate) nor answers (the membership log). The nonce derives
+ * from the key and the plaintext: the same item always seals to the same bytes, and a repeated deposit stays one.
+ */
+export const itemSealKey = (mailboxSecret: Uint8Array): Uint8Array => derive(RelayJoinLabels.itemSeal, mailboxSecret)
+
+export function sealItem(key: Uint8Array, mailboxId: Uint8Array, plain: Uint8Array): Uint8Array {
+  const nonce = derive(RelayJoinLabels.itemNonce, key, nobleSha256(plain), AEAD_NONCE_LENGTH)
+  return concatBytes(nonce, sealWithNonce(key, nonce, plain, mailboxId))
+}
+
+/** Opens and decodes an item; throws on anything else. */
+export function openItem(key: Uint8Array, mailboxId: Uint8Array, box: Uint8Array): InviteMailboxItem {
+  if (box.length > MAX_ITEM_BYTES) throw new HearthError('TOO_LARGE', 'invite mailbox item too large')
+  return decodeItem(open(key, box, mailboxId))
 }
 
 /** The id a relay stores an item under: SHA-256 of its bytes (a repeated deposit is a duplicate). */

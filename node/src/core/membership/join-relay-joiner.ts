@@ -30,7 +30,7 @@ import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
 import { EXPIRED_MESSAGE, GONE_MESSAGE, UNREACHABLE_MESSAGE, type InviteResolver } from './invite-resolver.js'
-import { decodeItem, encodeItem, inviteMailboxSecret, itemId, relayResponder, signDeviceProof } from './join-relay-frames.js'
+import { encodeItem, inviteMailboxSecret, itemId, itemSealKey, openItem, relayResponder, sealItem, signDeviceProof } from './join-relay-frames.js'
 import type { MembershipEngine } from './membership-engine.js'
 
 /** How long a join waits for the inviting device before asking through the relay. */
@@ -57,6 +57,8 @@ interface Pending {
   record: PendingRecord
   invite: InviteCode
   keys: MailboxKeys
+  /** Seals and opens the mailbox's items. */
+  itemKey: Uint8Array
   request: Uint8Array
   /** Operations from answers addressed to this device, by hash. */
   ops: Map<OpHash, MembershipOp>
@@ -206,15 +208,18 @@ export class JoinRelayJoiner {
   }
 
   private prepare(record: PendingRecord, invite: InviteCode): Pending {
-    const keys = deriveMailboxKeys(inviteMailboxSecret(invite.secret))
+    const secret = inviteMailboxSecret(invite.secret)
+    const keys = deriveMailboxKeys(secret)
+    const itemKey = itemSealKey(secret)
     const { identity } = this.kernel
     const joinRequest = encodeJoinRequest(
       { conversation: invite.conversation, inviteId: invite.inviteId, cert: identity.cert.bytes },
       invite.secret,
       relayResponder(keys.mailboxId),
     )
-    const request = encodeItem({ type: 'request', request: joinRequest, deviceProof: signDeviceProof(identity.deviceKey.seed, joinRequest, keys.mailboxId) })
-    return { record, invite, keys, request, ops: new Map(), cursors: new Map() }
+    const item = encodeItem({ type: 'request', request: joinRequest, deviceProof: signDeviceProof(identity.deviceKey.seed, joinRequest, keys.mailboxId) })
+    const request = sealItem(itemKey, keys.mailboxId, item)
+    return { record, invite, keys, itemKey, request, ops: new Map(), cursors: new Map() }
   }
 
   private summary(p: Pending): ConversationSummary {
@@ -302,7 +307,7 @@ export class JoinRelayJoiner {
   private take(p: Pending, bytes: Uint8Array): void {
     let item
     try {
-      item = decodeItem(bytes)
+      item = openItem(p.itemKey, p.keys.mailboxId, bytes)
     } catch {
       this.kernel.counters.count('relay-join-garbage')
       return
