@@ -12,7 +12,7 @@ import { actorOf } from '../actor.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
-import { loadShard } from '../history/shards.js'
+import { loadShard, withUnmerged } from '../history/shards.js'
 import { planChange, type MessageIntent } from '../history/kinds/index.js'
 import { materializeRow } from '../history/rows.js'
 import { forgetMessage, withoutPreviewOf } from '../history/forget.js'
@@ -153,17 +153,24 @@ export class Outbox {
       },
       intent,
     )
-    const loaded = await loadShard(this.kernel, rt, plan.epoch, plan.shard)
+    // A new message is read back from our own document, which holds all of it; the merged document takes the change
+    // later, with the others of a run of sends (history/shards.ts). Anything else reads others' changes too (reactions
+    // beside an edit, the target of a reaction or an admin's delete): that needs the merged document now.
+    const loaded = await loadShard(this.kernel, rt, plan.epoch, plan.shard, { ownOnly: plan.creates })
+    const ownDoc = loaded.own
+    const lazy = plan.creates && ownDoc !== undefined
     const actor = actorOf(identity.deviceId)
     let result
     try {
-      result = plan.change(loaded.doc, actor, loaded.own)
+      // Lazily, the merged document may lack our latest messages; our own document has them all, so it is what a new
+      // message's checks (its id unused by us) read.
+      result = lazy ? plan.change(ownDoc, actor, ownDoc) : plan.change(loaded.doc, actor, ownDoc)
     } catch (err) {
       // The history model's refusals (a reaction already in that state, another's message) are the person's to read.
       throw isCrdtError(err) ? new HearthError(err.code, err.message, { cause: err }) : err
     }
-    // Written onto our own document: the shard as we see it takes the change like any other.
-    const merged = loaded.own === undefined ? result.doc : applyRemoteChanges(loaded.doc, [result.change]).doc
+    // Written onto our own document: the shard as we see it takes the change like any other, now or with the next read.
+    const merged = ownDoc === undefined || lazy ? result.doc : applyRemoteChanges(loaded.doc, [result.change]).doc
     const payload = encodeContent({ shard: plan.shard, change: result.change, epoch: plan.epoch === epoch ? undefined : plan.epoch })
     const secrets = plan.contentKey === undefined ? undefined : encodeContentSecrets({ keys: [{ message: plan.message, key: plan.contentKey }] })
     const sealed = sealOwn(identity, keys, own, EnvelopeKind.content, payload, secrets)
@@ -181,7 +188,7 @@ export class Outbox {
       store.putEnvelope(id, epoch, identity.deviceId, sealed.seq, sealed.bytes),
       store.putOwnChain(id, epoch, nextOwn),
       store.putChange(id, plan.epoch, plan.shard, loaded.stored, result.change),
-      ...(loaded.own === undefined ? [] : [store.putOwnChange(id, plan.epoch, plan.shard, loaded.stored, result.change)]),
+      ...(ownDoc === undefined ? [] : [store.putOwnChange(id, plan.epoch, plan.shard, loaded.stored, result.change)]),
       ...store.putMessage(row),
     ]
     if (plan.contentKey !== undefined) puts.push(store.putContentKey(id, plan.message, plan.contentKey))
@@ -201,7 +208,9 @@ export class Outbox {
     }
     // In memory at once, so the next message of the same flush builds on this one; flush undoes it on failure.
     rt.own.set(epoch, nextOwn)
-    rt.shards.set(`${plan.epoch}/${plan.shard}`, { doc: merged, stored: loaded.stored + 1, own: loaded.own === undefined ? undefined : result.doc })
+    const shardKey = `${plan.epoch}/${plan.shard}`
+    if (lazy) rt.shards.set(shardKey, withUnmerged(loaded, { stored: loaded.stored + 1, own: result.doc }, result.change))
+    else rt.shards.set(shardKey, { doc: merged, stored: loaded.stored + 1, own: ownDoc === undefined ? undefined : result.doc })
     const [view] = await this.readModel.views(rt, [row])
     return { puts, view: view!, envelope: sealed.bytes, topic: keys.topic }
   }
