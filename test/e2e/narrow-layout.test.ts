@@ -117,6 +117,11 @@ describe('a 420 px window', () => {
     await page.keyboard.press('Escape')
     await conversation().waitFor()
     await waitFor(async () => (await focused()) === 'button Settings', { message: 'focus back on Settings' })
+    // Its own Done button goes back the same way.
+    await page.keyboard.press('Enter')
+    await page.getByRole('button', { name: 'Done' }).click()
+    await conversation().waitFor()
+    await waitFor(async () => (await focused()) === 'button Settings', { message: 'focus back on Settings after Done' })
   })
 
   it('widened, shows both panes again and no Back button', async () => {

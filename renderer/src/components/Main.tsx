@@ -174,7 +174,7 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
           </p>
         )}
         {view === 'settings' ? (
-          <Settings onClose={() => setView('chat')} onNameChanged={(displayName) => setMe((m) => (m === null ? m : { ...m, displayName }))} />
+          <Settings onClose={() => (onePane ? back() : setView('chat'))} onNameChanged={(displayName) => setMe((m) => (m === null ? m : { ...m, displayName }))} />
         ) : selected !== undefined ? (
           <Chat
             key={selected.id}
