@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { decodeInvite, encodeInvite, INVITE_PREFIX } from '../../node/src/conversation/invite-code.js'
 import type { ConversationId, OpHash } from '../../node/src/ids.js'
 import { Limits } from '../../node/common/wire/limits.js'
-import { deepLinkFromArgv, JOIN_PREFIX, parseDeepLink } from './deep-link.js'
+import { formatShortInvite, parseShortInvite, secretFromBytes, SHORT_INVITE_PREFIX } from '../../node/src/conversation/short-invite.js'
+import { deepLinkFromArgv, JOIN_PREFIX, parseDeepLink, SHORT_JOIN_PREFIX } from './deep-link.js'
 
 const invite = encodeInvite({
   conversation: 'ab'.repeat(16) as ConversationId,
@@ -17,8 +18,20 @@ const invite = encodeInvite({
 })
 
 describe('hearth:// deep links', () => {
-  it('uses the core’s own invite prefix', () => {
+  it('uses the core’s own invite prefixes', () => {
     expect(JOIN_PREFIX).toBe(INVITE_PREFIX)
+    expect(SHORT_JOIN_PREFIX).toBe(SHORT_INVITE_PREFIX)
+  })
+
+  it('accepts a short invite link as the core reads it, and nothing around it', () => {
+    const short = formatShortInvite({ secret: secretFromBytes(new Uint8Array(12).fill(0x5a)), locator: new Uint8Array([4, 192, 168, 1, 20, 6, 15, 161]) })
+    const link = parseDeepLink(`  ${short.toUpperCase().replace('HEARTH://J/', 'hearth://j/')}/ `)
+    expect(link?.url.toUpperCase()).toBe(short.toUpperCase())
+    expect(parseShortInvite(link!.url)).toEqual(parseShortInvite(short))
+    const code = short.slice(SHORT_INVITE_PREFIX.length)
+    for (const junk of [`hearth://j/${code}?x=1`, `hearth://j/${code}#f`, `hearth://j/${code}/extra`, `hearth://j/${code.replace('@', '')}`, `hearth://j/${code}@x`, `hearth://j/ ${code}`, `hearth://j/${code.slice(0, 10)}@AB`]) {
+      expect(parseDeepLink(junk), junk).toBeNull()
+    }
   })
 
   it('accepts a real invite link and hands back one the core decodes', () => {

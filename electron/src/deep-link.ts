@@ -11,10 +11,12 @@ import { Limits } from '../../node/common/wire/limits.js'
 export const DEEP_LINK_SCHEME = 'hearth'
 /** Same as INVITE_PREFIX in node/src/conversation/invite-code.ts (a test checks they agree). */
 export const JOIN_PREFIX = `${DEEP_LINK_SCHEME}://join/`
+/** Same as SHORT_INVITE_PREFIX in node/src/conversation/short-invite.ts (a test checks they agree). */
+export const SHORT_JOIN_PREFIX = `${DEEP_LINK_SCHEME}://j/`
 
 export interface InviteLink {
   kind: 'join'
-  /** The normalized link, `hearth://join/<code>`, as the core's `conversations.join` accepts it. */
+  /** The normalized link, `hearth://join/<code>` or `hearth://j/<code>@<locator>`, as `conversations.join` accepts it. */
   url: string
 }
 
@@ -24,12 +26,17 @@ const MAX_LINK_CHARS = Limits.maxInviteChars
 // Scheme and host are case-insensitive in URLs (some launchers lowercase them); the code is case-sensitive base64url.
 // A trailing slash is tolerated because some browsers and Windows shells append one.
 const JOIN_LINK = /^hearth:\/\/join\/([A-Za-z0-9_-]+)\/?$/i
+// A short invite: 20 Crockford base32 symbols (dashes allowed for reading), `@`, a locator of the same alphabet with
+// its own check symbol (at most a 96-byte multiaddr: 155 symbols).
+const SHORT_JOIN_LINK = /^hearth:\/\/j\/([0-9A-Za-z-]{20,40}@[0-9A-Za-z-]{2,200})\/?$/i
 
 /** The invite link in `raw`, or null for anything else (other hosts, queries, fragments, credentials, junk). */
 export function parseDeepLink(raw: unknown): InviteLink | null {
   if (typeof raw !== 'string') return null
   const text = raw.trim()
   if (text.length === 0 || text.length > MAX_LINK_CHARS + 1) return null
+  const short = SHORT_JOIN_LINK.exec(text)?.[1]
+  if (short !== undefined) return { kind: 'join', url: SHORT_JOIN_PREFIX + short }
   const match = JOIN_LINK.exec(text)
   const code = match?.[1]
   if (code === undefined || code.length < MIN_CODE_CHARS) return null

@@ -71,7 +71,7 @@ export function buildProgram(): Command {
   program
     .command('join')
     .description('join a conversation with an invite code')
-    .argument('<code>', 'the invite (hearth://join/…)')
+    .argument('<code>', 'the invite (hearth://j/… or hearth://join/…)')
     .action((code: string, _opts: object, cmd: Command) => import('./commands/join.js').then((m) => m.runJoin(ctxOf(cmd), code)))
 
   program

@@ -24,7 +24,9 @@ export async function runInvite(ctx: Context, ref: string, options: InviteOption
           `Invite to “${conversation.name}” (${options.multi === true ? 'reusable' : 'single use'}, ${expiry})`,
           `  revoke with the invite id ${invite.inviteId}`,
           '',
-          invite.code,
+          ...(invite.shortLink === null
+            ? [invite.code]
+            : [invite.shortLink, '', 'The full link, for someone on another network:', invite.code]),
         ].join('\n'),
       { conversation: conversation.id, ...invite },
     )
