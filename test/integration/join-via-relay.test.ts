@@ -77,6 +77,10 @@ describe('joining through a relay while every admin is offline', () => {
     expect(waiting.joinState).toBe('waiting')
     expect(waiting.name).toBe('Family')
     expect(listed(carol, id)?.joinState).toBe('waiting')
+    // Opened while waiting: the conversation is there, with no one and nothing in it yet.
+    expect(carol.core.getConversation(id).joinState).toBe('waiting')
+    expect(carol.core.members(id)).toEqual([])
+    expect((await carol.core.page(id)).messages).toEqual([])
 
     carol = await carol.restart()
     bed.cores = [alice, bob, carol]
@@ -125,6 +129,8 @@ describe('joining through a relay while every admin is offline', () => {
     bed.cores = [back, mallory]
     await waitFor(() => listed(mallory, id)?.joinState === 'refused', { timeoutMs: 60_000, message: 'mallory refused' })
     expect(listed(mallory, id)?.joinRefusal).toMatch(/removed/)
+    expect(mallory.core.getConversation(id).joinState).toBe('refused')
+    expect(mallory.core.listConversations().filter((s) => s.id === id)).toHaveLength(1)
     expect(back.core.members(id).map((m) => m.account)).not.toContain(mallory.identity.account)
     expect(back.core.counters.get('join-refused')).toBeGreaterThanOrEqual(1)
   })

@@ -369,10 +369,12 @@ export class Core {
   }
 
   getConversation(id: ConversationId): ConversationSummary {
-    return this.readModel.summary(this.kernel.runtime(id))
+    return this.joinRelayJoiner.summaryOf(id) ?? this.readModel.summary(this.kernel.runtime(id))
   }
 
   members(id: ConversationId): MemberView[] {
+    // A join still waiting on the relay is listed, and has nobody in it yet (nor messages, below).
+    if (this.joinRelayJoiner.onlyPending(id)) return []
     return this.commands.members(id)
   }
 
@@ -436,6 +438,7 @@ export class Core {
 
   /** The timeline's lines of what happened (membership-events.ts), oldest first. */
   systemLines(id: ConversationId): SystemLineView[] {
+    if (this.joinRelayJoiner.onlyPending(id)) return []
     return this.groupLife.systemLines(id)
   }
 
@@ -490,6 +493,7 @@ export class Core {
   }
 
   page(id: ConversationId, options: { before?: string | undefined; limit?: number | undefined } = {}): Promise<Page> {
+    if (this.joinRelayJoiner.onlyPending(id)) return Promise.resolve({ messages: [], nextBefore: null })
     return this.readModel.page(id, options)
   }
 

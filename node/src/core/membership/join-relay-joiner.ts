@@ -150,6 +150,19 @@ export class JoinRelayJoiner {
       .map((p) => this.summary(p))
   }
 
+  /** The summary of a join still waiting or refused for `id` (also over a conversation we were removed from). */
+  summaryOf(id: ConversationId): ConversationSummary | undefined {
+    const p = this.pending.get(id)
+    if (p === undefined) return undefined
+    const rt = this.kernel.conversations.get(id)
+    return rt === undefined || rt.record.removed ? this.summary(p) : undefined
+  }
+
+  /** True when `id` is only a join in progress: no conversation of ours yet, so it has no messages or members. */
+  onlyPending(id: ConversationId): boolean {
+    return this.pending.has(id) && !this.kernel.conversations.has(id)
+  }
+
   /**
    * Joins with `code`: directly when the inviting device answers in time, otherwise through the invite's relays (the
    * summary then says `joinState: 'waiting'`). A short invite, or one naming no relay, only goes directly.
