@@ -37,8 +37,10 @@ export function materializeRow(
 ): { row: MessageRow; isNew: boolean; refused?: ModerationVerdict['refused'] } | undefined {
   const view = readMessage(doc, ref.author, ref.id)
   if (!view) return undefined
-  // An admin's delete of someone else's message (docs/adr/0026); a deletion stays, as its key is forgotten with it.
-  const moderation = moderationVerdict(rt, doc, ref, certOfActor, existing?.moderationRefused)
+  // An admin's delete of someone else's message (docs/adr/0026); a deletion stays, as its key is forgotten with it, so
+  // marks on a message already deleted are not judged (nor counted) again.
+  const settled = view.deleted || existing?.deleted === true
+  const moderation: ModerationVerdict = settled ? { refused: [] } : moderationVerdict(rt, doc, ref, certOfActor, existing?.moderationRefused)
   const deletedBy = existing?.deletedBy ?? moderation.deletedBy
   const deleted = view.deleted || deletedBy !== undefined || existing?.deleted === true
   const cert = certOfActor(rt, ref.author)
