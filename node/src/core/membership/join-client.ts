@@ -93,6 +93,9 @@ export class JoinClient {
     }
     const ops = encoded.map(decodeOp)
     const summary = await queue.run(async () => {
+      // Let in another way meanwhile (through the relay, join-relay-joiner.ts): keep that conversation as it is.
+      const already = this.kernel.conversations.get(invite.conversation)
+      if (already && !already.record.removed) return this.readModel.summary(already)
       const joined = computeLog(ops, invite.root, this.kernel.now())
       if (joined === undefined || joined.conversation !== invite.conversation) {
         throw new HearthError('PROTOCOL_ERROR', 'the inviting device sent a membership log that does not match the invite')
