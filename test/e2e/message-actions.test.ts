@@ -183,4 +183,18 @@ describe('message actions between two people', () => {
     expect(await messageRow(bob, 'The menu is at').count()).toBe(0)
     expect(await messageRow(alice, 'The menu is at').count()).toBe(1)
   })
+
+  step('alice, the admin, deletes bob’s message for everyone after a warning naming him; both see an admin deleted it', async () => {
+    await send(bob, 'Buy cheap watches here')
+    await messageRow(alice, 'Buy cheap watches here').waitFor({ timeout: 30_000 })
+    const menu = await openMenu(alice, 'Buy cheap watches here')
+    await menu.getByRole('menuitem', { name: 'Delete for everyone…' }).click()
+    const confirm = alice.getByRole('dialog', { name: 'Delete Bob’s message for everyone?' })
+    await confirm.getByText('for everyone in this group', { exact: false }).waitFor()
+    await expectAccessible(alice, 'admin delete confirmation')
+    await confirm.getByRole('button', { name: 'Delete for everyone' }).click()
+    await messageRow(alice, 'Deleted by an admin').waitFor()
+    await messageRow(bob, 'Deleted by an admin').waitFor({ timeout: 30_000 })
+    expect(await messageRow(bob, 'Buy cheap watches here').count()).toBe(0)
+  })
 })
