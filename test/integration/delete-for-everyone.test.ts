@@ -3,6 +3,7 @@ import { randomBytes } from '../../node/common/crypto/random.js'
 import { waitFor } from '../../node/common/net/testing.js'
 import { toHex, utf8 } from '../../node/common/util/bytes.js'
 import type { ConversationId, MessageId } from '../../node/src/ids.js'
+import { Keys } from '../../node/src/store/core-store.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { makeGroup } from '../helpers/group.js'
 import { containsBytes, filesUnder, readableBack } from '../helpers/readable.js'
@@ -86,6 +87,34 @@ describe('delete for everyone', () => {
     for (const c of cores) {
       await showsDeleted(c, id, m.id)
       await nothingReadable(c, secrets, 'after a restart')
+    }
+  })
+
+  it("leaves none of the message's earlier records in the database files, which LevelDB keeps until a compaction", async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    const m = await alice.core.send(id, `the alarm code is ${toHex(randomBytes(8))}`)
+    for (let i = 0; i < 20; i++) await bob.core.send(id, `chatter ${i}`)
+    await waitFor(async () => (await alice.core.page(id)).messages.length === 21 && (await bob.core.page(id)).messages.some((x) => x.id === m.id), { message: 'both to hold everything' })
+    // What each device stored for the message, byte for byte: its content key, its row and the envelope with its key.
+    const stored = new Map<TestCore, Uint8Array[]>()
+    for (const c of cores) {
+      await c.core.settle()
+      const row = (await c.core.store.getMessage(id, m.id as MessageId))!
+      const keys = [Keys.contentKey(id, m.id), Keys.message(id, row.orderKey), Keys.envelope(id, row.epoch, row.device, row.seq)]
+      const values = await c.core.store.db.getMany(keys)
+      expect(values.every((v) => v !== undefined), `${c.name} holds all three records`).toBe(true)
+      stored.set(c, values as Uint8Array[])
+    }
+    await alice.core.deleteMessage(id, m.id, true)
+    for (const c of cores) {
+      await showsDeleted(c, id, m.id)
+      await waitFor(async () => {
+        const files = await filesUnder(c.dir)
+        return stored.get(c)!.every((v) => !containsBytes(files, v))
+      }, { message: `${c.name}'s files to keep none of the message's earlier records` })
     }
   })
 })

@@ -1,6 +1,9 @@
+import { drop } from '../../../common/errors.js'
 import { stripEnvelope } from '../../../common/wire/envelope.js'
-import type { ConversationRecord, CoreStore, MessageRow, Put } from '../../store/core-store.js'
+import type { ConversationId } from '../../ids.js'
+import { Keys, type ConversationRecord, type CoreStore, type MessageRow, type Put } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
+import type { Kernel } from '../kernel.js'
 import { sentAt } from './views.js'
 
 /** What the conversation list shows for a last message that was deleted for everyone. */
@@ -23,6 +26,23 @@ export async function forgetMessage(store: CoreStore, rt: ConversationRuntime, r
     }
   }
   return puts
+}
+
+/**
+ * Once the writes of `forgetMessage` are committed, makes them the only versions on disk: LevelDB would otherwise keep
+ * the content key, the row's text (sealed under the database key, which the device holds) and the preview in older
+ * table files until a compaction happened to reach them. In the core's queue, after the step that deleted, because a
+ * purge writes each key's current value once more and nothing may write those keys in between.
+ */
+export function purgeForgotten(kernel: Pick<Kernel, 'queue' | 'store' | 'log'>, c: ConversationId, rows: readonly MessageRow[]): void {
+  if (rows.length === 0) return
+  const keys = rows.flatMap((row) => [
+    Keys.contentKey(c, row.id),
+    Keys.message(c, row.orderKey),
+    ...(row.seq > 0 ? [Keys.envelope(c, row.epoch, row.device, row.seq)] : []),
+  ])
+  keys.push(Keys.conversation(c))
+  drop(kernel.queue.run(() => kernel.store.db.purge(keys)), (err) => kernel.log.warn({ err }, 'purging a deleted message from disk failed'))
 }
 
 /** The conversation record without a preview of `row`'s text (the same record when it does not show it). */

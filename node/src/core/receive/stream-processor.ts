@@ -11,7 +11,7 @@ import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import { parseStreamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
 import { createdMessages, type Withdrawals } from '../equivocation.js'
-import { forgetMessage, withoutPreviewOf } from '../history/forget.js'
+import { forgetMessage, purgeForgotten, withoutPreviewOf } from '../history/forget.js'
 import { materializeRow } from '../history/rows.js'
 import { loadShard } from '../history/shards.js'
 import { preview } from '../history/views.js'
@@ -141,7 +141,10 @@ export class StreamProcessor {
       work.put(...(await forgetMessage(store, rt, row)))
       rt.record = withoutPreviewOf(rt.record, row)
     }
-    if (deletions.length > 0) work.put(store.putConversation(rt.record))
+    if (deletions.length > 0) {
+      work.put(store.putConversation(rt.record))
+      work.announce(() => purgeForgotten(this.kernel, rt.id, deletions))
+    }
     s.done = done
     s.chain = { key: toBase64Url(chain.chainKey), index: chain.index }
     const pending = new Map([...addedRows, ...updatedRows].map((r) => [r.id as string, r]))

@@ -15,7 +15,7 @@ import type { ReadModel } from '../history/read-model.js'
 import { loadShard, withUnmerged } from '../history/shards.js'
 import { planChange, type MessageIntent } from '../history/kinds/index.js'
 import { materializeRow } from '../history/rows.js'
-import { forgetMessage, withoutPreviewOf } from '../history/forget.js'
+import { forgetMessage, purgeForgotten, withoutPreviewOf } from '../history/forget.js'
 import { preview, sentAt } from '../history/views.js'
 import type { Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
@@ -85,7 +85,7 @@ export class Outbox {
   private async flush(): Promise<void> {
     const { store, events, node, log } = this.kernel
     const items = this.outgoing.splice(0)
-    const composed: Array<{ item: OutgoingSend; view: MessageView; envelope: Uint8Array; topic: string }> = []
+    const composed: Array<{ item: OutgoingSend; view: MessageView; envelope: Uint8Array; topic: string; forgotten?: MessageRow | undefined }> = []
     const batch: Put[] = []
     const restore = new Map<ConversationRuntime, { own: Map<EpochId, OwnChain>; shards: ConversationRuntime['shards']; record: ConversationRecord }>()
     for (const item of items) {
@@ -94,7 +94,7 @@ export class Outbox {
         if (!restore.has(rt)) restore.set(rt, { own: new Map(rt.own), shards: new Map(rt.shards), record: rt.record })
         const out = await this.compose(rt, item.intent)
         batch.push(...out.puts)
-        composed.push({ item, view: out.view, envelope: out.envelope, topic: out.topic })
+        composed.push({ item, view: out.view, envelope: out.envelope, topic: out.topic, forgotten: out.forgotten })
       } catch (err) {
         item.reject(err)
       }
@@ -122,12 +122,16 @@ export class Outbox {
       drop(node.publish(topic, envelope), (err) => log.warn({ err }, 'publish failed'))
       item.resolve(view)
     }
+    for (const { item, forgotten } of composed) if (forgotten !== undefined) purgeForgotten(this.kernel, item.id, [forgotten])
     for (const id of conversations) this.readModel.emitConversation(id)
     this.hooks.kickRelays()
   }
 
   /** One change: planned by its kind, sealed into our stream, with the puts that make it durable (not yet written). */
-  private async compose(rt: ConversationRuntime, intent: MessageIntent): Promise<{ puts: Put[]; view: MessageView; envelope: Uint8Array; topic: string }> {
+  private async compose(
+    rt: ConversationRuntime,
+    intent: MessageIntent,
+  ): Promise<{ puts: Put[]; view: MessageView; envelope: Uint8Array; topic: string; forgotten?: MessageRow | undefined }> {
     const { identity, store } = this.kernel
     const id = rt.id
     if (rt.record.removed) throw new HearthError('REMOVED', 'you were removed from this conversation')
@@ -212,7 +216,7 @@ export class Outbox {
     if (lazy) rt.shards.set(shardKey, withUnmerged(loaded, { stored: loaded.stored + 1, own: result.doc }, result.change))
     else rt.shards.set(shardKey, { doc: merged, stored: loaded.stored + 1, own: ownDoc === undefined ? undefined : result.doc })
     const [view] = await this.readModel.views(rt, [row])
-    return { puts, view: view!, envelope: sealed.bytes, topic: keys.topic }
+    return { puts, view: view!, envelope: sealed.bytes, topic: keys.topic, forgotten: plan.forget }
   }
 }
 
