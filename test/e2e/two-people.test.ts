@@ -229,10 +229,12 @@ describe('two people chatting through the browser mode', () => {
     await alice.getByRole('button', { name: 'Close' }).click()
 
     await alice.getByRole('button', { name: 'Invite' }).click()
-    await alice.getByText('This link works once', { exact: false }).waitFor()
+    // The invite made on opening works once; a reusable one is a choice with an expiry.
+    await alice.getByText('Works once', { exact: false }).first().waitFor()
     await alice.getByRole('radio', { name: /Several people/ }).check()
-    await alice.getByText('Anyone who has this link can join until it expires', { exact: false }).waitFor()
     await alice.getByLabel('Expires after').selectOption({ label: '30 days' })
+    await alice.getByRole('button', { name: 'New invite' }).click()
+    await alice.getByText('Works for several people', { exact: false }).waitFor()
     await expectAccessible(alice, 'invite dialog, reusable link')
     await alice.getByRole('button', { name: 'Close' }).click()
 
