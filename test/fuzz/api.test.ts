@@ -33,6 +33,7 @@ const valid: Record<Method, unknown> = {
   'conversations.setRole': { conversationId: HEX32, account: HEX64, role: 'admin' },
   'conversations.update': { conversationId: HEX32, name: 'Cousins', description: 'Sunday lunch' },
   'conversations.leave': { conversationId: HEX32 },
+  'conversations.dismissJoin': { conversationId: HEX32 },
   'conversations.systemLines': { conversationId: HEX32 },
   'messages.send': { conversationId: HEX32, body: 'hello', replyTo: HEX32, mentions: [HEX64] },
   'messages.edit': { conversationId: HEX32, messageId: HEX32, body: 'hello!' },

@@ -113,6 +113,8 @@ export const coreContract = {
   },
   /** Leaves a group (its history stays readable here); the last admin must make someone else admin first. */
   'conversations.leave': { params: byConversation, result: result<ConversationSummary>() },
+  /** Forgets a join still waiting for an admin, or refused (ADR 0027): the list stops showing it. */
+  'conversations.dismissJoin': { params: byConversation, result: result<null>() },
   /** What happened in the conversation (joins, leaves, renames…), oldest first: the timeline's quiet lines. */
   'conversations.systemLines': { params: byConversation, result: result<SystemLineView[]>() },
   'conversations.setRole': {

@@ -75,6 +75,10 @@ const handlers: Handlers = {
       ...(p.description === undefined ? {} : { description: p.description }),
     }),
   'conversations.leave': (core, p) => core.leaveGroup(cid(p.conversationId)),
+  'conversations.dismissJoin': async (core, p) => {
+    await core.dismissJoin(cid(p.conversationId))
+    return null
+  },
   'conversations.systemLines': (core, p) => core.systemLines(cid(p.conversationId)),
   'conversations.setRole': async (core, p) => {
     await core.setRole(cid(p.conversationId), p.account, p.role)

@@ -109,7 +109,7 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
           const muted = muteText(mute, clock)
           const pinned = typeof c.pinnedAt === 'number'
           const selected = c.id === selectedId
-          const preview = joinStateText(c) ?? (c.lastMessage === null ? (c.removed ? 'You were removed' : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`)
+          const preview = joinStateText(c) ?? (c.lastMessage === null ? (c.removed ? (c.left === true ? 'You left' : 'You were removed') : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`)
           const unread = c.unread > 0 && !selected ? c.unread : 0
           const mentions = (c.unreadMentions ?? 0) > 0 && !selected ? c.unreadMentions! : 0
           return (

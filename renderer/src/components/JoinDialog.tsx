@@ -70,7 +70,7 @@ export function JoinDialog({ initialCode, onClose, onJoined }: JoinDialogProps) 
         </div>
         {busy && (
           <p className="muted small" role="status">
-            Joining… someone who can let you in needs to be online.
+            Joining… if no one who can let you in is online, you will wait in your conversation list until one of them is.
           </p>
         )}
         <div className="button-row">

@@ -10,6 +10,7 @@ import { localDraftStorage } from '../lib/draft-storage.js'
 import { totalUnread } from '../state/conversations.js'
 import { Drafts } from '../state/drafts.js'
 import { Chat } from './Chat.js'
+import { PendingJoin } from './PendingJoin.js'
 import { ConnectionStatus, connectionState, useLookingPhase } from './ConnectionStatus.js'
 import { ConversationList, initials } from './ConversationList.js'
 import { ErrorNote } from './Dialog.js'
@@ -175,6 +176,11 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
         )}
         {view === 'settings' ? (
           <Settings onClose={() => (onePane ? back() : setView('chat'))} onNameChanged={(displayName) => setMe((m) => (m === null ? m : { ...m, displayName }))} />
+        ) : selected !== undefined && selected.joinState !== undefined ? (
+          <PendingJoin key={selected.id} conversation={selected} onDismissed={() => {
+              conversations.remove(selected.id)
+              if (onePane) back()
+            }} />
         ) : selected !== undefined ? (
           <Chat
             key={selected.id}

@@ -10,7 +10,7 @@ export interface ConversationsState {
 }
 
 /** The conversation list, kept current by `conversation.updated` events. */
-export function useConversations(api: Api): ConversationsState & { upsert(c: ConversationSummary): void } {
+export function useConversations(api: Api): ConversationsState & { upsert(c: ConversationSummary): void; remove(id: string): void } {
   const [state, setState] = useState<ConversationsState>({ list: null, error: null })
   useEffect(() => {
     let alive = true
@@ -35,5 +35,10 @@ export function useConversations(api: Api): ConversationsState & { upsert(c: Con
       off()
     }
   }, [api])
-  return { ...state, upsert: (c) => setState((s) => ({ ...s, list: upsertConversation(s.list ?? [], c) })) }
+  return {
+    ...state,
+    upsert: (c) => setState((s) => ({ ...s, list: upsertConversation(s.list ?? [], c) })),
+    // A join given up on (conversations.dismissJoin) is gone from the core's list; no event says so.
+    remove: (id) => setState((s) => ({ ...s, list: (s.list ?? []).filter((c) => c.id !== id) })),
+  }
 }
