@@ -13,6 +13,7 @@ import { JOIN_PROTOCOL, decodeJoinResponse, encodeJoinRequest } from '../../sync
 import { loadRuntime, newRecord } from '../conversation-loader.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
+import type { Logger } from '../logger.js'
 import { raceDials } from '../race-dials.js'
 import { JOIN_LIMITS } from '../sync/protocol-limits.js'
 import { EXPIRED_MESSAGE, GONE_MESSAGE, UNREACHABLE_MESSAGE, type InviteResolver } from './invite-resolver.js'
@@ -47,7 +48,7 @@ export class JoinClient {
 
   async join(code: string): Promise<ConversationSummary> {
     const { identity, node, store, queue, events, log } = this.kernel
-    const invite = looksLikeShortInvite(code) ? await this.resolve(code) : decodeInvite(code)
+    const invite = looksLikeShortInvite(code) ? await resolveShortInvite(code, this.resolvers, log) : decodeInvite(code)
     const existing = this.kernel.conversations.get(invite.conversation)
     if (existing && !existing.record.removed) return this.readModel.summary(existing)
     if (invite.expiresAt !== 0 && invite.expiresAt < this.kernel.now()) {
@@ -119,24 +120,27 @@ export class JoinClient {
     drop(this.hooks.syncWith(invite.peerId, invite.conversation))
     return summary
   }
+}
 
-  /** The full invite a short one stands for, from the first resolver that reaches a source holding it. */
-  private async resolve(code: string): Promise<InviteCode> {
-    const short = parseShortInvite(code)
-    const keys = shortInviteKeys(short.secret)
-    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
-    let unreachable: unknown = undefined
-    for (const resolver of this.resolvers) {
-      try {
-        return await resolver.resolve(short, keys, signal)
-      } catch (err) {
-        if (!isHearthError(err, 'UNREACHABLE')) throw err
-        this.kernel.log.debug({ err, resolver: resolver.name }, 'short invite: source not reachable')
-        unreachable = err
-      }
+/**
+ * The full invite a short one stands for, from the first resolver that reaches a source holding it (a direct join
+ * here, and a join through a relay in join-relay-joiner.ts).
+ */
+export async function resolveShortInvite(code: string, resolvers: readonly InviteResolver[], log: Logger): Promise<InviteCode> {
+  const short = parseShortInvite(code)
+  const keys = shortInviteKeys(short.secret)
+  const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+  let unreachable: unknown = undefined
+  for (const resolver of resolvers) {
+    try {
+      return await resolver.resolve(short, keys, signal)
+    } catch (err) {
+      if (!isHearthError(err, 'UNREACHABLE')) throw err
+      log.debug({ err, resolver: resolver.name }, 'short invite: source not reachable')
+      unreachable = err
     }
-    throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: unreachable })
   }
+  throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: unreachable })
 }
 
 /** The inviting device's refusals, in words for the person joining (the codes stay as they are). */

@@ -21,7 +21,7 @@ import { opsMissing } from '../../sync/op-sync.js'
 import { decodeJoinRequest, verifyJoinRequest } from '../../sync/sync-frames.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import type { Kernel } from '../kernel.js'
-import { relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
+import { PassLoop, relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
 import {
   answerItems,
   deviceProofValid,
@@ -70,51 +70,41 @@ export class JoinRelayAdmin {
   private readonly shortPublished = new Set<string>()
   /** Requests (by item id) already answered in this run. */
   private readonly answered = new Set<string>()
-  private running: Promise<void> | undefined
-  private again = false
-  private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private readonly loop: PassLoop
 
   constructor(
     private readonly kernel: Kernel,
     private readonly engine: MembershipEngine,
     private readonly hooks: JoinRelayAdminHooks,
-    private readonly intervalMs = 30_000,
-  ) {}
+    intervalMs = 30_000,
+  ) {
+    this.loop = new PassLoop(
+      () => this.pass(),
+      (err) => this.kernel.log.warn({ err }, 'relay join pass failed'),
+      intervalMs,
+    )
+  }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.intervalMs)
-    this.timer.unref()
-    this.kick()
+    this.loop.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearInterval(this.timer)
-    await this.running
+    await this.loop.stop()
   }
 
   /** Asks for a pass soon (start, a relay connected, a new invite). Coalesces. */
   kick(): void {
-    if (this.stopped) return
-    if (this.running) {
-      this.again = true
-      return
-    }
-    this.running = this.pass()
-      .catch((err: unknown) => this.kernel.log.warn({ err }, 'relay join pass failed'))
-      .finally(() => {
-        this.running = undefined
-        if (this.again && !this.stopped) {
-          this.again = false
-          this.kick()
-        }
-      })
+    this.loop.kick()
   }
 
   /** Resolves when no pass is running (tests and the benchmark). */
   async idle(): Promise<void> {
-    while (this.running) await this.running
+    await this.loop.idle()
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped
   }
 
   private async pass(): Promise<void> {
@@ -215,7 +205,7 @@ export class JoinRelayAdmin {
       if (answers >= MAX_ADMITS_PER_PASS) {
         // The cursor is past these already: keep them for the next pass, which comes at once.
         this.backlog.set(this.cursorKey(address, keys), items.slice(i))
-        this.again = true
+        this.loop.runAgain()
         return
       }
       const bytes = items[i]!

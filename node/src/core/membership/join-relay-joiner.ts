@@ -21,15 +21,15 @@ import { decodeInvite, encodeInvite, type InviteCode } from '../../conversation/
 import { computeLog } from '../../conversation/membership-log.js'
 import { decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
 import type { LogState } from '../../conversation/membership-state.js'
-import { shortInviteKeys } from '../../conversation/short-invite-keys.js'
-import { looksLikeShortInvite, parseShortInvite } from '../../conversation/short-invite.js'
+import { looksLikeShortInvite } from '../../conversation/short-invite.js'
 import type { ConversationId, OpHash } from '../../ids.js'
 import { encodeJoinRequest } from '../../sync/sync-frames.js'
 import { loadRuntime, newRecord } from '../conversation-loader.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
-import { relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
-import { EXPIRED_MESSAGE, GONE_MESSAGE, UNREACHABLE_MESSAGE, type InviteResolver } from './invite-resolver.js'
+import { PassLoop, relayPeerOf, type MailboxPort } from '../relays/relay-mailboxes.js'
+import { EXPIRED_MESSAGE, GONE_MESSAGE, type InviteResolver } from './invite-resolver.js'
+import { resolveShortInvite } from './join-client.js'
 import { encodeItem, inviteMailboxSecret, itemId, itemSealKey, openItem, relayResponder, sealItem, signDeviceProof } from './join-relay-frames.js'
 import type { MembershipEngine } from './membership-engine.js'
 
@@ -39,8 +39,6 @@ export const DIRECT_WAIT_MS = 5_000
 const MAX_JOIN_OPS = 200_000
 /** Items read from one relay in one pass. */
 const MAX_ITEMS_PER_PASS = 2_000
-/** How long resolving a short invite may take, all sources together (as join-client.ts). */
-const RESOLVE_TIMEOUT_MS = 30_000
 
 export const REMOVED_MESSAGE = 'You were removed from this conversation: only one of its admins can add you back.'
 
@@ -75,10 +73,7 @@ export interface JoinRelayJoinerHooks {
 
 export class JoinRelayJoiner {
   private readonly pending = new Map<ConversationId, Pending>()
-  private running: Promise<void> | undefined
-  private again = false
-  private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private readonly loop: PassLoop
   /** Ends a long-poll in flight when the core stops. */
   private readonly abort = new AbortController()
   /** The long-poll in flight: a kick (a new join, a relay back, the timer) ends it so the pass runs again at once. */
@@ -89,11 +84,17 @@ export class JoinRelayJoiner {
     private readonly engine: MembershipEngine,
     private readonly readModel: ReadModel,
     private readonly hooks: JoinRelayJoinerHooks,
-    private readonly intervalMs = 15_000,
+    intervalMs = 15_000,
     private readonly directWaitMs = DIRECT_WAIT_MS,
     /** Long-poll on the invite mailbox while waiting, so an answer arrives at once; 0 turns it off. */
     private readonly waitMs = 20_000,
-  ) {}
+  ) {
+    this.loop = new PassLoop(
+      () => this.pass(),
+      (err) => this.kernel.log.warn({ err }, 'pending join pass failed'),
+      intervalMs,
+    )
+  }
 
   /** Pending joins as stored: a join survives restarts and resumes here. */
   async load(): Promise<void> {
@@ -110,34 +111,23 @@ export class JoinRelayJoiner {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.intervalMs)
-    this.timer.unref()
-    this.kick()
+    this.loop.start(() => this.kick())
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearInterval(this.timer)
+    const stopped = this.loop.stop() // marks the loop stopped at once, before the long-poll in flight is ended
     this.abort.abort()
-    await this.running
+    await stopped
   }
 
   kick(): void {
-    if (this.stopped || this.hooks.port === undefined) return
-    if (this.running) {
-      this.again = true
-      this.poll?.abort()
-      return
-    }
-    this.running = this.pass()
-      .catch((err: unknown) => this.kernel.log.warn({ err }, 'pending join pass failed'))
-      .finally(() => {
-        this.running = undefined
-        if (this.again && !this.stopped) {
-          this.again = false
-          this.kick()
-        }
-      })
+    if (this.hooks.port === undefined) return
+    // A pass is running: the next one follows it; end its long-poll so that is now.
+    if (!this.loop.kick() && !this.loop.stopped) this.poll?.abort()
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped
   }
 
   /** The waiting and refused joins, as the conversation list shows them. */
@@ -169,7 +159,7 @@ export class JoinRelayJoiner {
    */
   async join(given: string, direct: (code: string) => Promise<ConversationSummary>): Promise<ConversationSummary> {
     if (this.hooks.port === undefined) return direct(given)
-    const invite = looksLikeShortInvite(given) ? await this.resolve(given) : decodeInvite(given)
+    const invite = looksLikeShortInvite(given) ? await resolveShortInvite(given, this.hooks.resolvers, this.kernel.log) : decodeInvite(given)
     const code = looksLikeShortInvite(given) ? encodeInvite(invite) : given
     const existing = this.kernel.conversations.get(invite.conversation)
     if (invite.relays.length === 0 || (existing !== undefined && !existing.record.removed)) return direct(code)
@@ -188,24 +178,6 @@ export class JoinRelayJoiner {
     // The direct attempt may still succeed later (the inviter came online): it then wins, and the pending join goes.
     drop(attempt.then(() => this.forget(invite.conversation)), () => {})
     return this.begin(code, invite)
-  }
-
-  /** The full invite a short one stands for, from the first resolver that reaches a source holding it. */
-  private async resolve(code: string): Promise<InviteCode> {
-    const short = parseShortInvite(code)
-    const keys = shortInviteKeys(short.secret)
-    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
-    let unreachable: unknown = undefined
-    for (const resolver of this.hooks.resolvers) {
-      try {
-        return await resolver.resolve(short, keys, signal)
-      } catch (err) {
-        if (!isHearthError(err, 'UNREACHABLE')) throw err
-        this.kernel.log.debug({ err, resolver: resolver.name }, 'short invite: source not reachable')
-        unreachable = err
-      }
-    }
-    throw new HearthError('UNREACHABLE', UNREACHABLE_MESSAGE, { cause: unreachable })
   }
 
   private async begin(code: string, invite: InviteCode): Promise<ConversationSummary> {
@@ -290,7 +262,7 @@ export class JoinRelayJoiner {
         })
         for (const item of page.items) this.take(p, item.bytes)
         p.cursors.set(relayPeerOf(address), page.next)
-        if (page.items.length > 0 && !(await this.settle(p))) this.again = true
+        if (page.items.length > 0 && !(await this.settle(p))) this.loop.runAgain()
       } catch (err) {
         if (!this.stopped) this.kernel.log.debug({ err }, 'pending join: long-poll ended')
       } finally {

@@ -87,12 +87,76 @@ export function relayPeerOf(address: string): string {
   return parts[parts.length - 1] ?? address
 }
 
+/**
+ * A pass run on start, on every kick and every `intervalMs`, one at a time: kicks during a pass coalesce into one more
+ * pass right after it. The relay mailboxes and both sides of a join through a relay run their passes this way.
+ */
+export class PassLoop {
+  private running: Promise<void> | undefined
+  private again = false
+  private timer: NodeJS.Timeout | undefined
+  private halted = false
+
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly failed: (err: unknown) => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** True once stop() was called: a pass in flight should end early. */
+  get stopped(): boolean {
+    return this.halted
+  }
+
+  /** A pass now, then one on each `tick` every intervalMs (by default a kick; an owner may do more on its ticks). */
+  start(tick: () => void = () => this.kick()): void {
+    this.timer = setInterval(tick, this.intervalMs)
+    this.timer.unref()
+    tick()
+  }
+
+  /** No more passes; resolves once the one in flight, if any, ended. Synchronous up to that wait. */
+  async stop(): Promise<void> {
+    this.halted = true
+    if (this.timer) clearInterval(this.timer)
+    await this.running
+  }
+
+  /** Asks for a pass soon. True when one started now; false when one runs already (another follows it) or stopped. */
+  kick(): boolean {
+    if (this.halted) return false
+    if (this.running) {
+      this.again = true
+      return false
+    }
+    this.running = this.pass()
+      .catch((err: unknown) => this.failed(err))
+      .finally(() => {
+        this.running = undefined
+        if (this.again && !this.halted) {
+          this.again = false
+          this.kick()
+        }
+      })
+    return true
+  }
+
+  /** Another pass right after the one running (it left work for later). */
+  runAgain(): void {
+    this.again = true
+  }
+
+  /** Resolves when no pass is running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running
+  }
+}
+
 export class RelayMailboxes {
   private readonly host: MailboxHost
   private readonly port: MailboxPort
   private readonly log: Logger
   private readonly now: () => number
-  private readonly intervalMs: number
   private readonly waitMs: number
   private readonly maxWatches: number
   private readonly keys = new Map<string, MailboxKeys>()
@@ -101,51 +165,35 @@ export class RelayMailboxes {
   private readonly watches = new Map<string, Promise<void>>()
   private readonly cursorUpdates = new Map<string, Promise<void>>()
   private readonly statusListeners = new Set<(status: RelayStatus[]) => void>()
-  private running: Promise<void> | undefined
-  private again = false
-  private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private readonly loop: PassLoop
 
   constructor(options: RelayMailboxesOptions) {
     this.host = options.host
     this.port = options.port
     this.log = options.logger
     this.now = options.now ?? Date.now
-    this.intervalMs = options.intervalMs ?? 60_000
     this.waitMs = options.waitMs ?? 20_000
     this.maxWatches = options.maxWatches ?? 16
+    this.loop = new PassLoop(
+      () => this.pass(),
+      (err) => this.log.warn({ err }, 'relay pass failed'),
+      options.intervalMs ?? 60_000,
+    )
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.intervalMs)
-    this.timer.unref()
-    this.kick()
+    this.loop.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearInterval(this.timer)
-    await this.running
+    await this.loop.stop()
     // Long-polls end by themselves within waitMs; nobody should wait that long to quit, and their results are
     // dropped once stopped.
   }
 
   /** Asks for a pass soon: after a send, a new relay connection, a settings change. Coalesces. */
   kick(): void {
-    if (this.stopped) return
-    if (this.running) {
-      this.again = true
-      return
-    }
-    this.running = this.pass()
-      .catch((err: unknown) => this.log.warn({ err }, 'relay pass failed'))
-      .finally(() => {
-        this.running = undefined
-        if (this.again && !this.stopped) {
-          this.again = false
-          this.kick()
-        }
-      })
+    this.loop.kick()
   }
 
   /** A relay (re)connected: retry it at once rather than at the end of its backoff. */
@@ -165,7 +213,11 @@ export class RelayMailboxes {
 
   /** Resolves when no pass is running (tests and the benchmark wait on it). */
   async idle(): Promise<void> {
-    while (this.running) await this.running
+    await this.loop.idle()
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped
   }
 
   private async pass(): Promise<void> {
