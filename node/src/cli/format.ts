@@ -222,3 +222,8 @@ function relayState(r: RelayStatus): string {
       return 'not tried yet'
   }
 }
+
+/** An invite as printed: the short link to read out or type first when there is one, then the full link. */
+export function inviteLinks(invite: { code: string; shortLink: string | null }): string[] {
+  return invite.shortLink === null ? [invite.code] : [invite.shortLink, '', 'The full link, for someone on another network:', invite.code]
+}

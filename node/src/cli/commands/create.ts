@@ -1,7 +1,7 @@
 import type { Context } from '../context.js'
 import { noteOfflineInvite, withSession } from '../context.js'
 import { UsageError } from '../args.js'
-import { expiryText } from '../format.js'
+import { expiryText, inviteLinks } from '../format.js'
 
 export interface CreateOptions {
   group?: string
@@ -24,7 +24,7 @@ export async function runCreate(ctx: Context, options: CreateOptions): Promise<v
           `  id      ${conversation.id}`,
           `  invite  single use, ${expiryText(invite.expiresAt, ctx.now())} (another: hearth invite ${conversation.id.slice(0, 8)})`,
           '',
-          invite.code,
+          ...inviteLinks(invite),
         ].join('\n'),
       { conversation, invite },
     )

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js'
 import { findConversation, noteOfflineInvite, withSession } from '../context.js'
 import { parseDuration } from '../args.js'
-import { expiryText } from '../format.js'
+import { expiryText, inviteLinks } from '../format.js'
 
 export interface InviteOptions {
   expires?: string
@@ -24,9 +24,7 @@ export async function runInvite(ctx: Context, ref: string, options: InviteOption
           `Invite to “${conversation.name}” (${options.multi === true ? 'reusable' : 'single use'}, ${expiry})`,
           `  revoke with the invite id ${invite.inviteId}`,
           '',
-          ...(invite.shortLink === null
-            ? [invite.code]
-            : [invite.shortLink, '', 'The full link, for someone on another network:', invite.code]),
+          ...inviteLinks(invite),
         ].join('\n'),
       { conversation: conversation.id, ...invite },
     )

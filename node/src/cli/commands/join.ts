@@ -14,6 +14,20 @@ export async function runJoin(ctx: Context, code: string): Promise<void> {
   await withSession(ctx, async (session) => {
     if (invite !== undefined) ctx.note(`reaching ${shortPeer(invite.peerId)} to join “${invite.name}”…`)
     const joined = await session.call('conversations.join', { code })
+    if (joined.joinState !== undefined) {
+      // No admin answered directly: the request waits on the conversation's relays (docs/adr/0027).
+      ctx.print(
+        () =>
+          joined.joinState === 'waiting'
+            ? [
+                `Asked to join “${joined.name}” through its relay: no one who can let you in is online right now.`,
+                `You are let in the next time an admin is online while Hearth runs here (hearth start, or the app).`,
+              ].join('\n')
+            : `Could not join “${joined.name}”: ${joined.joinRefusal ?? 'ask the person who invited you for a new invite.'}`,
+        joined,
+      )
+      return
+    }
     if (session.local !== undefined && invite !== undefined) {
       // This process exits next: fetch the history now instead of leaving it to the next run.
       ctx.note('fetching the conversation history…')
