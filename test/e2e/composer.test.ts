@@ -93,7 +93,7 @@ describe('the composer with a very long text', () => {
     await page.keyboard.press('Control+V')
     await page.waitForFunction((length) => (document.querySelector('.composer-input') as HTMLTextAreaElement).value.length === length, PASTED.length)
     const pasteMs = Date.now() - pasteStarted
-    await page.getByText(/characters over the limit$/).waitFor()
+    await page.locator('.composer-counter').filter({ hasText: /characters over the limit$/ }).waitFor()
     await composer().press('Enter')
     const alert = page.locator('.composer').getByRole('alert')
     await alert.waitFor()
