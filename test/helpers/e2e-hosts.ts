@@ -34,6 +34,8 @@ export interface HostOptions {
   env?: NodeJS.ProcessEnv
 }
 
+const START_TIMEOUT_MS = 110_000
+
 /** A port free right now on 127.0.0.1 (the OS picks it, so parallel runs do not collide). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -73,7 +75,8 @@ export async function startHost(name: string, options: HostOptions): Promise<Hos
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000)
+    // Generous: a host rebuilds the UI when its sources changed, which on a loaded 2-core machine took over a minute.
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)), START_TIMEOUT_MS)
     const check = () => {
       const match = /Open: (http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]+)/.exec(output)
       if (match) {
