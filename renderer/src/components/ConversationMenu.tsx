@@ -5,6 +5,7 @@
  * the button; Tab closes it and moves on. The list's row opens it from the context menu too (the list controls `open`).
  */
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react'
+import { moveMenuFocus } from '../lib/menu-focus.js'
 
 export interface ConversationMenuItem {
   id: string
@@ -61,26 +62,17 @@ export function ConversationMenu({ items, label, open, onOpenChange }: Conversat
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>, level: 'top' | 'sub') => {
     const entries = menuItems(level === 'top' ? menuRef.current : subRef.current)
-    const at = entries.indexOf(document.activeElement as HTMLElement)
-    const focus = (i: number) => entries[(i + entries.length) % entries.length]?.focus()
     const backToParent = () => {
       const parent = sub === null ? null : parentItem(sub)
       setSub(null)
       parent?.focus()
     }
+    if (moveMenuFocus(entries, event.key)) {
+      event.preventDefault()
+      event.stopPropagation()
+      return
+    }
     switch (event.key) {
-      case 'ArrowDown':
-        focus(at + 1)
-        break
-      case 'ArrowUp':
-        focus(at - 1)
-        break
-      case 'Home':
-        focus(0)
-        break
-      case 'End':
-        focus(entries.length - 1)
-        break
       case 'ArrowRight': {
         const id = (document.activeElement as HTMLElement | null)?.dataset['submenu']
         if (level === 'top' && id !== undefined) setSub(id)

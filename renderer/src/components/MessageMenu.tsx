@@ -5,6 +5,7 @@
  * click, the Menu key or Shift+F10): the row controls `open`.
  */
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react'
+import { moveMenuFocus } from '../lib/menu-focus.js'
 
 export interface MenuItem {
   id: string
@@ -51,20 +52,12 @@ export function MessageMenu({ items, label, open, onOpenChange }: MessageMenuPro
   const onMenuKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     const entries = [...(menuRef.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])]
     const at = entries.indexOf(document.activeElement as HTMLElement)
-    const focus = (i: number) => entries[(i + entries.length) % entries.length]?.focus()
+    if (moveMenuFocus(entries, event.key)) {
+      event.preventDefault()
+      event.stopPropagation()
+      return
+    }
     switch (event.key) {
-      case 'ArrowDown':
-        focus(at + 1)
-        break
-      case 'ArrowUp':
-        focus(at - 1)
-        break
-      case 'Home':
-        focus(0)
-        break
-      case 'End':
-        focus(entries.length - 1)
-        break
       case 'Escape':
         close(true)
         break
