@@ -8,6 +8,7 @@ import {
   MAX_ATTACHMENTS,
   MAX_BODY_CHARS,
   MAX_BOX_BYTES,
+  MAX_MEDIA_BYTES,
   MAX_MENTIONS,
   MESSAGE_KIND_TEXT,
   type AttachmentObj,
@@ -61,6 +62,8 @@ export interface SendInput {
   attachments?: readonly AttachmentView[] | undefined
   /** The text sealed by the caller; `body` must then be ''. */
   box?: Uint8Array | undefined
+  /** The message's files, sealed by the caller (schema.ts `media`); needs `box` (the caption, perhaps empty). */
+  media?: Uint8Array | undefined
 }
 
 export interface EditInput {
@@ -98,6 +101,14 @@ function checkBox(box: unknown, body: string): Uint8Array | undefined {
   if (box.length > MAX_BOX_BYTES) throw new CrdtError('TOO_LARGE', `sealed body longer than ${MAX_BOX_BYTES} bytes`)
   if (body !== '') throw new CrdtError('INVALID_INPUT', 'a sealed message has no plain body')
   return box
+}
+
+function checkMedia(media: unknown, box: Uint8Array | undefined): Uint8Array | undefined {
+  if (media === undefined) return undefined
+  if (!(media instanceof Uint8Array) || media.length === 0) throw new CrdtError('INVALID_INPUT', 'media must be bytes')
+  if (media.length > MAX_MEDIA_BYTES) throw new CrdtError('TOO_LARGE', `sealed files longer than ${MAX_MEDIA_BYTES} bytes`)
+  if (box === undefined) throw new CrdtError('INVALID_INPUT', 'sealed files need a sealed caption')
+  return media
 }
 
 function checkActor(doc: Shard, actor: ActorId): void {
@@ -159,6 +170,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput, onto?:
   if (!attachments.every(isValidAttachment)) throw new CrdtError('INVALID_INPUT', 'invalid attachment')
   const box = checkBox(input.box, input.body)
   const body = checkBody(input.body, attachments.length > 0 || box !== undefined)
+  const media = checkMedia(input.media, box)
   const replyTo = input.replyTo
   if (replyTo !== undefined && !(isActorId(replyTo.author) && isMessageId(replyTo.id))) {
     throw new CrdtError('INVALID_INPUT', 'invalid replyTo')
@@ -174,6 +186,7 @@ export function sendMessage(doc: Shard, actor: ActorId, input: SendInput, onto?:
     if (replyTo !== undefined) msg.replyTo = new IS(refKey(replyTo))
     if (mentions.length > 0) msg.mentions = mentions.map((m) => new IS(m))
     if (box !== undefined) msg.box = box
+    if (media !== undefined) msg.media = media
     if (attachments.length > 0) msg.attachments = attachments.map(toAttachmentObj)
     ownSubtree(root, actor).m[id] = msg
   })
@@ -241,6 +254,7 @@ export function deleteMessage(doc: Shard, actor: ActorId, input: DeleteInput, on
     msg.body = new IS('')
     msg.deleted = true
     delete msg.box
+    delete msg.media
     delete msg.edits
     delete msg.attachments
   })

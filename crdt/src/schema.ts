@@ -41,7 +41,14 @@ export interface MessageObj {
   replyTo?: ImmutableString
   /** Accounts (64 hex characters) the message mentions, at most MAX_MENTIONS. */
   mentions?: ImmutableString[]
+  /** Plain attachment metadata: read from older documents, never written by Hearth (files travel sealed in `media`). */
   attachments?: AttachmentObj[]
+  /**
+   * The message's files (photos, documents), sealed under the same content key as `box`: each file's blob id, its
+   * key and what the bubble shows (name, type, size, placeholder). Edits change the caption only. At most
+   * MAX_MEDIA_BYTES.
+   */
+  media?: Uint8Array
   /** Encoded edit HLC -> replacement body (text, or sealed like `box`). The greatest key is the current body. */
   edits?: Record<string, ImmutableString | Uint8Array>
   deleted?: true
@@ -74,6 +81,8 @@ export const MAX_ATTACHMENTS = 32
 export const MAX_MENTIONS = 50
 /** A sealed body: the longest text the core sends (32 KiB of UTF-8) plus the AEAD's nonce and tag, with room to spare. */
 export const MAX_BOX_BYTES = 48 * 1024
+/** Sealed file descriptions of one message: ten files with long names fit with room to spare. */
+export const MAX_MEDIA_BYTES = 16 * 1024
 export const MAX_ATTACHMENT_NAME_CHARS = 255
 export const MAX_MIME_CHARS = 255
 /** An emoji with skin tone and ZWJ sequences fits easily; the bound only stops reactions being used as messages. */

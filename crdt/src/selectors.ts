@@ -8,6 +8,7 @@ import {
   MAX_ATTACHMENT_NAME_CHARS,
   MAX_BODY_CHARS,
   MAX_BOX_BYTES,
+  MAX_MEDIA_BYTES,
   MAX_EMOJI_CHARS,
   MAX_MENTIONS,
   MAX_MIME_CHARS,
@@ -32,6 +33,8 @@ export interface MessageView {
   body: string
   /** The shown version's text sealed under a key kept outside the document; absent when it is plain or deleted. */
   box?: Uint8Array
+  /** The message's files, sealed under the same key (schema.ts `media`); absent when it has none or is deleted. */
+  media?: Uint8Array
   /** HLC of the send; edits do not move a message. */
   hlc: Hlc
   seq: number
@@ -175,6 +178,8 @@ function parseMessage(author: ActorId, id: string, raw: unknown): Core | undefin
   }
   if (editHlc !== undefined) view.editHlc = editHlc
   if (box !== undefined && !deleted && kind === 'text') view.box = box
+  const media = raw['media']
+  if (!deleted && kind === 'text' && media instanceof Uint8Array && media.length > 0 && media.length <= MAX_MEDIA_BYTES) view.media = media
   const replyTo = str(raw['replyTo'])
   const ref = replyTo === undefined ? undefined : parseRefKey(replyTo)
   if (ref !== undefined) view.replyTo = ref
