@@ -15,6 +15,7 @@ import type {
   AppStatus,
   ConversationSummary,
   CreatedIdentity,
+  FileUsageView,
   InviteView,
   MemberView,
   RemovedMemberView,
@@ -43,6 +44,27 @@ const inviteId = z.string().regex(/^[0-9a-f]{32}$/, 'inviteId must be 32 lowerca
 const cursor = z.string().min(1).max(256)
 const body = z.string().min(1).max(256 * 1024)
 const MAX_INVITE_LIFETIME_MS = 365 * 24 * 3600_000
+
+/** At most this many files in one message. */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10
+/** One files.append or files.read piece, in bytes before base64. */
+export const MAX_FILE_PIECE_BYTES = 1024 * 1024
+/** The most the size limit setting may be raised to: the blob format's own cap (1 GiB). */
+export const MAX_FILE_BYTES_LIMIT = 1024 * 1024 * 1024
+const uploadId = z.string().regex(/^[0-9a-f]{32}$/, 'uploadId must be 32 lowercase hex characters')
+const fileName = z.string().trim().min(1, 'a file needs a name').max(255)
+const attachmentIndex = z.number().int().min(0).max(MAX_ATTACHMENTS_PER_MESSAGE - 1)
+// 1 MiB in base64 is 1,398,104 characters (with padding).
+const base64Piece = z.string().min(1).max(Math.ceil(MAX_FILE_PIECE_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64')
+const byteSetting = z.number().int().min(0).max(MAX_FILE_BYTES_LIMIT)
+const attachmentParam = z.strictObject({
+  uploadId,
+  kind: z.enum(['image', 'file']),
+  width: z.number().int().min(1).max(65_535).optional(),
+  height: z.number().int().min(1).max(65_535).optional(),
+  // A thumbhash is ~25 bytes; 64 bytes of base64 is plenty.
+  thumbhash: z.string().min(1).max(88).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+})
 
 const noParams = z.strictObject({})
 const byConversation = z.strictObject({ conversationId })
@@ -124,7 +146,16 @@ export const coreContract = {
 
   'messages.send': {
     // The core checks the real size limit in bytes and answers TOO_LARGE; this bound only caps the work of parsing.
-    params: z.strictObject({ conversationId, body, replyTo: messageId.optional(), mentions: z.array(account).max(50).optional() }),
+    // With attachments the body is their caption and may be empty.
+    params: z
+      .strictObject({
+        conversationId,
+        body: body.or(z.literal('')),
+        replyTo: messageId.optional(),
+        mentions: z.array(account).max(50).optional(),
+        attachments: z.array(attachmentParam).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
+      })
+      .refine((p) => p.body !== '' || p.attachments !== undefined, { message: 'a message needs some text or a file', path: ['body'] }),
     result: result<MessageView>(),
   },
   'messages.edit': {
@@ -148,6 +179,38 @@ export const coreContract = {
   'messages.markRead': { params: z.strictObject({ conversationId, upTo: cursor.optional() }), result: result<ConversationSummary>() },
   'messages.retry': { params: z.strictObject({ conversationId, messageId }), result: result<MessageView>() },
 
+  /** Sending a file: begin, append its bytes in pieces (base64, ≤ 1 MiB each), then name the upload in messages.send. */
+  'files.begin': {
+    params: z.strictObject({ conversationId, name: fileName, size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+    result: result<{ uploadId: string }>(),
+  },
+  'files.append': { params: z.strictObject({ uploadId, data: base64Piece }), result: result<{ received: number }>() },
+  'files.abort': { params: z.strictObject({ uploadId }), result: result<null>() },
+  /** Decrypted bytes of a complete file of a message, a range at a time. */
+  'files.read': {
+    params: z.strictObject({
+      conversationId,
+      messageId,
+      index: attachmentIndex,
+      offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      length: z.number().int().min(1).max(MAX_FILE_PIECE_BYTES),
+    }),
+    result: result<{ data: string; size: number; mime: string }>(),
+  },
+  /** Writes a complete file to a path the person chose (the desktop's save dialog, or the CLI). */
+  'files.save': {
+    params: z.strictObject({ conversationId, messageId, index: attachmentIndex, path: z.string().min(1).max(4096) }),
+    result: result<null>(),
+  },
+  /** Starts (or resumes) downloading a file that did not download by itself, or retries a failed one. */
+  'files.download': { params: z.strictObject({ conversationId, messageId, index: attachmentIndex }), result: result<null>() },
+  /** Stops a download; what was verified is kept and it resumes from there. */
+  'files.cancel': { params: z.strictObject({ conversationId, messageId, index: attachmentIndex }), result: result<null>() },
+  /** Bytes of files kept on this device, by conversation. */
+  'files.usage': { params: noParams, result: result<FileUsageView[]>() },
+  /** Removes a conversation's files from this device; the messages stay and show the files as removed. */
+  'files.clear': { params: byConversation, result: result<null>() },
+
   'network.peers': { params: noParams, result: result<PeerView[]>() },
   /** Requests to start a direct chat with a device nearby, both ways. */
   'chats.requests': { params: noParams, result: result<ChatRequestView[]>() },
@@ -168,6 +231,9 @@ export const coreContract = {
     params: z.strictObject({
       displayName: z.string().max(1024).optional(),
       relays: z.array(z.string().trim().min(1).max(1024)).max(64).optional(),
+      autoDownloadPeerBytes: byteSetting.optional(),
+      autoDownloadRelayBytes: byteSetting.optional(),
+      maxFileBytes: z.number().int().min(1).max(MAX_FILE_BYTES_LIMIT).optional(),
     }),
     result: result<SettingsView>(),
   },
@@ -252,6 +318,7 @@ export const coreEventNames = [
   'relay.changed',
   'typing',
   'chat-requests.changed',
+  'file.progress',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

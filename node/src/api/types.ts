@@ -40,6 +40,42 @@ export interface MessageView {
   mentionsMe?: boolean
   /** Deleted for me on this device: a screen showing it removes it; pages leave it out. */
   hidden?: boolean
+  /** Photos and files the message carries (its `body` is then the caption, perhaps empty). */
+  attachments?: AttachmentView[]
+}
+
+/**
+ * Where a file of a message is on this device: `complete` (readable with files.read), `uploading` (ours, still being
+ * stored), `downloading`, `waiting` (no one who has it is reachable yet), `available` (larger than the automatic
+ * download size: on click), `failed` (with `error`), `removed` (cleared from this device or deleted).
+ */
+export type AttachmentState = 'complete' | 'uploading' | 'downloading' | 'waiting' | 'available' | 'failed' | 'removed'
+
+export interface AttachmentView {
+  /** Position in the message: the `index` of files.read / files.download. */
+  index: number
+  name: string
+  /** Bytes of the file itself (not its padded, encrypted form). */
+  size: number
+  /** The type sniffed from the bytes (by the sender, then again here once complete); never the name's extension. */
+  mime: string
+  kind: 'image' | 'file'
+  width?: number
+  height?: number
+  /** A tiny placeholder image (thumbhash, base64) to show until the image itself is here. */
+  thumbhash?: string
+  state: AttachmentState
+  /** Bytes held so far. */
+  received: number
+  error?: string
+  /** A type that can run code when opened (executables, scripts, installers): open only after a warning. */
+  risky?: boolean
+}
+
+/** Bytes of files this device keeps for one conversation. */
+export interface FileUsageView {
+  conversationId: string
+  bytes: number
 }
 
 /** What a reply shows of the message it answers: never a copy kept with the reply, always the original now. */
@@ -208,6 +244,12 @@ export interface SettingsView {
   displayName: string
   /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
   relays: string[]
+  /** Files up to this size download by themselves when a member's device has them (bytes; 0: never). */
+  autoDownloadPeerBytes: number
+  /** The same when a relay is the only source (bytes; 0: never). */
+  autoDownloadRelayBytes: number
+  /** The largest file this device sends (bytes). */
+  maxFileBytes: number
 }
 
 /**

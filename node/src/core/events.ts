@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { ChatRequestView, ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
+import type { AttachmentState, ChatRequestView, ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
 import type { RelayStatus } from './relays/relay-mailboxes.js'
 
@@ -23,6 +23,16 @@ export interface CoreEvents {
   'relay.changed': { relays: RelayStatus[] }
   /** Requests to start a direct chat with a device nearby, both ways, as they are now (network/chat-requests.ts). */
   'chat-requests.changed': { requests: ChatRequestView[] }
+  /** A file of a message moved on (bytes received, state changed): often, while it downloads; the UI shows progress. */
+  'file.progress': {
+    conversation: ConversationId
+    message: string
+    index: number
+    state: AttachmentState
+    received: number
+    size: number
+    error?: string
+  }
 }
 
 export type CoreEventName = keyof CoreEvents
