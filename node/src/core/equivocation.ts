@@ -68,7 +68,7 @@ export function createdMessages(decoded: DecodedChange): MessageId[] {
 
 /** What a withdrawn row keeps: where it was and who wrote it, nothing of what it said. */
 export function withdrawRow(row: MessageRow, reason: WithdrawnReason): MessageRow {
-  return { ...row, body: '', edited: false, reactions: {}, mentions: undefined, withdrawn: reason }
+  return { ...row, body: '', edited: false, reactions: {}, mentions: undefined, files: undefined, withdrawn: reason }
 }
 
 /** The conversation's conflicts per device, for ConversationSummary. */

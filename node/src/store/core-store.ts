@@ -32,6 +32,8 @@ export type { MessageState }
  *   eqv/<conv>/<epoch>/<device>/<seq>        sealed Conflict: that position was signed twice (when we learnt it)
  *   wd/<conv>/<messageId>                    why the message is withdrawn ('conflict' | 'removed')
  *   ck/<conv>/<messageId>                    sealed content key of a message (docs/adr/0020); gone once it is deleted
+ *   blob/r/<blobId>                          sealed BlobRecord of an attachment's blob (core/blobs/blob-records.ts)
+ *   blob/h/<blobId>                          the blob's hash list (public; checked against the id when read)
  */
 /** Why a message was withdrawn on every member: its envelope's position was signed twice, or it came after a removal. */
 export type WithdrawnReason = 'conflict' | 'removed'
@@ -63,7 +65,7 @@ export interface ConversationRecord {
  * `seq` is the position of the envelope (of `device`, in `epoch`) that created it, for our messages and others' alike
  * (0 if not known); `shard` is the shard document that holds it, where edits and reactions to it must go.
  */
-export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'device' | 'sentAt' | 'withdrawn' | 'replyTo' | 'mentions' | 'mentionsMe' | 'hidden'> {
+export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'device' | 'sentAt' | 'withdrawn' | 'replyTo' | 'mentions' | 'mentionsMe' | 'hidden' | 'attachments'> {
   id: MessageId
   conversation: ConversationId
   device: DeviceId
@@ -81,6 +83,8 @@ export interface MessageRow extends Omit<MessageView, 'id' | 'conversation' | 'd
   withdrawn?: WithdrawnReason | null | undefined
   /** Devices (Automerge actors) whose admin-delete marks on this message were refused; final (docs/adr/0026). */
   moderationRefused?: string[] | undefined
+  /** The message's files with their keys (history/media-box.ts `encodeFiles`, base64url); absent when none or deleted. */
+  files?: string | undefined
 }
 
 /** A stream position some device signed two different envelopes for. */
@@ -151,6 +155,7 @@ const messageSchema = z.object({
   deleted: z.boolean(),
   deletedBy: z.string().optional(),
   moderationRefused: z.array(z.string()).optional(),
+  files: z.string().max(32 * 1024).optional(),
   reactions: z.record(z.string(), z.array(z.string())),
   mine: z.boolean(),
   state: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),

@@ -6,7 +6,9 @@ import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { withdrawRow, type Withdrawals } from '../equivocation.js'
+import { toBase64Url } from '../../../common/util/bytes.js'
 import { openText } from './content-keys.js'
+import { encodeFiles, openFiles } from './media-box.js'
 import { moderationVerdict, type ModerationVerdict } from './kinds/moderation.js'
 
 /** The membership log's certificate of the device behind an Automerge actor, if the log knows it. */
@@ -74,6 +76,10 @@ export function materializeRow(
   }
   if (view.replyTo !== undefined && replyCert !== undefined) row.replyTo = { id: view.replyTo.id as unknown as MessageId, author: replyCert.account }
   if (view.mentions.length > 0) row.mentions = view.mentions
+  if (!deleted && view.media !== undefined) {
+    const files = openFiles(contentKey(id), rt.id, id, view.media)
+    if (files.length > 0) row.files = toBase64Url(encodeFiles(files))
+  }
   if (existing?.hidden) row.hidden = true
   if (deletedBy !== undefined && !view.deleted) row.deletedBy = deletedBy
   const refused = [...(existing?.moderationRefused ?? []), ...moderation.refused.map((r) => r.actor)]

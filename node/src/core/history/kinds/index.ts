@@ -1,5 +1,6 @@
 import { planDelete } from './delete.js'
 import { planEdit } from './edit.js'
+import { planMedia } from './media.js'
 import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
 import { planReaction } from './reaction.js'
 import { planText } from './text.js'
@@ -17,6 +18,8 @@ export function planChange(ctx: PlanContext, intent: MessageIntent): Promise<Cha
       return planDelete(ctx, intent)
     case 'reaction':
       return planReaction(ctx, intent)
+    case 'media':
+      return planMedia(ctx, intent)
     default:
       return unknownKind(intent)
   }

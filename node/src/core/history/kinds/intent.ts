@@ -2,6 +2,7 @@ import type { ActorId, Hlc, OpResult, Shard } from '../../../../../crdt/src/inde
 import type { AccountId, EpochId, MessageId } from '../../../ids.js'
 import type { MessageRow } from '../../../store/core-store.js'
 import type { ConversationRuntime } from '../../conversation-runtime.js'
+import type { StoredFile } from '../media-box.js'
 
 /** What a person asks for, by kind of message. Each kind is one file in this folder. */
 export type MessageIntent =
@@ -9,6 +10,7 @@ export type MessageIntent =
   | { kind: 'edit'; target: MessageId; body: string; mentions?: string[] | undefined }
   | { kind: 'delete'; target: MessageId }
   | { kind: 'reaction'; target: MessageId; emoji: string | null }
+  | { kind: 'media'; body: string; files: StoredFile[]; replyTo?: MessageId | undefined; mentions?: string[] | undefined }
 
 /** The one Automerge change an intent makes, and where. */
 export interface ChangePlan {
