@@ -12,4 +12,12 @@ export const coreMigrations: readonly Migration[] = [
       // Nothing to transform: version 1 is the first layout.
     },
   },
+  {
+    version: 2,
+    description: 'blob keyspace: blob/r (attachment blob records), blob/h (their hash lists)',
+    async up() {
+      // New keys only, nothing to transform. The bump still matters: a Hearth that predates attachments refuses to
+      // open a database that may hold blob records instead of ignoring files it would never clean up.
+    },
+  },
 ]
