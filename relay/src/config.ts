@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { HearthError } from '../../node/common/errors.js'
+import { MAX_BLOB_PLAIN } from '../../node/common/blob/format.js'
 import { MAX_MAILBOX_ENVELOPE_BYTES } from '../../node/common/wire/mailbox.js'
 
 const KiB = 1024
@@ -69,6 +70,15 @@ export const RelayConfigSchema = z
     maxStoredBytes: size(MiB).default(8 * GiB),
     sweepInterval: duration(SECOND, DAY).default(10 * MINUTE),
 
+    blobs: bool.default(true),
+    // 100 MiB files (the app's default limit) padded by at most 5 % plus 16 bytes per 64 KiB chunk: 105.03 MiB.
+    blobMaxBytes: size(KiB, 2 * MAX_BLOB_PLAIN).default(110 * MiB),
+    blobMailboxMaxBytes: size(MiB).default(GiB),
+    blobPeerMaxBytesPerDay: size(MiB).default(4 * GiB),
+    blobMaxStoredBytes: size(MiB).default(16 * GiB),
+    blobRetention: duration(MINUTE, 10 * 365 * DAY).default(30 * DAY),
+    blobIncompleteTtl: duration(MINUTE, 365 * DAY).default(3 * DAY),
+
     maxConnections: count(1, 1e6).default(1024),
     connectionRatePerHost: count(1, 1e6).default(25),
     maxStreamsPerConnection: count(1, 1e4).default(64),
@@ -98,6 +108,12 @@ export const RelayConfigSchema = z
     }
     if (c.maxStoredBytes < c.mailboxMaxBytes) {
       ctx.addIssue({ code: 'custom', path: ['maxStoredBytes'], message: 'must be at least mailboxMaxBytes' })
+    }
+    if (c.blobMailboxMaxBytes < c.blobMaxBytes) {
+      ctx.addIssue({ code: 'custom', path: ['blobMailboxMaxBytes'], message: 'must be at least blobMaxBytes' })
+    }
+    if (c.blobMaxStoredBytes < c.blobMailboxMaxBytes) {
+      ctx.addIssue({ code: 'custom', path: ['blobMaxStoredBytes'], message: 'must be at least blobMailboxMaxBytes' })
     }
     if (c.requestBurst < c.requestsPerSecond) {
       ctx.addIssue({ code: 'custom', path: ['requestBurst'], message: 'must be at least requestsPerSecond' })
@@ -202,7 +218,14 @@ export const OPTION_HELP: Record<keyof RelayConfig, string> = {
   peerMaxEnvelopesPerDay: 'envelopes one depositing peer may deposit per UTC day',
   retention: 'how long an envelope is kept',
   maxStoredBytes: 'disk budget for all mailboxes; the oldest envelopes are evicted beyond it',
-  sweepInterval: 'how often envelopes past retention are deleted',
+  sweepInterval: 'how often envelopes and blobs past retention are deleted',
+  blobs: 'store encrypted file chunks (attachments) for members who are offline (/hearth/relay-blob/1.0.0)',
+  blobMaxBytes: 'largest file (blob) accepted, in stored bytes (ciphertext: padded size plus 16 bytes per 64 KiB)',
+  blobMailboxMaxBytes: 'blob bytes one mailbox (conversation) may hold',
+  blobPeerMaxBytesPerDay: 'blob bytes one uploading peer may add per UTC day (counted in memory: a restart resets it)',
+  blobMaxStoredBytes: 'disk budget for all blobs; the oldest blobs are evicted beyond it',
+  blobRetention: 'how long a blob is kept after its upload began',
+  blobIncompleteTtl: 'how long a blob whose upload never completed is kept',
   maxConnections: 'connections accepted at once; more are refused',
   connectionRatePerHost: 'new inbound connections per second accepted from one IP address',
   maxStreamsPerConnection: 'concurrent streams per connection',

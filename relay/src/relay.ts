@@ -13,6 +13,9 @@ import { PeerPenalties, type PeerPenaltiesOptions } from '../../node/common/net/
 import { handleProtocol } from '../../node/common/net/request-response.js'
 import { openDatabase, type Database } from '../../node/common/storage/database.js'
 import { MAILBOX_PROTOCOL, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WAIT_MS } from '../../node/common/wire/mailbox.js'
+import { MAX_BLOB_REQUEST_BYTES, MAX_BLOB_RESPONSE_FRAME_BYTES, RELAY_BLOB_PROTOCOL } from '../../node/common/wire/relay-blob.js'
+import { BlobService } from './blobs/blob-service.js'
+import { RelayBlobStore } from './blobs/relay-blob-store.js'
 import { maskedConfig, validateConfig, type RelayConfig, type RelayConfigInput } from './config.js'
 import { MailboxService } from './mailbox/mailbox-service.js'
 import { asHearthNode, createRelayNode, type RelayServices } from './net/relay-node.js'
@@ -88,6 +91,7 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
 
   let metrics: RelayMetrics | undefined
   let service: MailboxService | undefined
+  let blobService: BlobService | undefined
   let state: 'starting' | 'serving' | 'stopping' = 'starting'
 
   const store = await MailboxStore.open(db, {
@@ -119,6 +123,33 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
   })
   cleanup.push(() => store.close())
 
+  const blobStore = config.blobs
+    ? await RelayBlobStore.open(db, join(config.dataDir, 'blobs'), {
+        limits: {
+          maxBlobBytes: config.blobMaxBytes,
+          mailboxMaxBytes: config.blobMailboxMaxBytes,
+          peerMaxBytesPerDay: config.blobPeerMaxBytesPerDay,
+          maxStoredBytes: config.blobMaxStoredBytes,
+          retentionMs: config.blobRetention,
+          incompleteTtlMs: config.blobIncompleteTtl,
+        },
+        ...(options.now === undefined ? {} : { now: options.now }),
+        events: {
+          onEvicted: (blobs, bytes) => {
+            metrics?.blobEvictions.inc(blobs)
+            metrics?.blobEvictedBytes.inc(bytes)
+            logger.info({ blobs, freedBytes: bytes }, 'evicted the oldest blobs to stay within the blob budget')
+          },
+          onExpired: (why, blobs) => metrics?.blobExpired.inc({ why }, blobs),
+          onDamaged: () => {
+            metrics?.blobDamaged.inc()
+            logger.error('a stored blob chunk failed its hash when read back: check the disk')
+          },
+        },
+      })
+    : undefined
+  if (blobStore !== undefined) cleanup.push(() => blobStore.close())
+
   const penalties = new CountingPenalties(
     (reason) => {
       const mapped = FRAMING_OFFENCES[reason]
@@ -146,7 +177,19 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     storedEnvelopes: () => store.totals.envelopes,
     waitingFetches: () => service?.waitingFetches ?? 0,
     reservations: () => libp2p.services.relay.reservations.size,
-    replayGuardLoad: () => service?.replayGuardLoad ?? 0,
+    replayGuardLoad: () => (service?.replayGuardLoad ?? 0) + (blobService?.replayGuardLoad ?? 0),
+    ...(blobStore === undefined
+      ? {}
+      : {
+          blobs: {
+            storedBytes: () => blobStore.totals.bytes,
+            count: () => blobStore.totals.blobs,
+            incomplete: () => blobStore.totals.incomplete,
+            limits: { blob: config.blobMaxBytes, mailbox: config.blobMailboxMaxBytes, peerDay: config.blobPeerMaxBytesPerDay, total: config.blobMaxStoredBytes },
+            retentionSeconds: config.blobRetention / 1000,
+            incompleteTtlSeconds: config.blobIncompleteTtl / 1000,
+          },
+        }),
   })
   const relayMetrics = metrics
   libp2p.addEventListener('connection:open', () => relayMetrics.connectionsOpened.inc())
@@ -182,6 +225,38 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     { onError: (err, context) => logger.error({ context, err: err instanceof Error ? err.message : String(err) }, 'mailbox stream failed') },
   )
 
+  blobService = new BlobService({
+    relayPeerId: peerId,
+    store: blobStore,
+    metrics,
+    penalties,
+    logger,
+    requestsPerSecond: config.requestsPerSecond,
+    requestBurst: config.requestBurst,
+    clockSkewMs: config.clockSkew,
+    // Its own replay memory, a quarter of the mailboxes' (blob requests come in far fewer mailboxes at once).
+    replayGuard: {
+      maxEntries: Math.max(100, Math.floor(config.replayMaxNonces / 4)),
+      maxPerMailbox: config.replayMaxNoncesPerMailbox,
+    },
+    ...(options.now === undefined ? {} : { now: options.now }),
+  })
+  const relayBlobService = blobService
+  const unhandleBlobs = await handleProtocol(
+    asHearthNode(libp2p, penalties),
+    RELAY_BLOB_PROTOCOL,
+    {
+      maxRequestBytes: MAX_BLOB_REQUEST_BYTES,
+      maxResponseBytes: MAX_BLOB_RESPONSE_FRAME_BYTES,
+      // 16 chunks each way: generous for a slow uplink, and reading the request gets only `requestTimeout`.
+      timeoutMs: 60_000 + config.requestTimeout,
+      readTimeoutMs: config.requestTimeout,
+      maxInboundStreams: config.maxStreamsPerConnection,
+    },
+    relayBlobService.handle,
+    { onError: (err, context) => logger.error({ context, err: err instanceof Error ? err.message : String(err) }, 'relay blob stream failed') },
+  )
+
   const http: RunningHttpServer = await startHttpServer({
     host: config.httpHost,
     port: config.httpPort,
@@ -196,6 +271,16 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
   const sweeper = setInterval(() => sweep(), config.sweepInterval)
   sweeper.unref()
   const sweep = (): void => {
+    if (blobStore !== undefined) {
+      drop(
+        blobStore.sweep().then((r) => {
+          if (r.expired + r.incomplete > 0) logger.info({ expired: r.expired, incomplete: r.incomplete, freedBytes: r.expiredBytes + r.incompleteBytes }, 'deleted blobs past retention or never completed')
+        }),
+        (err) => {
+          if (!isHearthError(err, 'NOT_RUNNING')) logger.error({ err: err instanceof Error ? err.message : String(err) }, 'blob sweep failed')
+        },
+      )
+    }
     drop(
       store.sweep().then(({ expired, expiredBytes }) => {
         if (expired > 0) logger.info({ envelopes: expired, freedBytes: expiredBytes }, 'deleted envelopes past retention')
@@ -219,10 +304,13 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     background.abort()
     clearInterval(sweeper)
     await unhandle().catch(() => {})
+    await unhandleBlobs().catch(() => {})
     mailboxService.stopAccepting()
-    const drained = await mailboxService.drained(config.shutdownGrace)
-    if (!drained) logger.warn({ inFlight: mailboxService.inFlight }, 'requests still in flight after the shutdown grace')
+    relayBlobService.stopAccepting()
+    const [drained, blobsDrained] = await Promise.all([mailboxService.drained(config.shutdownGrace), relayBlobService.drained(config.shutdownGrace)])
+    if (!drained || !blobsDrained) logger.warn({ inFlight: mailboxService.inFlight + relayBlobService.inFlight }, 'requests still in flight after the shutdown grace')
     await store.close()
+    await blobStore?.close()
     await libp2p.stop()
     await db.close()
     await http.close()

@@ -23,6 +23,8 @@ const keys = deriveMailboxKeys(secret(7))
 const deposit: MailboxParams = { op: 'deposit', ids: [new Uint8Array(16).fill(1), new Uint8Array(32).fill(2)] }
 const fetchParams: MailboxParams = { op: 'fetch', after: 'c.00000001', reader: null, limit: 100, waitMs: 0 }
 const ack: MailboxParams = { op: 'ack', reader: new Uint8Array(16).fill(9), cursor: 'c.00000002' }
+const blobPut: MailboxParams = { op: 'blob-put-chunks', blob: new Uint8Array(32).fill(3), indices: [0, 1] }
+const blobGet: MailboxParams = { op: 'blob-get-chunks', blob: new Uint8Array(32).fill(3), first: 0, count: 16 }
 
 function check(auth: MailboxAuth, params: MailboxParams, relay = RELAY, guard = new ReplayGuard(), now = NOW) {
   return verifyMailboxRequest(auth, relay, params, guard, now)
@@ -60,16 +62,16 @@ describe('mailbox keys', () => {
 
 describe('mailbox request signatures', () => {
   it('verify for each operation and return the mailbox id', () => {
-    for (const params of [deposit, fetchParams, ack]) {
+    for (const params of [deposit, fetchParams, ack, blobPut, blobGet]) {
       const result = check(signMailboxRequest(keys, RELAY, params, { timestamp: NOW }), params)
       expect(result).toMatchObject({ ok: true })
       if (result.ok) expect(toHex(result.mailboxId)).toBe(toHex(keys.mailboxId))
     }
   })
 
-  it('refuse a deposit signed with the read key and a fetch signed with the deposit key', () => {
+  it('refuse a deposit (or blob put) signed with the read key and a fetch (or blob get) signed with the deposit key', () => {
     const swapped = { ...keys, deposit: keys.read, read: keys.deposit }
-    for (const params of [deposit, fetchParams, ack]) {
+    for (const params of [deposit, fetchParams, ack, blobPut, blobGet]) {
       const auth = signMailboxRequest(swapped, RELAY, params, { timestamp: NOW })
       // The swapped signer signs under the other role's key; the public keys sent are also swapped, so put them back.
       const forged = { ...auth, depositPublic: keys.deposit.publicKey, readPublic: keys.read.publicKey }
@@ -134,7 +136,25 @@ describe('mailbox request signatures', () => {
         reader: fc.uint8Array({ minLength: 16, maxLength: 32 }),
         cursor: fc.stringMatching(/^[a-z0-9.]{1,20}$/),
       }),
+      fc.record({ op: fc.constant('blob-put-list' as const), blob: fc.uint8Array({ minLength: 32, maxLength: 32 }), padded: fc.nat() }),
+      fc.record({
+        op: fc.constant('blob-put-chunks' as const),
+        blob: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        indices: fc.array(fc.nat(20_000), { minLength: 1, maxLength: 16 }),
+      }),
+      fc.record({ op: fc.constant('blob-get-list' as const), blob: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+      fc.record({
+        op: fc.constant('blob-get-chunks' as const),
+        blob: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        first: fc.nat(20_000),
+        count: fc.integer({ min: 1, max: 16 }),
+      }),
     )
+    const flipped = (b: Uint8Array, which: number): Uint8Array => {
+      const c = new Uint8Array(b)
+      c[which % c.length] = c[which % c.length]! ^ 1
+      return c
+    }
     const tamper = (params: MailboxParams, which: number): MailboxParams => {
       switch (params.op) {
         case 'deposit': {
@@ -151,6 +171,14 @@ describe('mailbox request signatures', () => {
               : { ...params, after: params.after === null ? 'x' : null }
         case 'ack':
           return { ...params, cursor: `${params.cursor}x` }
+        case 'blob-put-list':
+          return which % 2 === 0 ? { ...params, padded: params.padded + 1 } : { ...params, blob: flipped(params.blob, which) }
+        case 'blob-put-chunks':
+          return { ...params, indices: [...params.indices, params.indices.length] }
+        case 'blob-get-list':
+          return { ...params, blob: flipped(params.blob, which) }
+        case 'blob-get-chunks':
+          return which % 2 === 0 ? { ...params, first: params.first + 1 } : { ...params, count: params.count + 1 }
       }
     }
     fc.assert(

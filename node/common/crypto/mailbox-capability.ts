@@ -53,7 +53,7 @@ export interface MailboxKeys {
   readonly read: SigningKeyPair
 }
 
-export type MailboxOperation = 'deposit' | 'fetch' | 'ack'
+export type MailboxOperation = MailboxParams['op']
 
 /**
  * The parameters of an operation that the signature covers. Everything a relay acts on is here, so a man in the
@@ -63,6 +63,16 @@ export type MailboxParams =
   | { op: 'deposit'; ids: readonly Uint8Array[] }
   | { op: 'fetch'; after: string | null; reader: Uint8Array | null; limit: number; waitMs: number }
   | { op: 'ack'; reader: Uint8Array; cursor: string }
+  // Relay blob storage (wire/relay-blob.ts, ADR 0030): the same capability, its own operation names.
+  | { op: 'blob-put-list'; blob: Uint8Array; padded: number }
+  | { op: 'blob-put-chunks'; blob: Uint8Array; indices: readonly number[] }
+  | { op: 'blob-get-list'; blob: Uint8Array }
+  | { op: 'blob-get-chunks'; blob: Uint8Array; first: number; count: number }
+
+/** Operations that write (signed with the deposit key); every other one reads (signed with the read key). */
+export function isWriteOperation(op: MailboxOperation): boolean {
+  return op === 'deposit' || op === 'blob-put-list' || op === 'blob-put-chunks'
+}
 
 /** The authorisation part of a request, as it travels. */
 export interface MailboxAuth {
@@ -104,7 +114,7 @@ export function deriveReaderTag(deviceSecret: Uint8Array, mailboxId: Uint8Array)
 
 /** The key pair whose signature an operation needs. */
 function signerOf(keys: MailboxKeys, op: MailboxOperation): SigningKeyPair {
-  return op === 'deposit' ? keys.deposit : keys.read
+  return isWriteOperation(op) ? keys.deposit : keys.read
 }
 
 function paramsArray(params: MailboxParams): unknown[] {
@@ -115,6 +125,14 @@ function paramsArray(params: MailboxParams): unknown[] {
       return ['fetch', params.after, params.reader, params.limit, params.waitMs]
     case 'ack':
       return ['ack', params.reader, params.cursor]
+    case 'blob-put-list':
+      return ['blob-put-list', params.blob, params.padded]
+    case 'blob-put-chunks':
+      return ['blob-put-chunks', params.blob, [...params.indices]]
+    case 'blob-get-list':
+      return ['blob-get-list', params.blob]
+    case 'blob-get-chunks':
+      return ['blob-get-chunks', params.blob, params.first, params.count]
   }
 }
 
@@ -194,10 +212,10 @@ export function verifyMailboxRequest(
     return { ok: false, reason: 'stale', detail: 'request timestamp outside the accepted window' }
   }
   const mailboxId = mailboxIdOf(auth.depositPublic, auth.readPublic)
-  const signer = params.op === 'deposit' ? auth.depositPublic : auth.readPublic
+  const signer = isWriteOperation(params.op) ? auth.depositPublic : auth.readPublic
   const bytes = mailboxSigningBytes(relayPeerId, mailboxId, params, auth.timestamp, auth.nonce)
   if (!verifyWithLabel(signer, Labels.mailboxRequest, bytes, auth.signature)) {
-    return { ok: false, reason: 'unauthorized', detail: `no valid ${params.op === 'deposit' ? 'deposit' : 'read'} capability` }
+    return { ok: false, reason: 'unauthorized', detail: `no valid ${isWriteOperation(params.op) ? 'deposit' : 'read'} capability` }
   }
   const verdict = guard.record(toBase64Url(mailboxId), toBase64Url(auth.nonce), auth.timestamp, now)
   if (verdict === 'busy') return { ok: false, reason: verdict, detail: REPLAY_DETAIL[verdict], retryAfterMs: guard.retryAfterMs(now) }

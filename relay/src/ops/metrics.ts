@@ -14,6 +14,18 @@ export interface MetricSources {
   waitingFetches(): number
   reservations(): number
   replayGuardLoad(): number
+  /** Blob storage (blobs/relay-blob-store.ts); absent when the relay does not store blobs. */
+  blobs?: BlobMetricSources
+}
+
+export interface BlobMetricSources {
+  storedBytes(): number
+  count(): number
+  incomplete(): number
+  /** The configured limits, shown so dashboards can draw them beside the usage. */
+  limits: { blob: number; mailbox: number; peerDay: number; total: number }
+  retentionSeconds: number
+  incompleteTtlSeconds: number
 }
 
 export function createMetrics(sources: MetricSources) {
@@ -34,6 +46,26 @@ export function createMetrics(sources: MetricSources) {
   gauge('hearth_relay_waiting_fetches', 'Fetches held open waiting for new deposits (long-polls).', sources.waitingFetches)
   gauge('hearth_relay_circuit_reservations', 'Circuit relay v2 reservations held.', sources.reservations)
   gauge('hearth_relay_replay_guard_load', 'Request nonces remembered to refuse replays, each mailbox counting as 5 (at most replayMaxNonces).', sources.replayGuardLoad)
+  const blobs = sources.blobs
+  if (blobs !== undefined) {
+    gauge('hearth_relay_blob_stored_bytes', 'Bytes held for blobs (ciphertext, hash lists and a fixed per-blob overhead), what blobMaxStoredBytes limits.', blobs.storedBytes)
+    gauge('hearth_relay_blobs', 'Blobs held (complete or not).', blobs.count)
+    gauge('hearth_relay_blobs_incomplete', 'Blobs whose upload has not completed.', blobs.incomplete)
+    const limit = new Gauge({
+      name: 'hearth_relay_blob_limit_bytes',
+      help: 'Configured blob limits: blob (per blob), mailbox (per mailbox), peer_day (per uploading peer per UTC day), total (budget).',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    })
+    limit.set({ limit: 'blob' }, blobs.limits.blob)
+    limit.set({ limit: 'mailbox' }, blobs.limits.mailbox)
+    limit.set({ limit: 'peer_day' }, blobs.limits.peerDay)
+    limit.set({ limit: 'total' }, blobs.limits.total)
+    new Gauge({ name: 'hearth_relay_blob_retention_seconds', help: 'Configured blob retention.', registers: [registry] }).set(blobs.retentionSeconds)
+    new Gauge({ name: 'hearth_relay_blob_incomplete_ttl_seconds', help: 'Configured lifetime of an upload that does not complete.', registers: [registry] }).set(
+      blobs.incompleteTtlSeconds,
+    )
+  }
 
   return {
     registry,
@@ -96,6 +128,49 @@ export function createMetrics(sources: MetricSources) {
       name: 'hearth_relay_write_batch_duration_seconds',
       help: 'Time of one synced write batch (group commit) of deposits.',
       buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    blobRequests: new Counter({
+      name: 'hearth_relay_blob_requests_total',
+      help: 'Relay blob requests by operation (put-list, put-chunks, get-list, get-chunks, unknown) and outcome (ok, refused, error).',
+      labelNames: ['op', 'outcome'] as const,
+      registers: [registry],
+    }),
+    blobChunksReceived: new Counter({
+      name: 'hearth_relay_blob_chunks_received_total',
+      help: 'Uploaded blob chunks by result: stored, duplicate, corrupt (refused: not matching the hash list).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    blobChunksServed: new Counter({
+      name: 'hearth_relay_blob_chunks_served_total',
+      help: 'Blob chunks served.',
+      registers: [registry],
+    }),
+    blobBytesServed: new Counter({
+      name: 'hearth_relay_blob_served_bytes_total',
+      help: 'Blob chunk bytes served.',
+      registers: [registry],
+    }),
+    blobEvictions: new Counter({
+      name: 'hearth_relay_blob_evictions_total',
+      help: 'Blobs evicted (oldest first) to stay within the blob budget.',
+      registers: [registry],
+    }),
+    blobEvictedBytes: new Counter({
+      name: 'hearth_relay_blob_evicted_bytes_total',
+      help: 'Bytes of blobs evicted to stay within the blob budget.',
+      registers: [registry],
+    }),
+    blobExpired: new Counter({
+      name: 'hearth_relay_blob_expired_total',
+      help: 'Blobs deleted by age: retention (kept their full time) or incomplete (upload never completed).',
+      labelNames: ['why'] as const,
+      registers: [registry],
+    }),
+    blobDamaged: new Counter({
+      name: 'hearth_relay_blob_damaged_chunks_total',
+      help: 'Stored blob chunks that failed their hash when read back (disk damage); they are unmarked, not served.',
       registers: [registry],
     }),
     batchEnvelopes: new Histogram({
