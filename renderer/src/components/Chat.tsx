@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
-import { errorText } from '../api/client.js'
+import { errorText, type Api } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { useChat } from '../hooks/useChat.js'
 import { useMembers } from '../hooks/useMembers.js'
@@ -11,10 +11,11 @@ import { startOfDay } from '../lib/time.js'
 import { firstUnreadId, lastEditable } from '../lib/unread.js'
 import { buildItems } from '../state/items.js'
 import type { Drafts } from '../state/drafts.js'
-import { Composer, type ComposerHandle, type SendExtras } from './Composer.js'
+import { Composer, DEFAULT_MAX_FILE_BYTES, type ComposerHandle, type SendExtras } from './Composer.js'
 import { ErrorNote } from './Dialog.js'
 import { GroupInfoDialog } from './GroupInfoDialog.js'
 import { JumpToLatest } from './JumpToLatest.js'
+import { MediaProvider } from './MediaProvider.js'
 import { MessageList } from './MessageList.js'
 import { ListRow, type RowActions } from './MessageRow.js'
 import { TypingIndicator } from './TypingIndicator.js'
@@ -55,6 +56,7 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
     [state.messages, state.optimistic, today, systemLines, olderMessages],
   )
   const [groupInfo, setGroupInfo] = useState(false)
+  const maxFileBytes = useMaxFileBytes(api)
 
   // ------------------------------------------------------------------------------------------ read receipts
   const atBottom = useRef(true)
@@ -106,7 +108,7 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
     const id = newestTheirs?.id ?? null
     // The first page is history, not news: only what arrives after it is announced.
     if (announced.current !== undefined && id !== null && id !== announced.current && newestTheirs !== undefined) {
-      setAnnouncement(`${names.get(newestTheirs.author) ?? newestTheirs.authorName}: ${newestTheirs.body.slice(0, 280)}`)
+      setAnnouncement(`${names.get(newestTheirs.author) ?? newestTheirs.authorName}: ${announcedText(newestTheirs)}`)
     }
     announced.current = id
   }, [state.loaded, newestTheirs, names])
@@ -146,98 +148,117 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
 
   const members = `${conversation.memberCount} ${conversation.memberCount === 1 ? 'member' : 'members'}`
   return (
-    <section className="chat" aria-labelledby="chat-title">
-      <header className="chat-header">
-        <div className="chat-title-block">
-          <h2 id="chat-title">{conversation.name}</h2>
-          <p className="muted small">
-            {conversation.kind === 'direct' ? 'Direct chat' : 'Group'} · {members}
+    <MediaProvider api={api} conversationId={conversationId} messages={state.messages} names={names}>
+      <section className="chat" aria-labelledby="chat-title">
+        <header className="chat-header">
+          <div className="chat-title-block">
+            <h2 id="chat-title">{conversation.name}</h2>
+            <p className="muted small">
+              {conversation.kind === 'direct' ? 'Direct chat' : 'Group'} · {members}
+            </p>
+          </div>
+          <div className="chat-actions">
+            {/* A direct chat holds two people: once both are in, an invite could only be refused. */}
+            {conversation.role === 'admin' && !conversation.removed && !(conversation.kind === 'direct' && conversation.memberCount >= 2) && (
+              <button type="button" onClick={onInvite}>
+                Invite
+              </button>
+            )}
+            {conversation.kind === 'group' && (
+              <button type="button" onClick={() => setGroupInfo(true)}>
+                Group info
+              </button>
+            )}
+            <button type="button" onClick={onMembers}>
+              Members
+            </button>
+          </div>
+        </header>
+        {conversation.removed && (
+          <p className="banner warning" role="status">
+            {conversation.left === true
+              ? 'You left this group. You can still read what was said before you left.'
+              : 'You were removed from this conversation. You can still read what was said before.'}
           </p>
-        </div>
-        <div className="chat-actions">
-          {/* A direct chat holds two people: once both are in, an invite could only be refused. */}
-          {conversation.role === 'admin' && !conversation.removed && !(conversation.kind === 'direct' && conversation.memberCount >= 2) && (
-            <button type="button" onClick={onInvite}>
-              Invite
-            </button>
-          )}
-          {conversation.kind === 'group' && (
-            <button type="button" onClick={() => setGroupInfo(true)}>
-              Group info
-            </button>
-          )}
-          <button type="button" onClick={onMembers}>
-            Members
-          </button>
-        </div>
-      </header>
-      {conversation.removed && (
-        <p className="banner warning" role="status">
-          {conversation.left === true
-            ? 'You left this group. You can still read what was said before you left.'
-            : 'You were removed from this conversation. You can still read what was said before.'}
-        </p>
-      )}
-      {groupInfo && (
-        <GroupInfoDialog
-          conversation={conversation}
-          onClose={() => setGroupInfo(false)}
-          onMembers={() => {
-            setGroupInfo(false)
-            onMembers()
-          }}
-        />
-      )}
-      {(conversation.conflicts?.length ?? 0) > 0 && (
-        <p className="banner" role="status">
-          {conflictNotice(conversation.conflicts!.map((c) => names.get(c.account) ?? c.displayName))}
-        </p>
-      )}
-      <ErrorNote error={state.error} />
-      {!state.loaded && state.error === null ? (
-        <p className="placeholder" role="status">
-          Loading messages…
-        </p>
-      ) : items.length === 0 ? (
-        <p className="placeholder">No messages yet. Say hello!</p>
-      ) : (
-        <div className="chat-log" ref={logRef}>
-          <MessageList
-            items={items}
-            label={`Messages in ${conversation.name}`}
-            canLoadOlder={state.nextBefore !== null}
-            loadingOlder={state.loadingOlder}
-            onLoadOlder={chat.loadOlder}
-            onAtBottomChange={onAtBottomChange}
-            followSignal={followSignal}
-            renderItem={renderItem}
-            onReply={onReply}
-            onEdit={onEdit}
-            {...(typeof dividerBefore === 'string' ? { dividerBefore } : {})}
+        )}
+        {groupInfo && (
+          <GroupInfoDialog
+            conversation={conversation}
+            onClose={() => setGroupInfo(false)}
+            onMembers={() => {
+              setGroupInfo(false)
+              onMembers()
+            }}
           />
-          {scrolledUp && <JumpToLatest unread={conversation.removed ? 0 : conversation.unread} onJump={jumpToLatest} />}
+        )}
+        {(conversation.conflicts?.length ?? 0) > 0 && (
+          <p className="banner" role="status">
+            {conflictNotice(conversation.conflicts!.map((c) => names.get(c.account) ?? c.displayName))}
+          </p>
+        )}
+        <ErrorNote error={state.error} />
+        {!state.loaded && state.error === null ? (
+          <p className="placeholder" role="status">
+            Loading messages…
+          </p>
+        ) : items.length === 0 ? (
+          <p className="placeholder">No messages yet. Say hello!</p>
+        ) : (
+          <div className="chat-log" ref={logRef}>
+            <MessageList
+              items={items}
+              label={`Messages in ${conversation.name}`}
+              canLoadOlder={state.nextBefore !== null}
+              loadingOlder={state.loadingOlder}
+              onLoadOlder={chat.loadOlder}
+              onAtBottomChange={onAtBottomChange}
+              followSignal={followSignal}
+              renderItem={renderItem}
+              onReply={onReply}
+              onEdit={onEdit}
+              {...(typeof dividerBefore === 'string' ? { dividerBefore } : {})}
+            />
+            {scrolledUp && <JumpToLatest unread={conversation.removed ? 0 : conversation.unread} onJump={jumpToLatest} />}
+          </div>
+        )}
+        <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+          {announcement}
         </div>
-      )}
-      <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
-        {announcement}
-      </div>
-      <TypingIndicator names={typingNames} />
-      <Composer
-        ref={composer}
-        conversationName={conversation.name}
-        initialDraft={drafts.get(conversationId)}
-        onDraftChange={(text) => drafts.set(conversationId, text)}
-        onSend={send}
-        onEdit={saveEdit}
-        lastEditable={editLast}
-        onTyping={typing.typing}
-        members={others}
-        disabled={conversation.removed}
-        disabledReason="You can no longer write here"
-        autoFocus={focusComposer}
-      />
-    </section>
+        <TypingIndicator names={typingNames} />
+        <Composer
+          ref={composer}
+          conversationName={conversation.name}
+          initialDraft={drafts.get(conversationId)}
+          onDraftChange={(text) => drafts.set(conversationId, text)}
+          onSend={send}
+          onEdit={saveEdit}
+          lastEditable={editLast}
+          onTyping={typing.typing}
+          members={others}
+          disabled={conversation.removed}
+          disabledReason="You can no longer write here"
+          autoFocus={focusComposer}
+          maxFileBytes={maxFileBytes}
+        />
+      </section>
+    </MediaProvider>
   )
+}
+
+/** The size limit for sending files, from the core's settings (its default until they are read, or if they cannot be). */
+function useMaxFileBytes(api: Api): number {
+  const [max, setMax] = useState(DEFAULT_MAX_FILE_BYTES)
+  useEffect(() => {
+    let alive = true
+    api.call('settings.get').then(
+      (s) => alive && typeof s.maxFileBytes === 'number' && s.maxFileBytes > 0 && setMax(s.maxFileBytes),
+      () => {},
+    )
+    return () => {
+      alive = false
+    }
+  }, [api])
+  return max
 }
 
 /**
@@ -247,6 +268,19 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
 function scrollToEnd(log: HTMLElement, frames = 12): void {
   log.scrollTop = log.scrollHeight
   if (frames > 0 && log.scrollHeight - log.scrollTop - log.clientHeight > 1) requestAnimationFrame(() => scrollToEnd(log, frames - 1))
+}
+
+/** What a new message says out loud: its text, and what it carries (a caption alone would hide the photo). */
+export function announcedText(message: MessageView): string {
+  const attachments = message.attachments ?? []
+  const photos = attachments.filter((a) => a.kind === 'image').length
+  const files = attachments.length - photos
+  const carried = [photos === 0 ? '' : photos === 1 ? 'a photo' : `${photos} photos`, files === 0 ? '' : files === 1 ? 'a file' : `${files} files`]
+    .filter(Boolean)
+    .join(' and ')
+  const body = message.body.slice(0, 280)
+  if (carried === '') return body
+  return body.length === 0 ? `sent ${carried}` : `sent ${carried}: ${body}`
 }
 
 function findNewestTheirs(messages: MessageView[]): MessageView | undefined {

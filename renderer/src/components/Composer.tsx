@@ -5,16 +5,25 @@ import {
   useLayoutEffect,
   useRef,
   useState,
+  type ClipboardEvent,
+  type DragEvent,
   type FormEvent,
   type KeyboardEvent,
   type Ref,
   type SyntheticEvent,
 } from 'react'
 import type { MessageView } from '../../../node/src/api/types.js'
+import type { OutgoingFile } from '../hooks/useChat.js'
+import { usePendingFiles } from '../hooks/usePendingFiles.js'
 import { composerKeyAction } from '../lib/composer-keys.js'
+import type { PrepareImage } from '../lib/outgoing-file.js'
 import { activeMention, insertMention, mentionsInText, suggestMentions, type Mentionable, type PickedMention } from '../lib/mentions.js'
 import { MAX_BODY_CHARS, measureBody, type BodyMeasure } from '../lib/message-limits.js'
+import { ComposerFiles } from './ComposerFiles.js'
 import { MentionList } from './MentionList.js'
+
+/** The size limit until the core's setting is known (its default). */
+export const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 
 /** What a send carries besides the text. */
 export interface SendExtras {
@@ -22,6 +31,8 @@ export interface SendExtras {
   replyTo?: string
   /** Accounts of the members mentioned (picked from the list and still in the text). */
   mentions?: string[]
+  /** Photos (already resized) and files; the text is then their caption and may be empty. */
+  files?: OutgoingFile[]
 }
 
 /** What the chat asks of the composer when the person picks Reply or Edit on a message. */
@@ -53,6 +64,10 @@ export interface ComposerProps {
   disabledReason?: string
   autoFocus?: boolean
   ref?: Ref<ComposerHandle>
+  /** The largest file that may be sent (the core's setting); larger ones are refused before anything is sent. */
+  maxFileBytes?: number
+  /** How a photo is made ready (resized, metadata removed); tests pass their own, browsers decode for real. */
+  prepareImage?: PrepareImage
 }
 
 /** Why the last send or edit did not happen; a refusal for length follows the text as it is edited. */
@@ -84,7 +99,12 @@ export function Composer({
   disabled = false,
   disabledReason,
   autoFocus,
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+  prepareImage,
 }: ComposerProps) {
+  const pending = usePendingFiles({ maxFileBytes, prepare: prepareImage })
+  const [dragging, setDragging] = useState(false)
+  const picker = useRef<HTMLInputElement>(null)
   const [text, setText] = useState(initialDraft)
   const [mode, setModeState] = useState<Mode>(WRITE)
   const [problem, setProblem] = useState<Problem | null>(null)
@@ -185,16 +205,19 @@ export function Composer({
   }
 
   // ------------------------------------------------------------------------------------------- send and save
-  const giveBack = (body: string, error: string, extras: { to: Mode; picked: PickedMention[] }) => {
+  const giveBack = (body: string, error: string, extras: { to: Mode; picked: PickedMention[]; files: OutgoingFile[] }) => {
     // Typed since? The refused text goes first, nothing is overwritten. An answer becomes an answer again.
     if (modeRef.current.kind === 'write' && extras.to.kind === 'reply') setMode(extras.to)
-    change(latest.current.length === 0 ? body : `${body}\n${latest.current}`)
+    pending.restore(extras.files)
+    change(latest.current.length === 0 || body.length === 0 ? `${body}${latest.current}` : `${body}\n${latest.current}`)
     setPicked((p) => [...p, ...extras.picked])
     setProblem(measureBody(body).over ? { kind: 'too-long' } : { kind: 'not-sent', error })
   }
 
+  const hasFiles = pending.files.length > 0 && mode.kind !== 'edit'
   const send = () => {
-    if (text.trim().length === 0 || disabled) return
+    if ((text.trim().length === 0 && !hasFiles) || disabled) return
+    if (hasFiles && pending.preparing) return
     if (measure.over) {
       // Refused in place: the text stays, and the person is told what to do.
       setProblem({ kind: 'too-long' })
@@ -205,20 +228,23 @@ export function Composer({
       return
     }
     setProblem(null)
-    const body = text
+    // With files, text of only spaces is no caption at all.
+    const body = hasFiles && text.trim().length === 0 ? '' : text
     const sentMode = mode
     const sentPicked = picked
     const extras: SendExtras = {}
     if (mode.kind === 'reply') extras.replyTo = mode.to.id
     const mentions = mentionsInText(body, picked, new Set(members.map((m) => m.account)))
     if (mentions.length > 0) extras.mentions = mentions
+    const files = hasFiles ? pending.take() : []
+    if (files.length > 0) extras.files = files
     setMode(WRITE)
     setPicked([])
     change('')
     const outcome = Object.keys(extras).length === 0 ? onSend(body) : onSend(body, extras)
     if (outcome !== undefined) {
       void outcome.then((error) => {
-        if (error !== null) giveBack(body, error, { to: sentMode, picked: sentPicked })
+        if (error !== null) giveBack(body, error, { to: sentMode, picked: sentPicked, files })
       })
     }
   }
@@ -295,17 +321,57 @@ export function Composer({
       send()
     }
   }
+  // ------------------------------------------------------------------------------------------ files: pick, drop, paste
+  const editing = mode.kind === 'edit'
+  const canAttach = !disabled && !editing
+  const addFiles = (list: FileList | null) => {
+    if (list === null || list.length === 0 || !canAttach) return
+    pending.add(Array.from(list))
+    if (problem !== null && problem.kind !== 'too-long') setProblem(null)
+  }
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    // Text pastes as text; only a paste that carries files (a copied photo, a screenshot) attaches them.
+    if (event.clipboardData.files.length === 0 || !canAttach) return
+    event.preventDefault()
+    addFiles(event.clipboardData.files)
+  }
+  const carriesFiles = (event: DragEvent) => Array.from(event.dataTransfer.types).includes('Files')
+  const onDragOver = (event: DragEvent<HTMLFormElement>) => {
+    if (!carriesFiles(event) || !canAttach) return
+    event.preventDefault()
+    event.dataTransfer.dropEffect = 'copy'
+    setDragging(true)
+  }
+  const onDragLeave = (event: DragEvent<HTMLFormElement>) => {
+    // Leaving for one of the form's own children is not leaving.
+    if (event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget)) return
+    setDragging(false)
+  }
+  const onDrop = (event: DragEvent<HTMLFormElement>) => {
+    setDragging(false)
+    if (!carriesFiles(event) || !canAttach) return
+    event.preventDefault()
+    addFiles(event.dataTransfer.files)
+    input.current?.focus()
+  }
+
   const onSubmit = (event: FormEvent) => {
     event.preventDefault()
     send()
   }
 
   // A refusal for length lasts until the text fits; one from the core until the next edit.
-  const shown = problem?.kind === 'too-long' ? (measure.over ? tooLongText(measure) : null) : problem === null ? null : problemText(problem)
+  const shown =
+    problem?.kind === 'too-long' ? (measure.over ? tooLongText(measure) : null) : problem === null ? (editing ? null : pending.refusal) : problemText(problem)
   const describedBy = [mode.kind === 'write' ? null : `${id}-mode`, `${id}-hint`, shown !== null ? `${id}-problem` : null].filter((x) => x !== null).join(' ')
-  const editing = mode.kind === 'edit'
   return (
-    <form className={`composer${editing ? ' editing' : ''}`} onSubmit={onSubmit}>
+    <form
+      className={`composer${editing ? ' editing' : ''}${dragging ? ' dropping' : ''}`}
+      onSubmit={onSubmit}
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+    >
       {mode.kind !== 'write' && (
         <div className={`composer-mode ${mode.kind}`}>
           <p id={`${id}-mode`} className="composer-mode-text">
@@ -334,7 +400,40 @@ export function Composer({
       {listOpen && (
         <MentionList id={`${id}-mentions`} members={suggestions} active={active} optionId={optionId} onPick={pick} onHover={setActiveOption} />
       )}
+      {hasFiles && <ComposerFiles files={pending.files} onRemove={pending.remove} />}
+      {dragging && (
+        <p className="composer-drop-hint" aria-hidden="true">
+          Drop to attach
+        </p>
+      )}
       <div className="composer-row">
+        {!editing && (
+          <>
+            <button
+              type="button"
+              className="composer-attach icon-button"
+              aria-label="Attach photos or files"
+              title="Attach photos or files"
+              disabled={!canAttach}
+              onClick={() => picker.current?.click()}
+            >
+              <span aria-hidden="true">📎</span>
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => {
+                addFiles(e.target.files)
+                // The same file picked again is a change too.
+                e.target.value = ''
+              }}
+            />
+          </>
+        )}
         <label htmlFor={`${id}-input`} className="visually-hidden">
           Message to {conversationName}
         </label>
@@ -344,10 +443,11 @@ export function Composer({
           className="composer-input"
           rows={1}
           value={text}
-          placeholder={disabled ? (disabledReason ?? '') : 'Write a message'}
+          placeholder={disabled ? (disabledReason ?? '') : hasFiles ? 'Add a caption' : 'Write a message'}
           onChange={(e) => onChange(e.target.value, e.target.selectionStart)}
           onSelect={onSelect}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           // Leaving the field closes the list; coming back to the same `@` does not reopen it.
           onBlur={() => listOpen && setDismissedAt(query!.start)}
           // A text field that completes names from a list (the combobox pattern, as far as a textarea may take it:
@@ -361,7 +461,7 @@ export function Composer({
           // Opening a chat is a request to write in it.
           autoFocus={autoFocus}
         />
-        <button type="submit" className="primary" disabled={disabled || text.trim().length === 0}>
+        <button type="submit" className="primary" disabled={disabled || (text.trim().length === 0 && !hasFiles) || (hasFiles && pending.preparing)}>
           {editing ? 'Save' : 'Send'}
         </button>
       </div>

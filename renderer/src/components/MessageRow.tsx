@@ -7,6 +7,8 @@ import { useMyAccount } from '../lib/my-account.js'
 import { fullWhen, timeOfDay } from '../lib/time.js'
 import type { ListItem } from '../state/items.js'
 import type { OptimisticMessage } from '../state/messages.js'
+import { formatBytes, percent } from '../lib/file-size.js'
+import { AttachmentList } from './AttachmentList.js'
 import { ConfirmDeleteDialog } from './ConfirmDeleteDialog.js'
 import { EditMessageDialog } from './EditMessageDialog.js'
 import { useMessageListControls } from './message-context.js'
@@ -132,7 +134,7 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
         ...(onReply === undefined ? [] : [{ id: 'reply', label: 'Reply', run: () => onReply(message) }]),
         { id: 'react', label: 'React…', run: () => setOverlay('react') },
         ...(message.mine ? [{ id: 'edit', label: 'Edit', run: () => (onEdit === undefined ? setOverlay('edit') : onEdit(message)) }] : []),
-        { id: 'copy', label: 'Copy text', run: copy },
+        ...(message.body.length > 0 ? [{ id: 'copy', label: 'Copy text', run: copy }] : []),
         { id: 'details', label: 'Details', run: () => setOverlay('details') },
         { id: 'delete-me', label: 'Delete for me', danger: true, run: () => deleteMessage(false) },
         ...(message.mine || canModerate ? [{ id: 'delete-all', label: 'Delete for everyone…', danger: true, run: () => setOverlay('confirm-delete') }] : []),
@@ -165,7 +167,10 @@ function MessageBubble({ message, first, actions, names, ...props }: BubbleProps
             <QuoteBlock quote={message.replyTo} authorName={names.get(message.replyTo.author) ?? message.replyTo.authorName} onJump={list.jumpTo} />
           )}
           {mentionsMe && <span className="visually-hidden">Mentions you: </span>}
-          <p className={`body${gone ? ' deleted' : ''}`}>{gone ? bodyText(message, names) : <MessageText body={message.body} mentions={mentionNames} />}</p>
+          {!gone && <AttachmentList message={message} authorName={authorName} />}
+          {(gone || message.body.length > 0 || (message.attachments?.length ?? 0) === 0) && (
+            <p className={`body${gone ? ' deleted' : ''}`}>{gone ? bodyText(message, names) : <MessageText body={message.body} mentions={mentionNames} />}</p>
+          )}
           <div className="meta">
             {message.edited && !gone && (
               <button type="button" className="edited link-button" aria-label="Edited: see the versions" onClick={() => setOverlay('details')}>
@@ -277,10 +282,35 @@ function useModeration(api: Api | null, conversationId: string, asking: boolean)
 
 function OptimisticBubble({ message, first, actions }: { message: OptimisticMessage; first: boolean; actions: RowActions }) {
   const failed = message.status === 'failed'
+  const files = message.files ?? []
+  const total = files.reduce((n, f) => n + f.size, 0)
+  const sent = message.sent ?? 0
   return (
     <div className={`message mine optimistic${first ? ' first' : ''}`}>
       <div className="bubble">
-        <p className="body">{message.body}</p>
+        {files.length > 0 && (
+          <div className="optimistic-files">
+            <ul className="plain" aria-label={files.length === 1 ? 'File being sent' : `${files.length} files being sent`}>
+              {files.map((f, i) => (
+                <li key={i} className="optimistic-file">
+                  <span aria-hidden="true">{f.kind === 'image' ? '🖼' : '📄'}</span> {f.name} <span className="muted small">{formatBytes(f.size)}</span>
+                </li>
+              ))}
+            </ul>
+            {!failed && (
+              <div className="optimistic-progress">
+                <progress max={Math.max(1, total)} value={sent} aria-label="Sending files" />
+                <span className="small">
+                  {formatBytes(sent)} of {formatBytes(total)} ({percent(sent, total)} %)
+                </span>
+                <button type="button" className="link-button" onClick={() => actions.discard(message.localId)}>
+                  Cancel
+                </button>
+              </div>
+            )}
+          </div>
+        )}
+        {message.body.length > 0 && <p className="body">{message.body}</p>}
         <div className="meta">
           <time dateTime={new Date(message.at).toISOString()}>{timeOfDay(message.at)}</time>
           <StateBadge state={failed ? 'failed' : 'sending'} />

@@ -9,18 +9,22 @@ import { Settings } from './Settings.js'
 
 afterEach(cleanup)
 
+const MEDIA = { autoDownloadPeerBytes: 25 * 1024 * 1024, autoDownloadRelayBytes: 5 * 1024 * 1024, maxFileBytes: 100 * 1024 * 1024 }
+
 function settingsApi(update: (patch: { displayName?: string | undefined; relays?: string[] | undefined }) => SettingsView): FakeApi {
   return fakeApi({
-    'settings.get': () => ({ displayName: 'Alice', relays: [] }),
+    'settings.get': () => ({ displayName: 'Alice', relays: [], ...MEDIA }),
     'identity.whoami': () => ({ account: 'a'.repeat(64), device: 'd'.repeat(64), displayName: 'Alice', peerId: 'p', addresses: [] }),
     'settings.update': update,
+    'files.usage': () => [],
+    'conversations.list': () => [],
   })
 }
 
 describe('<Settings>', () => {
   it('changes the display name: trimmed, saved through settings.update, reported to the app', async () => {
     const changed: string[] = []
-    const api = settingsApi((patch) => ({ displayName: patch.displayName!, relays: [] }))
+    const api = settingsApi((patch) => ({ displayName: patch.displayName!, relays: [], ...MEDIA }))
     render(
       <ApiContext.Provider value={api}>
         <Settings onClose={() => {}} onNameChanged={(name) => changed.push(name)} />
@@ -61,7 +65,7 @@ describe('<Settings>', () => {
 
   it('says what is wrong with a relay address under the relay field, in plain words, until it is edited', async () => {
     // The core's own check, so the words shown are those of the real refusal.
-    const api = settingsApi((patch) => ({ displayName: 'Alice', relays: validateRelayAddresses(patch.relays ?? []) }))
+    const api = settingsApi((patch) => ({ displayName: 'Alice', relays: validateRelayAddresses(patch.relays ?? []), ...MEDIA }))
     render(
       <ApiContext.Provider value={api}>
         <Settings onClose={() => {}} />

@@ -5,6 +5,7 @@ import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { ErrorNote } from './Dialog.js'
 import { FieldError, invalidWhen } from './FieldError.js'
+import { MediaSettings } from './MediaSettings.js'
 
 type RelayStatus = NetworkStatus['relays'][number]
 
@@ -219,6 +220,8 @@ export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameCh
             </>
           )}
         </section>
+
+        <MediaSettings settings={settings} onSaved={setSettings} />
 
         <section aria-labelledby={`${id}-data`} className="settings-section">
           <h3 id={`${id}-data`}>Data</h3>

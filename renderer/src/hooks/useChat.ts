@@ -1,13 +1,15 @@
 import { useCallback, useEffect, useLayoutEffect, useReducer, useRef } from 'react'
 import { isHearthError, type ErrorCode } from '../../../node/common/errors.js'
+import type { Params } from '../../../node/src/api/contract.js'
 import type { Api } from '../api/client.js'
 import { errorText } from '../api/client.js'
+import { uploadFile } from '../lib/upload.js'
 import { chatReducer, initialChatState, type ChatState } from '../state/messages.js'
 
 export const PAGE_SIZE = 100
 
-/** Refusals about the text itself: sending the same text again gets the same answer. */
-const UNSENDABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TOO_LARGE', 'INVALID_INPUT'])
+/** Refusals about the text or files themselves: sending the same again gets the same answer. */
+const UNSENDABLE: ReadonlySet<string> = new Set<ErrorCode | 'FILE_TOO_LARGE'>(['TOO_LARGE', 'INVALID_INPUT', 'FILE_TOO_LARGE'])
 
 let localIds = 0
 
@@ -17,6 +19,18 @@ export interface SendOptions {
   replyTo?: string | undefined
   /** Accounts it mentions. */
   mentions?: string[] | undefined
+  /** Photos and files, ready to upload (photos already resized); the body is then their caption, perhaps empty. */
+  files?: OutgoingFile[] | undefined
+}
+
+/** A file as the composer hands it over. */
+export interface OutgoingFile {
+  blob: Blob
+  name: string
+  kind: 'image' | 'file'
+  width?: number | undefined
+  height?: number | undefined
+  thumbhash?: string | undefined
 }
 
 export interface ChatControls {
@@ -53,6 +67,9 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     const offUpdated = api.on('message.updated', ({ conversation, message }) => {
       if (conversation === conversationId) dispatch({ type: 'upsert', message })
     })
+    const offProgress = api.on('file.progress', ({ conversation, message, index, state, received, error }) => {
+      if (conversation === conversationId) dispatch({ type: 'fileProgress', progress: { messageId: message, index, state, received, error } })
+    })
     api.call('messages.page', { conversationId, limit: PAGE_SIZE }).then(
       (page) => alive && dispatch({ type: 'page', page, older: false }),
       (err: unknown) => alive && dispatch({ type: 'loadFailed', error: errorText(err) }),
@@ -61,6 +78,7 @@ export function useChat(api: Api, conversationId: string): ChatControls {
       alive = false
       offAdded()
       offUpdated()
+      offProgress()
     }
   }, [api, conversationId])
 
@@ -76,28 +94,44 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     )
   }, [api, conversationId])
 
-  // What each optimistic row was sent with, so a Retry sends the same reply with the same mentions.
+  // What each optimistic row was sent with, so a Retry sends the same reply with the same mentions and files.
   const sentWith = useRef(new Map<string, SendOptions>())
+  // The uploads in progress, by row: discarding the row stops its upload.
+  const uploads = useRef(new Map<string, AbortController>())
+  useEffect(() => {
+    const running = uploads.current
+    return () => {
+      for (const controller of running.values()) controller.abort()
+    }
+  }, [])
   const deliver = useCallback(
     /** `giveBack`: whether the caller takes the text back when it can never be sent (the composer does). */
-    (localId: string, body: string, options: SendOptions, giveBack: boolean): Promise<string | null> =>
-      api.call('messages.send', { conversationId, body, ...sendExtras(options) }).then(
-        (message) => {
+    async (localId: string, body: string, options: SendOptions, giveBack: boolean): Promise<string | null> => {
+      const controller = new AbortController()
+      uploads.current.set(localId, controller)
+      try {
+        const attachments = await uploadAll(api, conversationId, options.files ?? [], controller.signal, (sent) =>
+          dispatch({ type: 'optimisticProgress', localId, sent }),
+        )
+        const message = await api.call('messages.send', { conversationId, body, ...sendExtras(options), ...(attachments.length > 0 ? { attachments } : {}) })
+        sentWith.current.delete(localId)
+        dispatch({ type: 'optimisticSent', localId, message })
+        return null
+      } catch (err) {
+        // Discarded while uploading: the row is gone already.
+        if (controller.signal.aborted) return null
+        if (giveBack && isHearthError(err) && UNSENDABLE.has(err.code)) {
+          // A Retry could never work: the text goes back to the composer instead of sitting here.
           sentWith.current.delete(localId)
-          dispatch({ type: 'optimisticSent', localId, message })
-          return null
-        },
-        (err: unknown) => {
-          if (giveBack && isHearthError(err) && UNSENDABLE.has(err.code)) {
-            // A Retry could never work: the text goes back to the composer instead of sitting here.
-            sentWith.current.delete(localId)
-            dispatch({ type: 'optimisticDiscarded', localId })
-            return errorText(err)
-          }
-          dispatch({ type: 'optimisticFailed', localId, error: errorText(err) })
-          return null
-        },
-      ),
+          dispatch({ type: 'optimisticDiscarded', localId })
+          return errorText(err)
+        }
+        dispatch({ type: 'optimisticFailed', localId, error: errorText(err) })
+        return null
+      } finally {
+        if (uploads.current.get(localId) === controller) uploads.current.delete(localId)
+      }
+    },
     [api, conversationId],
   )
 
@@ -105,7 +139,8 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     (body: string, options: SendOptions = {}) => {
       const localId = `${Date.now().toString(36)}-${++localIds}`
       sentWith.current.set(localId, options)
-      dispatch({ type: 'optimisticAdded', localId, body, at: Date.now() })
+      const files = options.files?.map((f) => ({ name: f.name, size: f.blob.size, kind: f.kind }))
+      dispatch({ type: 'optimisticAdded', localId, body, at: Date.now(), ...(files === undefined ? {} : { files }) })
       return deliver(localId, body, options, true)
     },
     [deliver],
@@ -122,6 +157,8 @@ export function useChat(api: Api, conversationId: string): ChatControls {
   )
 
   const discard = useCallback((localId: string) => {
+    uploads.current.get(localId)?.abort()
+    uploads.current.delete(localId)
     sentWith.current.delete(localId)
     dispatch({ type: 'optimisticDiscarded', localId })
   }, [])
@@ -139,6 +176,27 @@ export function useChat(api: Api, conversationId: string): ChatControls {
   )
 
   return { state, loadOlder, send, resend, discard, retry }
+}
+
+type AttachmentParam = NonNullable<Params<'messages.send'>['attachments']>[number]
+
+/**
+ * Uploads the files one after the other (the core stores each as it comes; in parallel they would only compete for
+ * the same disk and connection) and reports the bytes of all of them taken so far.
+ */
+async function uploadAll(api: Api, conversationId: string, files: OutgoingFile[], signal: AbortSignal, onSent: (sent: number) => void): Promise<AttachmentParam[]> {
+  const out: AttachmentParam[] = []
+  let before = 0
+  for (const file of files) {
+    const uploadId = await uploadFile(api, conversationId, file.name, file.blob, { signal, onProgress: (sent) => onSent(before + sent) })
+    before += file.blob.size
+    const param: AttachmentParam = { uploadId, kind: file.kind }
+    if (file.width !== undefined) param.width = file.width
+    if (file.height !== undefined) param.height = file.height
+    if (file.thumbhash !== undefined) param.thumbhash = file.thumbhash
+    out.push(param)
+  }
+  return out
 }
 
 /** The optional fields as the contract takes them: absent, never undefined or empty. */

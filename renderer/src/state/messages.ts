@@ -9,7 +9,14 @@
  *  - optimistic rows (typed here, not yet accepted by the core) come after every real message, in the order typed,
  *    and each disappears as soon as the core's real message for it is known.
  */
-import type { MessageState, MessageView, Page, ReplyQuote } from '../../../node/src/api/types.js'
+import type { AttachmentState, AttachmentView, MessageState, MessageView, Page, ReplyQuote } from '../../../node/src/api/types.js'
+
+/** A file of a message being sent, as its row shows it until the core has the message. */
+export interface OptimisticFile {
+  name: string
+  size: number
+  kind: 'image' | 'file'
+}
 
 export interface OptimisticMessage {
   localId: string
@@ -19,6 +26,18 @@ export interface OptimisticMessage {
   /** `sending` while the core has not answered; `failed` if it refused (the reason is in `error`). */
   status: 'sending' | 'failed'
   error: string | null
+  /** The files it carries, if any; `sent` counts the bytes of all of them the core has taken so far. */
+  files?: OptimisticFile[]
+  sent?: number
+}
+
+/** A `file.progress` event: how far one file of a message has come on this device. */
+export interface FileProgress {
+  messageId: string
+  index: number
+  state: AttachmentState
+  received: number
+  error?: string | undefined
 }
 
 export interface ChatState {
@@ -37,7 +56,9 @@ export type ChatAction =
   | { type: 'loadingOlder' }
   | { type: 'loadFailed'; error: string }
   | { type: 'upsert'; message: MessageView }
-  | { type: 'optimisticAdded'; localId: string; body: string; at: number }
+  | { type: 'optimisticAdded'; localId: string; body: string; at: number; files?: OptimisticFile[] }
+  | { type: 'optimisticProgress'; localId: string; sent: number }
+  | { type: 'fileProgress'; progress: FileProgress }
   | { type: 'optimisticSent'; localId: string; message: MessageView }
   | { type: 'optimisticFailed'; localId: string; error: string }
   | { type: 'optimisticRetried'; localId: string }
@@ -98,11 +119,15 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         optimistic: at === -1 ? withoutAccepted(state.optimistic, action.message) : state.optimistic,
       }
     }
-    case 'optimisticAdded':
-      return {
-        ...state,
-        optimistic: [...state.optimistic, { localId: action.localId, body: action.body, at: action.at, status: 'sending', error: null }],
-      }
+    case 'optimisticAdded': {
+      const row: OptimisticMessage = { localId: action.localId, body: action.body, at: action.at, status: 'sending', error: null }
+      if (action.files !== undefined && action.files.length > 0) Object.assign(row, { files: action.files, sent: 0 })
+      return { ...state, optimistic: [...state.optimistic, row] }
+    }
+    case 'optimisticProgress':
+      return { ...state, optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, sent: action.sent } : o)) }
+    case 'fileProgress':
+      return withFileProgress(state, action.progress)
     case 'optimisticSent':
       return {
         ...state,
@@ -112,7 +137,10 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'optimisticFailed':
       return { ...state, optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, status: 'failed', error: action.error } : o)) }
     case 'optimisticRetried':
-      return { ...state, optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, status: 'sending', error: null } : o)) }
+      return {
+        ...state,
+        optimistic: state.optimistic.map((o) => (o.localId === action.localId ? { ...o, status: 'sending', error: null, ...(o.files === undefined ? {} : { sent: 0 }) } : o)),
+      }
     case 'optimisticDiscarded':
       return { ...state, optimistic: state.optimistic.filter((o) => o.localId !== action.localId) }
   }
@@ -183,8 +211,42 @@ function sameContent(a: MessageView, b: MessageView): boolean {
     a.deleted === b.deleted &&
     (a.withdrawn ?? null) === (b.withdrawn ?? null) &&
     sameReactions(a.reactions, b.reactions) &&
-    sameQuote(a.replyTo, b.replyTo)
+    sameQuote(a.replyTo, b.replyTo) &&
+    sameAttachments(a.attachments, b.attachments)
   )
+}
+
+function sameAttachments(a: AttachmentView[] | undefined, b: AttachmentView[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.length === b.length && a.every((x, i) => sameAttachment(x, b[i]!))
+}
+
+function sameAttachment(a: AttachmentView, b: AttachmentView): boolean {
+  return a.index === b.index && a.state === b.state && a.received === b.received && a.error === b.error && a.name === b.name
+}
+
+/**
+ * A file moved on: the one attachment of the loaded message changes, nothing else. Progress events come often while a
+ * file downloads and carry only the file's own state; one for a message not loaded (or a file it does not have) is
+ * dropped (the page brings the file's state when the message is loaded). A late event never takes a complete file
+ * back to downloading.
+ */
+function withFileProgress(state: ChatState, progress: FileProgress): ChatState {
+  const i = state.messages.findIndex((m) => m.id === progress.messageId)
+  if (i === -1) return state
+  const message = state.messages[i]!
+  const attachments = message.attachments
+  const at = attachments?.findIndex((a) => a.index === progress.index) ?? -1
+  if (attachments === undefined || at === -1) return state
+  const old = attachments[at]!
+  if (old.state === 'complete' && (progress.state === 'downloading' || progress.state === 'waiting')) return state
+  const next: AttachmentView = { ...old, state: progress.state, received: progress.received }
+  if (progress.error === undefined) delete next.error
+  else next.error = progress.error
+  if (sameAttachment(old, next)) return state
+  const messages = state.messages.slice()
+  messages[i] = { ...message, attachments: attachments.map((a, j) => (j === at ? next : a)) }
+  return { ...state, messages }
 }
 
 function sameReactions(a: Record<string, string[]>, b: Record<string, string[]>): boolean {

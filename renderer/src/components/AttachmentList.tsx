@@ -1,0 +1,227 @@
+import { useState, type CSSProperties } from 'react'
+import type { AttachmentView, MessageView } from '../../../node/src/api/types.js'
+import { errorText } from '../api/client.js'
+import { useApi } from '../api/context.js'
+import { FAMILY_ICON, FAMILY_NAME, fileFamily, isRiskyFile } from '../lib/file-kinds.js'
+import { formatBytes, percent } from '../lib/file-size.js'
+import { placeholderUrl } from '../lib/thumbhash.js'
+import { Dialog } from './Dialog.js'
+import { useFocusOnOpen } from './focus-on-open.js'
+import { isShownAsImage } from './MediaProvider.js'
+import { useMedia } from './media-context.js'
+import { useBlobUrl } from './useBlobUrl.js'
+
+/** The photos (a grid) and files (cards) of one message, above its caption. */
+export function AttachmentList({ message, authorName }: { message: MessageView; authorName: string }) {
+  const attachments = message.attachments ?? []
+  if (attachments.length === 0) return null
+  const images = attachments.filter(isShownAsImage)
+  const files = attachments.filter((a) => !isShownAsImage(a))
+  return (
+    <div className="attachments">
+      {images.length > 0 && (
+        <ul className={`attachment-images count-${Math.min(images.length, 4)}`} aria-label={images.length === 1 ? 'Photo' : `${images.length} photos`}>
+          {images.map((a) => (
+            <li key={a.index}>
+              <AttachmentImage message={message} attachment={a} authorName={authorName} single={images.length === 1} />
+            </li>
+          ))}
+        </ul>
+      )}
+      {files.length > 0 && (
+        <ul className="attachment-files" aria-label={files.length === 1 ? 'File' : `${files.length} files`}>
+          {files.map((a) => (
+            <li key={a.index}>
+              <FileCard message={message} attachment={a} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  )
+}
+
+/** Starting, stopping and retrying a download: the core answers, and the state comes back as file.progress events. */
+function useFileActions(message: MessageView, attachment: AttachmentView) {
+  const api = useApi()
+  const [error, setError] = useState<string | null>(null)
+  const ref = { conversationId: message.conversation, messageId: message.id, index: attachment.index }
+  const run = (method: 'files.download' | 'files.cancel') => {
+    setError(null)
+    api.call(method, ref).catch((err: unknown) => setError(errorText(err)))
+  }
+  return { error, setError, download: () => run('files.download'), cancel: () => run('files.cancel') }
+}
+
+/** Where a file is, in words (with bytes and percent while it moves). */
+export function stateText(a: AttachmentView): string {
+  const size = formatBytes(a.size)
+  switch (a.state) {
+    case 'complete':
+      return size
+    case 'uploading':
+      return `Sending… ${formatBytes(a.received)} of ${size} (${percent(a.received, a.size)} %)`
+    case 'downloading':
+      return `Downloading… ${formatBytes(a.received)} of ${size} (${percent(a.received, a.size)} %)`
+    case 'waiting':
+      return `${size} · Waiting for someone who has it to be online`
+    case 'available':
+      return `${size} · Not downloaded (larger than your automatic download size)`
+    case 'failed':
+      return `${size} · Not downloaded: ${(a.error ?? 'it could not be fetched').replace(/\.$/, '')}`
+    case 'removed':
+      return `${size} · Removed from this device`
+  }
+}
+
+function Progress({ attachment }: { attachment: AttachmentView }) {
+  if (attachment.state !== 'downloading' && attachment.state !== 'uploading') return null
+  return (
+    <progress
+      className="attachment-progress"
+      max={Math.max(1, attachment.size)}
+      value={attachment.received}
+      aria-label={`${attachment.name}: ${attachment.state === 'uploading' ? 'sending' : 'downloading'}`}
+    />
+  )
+}
+
+/** The buttons a file's state allows: download when it waits for a click, cancel while it moves, retry when it failed. */
+function TransferButtons({ attachment, actions }: { attachment: AttachmentView; actions: ReturnType<typeof useFileActions> }) {
+  const name = attachment.name
+  switch (attachment.state) {
+    case 'available':
+      return (
+        <button type="button" className="link-button" aria-label={`Download ${name}`} onClick={actions.download}>
+          Download
+        </button>
+      )
+    case 'downloading':
+    case 'waiting':
+      return (
+        <button type="button" className="link-button" aria-label={`Cancel download of ${name}`} onClick={actions.cancel}>
+          Cancel
+        </button>
+      )
+    case 'failed':
+      return (
+        <button type="button" className="link-button" aria-label={`Retry download of ${name}`} onClick={actions.download}>
+          Retry
+        </button>
+      )
+    default:
+      return null
+  }
+}
+
+function AttachmentImage({ message, attachment, authorName, single }: { message: MessageView; attachment: AttachmentView; authorName: string; single: boolean }) {
+  const media = useMedia()
+  const actions = useFileActions(message, attachment)
+  const complete = attachment.state === 'complete'
+  const ref = complete ? { conversationId: message.conversation, messageId: message.id, index: attachment.index } : null
+  const loaded = useBlobUrl(media?.urls ?? null, ref, attachment.size, attachment.mime)
+  const placeholder = placeholderUrl(attachment.thumbhash)
+  const { width, height } = attachment
+  // The box has the photo's shape from the start, so nothing jumps when the photo replaces its placeholder.
+  const style: CSSProperties | undefined = single && width !== undefined && height !== undefined ? { aspectRatio: `${width} / ${height}` } : undefined
+  const alt = `Photo ${attachment.name} from ${authorName}`
+  const picture =
+    loaded.url !== null ? (
+      <img className="attachment-image-full" src={loaded.url} alt={alt} />
+    ) : (
+      <>
+        {placeholder !== null && <img className="attachment-image-placeholder" src={placeholder} alt="" />}
+        <span className="visually-hidden">{alt}</span>
+      </>
+    )
+  const status = complete ? (loaded.error ?? null) : stateText(attachment)
+  return (
+    <figure className={`attachment-image state-${attachment.state}`} style={style}>
+      {complete && media !== null ? (
+        <button type="button" className="attachment-image-open" aria-label={`Open ${alt}`} onClick={() => media.openViewer(message.id, attachment.index)}>
+          {picture}
+        </button>
+      ) : (
+        <div className="attachment-image-open">{picture}</div>
+      )}
+      {status !== null && (
+        <figcaption className="attachment-image-status">
+          <span>{status}</span>
+          <Progress attachment={attachment} />
+          <TransferButtons attachment={attachment} actions={actions} />
+        </figcaption>
+      )}
+      {actions.error !== null && (
+        <p className="row-problem" role="alert">
+          {actions.error}
+        </p>
+      )}
+    </figure>
+  )
+}
+
+function FileCard({ message, attachment }: { message: MessageView; attachment: AttachmentView }) {
+  const media = useMedia()
+  const actions = useFileActions(message, attachment)
+  const [confirming, setConfirming] = useState(false)
+  const [saving, setSaving] = useState(false)
+  const family = fileFamily(attachment.mime)
+  const risky = isRiskyFile(attachment.name, attachment.mime, attachment.risky === true)
+  const save = () => {
+    if (media === null) return
+    setConfirming(false)
+    setSaving(true)
+    actions.setError(null)
+    void media.save({ messageId: message.id, index: attachment.index, name: attachment.name, size: attachment.size, mime: attachment.mime }).then((error) => {
+      setSaving(false)
+      actions.setError(error)
+    })
+  }
+  return (
+    <div className={`file-card state-${attachment.state}${risky ? ' risky' : ''}`}>
+      <span className="file-card-icon" aria-hidden="true">
+        {FAMILY_ICON[family]}
+      </span>
+      <div className="file-card-text">
+        <span className="file-card-name">{attachment.name}</span>
+        <span className="file-card-detail muted small">
+          {FAMILY_NAME[family]} · {stateText(attachment)}
+        </span>
+        <Progress attachment={attachment} />
+        {risky && attachment.state === 'complete' && <span className="file-card-warning small">This type of file can run programs on your computer.</span>}
+      </div>
+      <div className="file-card-actions">
+        {attachment.state === 'complete' && media !== null && (
+          <button type="button" className="link-button" aria-label={`Save ${attachment.name}`} disabled={saving} onClick={() => (risky ? setConfirming(true) : save())}>
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        )}
+        <TransferButtons attachment={attachment} actions={actions} />
+      </div>
+      {actions.error !== null && (
+        <p className="row-problem" role="alert">
+          {actions.error}
+        </p>
+      )}
+      {confirming && <RiskyFileDialog name={attachment.name} onSave={save} onClose={() => setConfirming(false)} />}
+    </div>
+  )
+}
+
+function RiskyFileDialog({ name, onSave, onClose }: { name: string; onSave(): void; onClose(): void }) {
+  // Focus starts on Cancel: the safe answer is the one Enter gives.
+  const cancel = useFocusOnOpen<HTMLButtonElement>()
+  return (
+    <Dialog title="Save a file that can run programs?" onClose={onClose} description={`“${name}” is a kind of file that can run programs or change your computer when it is opened.`}>
+      <p>Only open it if you expected it from this person and trust where it came from. Hearth never opens files itself.</p>
+      <div className="button-row">
+        <button ref={cancel} type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={onSave}>
+          Save anyway
+        </button>
+      </div>
+    </Dialog>
+  )
+}
