@@ -136,7 +136,7 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
     )
   const status = complete ? (loaded.error ?? null) : stateText(attachment)
   return (
-    <figure className={`attachment-image state-${attachment.state}`} style={style}>
+    <figure className={`attachment-image is-${attachment.state}`} style={style}>
       {complete && media !== null ? (
         <button type="button" className="attachment-image-open" aria-label={`Open ${alt}`} onClick={() => media.openViewer(message.id, attachment.index)}>
           {picture}
@@ -178,7 +178,7 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
     })
   }
   return (
-    <div className={`file-card state-${attachment.state}${risky ? ' risky' : ''}`}>
+    <div className={`file-card is-${attachment.state}${risky ? ' risky' : ''}`}>
       <span className="file-card-icon" aria-hidden="true">
         {FAMILY_ICON[family]}
       </span>
