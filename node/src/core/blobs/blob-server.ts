@@ -1,0 +1,111 @@
+/**
+ * The answering side of /hearth/blob/1.0.0 (blob-frames.ts): serves a blob's hash list and chunk windows to devices of
+ * the conversation's current members. Everything else, a stranger, a removed member, a blob we do not hold, a blob of
+ * another conversation, gets the same NOT_FOUND, so the protocol is no oracle for which blobs we hold.
+ *
+ * Chunks are streamed one at a time from disk (the store re-hashes each before it is sent, so a chunk damaged on our
+ * disk is never passed on): one request costs at most one chunk of memory, however many peers ask.
+ */
+import { HearthError } from '../../../common/errors.js'
+import type { HearthNode } from '../../../common/net/create-node.js'
+import { handleProtocol, type HandleOptions } from '../../../common/net/request-response.js'
+import {
+  BLOB_LIMITS,
+  BLOB_PROTOCOL,
+  decodeBlobRequest,
+  encodeChunkFrame,
+  encodeHaveFrame,
+  type BlobRequest,
+} from './blob-frames.js'
+
+/** What the server reads of a blob's record (BlobStore's record satisfies it). */
+export interface ServedBlobRecord {
+  conversation: string
+  chunks: number
+  complete: boolean
+  /** Bitmap of held chunks: bit (i & 7) of byte (i >> 3) for chunk i. */
+  have: Uint8Array
+}
+
+/** The part of BlobStore the server uses. */
+export interface ServingStore {
+  get(id: string): Promise<ServedBlobRecord | undefined>
+  hashList(id: string): Promise<Uint8Array | undefined>
+  /** The chunk's ciphertext, re-hashed against the hash list; undefined when not held or damaged on disk. */
+  readChunk(id: string, index: number): Promise<Uint8Array | undefined>
+}
+
+export interface BlobServerDeps {
+  node: HearthNode
+  store: ServingStore
+  /** Whether `peer` is a device of a current member of `conversation` (the core's membership view). */
+  isMemberDevice(conversation: string, peer: string): boolean
+  /** Counts refusals ('blob-unauthorized'), as the core's SecurityCounters do. */
+  counters?: { count(reason: string): void }
+  onError?: HandleOptions['onError']
+}
+
+const notFound = (): HearthError => new HearthError('NOT_FOUND', 'blob not found')
+
+function holds(record: ServedBlobRecord, index: number): boolean {
+  return record.complete || ((record.have[index >> 3] ?? 0) >> (index & 7)) & 1 ? true : false
+}
+
+export class BlobServer {
+  private stopServing: (() => Promise<void>) | undefined
+
+  constructor(private readonly deps: BlobServerDeps) {}
+
+  async start(): Promise<void> {
+    if (this.stopServing !== undefined) return
+    const options: HandleOptions = this.deps.onError === undefined ? {} : { onError: this.deps.onError }
+    this.stopServing = await handleProtocol(
+      this.deps.node,
+      BLOB_PROTOCOL,
+      BLOB_LIMITS,
+      (request, ctx) => this.serve(request, ctx.peer, ctx.signal),
+      options,
+    )
+  }
+
+  async stop(): Promise<void> {
+    const stop = this.stopServing
+    this.stopServing = undefined
+    await stop?.()
+  }
+
+  /** One exchange: the response frames for `requestBytes` from `peer`. Throws HearthError (sent as an error frame). */
+  async *serve(requestBytes: Uint8Array, peer: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const req = decodeBlobRequest(requestBytes)
+    const record = await this.authorised(req, peer)
+    if (req.q === 'h') {
+      const hashList = await this.deps.store.hashList(req.id)
+      if (hashList === undefined) throw notFound()
+      yield hashList
+      return
+    }
+    // A window past the end is a requester bug or a probe: the same answer as a blob we lack says nothing new.
+    if (req.first + req.count > record.chunks) throw notFound()
+    const held: boolean[] = []
+    for (let k = 0; k < req.count; k++) held.push(holds(record, req.first + k))
+    yield encodeHaveFrame(held)
+    for (let k = 0; k < req.count; k++) {
+      if (!held[k]) continue
+      if (signal.aborted) return
+      const cipher = await this.deps.store.readChunk(req.id, req.first + k)
+      // Damaged on our disk (the store refused it): leave it out; the requester fetches it elsewhere.
+      if (cipher === undefined) continue
+      yield encodeChunkFrame(req.first + k, cipher)
+    }
+  }
+
+  private async authorised(req: BlobRequest, peer: string): Promise<ServedBlobRecord> {
+    if (!this.deps.isMemberDevice(req.conversation, peer)) {
+      this.deps.counters?.count('blob-unauthorized')
+      throw notFound()
+    }
+    const record = await this.deps.store.get(req.id)
+    if (record === undefined || record.conversation !== req.conversation) throw notFound()
+    return record
+  }
+}
