@@ -5,7 +5,9 @@ import { createHearthNode, type NodeOptions } from '../../node/common/net/create
 import { MailboxClient } from '../../node/common/net/mailbox-client.js'
 import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
 import { openDatabase } from '../../node/common/storage/database.js'
+import { BlobStore } from '../../node/src/core/blobs/blob-store.js'
 import { Core } from '../../node/src/core/core.js'
+import { Logger } from '../../node/src/core/logger.js'
 import { createIdentity, type Identity } from '../../node/src/identity/identity.js'
 import { CoreStore } from '../../node/src/store/core-store.js'
 
@@ -55,7 +57,9 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
   const relays = options.relays
   if (relays !== undefined) await store.commit([store.putSettings({ relays })], true)
   let saved = identity
+  const blobs = await BlobStore.open(dir, store, Logger.silent())
   const core = new Core({
+    blobs,
     identity,
     // Test cores keep their identity in memory (the harness made it); a restart comes back with the last one saved.
     saveIdentity: async (renamed) => {
@@ -78,6 +82,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
       stopped = true
       await core.stop()
       await node.stop()
+      await blobs.close()
       await db.close()
     },
     async restart() {

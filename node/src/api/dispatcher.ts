@@ -85,7 +85,10 @@ const handlers: Handlers = {
     return null
   },
 
-  'messages.send': (core, p) => core.send(cid(p.conversationId), p.body, { replyTo: p.replyTo, mentions: p.mentions }),
+  'messages.send': (core, p) =>
+    p.attachments === undefined
+      ? core.send(cid(p.conversationId), p.body, { replyTo: p.replyTo, mentions: p.mentions })
+      : core.sendFiles(cid(p.conversationId), p.body, p.attachments, { replyTo: p.replyTo, mentions: p.mentions }),
   'messages.edit': (core, p) => core.edit(cid(p.conversationId), p.messageId, p.body, { mentions: p.mentions }),
   'messages.react': (core, p) => core.react(cid(p.conversationId), p.messageId, p.emoji),
   'messages.delete': async (core, p) => {
@@ -101,6 +104,31 @@ const handlers: Handlers = {
   'messages.page': (core, p) => core.page(cid(p.conversationId), { before: p.before, limit: p.limit }),
   'messages.markRead': (core, p) => core.markRead(cid(p.conversationId), p.upTo),
   'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),
+
+  'files.begin': (core, p) => core.beginFile(cid(p.conversationId), p.name, p.size),
+  'files.append': (core, p) => core.appendFile(p.uploadId, Buffer.from(p.data, 'base64')),
+  'files.abort': async (core, p) => {
+    await core.abortFile(p.uploadId)
+    return null
+  },
+  'files.read': (core, p) => core.readFile(cid(p.conversationId), p.messageId, p.index, p.offset, p.length),
+  'files.save': async (core, p) => {
+    await core.saveFile(cid(p.conversationId), p.messageId, p.index, p.path)
+    return null
+  },
+  'files.download': async (core, p) => {
+    await core.downloadFile(cid(p.conversationId), p.messageId, p.index)
+    return null
+  },
+  'files.cancel': async (core, p) => {
+    await core.cancelFile(cid(p.conversationId), p.messageId, p.index)
+    return null
+  },
+  'files.usage': (core) => core.fileUsage(),
+  'files.clear': async (core, p) => {
+    await core.clearFiles(cid(p.conversationId))
+    return null
+  },
 
   'network.peers': (core) => core.peers(),
   'chats.requests': (core) => core.chatRequestList(),
@@ -118,7 +146,14 @@ const handlers: Handlers = {
   }),
 
   'settings.get': (core) => core.settings(),
-  'settings.update': (core, p) => core.updateSettings({ displayName: p.displayName, relays: p.relays }),
+  'settings.update': (core, p) =>
+    core.updateSettings({
+      displayName: p.displayName,
+      relays: p.relays,
+      autoDownloadPeerBytes: p.autoDownloadPeerBytes,
+      autoDownloadRelayBytes: p.autoDownloadRelayBytes,
+      maxFileBytes: p.maxFileBytes,
+    }),
 }
 
 /**

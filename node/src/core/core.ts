@@ -1,7 +1,7 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ChatRequestView, ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, FileUsageView, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
 import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
@@ -44,6 +44,8 @@ import type { MailboxPort, RelayStatus } from './relays/relay-mailboxes.js'
 import { RelayService } from './relays/relay-service.js'
 import { SecurityCounters } from './security-counters.js'
 import { Outbox } from './send/outbox.js'
+import type { BlobStore } from './blobs/blob-store.js'
+import { FileService } from './blobs/file-service.js'
 import { SerialQueue } from './serial-queue.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
 import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
@@ -74,6 +76,8 @@ export interface CoreOptions {
   gossipAllowance?: { burst: number; perSecond: number }
   /** How long a join waits for the inviting device before asking through the relay (join-relay-joiner.ts). */
   joinDirectWaitMs?: number
+  /** Encrypted files of photos and attachments, on disk beside the database (blobs/blob-store.ts). */
+  blobs: BlobStore
 }
 
 /**
@@ -128,6 +132,7 @@ export class Core {
   private readonly details: MessageDetails
   private readonly prefs: ConversationPrefsStore
   private readonly chatRequests: ChatRequests
+  private readonly files: FileService
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -252,6 +257,14 @@ export class Core {
     })
     this.inbox = new Inbox(kernel, (rt, items) => this.ingest.ingest(rt, items))
     this.settingsPart = new Settings(kernel, this.membership, this.relays, options.saveIdentity)
+    this.files = new FileService(kernel, options.blobs, {
+      send: (id, intent) => this.outbox.send(id, intent),
+      settings: () => this.settingsPart.files(),
+      relaySources: () => [],
+      uploadToRelays: () => undefined,
+    })
+    this.readModel.fileViews = (row) => this.files.views(row)
+    kernel.forgotten.push((rows) => drop(this.files.forget(rows), (err) => kernel.log.warn({ err }, 'removing the files of a deleted message failed')))
     this.chatRequests = new ChatRequests(kernel, {
       createDirect: (name) => this.commands.create({ kind: 'direct', name }),
       createInvite: (id, o) => this.commands.createInvite(id, o),
@@ -275,6 +288,7 @@ export class Core {
   async start(): Promise<void> {
     const { kernel } = this
     this.relays.restore((await this.store.getSettings())?.relays ?? [])
+    await this.settingsPart.load()
     await this.prefs.load()
     for (const record of await this.store.listConversations()) {
       const rt = await loadRuntime(this.store, kernel.identity.deviceId, record)
@@ -286,6 +300,7 @@ export class Core {
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
     this.unsubscribers.push(this.followPrefs())
+    this.unsubscribers.push(this.followFiles())
     // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
     this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
@@ -309,6 +324,7 @@ export class Core {
     await this.joinRelayJoiner.load()
     this.joinRelayJoiner.start()
     this.joinRelayAdmin?.start()
+    await this.files.start()
   }
 
   async stop(): Promise<void> {
@@ -323,6 +339,7 @@ export class Core {
     this.membership.stop()
     for (const u of this.unsubscribers) u()
     await this.chatRequests.stop()
+    await this.files.stop()
     await this.joinRelayAdmin?.stop()
     await this.joinRelayJoiner.stop()
     await this.relays.stop()
@@ -342,7 +359,7 @@ export class Core {
     return this.settingsPart.current()
   }
 
-  updateSettings(patch: { displayName?: string | undefined; relays?: string[] | undefined }): Promise<CoreSettings> {
+  updateSettings(patch: Parameters<Settings['update']>[0]): Promise<CoreSettings> {
     return this.settingsPart.update(patch)
   }
 
@@ -462,6 +479,57 @@ export class Core {
     return this.outbox.send(id, { kind: 'edit', target: messageId as MessageId, body, mentions: options.mentions })
   }
 
+  /** Photos and files (uploaded with `files.begin/append` first) with a caption, perhaps empty. */
+  sendFiles(
+    id: ConversationId,
+    body: string,
+    attachments: ReadonlyArray<{ uploadId: string; kind: 'image' | 'file'; width?: number | undefined; height?: number | undefined; thumbhash?: string | undefined }>,
+    options: { replyTo?: string | undefined; mentions?: string[] | undefined } = {},
+  ): Promise<MessageView> {
+    return this.files.send(id, body, attachments, { replyTo: options.replyTo as MessageId | undefined, mentions: options.mentions })
+  }
+
+  /** Starts sending a file: its bytes follow with `appendFile`, and `sendFiles` names it. */
+  async beginFile(id: ConversationId, name: string, size: number): Promise<{ uploadId: string }> {
+    this.kernel.runtime(id)
+    return { uploadId: await this.files.uploads.begin(id, name, size) }
+  }
+
+  async appendFile(uploadId: string, data: Uint8Array): Promise<{ received: number }> {
+    return { received: await this.files.uploads.append(uploadId, data) }
+  }
+
+  abortFile(uploadId: string): Promise<void> {
+    return this.files.uploads.abort(uploadId)
+  }
+
+  /** Decrypted bytes of a complete file of a message (base64 in `data`). */
+  readFile(id: ConversationId, messageId: string, index: number, offset: number, length: number): Promise<{ data: string; size: number; mime: string }> {
+    return this.files.read(id, messageId as MessageId, index, offset, length)
+  }
+
+  saveFile(id: ConversationId, messageId: string, index: number, path: string): Promise<void> {
+    return this.files.save(id, messageId as MessageId, index, path)
+  }
+
+  downloadFile(id: ConversationId, messageId: string, index: number): Promise<void> {
+    return this.files.download(id, messageId as MessageId, index)
+  }
+
+  cancelFile(id: ConversationId, messageId: string, index: number): Promise<void> {
+    return this.files.cancel(id, messageId as MessageId, index)
+  }
+
+  fileUsage(): Promise<FileUsageView[]> {
+    return this.files.usage()
+  }
+
+  async clearFiles(id: ConversationId): Promise<void> {
+    this.kernel.runtime(id)
+    await this.files.clear(id)
+    this.readModel.emitConversation(id)
+  }
+
   /** Our one reaction to a message (a new one replaces the old; null takes it away). */
   react(id: ConversationId, messageId: string, emoji: string | null): Promise<MessageView> {
     return this.outbox.send(id, { kind: 'reaction', target: messageId as MessageId, emoji })
@@ -469,8 +537,14 @@ export class Core {
 
   /** Delete for everyone (our own messages) or for me (this device only). */
   async deleteMessage(id: ConversationId, messageId: string, forEveryone: boolean): Promise<void> {
-    if (forEveryone) await this.outbox.send(id, { kind: 'delete', target: messageId as MessageId })
-    else await this.details.hide(id, messageId as MessageId)
+    if (forEveryone) {
+      await this.outbox.send(id, { kind: 'delete', target: messageId as MessageId })
+      return
+    }
+    const row = await this.store.getMessage(id, messageId as MessageId)
+    await this.details.hide(id, messageId as MessageId)
+    // Deleted for me: its files leave this device too, as WhatsApp and Signal do.
+    if (row !== undefined) await this.files.forget([row])
   }
 
   /** Every version of a message, oldest first. */
@@ -571,6 +645,20 @@ export class Core {
     this.joinRelayAdmin?.kick()
     this.joinRelayJoiner.kick()
     drop(this.syncClient.syncWith(peer), (err) => this.kernel.log.debug({ err, peer }, 'sync on connect failed'))
+    if (this.kernel.isMemberPeer(peer)) this.files.retryWaiting()
+  }
+
+  /** Files of messages that arrive start downloading (within the person's sizes), whatever path brought them. */
+  private followFiles(): () => void {
+    return this.events.on('message.added', ({ conversation, message }) => {
+      if (message.mine || message.attachments === undefined || message.withdrawn) return
+      const rt = this.kernel.conversations.get(conversation)
+      if (rt === undefined) return
+      drop(
+        this.store.getMessage(conversation, message.id as MessageId).then((row) => (row === undefined ? undefined : this.files.arrived(rt, row))),
+        (err) => this.kernel.log.warn({ err }, 'starting a file download failed'),
+      )
+    })
   }
 
   /**

@@ -5,7 +5,7 @@ import { memberDevices, type MemberState } from '../conversation/membership-log.
 import type { Identity } from '../identity/identity.js'
 import type { AccountId, ConversationId, EpochId } from '../ids.js'
 import { asConversationId } from '../ids.js'
-import type { CoreStore } from '../store/core-store.js'
+import type { CoreStore, MessageRow } from '../store/core-store.js'
 import type { ConversationRuntime } from './conversation-runtime.js'
 import type { CoreEventBus } from './events.js'
 import type { Logger } from './logger.js'
@@ -20,6 +20,8 @@ import type { SerialQueue } from './serial-queue.js'
  */
 export class Kernel {
   readonly conversations = new Map<ConversationId, ConversationRuntime>()
+  /** Told, after the fact, of messages deleted for everyone (history/forget.ts): their files leave the disk too. */
+  readonly forgotten: Array<(rows: readonly MessageRow[]) => void> = []
   private hlc: Hlc = HLC_ZERO
   stopped = false
 

@@ -6,6 +6,7 @@ import { createHearthNode, type NodeOptions } from '../../common/net/create-node
 import { MailboxClient } from '../../common/net/mailbox-client.js'
 import { PeerPenalties } from '../../common/net/peer-penalties.js'
 import { openDatabase } from '../../common/storage/database.js'
+import { BlobStore } from './blobs/blob-store.js'
 import { migrate } from '../../common/storage/migrations.js'
 import { createIdentity, identityExists, loadIdentity, restoreIdentity, saveIdentity, type Identity } from '../identity/identity.js'
 import { CoreStore } from '../store/core-store.js'
@@ -86,12 +87,14 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       // First run with HEARTH_RELAYS: remember them as the user's relays so invites carry them.
       await store.commit([store.putSettings({ relays })], true)
     }
+    const blobs = await BlobStore.open(options.dataDir, store, logger)
     const core = new Core({
       identity,
       saveIdentity: (renamed) => saveIdentity(options.dataDir, renamed, options.keyProvider),
       store,
       node,
       logger,
+      blobs,
       ...(useRelays ? { mailbox: new MailboxClient(node) } : {}),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.gossipAllowance === undefined ? {} : { gossipAllowance: options.gossipAllowance }),
@@ -106,6 +109,7 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
         closed = true
         await core.stop()
         await node.stop()
+        await blobs.close()
         await db.close()
       },
     }

@@ -32,6 +32,7 @@ export type { MessageState }
  *   eqv/<conv>/<epoch>/<device>/<seq>        sealed Conflict: that position was signed twice (when we learnt it)
  *   wd/<conv>/<messageId>                    why the message is withdrawn ('conflict' | 'removed')
  *   ck/<conv>/<messageId>                    sealed content key of a message (docs/adr/0020); gone once it is deleted
+ *   file/<conv>/<blobId>                     which message a file belongs to, removed from this device or not (core/blobs/file-index.ts)
  *   blob/r/<blobId>                          sealed BlobRecord of an attachment's blob (core/blobs/blob-records.ts)
  *   blob/h/<blobId>                          the blob's hash list (public; checked against the id when read)
  */
@@ -200,7 +201,11 @@ const parseStream = parser(streamSchema)
 const parseOwn = parser(ownSchema)
 const parseReceipt = parser(receiptSchema)
 const parseConflict = parser(conflictSchema) as (v: unknown) => Conflict
-const settingsSchema = z.object({ relays: z.array(z.string().max(1024)).max(32) })
+const settingsSchema = z.object({
+  relays: z.array(z.string().max(1024)).max(32),
+  /** Absent: the defaults (core/blobs/file-policy.ts). */
+  files: z.object({ autoDownloadPeerBytes: z.number().int().min(0), autoDownloadRelayBytes: z.number().int().min(0), maxFileBytes: z.number().int().min(1) }).optional(),
+})
 export type StoredSettings = z.infer<typeof settingsSchema>
 const parseSettings = parser(settingsSchema)
 const pendingNameSchema = z.object({ name: z.string().max(1024) })

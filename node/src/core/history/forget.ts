@@ -34,8 +34,9 @@ export async function forgetMessage(store: CoreStore, rt: ConversationRuntime, r
  * table files until a compaction happened to reach them. In the core's queue, after the step that deleted, because a
  * purge writes each key's current value once more and nothing may write those keys in between.
  */
-export function purgeForgotten(kernel: Pick<Kernel, 'queue' | 'store' | 'log'>, c: ConversationId, rows: readonly MessageRow[]): void {
+export function purgeForgotten(kernel: Pick<Kernel, 'queue' | 'store' | 'log' | 'forgotten'>, c: ConversationId, rows: readonly MessageRow[]): void {
   if (rows.length === 0) return
+  for (const listener of kernel.forgotten) listener(rows)
   const keys = rows.flatMap((row) => [
     Keys.contentKey(c, row.id),
     Keys.message(c, row.orderKey),

@@ -5,7 +5,7 @@ import { open, seal } from '../../../common/crypto/aead.js'
 import { HearthError } from '../../../common/errors.js'
 import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
 import { bytes, parseWire, uint } from '../../../common/wire/schema.js'
-import { toHex, fromHex, utf8 } from '../../../common/util/bytes.js'
+import { fromBase64Url, fromHex, toHex, utf8 } from '../../../common/util/bytes.js'
 
 /**
  * A message's files, as its author described them: sealed under the message's content key (docs/adr/0020) next to the
@@ -91,6 +91,16 @@ export function openFiles(contentKey: Uint8Array | undefined, conversation: stri
   if (contentKey === undefined || box === undefined) return []
   try {
     return decodeFiles(open(contentKey, box, ad(conversation, message)))
+  } catch {
+    return []
+  }
+}
+
+/** The files a stored row names (its own copy of the sealed list); [] when it has none or the copy is damaged. */
+export function filesOf(row: { files?: string | undefined }): StoredFile[] {
+  if (row.files === undefined) return []
+  try {
+    return decodeFiles(fromBase64Url(row.files))
   } catch {
     return []
   }

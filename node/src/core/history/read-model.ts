@@ -1,10 +1,11 @@
-import type { ConversationSummary, MessageView, Page } from '../../api/types.js'
+import type { AttachmentView, ConversationSummary, MessageView, Page } from '../../api/types.js'
 import type { ConversationId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import { conflictViews, type Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
 import { conversationTitle } from './conversation-title.js'
+import { filesOf } from './media-box.js'
 import { lastMessageView, preview, quoteOf, sentAt, toView } from './views.js'
 
 /**
@@ -12,6 +13,9 @@ import { lastMessageView, preview, quoteOf, sentAt, toView } from './views.js'
  * screen already shows (row updates, withdrawals).
  */
 export class ReadModel {
+  /** The files of a row as the UI shows them now (blobs/file-service.ts); none until the file service is wired. */
+  fileViews: (row: MessageRow) => Promise<AttachmentView[] | undefined> = () => Promise.resolve(undefined)
+
   constructor(
     private readonly kernel: Kernel,
     private readonly withdrawals: Withdrawals,
@@ -65,11 +69,17 @@ export class ReadModel {
     const wanted = [...new Set(rows.flatMap((r) => (r.replyTo !== undefined && !pending?.has(r.replyTo.id) ? [r.replyTo.id] : [])))]
     const originals = wanted.length === 0 ? new Map<MessageId, MessageRow>() : await this.kernel.store.getMessages(rt.id, wanted)
     const me = this.kernel.identity.account
-    return rows.map((row) => {
+    const views = rows.map((row) => {
       const ref = row.replyTo
       const quote = ref === undefined ? null : quoteOf(ref, pending?.get(ref.id) ?? originals.get(ref.id), rt.log.names)
       return toView(row, rt.log.names, me, quote)
     })
+    for (const [i, row] of rows.entries()) {
+      if (row.files === undefined) continue
+      const attachments = await this.fileViews(row)
+      if (attachments !== undefined) views[i]!.attachments = attachments
+    }
+    return views
   }
 
   async markRead(id: ConversationId, upTo?: string): Promise<ConversationSummary> {
@@ -122,7 +132,7 @@ export class ReadModel {
     const unread = rows.filter((r) => !r.mine && r.orderKey > rt.record.readUpTo).length
     if (quoted || unread > 0) {
       const newest = quoted ? (await store.pageMessages(rt.id, 50)).find((r) => !r.withdrawn) : undefined
-      const lastMessage = !quoted ? last : newest === undefined ? null : { body: preview(newest.body), authorName: newest.authorName, author: newest.author, at: sentAt(newest.hlc) }
+      const lastMessage = !quoted ? last : newest === undefined ? null : { body: preview(newest.body, filesOf(newest)), authorName: newest.authorName, author: newest.author, at: sentAt(newest.hlc) }
       rt.record = { ...rt.record, lastMessage, unread: Math.max(0, rt.record.unread - unread) }
       await store.commit([store.putConversation(rt.record)], false)
     }

@@ -60,8 +60,15 @@ export function lastMessageView(last: ConversationRecord['lastMessage'], names: 
   return { body: last.body, authorName: name ?? last.authorName, at: last.at }
 }
 
-/** One line of a message for the conversation list. */
-export function preview(body: string): string {
-  const line = body.replace(/\s+/g, ' ').trim()
+/** One line of a message for the conversation list; a message with files says what they are before its caption. */
+export function preview(body: string, files: ReadonlyArray<{ kind: 'image' | 'file'; name: string }> = []): string {
+  const line = `${filesLabel(files)}${files.length > 0 && body.trim() !== '' ? ' ' : ''}${body}`.replace(/\s+/g, ' ').trim()
   return line.length > 120 ? `${line.slice(0, 119)}…` : line
+}
+
+function filesLabel(files: ReadonlyArray<{ kind: 'image' | 'file'; name: string }>): string {
+  if (files.length === 0) return ''
+  const images = files.filter((f) => f.kind === 'image').length
+  if (images === files.length) return images === 1 ? '📷 Photo' : `📷 ${images} photos`
+  return files.length === 1 ? `📎 ${files[0]!.name}` : `📎 ${files.length} files`
 }

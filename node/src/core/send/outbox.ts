@@ -16,6 +16,7 @@ import { loadShard, withUnmerged } from '../history/shards.js'
 import { planChange, type MessageIntent } from '../history/kinds/index.js'
 import { materializeRow } from '../history/rows.js'
 import { forgetMessage, purgeForgotten, withoutPreviewOf } from '../history/forget.js'
+import { filesOf } from '../history/media-box.js'
 import { preview, sentAt } from '../history/views.js'
 import type { Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
@@ -197,7 +198,7 @@ export class Outbox {
     ]
     if (plan.contentKey !== undefined) puts.push(store.putContentKey(id, plan.message, plan.contentKey))
     if (plan.creates) {
-      const record = { ...rt.record, lastActivity: this.kernel.now(), lastMessage: { body: preview(row.body), authorName: row.authorName, author: row.author, at: sentAt(row.hlc) } }
+      const record = { ...rt.record, lastActivity: this.kernel.now(), lastMessage: { body: preview(row.body, filesOf(row)), authorName: row.authorName, author: row.author, at: sentAt(row.hlc) } }
       puts.push(store.putMine(id, epoch, sealed.seq, row.id), store.putConversation(record))
       rt.record = record
     }

@@ -1,14 +1,25 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { MAX_BLOB_PLAIN } from '../../../common/blob/format.js'
 import { HearthError } from '../../../common/errors.js'
+import { DEFAULT_FILE_SETTINGS, type FileSettings } from '../blobs/file-policy.js'
 import { validateDisplayName, withDisplayName, type Identity } from '../../identity/identity.js'
 import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
 import type { RelayService } from '../relays/relay-service.js'
 
-export interface CoreSettings {
+export interface CoreSettings extends FileSettings {
   displayName: string
   /** Relay multiaddrs, each ending in /p2p/<relay PeerId>. */
   relays: string[]
+}
+
+/** What `update` changes; absent fields stay as they are. */
+export interface SettingsPatch {
+  displayName?: string | undefined
+  relays?: string[] | undefined
+  autoDownloadPeerBytes?: number | undefined
+  autoDownloadRelayBytes?: number | undefined
+  maxFileBytes?: number | undefined
 }
 
 const MAX_RELAYS = 32
@@ -23,8 +34,21 @@ export class Settings {
     private readonly saveIdentity: (identity: Identity) => Promise<void>,
   ) {}
 
+  private fileSettings: FileSettings = DEFAULT_FILE_SETTINGS
+
+  /** Reads what was stored (at start). */
+  async load(): Promise<void> {
+    const stored = await this.kernel.store.getSettings()
+    if (stored?.files !== undefined) this.fileSettings = stored.files
+  }
+
   current(): CoreSettings {
-    return { displayName: this.kernel.identity.displayName, relays: this.relays.configuredRelays }
+    return { displayName: this.kernel.identity.displayName, relays: this.relays.configuredRelays, ...this.fileSettings }
+  }
+
+  /** Download sizes and the send limit (blobs/file-policy.ts). */
+  files(): FileSettings {
+    return this.fileSettings
   }
 
   /**
@@ -33,14 +57,17 @@ export class Settings {
    * in the device certificate) and a `profile` operation in every conversation we are a member of; then the intent is
    * cleared. `announcePendingName` at start finishes one that was interrupted.
    */
-  async update(patch: { displayName?: string | undefined; relays?: string[] | undefined }): Promise<CoreSettings> {
+  async update(patch: SettingsPatch): Promise<CoreSettings> {
     const { store, queue } = this.kernel
     const displayName = patch.displayName === undefined ? undefined : validateDisplayName(patch.displayName)
     const relays = patch.relays === undefined ? undefined : validateRelayAddresses(patch.relays)
+    const files = fileSettingsPatch(this.fileSettings, patch)
     return queue.run(async () => {
-      if (relays !== undefined) {
-        await store.commit([store.putSettings({ relays })], true)
-        this.relays.setConfigured(relays)
+      if (relays !== undefined || files !== undefined) {
+        const next = { relays: relays ?? this.relays.configuredRelays, files: files ?? this.fileSettings }
+        await store.commit([store.putSettings(next)], true)
+        if (relays !== undefined) this.relays.setConfigured(relays)
+        if (files !== undefined) this.fileSettings = files
       }
       if (displayName !== undefined) {
         await store.commit([store.putPendingName(displayName)], true)
@@ -70,6 +97,21 @@ export class Settings {
     }
     await store.commit([store.deletePendingName()], true)
   }
+}
+
+/** The file settings after a patch, or undefined when it changes none of them. */
+function fileSettingsPatch(current: FileSettings, patch: SettingsPatch): FileSettings | undefined {
+  const keys = ['autoDownloadPeerBytes', 'autoDownloadRelayBytes', 'maxFileBytes'] as const
+  if (keys.every((k) => patch[k] === undefined)) return undefined
+  const next = { ...current }
+  for (const k of keys) {
+    const value = patch[k]
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_BLOB_PLAIN) throw new HearthError('INVALID_INPUT', `${k} must be between 0 and ${MAX_BLOB_PLAIN} bytes`)
+    next[k] = value
+  }
+  if (next.maxFileBytes < 1) throw new HearthError('INVALID_INPUT', 'the largest file to send must be at least 1 byte')
+  return next
 }
 
 /** Relay addresses must name the relay's PeerId, or the client could not tell a relay from an impostor. */

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { randomBytes } from '../../node/common/crypto/random.js'
+import { waitFor } from '../../node/common/net/testing.js'
+import type { MessageView } from '../../node/src/api/types.js'
+import { filesOf } from '../../node/src/core/history/media-box.js'
+import type { ConversationId, MessageId } from '../../node/src/ids.js'
+import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { makeGroup } from '../helpers/group.js'
+import { containsBytes, filesUnder, readableBack } from '../helpers/readable.js'
+
+const PIECE = 1024 * 1024
+
+/** Sends `bytes` as a file of a new message, the way the UI does: begin, append in pieces, send. */
+async function sendFile(c: TestCore, id: ConversationId, name: string, bytes: Uint8Array, kind: 'image' | 'file' = 'file', caption = ''): Promise<MessageView> {
+  const { uploadId } = await c.core.beginFile(id, name, bytes.length)
+  for (let at = 0; at < bytes.length; at += PIECE) await c.core.appendFile(uploadId, bytes.subarray(at, at + PIECE))
+  return c.core.sendFiles(id, caption, [{ uploadId, kind }])
+}
+
+async function readAll(c: TestCore, id: ConversationId, messageId: string, index = 0): Promise<Uint8Array> {
+  const parts: Buffer[] = []
+  let size = Infinity
+  for (let at = 0; at < size; at += PIECE) {
+    const piece = await c.core.readFile(id, messageId, index, at, PIECE)
+    size = piece.size
+    parts.push(Buffer.from(piece.data, 'base64'))
+    if (piece.size === 0) break
+  }
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+async function fileState(c: TestCore, id: ConversationId, messageId: string): Promise<string | undefined> {
+  return (await c.core.page(id)).messages.find((m) => m.id === messageId)?.attachments?.[0]?.state
+}
+
+describe('photos and files between cores', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('a file sent to a group arrives byte for byte on each member, with its caption, type and state', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const carol = await startCore('carol')
+    cores = [alice, bob, carol]
+    const id = await makeGroup(alice, [bob, carol])
+    // A PDF header first, so the type is sniffed from the bytes whatever the name says.
+    const bytes = randomBytes(3 * PIECE + 12_345)
+    bytes.set(new TextEncoder().encode('%PDF-1.7\n'), 0)
+    const sent = await sendFile(alice, id, 'holiday.txt', bytes, 'file', 'from the beach')
+    expect(sent.body).toBe('from the beach')
+    expect(sent.attachments?.[0]).toMatchObject({ name: 'holiday.txt', size: bytes.length, mime: 'application/pdf', kind: 'file', state: 'complete' })
+    for (const c of [bob, carol]) {
+      await waitFor(async () => (await fileState(c, id, sent.id)) === 'complete', { message: `${c.name} to have the file`, timeoutMs: 60_000 })
+      expect(Buffer.from(await readAll(c, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+    }
+    // What the list shows for it.
+    expect(bob.core.getConversation(id).lastMessage?.body).toBe('📎 holiday.txt from the beach')
+  })
+
+  it('refuses a file above the size limit before taking any of it', async () => {
+    const alice = await startCore('alice')
+    cores = [alice]
+    const id = (await alice.core.createConversation({ kind: 'group', name: 'Family' })).id as ConversationId
+    await alice.core.updateSettings({ maxFileBytes: 1000 })
+    await expect(alice.core.beginFile(id, 'video.mp4', 1001)).rejects.toThrow(/“video.mp4” is 1001 bytes; Hearth sends files up to 1000 bytes/)
+    const { uploadId } = await alice.core.beginFile(id, 'note.txt', 10)
+    await expect(alice.core.appendFile(uploadId, new Uint8Array(11))).rejects.toThrow(/longer than/)
+  })
+
+  it('a file larger than the automatic download size waits for a click, then downloads', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    await bob.core.updateSettings({ autoDownloadPeerBytes: 1000, autoDownloadRelayBytes: 1000 })
+    const bytes = randomBytes(200_000)
+    const sent = await sendFile(alice, id, 'report.pdf', bytes)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'available', { message: 'bob to see the file offered' })
+    await expect(bob.core.readFile(id, sent.id, 0, 0, 10)).rejects.toThrow(/not on this device yet/)
+    await bob.core.downloadFile(id, sent.id, 0)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { message: 'bob to download it on request' })
+    expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
+  it('deleting the message for everyone removes its file from every device; clearing media keeps the message', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    const secret = randomBytes(64)
+    const bytes = new Uint8Array(100_000)
+    bytes.set(secret, 5_000)
+    const sent = await sendFile(alice, id, 'plan.txt', bytes)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { message: 'bob to have it' })
+    const kept = await sendFile(alice, id, 'kept.bin', randomBytes(50_000))
+    await waitFor(async () => (await fileState(bob, id, kept.id)) === 'complete', { message: 'bob to have the second' })
+    const before = (await bob.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0
+    expect(before).toBeGreaterThan(150_000)
+
+    // The row's copy of the file list (with the file's key) as stored; the sealed copy in the history needs the
+    // message's content key, which the delete forgets (delete-for-everyone.test.ts).
+    const row = (await bob.core.store.getMessage(id, sent.id as MessageId))!
+    expect(filesOf(row)[0]?.blob).toBeDefined()
+    const fileKey = new TextEncoder().encode(row.files!)
+    expect(containsBytes(await readableBack(bob), fileKey)).toBe(true)
+    await alice.core.deleteMessage(id, sent.id, true)
+    await waitFor(async () => (await bob.core.page(id)).messages.some((m) => m.id === sent.id && m.deleted), { message: 'bob to see it deleted' })
+    for (const c of cores) {
+      await waitFor(async () => ((await c.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0) < before - 90_000, { message: `${c.name} to drop the file` })
+      const deleted = (await c.core.page(id)).messages.find((m) => m.id === sent.id)
+      expect(deleted?.attachments).toBeUndefined()
+      // The file's key is gone with the message's: nothing on the device opens its chunks any more.
+      await waitFor(async () => !containsBytes(await readableBack(c), fileKey), { message: `${c.name} to forget the file's key` })
+    }
+
+    await bob.core.clearFiles(id)
+    expect((await bob.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0).toBe(0)
+    expect(await fileState(bob, id, kept.id)).toBe('removed')
+    await bob.core.downloadFile(id, kept.id, 0)
+    await waitFor(async () => (await fileState(bob, id, kept.id)) === 'complete', { message: 'bob to fetch it again on request' })
+    // The plaintext was never on disk anywhere (blobs are encrypted), before or after (read once LevelDB is closed).
+    for (const c of cores) await c.stop()
+    for (const c of cores) expect(containsBytes(await filesUnder(c.dir), secret)).toBe(false)
+  })
+})
