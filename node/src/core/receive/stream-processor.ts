@@ -161,7 +161,7 @@ export class StreamProcessor {
         lastActivity: Math.max(rt.record.lastActivity, this.kernel.now()),
         lastMessage:
           rt.record.lastMessage === null || last.sentAt >= rt.record.lastMessage.at
-            ? { body: preview(last.body), authorName: last.authorName, author: last.author, at: last.sentAt }
+            ? { body: preview(last.body, last.attachments), authorName: last.authorName, author: last.author, at: last.sentAt }
             : rt.record.lastMessage,
       }
       work.put(store.putConversation(rt.record))
