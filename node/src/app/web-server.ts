@@ -77,8 +77,8 @@ export function contentSecurityPolicy(port: number): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    // QR codes are SVG data URLs.
-    "img-src 'self' data:",
+    // QR codes and image placeholders are data URLs; photos are object URLs of bytes the page read through the API.
+    "img-src 'self' data: blob:",
     "font-src 'self'",
     // 'self' for the launch-code exchange (POST /launch), the sockets for the API.
     `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
