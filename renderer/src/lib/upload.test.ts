@@ -31,6 +31,7 @@ function core(options: { failAt?: number; lie?: boolean } = {}) {
     },
     on: () => () => {},
     onClose: () => () => {},
+    close: () => {},
   }
   return { api: createApi(transport), calls, pieces }
 }
