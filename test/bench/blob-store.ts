@@ -1,0 +1,154 @@
+/**
+ * Attachment blobs on one machine, no network: what encrypting and storing a file costs, and that it does not cost
+ * memory in proportion to the file.
+ *
+ *  1. the blob format in memory: seal (XChaCha20-Poly1305) and hash (SHA-256) per 64 KiB chunk, and both together
+ *     through BlobEncryptor, in MB/s of file bytes;
+ *  2. BlobStore.importFile of a `sizeMiB` file streamed in 1 MiB pieces from a generator (never held whole): MB/s,
+ *     and the heap and RSS growth sampled during the import, which must stay under a bound (exit code 1 otherwise);
+ *  3. reading it back (plainStream, decrypting every chunk) and receiving it (writeChunks in windows of 16 chunks, as
+ *     the fetcher does: verify, write, one datasync, one put), in MB/s.
+ *
+ * Usage: npx tsx --expose-gc test/bench/blob-store.ts [sizeMiB=1024] [receiveMiB=256]
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BlobEncryptor, CHUNK_BYTES, hashChunk, sealChunk } from '../../node/common/blob/format.js'
+import { openDatabase } from '../../node/common/storage/database.js'
+import { toHex } from '../../node/common/util/bytes.js'
+import { BlobStore } from '../../node/src/core/blobs/blob-store.js'
+import { Logger } from '../../node/src/core/logger.js'
+import { CoreStore } from '../../node/src/store/core-store.js'
+
+const MiB = 1024 * 1024
+const sizeMiB = Number(process.argv[2] ?? 1024)
+const receiveMiB = Number(process.argv[3] ?? 256)
+/** Heap growth allowed while importing any size: a few chunks, the hash list (≤ 545 KB), LevelDB's caches. */
+const HEAP_BOUND = 48 * MiB
+const CONV = 'c'.repeat(32)
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+const mbps = (bytes: number, ms: number): string => `${(bytes / 1e6 / (ms / 1e3)).toFixed(0)} MB/s`
+const now = (): number => performance.now()
+
+/** `total` bytes in 1 MiB pieces from one reused buffer (varied per piece so chunks differ). */
+function* source(total: number): Generator<Uint8Array> {
+  const piece = new Uint8Array(MiB)
+  for (let i = 0; i < piece.length; i++) piece[i] = (i * 2654435761) >>> 24
+  for (let sent = 0, n = 0; sent < total; n++) {
+    piece[0] = n & 0xff
+    piece[1] = (n >> 8) & 0xff
+    const size = Math.min(MiB, total - sent)
+    sent += size
+    yield size === MiB ? piece : piece.subarray(0, size)
+  }
+}
+
+function formatThroughput(): void {
+  const bytes = 128 * MiB
+  const key = new Uint8Array(32).fill(1)
+  const plain = new Uint8Array(CHUNK_BYTES).fill(7)
+  const chunks = bytes / CHUNK_BYTES
+  let t = now()
+  let cipher = new Uint8Array(0)
+  for (let i = 0; i < chunks; i++) cipher = sealChunk(key, i, false, plain)
+  const sealMs = now() - t
+  t = now()
+  for (let i = 0; i < chunks; i++) hashChunk(cipher)
+  const hashMs = now() - t
+  t = now()
+  const enc = new BlobEncryptor()
+  for (const piece of source(bytes)) for (const _ of enc.push(piece)) void _
+  for (const _ of enc.finish()) void _
+  const bothMs = now() - t
+  console.log(`format, ${bytes / MiB} MiB in memory: seal ${mbps(bytes, sealMs)}, hash ${mbps(bytes, hashMs)}, BlobEncryptor (seal + hash + pad) ${mbps(bytes, bothMs)}`)
+}
+
+async function main(): Promise<void> {
+  formatThroughput()
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-blobs-'))
+  const db = await openDatabase({ path: join(dir, 'db') })
+  const core = new CoreStore(db, new Uint8Array(32).fill(3))
+  const store = await BlobStore.open(dir, core, Logger.silent())
+  let failed = false
+  try {
+    // 2. import, with memory sampled throughout.
+    gc()
+    const heap0 = process.memoryUsage().heapUsed
+    const rss0 = process.memoryUsage().rss
+    let heapMax = heap0
+    let rssMax = rss0
+    const sample = (): void => {
+      const m = process.memoryUsage()
+      heapMax = Math.max(heapMax, m.heapUsed)
+      rssMax = Math.max(rssMax, m.rss)
+    }
+    const timer = setInterval(sample, 20)
+    async function* sampled(): AsyncGenerator<Uint8Array> {
+      for (const piece of source(sizeMiB * MiB)) {
+        sample()
+        yield piece
+      }
+    }
+    let t = now()
+    const ref = await store.importFile(CONV, sampled(), sizeMiB * MiB)
+    const importMs = now() - t
+    clearInterval(timer)
+    sample()
+    const heapGrowth = heapMax - heap0
+    const rssGrowth = rssMax - rss0
+    console.log(
+      `import ${sizeMiB} MiB (padded ${(ref.padded / MiB).toFixed(1)} MiB, ${ref.chunks} chunks): ${(importMs / 1e3).toFixed(1)} s, ` +
+        `${mbps(sizeMiB * MiB, importMs)}; heap growth ${(heapGrowth / MiB).toFixed(1)} MiB (bound ${HEAP_BOUND / MiB}), ` +
+        `RSS growth ${(rssGrowth / MiB).toFixed(1)} MiB`,
+    )
+    if (heapGrowth > HEAP_BOUND) {
+      console.error(`FAIL: heap grew ${(heapGrowth / MiB).toFixed(1)} MiB while importing, above the ${HEAP_BOUND / MiB} MiB bound`)
+      failed = true
+    }
+
+    // 3a. read it all back, decrypting.
+    t = now()
+    let read = 0
+    for await (const piece of store.plainStream(ref.id, ref.key, ref.size)) read += piece.length
+    const readMs = now() - t
+    if (read !== ref.size) throw new Error(`read ${read} bytes, expected ${ref.size}`)
+    console.log(`plainStream ${sizeMiB} MiB (re-hash + decrypt every chunk): ${mbps(read, readMs)}`)
+
+    // 3b. receive a blob of receiveMiB as the fetcher stores it.
+    const enc = new BlobEncryptor()
+    const sealed: Array<{ index: number; cipher: Uint8Array }> = []
+    for (const piece of source(receiveMiB * MiB)) for (const c of enc.push(piece)) sealed.push({ index: c.index, cipher: c.cipher })
+    const steps = enc.finish()
+    let summary
+    for (;;) {
+      const step = steps.next()
+      if (step.done === true) {
+        summary = step.value
+        break
+      }
+      sealed.push({ index: step.value.index, cipher: step.value.cipher })
+    }
+    const id = toHex(summary.id)
+    await store.expect(CONV, id, summary.padded)
+    await store.setHashList(id, summary.hashList)
+    t = now()
+    for (let i = 0; i < sealed.length; i += 16) {
+      const { corrupt } = await store.writeChunks(id, sealed.slice(i, i + 16))
+      if (corrupt.length > 0) throw new Error('a good chunk was refused')
+    }
+    const receiveMs = now() - t
+    const record = await store.get(id)
+    if (record?.complete !== true) throw new Error('the received blob is not complete')
+    console.log(`writeChunks ${receiveMiB} MiB in windows of 16 (verify, write, datasync, put): ${mbps(receiveMiB * MiB, receiveMs)}`)
+    console.log(`totalBytes on disk: ${((await store.totalBytes()) / MiB).toFixed(1)} MiB`)
+  } finally {
+    await store.close()
+    await db.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+  if (failed) process.exitCode = 1
+}
+
+await main()
