@@ -13,6 +13,7 @@ import {
   encodeBlobHead,
   encodeBlobRequest,
   encodeChunkFrame,
+  type BlobResponseHead,
   type RelayBlobRequest,
 } from './relay-blob.js'
 
@@ -44,13 +45,13 @@ describe('relay blob wire', () => {
       { op: 'get-chunks', auth, blob, first: 16, count: 16 },
     ]
     for (const r of requests) expect(decodeBlobRequest(encodeBlobRequest(r))).toEqual(r)
-    const heads = [
+    const heads: BlobResponseHead[] = [
       { kind: 'listed', status: 'present', have: Uint8Array.of(3) },
       { kind: 'put', results: ['stored', 'duplicate', 'corrupt'] },
       { kind: 'list', padded: 541, hashList: new Uint8Array(32) },
       { kind: 'chunks', have: Uint8Array.of(1, 0) },
       { kind: 'refused', reason: 'stale', relayTime: 5 },
-    ] as const
+    ]
     for (const h of heads) expect(decodeBlobHead(encodeBlobHead(h))).toEqual(h)
     expect(decodeChunkFrame(encodeChunkFrame(7, Uint8Array.of(1, 2, 3)))).toEqual({ index: 7, cipher: Uint8Array.of(1, 2, 3) })
   })
