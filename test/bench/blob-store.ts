@@ -51,7 +51,7 @@ function formatThroughput(): void {
   const plain = new Uint8Array(CHUNK_BYTES).fill(7)
   const chunks = bytes / CHUNK_BYTES
   let t = now()
-  let cipher = new Uint8Array(0)
+  let cipher: Uint8Array = new Uint8Array(0)
   for (let i = 0; i < chunks; i++) cipher = sealChunk(key, i, false, plain)
   const sealMs = now() - t
   t = now()
