@@ -28,6 +28,19 @@ describe('relay configuration', () => {
     for (const key of OPTION_KEYS) expect(OPTION_HELP[key].length).toBeGreaterThan(10)
   })
 
+  it('has blob storage on with the documented defaults, and refuses blob limits that do not nest', () => {
+    const c = validateConfig({})
+    expect(c.blobs).toBe(true)
+    expect(c.blobMaxBytes).toBe(110 * 1024 * 1024)
+    expect(c.blobMailboxMaxBytes).toBe(1024 ** 3)
+    expect(c.blobMaxStoredBytes).toBe(16 * 1024 ** 3)
+    expect(c.blobRetention).toBe(30 * 24 * 3600 * 1000)
+    expect(c.blobIncompleteTtl).toBe(3 * 24 * 3600 * 1000)
+    expect(validateConfig({ blobs: 'false', blobMaxBytes: '20MiB', blobMailboxMaxBytes: '20MiB', blobMaxStoredBytes: '1GiB' })).toMatchObject({ blobs: false })
+    expect(() => validateConfig({ blobMaxBytes: '2GiB', blobMailboxMaxBytes: '1GiB' })).toThrow(/blobMailboxMaxBytes: must be at least blobMaxBytes/)
+    expect(() => validateConfig({ blobMailboxMaxBytes: '32GiB' })).toThrow(/blobMaxStoredBytes: must be at least blobMailboxMaxBytes/)
+  })
+
   it('spells each option three ways', () => {
     expect(envName('mailboxMaxBytes')).toBe('HEARTH_RELAY_MAILBOX_MAX_BYTES')
     expect(flagName('mailboxMaxBytes')).toBe('--mailbox-max-bytes')
