@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile, open as openFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   BlobEncryptor,
@@ -250,6 +251,53 @@ describe('BlobStore', () => {
       expect(await again.missing(id)).toEqual([2, 3, 4]) // written but never claimed: fetched again
       expect((await again.writeChunks(id, chunks.slice(2))).stored).toEqual([2, 3, 4])
       expect(equalBytes(await again.readPlain(id, blob.key, blob.size, 0, blob.size), pattern(4 * CHUNK_BYTES))).toBe(true)
+    })
+    it('never claims a chunk it cannot serve back exactly, whatever arrives and whatever happens to the file (property)', async () => {
+      const data = pattern(6 * CHUNK_BYTES + 7)
+      const { chunks, blob, id } = makeBlob(data)
+      const n = chunks.length
+      const op = fc.oneof(
+        fc.record({ t: fc.constant('good' as const), i: fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: 4 }) }),
+        fc.record({ t: fc.constant('bad' as const), i: fc.integer({ min: 0, max: n - 1 }), at: fc.nat(), cut: fc.boolean() }),
+        fc.record({ t: fc.constant('truncate' as const), to: fc.integer({ min: 0, max: n * CHUNK_CIPHER_BYTES }) }),
+        fc.record({ t: fc.constant('read' as const), i: fc.integer({ min: 0, max: n - 1 }) }),
+      )
+      let round = 0
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+          const store = await openStore()
+          if ((await store.get(id)) !== undefined) await store.remove(id)
+          await store.expect(CONV, id, blob.padded)
+          await store.setHashList(id, blob.hashList)
+          round++
+          for (const o of ops) {
+            if (o.t === 'good') {
+              const r = await store.writeChunks(id, o.i.map((i) => chunks[i]!))
+              expect(r.corrupt).toEqual([])
+            } else if (o.t === 'bad') {
+              const cipher = o.cut ? chunks[o.i]!.cipher.subarray(0, o.at % chunks[o.i]!.cipher.length) : chunks[o.i]!.cipher.slice()
+              if (!o.cut) cipher[o.at % cipher.length]! ^= 1 + (round % 255)
+              const r = await store.writeChunks(id, [{ index: o.i, cipher }])
+              expect(r.stored).toEqual([])
+            } else if (o.t === 'truncate') {
+              await truncate(fileOf(id), o.to).catch(() => {})
+            } else {
+              const got = await store.readChunk(id, o.i)
+              if (got !== undefined) expect(equalBytes(got, chunks[o.i]!.cipher)).toBe(true)
+            }
+          }
+          // Every claim is honoured by the disk, or dropped when read; what is served is exactly what was sent.
+          for (let i = 0; i < n; i++) {
+            const got = await store.readChunk(id, i)
+            if (got !== undefined) expect(equalBytes(got, chunks[i]!.cipher)).toBe(true)
+          }
+          const missing = await store.missing(id)
+          await store.writeChunks(id, missing.map((i) => chunks[i]!))
+          expect(equalBytes(await store.readPlain(id, blob.key, blob.size, 0, blob.size), data)).toBe(true)
+          await store.close()
+        }),
+        { numRuns: 25 },
+      )
     })
   })
 
