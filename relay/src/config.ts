@@ -71,7 +71,7 @@ export const RelayConfigSchema = z
     sweepInterval: duration(SECOND, DAY).default(10 * MINUTE),
 
     blobs: bool.default(true),
-    // 100 MiB files (the app's default limit) padded by at most 5 % plus 16 bytes per 64 KiB chunk: 105.03 MiB.
+    // A 100 MiB file (the app's default limit) is stored as 102.4 MiB (padding, 16 bytes per 64 KiB chunk); some slack.
     blobMaxBytes: size(KiB, 2 * MAX_BLOB_PLAIN).default(110 * MiB),
     blobMailboxMaxBytes: size(MiB).default(GiB),
     blobPeerMaxBytesPerDay: size(MiB).default(4 * GiB),
