@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHearthNode, type NodeOptions } from '../../node/common/net/create-node.js'
 import { MailboxClient } from '../../node/common/net/mailbox-client.js'
+import { RelayBlobClient } from '../../node/common/net/relay-blob-client.js'
 import { PeerPenalties } from '../../node/common/net/peer-penalties.js'
 import { openDatabase } from '../../node/common/storage/database.js'
 import { BlobStore } from '../../node/src/core/blobs/blob-store.js'
@@ -68,7 +69,9 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     store,
     node,
     syncIntervalMs: options.syncIntervalMs ?? 1_000,
-    ...(relays === undefined ? {} : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),
+    ...(relays === undefined
+      ? {}
+      : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayBlobs: new RelayBlobClient(node, { timeoutMs: 10_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),
   })
   await core.start()
   let stopped = false

@@ -6,6 +6,8 @@ import { filesOf } from '../../node/src/core/history/media-box.js'
 import type { ConversationId, MessageId } from '../../node/src/ids.js'
 import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { makeGroup } from '../helpers/group.js'
+import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
+import { FileIndex } from '../../node/src/core/blobs/file-index.js'
 import { containsBytes, filesUnder, readableBack } from '../helpers/readable.js'
 
 const PIECE = 1024 * 1024
@@ -124,5 +126,35 @@ describe('photos and files between cores', () => {
     // The plaintext was never on disk anywhere (blobs are encrypted), before or after (read once LevelDB is closed).
     for (const c of cores) await c.stop()
     for (const c of cores) expect(containsBytes(await filesUnder(c.dir), secret)).toBe(false)
+  })
+})
+
+describe('photos and files through a relay', () => {
+  const bed = coresAndRelays()
+
+  it('alice sends a photo and goes offline; bob, away when she sent it, gets it from the relay alone', async () => {
+    const relay = await startTestRelay('r1')
+    bed.relays = [relay]
+    const alice = await startCore('alice', { relays: [relay.address] })
+    let bob = await startCore('bob', { relays: [relay.address] })
+    bed.cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    await bob.stop()
+
+    const bytes = randomBytes(700_000)
+    const sent = await sendFile(alice, id, 'sunset.jpg', bytes)
+    const blob = filesOf((await alice.core.store.getMessage(id, sent.id as MessageId))!)[0]!.blob
+    const index = new FileIndex(alice.core.store.db)
+    await waitFor(async () => (await index.get(id, blob))?.relayed === true, { timeoutMs: 30_000, message: 'the relay to hold the photo' })
+    await waitFor(async () => (await alice.core.page(id)).messages.find((m) => m.id === sent.id)?.state === 'sent', { message: 'the message on the relay' })
+    await alice.stop()
+
+    bob = await bob.restart()
+    bed.cores = [alice, bob]
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { timeoutMs: 60_000, message: 'bob to get the photo from the relay' })
+    expect(bob.core.node.connectedPeers()).not.toContain(alice.identity.peerId)
+    expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+    // Content-blind: the relay holds only ciphertext.
+    expect((await relay.storedBytes()).includes(Buffer.from(bytes.subarray(1000, 1064)))).toBe(false)
   })
 })

@@ -46,6 +46,8 @@ import { SecurityCounters } from './security-counters.js'
 import { Outbox } from './send/outbox.js'
 import type { BlobStore } from './blobs/blob-store.js'
 import { FileService } from './blobs/file-service.js'
+import { RelayFiles } from './blobs/relay-files.js'
+import type { RelayBlobClient } from '../../common/net/relay-blob-client.js'
 import { SerialQueue } from './serial-queue.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
 import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
@@ -78,6 +80,8 @@ export interface CoreOptions {
   joinDirectWaitMs?: number
   /** Encrypted files of photos and attachments, on disk beside the database (blobs/blob-store.ts). */
   blobs: BlobStore
+  /** The relay blob client: files for members who are away; without it, files move only between members' devices. */
+  relayBlobs?: RelayBlobClient
 }
 
 /**
@@ -260,8 +264,10 @@ export class Core {
     this.files = new FileService(kernel, options.blobs, {
       send: (id, intent) => this.outbox.send(id, intent),
       settings: () => this.settingsPart.files(),
-      relaySources: () => [],
-      uploadToRelays: () => undefined,
+      relays: new RelayFiles(kernel, options.blobs, options.relayBlobs, (id) => {
+        const rt = kernel.conversations.get(id)
+        return rt === undefined ? [] : this.relays.relaysFor(rt)
+      }),
     })
     this.readModel.fileViews = (row) => this.files.views(row)
     kernel.forgotten.push((rows) => drop(this.files.forget(rows), (err) => kernel.log.warn({ err }, 'removing the files of a deleted message failed')))

@@ -7,6 +7,7 @@ import { MailboxClient } from '../../common/net/mailbox-client.js'
 import { PeerPenalties } from '../../common/net/peer-penalties.js'
 import { openDatabase } from '../../common/storage/database.js'
 import { BlobStore } from './blobs/blob-store.js'
+import { RelayBlobClient } from '../../common/net/relay-blob-client.js'
 import { migrate } from '../../common/storage/migrations.js'
 import { createIdentity, identityExists, loadIdentity, restoreIdentity, saveIdentity, type Identity } from '../identity/identity.js'
 import { CoreStore } from '../store/core-store.js'
@@ -95,7 +96,7 @@ export async function openCore(options: OpenCoreOptions): Promise<OpenedCore> {
       node,
       logger,
       blobs,
-      ...(useRelays ? { mailbox: new MailboxClient(node) } : {}),
+      ...(useRelays ? { mailbox: new MailboxClient(node), relayBlobs: new RelayBlobClient(node) } : {}),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.gossipAllowance === undefined ? {} : { gossipAllowance: options.gossipAllowance }),
     })

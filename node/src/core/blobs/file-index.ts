@@ -7,7 +7,7 @@ import type { ConversationId, MessageId } from '../../ids.js'
 /**
  * Which message each file of a conversation belongs to, and whether the person removed it from this device:
  *
- *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?: true }
+ *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?: true, own?: true, relayed?: true }
  *
  * It lets a restart resume interrupted downloads and "Clear media" find a conversation's files without reading every
  * message, and it remembers a cleared file as removed (not "available") until the person downloads it again. It holds
@@ -19,9 +19,18 @@ export interface FileEntry {
   message: MessageId
   index: number
   gone: boolean
+  /** Sent from this device: it is handed to the conversation's relays until `relayed`. */
+  own?: boolean
+  relayed?: boolean
 }
 
-const valueSchema = z.object({ m: z.string().regex(/^[0-9a-f]{32}$/), i: z.number().int().min(0).max(63), gone: z.literal(true).optional() })
+const valueSchema = z.object({
+  m: z.string().regex(/^[0-9a-f]{32}$/),
+  i: z.number().int().min(0).max(63),
+  gone: z.literal(true).optional(),
+  own: z.literal(true).optional(),
+  relayed: z.literal(true).optional(),
+})
 
 export class FileIndex {
   constructor(private readonly db: Database) {}
@@ -32,7 +41,13 @@ export class FileIndex {
   }
 
   async put(entry: FileEntry): Promise<void> {
-    const value = { m: entry.message, i: entry.index, ...(entry.gone ? { gone: true } : {}) }
+    const value = {
+      m: entry.message,
+      i: entry.index,
+      ...(entry.gone ? { gone: true } : {}),
+      ...(entry.own === true ? { own: true } : {}),
+      ...(entry.relayed === true ? { relayed: true } : {}),
+    }
     await this.db.put(key('file', entry.conversation, entry.blob), encodeJson(value), { sync: true })
   }
 
@@ -53,5 +68,5 @@ export class FileIndex {
 
 function entryOf(conversation: ConversationId, blob: string, raw: Uint8Array): FileEntry {
   const v = decodeJson(raw, (x) => valueSchema.parse(x), 'file index entry')
-  return { conversation, blob, message: v.m as MessageId, index: v.i, gone: v.gone === true }
+  return { conversation, blob, message: v.m as MessageId, index: v.i, gone: v.gone === true, own: v.own === true, relayed: v.relayed === true }
 }

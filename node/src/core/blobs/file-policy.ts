@@ -70,7 +70,6 @@ export function isRisky(name: string, mime: string): boolean {
 /** A name safe to show and to save under: no path, no control or bidi-override characters, at most 255 characters. */
 export function cleanFileName(name: string): string {
   const base = name.replace(/^.*[/\\]/, '')
-  // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '').trim()
   const safe = clean === '' || clean === '.' || clean === '..' ? 'file' : clean
   return safe.length > 255 ? safe.slice(0, 255) : safe

@@ -2,7 +2,7 @@ import PQueue from 'p-queue'
 import { CHUNK_BYTES } from '../../../common/blob/format.js'
 import { drop, HearthError } from '../../../common/errors.js'
 import type { AttachmentState, AttachmentView, FileUsageView, MessageView } from '../../api/types.js'
-import type { ConversationId, MessageId } from '../../ids.js'
+import type { ConversationId, EpochId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import type { MessageIntent } from '../history/kinds/index.js'
@@ -16,7 +16,8 @@ import type { BlobSource } from './blob-sources.js'
 import { peerSource } from './blob-sources.js'
 import type { BlobStore } from './blob-store.js'
 import { downloadsByItself, isRisky, isShownImage, sniffMime, type FileSettings } from './file-policy.js'
-import { FileIndex } from './file-index.js'
+import { FileIndex, type FileEntry } from './file-index.js'
+import type { RelayFiles } from './relay-files.js'
 import { Uploads } from './uploads.js'
 
 /** A file of a message, as the service tracks it while it moves. */
@@ -29,6 +30,8 @@ interface Placed {
   authorPeer: string | undefined
   /** When it was sent (ms): a file unavailable for a week after that is given up. */
   sentAt: number
+  /** The epoch it was sent in: relays hold it under that epoch's mailbox. */
+  epoch: EpochId
 }
 
 interface Job {
@@ -50,10 +53,8 @@ export interface FileServiceDeps {
   /** Sends a message through the outbox (the media kind). */
   send(conversation: ConversationId, intent: MessageIntent): Promise<MessageView>
   settings(): FileSettings
-  /** Relays that may hold a conversation's blobs, as fetch sources (none without relays). */
-  relaySources(conversation: ConversationId): BlobSource[]
-  /** Hands a sent message's blobs to the conversation's relays for members who are away. */
-  uploadToRelays(conversation: ConversationId, blobs: readonly StoredFile[]): void
+  /** The conversation's relays: fetch sources, and where our files go for members who are away. */
+  relays: RelayFiles
 }
 
 /**
@@ -116,6 +117,7 @@ export class FileService {
     this.queue.clear()
     await this.queue.onIdle()
     await this.server.stop()
+    await this.deps.relays.stop()
     await this.uploads.abortAll()
   }
 
@@ -151,10 +153,12 @@ export class FileService {
     }
     try {
       const view = await this.deps.send(conversation, { kind: 'media', body, files, replyTo: options.replyTo, mentions: options.mentions })
+      const rt = this.kernel.runtime(conversation)
       for (const [index, file] of files.entries()) {
-        await this.index.put({ conversation, blob: file.blob, message: view.id as MessageId, index, gone: false })
+        const entry = { conversation, blob: file.blob, message: view.id as MessageId, index, gone: false, own: true }
+        await this.index.put(entry)
+        this.toRelays(entry, rt.log.currentEpoch)
       }
-      this.deps.uploadToRelays(conversation, files)
       return view
     } catch (err) {
       // Nothing names these blobs: they would only take space.
@@ -186,6 +190,13 @@ export class FileService {
   async resume(): Promise<void> {
     for await (const entry of this.index.list()) {
       if (entry.gone) continue
+      if (entry.own === true) {
+        if (entry.relayed !== true) {
+          const row = await this.kernel.store.getMessage(entry.conversation, entry.message)
+          if (row !== undefined && !row.deleted) this.toRelays(entry, row.epoch)
+        }
+        continue
+      }
       const record = await this.store.get(entry.blob)
       if (record === undefined || record.complete) continue
       try {
@@ -279,7 +290,20 @@ export class FileService {
     const peers = this.kernel.memberPeers(rt)
     // The author's device first: it certainly has the file, and a photo usually arrives while it is still online.
     peers.sort((a, b) => (a === placed.authorPeer ? -1 : b === placed.authorPeer ? 1 : 0))
-    return [...peers.map((p) => peerSource(this.kernel.node, p)), ...this.deps.relaySources(placed.conversation)]
+    return [...peers.map((p) => peerSource(this.kernel.node, p)), ...this.deps.relays.sources(placed.conversation, placed.epoch)]
+  }
+
+  /** Our file to the conversation's relays, remembered as done once every relay has it (or gave up on it). */
+  private toRelays(entry: FileEntry, epoch: EpochId): void {
+    this.deps.relays.upload(entry.conversation, epoch, entry.blob, () => {
+      drop(
+        (async () => {
+          const now = await this.index.get(entry.conversation, entry.blob)
+          if (now !== undefined && !now.gone) await this.index.put({ ...now, relayed: true })
+        })(),
+        (err) => this.kernel.log.debug({ err }, 'recording a relay upload failed'),
+      )
+    })
   }
 
   // ------------------------------------------------------------------------------------------------------ reading
@@ -377,7 +401,7 @@ export class FileService {
     const existing = this.placed.get(file.blob)
     if (existing !== undefined) return existing
     const cert = rt.log.knownDevices.get(row.device)
-    const placed: Placed = { conversation: rt.id, message: row.id, index, file, authorPeer: cert?.peerId, sentAt: sentAt(row.hlc) }
+    const placed: Placed = { conversation: rt.id, message: row.id, index, file, authorPeer: cert?.peerId, sentAt: sentAt(row.hlc), epoch: row.epoch }
     this.placed.set(file.blob, placed)
     return placed
   }

@@ -1,7 +1,7 @@
 import { sendMessage, shardOf } from '../../../../../crdt/src/index.js'
 import { actorOf } from '../../actor.js'
 import { newContentKey, sealText } from '../content-keys.js'
-import { sealFiles, type StoredFile } from '../media-box.js'
+import { sealFiles } from '../media-box.js'
 import type { ChangePlan, MessageIntent, PlanContext } from './intent.js'
 import { checkMentions } from './text.js'
 
