@@ -411,10 +411,11 @@ export class BlobStore {
     const id = toHex(sealed.id)
     const { dir, file } = this.#pathOf(id)
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 })
+      // mkdir says whether it made the shard directory: only then does the root's entry need syncing too.
+      const madeShard = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined
       await rename(upload.path, file)
       await syncDirectory(dir)
-      await syncDirectory(this.#root)
+      if (madeShard) await syncDirectory(this.#root)
     } catch (err) {
       await unlink(upload.path).catch(() => {})
       throw diskError(err, 'storing a blob file')
@@ -572,12 +573,13 @@ export class BlobStore {
     const { dir, file: path } = this.#pathOf(id)
     let file: FileHandle | undefined
     let created = false
+    let madeShard = false
     try {
       try {
         file = await open(path, 'r+')
       } catch (err) {
         if (errnoOf(err) !== 'ENOENT') throw err
-        await mkdir(dir, { recursive: true, mode: 0o700 })
+        madeShard = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined
         // Exclusive create: writes go to their positions and leave holes, never truncate (the blob's lock makes this
         // the only writer, so the file cannot appear in between).
         file = await open(path, 'wx', 0o600)
@@ -590,10 +592,8 @@ export class BlobStore {
     } finally {
       await file?.close()
     }
-    if (created) {
-      await syncDirectory(dir)
-      await syncDirectory(this.#root)
-    }
+    if (created) await syncDirectory(dir)
+    if (madeShard) await syncDirectory(this.#root)
   }
 
   /** Counts a fetch that gave up (the core's retry backoff); returns the new count. */
