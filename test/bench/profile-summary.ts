@@ -50,3 +50,21 @@ const print = (title: string, m: Map<string, number>): void => {
 }
 print('self time by package / file', fileSelf)
 print('self time by function', fnSelf)
+
+// Inclusive time: each sample counts once for every distinct function on its stack (recursion is not counted twice),
+// which is what "how long did validateRemoteChange take, callees included" needs.
+const parent = new Map<number, number>()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const nameOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'} ${shorten(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`
+const inclusive = new Map<string, number>()
+for (const [id, us] of selfUs) {
+  const seen = new Set<string>()
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const name = nameOf(byId.get(at)!)
+    if (seen.has(name)) continue
+    seen.add(name)
+    inclusive.set(name, (inclusive.get(name) ?? 0) + us)
+  }
+}
+const ours = new Map([...inclusive].filter(([k]) => /\s(crdt|node)\//.test(k) || /\s(node_modules\/@automerge)/.test(k)))
+print('inclusive time, functions of crdt/, node/ and Automerge', ours)

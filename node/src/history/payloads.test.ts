@@ -218,7 +218,7 @@ describe('corrupt Automerge changes from a peer (test/vectors/automerge-corrupt)
         accepted++
         // (Automerge does not verify a change's checksum on decode, so some flips do decode.) What passes must be by
         // the sender, and applying it must neither throw nor touch anyone else's subtree.
-        expect(result.decoded.actor).toBe(actor)
+        expect(result.actor).toBe(actor)
         const other = asActorId('c3'.repeat(16))
         const applied = applyRemoteChanges(createShard(other), [m])
         expect(Object.keys(applied.doc).every((k) => k === actor)).toBe(true)

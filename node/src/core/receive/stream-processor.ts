@@ -10,7 +10,7 @@ import type { EpochId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
 import { parseStreamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
-import { createdMessages, type Withdrawals } from '../equivocation.js'
+import type { Withdrawals } from '../equivocation.js'
 import { forgetMessage, purgeForgotten, withoutPreviewOf } from '../history/forget.js'
 import { materializeRow } from '../history/rows.js'
 import { loadShard } from '../history/shards.js'
@@ -81,7 +81,7 @@ export class StreamProcessor {
           const payload = decodeContent(openEnvelopeBody(envelope.frame, envelope.header, step.key))
           const valid = validateRemoteChange(payload.change, actor)
           if (!valid.ok) throw new HearthError('MALFORMED', valid.reason)
-          const ids = createdMessages(valid.decoded)
+          const ids = valid.created as readonly string[] as MessageId[]
           // A reaction, edit or delete may reach back to a document of an earlier epoch we hold; a new message may not
           // (its row names the envelope it came from, in this epoch).
           const target = (payload.epoch ?? epoch) as EpochId

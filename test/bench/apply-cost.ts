@@ -1,0 +1,60 @@
+/**
+ * The CRDT part of catching up, alone: one author's `count` text messages (sealed bodies of 228 bytes, as the core
+ * sends them), their changes checked against the authorship rule and applied per shard in one call, the way
+ * node/src/core/receive/stream-processor.ts does for a sync page. No network, no store: it measures what Automerge
+ * and the check cost per message, to compare ways of doing each.
+ * Usage: npx tsx test/bench/apply-cost.ts [count=5000] [rounds=3]
+ */
+import { randomBytes } from 'node:crypto'
+import * as Automerge from '@automerge/automerge'
+import { readChangeOps } from '../../crdt/src/change-ops.js'
+import { applyRemoteChanges, asActorId, asMessageId, createShard, readMessage, sendMessage, SHARD_CAPACITY, validateRemoteChange, type Shard } from '../../crdt/src/index.js'
+
+const count = Number(process.argv[2] ?? 5_000)
+const rounds = Number(process.argv[3] ?? 3)
+const alice = asActorId('a1'.repeat(16))
+const bob = asActorId('b2'.repeat(16))
+
+function makeChanges(): Uint8Array[][] {
+  const shards: Uint8Array[][] = []
+  let own: Shard = createShard(alice)
+  for (let i = 0; i < count; i++) {
+    if (i % SHARD_CAPACITY === 0) {
+      own = createShard(alice)
+      shards.push([])
+    }
+    const id = asMessageId(randomBytes(16).toString('hex'))
+    const r = sendMessage(own, alice, { id, body: '', box: randomBytes(228), hlc: { wall: 1_700_000_000_000 + i, counter: 0 }, seq: i })
+    own = r.doc
+    shards.at(-1)!.push(r.change)
+  }
+  return shards
+}
+
+const time = (fn: () => void): number => {
+  const t = process.hrtime.bigint()
+  fn()
+  return Number(process.hrtime.bigint() - t) / 1e3
+}
+
+const shards = makeChanges()
+console.log(`${count} messages in ${shards.length} shards; change bytes ${shards[0]![0]!.length}`)
+const perMsg = (us: number): string => `${(us / count).toFixed(1)} µs/msg`
+for (let round = 0; round < rounds; round++) {
+  const out: string[] = []
+  out.push(`validate ${perMsg(time(() => { for (const s of shards) for (const c of s) if (!validateRemoteChange(c, alice).ok) throw new Error('refused') }))}`)
+  out.push(`decodeChange ${perMsg(time(() => { for (const s of shards) for (const c of s) Automerge.decodeChange(c) }))}`)
+  out.push(`readChangeOps ${perMsg(time(() => { for (const s of shards) for (const c of s) readChangeOps(c) }))}`)
+  let docs: Shard[] = []
+  out.push(`applyRemoteChanges ${perMsg(time(() => { docs = shards.map((s) => applyRemoteChanges(createShard(bob), s).doc) }))}`)
+  out.push(`readMessage all ${perMsg(time(() => { for (const d of docs) for (const a of Object.values(d)) for (const id of Object.keys(a.m)) readMessage(d, alice, asMessageId(id)) }))}`)
+  docs.forEach((d) => Automerge.free(d))
+  docs = []
+  out.push(`Automerge.applyChanges ${perMsg(time(() => { for (const s of shards) docs.push(Automerge.applyChanges(createShard(bob), s)[0]) }))}`)
+  docs.forEach((d) => Automerge.free(d))
+  const handles: Array<ReturnType<typeof Automerge.getBackend>> = []
+  out.push(`handle.applyChanges ${perMsg(time(() => { for (const s of shards) { const h = Automerge.getBackend(Automerge.init({ actor: bob })); h.applyChanges(s); handles.push(h) } }))}`)
+  out.push(`handle.diff ${perMsg(time(() => { for (const h of handles) h.diff([], h.getHeads()) }))}`)
+  handles.forEach((h) => h.free())
+  console.log(`round ${round + 1}: ${out.join(', ')}`)
+}
