@@ -79,7 +79,7 @@ const value = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(),
 
 /** Any op Automerge's encoder writes: on the root or any object, by map key or list element, with any predecessors. */
 const anyOp = fc.record({
-  action: fc.constantFrom('makeMap', 'set', 'makeList', 'del', 'makeText', 'makeTable'),
+  action: fc.constantFrom('makeMap', 'set', 'makeList', 'del', 'makeText'),
   obj: fc.oneof(fc.constant('_root'), opId),
   list: fc.boolean(),
   key: mapKey,
@@ -290,6 +290,24 @@ describe('readChangeOps on crafted bytes (what no honest Automerge writes)', () 
     expect(() => readChangeOps(bigPred)).toThrow(/predecessor counter/)
     // Automerge panics on these (its op ids are two u32s): the reader refuses them before they reach a document.
     expect(() => Automerge.decodeChange(bigPred)).toThrow()
+  })
+
+  it('refuses tables, which Automerge 3 never writes and panics applying', () => {
+    const table = Automerge.encodeChange({
+      actor: bob,
+      seq: 1,
+      startOp: 1,
+      time: 0,
+      message: null,
+      deps: [],
+      author: null,
+      ops: [
+        { action: 'makeTable', obj: '_root', key: bob, pred: [] },
+        { action: 'set', obj: `1@${bob}`, key: 'k', value: 1, pred: [] },
+      ],
+    } as unknown as Parameters<typeof Automerge.encodeChange>[0])
+    expect(() => readChangeOps(table)).toThrow(/table/)
+    expect(() => Automerge.applyChanges(Automerge.init(), [table])).toThrow()
   })
 
   it('refuses an action column that claims more ops than any change has', () => {
