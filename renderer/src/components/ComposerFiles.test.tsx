@@ -11,15 +11,16 @@ import { Composer, type SendExtras } from './Composer.js'
 
 afterEach(cleanup)
 let restoreLayout: () => void
+const urlSpies: Array<{ mockRestore(): void }> = []
 beforeAll(() => {
   restoreLayout = fakeLayout()
-  // happy-dom has object URLs for Blobs; the previews only need a string.
-  vi.spyOn(URL, 'createObjectURL').mockImplementation(() => `blob:preview/${Math.random()}`)
-  vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {})
+  // The previews only need a string.
+  urlSpies.push(vi.spyOn(URL, 'createObjectURL').mockImplementation(() => `blob:preview/${Math.random()}`))
+  urlSpies.push(vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {}))
 })
 afterAll(() => {
   restoreLayout()
-  vi.restoreAllMocks()
+  urlSpies.forEach((s) => s.mockRestore())
 })
 
 const KB = 1024
