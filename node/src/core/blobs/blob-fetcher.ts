@@ -201,10 +201,12 @@ class RequestGuard {
     }
   }
 
+  /** Ends the request for good: a source still holding a stream for it (an abandoned iterator) lets go. */
   dispose(): void {
     clearTimeout(this.stallTimer)
     clearTimeout(this.requestTimer)
     this.parent.removeEventListener('abort', this.onParentAbort)
+    if (!this.controller.signal.aborted) this.controller.abort(new HearthError('TIMEOUT', 'blob request over'))
   }
 
   private abort(why: 'timeout' | 'stall' | 'aborted'): void {
@@ -448,21 +450,24 @@ class FetchJob {
   private async fetchHashList(state: SourceState): Promise<void> {
     const guard = new RequestGuard(this.signal, this.timing)
     state.windows++
+    let hashList: Uint8Array
     try {
-      const hashList = await guard.wait(state.source.hashList(this.target, guard.signal))
-      if (!(hashList instanceof Uint8Array) || !verifyHashList(this.target.id, hashList, this.padded)) {
-        this.exclude(state, 'corrupt')
-        return
-      }
-      await this.deps.store.setHashList(this.target.id, hashList)
+      hashList = await guard.wait(state.source.hashList(this.target, guard.signal))
     } catch (err) {
       const failure = failureOf(err, guard)
       if (failure === 'aborted') throw new Stop()
       this.rest(state, failure)
+      return
     } finally {
       state.windows--
       guard.dispose()
     }
+    if (!(hashList instanceof Uint8Array) || !verifyHashList(this.target.id, hashList, this.padded)) {
+      this.exclude(state, 'corrupt')
+      return
+    }
+    // Verified here, so a failure to store it is the store's (disk), not the source's: it ends the job.
+    await this.deps.store.setHashList(this.target.id, hashList)
   }
 
   // ------------------------------------------------------------------------------------------------ chunks
