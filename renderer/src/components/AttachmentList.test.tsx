@@ -203,7 +203,7 @@ describe('accessibility', () => {
   it('the attachment list and the viewer pass axe (structure, names, roles)', async () => {
     const m = withFiles([attachment({ name: 'a.jpg' }), attachment({ index: 1, name: 'b.jpg', state: 'downloading', received: 100 })])
     const files = withFiles([attachment({ name: 'setup.exe', kind: 'file', mime: 'application/x-msdownload', risky: true }), attachment({ index: 1, name: 'x.pdf', kind: 'file', mime: 'application/pdf', state: 'available', received: 0 })])
-    const { container } = { container: document.body }
+    const container = document.body
     setup([m, files])
     await screen.findByRole('button', { name: 'Open Photo a.jpg from Bob' })
     // Colour contrast needs a layout engine; the e2e run checks it in Chromium.

@@ -159,3 +159,56 @@ describe('chatReducer', () => {
 function quoteOf(original: MessageView): ReplyQuote {
   return { id: original.id, author: original.author, authorName: original.authorName, body: original.body, deleted: false, missing: false }
 }
+
+describe('file progress', () => {
+  const file = (over: Partial<NonNullable<MessageView['attachments']>[number]> = {}) => ({
+    index: 0,
+    name: 'a.jpg',
+    size: 100,
+    mime: 'image/jpeg',
+    kind: 'image' as const,
+    state: 'downloading' as const,
+    received: 10,
+    ...over,
+  })
+  const loaded = (m: MessageView) => chatReducer(initialChatState, { type: 'page', page: { messages: [m], nextBefore: null }, older: false })
+
+  it('moves one file of a loaded message on, and nothing else', () => {
+    const m = message({ id: '1'.repeat(32), attachments: [file(), file({ index: 1, name: 'b.pdf', kind: 'file' })] })
+    const before = loaded(m)
+    const after = chatReducer(before, { type: 'fileProgress', progress: { messageId: m.id, index: 1, state: 'failed', received: 0, error: 'no source' } })
+    expect(after.messages[0]!.attachments![1]).toMatchObject({ state: 'failed', received: 0, error: 'no source' })
+    expect(after.messages[0]!.attachments![0]).toBe(m.attachments![0])
+    // Retried: the old reason goes.
+    const again = chatReducer(after, { type: 'fileProgress', progress: { messageId: m.id, index: 1, state: 'downloading', received: 5 } })
+    expect(again.messages[0]!.attachments![1]!.error).toBeUndefined()
+  })
+
+  it('ignores events for messages not loaded or files they do not have, and a late one after completion', () => {
+    const m = message({ id: '2'.repeat(32), attachments: [file({ state: 'complete', received: 100 })] })
+    const state = loaded(m)
+    expect(chatReducer(state, { type: 'fileProgress', progress: { messageId: 'f'.repeat(32), index: 0, state: 'complete', received: 1 } })).toBe(state)
+    expect(chatReducer(state, { type: 'fileProgress', progress: { messageId: m.id, index: 5, state: 'complete', received: 1 } })).toBe(state)
+    expect(chatReducer(state, { type: 'fileProgress', progress: { messageId: m.id, index: 0, state: 'downloading', received: 50 } })).toBe(state)
+    // Cleared from this device: that may follow completion.
+    const removed = chatReducer(state, { type: 'fileProgress', progress: { messageId: m.id, index: 0, state: 'removed', received: 0 } })
+    expect(removed.messages[0]!.attachments![0]!.state).toBe('removed')
+  })
+
+  it('a message update that only moves a file on is still applied when its state may not go back', () => {
+    const m = message({ id: '3'.repeat(32), state: 'read', mine: true, attachments: [file()] })
+    const state = loaded(m)
+    const next = chatReducer(state, { type: 'upsert', message: { ...m, state: 'delivered', attachments: [file({ state: 'complete', received: 100 })] } })
+    expect(next.messages[0]!.state).toBe('read')
+    expect(next.messages[0]!.attachments![0]!.state).toBe('complete')
+  })
+
+  it('an optimistic row with files counts the bytes taken, and starts again from 0 on retry', () => {
+    let state = chatReducer(initialChatState, { type: 'optimisticAdded', localId: 'l1', body: '', at: 1, files: [{ name: 'a.bin', size: 100, kind: 'file' }] })
+    state = chatReducer(state, { type: 'optimisticProgress', localId: 'l1', sent: 60 })
+    expect(state.optimistic[0]).toMatchObject({ sent: 60, files: [{ name: 'a.bin' }] })
+    state = chatReducer(state, { type: 'optimisticFailed', localId: 'l1', error: 'x' })
+    state = chatReducer(state, { type: 'optimisticRetried', localId: 'l1' })
+    expect(state.optimistic[0]).toMatchObject({ sent: 0, status: 'sending' })
+  })
+})
