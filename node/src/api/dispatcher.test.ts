@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DEFAULT_FILE_SETTINGS } from '../core/blobs/file-policy.js'
 import type { EventPush } from './contract.js'
 import { createDispatcher, type Dispatcher } from './dispatcher.js'
 import { errorOf, openTempCore, resultOf, type TempCore } from './testing.js'
@@ -128,7 +129,7 @@ describe('createDispatcher', () => {
 
   it('reads and updates the settings; a relay address must name its PeerId', async () => {
     const settings = resultOf<{ displayName: string; relays: string[] }>(await api.handle({ id: 1, method: 'settings.get' }))
-    expect(settings).toEqual({ displayName: 'alice', relays: [] })
+    expect(settings).toEqual({ displayName: 'alice', relays: [], ...DEFAULT_FILE_SETTINGS })
     const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
     const updated = resultOf<{ relays: string[] }>(await api.handle({ id: 2, method: 'settings.update', params: { relays: [` ${relay} `] } }))
     expect(updated.relays).toEqual([relay])
@@ -138,11 +139,22 @@ describe('createDispatcher', () => {
     await api.handle({ id: 5, method: 'settings.update', params: { relays: [] } })
   })
 
+  it('updates the file sizes; out-of-range sizes are refused and change nothing', async () => {
+    const updated = resultOf<{ autoDownloadPeerBytes: number; maxFileBytes: number }>(
+      await api.handle({ id: 1, method: 'settings.update', params: { autoDownloadPeerBytes: 1_000_000, maxFileBytes: 2_000_000 } }),
+    )
+    expect(updated).toMatchObject({ autoDownloadPeerBytes: 1_000_000, maxFileBytes: 2_000_000, autoDownloadRelayBytes: DEFAULT_FILE_SETTINGS.autoDownloadRelayBytes })
+    expect(errorOf(await api.handle({ id: 2, method: 'settings.update', params: { maxFileBytes: 0 } })).code).toBe('INVALID_INPUT')
+    expect(errorOf(await api.handle({ id: 3, method: 'settings.update', params: { autoDownloadRelayBytes: -1 } })).code).toBe('INVALID_INPUT')
+    expect(resultOf<{ maxFileBytes: number }>(await api.handle({ id: 4, method: 'settings.get' })).maxFileBytes).toBe(2_000_000)
+    await api.handle({ id: 5, method: 'settings.update', params: { ...DEFAULT_FILE_SETTINGS } })
+  })
+
   it('changes the display name through settings; a bad name changes nothing, not even the relays sent with it', async () => {
     const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
     const bad = await api.handle({ id: 1, method: 'settings.update', params: { displayName: 'x\u202Ey', relays: [relay] } })
     expect(errorOf(bad).code).toBe('INVALID_INPUT')
-    expect(resultOf(await api.handle({ id: 2, method: 'settings.get' }))).toEqual({ displayName: 'alice', relays: [] })
+    expect(resultOf(await api.handle({ id: 2, method: 'settings.get' }))).toEqual({ displayName: 'alice', relays: [], ...DEFAULT_FILE_SETTINGS })
     const renamed = resultOf<{ displayName: string }>(await api.handle({ id: 3, method: 'settings.update', params: { displayName: ' Alice B. ' } }))
     expect(renamed.displayName).toBe('Alice B.')
     expect(resultOf<{ displayName: string }>(await api.handle({ id: 4, method: 'identity.whoami' })).displayName).toBe('Alice B.')
