@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { randomBytes } from '../../node/common/crypto/random.js'
 import { waitFor } from '../../node/common/net/testing.js'
+import { MAX_FILE_PIECE_BYTES } from '../../node/src/api/contract.js'
 import type { MessageView } from '../../node/src/api/types.js'
 import { filesOf } from '../../node/src/core/history/media-box.js'
 import type { ConversationId, MessageId } from '../../node/src/ids.js'
@@ -10,7 +11,7 @@ import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 import { FileIndex } from '../../node/src/core/blobs/file-index.js'
 import { containsBytes, filesUnder, readableBack } from '../helpers/readable.js'
 
-const PIECE = 1024 * 1024
+const PIECE = MAX_FILE_PIECE_BYTES
 
 /** Sends `bytes` as a file of a new message, the way the UI does: begin, append in pieces, send. */
 async function sendFile(c: TestCore, id: ConversationId, name: string, bytes: Uint8Array, kind: 'image' | 'file' = 'file', caption = ''): Promise<MessageView> {

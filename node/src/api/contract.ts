@@ -47,14 +47,16 @@ const MAX_INVITE_LIFETIME_MS = 365 * 24 * 3600_000
 
 /** At most this many files in one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10
-/** One files.append or files.read piece, in bytes before base64. */
-export const MAX_FILE_PIECE_BYTES = 1024 * 1024
+/**
+ * One files.append or files.read piece, in bytes before base64: its base64 (4/3 larger) and the JSON around it stay
+ * well within the API's 1 MiB per message (api/protocol.ts MAX_API_MESSAGE_BYTES), both ways.
+ */
+export const MAX_FILE_PIECE_BYTES = 512 * 1024
 /** The most the size limit setting may be raised to: the blob format's own cap (1 GiB). */
 export const MAX_FILE_BYTES_LIMIT = 1024 * 1024 * 1024
 const uploadId = z.string().regex(/^[0-9a-f]{32}$/, 'uploadId must be 32 lowercase hex characters')
 const fileName = z.string().trim().min(1, 'a file needs a name').max(255)
 const attachmentIndex = z.number().int().min(0).max(MAX_ATTACHMENTS_PER_MESSAGE - 1)
-// 1 MiB in base64 is 1,398,104 characters (with padding).
 const base64Piece = z.string().min(1).max(Math.ceil(MAX_FILE_PIECE_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64')
 const byteSetting = z.number().int().min(0).max(MAX_FILE_BYTES_LIMIT)
 const attachmentParam = z.strictObject({
@@ -179,7 +181,7 @@ export const coreContract = {
   'messages.markRead': { params: z.strictObject({ conversationId, upTo: cursor.optional() }), result: result<ConversationSummary>() },
   'messages.retry': { params: z.strictObject({ conversationId, messageId }), result: result<MessageView>() },
 
-  /** Sending a file: begin, append its bytes in pieces (base64, ≤ 1 MiB each), then name the upload in messages.send. */
+  /** Sending a file: begin, append its bytes in pieces (base64, ≤ 512 KiB each), then name the upload in messages.send. */
   'files.begin': {
     params: z.strictObject({ conversationId, name: fileName, size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
     result: result<{ uploadId: string }>(),
