@@ -142,6 +142,19 @@ describe('BlobFetcher', () => {
     expect(staller.sent.length + backup.sent.length).toBe(48)
   })
 
+  it('a source that keeps sending but too slowly for the request deadline is dropped the same way', async () => {
+    const blob = randomBlob(32)
+    // Each chunk within the silence deadline, the window far over the request deadline.
+    const { store, run } = setup(blob, { ...FAST, stallMs: 5_000, requestTimeoutMs: 300 })
+    const trickle = new ScriptedSource('peer:trickle', blob, { beforeChunk: () => new Promise((r) => setTimeout(r, 100)) })
+    const backup = new ScriptedSource('peer:b', blob)
+    const result = await run(() => (trickle.sent.length > 0 ? [trickle, backup] : [trickle]))
+    expect(result.complete).toBe(true)
+    expect(complete(store, blob)).toBe(true)
+    expect(trickle.sent.length).toBeLessThan(32)
+    expect(backup.sent.filter((i) => trickle.sent.includes(i))).toEqual([])
+  })
+
   it('a response breaking the rules (a chunk outside its window) excludes the source as a protocol offender', async () => {
     const blob = randomBlob(20)
     const { store, counters, bad, run } = setup(blob)

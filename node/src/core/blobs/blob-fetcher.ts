@@ -294,6 +294,7 @@ class FetchJob {
   /** Whether `missing` was read from the store (after the hash list). */
   private listed = false
   private wakeSleeper: (() => void) | undefined
+  private woken = false
   private writeQueue: Promise<unknown> = Promise.resolve()
   private fatal: unknown
   /** What went wrong with sources, for the give-up reason. */
@@ -313,9 +314,10 @@ class FetchJob {
     this.signal = opts.signal ?? new AbortController().signal
   }
 
-  /** Ends a wait for sources now. */
+  /** Ends a wait for sources now, or skips the next one (a peer connected while the job was busy). */
   wake(): void {
-    this.wakeSleeper?.()
+    if (this.wakeSleeper !== undefined) this.wakeSleeper()
+    else this.woken = true
   }
 
   async run(): Promise<FetchResult> {
@@ -425,10 +427,13 @@ class FetchJob {
     if (deadline === undefined || now >= deadline) return this.reason()
     let until = Math.min(deadline, now + this.timing.pollMs)
     for (const s of this.states.values()) if (!s.bad && s.restUntil > now) until = Math.min(until, s.restUntil)
-    await sleep(until - now, this.signal, (wake) => {
-      this.wakeSleeper = wake
-    })
-    this.wakeSleeper = undefined
+    if (this.woken) this.woken = false
+    else {
+      await sleep(until - now, this.signal, (wake) => {
+        this.wakeSleeper = wake
+      })
+      this.wakeSleeper = undefined
+    }
     // A source that lacked chunks may have fetched them meanwhile.
     for (const s of this.states.values()) s.lacks.clear()
     return undefined
