@@ -44,8 +44,10 @@ export const BLOB_LIMITS: ProtocolLimits = {
   maxResponseBytes: MAX_BLOB_FRAME_BYTES,
   timeoutMs: 30_000,
   readTimeoutMs: 15_000,
-  // A fetcher keeps at most 3 windows in flight per blob; a few blobs at once stay well under this.
-  maxInboundStreams: 8,
+  // A fetcher keeps at most 3 windows in flight per blob and the core fetches 2 blobs at once: 16 leaves room for a
+  // few more (a stream over the limit is reset, which the requester takes for an unreachable source). Each costs us
+  // one chunk of memory at a time.
+  maxInboundStreams: 16,
   // One window is 1 MiB read from disk and hashed: at 100 a second one peer may pull 100 MiB/s from us, no more.
   ratePerSecond: 100,
   burst: 200,
