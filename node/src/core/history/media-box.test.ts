@@ -39,7 +39,8 @@ describe('a message’s sealed files', () => {
   })
 
   it('refuses a padded size that does not follow from the size, and malformed entries', () => {
-    expect(() => decodeFiles(encodeFiles([{ ...photo, padded: photo.size }]))).toThrow(/padded size/)
+    expect(() => decodeFiles(encodeFiles([{ ...photo, padded: photo.size - 1 }]))).toThrow(/padded size/)
+    expect(() => decodeFiles(encodeFiles([{ ...photo, padded: photo.size * 2 }]))).toThrow(/padded size/)
     const raw = (entry: Record<string, unknown>) => encodeCbor({ a: [entry] })
     const good = { i: new Uint8Array(32), k: new Uint8Array(32), s: 10, p: paddedSize(10), n: 'a', m: 'text/plain', f: 'file' }
     expect(decodeFiles(raw(good))).toHaveLength(1)

@@ -72,8 +72,11 @@ export function encodeFiles(files: readonly StoredFile[]): Uint8Array {
 export function decodeFiles(encoded: Uint8Array): StoredFile[] {
   const raw = parseWire(mediaSchema, decodeCbor(encoded, MAX_MEDIA_BYTES, 'files'), 'files')
   return raw.a.map((f) => {
-    // The padded size follows from the size; a blob of another length cannot be this file.
-    if (f.s > MAX_BLOB_PLAIN || f.p !== paddedSize(f.s)) throw new HearthError('MALFORMED', 'a file whose padded size does not match its size')
+    // The padded size follows from the size (within the bucket's 5 %: compared with a margin, since it is computed in
+    // floating point by the sender); a blob of another length cannot be this file.
+    if (f.s > MAX_BLOB_PLAIN || f.p < f.s || f.p > Math.max(paddedSize(0), Math.ceil(f.s * 1.06))) {
+      throw new HearthError('MALFORMED', 'a file whose padded size does not match its size')
+    }
     const file: StoredFile = { blob: toHex(f.i), key: f.k, size: f.s, padded: f.p, name: f.n, mime: f.m, kind: f.f }
     if (f.w !== undefined) file.width = f.w
     if (f.h !== undefined) file.height = f.h
