@@ -372,7 +372,14 @@ class FetchJob {
   private usable(): SourceState[] {
     const now = this.now()
     const out: SourceState[] = []
-    for (const source of this.sources()) {
+    let offered: BlobSource[]
+    try {
+      offered = this.sources()
+    } catch {
+      // The caller's list failed (a conversation closing): no source this time; the job waits or gives up.
+      offered = []
+    }
+    for (const source of offered) {
       let state = this.states.get(source.key)
       if (state === undefined) {
         state = { source, windows: 0, bad: false, restUntil: 0, lacks: new Set() }
