@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react'
 import type { ConversationSummary, MessageView } from '../../../node/src/api/types.js'
 import { errorText, type Api } from '../api/client.js'
 import { useApi } from '../api/context.js'
@@ -146,10 +146,37 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
     return chat.send(body, extras)
   }
 
+  // ------------------------------------------------------------------------------- files dropped anywhere on the chat
+  const [dropping, setDropping] = useState(false)
+  const acceptsFiles = (event: DragEvent) => !conversation.removed && Array.from(event.dataTransfer.types).includes('Files')
+  const onDragOver = (event: DragEvent<HTMLElement>) => {
+    if (!acceptsFiles(event)) return
+    // Without this the browser (or Electron) would open the file in place of the app.
+    event.preventDefault()
+    event.dataTransfer.dropEffect = 'copy'
+    setDropping(true)
+  }
+  const onDragLeave = (event: DragEvent<HTMLElement>) => {
+    if (event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget)) return
+    setDropping(false)
+  }
+  const onDrop = (event: DragEvent<HTMLElement>) => {
+    setDropping(false)
+    if (!acceptsFiles(event)) return
+    event.preventDefault()
+    composer.current?.addFiles(Array.from(event.dataTransfer.files))
+  }
+
   const members = `${conversation.memberCount} ${conversation.memberCount === 1 ? 'member' : 'members'}`
   return (
     <MediaProvider api={api} conversationId={conversationId} messages={state.messages} names={names}>
-      <section className="chat" aria-labelledby="chat-title">
+      <section
+        className={`chat${dropping ? ' dropping' : ''}`}
+        aria-labelledby="chat-title"
+        onDragOver={onDragOver}
+        onDragLeave={onDragLeave}
+        onDrop={onDrop}
+      >
         <header className="chat-header">
           <div className="chat-title-block">
             <h2 id="chat-title">{conversation.name}</h2>

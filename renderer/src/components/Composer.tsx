@@ -39,6 +39,8 @@ export interface SendExtras {
 export interface ComposerHandle {
   reply(message: MessageView, authorName: string): void
   edit(message: MessageView): void
+  /** Files dropped anywhere on the chat join the message being written. */
+  addFiles(files: readonly File[]): void
 }
 
 export interface ComposerProps {
@@ -186,6 +188,11 @@ export function Composer({
       focusAt(latest.current.length)
     },
     edit: startEdit,
+    addFiles(files) {
+      if (files.length === 0 || disabled) return
+      if (modeRef.current.kind === 'edit') leaveEdit()
+      pending.add(files)
+    },
   }))
 
   const cancelMode = () => {
@@ -339,6 +346,7 @@ export function Composer({
   const onDragOver = (event: DragEvent<HTMLFormElement>) => {
     if (!carriesFiles(event) || !canAttach) return
     event.preventDefault()
+    event.stopPropagation()
     event.dataTransfer.dropEffect = 'copy'
     setDragging(true)
   }
@@ -351,6 +359,8 @@ export function Composer({
     setDragging(false)
     if (!carriesFiles(event) || !canAttach) return
     event.preventDefault()
+    // Handled here: the chat around (a drop target too) must not add them again.
+    event.stopPropagation()
     addFiles(event.dataTransfer.files)
     input.current?.focus()
   }
@@ -498,6 +508,8 @@ function hasModifier(event: KeyboardEvent): boolean {
 export function quoteLine(message: MessageView): string {
   if (message.deleted) return 'This message was deleted'
   const first = message.body.split('\n', 1)[0]!.trim()
+  const attachment = message.attachments?.[0]
+  if (first.length === 0 && attachment !== undefined) return attachment.kind === 'image' ? 'Photo' : attachment.name
   return first.length > 120 ? `${first.slice(0, 119)}…` : first
 }
 

@@ -194,6 +194,22 @@ describe('<Chat> sending files', () => {
     })
   })
 
+  it('files dropped anywhere on the chat join the message being written (once)', async () => {
+    const api = chatApi(() => message({ mine: true }))
+    renderChat(api)
+    await screen.findByLabelText('Message to Family')
+    const chat = document.querySelector('section.chat') as HTMLElement
+    fireEvent.dragOver(chat, { dataTransfer: { types: ['Files'], files: [], dropEffect: 'none' } })
+    expect(chat.classList.contains('dropping')).toBe(true)
+    fireEvent.drop(chat, { dataTransfer: { types: ['Files'], files: [file('plan.txt', 10)] } })
+    expect(chat.classList.contains('dropping')).toBe(false)
+    const list = await screen.findByRole('list', { name: 'Files to send' })
+    await waitFor(() => expect(within(list).getByText('plan.txt')).toBeTruthy())
+    // Dropped on the composer itself: taken by the composer only, not a second time by the chat.
+    fireEvent.drop(document.querySelector('form.composer')!, { dataTransfer: { types: ['Files'], files: [file('other.txt', 10)] } })
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(2))
+  })
+
   it('shows the upload in the sending row with its progress; Cancel stops it and aborts the upload', async () => {
     let release: (v: { received: number }) => void = () => {}
     const api = chatApi(
