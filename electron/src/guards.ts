@@ -67,7 +67,7 @@ export interface GuardedSession {
     handler: (contents: unknown, permission: string, requestingOrigin: string, details: { requestingUrl?: string }) => boolean,
   ): void
   setDevicePermissionHandler(handler: (details: unknown) => boolean): void
-  on(event: 'will-download', listener: (event: Preventable) => void): unknown
+  on(event: 'will-download', listener: (event: Preventable, item: { getURL(): string }) => void): unknown
   webRequest: {
     onBeforeRequest(listener: (details: { url: string }, callback: (response: { cancel?: boolean }) => void) => void): void
     onHeadersReceived(
@@ -86,6 +86,11 @@ export function mayLoad(url: string): boolean {
   return url.startsWith('devtools://')
 }
 
+/** A blob: URL the app's page made (its files, decrypted by the core and saved by the person). */
+export function isOwnBlobUrl(url: string): boolean {
+  return url.startsWith(`blob:${APP_ORIGIN}/`)
+}
+
 export function guardSession(session: GuardedSession): void {
   session.setPermissionRequestHandler((_contents, permission, callback, details) =>
     callback(mayGrantPermission(permission, details.requestingUrl)),
@@ -95,7 +100,11 @@ export function guardSession(session: GuardedSession): void {
   )
   // HID, serial, USB: a messenger never needs a device.
   session.setDevicePermissionHandler(() => false)
-  session.on('will-download', (event) => event.preventDefault())
+  // Only "Save" of a photo or file: bytes the page itself decrypted and handed over as a blob: URL of the app's own
+  // origin. Electron then asks where to save it (no save path is set). Anything else (a link, a remote URL) is refused.
+  session.on('will-download', (event, item) => {
+    if (!isOwnBlobUrl(item.getURL())) event.preventDefault()
+  })
   session.webRequest.onBeforeRequest((details, callback) => callback(mayLoad(details.url) ? {} : { cancel: true }))
   session.webRequest.onHeadersReceived((details, callback) => {
     if (!isAppUrl(details.url)) {

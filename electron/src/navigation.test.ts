@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { describe, expect, it, vi } from 'vitest'
 import { contentSecurityPolicy, CSP_DIRECTIVES, securityHeaders } from './csp.js'
 import { guardSession, guardWebContents, mayLoad, type GuardedContents, type GuardedSession, type NavigationEvent } from './guards.js'
-import { APP_ENTRY_URL, externalUrl, isAppUrl, mayGrantPermission, mayNavigate, windowOpenDecision } from './navigation-policy.js'
+import { APP_ENTRY_URL, APP_ORIGIN, externalUrl, isAppUrl, mayGrantPermission, mayNavigate, windowOpenDecision } from './navigation-policy.js'
 import { secureWebPreferences } from './window-options.js'
 
 const AWAY = [
@@ -196,11 +196,16 @@ describe('session guards', () => {
     expect(headers!['X-Content-Type-Options']).toEqual(['nosniff'])
   })
 
-  it('refuses downloads', () => {
+  it('refuses downloads except a file the app itself saves (a blob: URL of its own origin)', () => {
     const { emitter } = guarded()
-    const event = { preventDefault: vi.fn() }
-    emitter.emit('will-download', event)
-    expect(event.preventDefault).toHaveBeenCalled()
+    for (const url of ['https://evil.example/x.exe', 'blob:https://evil.example/1234', 'file:///etc/passwd', `blob:${APP_ORIGIN}.evil/1`]) {
+      const event = { preventDefault: vi.fn() }
+      emitter.emit('will-download', event, { getURL: () => url })
+      expect(event.preventDefault, url).toHaveBeenCalled()
+    }
+    const saved = { preventDefault: vi.fn() }
+    emitter.emit('will-download', saved, { getURL: () => `blob:${APP_ORIGIN}/4b1c2f0e-0000-4000-8000-000000000000` })
+    expect(saved.preventDefault).not.toHaveBeenCalled()
   })
 })
 
