@@ -232,6 +232,12 @@ describe('BlobFetcher', () => {
     expect(complete(store, blob)).toBe(true)
   })
 
+  it('a job started with an aborted signal ends at once, even while it would wait for a source', async () => {
+    const blob = randomBlob(5)
+    const { run } = setup(blob, { ...FAST, pollMs: 60_000 })
+    expect(await run(() => [], { signal: AbortSignal.abort(), deadline: Date.now() + 60_000 })).toMatchObject({ complete: false, reason: 'aborted' })
+  })
+
   it('a second fetch of the same blob joins the running job', async () => {
     const blob = randomBlob(20)
     const { run } = setup(blob)

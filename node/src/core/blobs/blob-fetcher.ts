@@ -132,6 +132,10 @@ class Stop extends Error {}
 /** Sleeps until `ms` passed, `wake` is called, or `signal` aborts (which rejects). */
 function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Stop())
+      return
+    }
     const done = (): void => {
       clearTimeout(timer)
       signal.removeEventListener('abort', aborted)
@@ -284,6 +288,8 @@ export class BlobFetcher {
 class FetchJob {
   private readonly states = new Map<string, SourceState>()
   private readonly signal: AbortSignal
+  /** Aborted when the job fails (the store failed): its windows stop too. */
+  private readonly ending = new AbortController()
   private readonly target: BlobTarget
   /** Chunks not held, ascending; `missingSet` mirrors it for lookups. */
   private missing: number[] = []
@@ -311,7 +317,7 @@ class FetchJob {
     private readonly opts: FetchOptions,
   ) {
     this.target = target
-    this.signal = opts.signal ?? new AbortController().signal
+    this.signal = opts.signal === undefined ? this.ending.signal : AbortSignal.any([opts.signal, this.ending.signal])
   }
 
   /** Ends a wait for sources now, or skips the next one (a peer connected while the job was busy). */
@@ -359,8 +365,10 @@ class FetchJob {
       await this.writeQueue
       return { complete: true, id, total: this.total }
     } catch (err) {
-      if (!(err instanceof Stop)) throw err
+      // Whatever ends the job, no window outlives it.
+      if (!(err instanceof Stop)) this.ending.abort()
       await Promise.allSettled(this.windows)
+      if (!(err instanceof Stop)) throw err
       if (this.fatal !== undefined) throw this.fatal
       return this.gaveUp('aborted')
     }
