@@ -117,8 +117,10 @@ describe('file cards', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Download report.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Retry download of broken.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Cancel download of late.pdf' }))
-    await waitFor(() => expect(api.calls.filter((c) => c.method === 'files.download' || c.method === 'files.cancel')).toHaveLength(3))
-    expect(api.calls.filter((c) => c.method === 'files.download').map((c) => (c.params as { messageId: string }).messageId)).toEqual([a.id, c.id])
+    fireEvent.click(screen.getByRole('button', { name: 'Try downloading late.pdf now' }))
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'files.download' || c.method === 'files.cancel')).toHaveLength(4))
+    expect(api.calls.filter((c) => c.method === 'files.download').map((c) => (c.params as { messageId: string }).messageId)).toEqual([a.id, c.id, b.id])
+    expect(api.calls.find((c) => c.method === 'files.cancel')!.params).toEqual({ conversationId: CONVERSATION, messageId: b.id, index: 0 })
     // A removed file offers nothing to do.
     expect(screen.queryByRole('button', { name: /gone\.pdf/ })).toBeNull()
   })

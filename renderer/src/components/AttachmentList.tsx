@@ -97,11 +97,22 @@ function TransferButtons({ attachment, actions }: { attachment: AttachmentView; 
         </button>
       )
     case 'downloading':
-    case 'waiting':
       return (
         <button type="button" className="link-button" aria-label={`Cancel download of ${name}`} onClick={actions.cancel}>
           Cancel
         </button>
+      )
+    case 'waiting':
+      // Someone who has it may be back before the core next tries by itself (or the download was stopped halfway).
+      return (
+        <>
+          <button type="button" className="link-button" aria-label={`Try downloading ${name} now`} onClick={actions.download}>
+            Try now
+          </button>
+          <button type="button" className="link-button" aria-label={`Cancel download of ${name}`} onClick={actions.cancel}>
+            Cancel
+          </button>
+        </>
       )
     case 'failed':
       return (
