@@ -251,7 +251,9 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
       // 16 chunks each way: generous for a slow uplink, and reading the request gets only `requestTimeout`.
       timeoutMs: 60_000 + config.requestTimeout,
       readTimeoutMs: config.requestTimeout,
-      maxInboundStreams: config.maxStreamsPerConnection,
+      // A request may hold 1 MiB of chunks: few at once per connection (a fetcher keeps 3 windows in flight per file and
+      // two files at a time, an uploader 2 per file).
+      maxInboundStreams: Math.min(16, config.maxStreamsPerConnection),
     },
     relayBlobService.handle,
     { onError: (err, context) => logger.error({ context, err: err instanceof Error ? err.message : String(err) }, 'relay blob stream failed') },

@@ -117,7 +117,7 @@ export class RelayBlobClient {
   /** Lists a blob on the relay (reserving its size there); answers what the relay already holds of it. */
   async putHashList(relay: RelayTarget, keys: MailboxKeys, blob: UploadableBlob, signal?: AbortSignal): Promise<{ status: 'stored' | 'present'; held: boolean[] }> {
     const id = idBytes(blob.id)
-    const { head } = await this.#exchange(relay, keys, { op: 'put-list', blob: id, padded: blob.padded, hashList: blob.hashList }, signal)
+    const head = await this.#single(relay, keys, { op: 'put-list', blob: id, padded: blob.padded, hashList: blob.hashList }, signal)
     if (head.kind !== 'listed') throw protocolError('put-list')
     const total = chunkCount(blob.padded)
     return { status: head.status, held: Array.from({ length: total }, (_, i) => bitAt(head.have, i)) }
@@ -126,14 +126,14 @@ export class RelayBlobClient {
   /** Sends up to 16 chunks (ascending indices); one outcome per chunk. */
   async putChunks(relay: RelayTarget, keys: MailboxKeys, id: Uint8Array | string, chunks: readonly BlobChunk[], signal?: AbortSignal): Promise<ChunkOutcome[]> {
     if (chunks.length === 0 || chunks.length > MAX_CHUNKS_PER_REQUEST) throw new HearthError('INVALID_INPUT', `1..${MAX_CHUNKS_PER_REQUEST} chunks per request`)
-    const { head } = await this.#exchange(relay, keys, { op: 'put-chunks', blob: idBytes(id), chunks: [...chunks] }, signal)
+    const head = await this.#single(relay, keys, { op: 'put-chunks', blob: idBytes(id), chunks: [...chunks] }, signal)
     if (head.kind !== 'put' || head.results.length !== chunks.length) throw protocolError('put-chunks')
     return head.results
   }
 
   /** The blob's padded size and hash list as the relay holds them (not verified here: the caller checks the id). */
   async getHashList(relay: RelayTarget, keys: MailboxKeys, id: Uint8Array | string, signal?: AbortSignal): Promise<{ padded: number; hashList: Uint8Array }> {
-    const { head } = await this.#exchange(relay, keys, { op: 'get-list', blob: idBytes(id) }, signal)
+    const head = await this.#single(relay, keys, { op: 'get-list', blob: idBytes(id) }, signal)
     if (head.kind !== 'list' || head.hashList.length === 0 || head.hashList.length % 32 !== 0) throw protocolError('get-list')
     return { padded: head.padded, hashList: head.hashList }
   }
@@ -235,6 +235,20 @@ export class RelayBlobClient {
       await this.#node.dial(relay)
     }
     return peer
+  }
+
+  /**
+   * An exchange answered by its head alone: reads on to the end frame, so the stream closes cleanly on both sides
+   * (an abandoned stream would linger until libp2p's inactivity timeout and hold up the node's stop).
+   */
+  async #single(relay: RelayTarget, keys: MailboxKeys, body: RelayBlobRequestBody, signal: AbortSignal | undefined): Promise<Exclude<BlobResponseHead, { kind: 'refused' }>> {
+    const { head, rest } = await this.#exchange(relay, keys, body, signal)
+    const extra = await rest.next()
+    if (extra.done !== true) {
+      await rest.return(undefined)
+      throw protocolError(body.op)
+    }
+    return head
   }
 
   /** Signs and sends one request; returns the head frame and the frames after it. Refusals throw BlobRefusedError. */

@@ -41,6 +41,13 @@ export interface BlobServiceOptions {
   now?: () => number
 }
 
+/**
+ * Uploads handled at once across the relay. Each holds its request (up to 1 MiB) until its chunks are synced; beyond
+ * this the relay answers `busy` rather than let slow disks pile requests up in memory.
+ */
+const MAX_UPLOADS_IN_FLIGHT = 64
+const BUSY_RETRY_MS = 1_000
+
 /** Penalty weights (PeerPenalties bans at 100). */
 const PENALTY: Partial<Record<BlobRefusal | 'corrupt', number>> = {
   malformed: 10,
@@ -58,6 +65,7 @@ export class BlobService {
   readonly #limiter: RateLimiter
   readonly #now: () => number
   #inFlight = 0
+  #uploads = 0
   #idle: (() => void) | undefined
   #stopping = false
 
@@ -158,7 +166,14 @@ export class BlobService {
           return { head: { kind: 'listed', status: result.status, have: result.have } }
         }
         case 'put-chunks': {
-          const result = await store.putChunks(mailbox, request.blob, request.chunks)
+          if (this.#uploads >= MAX_UPLOADS_IN_FLIGHT) return refuse('busy', { retryAfterMs: BUSY_RETRY_MS })
+          this.#uploads++
+          let result
+          try {
+            result = await store.putChunks(mailbox, request.blob, request.chunks)
+          } finally {
+            this.#uploads--
+          }
           if ('refused' in result) return refuse(result.refused)
           const corrupt = result.results.filter((r) => r === 'corrupt').length
           for (const r of result.results) this.#o.metrics.blobChunksReceived.inc({ result: r })
