@@ -20,6 +20,8 @@
  *   join-offline  a join waiting on the relay while the only admin is away: from the admin's app starting again to
  *               the joiner's first message (test/bench/join-offline.ts)
  *   cli         `hearth list` / `whoami` against a running core vs `node -e ''` (test/bench/cli.ts)
+ *   files       file transfer between two cores vs a raw libp2p stream, time to first image, receiver memory during
+ *               a 1 GiB transfer (test/bench/files.ts)
  *
  * Usage: npx tsx test/bench/run.ts [pieces...] [--quick]     (default: all pieces; --quick shrinks every size)
  * Prints a table and writes test/bench/results.json (or $HEARTH_BENCH_OUT). docs/PERFORMANCE.md explains the figures.
@@ -33,6 +35,7 @@ import { catchup, type CatchupResult } from './catchup.js'
 import { cliLatency, type CliBenchResult } from './cli.js'
 import { memberFlood, type FloodResult } from './flood.js'
 import { durableFloor, type FloorResult } from './floor.js'
+import { FILES_QUICK_SIZES, FILES_SIZES, filesBench, filesDetail, filesRows, type FilesResult } from './files.js'
 import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
@@ -42,7 +45,7 @@ import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'cli'] as const
+const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'cli', 'files'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -86,6 +89,7 @@ interface Results {
   join?: JoinResult
   joinOffline?: JoinOfflineResult
   cli?: CliBenchResult
+  files?: FilesResult
 }
 
 
@@ -240,6 +244,11 @@ if (pieces.includes('cli')) {
   if (r) results.cli = r
 }
 
+if (pieces.includes('files')) {
+  const r = await timed('files', () => filesBench(quick ? FILES_QUICK_SIZES : FILES_SIZES, log))
+  if (r) results.files = r
+}
+
 results.elapsedSeconds.total = round((now() - started) / 1000, 1)
 
 // ---------------------------------------------------------------------------------------------------- report
@@ -347,6 +356,7 @@ if (results.cli) {
   rows.push([`CLI \`hearth list\` against a running core, p50 (baseline: node -e '')`, ms(c.nodeEmpty.p50), ms(c.list.p50), `${c.ratioList.toFixed(2)}×`, `< ${TARGETS.cliListP50Ms} ms`, met(c.list.p50 < TARGETS.cliListP50Ms)])
   rows.push(['  same, p99; `hearth whoami` p50 / p99', ms(c.nodeEmpty.p99), `${ms(c.list.p99)}; ${ms(c.whoami.p50)} / ${ms(c.whoami.p99)}`, '', '(info)', ''])
 }
+if (results.files) rows.push(...filesRows(results.files))
 for (const [piece, error] of Object.entries(results.errors)) rows.push([piece, '', `error: ${error}`, '', '', 'NOT met'])
 
 const header: Row = ['measure', 'raw gossipsub', 'Hearth', 'ratio', 'target', 'result']
@@ -398,6 +408,7 @@ if (results.flood) {
 }
 if (results.heal) console.log(healDetail(results.heal))
 if (results.join) console.log(joinDetail(results.join))
+if (results.files) console.log(filesDetail(results.files))
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
 const out = process.env.HEARTH_BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url))
