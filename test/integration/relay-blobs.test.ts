@@ -1,7 +1,7 @@
 /**
  * Relay blob storage end to end against a real `hearth-relay` process: alice uploads a photo's chunks and goes away;
  * bob, who was never online with her, fetches it from the relay through the fetcher's source shape and it verifies
- * and decrypts byte for byte. Also: a resumed upload sends only what is missing, a corrupt chunk is refused and
+ * and decrypts byte for byte, and the core's BlobFetcher completes it with the relay as its only source. Also: a resumed upload sends only what is missing, a corrupt chunk is refused and
  * counted, quota and cap refusals with their reasons, a stranger's capability sees nothing, a wrong signer is refused,
  * and the relay keeps what it acknowledged across `kill -9`.
  */
@@ -29,6 +29,8 @@ import {
   decodeBlobHead,
   encodeBlobRequest,
 } from '../../node/common/wire/relay-blob.js'
+import { BlobFetcher } from '../../node/src/core/blobs/blob-fetcher.js'
+import { MemoryBlobStore } from '../../node/src/core/blobs/blob-test-kit.js'
 import { clientNode, removeRelayDir, spawnRelay, type ClientNode, type RelayProcess } from '../helpers/relay.js'
 
 const MiB = 1024 * 1024
@@ -114,6 +116,19 @@ describe('relay blob storage (real relay process)', () => {
     expect(await relay.metric('hearth_relay_blob_chunks_served_total')).toBe(total)
     expect(await relay.metric('hearth_relay_blobs')).toBe(1)
     expect(await relay.metric('hearth_relay_blobs_incomplete')).toBe(0)
+  })
+
+  it("the core's blob fetcher completes a blob from the relay alone: a relay is one more source", async () => {
+    const store = new MemoryBlobStore()
+    const fetcher = new BlobFetcher({ store })
+    const id = toHex(photo.blob.id)
+    const source = new RelayBlobClient(bob.node).source(relay.address, () => keys)
+    const result = await fetcher.fetch('1'.repeat(32), id, photo.blob.padded, () => [source])
+    expect(result).toMatchObject({ complete: true, total: photo.chunks.size })
+    const held = store.entries.get(id)!.data
+    const total = photo.chunks.size
+    const plain = concatByteList([...Array(total).keys()].map((i) => openChunk(photo.blob.key, i, i === total - 1, held.get(i)!)))
+    expect(toHex(sha256(plain.subarray(0, photo.blob.size)))).toBe(toHex(sha256(photo.plain)))
   })
 
   it('a resumed upload sends only the chunks the relay lacks', async () => {
