@@ -1,9 +1,10 @@
 /**
  * Relay blob storage end to end against a real `hearth-relay` process: alice uploads a photo's chunks and goes away;
  * bob, who was never online with her, fetches it from the relay through the fetcher's source shape and it verifies
- * and decrypts byte for byte, and the core's BlobFetcher completes it with the relay as its only source. Also: a resumed upload sends only what is missing, a corrupt chunk is refused and
- * counted, quota and cap refusals with their reasons, a stranger's capability sees nothing, a wrong signer is refused,
- * and the relay keeps what it acknowledged across `kill -9`.
+ * and decrypts byte for byte, and the core's BlobFetcher completes it with the relay as its only source. Also: a
+ * resumed upload sends only what is missing, a corrupt chunk is refused and counted, quota and cap refusals with their
+ * reasons, a stranger's capability sees nothing, a wrong signer is refused, and the relay keeps what it acknowledged
+ * across `kill -9`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
