@@ -1,4 +1,4 @@
-import { useState, type CSSProperties } from 'react'
+import { useMemo, useState, type CSSProperties } from 'react'
 import type { AttachmentView, MessageView } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
@@ -131,7 +131,8 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
   const complete = attachment.state === 'complete'
   const ref = complete ? { conversationId: message.conversation, messageId: message.id, index: attachment.index } : null
   const loaded = useBlobUrl(media?.urls ?? null, ref, attachment.size, attachment.mime)
-  const placeholder = placeholderUrl(attachment.thumbhash)
+  // Drawing the placeholder makes a small PNG: once per hash, not on every progress event.
+  const placeholder = useMemo(() => placeholderUrl(attachment.thumbhash), [attachment.thumbhash])
   const { width, height } = attachment
   // The box has the photo's shape from the start, so nothing jumps when the photo replaces its placeholder.
   const style: CSSProperties | undefined = single && width !== undefined && height !== undefined ? { aspectRatio: `${width} / ${height}` } : undefined

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react'
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react'
 import type { AttachmentView } from '../../../node/src/api/types.js'
 import type { BlobUrlCache } from '../lib/blob-url.js'
 import { fullWhen } from '../lib/time.js'
@@ -137,7 +137,7 @@ function ViewerPicture({ conversationId, image, urls }: { conversationId: string
   const a = image.attachment
   const complete = a.state === 'complete'
   const loaded = useBlobUrl(urls, complete ? { conversationId, messageId: image.messageId, index: a.index } : null, a.size, a.mime)
-  const placeholder = placeholderUrl(a.thumbhash)
+  const placeholder = useMemo(() => placeholderUrl(a.thumbhash), [a.thumbhash])
   const alt = `Photo ${a.name} from ${image.authorName}`
   if (loaded.url !== null) return <img className="image-viewer-image" src={loaded.url} alt={alt} />
   return (
