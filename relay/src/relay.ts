@@ -141,9 +141,9 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
             logger.info({ blobs, freedBytes: bytes }, 'evicted the oldest blobs to stay within the blob budget')
           },
           onExpired: (why, blobs) => metrics?.blobExpired.inc({ why }, blobs),
-          onDamaged: () => {
-            metrics?.blobDamaged.inc()
-            logger.error('a stored blob chunk failed its hash when read back: check the disk')
+          onDamaged: (chunks) => {
+            metrics?.blobDamaged.inc(chunks)
+            logger.error({ chunks }, 'stored blob chunks failed their hash when read back, or their file is gone: check the disk')
           },
         },
       })

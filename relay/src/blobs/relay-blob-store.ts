@@ -8,7 +8,7 @@
  * - Chunks (`putChunks`) are checked one by one against the hash list (index, length, SHA-256) and the bad ones refused
  *   as `corrupt`; good ones are written to the blob's file, synced once, and only then marked held in its record.
  * - Serving (`readRange`) reads one chunk at a time from the file and hashes it again before it leaves, so a chunk the
- *   disk damaged is never sent as good: it is unmarked (a later upload can bring it back) and the request fails.
+ *   disk damaged is never sent: it is left out of the answer and unmarked (a later upload can bring it back).
  *
  * One writer: every change to LevelDB goes through one serial queue, so the in-memory totals and mailbox usage are
  * authoritative and applied only after their batch is synced. Chunk bytes are written outside that queue, under a
@@ -61,8 +61,8 @@ export interface BlobLimits {
 export interface BlobStoreEvents {
   onEvicted?(blobs: number, bytes: number): void
   onExpired?(why: 'retention' | 'incomplete', blobs: number, bytes: number): void
-  /** A chunk held on disk failed its hash when read back (damaged disk). */
-  onDamaged?(): void
+  /** Chunks held on disk failed their hash when read back, or their file was gone. */
+  onDamaged?(chunks: number): void
 }
 
 export interface RelayBlobStoreOptions {
@@ -280,7 +280,7 @@ export class RelayBlobStore {
 
   /**
    * What this mailbox holds of chunks `[first, first + count)`: the bitmap, and the chunks to stream. A chunk that
-   * fails its hash on the way out ends the stream with CORRUPT_DATA and is unmarked.
+   * fails its hash on the way out (or whose file is gone) is left out of the stream and unmarked.
    */
   async readRange(mailbox: Uint8Array, blob: Uint8Array, first: number, count: number): Promise<ChunkRange | undefined> {
     const mbx = toBase64Url(mailbox)
@@ -302,16 +302,21 @@ export class RelayBlobStore {
     if (indices.length === 0) return
     const reader = await openBlobReader(path)
     if (reader === undefined) {
+      // The file is gone (removed by hand, or a crash between removing it and its records): claim nothing of it.
+      this.#events.onDamaged?.(indices.length)
       await this.#unmark(mbx, id, record.seq, indices)
-      throw new HearthError('CORRUPT_DATA', 'relay blob file missing', { publicMessage: 'the relay lost this file' })
+      return
     }
     try {
       for (const index of indices) {
-        const cipher = await reader.read(index, cipherChunkLength(record.padded, index))
-        if (cipher.length !== cipherChunkLength(record.padded, index) || !equalBytes(hashChunk(cipher), chunkHashAt(hashList, index))) {
-          this.#events.onDamaged?.()
+        const length = cipherChunkLength(record.padded, index)
+        const cipher = await reader.read(index, length)
+        if (cipher.length !== length || !equalBytes(hashChunk(cipher), chunkHashAt(hashList, index))) {
+          // Left out, as a member's device leaves out a chunk its disk damaged (the fetcher takes it elsewhere), and
+          // no longer claimed, so a later upload can bring it back.
+          this.#events.onDamaged?.(1)
           await this.#unmark(mbx, id, record.seq, [index])
-          throw new HearthError('CORRUPT_DATA', `relay blob chunk ${index} damaged on disk`, { publicMessage: 'the relay lost part of this file' })
+          continue
         }
         yield { index, cipher }
       }

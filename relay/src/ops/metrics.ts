@@ -170,7 +170,7 @@ export function createMetrics(sources: MetricSources) {
     }),
     blobDamaged: new Counter({
       name: 'hearth_relay_blob_damaged_chunks_total',
-      help: 'Stored blob chunks that failed their hash when read back (disk damage); they are unmarked, not served.',
+      help: 'Stored blob chunks that failed their hash when read back, or whose file was gone (disk damage); unmarked, never served.',
       registers: [registry],
     }),
     batchEnvelopes: new Histogram({
