@@ -207,6 +207,11 @@ describe('relay blob storage (real relay process)', () => {
     expect(decodeBlobHead(frames[0]!)).toMatchObject({ kind: 'refused', reason: 'unauthorized' })
   })
 
+  it('a client whose clock is 5 minutes off learns the relay time and signs again', async () => {
+    const skewed = new RelayBlobClient(bob.node, { now: () => Date.now() - 5 * 60_000 })
+    expect((await skewed.getHashList(relay.address, keys, photo.blob.id)).padded).toBe(photo.blob.padded)
+  })
+
   it('keeps what it acknowledged across kill -9', async () => {
     await relay.kill9()
     relay = await spawnRelay({ dataDir: relay.dataDir, flags: FLAGS })
