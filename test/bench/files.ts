@@ -10,6 +10,9 @@
  *  3. memory: a `memoryMiB` file to bob in his own process (files-child.ts, --expose-gc), his RSS, V8 heap and buffers
  *     sampled every 500 ms from the message's arrival to the file's completion; "flat" when the peak stays within
  *     `FILES_TARGETS.flatMiB` of the start (RSS, and heap plus buffers).
+ *
+ * It also runs the store-level bench (blob-store.ts: format, import, read back, receive, no network) in a child with
+ * the memory size, so a slow transfer can be told apart from a slow store.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -40,6 +43,7 @@ const PIECE_BYTES = 512 * 1024
 /** What files.read returns at most per call. */
 const READ_BYTES = MiB
 const CHILD = fileURLToPath(new URL('./files-child.ts', import.meta.url))
+const STORE_BENCH = fileURLToPath(new URL('./blob-store.ts', import.meta.url))
 
 export interface FilesSizes {
   transferMiB: number
@@ -84,12 +88,16 @@ export interface FilesResult {
     end: MemorySample
     endAfterGc: MemorySample
     samples: number
+    /** Eleven samples spread evenly over the download: whether memory levels off or keeps climbing with the bytes. */
+    trace: MemorySample[]
     downloadMs: number
     mbPerSecond: number
     rssGrowthMiB: number
     heapAndBuffersGrowthMiB: number
     flat: boolean
   }
+  /** blob-store.ts's lines (MB/s of sealing, hashing, import, read back, receive), or its failure. */
+  store: { lines: string[]; ok: boolean }
 }
 
 // ------------------------------------------------------------------------------------------------------ uploads
@@ -280,6 +288,7 @@ async function memoryDuringTransfer(sizes: FilesSizes, log: (t: string) => void)
       end: result.end,
       endAfterGc: result.endAfterGc,
       samples: result.samples.length,
+      trace: Array.from({ length: 11 }, (_, i) => all[Math.round((i * (all.length - 1)) / 10)]!),
       downloadMs: result.downloadMs,
       mbPerSecond,
       rssGrowthMiB,
@@ -294,6 +303,22 @@ async function memoryDuringTransfer(sizes: FilesSizes, log: (t: string) => void)
     clearTimeout(killer)
     await disposeAll(cores)
   }
+}
+
+/** blob-store.ts in its own process (it needs --expose-gc and exits 1 when its heap bound is broken). */
+function storeBench(importMiB: number, receiveMiB: number, log: (t: string) => void): Promise<FilesResult['store']> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', STORE_BENCH, String(importMiB), String(receiveMiB)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const lines: string[] = []
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(line))
+    createInterface({ input: child.stderr }).on('line', (line) => lines.push(line))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      for (const line of lines) log(`  files (store): ${line}`)
+      resolve({ lines, ok: code === 0 })
+    })
+  })
 }
 
 export async function filesBench(sizes: FilesSizes, log: (text: string) => void): Promise<FilesResult> {
@@ -311,7 +336,8 @@ export async function filesBench(sizes: FilesSizes, log: (text: string) => void)
     await disposeAll([alice, bob])
   }
   const memory = await memoryDuringTransfer(sizes, log)
-  return { sizes, transfer: moved, photo, memory }
+  const store = await storeBench(sizes.memoryMiB, sizes.transferMiB, log)
+  return { sizes, transfer: moved, photo, memory, store }
 }
 
 // ------------------------------------------------------------------------------------------------------ report
@@ -346,6 +372,9 @@ export function filesDetail(r: FilesResult): string {
   return [
     `files detail: raw stream ${t.rawRuns.map((x) => mb(x.mbPerSecond)).join(' before, ')} after; alice's upload ${(t.bytes / 1e6 / (t.uploadMs / 1e3)).toFixed(1)} MB/s; sendFiles → bob's message ${t.announceMs.toFixed(0)} ms; end to end ${mb(t.endToEndMbPerSecond)}`,
     `  photo: sendFiles → read back ${p.samples.map((x) => x.toFixed(0)).join(', ')} ms (complete on bob p50 ${p.completeMs.p50.toFixed(0)} ms)`,
+    ...r.store.lines.map((l) => `  store: ${l}`),
+    ...(r.store.ok ? [] : ['  store: blob-store.ts FAILED (exit code not 0)']),
     `  memory (MiB, bob's own process, ${m.samples} samples every 500 ms): start ${s(m.start)}; max RSS ${m.max.rssMiB.toFixed(0)} / heap ${m.max.heapMiB.toFixed(0)} / buffers ${m.max.buffersMiB.toFixed(0)}; end ${s(m.end)}; after GC ${s(m.endAfterGc)}; ${mb(m.mbPerSecond)}`,
+    `  memory trace (received MiB: RSS / heap + buffers): ${m.trace.map((x) => `${x.receivedMiB.toFixed(0)}: ${x.rssMiB.toFixed(0)} / ${(x.heapMiB + x.buffersMiB).toFixed(0)}`).join(', ')}`,
   ].join('\n')
 }
