@@ -68,32 +68,9 @@ export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): 
  * change any entry under it, so those are expanded to every key that existed before or exists after.
  */
 export function touchedBetween(doc: Shard, before: Heads, after: Heads): TouchedSet {
-  let beforeView: Shard | undefined
-  const keysOf = (author: ActorId, section: 'm' | 'r' | 'x'): string[] => {
-    beforeView ??= Automerge.view(doc, before)
-    const out: string[] = []
-    for (const state of [beforeView, doc]) {
-      if (section === 'x') {
-        const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
-        if (typeof marks === 'object' && marks !== null) out.push(...Object.keys(marks))
-        continue
-      }
-      const sub = subtreeOf(state, author)
-      if (sub !== undefined) out.push(...Object.keys(sub[section]))
-    }
-    return out
-  }
-  return touchedFromPatches(Automerge.diff(doc, before, after), keysOf)
-}
-
-/**
- * The touched set of a diff's patches. `keysOf(author, section)` lists the keys of that section of the author's
- * subtree before and after the diff, for the patches above the key level: `m` and `r` as `subtreeOf` reads them (only
- * when the subtree is well formed), `x` whenever it is an object.
- */
-export function touchedFromPatches(patches: readonly Patch[], keysOf: (author: ActorId, section: 'm' | 'r' | 'x') => readonly string[]): TouchedSet {
   const messages = new Map<string, MessageRef>()
   const targets = new Map<string, MessageRef>()
+  let beforeView: Shard | undefined
   const addMessage = (author: ActorId, id: unknown): void => {
     if (isMessageId(id)) messages.set(author + id, { author, id })
   }
@@ -102,12 +79,22 @@ export function touchedFromPatches(patches: readonly Patch[], keysOf: (author: A
     if (ref !== undefined) targets.set(key as string, ref)
   }
   const expand = (author: ActorId, section: 'm' | 'r' | undefined): void => {
-    if (section !== 'r') for (const id of keysOf(author, 'm')) addMessage(author, id)
-    if (section !== 'm') for (const key of keysOf(author, 'r')) addTarget(key)
+    beforeView ??= Automerge.view(doc, before)
+    for (const state of [beforeView, doc]) {
+      const sub = subtreeOf(state, author)
+      if (sub === undefined) continue
+      if (section !== 'r') for (const id of Object.keys(sub.m)) addMessage(author, id)
+      if (section !== 'm') for (const key of Object.keys(sub.r)) addTarget(key)
+    }
   }
   const expandMarks = (author: ActorId): void => {
-    for (const key of keysOf(author, 'x')) addTarget(key)
+    beforeView ??= Automerge.view(doc, before)
+    for (const state of [beforeView, doc]) {
+      const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
+      if (typeof marks === 'object' && marks !== null) for (const key of Object.keys(marks)) addTarget(key)
+    }
   }
+  const patches: Patch[] = Automerge.diff(doc, before, after)
   for (const patch of patches) {
     const [author, section, key] = patch.path
     if (typeof author !== 'string' || !isActorId(author)) continue
@@ -132,3 +119,4 @@ export function touchedFromPatches(patches: readonly Patch[], keysOf: (author: A
     [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ref]) => ref)
   return { messages: sorted(messages), reactionTargets: sorted(targets) }
 }
+

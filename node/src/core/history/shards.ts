@@ -1,6 +1,4 @@
 import { applyRemoteChanges, createShard, subtreeOf, type Shard } from '../../../../crdt/src/index.js'
-import { RawShard } from '../../../../crdt/src/raw-shard.js'
-import type { ActorId } from '../../../../crdt/src/index.js'
 import type { DeviceId, EpochId } from '../../ids.js'
 import type { CoreStore } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
@@ -72,76 +70,15 @@ export async function loadShard(
   return loaded
 }
 
-/**
- * Entries whose merged document is held only as a RawShard (docs/adr/0028), with the number of its changes the entry
- * stands for. Such an entry materialises its `doc` the first time something reads it; until then the receive path
- * applies changes to the RawShard and reads back only the messages they touched.
- */
-const rawOf = new WeakMap<object, { raw: RawShard; size: number }>()
-
-/** A cache entry standing for `raw` as it is now; its `doc` is materialised on first read, and only then. */
-export function rawEntry(raw: RawShard, stored: number, own: Shard | undefined): LoadedShard {
-  const size = raw.size
-  let doc: Shard | undefined
-  const entry: LoadedShard = {
-    stored,
-    own,
-    get doc(): Shard {
-      if (doc === undefined) {
-        doc = raw.toShard(size)
-        rawOf.delete(entry)
-      }
-      return doc
-    },
-  }
-  rawOf.set(entry, { raw, size })
-  return entry
-}
-
-/**
- * The shard for the receive path to apply a batch to: a RawShard when the shard is not in memory as a materialised
- * document (catching up, or the first message of a shard after a start), the cached document otherwise (a chat in
- * progress, whose document sends and reactions need anyway). `raw` is set when the RawShard is current and may be
- * applied to in place.
- */
-export async function loadShardForApply(
-  kernel: Pick<Kernel, 'store' | 'identity'>,
-  rt: ConversationRuntime,
-  epoch: EpochId,
-  shard: number,
-): Promise<{ loaded: LoadedShard; raw?: RawShard }> {
-  const key = `${epoch}/${shard}`
-  const cached = rt.shards.get(key)
-  const held = cached === undefined ? undefined : rawOf.get(cached)
-  // Not `cached.doc`: reading it would materialise the document this avoids.
-  if (cached !== undefined && (held === undefined || held.size !== held.raw.size || unmerged.has(cached))) return { loaded: await loadShard(kernel, rt, epoch, shard) }
-  if (cached !== undefined && held !== undefined) {
-    rt.shards.delete(key)
-    rt.shards.set(key, cached)
-    return { loaded: cached, raw: held.raw }
-  }
-  const actor = actorOf(kernel.identity.deviceId)
-  const changes = await kernel.store.listChanges(rt.id, epoch, shard)
-  const { shard: raw } = RawShard.of(actor, changes)
-  const own = await ownDocument(kernel.store, rt, epoch, shard, actor, subtreeOf(raw.view([]), actor) !== undefined)
-  const entry = rawEntry(raw, changes.length, own)
-  if (rt.shards.size >= SHARDS_IN_MEMORY) rt.shards.delete(rt.shards.keys().next().value!)
-  rt.shards.set(key, entry)
-  return { loaded: entry, raw }
-}
-
 async function readShard(store: CoreStore, rt: ConversationRuntime, epoch: EpochId, shard: number, device: DeviceId): Promise<LoadedShard> {
   const actor = actorOf(device)
   const changes = await store.listChanges(rt.id, epoch, shard)
   let doc = createShard(actor)
   if (changes.length > 0) doc = applyRemoteChanges(doc, changes).doc
-  const own = await ownDocument(store, rt, epoch, shard, actor, subtreeOf(doc, actor) !== undefined)
-  return { doc, stored: changes.length, own }
-}
-
-async function ownDocument(store: CoreStore, rt: ConversationRuntime, epoch: EpochId, shard: number, actor: ActorId, wrote: boolean): Promise<Shard | undefined> {
   const ownChanges = await store.listOwnChanges(rt.id, epoch, shard)
   // Never written here: a fresh own document. Written with own documents: rebuilt from them. Written before they
   // existed (our subtree is there, no own changes kept): we keep writing on the merged document.
-  return !wrote ? createShard(actor) : ownChanges.length > 0 ? applyRemoteChanges(createShard(actor), ownChanges).doc : undefined
+  const wrote = subtreeOf(doc, actor) !== undefined
+  const own = !wrote ? createShard(actor) : ownChanges.length > 0 ? applyRemoteChanges(createShard(actor), ownChanges).doc : undefined
+  return { doc, stored: changes.length, own }
 }

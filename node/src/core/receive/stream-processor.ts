@@ -1,4 +1,4 @@
-import { applyRemoteChanges, validateRemoteChange, type Shard, type TouchedSet } from '../../../../crdt/src/index.js'
+import { applyRemoteChanges, validateRemoteChange } from '../../../../crdt/src/index.js'
 import { keyAt } from '../../../common/crypto/sender-chain.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
 import { fromBase64Url, toBase64Url } from '../../../common/util/bytes.js'
@@ -13,7 +13,7 @@ import { parseStreamKey, type ConversationRuntime, type StreamKey } from '../con
 import type { Withdrawals } from '../equivocation.js'
 import { forgetMessage, purgeForgotten, withoutPreviewOf } from '../history/forget.js'
 import { materializeRow } from '../history/rows.js'
-import { loadShardForApply, rawEntry } from '../history/shards.js'
+import { loadShard } from '../history/shards.js'
 import { preview } from '../history/views.js'
 import type { Kernel } from '../kernel.js'
 import { UnitOfWork } from '../unit-of-work.js'
@@ -111,23 +111,11 @@ export class StreamProcessor {
     /** Messages this batch deleted for everyone: their keys and the secrets of their envelopes go (docs/adr/0020). */
     const deletions: MessageRow[] = []
     for (const [shardKey, { epoch: docEpoch, shard, entries }] of byShard) {
-      const { loaded, raw } = await loadShardForApply(this.kernel, rt, docEpoch, shard)
-      const changes = entries.map((e) => e.change)
-      let touched: TouchedSet
-      let doc: Shard
-      if (raw !== undefined) {
-        // Catching up: applied to Automerge's wasm document only, the touched messages read back alone (docs/adr/0028).
-        touched = raw.apply(changes).touched
-        doc = raw.view([...touched.messages, ...touched.reactionTargets])
-        rt.shards.set(shardKey, rawEntry(raw, loaded.stored + entries.length, loaded.own))
-      } else {
-        const result = applyRemoteChanges(loaded.doc, changes)
-        touched = result.touched
-        doc = result.doc
-        rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length, own: loaded.own })
-      }
+      const loaded = await loadShard(this.kernel, rt, docEpoch, shard)
+      const result = applyRemoteChanges(loaded.doc, entries.map((e) => e.change))
       entries.forEach((e, i) => work.put(store.putChange(rt.id, docEpoch, shard, loaded.stored + i, e.change)))
-      const refs = [...touched.messages, ...touched.reactionTargets]
+      rt.shards.set(shardKey, { doc: result.doc, stored: loaded.stored + entries.length, own: loaded.own })
+      const refs = [...result.touched.messages, ...result.touched.reactionTargets]
       const touchedIds = [...new Set(refs.map((r) => r.id as unknown as MessageId))]
       const existing = await store.getMessages(rt.id, touchedIds)
       const heldKeys = await store.getContentKeys(rt.id, touchedIds.filter((m) => !newKeys.has(m)))
@@ -136,7 +124,7 @@ export class StreamProcessor {
         if (seen.has(ref.author + ref.id)) continue
         seen.add(ref.author + ref.id)
         const before = existing.get(ref.id as unknown as MessageId)
-        const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, doc, ref, { epoch: docEpoch, shard }, before, (m) => newKeys.get(m) ?? heldKeys.get(m))
+        const row = materializeRow(rt, this.withdrawals, this.kernel.identity.deviceId, result.doc, ref, { epoch: docEpoch, shard }, before, (m) => newKeys.get(m) ?? heldKeys.get(m))
         if (!row) continue
         // A delete of someone else's message by a device whose account may not moderate (docs/adr/0026): no effect.
         for (const r of row.refused ?? []) counters.count(`moderation-refused-${r.reason}`)
