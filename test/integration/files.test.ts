@@ -5,7 +5,7 @@ import { MAX_FILE_PIECE_BYTES } from '../../node/src/api/contract.js'
 import type { MessageView } from '../../node/src/api/types.js'
 import { filesOf } from '../../node/src/core/history/media-box.js'
 import type { ConversationId, MessageId } from '../../node/src/ids.js'
-import { startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { makeGroup } from '../helpers/group.js'
 import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 import { FileIndex } from '../../node/src/core/blobs/file-index.js'
@@ -157,5 +157,43 @@ describe('photos and files through a relay', () => {
     expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
     // Content-blind: the relay holds only ciphertext.
     expect((await relay.storedBytes()).includes(Buffer.from(bytes.subarray(1000, 1064)))).toBe(false)
+  })
+})
+
+describe('a large file from several sources', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('alice sends 50 MiB and goes offline halfway through bob’s download; bob completes it from carol, byte for byte', { timeout: 180_000 }, async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const carol = await startCore('carol')
+    cores = [alice, bob, carol]
+    const id = await makeGroup(alice, [bob, carol])
+    // Bob and carol reach each other directly (as on one home network), not only through alice.
+    await connect(bob, carol)
+    const size = 50 * 1024 * 1024
+    for (const c of cores) await c.core.updateSettings({ maxFileBytes: size, autoDownloadPeerBytes: size })
+    // Bob downloads only when asked, so carol has the whole file before his download starts.
+    await bob.core.updateSettings({ autoDownloadPeerBytes: 0, autoDownloadRelayBytes: 0 })
+    const bytes = randomBytes(size)
+    const sent = await sendFile(alice, id, 'video.mp4', bytes)
+    await waitFor(async () => (await fileState(carol, id, sent.id)) === 'complete', { timeoutMs: 120_000, message: 'carol to have the file' })
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'available', { message: 'bob to see it offered' })
+
+    let stopping: Promise<void> | undefined
+    const off = bob.core.events.on('file.progress', (p) => {
+      if (p.message === sent.id && p.received >= size / 2 && stopping === undefined) stopping = alice.stop()
+    })
+    await bob.core.downloadFile(id, sent.id, 0)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { timeoutMs: 120_000, message: 'bob to complete the file' })
+    off()
+    expect(stopping, 'alice went away during the download').toBeDefined()
+    await stopping
+    expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+    expect(Buffer.from(await readAll(carol, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
   })
 })

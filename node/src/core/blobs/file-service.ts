@@ -83,6 +83,7 @@ export class FileService {
     this.index = new FileIndex(kernel.store.db)
     this.fetcher = new BlobFetcher({
       store,
+      now: kernel.now,
       counters: kernel.counters,
       // A device that sent a chunk which fails its hash is scored down like any peer that sends forged data.
       onBadSource: (source, reason) => {
