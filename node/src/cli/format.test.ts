@@ -97,3 +97,20 @@ describe('format', () => {
     expect(grid).toContain('24. w24')
   })
 })
+
+describe('a message with files', () => {
+  it('lists each file (photo or file, name, size, where it is) before the caption', () => {
+    const m = message({
+      body: 'the beach',
+      attachments: [
+        { index: 0, name: 'sunset.jpg', size: 3_200_000, mime: 'image/jpeg', kind: 'image', state: 'complete', received: 3_200_000 },
+        { index: 1, name: 'plan.pdf', size: 40_000_000, mime: 'application/pdf', kind: 'file', state: 'available', received: 0 },
+      ],
+    })
+    const text = formatMessages([m], m.sentAt)
+    expect(text).toContain('[📷 sunset.jpg, 3.1 MiB]')
+    expect(text).toContain('[📎 plan.pdf, 38 MiB: not downloaded (larger than the automatic download size)]')
+    expect(text.indexOf('plan.pdf')).toBeLessThan(text.indexOf('the beach'))
+    expect(formatMessages([message({ body: '', deleted: true, attachments: m.attachments })], m.sentAt)).toContain('(deleted)')
+  })
+})

@@ -4,6 +4,7 @@
  */
 import type { ConversationSummary, MemberView, MessageState, MessageView, PeerView, WhoAmI } from '../api/types.js'
 import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
+import { formatBytes } from '../../common/util/byte-size.js'
 
 /** Short, readable form of an account key for people to compare; the full key is always available with --json. */
 export function fingerprint(account: string): string {
@@ -111,9 +112,36 @@ export function formatConversations(list: ConversationSummary[], now: number): s
   )
 }
 
+/** The text a message shows: its files first (one line each), then the caption or text. */
+function messageBody(m: MessageView): string {
+  if (m.deleted) return '(deleted)'
+  const files = (m.attachments ?? []).map((a) => `[${a.kind === 'image' ? '📷' : '📎'} ${a.name}, ${formatBytes(a.size)}${a.state === 'complete' ? '' : `: ${fileStateText(a.state)}`}]`)
+  const text = m.body + (m.edited ? ' (edited)' : '')
+  return [...files, ...(text === '' ? [] : [text])].join('\n')
+}
+
+function fileStateText(state: NonNullable<MessageView['attachments']>[number]['state']): string {
+  switch (state) {
+    case 'complete':
+      return 'here'
+    case 'uploading':
+      return 'uploading'
+    case 'downloading':
+      return 'downloading'
+    case 'waiting':
+      return 'waiting for someone who has it'
+    case 'available':
+      return 'not downloaded (larger than the automatic download size)'
+    case 'failed':
+      return 'download failed'
+    case 'removed':
+      return 'removed from this device'
+  }
+}
+
 export function formatMessage(m: MessageView, now: number, options: { conversationName?: string } = {}): string {
   const where = options.conversationName === undefined ? '' : `[${options.conversationName}] `
-  const body = m.deleted ? '(deleted)' : m.body + (m.edited ? ' (edited)' : '')
+  const body = messageBody(m)
   const state = m.mine ? `  ${stateMark(m.state, m.failure)}` : ''
   // Continuation lines line up under the body so multi-line messages stay readable.
   const head = `${messageTime(m.sentAt, now)}  ${where}${m.authorName}: `
@@ -126,7 +154,7 @@ export function formatMessages(messages: MessageView[], now: number): string {
   const nameWidth = Math.max(...messages.map((m) => width(m.authorName)))
   return messages
     .map((m) => {
-      const body = m.deleted ? '(deleted)' : m.body + (m.edited ? ' (edited)' : '')
+      const body = messageBody(m)
       const time = messageTime(m.sentAt, now)
       const head = `${time}  ${m.authorName}${' '.repeat(nameWidth - width(m.authorName))}  `
       const state = m.mine ? `  ${stateMark(m.state, m.failure)}` : ''

@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type'
+export { formatBytes } from '../../../common/util/byte-size.js'
 
 /** What the person set about files (Settings); defaults as Signal and WhatsApp ship them, roughly. */
 export interface FileSettings {
@@ -81,12 +82,4 @@ export function cleanFileName(name: string): string {
  */
 export function downloadsByItself(size: number, settings: FileSettings, peerSourceNow: boolean): boolean {
   return size <= (peerSourceNow ? settings.autoDownloadPeerBytes : settings.autoDownloadRelayBytes)
-}
-
-/** "120 MiB": sizes as people read them, in the units the limit is set in. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`
-  if (bytes < MiB) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`
-  if (bytes < 1024 * MiB) return `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`
-  return `${(bytes / (1024 * MiB)).toFixed(1)} GiB`
 }
