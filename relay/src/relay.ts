@@ -177,7 +177,7 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
     storedEnvelopes: () => store.totals.envelopes,
     waitingFetches: () => service?.waitingFetches ?? 0,
     reservations: () => libp2p.services.relay.reservations.size,
-    replayGuardLoad: () => (service?.replayGuardLoad ?? 0) + (blobService?.replayGuardLoad ?? 0),
+    replayGuardLoad: () => service?.replayGuardLoad ?? 0,
     ...(blobStore === undefined
       ? {}
       : {
@@ -185,6 +185,7 @@ async function start(config: RelayConfig, logger: Logger, options: StartRelayOpt
             storedBytes: () => blobStore.totals.bytes,
             count: () => blobStore.totals.blobs,
             incomplete: () => blobStore.totals.incomplete,
+            replayGuardLoad: () => blobService?.replayGuardLoad ?? 0,
             limits: { blob: config.blobMaxBytes, mailbox: config.blobMailboxMaxBytes, peerDay: config.blobPeerMaxBytesPerDay, total: config.blobMaxStoredBytes },
             retentionSeconds: config.blobRetention / 1000,
             incompleteTtlSeconds: config.blobIncompleteTtl / 1000,

@@ -22,6 +22,7 @@ export interface BlobMetricSources {
   storedBytes(): number
   count(): number
   incomplete(): number
+  replayGuardLoad(): number
   /** The configured limits, shown so dashboards can draw them beside the usage. */
   limits: { blob: number; mailbox: number; peerDay: number; total: number }
   retentionSeconds: number
@@ -51,6 +52,7 @@ export function createMetrics(sources: MetricSources) {
     gauge('hearth_relay_blob_stored_bytes', 'Bytes held for blobs (ciphertext, hash lists and a fixed per-blob overhead), what blobMaxStoredBytes limits.', blobs.storedBytes)
     gauge('hearth_relay_blobs', 'Blobs held (complete or not).', blobs.count)
     gauge('hearth_relay_blobs_incomplete', 'Blobs whose upload has not completed.', blobs.incomplete)
+    gauge('hearth_relay_blob_replay_guard_load', 'Blob request nonces remembered to refuse replays, each mailbox counting as 5 (at most replayMaxNonces / 4).', blobs.replayGuardLoad)
     const limit = new Gauge({
       name: 'hearth_relay_blob_limit_bytes',
       help: 'Configured blob limits: blob (per blob), mailbox (per mailbox), peer_day (per uploading peer per UTC day), total (budget).',
