@@ -179,13 +179,22 @@ export class RelayBlobClient {
     let sent = 0
     const missing = held.flatMap((h, i) => (h ? [] : [i]))
     let next = 0
-    // Windows of up to 16 consecutive missing chunks, taken in order by `concurrency` workers.
+    let failed = false
+    // Windows of up to 16 consecutive missing chunks, taken in order by `concurrency` workers; none after a failure.
     const takeWindow = (): number[] => {
       const window: number[] = []
-      while (next < missing.length && window.length < MAX_CHUNKS_PER_REQUEST) window.push(missing[next++]!)
+      while (!failed && next < missing.length && window.length < MAX_CHUNKS_PER_REQUEST) window.push(missing[next++]!)
       return window
     }
     const worker = async (): Promise<void> => {
+      try {
+        await work()
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+    const work = async (): Promise<void> => {
       for (let window = takeWindow(); window.length > 0; window = takeWindow()) {
         options.signal?.throwIfAborted()
         const chunks: BlobChunk[] = []
