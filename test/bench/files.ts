@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { BlobStore } from '../../node/src/core/blobs/blob-store.js'
 import type { Core } from '../../node/src/core/core.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import type { ChildResult, MemorySample } from './files-child.js'
@@ -72,6 +73,13 @@ export interface FilesResult {
     /** sendFiles → complete */
     endToEndMbPerSecond: number
     ratio: number
+    /**
+     * Wall time inside the store during the download, summed over calls: bob's writeChunks (verify, write, one
+     * fdatasync, one put per window; one at a time per blob, so this is how long the write queue was busy) and
+     * alice's readChunk (record read, file open, read, re-hash, close per chunk; calls overlap, so the sum can exceed
+     * the download).
+     */
+    store: { writeChunksMs: number; writeCalls: number; readChunkMs: number; readCalls: number }
   }
   photo: {
     bytes: number
@@ -151,6 +159,41 @@ async function completed(watch: ReturnType<typeof watchFiles>, messageId: string
   return { added: watch.added.get(messageId)!, complete: watch.complete.get(messageId)! }
 }
 
+/**
+ * Times BlobStore.writeChunks and readChunk for every store in this process until `stop` (both cores share the
+ * process here: only bob writes chunks and only alice serves them, so each sum is one side's).
+ */
+function timeStore(): { stop: () => FilesResult['transfer']['store'] } {
+  const proto = BlobStore.prototype
+  const { writeChunks, readChunk } = proto
+  const totals = { writeChunksMs: 0, writeCalls: 0, readChunkMs: 0, readCalls: 0 }
+  proto.writeChunks = async function (this: BlobStore, ...args: Parameters<BlobStore['writeChunks']>) {
+    const t = now()
+    try {
+      return await writeChunks.apply(this, args)
+    } finally {
+      totals.writeChunksMs += now() - t
+      totals.writeCalls++
+    }
+  }
+  proto.readChunk = async function (this: BlobStore, ...args: Parameters<BlobStore['readChunk']>) {
+    const t = now()
+    try {
+      return await readChunk.apply(this, args)
+    } finally {
+      totals.readChunkMs += now() - t
+      totals.readCalls++
+    }
+  }
+  return {
+    stop() {
+      proto.writeChunks = writeChunks
+      proto.readChunk = readChunk
+      return { ...totals }
+    },
+  }
+}
+
 // ------------------------------------------------------------------------------------------------------ measures
 
 async function timeToFirstImage(alice: BenchCore, bob: BenchCore, id: ConversationId, sizes: FilesSizes, log: (t: string) => void): Promise<FilesResult['photo']> {
@@ -202,11 +245,18 @@ async function transfer(alice: BenchCore, bob: BenchCore, id: ConversationId, si
       let t = now()
       const uploadId = await upload(alice.core, id, 'transfer.bin', bytes)
       const uploadMs = now() - t
-      const measured = await profiled('files-transfer', async () => {
-        const t0 = now()
-        const sent = await alice.core.sendFiles(id, 'bench file', [{ uploadId, kind: 'file' }])
-        return { t0, ...(await completed(watch, sent.id, timeoutMs, `the ${sizes.transferMiB} MiB file on bob`)) }
-      })
+      const timing = timeStore()
+      let measured: { t0: number; added: number; complete: number }
+      let store: FilesResult['transfer']['store']
+      try {
+        measured = await profiled('files-transfer', async () => {
+          const t0 = now()
+          const sent = await alice.core.sendFiles(id, 'bench file', [{ uploadId, kind: 'file' }])
+          return { t0, ...(await completed(watch, sent.id, timeoutMs, `the ${sizes.transferMiB} MiB file on bob`)) }
+        })
+      } finally {
+        store = timing.stop()
+      }
       const downloadMs = measured.complete - measured.added
       const mbPerSecond = bytes / 1e6 / (downloadMs / 1e3)
       log(`  files: Hearth ${mbPerSecond.toFixed(1)} MB/s (upload ${(uploadMs / 1e3).toFixed(1)} s)`)
@@ -225,6 +275,7 @@ async function transfer(alice: BenchCore, bob: BenchCore, id: ConversationId, si
         mbPerSecond,
         endToEndMbPerSecond: bytes / 1e6 / ((measured.complete - measured.t0) / 1e3),
         ratio: mbPerSecond / rawMbPerSecond,
+        store,
       }
     } finally {
       watch.off()
@@ -371,6 +422,7 @@ export function filesDetail(r: FilesResult): string {
   const s = (x: MemorySample): string => `RSS ${x.rssMiB.toFixed(0)} / heap ${x.heapMiB.toFixed(0)} / buffers ${x.buffersMiB.toFixed(0)}`
   return [
     `files detail: raw stream ${t.rawRuns.map((x) => mb(x.mbPerSecond)).join(' before, ')} after; alice's upload ${(t.bytes / 1e6 / (t.uploadMs / 1e3)).toFixed(1)} MB/s; sendFiles → bob's message ${t.announceMs.toFixed(0)} ms; end to end ${mb(t.endToEndMbPerSecond)}`,
+    `  during the download: bob's writeChunks busy ${(t.store.writeChunksMs / 1e3).toFixed(2)} s of ${(t.downloadMs / 1e3).toFixed(2)} s (${t.store.writeCalls} windows, ${(t.store.writeChunksMs / t.store.writeCalls).toFixed(1)} ms each); alice's readChunk ${(t.store.readChunkMs / t.store.readCalls).toFixed(2)} ms per chunk (${t.store.readCalls} chunks)`,
     `  photo: sendFiles → read back ${p.samples.map((x) => x.toFixed(0)).join(', ')} ms (complete on bob p50 ${p.completeMs.p50.toFixed(0)} ms)`,
     ...r.store.lines.map((l) => `  store: ${l}`),
     ...(r.store.ok ? [] : ['  store: blob-store.ts FAILED (exit code not 0)']),
