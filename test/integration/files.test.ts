@@ -197,3 +197,36 @@ describe('a large file from several sources', () => {
     expect(Buffer.from(await readAll(carol, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
   })
 })
+
+describe('files against a hostile member', () => {
+  let cores: TestCore[] = []
+  afterEach(async () => {
+    await stopAll(cores)
+    cores = []
+  })
+
+  it('a member who names someone else’s file in a message of their own cannot make anyone lose it by deleting that message', async () => {
+    const alice = await startCore('alice')
+    const mallory = await startCore('mallory')
+    const carol = await startCore('carol')
+    cores = [alice, mallory, carol]
+    const id = await makeGroup(alice, [mallory, carol])
+    const bytes = randomBytes(200_000)
+    const sent = await sendFile(alice, id, 'family.jpg', bytes)
+    for (const c of [mallory, carol]) await waitFor(async () => (await fileState(c, id, sent.id)) === 'complete', { message: `${c.name} to have it` })
+
+    // Mallory copies the file's description (blob id and key) into a message of her own, as a modified client could.
+    const stolen = filesOf((await mallory.core.store.getMessage(id, sent.id as MessageId))!)
+    const outbox = (mallory.core as unknown as { outbox: { send(c: ConversationId, intent: unknown): Promise<MessageView> } }).outbox
+    const copy = await outbox.send(id, { kind: 'media', body: 'mine now', files: stolen })
+    await waitFor(async () => (await carol.core.page(id)).messages.some((m) => m.id === copy.id), { message: 'carol to get the copy' })
+    // Carol deletes the copy for herself, and Mallory deletes it for everyone.
+    await carol.core.deleteMessage(id, copy.id, false)
+    await mallory.core.deleteMessage(id, copy.id, true)
+    await waitFor(async () => (await alice.core.page(id)).messages.some((m) => m.id === copy.id && m.deleted), { message: 'alice to see the copy deleted' })
+    for (const c of [alice, carol]) {
+      expect(await fileState(c, id, sent.id), c.name).toBe('complete')
+      expect(Buffer.from(await readAll(c, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+    }
+  })
+})

@@ -134,10 +134,20 @@ export class FileService {
     if (new Set(attachments.map((a) => a.uploadId)).size !== attachments.length) throw new HearthError('INVALID_INPUT', 'the same file is attached twice')
     const uploads = attachments.map((a) => this.uploads.complete(a.uploadId, conversation))
     const files: StoredFile[] = []
+    // Nothing names these blobs until the message is sent: on any failure they would only take space.
+    const discard = () => {
+      for (const f of files) drop(this.store.remove(f.blob), (e) => this.kernel.log.warn({ err: e }, 'removing an unsent file failed'))
+    }
     for (const [i, a] of attachments.entries()) {
       const upload = uploads[i]!
       const mime = await sniffMime(upload.head)
-      const ref = await this.uploads.finish(a.uploadId)
+      let ref: Awaited<ReturnType<Uploads['finish']>>
+      try {
+        ref = await this.uploads.finish(a.uploadId)
+      } catch (err) {
+        discard()
+        throw err
+      }
       // Shown as an image only when the bytes are one: a "photo" that is not is a file card, never rendered.
       const image = a.kind === 'image' && isShownImage(mime)
       files.push({
@@ -162,8 +172,7 @@ export class FileService {
       }
       return view
     } catch (err) {
-      // Nothing names these blobs: they would only take space.
-      for (const f of files) drop(this.store.remove(f.blob), (e) => this.kernel.log.warn({ err: e }, 'removing an unsent file failed'))
+      discard()
       throw err
     }
   }
@@ -379,19 +388,20 @@ export class FileService {
   }
 
   /**
-   * A message deleted (for everyone, or for me): its files leave this device with it. A row already blanked by the
-   * delete no longer names them, so they are found through the file index.
+   * A message deleted (for everyone, or for me): its files leave this device with it. The file index says which blobs
+   * are the message's (a row already blanked by the delete names none), and only a blob stored for this conversation
+   * is removed: a member who names another message's blob in a message of their own, then deletes it, removes nothing.
    */
   async forget(rows: readonly MessageRow[]): Promise<void> {
     for (const row of rows) {
-      const blobs = new Set(filesOf(row).map((f) => f.blob))
-      for await (const entry of this.index.list(row.conversation)) if (entry.message === row.id) blobs.add(entry.blob)
+      const blobs: string[] = []
+      for await (const entry of this.index.list(row.conversation)) if (entry.message === row.id) blobs.push(entry.blob)
       for (const blob of blobs) {
         this.jobs.get(blob)?.abort.abort()
         this.jobs.delete(blob)
         this.placed.delete(blob)
-        await this.store.remove(blob)
         await this.index.delete(row.conversation, blob)
+        if ((await this.store.get(blob))?.conversation === row.conversation) await this.store.remove(blob)
       }
     }
   }
