@@ -176,7 +176,10 @@ export class BlobService {
           }
           if ('refused' in result) return refuse(result.refused)
           const corrupt = result.results.filter((r) => r === 'corrupt').length
-          for (const r of result.results) this.#o.metrics.blobChunksReceived.inc({ result: r })
+          result.results.forEach((r, k) => {
+            this.#o.metrics.blobChunksReceived.inc({ result: r })
+            if (r === 'stored') this.#o.metrics.blobBytesReceived.inc(request.chunks[k]!.cipher.length)
+          })
           if (corrupt > 0) {
             this.#o.penalties.penalise(ctx.peer, 'blob-corrupt-chunk', PENALTY.corrupt)
             this.#o.logger.debug({ peer: ctx.peer, corrupt }, 'relay blob chunks refused: they do not match the hash list')

@@ -144,6 +144,11 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    blobBytesReceived: new Counter({
+      name: 'hearth_relay_blob_received_bytes_total',
+      help: 'Blob chunk bytes stored from uploads.',
+      registers: [registry],
+    }),
     blobChunksServed: new Counter({
       name: 'hearth_relay_blob_chunks_served_total',
       help: 'Blob chunks served.',
