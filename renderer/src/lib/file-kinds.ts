@@ -45,7 +45,7 @@ const RISKY_EXTENSIONS = new Set([
   'exe', 'msi', 'msix', 'msp', 'bat', 'cmd', 'com', 'scr', 'pif', 'cpl', 'vbs', 'vbe', 'js', 'jse', 'wsf', 'wsh', 'ps1',
   'psm1', 'hta', 'lnk', 'reg', 'jar', 'app', 'dmg', 'pkg', 'command', 'sh', 'bash', 'zsh', 'run', 'deb', 'rpm',
   'appimage', 'desktop', 'html', 'htm', 'xhtml', 'svg', 'py', 'pl', 'rb', 'php', 'docm', 'xlsm', 'pptm', 'iso', 'img',
-  'apk', 'url', 'webloc', 'inf', 'scf', 'library-ms',
+  'apk', 'url', 'webloc', 'inf', 'scf', 'library-ms', 'bin', 'mjs', 'appx', 'vhd', 'vhdx',
 ])
 
 const RISKY_MIME = /x-msdownload|x-dosexec|x-executable|x-mach-binary|x-sharedlib|x-elf|x-sh|javascript|text\/html|image\/svg|x-msi|java-archive|vnd\.android/
