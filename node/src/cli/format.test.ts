@@ -111,6 +111,6 @@ describe('a message with files', () => {
     expect(text).toContain('[📷 sunset.jpg, 3.1 MiB]')
     expect(text).toContain('[📎 plan.pdf, 38 MiB: not downloaded (larger than the automatic download size)]')
     expect(text.indexOf('plan.pdf')).toBeLessThan(text.indexOf('the beach'))
-    expect(formatMessages([message({ body: '', deleted: true, attachments: m.attachments })], m.sentAt)).toContain('(deleted)')
+    expect(formatMessages([message({ body: '', deleted: true, attachments: m.attachments ?? [] })], m.sentAt)).toContain('(deleted)')
   })
 })
