@@ -24,6 +24,12 @@ export interface CatchupResult {
   /** message.added events bob emitted for the missed messages. */
   received: number
   timeoutMs: number
+  /**
+   * CPU time (user + system, every thread of the process: both cores and the thread pool) spent from bob's start until
+   * he had them all. Unlike the wall time it hardly moves when other processes share the machine, so it is the figure
+   * that compares runs made at different loads.
+   */
+  cpuMs: number
   /** Bob's count once a second, to show the shape of a slow catch-up. */
   progress: Array<{ ms: number; got: number }>
 }
@@ -46,6 +52,7 @@ export async function catchup(count: number): Promise<CatchupResult> {
     await alice.core.settle()
 
     const measured = await profiled('catchup', async () => {
+      const cpu0 = process.cpuUsage()
       const t0 = now()
       const b = await openBenchCore('bob', bob.dir)
       bob2 = b
@@ -69,9 +76,10 @@ export async function catchup(count: number): Promise<CatchupResult> {
         }
       }
       progressDone()
-      return { b, openMs, dialMs, totalMs: now() - t0, syncMs: now() - t1 - dialMs, received: got, progressAt }
+      const cpu = process.cpuUsage(cpu0)
+      return { b, openMs, dialMs, totalMs: now() - t0, syncMs: now() - t1 - dialMs, received: got, progressAt, cpuMs: (cpu.user + cpu.system) / 1000 }
     })
-    const { openMs, dialMs, totalMs, syncMs, received, progressAt } = measured
+    const { openMs, dialMs, totalMs, syncMs, received, progressAt, cpuMs } = measured
     const b = measured.b
     let bobHas = 0
     let before: string | null | undefined
@@ -81,7 +89,7 @@ export async function catchup(count: number): Promise<CatchupResult> {
       before = page.nextBefore
       if (before === null) break
     }
-    return { messages: count, complete: received >= count, received, timeoutMs: TIMEOUT_MS, progress: progressAt, writeSeconds, openMs, dialMs, syncMs, totalMs, bobHas }
+    return { messages: count, complete: received >= count, received, timeoutMs: TIMEOUT_MS, progress: progressAt, writeSeconds, openMs, dialMs, syncMs, totalMs, cpuMs, bobHas }
   } finally {
     await Promise.allSettled([alice.close(), bob2?.close()])
     await Promise.allSettled(dirs.map(removeDir))
