@@ -41,7 +41,7 @@ export class Uploads {
     const name = cleanFileName(rawName)
     const limit = this.settings().maxFileBytes
     if (size > limit) {
-      throw new HearthError('TOO_LARGE', `“${name}” is ${formatBytes(size)}; Hearth sends files up to ${formatBytes(limit)} (Settings › Files)`)
+      throw new HearthError('TOO_LARGE', `“${name}” is ${formatBytes(size)}; Hearth sends files up to ${formatBytes(limit)} (Settings › Photos and files)`)
     }
     await this.dropIdle()
     if (this.open.size >= MAX_OPEN_UPLOADS) throw new HearthError('RATE_LIMITED', 'too many files being prepared at once; send or remove some first')
