@@ -1,11 +1,18 @@
-const KiB = 1024
-const MiB = 1024 * KiB
-const GiB = 1024 * MiB
+const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB']
 
-/** "120 MiB": sizes as people read them, in the binary units the limits are set in. */
+/**
+ * "120 MB": sizes as people read them (binary multiples under the short names file managers and messengers show),
+ * one decimal below 10. The UI and the core say the same thing about the same file.
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes < KiB) return `${bytes} bytes`
-  if (bytes < MiB) return `${(bytes / KiB).toFixed(bytes < 10 * KiB ? 1 : 0)} KiB`
-  if (bytes < GiB) return `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`
-  return `${(bytes / GiB).toFixed(1)} GiB`
+  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+  if (bytes < 1024) return bytes === 1 ? '1 byte' : `${bytes} bytes`
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024
+    unit++
+  }
+  const rounded = value >= 10 ? Math.round(value).toString() : (Math.round(value * 10) / 10).toString()
+  return `${rounded} ${UNITS[unit]}`
 }

@@ -108,8 +108,8 @@ describe('a message with files', () => {
       ],
     })
     const text = formatMessages([m], m.sentAt)
-    expect(text).toContain('[📷 sunset.jpg, 3.1 MiB]')
-    expect(text).toContain('[📎 plan.pdf, 38 MiB: not downloaded (larger than the automatic download size)]')
+    expect(text).toContain('[📷 sunset.jpg, 3.1 MB]')
+    expect(text).toContain('[📎 plan.pdf, 38 MB: not downloaded (larger than the automatic download size)]')
     expect(text.indexOf('plan.pdf')).toBeLessThan(text.indexOf('the beach'))
     expect(formatMessages([message({ body: '', deleted: true, attachments: m.attachments ?? [] })], m.sentAt)).toContain('(deleted)')
   })
