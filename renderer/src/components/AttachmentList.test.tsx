@@ -9,6 +9,7 @@ import { thumbhashOf } from '../lib/thumbhash.js'
 import { Drafts } from '../state/drafts.js'
 import { CONVERSATION, conversationSummary, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
+import { boxRatio } from './AttachmentList.js'
 import { Chat } from './Chat.js'
 
 afterEach(cleanup)
@@ -98,6 +99,16 @@ describe('photos in a message', () => {
     await screen.findByRole('button', { name: 'Open Photo beach.jpg from Bob' })
     expect(screen.queryByRole('progressbar')).toBeNull()
     await waitFor(() => expect(api.calls.some((c) => c.method === 'files.read')).toBe(true))
+  })
+})
+
+describe('boxRatio', () => {
+  it('keeps a photo’s shape, within 1:3 and 3:1, whatever sizes a message claims', () => {
+    expect(boxRatio(2048, 1536)).toBeCloseTo(4 / 3)
+    expect(boxRatio(1, 65_535)).toBeCloseTo(1 / 3)
+    expect(boxRatio(65_535, 1)).toBe(3)
+    expect(boxRatio(0, 10)).toBe(1)
+    expect(boxRatio(Number.NaN, 10)).toBe(1)
   })
 })
 

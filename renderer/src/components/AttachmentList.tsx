@@ -135,7 +135,7 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
   const placeholder = useMemo(() => placeholderUrl(attachment.thumbhash), [attachment.thumbhash])
   const { width, height } = attachment
   // The box has the photo's shape from the start, so nothing jumps when the photo replaces its placeholder.
-  const style: CSSProperties | undefined = single && width !== undefined && height !== undefined ? { aspectRatio: `${width} / ${height}` } : undefined
+  const style: CSSProperties | undefined = single && width !== undefined && height !== undefined ? { aspectRatio: boxRatio(width, height) } : undefined
   const alt = `Photo ${attachment.name} from ${authorName}`
   const picture =
     loaded.url !== null ? (
@@ -170,6 +170,15 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
       )}
     </figure>
   )
+}
+
+/**
+ * The shape of a single photo's box: the photo's own, within 1:3 and 3:1. The sizes come from the sender's message; a
+ * panorama (or a hostile 1×65535) is shown cropped in a box that still fits a chat.
+ */
+export function boxRatio(width: number, height: number): number {
+  if (!(width > 0 && height > 0)) return 1
+  return Math.min(3, Math.max(1 / 3, width / height))
 }
 
 function FileCard({ message, attachment }: { message: MessageView; attachment: AttachmentView }) {
