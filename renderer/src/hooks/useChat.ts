@@ -8,8 +8,8 @@ import { chatReducer, initialChatState, type ChatState } from '../state/messages
 
 export const PAGE_SIZE = 100
 
-/** Refusals about the text or files themselves: sending the same again gets the same answer. */
-const UNSENDABLE: ReadonlySet<string> = new Set<ErrorCode | 'FILE_TOO_LARGE'>(['TOO_LARGE', 'INVALID_INPUT', 'FILE_TOO_LARGE'])
+/** Refusals about the text or files themselves (too long, a file over the limit): sending the same again gets the same answer. */
+const UNSENDABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TOO_LARGE', 'INVALID_INPUT'])
 
 let localIds = 0
 
