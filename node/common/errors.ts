@@ -22,6 +22,8 @@ export const ErrorCodes = [
   'INVALID_RECOVERY_PHRASE',
   'IDENTITY_EXISTS',
   'NO_IDENTITY',
+  // a scanned safety number code that is not the other person's, or shows a different key (docs/adr/0031)
+  'VERIFY_MISMATCH',
   // conversations
   'NOT_FOUND',
   'NOT_A_MEMBER',

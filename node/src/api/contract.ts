@@ -19,6 +19,7 @@ import type {
   InviteView,
   MemberView,
   RemovedMemberView,
+  SafetyNumberView,
   MessageVersionView,
   MessageView,
   Page,
@@ -212,6 +213,15 @@ export const coreContract = {
   'files.usage': { params: noParams, result: result<FileUsageView[]>() },
   /** Removes a conversation's files from this device; the messages stay and show the files as removed. */
   'files.clear': { params: byConversation, result: result<null>() },
+
+  /** The safety number between this account and a person this device shares a conversation with (docs/adr/0031). */
+  'people.safetyNumber': { params: z.strictObject({ account }), result: result<SafetyNumberView>() },
+  /** Marks a person verified on this device; with `scanned` (the text of their QR code) only when it matches. */
+  'people.verify': {
+    params: z.strictObject({ account, scanned: z.string().min(1).max(256).optional() }),
+    result: result<null>(),
+  },
+  'people.unverify': { params: z.strictObject({ account }), result: result<null>() },
 
   'network.peers': { params: noParams, result: result<PeerView[]>() },
   /** Requests to start a direct chat with a device nearby, both ways. */

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { HearthError, isHearthError, type ErrorCode } from '../../common/errors.js'
 import type { Core } from '../core/core.js'
 import { Logger } from '../core/logger.js'
-import type { ConversationId } from '../ids.js'
+import type { AccountId, ConversationId } from '../ids.js'
 import {
   contract,
   coreEventNames,
@@ -35,6 +35,7 @@ type Handlers = { [M in CoreMethod]: (core: Core, params: ValidParams<M>) => Res
 
 // Ids were validated by the contract's schemas with the same rules as ids.ts, so the casts below are checked casts.
 const cid = (id: string) => id as ConversationId
+const aid = (id: string) => id as AccountId
 
 const handlers: Handlers = {
   'identity.whoami': (core) => core.whoami(),
@@ -127,6 +128,16 @@ const handlers: Handlers = {
   'files.usage': (core) => core.fileUsage(),
   'files.clear': async (core, p) => {
     await core.clearFiles(cid(p.conversationId))
+    return null
+  },
+
+  'people.safetyNumber': (core, p) => core.safetyNumber(aid(p.account)),
+  'people.verify': async (core, p) => {
+    await core.verifyPerson(aid(p.account), p.scanned)
+    return null
+  },
+  'people.unverify': async (core, p) => {
+    await core.unverifyPerson(aid(p.account))
     return null
   },
 

@@ -208,6 +208,19 @@ export interface MemberView {
   role: 'admin' | 'member'
   devices: Array<{ device: string; peerId: string; online: boolean }>
   me: boolean
+  /** This person checked the member's safety number on this device (absent for oneself). */
+  verified?: boolean
+  /** Verified once, but the member's account key is no longer the one that was verified: the UI says so plainly. */
+  verifiedKeyChanged?: boolean
+}
+
+/** The safety number between this account and another (docs/adr/0031-safety-numbers.md). */
+export interface SafetyNumberView {
+  /** 60 digits, the same on both sides; shown as 12 groups of five. */
+  digits: string
+  /** Base64 of the QR payload this device shows, for the other person to scan. */
+  qr: string
+  verified: boolean
 }
 
 /** A former member (removed by an admin): shown so an admin can add them back. */

@@ -1,9 +1,9 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ChatRequestView, ConversationSummary, FileUsageView, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
+import type { ChatRequestView, ConversationSummary, FileUsageView, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SafetyNumberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
-import type { ConversationId, MessageId } from '../ids.js'
+import type { AccountId, ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
 import { JOIN_PROTOCOL, SYNC_PROTOCOL } from '../sync/sync-frames.js'
 import { loadRuntime } from './conversation-loader.js'
@@ -52,6 +52,8 @@ import { SerialQueue } from './serial-queue.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
 import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
 import { ReadModelWithPrefs } from './settings/read-model-with-prefs.js'
+import { People } from './people/people.js'
+import { VerifiedPeople } from './people/verified-people.js'
 import { SYNC_LIMITS, JOIN_LIMITS } from './sync/protocol-limits.js'
 import { SyncClient } from './sync/sync-client.js'
 import { SyncServer } from './sync/sync-server.js'
@@ -137,6 +139,8 @@ export class Core {
   private readonly prefs: ConversationPrefsStore
   private readonly chatRequests: ChatRequests
   private readonly files: FileService
+  private readonly verified: VerifiedPeople
+  private readonly people: People
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -178,6 +182,8 @@ export class Core {
     this.linkProbe = links.probe
 
     this.prefs = new ConversationPrefsStore(options.store, kernel.now)
+    this.verified = new VerifiedPeople(options.store, kernel.now)
+    this.people = new People(kernel, this.verified, (id) => this.events.emit('members.changed', { conversation: id, members: this.members(id) }))
     this.readModel = new ReadModelWithPrefs(kernel, this.withdrawals, (id) => this.receipts.schedule(id, 0), this.prefs)
     this.receipts = new Receipts(kernel, this.readModel, this.gaps)
     this.relays = new RelayService(kernel, this.readModel, {
@@ -188,7 +194,7 @@ export class Core {
     this.membership = new MembershipEngine(kernel, this.readModel, {
       announce: (rt) => {
         this.readModel.emitConversation(rt.id)
-        this.events.emit('members.changed', { conversation: rt.id, members: this.commands.members(rt.id) })
+        this.events.emit('members.changed', { conversation: rt.id, members: this.people.decorate(this.commands.members(rt.id)) })
         this.emitPeers()
       },
       followUp: async (rt) => {
@@ -296,6 +302,7 @@ export class Core {
     this.relays.restore((await this.store.getSettings())?.relays ?? [])
     await this.settingsPart.load()
     await this.prefs.load()
+    await this.verified.load()
     for (const record of await this.store.listConversations()) {
       const rt = await loadRuntime(this.store, kernel.identity.deviceId, record)
       await this.withdrawals.load(record.id)
@@ -398,7 +405,23 @@ export class Core {
   members(id: ConversationId): MemberView[] {
     // A join still waiting on the relay is listed, and has nobody in it yet (nor messages, below).
     if (this.joinRelayJoiner.onlyPending(id)) return []
-    return this.commands.members(id)
+    return this.people.decorate(this.commands.members(id))
+  }
+
+  // ------------------------------------------------------------------------------------------------------ people
+
+  /** The safety number with a person this device shares a conversation with (docs/adr/0031-safety-numbers.md). */
+  safetyNumber(account: AccountId): SafetyNumberView {
+    return this.people.safetyNumber(account)
+  }
+
+  /** Marks a person verified here; with `scanned` (the text of their QR code) only when it matches. */
+  verifyPerson(account: AccountId, scanned?: string): Promise<void> {
+    return this.people.verify(account, scanned)
+  }
+
+  unverifyPerson(account: AccountId): Promise<void> {
+    return this.people.unverify(account)
   }
 
   createInvite(

@@ -1,0 +1,82 @@
+/**
+ * Who this person has verified, on this device only: a record per account with the account key that was verified
+ * (so a later key can be told apart from it) and when. Nobody else learns it, so, like conversation preferences, it is
+ * only a sealed record in the core's store.
+ *
+ *   verified/<account>   sealed VerifiedRecord (docs/STORAGE.md)
+ *
+ * An account id today is its account key, so a different key always arrives as a different account; the key is kept
+ * apart anyway, so that "verified, but the key changed" (`verifiedKeyChanged`) keeps its meaning if an account ever
+ * outlives its key (docs/adr/0031-safety-numbers.md).
+ */
+import { z } from 'zod'
+import { HearthError } from '../../../common/errors.js'
+import { decodeJson } from '../../../common/storage/json-codec.js'
+import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
+import { asAccountId, type AccountId } from '../../ids.js'
+import type { CoreStore } from '../../store/core-store.js'
+
+export interface VerifiedRecord {
+  /** The account key (hex) that was verified. */
+  key: string
+  /** Epoch ms. */
+  at: number
+  /** Scanned from the other person's screen, or the digits compared by eye. */
+  how: 'scanned' | 'compared'
+}
+
+/** What a member view says about a person (absent for oneself). */
+export interface VerifiedState {
+  verified: boolean
+  /** Verified once, under a different key than the one they have now. */
+  verifiedKeyChanged?: true
+}
+
+const storedSchema = z.strictObject({
+  key: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.number().int().min(0),
+  how: z.enum(['scanned', 'compared']),
+})
+
+const verifiedKey = (account: string) => key('verified', account)
+
+function parseStored(value: unknown): VerifiedRecord {
+  const r = storedSchema.safeParse(value)
+  if (!r.success) throw new HearthError('CORRUPT_DATA', `stored verification is invalid: ${r.error.issues[0]?.message}`)
+  return r.data
+}
+
+export class VerifiedPeople {
+  private readonly records = new Map<AccountId, VerifiedRecord>()
+
+  constructor(
+    private readonly store: CoreStore,
+    private readonly now: () => number,
+  ) {}
+
+  async load(): Promise<void> {
+    this.records.clear()
+    for await (const [k, v] of this.store.db.iterate(prefixRange('verified'))) {
+      const account = asAccountId(splitKey(k).at(-1))
+      this.records.set(account, decodeJson(this.store.openSealed(k, v), parseStored, 'verification'))
+    }
+  }
+
+  /** `accountKey` is the key the account has now (hex). */
+  stateOf(account: AccountId, accountKey: string): VerifiedState {
+    const record = this.records.get(account)
+    if (record === undefined) return { verified: false }
+    return record.key === accountKey ? { verified: true } : { verified: false, verifiedKeyChanged: true }
+  }
+
+  async verify(account: AccountId, accountKey: string, how: VerifiedRecord['how']): Promise<void> {
+    const record: VerifiedRecord = { key: accountKey, at: this.now(), how }
+    await this.store.commit([this.store.sealJson(verifiedKey(account), record)], true)
+    this.records.set(account, record)
+  }
+
+  async unverify(account: AccountId): Promise<void> {
+    await this.store.commit([{ type: 'del', key: verifiedKey(account) }], true)
+    this.records.delete(account)
+  }
+}
