@@ -8,9 +8,13 @@
  *     and the growth of heap plus buffers still reachable (after a collection every 64 MiB), which must stay under a
  *     bound (exit code 1 otherwise), with the peak including garbage and the RSS growth for reference;
  *  3. reading it back (plainStream, decrypting every chunk) and receiving it (writeChunks in windows of 16 chunks, as
- *     the fetcher does: verify, write, one datasync, one put), in MB/s.
+ *     the fetcher does: verify, write, one datasync, one put), in MB/s;
+ *  4. only when `transferMiB` is given: one blob of that size between two libp2p nodes on loopback (BlobServer on one,
+ *     BlobFetcher with the other as its only source, real stores on both), against a raw libp2p stream of the same
+ *     bytes between the same kind of nodes (files-raw.ts) run before and after it, in MB/s of padded blob bytes.
+ *     This isolates the blob protocol, the store and the fetcher from the core (files.ts measures the whole path).
  *
- * Usage: npx tsx --expose-gc test/bench/blob-store.ts [sizeMiB=1024] [receiveMiB=256]
+ * Usage: npx tsx --expose-gc test/bench/blob-store.ts [sizeMiB=1024] [receiveMiB=256] [transferMiB] [transferRuns=1]
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,6 +29,8 @@ import { CoreStore } from '../../node/src/store/core-store.js'
 const MiB = 1024 * 1024
 const sizeMiB = Number(process.argv[2] ?? 1024)
 const receiveMiB = Number(process.argv[3] ?? 256)
+const transferMiB = process.argv[4] === undefined ? 0 : Number(process.argv[4])
+const transferRuns = Number(process.argv[5] ?? 1)
 /** Heap growth allowed while importing any size: a few chunks, the hash list (≤ 545 KB), LevelDB's caches. */
 const HEAP_BOUND = 48 * MiB
 const CONV = 'c'.repeat(32)
@@ -167,4 +173,75 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1
 }
 
+/** Section 4: the blob protocol between two nodes vs a raw stream between two nodes, alternating. */
+async function transfer(): Promise<void> {
+  const { rawPair } = await import('./files-raw.js')
+  const { BENCH_NETWORK } = await import('./harness.js')
+  const { createHearthNode } = await import('../../node/common/net/create-node.js')
+  const { BlobServer } = await import('../../node/src/core/blobs/blob-server.js')
+  const { BlobFetcher } = await import('../../node/src/core/blobs/blob-fetcher.js')
+  const { peerSource } = await import('../../node/src/core/blobs/blob-sources.js')
+
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-blob-transfer-'))
+  const open = async (name: string): Promise<{ store: BlobStore; close: () => Promise<void> }> => {
+    const db = await openDatabase({ path: join(dir, name, 'db') })
+    const store = await BlobStore.open(join(dir, name), new CoreStore(db, new Uint8Array(32).fill(5)), Logger.silent())
+    return { store, close: async () => { await store.close(); await db.close() } }
+  }
+  const sender = await open('sender')
+  const receiver = await open('receiver')
+  const a = await createHearthNode({ ...BENCH_NETWORK, onError: () => {} })
+  const b = await createHearthNode({ ...BENCH_NETWORK, onError: () => {} })
+  const server = new BlobServer({ node: a, store: sender.store, isMemberDevice: (_c, peer) => peer === b.peerId })
+  await server.start()
+  await b.dial(a.addresses()[0]!)
+  const fetcher = new BlobFetcher({ store: receiver.store })
+  const raw = await rawPair()
+  try {
+    const ref = await sender.store.importFile(CONV, source(transferMiB * MiB), transferMiB * MiB)
+    const rawRates: number[] = []
+    const blobRates: number[] = []
+    // CPU time of this process (both nodes) per MB moved: steadier than wall time on a machine shared with other work.
+    const rawCpu: number[] = []
+    const blobCpu: number[] = []
+    const cpuMsPerMb = (since: NodeJS.CpuUsage): number => {
+      const used = process.cpuUsage(since)
+      return (used.user + used.system) / 1e3 / (ref.padded / 1e6)
+    }
+    const rawOnce = async (): Promise<void> => {
+      const cpu = process.cpuUsage()
+      rawRates.push((await raw.send(ref.padded, 10 * 60_000)).mbPerSecond)
+      rawCpu.push(cpuMsPerMb(cpu))
+    }
+    await rawOnce()
+    for (let run = 0; run < transferRuns; run++) {
+      const t = now()
+      const cpu = process.cpuUsage()
+      const result = await fetcher.fetch(CONV, ref.id, ref.padded, () => [peerSource(b, a.peerId)])
+      const ms = now() - t
+      if (!result.complete) throw new Error(`transfer gave up: ${result.message}`)
+      blobRates.push(ref.padded / 1e6 / (ms / 1e3))
+      blobCpu.push(cpuMsPerMb(cpu))
+      await receiver.store.remove(ref.id)
+      await rawOnce()
+    }
+    const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length
+    const list = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join(', ')
+    console.log(
+      `transfer ${transferMiB} MiB over loopback (one source): blob ${mean(blobRates).toFixed(1)} MB/s [${list(blobRates)}], ` +
+        `raw stream ${mean(rawRates).toFixed(1)} MB/s [${list(rawRates)}], ratio ${(mean(blobRates) / mean(rawRates)).toFixed(2)}; ` +
+        `CPU ms per MB: blob ${mean(blobCpu).toFixed(1)} [${list(blobCpu)}], raw ${mean(rawCpu).toFixed(1)}`,
+    )
+  } finally {
+    await raw.stop()
+    await server.stop()
+    await Promise.allSettled([a.stop(), b.stop()])
+    await fetcher.idle()
+    await sender.close()
+    await receiver.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 await main()
+if (transferMiB > 0) await transfer()

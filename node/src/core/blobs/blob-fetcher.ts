@@ -12,8 +12,8 @@
  *  - a response that breaks the protocol's rules is treated the same way ('blob-protocol').
  * When no source can help, the job waits for new ones until the caller's deadline, then gives up with a reason.
  *
- * Memory is bounded by the windows in flight (3 × 16 chunks of 64 KiB): chunks go to the store a window at a time
- * (one fsync per window), never collected in memory.
+ * Memory is bounded by the windows in flight (3 × 16 chunks of 64 KiB): a window keeps its place until the store has
+ * its chunks durably; windows that finish while a write is under way are written together next (one fsync for all).
  */
 import { verifyHashList } from '../../../common/blob/format.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
@@ -120,6 +120,13 @@ interface SourceState {
   restUntil: number
   /** Chunks it said it does not hold; forgotten when the job waits, since it may have them by then. */
   lacks: Set<number>
+}
+
+/** A window's chunks waiting to be written, and who waits for the outcome. */
+interface PendingWrite {
+  state: SourceState
+  chunks: BlobChunk[]
+  done: () => void
 }
 
 interface Job {
@@ -301,7 +308,10 @@ class FetchJob {
   private listed = false
   private wakeSleeper: (() => void) | undefined
   private woken = false
-  private writeQueue: Promise<unknown> = Promise.resolve()
+  /** Windows received and waiting for the write under way to end: written together, with one sync. */
+  private pendingWrites: PendingWrite[] = []
+  /** The write under way (one at a time per blob: the store's bitmap update is read-modify-write). */
+  private writing: Promise<void> | undefined
   private fatal: unknown
   /** What went wrong with sources, for the give-up reason. */
   private stalled = false
@@ -362,7 +372,7 @@ class FetchJob {
         if (why !== undefined) return this.gaveUp(why)
       }
       if (this.fatal !== undefined) throw this.fatal
-      await this.writeQueue
+      await this.writing
       return { complete: true, id, total: this.total }
     } catch (err) {
       // Whatever ends the job, no window outlives it.
@@ -568,24 +578,57 @@ class FetchJob {
     if (received.length > 0) await this.write(state, received)
   }
 
-  private async write(state: SourceState, chunks: BlobChunk[]): Promise<void> {
-    // One write at a time per blob: the store's bitmap update is read-modify-write.
-    const result = this.writeQueue.then(() => this.deps.store.writeChunks(this.target.id, chunks))
-    this.writeQueue = result.catch(() => {})
+  /**
+   * Hands a window's chunks to the store and resolves once they are durable (or refused). Windows that arrive while
+   * a write is under way are written together next, in one writeChunks call (one sync, one bitmap put): the sync is
+   * the dearest part of a window, and every window waiting shares it. Memory stays bounded by the windows in flight,
+   * since a window keeps its place until its chunks are written.
+   */
+  private write(state: SourceState, chunks: BlobChunk[]): Promise<void> {
+    return new Promise<void>((done) => {
+      this.pendingWrites.push({ state, chunks, done })
+      this.writing ??= this.drainWrites()
+    })
+  }
+
+  private async drainWrites(): Promise<void> {
+    try {
+      while (this.pendingWrites.length > 0) {
+        const batch = this.pendingWrites
+        this.pendingWrites = []
+        try {
+          await this.writeBatch(batch)
+        } catch (err) {
+          // Not the store's (writeBatch keeps those): a caller's callback threw. The job ends either way.
+          this.fatal ??= err
+        } finally {
+          for (const w of batch) w.done()
+        }
+      }
+    } finally {
+      this.writing = undefined
+    }
+  }
+
+  private async writeBatch(batch: PendingWrite[]): Promise<void> {
     let outcome: { stored: number[]; corrupt: number[] }
     try {
-      outcome = await result
+      outcome = await this.deps.store.writeChunks(this.target.id, batch.flatMap((w) => w.chunks))
     } catch (err) {
       this.fatal ??= err
       return
     }
     const corrupt = new Set(outcome.corrupt)
-    if (corrupt.size > 0) this.exclude(state, 'corrupt', corrupt.size)
     let changed = false
-    for (const { index } of chunks) {
-      if (corrupt.has(index) || !this.missingSet.has(index)) continue
-      this.missingSet.delete(index)
-      changed = true
+    for (const { state, chunks } of batch) {
+      // Windows never overlap, so each refused index belongs to the one source that sent it.
+      const bad = chunks.filter((c) => corrupt.has(c.index)).length
+      if (bad > 0) this.exclude(state, 'corrupt', bad)
+      for (const { index } of chunks) {
+        if (corrupt.has(index) || !this.missingSet.has(index)) continue
+        this.missingSet.delete(index)
+        changed = true
+      }
     }
     if (changed) this.missing = this.missing.filter((i) => this.missingSet.has(i))
     this.report()

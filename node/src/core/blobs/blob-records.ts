@@ -133,3 +133,62 @@ export async function* allRecords(store: CoreStore): AsyncIterable<BlobRecord> {
     yield record
   }
 }
+
+/**
+ * Records of recently used blobs, in memory, so that serving or receiving a window does not read and unseal the same
+ * record for every chunk. Every write of a record goes through `commit` (under the blob's lock), which replaces the
+ * cached copy, so the cache never holds less than LevelDB does.
+ *
+ * A read that raced a write must not put back what it read before the write: reads remember the write count when they
+ * start and cache only when no write happened meanwhile (the writer caches its own record). Cached records are
+ * shared: callers treat them as read-only and copy before changing (the store's writes build new records).
+ */
+export class RecordCache {
+  readonly #records = new Map<string, BlobRecord>()
+  #writes = 0
+
+  constructor(
+    private readonly store: CoreStore,
+    private readonly max: number,
+  ) {}
+
+  async read(id: string): Promise<BlobRecord | undefined> {
+    const hit = this.#records.get(id)
+    if (hit !== undefined) {
+      // Most recently used last: eviction takes the first.
+      this.#records.delete(id)
+      this.#records.set(id, hit)
+      return hit
+    }
+    const writes = this.#writes
+    const record = await readRecord(this.store, id)
+    if (record !== undefined && writes === this.#writes) this.#set(id, record)
+    return record
+  }
+
+  /**
+   * Writes `ops` (which put `record`, or delete the blob's record when it is undefined) and caches the outcome. The
+   * write count moves before and after, so no read that overlapped the write caches what it found.
+   */
+  async commit(id: string, record: BlobRecord | undefined, ops: BatchOp[], sync: boolean): Promise<void> {
+    this.#writes++
+    this.#records.delete(id)
+    try {
+      await this.store.commit(ops, sync)
+    } finally {
+      this.#writes++
+    }
+    if (record !== undefined) this.#set(id, record)
+  }
+
+  /** Writes `record` (and any further ops) and caches it. */
+  put(record: BlobRecord, extra: BatchOp[] = [], sync = false): Promise<void> {
+    return this.commit(record.id, record, [putRecord(this.store, record), ...extra], sync)
+  }
+
+  #set(id: string, record: BlobRecord): void {
+    this.#records.delete(id)
+    this.#records.set(id, record)
+    if (this.#records.size > this.max) this.#records.delete(this.#records.keys().next().value!)
+  }
+}

@@ -35,16 +35,8 @@ import { HearthError, isHearthError } from '../../../common/errors.js'
 import { equalBytes, toHex } from '../../../common/util/bytes.js'
 import type { CoreStore } from '../../store/core-store.js'
 import type { Logger } from '../logger.js'
-import {
-  BlobKeys,
-  allRecords,
-  hasChunk,
-  newRecord,
-  putRecord,
-  readRecord,
-  setChunk,
-  type BlobRecord,
-} from './blob-records.js'
+import { BlobFileHandles } from './blob-file-handles.js'
+import { BlobKeys, RecordCache, allRecords, hasChunk, newRecord, setChunk, type BlobRecord } from './blob-records.js'
 
 export type { BlobRecord } from './blob-records.js'
 
@@ -75,7 +67,13 @@ const SHARD_PATTERN = /^[0-9a-f]{2}$/
 const BLOB_FILE_PATTERN = /^([0-9a-f]{64})\.blob$/
 /** Largest plaintext range one readPlain returns (the API asks for ≤ 1 MiB at a time). */
 export const MAX_READ_BYTES = 16 * 1024 * 1024
+/** Most chunks one readChunks returns (a window of the blob protocol). */
+export const MAX_READ_CHUNKS = 16
 const HASH_LIST_CACHE = 8
+/** Records kept in memory (each ≤ 2.2 KB of bitmap): the blobs being served or fetched at once, with room to spare. */
+const RECORD_CACHE = 64
+/** Blob files kept open for reading while idle. */
+const OPEN_FILES = 16
 const SWEEP_EVERY_MS = 60_000
 
 interface Upload {
@@ -133,6 +131,34 @@ async function writeFully(file: FileHandle, bytes: Uint8Array, position: number)
   }
 }
 
+/** Most chunks one writev call carries (an iovec list far below every platform's IOV_MAX). */
+const WRITEV_CHUNKS = 64
+
+/** Writes chunks at their offsets, each run of consecutive indices with one writev (a window is usually one run). */
+async function writeRuns(file: FileHandle, chunks: ReadonlyArray<{ index: number; cipher: Uint8Array }>): Promise<void> {
+  const sorted = [...chunks].sort((x, y) => x.index - y.index)
+  let start = 0
+  while (start < sorted.length) {
+    // Only full chunks are contiguous on disk: the last chunk of a blob is shorter, but nothing follows it.
+    let end = start + 1
+    while (end < sorted.length && end - start < WRITEV_CHUNKS && sorted[end]!.index === sorted[end - 1]!.index + 1) end++
+    const run = sorted.slice(start, end)
+    const position = run[0]!.index * CHUNK_CIPHER_BYTES
+    const total = run.reduce((n, c) => n + c.cipher.length, 0)
+    const { bytesWritten } = await file.writev(run.map((c) => c.cipher), position)
+    if (bytesWritten < total) {
+      // A short writev (rare: a signal, a full pipe of a network filesystem): the rest chunk by chunk.
+      let offset = 0
+      for (const c of run) {
+        const from = Math.max(0, bytesWritten - offset)
+        if (from < c.cipher.length) await writeFully(file, c.cipher.subarray(from), position + offset + from)
+        offset += c.cipher.length
+      }
+    }
+    start = end
+  }
+}
+
 /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
 async function readFully(file: FileHandle, length: number, position: number): Promise<Uint8Array> {
   const out = new Uint8Array(length)
@@ -176,6 +202,11 @@ class KeyedQueue {
   }
 }
 
+/** A record the caller may change: the cached one is shared. */
+function copyRecord(record: BlobRecord): BlobRecord {
+  return { ...record, have: new Uint8Array(record.have) }
+}
+
 /** Bytes the held chunks of a record take on disk. */
 function heldBytes(record: BlobRecord): number {
   const lastLength = cipherChunkLength(record.padded, record.chunks - 1)
@@ -196,6 +227,8 @@ export class BlobStore {
   readonly #uploads = new Map<string, Upload>()
   /** Verified hash lists of recently used blobs (they never change): serving a window reads one many times. */
   readonly #hashLists = new Map<string, Uint8Array>()
+  readonly #records: RecordCache
+  readonly #files = new BlobFileHandles(OPEN_FILES)
   #sweeper: NodeJS.Timeout | undefined
   #closed = false
 
@@ -208,6 +241,7 @@ export class BlobStore {
     this.#uploadIdleMs = options.uploadIdleMs ?? 10 * 60_000
     this.#maxUploads = options.maxUploads ?? 32
     this.#afterChunksSynced = options.afterChunksSynced
+    this.#records = new RecordCache(store, RECORD_CACHE)
   }
 
   /** Opens the store under `dataDir`: empties the temp dir and deletes blob files no record names. */
@@ -229,6 +263,7 @@ export class BlobStore {
     this.#closed = true
     clearInterval(this.#sweeper)
     await Promise.all([...this.#uploads.keys()].map((id) => this.abortUpload(id)))
+    await this.#files.close()
   }
 
   #pathOf(id: string): { dir: string; file: string } {
@@ -421,9 +456,7 @@ export class BlobStore {
       throw diskError(err, 'storing a blob file')
     }
     const record = newRecord(id, upload.conversation, sealed.padded, this.#now(), true)
-    await this.#blobs.run(id, () =>
-      this.#store.commit([putRecord(this.#store, record), { type: 'put', key: BlobKeys.hashList(id), value: sealed.hashList }], true),
-    )
+    await this.#blobs.run(id, () => this.#records.put(record, [{ type: 'put', key: BlobKeys.hashList(id), value: sealed.hashList }], true))
     this.#remember(id, sealed.hashList)
     return { id, key: sealed.key, size: sealed.size, padded: sealed.padded, chunks: record.chunks }
   }
@@ -446,25 +479,27 @@ export class BlobStore {
     checkConversation(conversation)
     checkBlobId(id)
     return this.#blobs.run(id, async () => {
-      const existing = await readRecord(this.#store, id)
+      const existing = await this.#records.read(id)
       if (existing !== undefined) {
         if (existing.padded !== padded) throw new HearthError('INVALID_INPUT', 'this blob is already known with another size')
-        return existing
+        return copyRecord(existing)
       }
       const record = newRecord(id, conversation, padded, this.#now(), false)
-      await this.#store.commit([putRecord(this.#store, record)], false)
-      return record
+      await this.#records.put(record)
+      return copyRecord(record)
     })
   }
 
+  /** The blob's record: a copy, the caller may keep or change it. */
   async get(id: string): Promise<BlobRecord | undefined> {
-    return readRecord(this.#store, checkBlobId(id))
+    const record = await this.#records.read(checkBlobId(id))
+    return record === undefined ? undefined : copyRecord(record)
   }
 
   /** The blob's hash list, verified against its id; undefined until known (or when the stored one is damaged). */
   async hashList(id: string): Promise<Uint8Array | undefined> {
     checkBlobId(id)
-    const record = await readRecord(this.#store, id)
+    const record = await this.#records.read(id)
     return record === undefined ? undefined : this.#hashListOf(record)
   }
 
@@ -483,9 +518,9 @@ export class BlobStore {
     }
     this.#log.warn({ blob: record.id.slice(0, 8) }, 'stored hash list does not match its blob id; dropping it')
     const forget = async (): Promise<void> => {
-      const current = await readRecord(this.#store, record.id)
+      const current = await this.#records.read(record.id)
       if (current === undefined || !current.hashListKnown) return
-      await this.#store.commit([putRecord(this.#store, { ...current, hashListKnown: false }), { type: 'del', key: BlobKeys.hashList(record.id) }], false)
+      await this.#records.put({ ...current, hashListKnown: false }, [{ type: 'del', key: BlobKeys.hashList(record.id) }])
     }
     await (locked ? forget() : this.#blobs.run(record.id, forget))
     return undefined
@@ -501,21 +536,21 @@ export class BlobStore {
   async setHashList(id: string, hashList: Uint8Array): Promise<void> {
     checkBlobId(id)
     await this.#blobs.run(id, async () => {
-      const record = await readRecord(this.#store, id)
+      const record = await this.#records.read(id)
       if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
       if (!(hashList instanceof Uint8Array) || !verifyHashList(id, hashList, record.padded)) {
         throw new HearthError('CORRUPT_DATA', 'the hash list does not match the blob id')
       }
       if (record.hashListKnown) return
       const copy = new Uint8Array(hashList)
-      await this.#store.commit([putRecord(this.#store, { ...record, hashListKnown: true }), { type: 'put', key: BlobKeys.hashList(id), value: copy }], false)
+      await this.#records.put({ ...record, hashListKnown: true }, [{ type: 'put', key: BlobKeys.hashList(id), value: copy }])
       this.#remember(id, copy)
     })
   }
 
   /** Chunk indices not held yet, ascending, at most `limit`. */
   async missing(id: string, limit = Number.POSITIVE_INFINITY): Promise<number[]> {
-    const record = await this.get(id)
+    const record = await this.#records.read(checkBlobId(id))
     if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
     const out: number[] = []
     for (let i = 0; i < record.chunks && out.length < limit; i++) if (!hasChunk(record.have, i)) out.push(i)
@@ -530,7 +565,7 @@ export class BlobStore {
     this.#checkOpen()
     checkBlobId(id)
     return this.#blobs.run(id, async () => {
-      const record = await readRecord(this.#store, id)
+      const record = await this.#records.read(id)
       if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
       const hashList = await this.#hashListOf(record, true)
       if (hashList === undefined) throw new HearthError('INVALID_INPUT', 'the blob hash list is not known yet')
@@ -564,7 +599,7 @@ export class BlobStore {
       for (const i of indices) setChunk(have, i, true)
       const haveCount = record.haveCount + indices.length
       const updated: BlobRecord = { ...record, have, haveCount, complete: haveCount === record.chunks, progressAt: this.#now() }
-      await this.#store.commit([putRecord(this.#store, updated)], false)
+      await this.#records.put(updated)
       return { stored: indices, corrupt }
     })
   }
@@ -585,7 +620,7 @@ export class BlobStore {
         file = await open(path, 'wx', 0o600)
         created = true
       }
-      for (const { index, cipher } of chunks) await writeFully(file, cipher, index * CHUNK_CIPHER_BYTES)
+      await writeRuns(file, chunks)
       await file.datasync()
     } catch (err) {
       throw diskError(err, 'writing blob chunks')
@@ -600,10 +635,10 @@ export class BlobStore {
   async recordFailure(id: string): Promise<number> {
     checkBlobId(id)
     return this.#blobs.run(id, async () => {
-      const record = await readRecord(this.#store, id)
+      const record = await this.#records.read(id)
       if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
       const failures = record.failures + 1
-      await this.#store.commit([putRecord(this.#store, { ...record, failures })], false)
+      await this.#records.put({ ...record, failures })
       return failures
     })
   }
@@ -613,7 +648,7 @@ export class BlobStore {
   /** A held chunk's ciphertext for serving, re-hashed; undefined when not held (or found damaged, then dropped). */
   async readChunk(id: string, index: number): Promise<Uint8Array | undefined> {
     checkBlobId(id)
-    const record = await readRecord(this.#store, id)
+    const record = await this.#records.read(id)
     if (record === undefined || !Number.isSafeInteger(index) || index < 0 || index >= record.chunks) return undefined
     if (!hasChunk(record.have, index)) return undefined
     const hashList = await this.#hashListOf(record)
@@ -621,18 +656,75 @@ export class BlobStore {
     return this.#withFile(record, (file) => this.#readVerified(record, hashList, file, index))
   }
 
-  /** Opens the blob's file for reading; a missing file means every claim is false (dropped). */
+  /**
+   * Chunks [first, first + count) for serving, each as readChunk gives it (undefined when not held or found damaged),
+   * with one record lookup, one file lease and one read per run of held chunks. At most MAX_READ_CHUNKS at once: the
+   * caller holds them all in memory.
+   */
+  async readChunks(id: string, first: number, count: number): Promise<Array<Uint8Array | undefined>> {
+    checkBlobId(id)
+    checkRange(count, 'chunk count', MAX_READ_CHUNKS)
+    const out: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(count).fill(undefined)
+    const record = await this.#records.read(id)
+    if (record === undefined || !Number.isSafeInteger(first) || first < 0 || first + count > record.chunks) return out
+    const held = (k: number): boolean => hasChunk(record.have, first + k)
+    if (!out.some((_, k) => held(k))) return out
+    const hashList = await this.#hashListOf(record)
+    if (hashList === undefined) return out
+    await this.#withFile(record, async (file) => {
+      for (let k = 0; k < count; ) {
+        if (!held(k)) {
+          k++
+          continue
+        }
+        let end = k + 1
+        while (end < count && held(end)) end++
+        const run = await this.#readRun(record, hashList, file, first + k, end - k)
+        for (let j = 0; j < run.length; j++) out[k + j] = run[j]
+        k = end
+      }
+    })
+    return out
+  }
+
+  /** Consecutive held chunks with one read, each verified as #readVerified does (a bad one's claim dropped). */
+  async #readRun(record: BlobRecord, hashList: Uint8Array, file: FileHandle | undefined, first: number, count: number): Promise<Array<Uint8Array | undefined>> {
+    const lengths = Array.from({ length: count }, (_, j) => cipherChunkLength(record.padded, first + j))
+    let bytes: Uint8Array | undefined
+    if (file !== undefined) {
+      try {
+        bytes = await readFully(file, lengths.reduce((n, l) => n + l, 0), first * CHUNK_CIPHER_BYTES)
+      } catch (err) {
+        throw diskError(err, 'reading blob chunks')
+      }
+    }
+    const out: Array<Uint8Array | undefined> = []
+    for (let j = 0; j < count; j++) {
+      const index = first + j
+      const start = j * CHUNK_CIPHER_BYTES
+      const cipher = bytes?.subarray(start, Math.min(bytes.length, start + lengths[j]!))
+      if (cipher !== undefined && cipher.length === lengths[j] && equalBytes(hashChunk(cipher), chunkHashAt(hashList, index))) {
+        out.push(cipher)
+        continue
+      }
+      out.push(undefined)
+      await this.#dropClaim(record.id, index, cipher === undefined ? 'file missing' : cipher.length < lengths[j]! ? 'file truncated' : 'hash mismatch')
+    }
+    return out
+  }
+
+  /** Lends the blob's file for reading (kept open between reads); a missing file means every claim is false (dropped). */
   async #withFile<T>(record: BlobRecord, read: (file: FileHandle | undefined) => Promise<T>): Promise<T> {
-    let file: FileHandle | undefined
+    let lease
     try {
-      file = await open(this.#pathOf(record.id).file, 'r')
+      lease = await this.#files.acquire(record.id, this.#pathOf(record.id).file)
     } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw diskError(err, 'opening a blob file')
+      throw diskError(err, 'opening a blob file')
     }
     try {
-      return await read(file)
+      return await read(lease.handle)
     } finally {
-      await file?.close()
+      await lease.release()
     }
   }
 
@@ -655,11 +747,11 @@ export class BlobStore {
   async #dropClaim(id: string, index: number, why: string): Promise<void> {
     this.#log.warn({ blob: id.slice(0, 8), chunk: index, why }, 'a stored blob chunk is damaged; it will be fetched again')
     await this.#blobs.run(id, async () => {
-      const record = await readRecord(this.#store, id)
+      const record = await this.#records.read(id)
       if (record === undefined || !hasChunk(record.have, index)) return
       const have = new Uint8Array(record.have)
       setChunk(have, index, false)
-      await this.#store.commit([putRecord(this.#store, { ...record, have, haveCount: record.haveCount - 1, complete: false })], false)
+      await this.#records.put({ ...record, have, haveCount: record.haveCount - 1, complete: false })
     })
   }
 
@@ -718,7 +810,7 @@ export class BlobStore {
 
   async #readable(id: string, key: Uint8Array, size: number): Promise<BlobRecord> {
     if (!(key instanceof Uint8Array) || key.length !== BLOB_KEY_BYTES) throw new HearthError('INVALID_INPUT', 'a blob key is 32 bytes')
-    const record = await readRecord(this.#store, id)
+    const record = await this.#records.read(id)
     if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
     checkRange(size, 'size', Math.min(record.padded, MAX_BLOB_PLAIN))
     return record
@@ -736,8 +828,10 @@ export class BlobStore {
   async remove(id: string): Promise<void> {
     checkBlobId(id)
     await this.#blobs.run(id, async () => {
-      await this.#store.commit([{ type: 'del', key: BlobKeys.record(id) }, { type: 'del', key: BlobKeys.hashList(id) }], true)
+      await this.#records.commit(id, undefined, [{ type: 'del', key: BlobKeys.record(id) }, { type: 'del', key: BlobKeys.hashList(id) }], true)
       this.#hashLists.delete(id)
+      // Before the unlink: a blob fetched again later gets a new file, never a handle to this one.
+      await this.#files.forget(id)
       try {
         await unlink(this.#pathOf(id).file)
       } catch (err) {
