@@ -88,6 +88,33 @@ describe('photos and files between cores', () => {
     expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
   })
 
+  it('a download the person cancels waits for a click again (not for a source), and resumes from what it has', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    cores = [alice, bob]
+    const id = await makeGroup(alice, [bob])
+    const size = 40 * 1024 * 1024
+    await alice.core.updateSettings({ maxFileBytes: size })
+    await bob.core.updateSettings({ autoDownloadPeerBytes: 0, autoDownloadRelayBytes: 0 })
+    const bytes = randomBytes(size)
+    const sent = await sendFile(alice, id, 'film.mkv', bytes)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'available', { message: 'bob to see it offered' })
+    let cancelled: Promise<void> | undefined
+    const off = bob.core.events.on('file.progress', (p) => {
+      if (p.message === sent.id && p.received > 0 && p.received < size && cancelled === undefined) cancelled = bob.core.cancelFile(id, sent.id, 0)
+    })
+    await bob.core.downloadFile(id, sent.id, 0)
+    await waitFor(() => cancelled !== undefined, { message: 'some progress' })
+    off()
+    await cancelled
+    const view = (await bob.core.page(id)).messages.find((m) => m.id === sent.id)?.attachments?.[0]
+    expect(view?.state).toBe('available')
+    expect(view?.received).toBeGreaterThan(0)
+    await bob.core.downloadFile(id, sent.id, 0)
+    await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { timeoutMs: 60_000, message: 'bob to finish it' })
+    expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
   it('deleting the message for everyone removes its file from every device; clearing media keeps the message', async () => {
     const alice = await startCore('alice')
     const bob = await startCore('bob')

@@ -7,7 +7,7 @@ import type { ConversationId, MessageId } from '../../ids.js'
 /**
  * Which message each file of a conversation belongs to, and whether the person removed it from this device:
  *
- *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?: true, own?: true, relayed?: true }
+ *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?, own?, relayed?, paused?: true }
  *
  * It lets a restart resume interrupted downloads and "Clear media" find a conversation's files without reading every
  * message, and it remembers a cleared file as removed (not "available") until the person downloads it again. It holds
@@ -22,6 +22,8 @@ export interface FileEntry {
   /** Sent from this device: it is handed to the conversation's relays until `relayed`. */
   own?: boolean
   relayed?: boolean
+  /** The person stopped its download: it waits for a click again (a restart does not resume it). */
+  paused?: boolean
 }
 
 const valueSchema = z.object({
@@ -30,6 +32,7 @@ const valueSchema = z.object({
   gone: z.literal(true).optional(),
   own: z.literal(true).optional(),
   relayed: z.literal(true).optional(),
+  paused: z.literal(true).optional(),
 })
 
 export class FileIndex {
@@ -47,6 +50,7 @@ export class FileIndex {
       ...(entry.gone ? { gone: true } : {}),
       ...(entry.own === true ? { own: true } : {}),
       ...(entry.relayed === true ? { relayed: true } : {}),
+      ...(entry.paused === true ? { paused: true } : {}),
     }
     await this.db.put(key('file', entry.conversation, entry.blob), encodeJson(value), { sync: true })
   }
@@ -68,5 +72,5 @@ export class FileIndex {
 
 function entryOf(conversation: ConversationId, blob: string, raw: Uint8Array): FileEntry {
   const v = decodeJson(raw, (x) => valueSchema.parse(x), 'file index entry')
-  return { conversation, blob, message: v.m as MessageId, index: v.i, gone: v.gone === true, own: v.own === true, relayed: v.relayed === true }
+  return { conversation, blob, message: v.m as MessageId, index: v.i, gone: v.gone === true, own: v.own === true, relayed: v.relayed === true, paused: v.paused === true }
 }

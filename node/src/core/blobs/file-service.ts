@@ -199,7 +199,7 @@ export class FileService {
   /** Resumes every download a restart interrupted (a blob registered but not complete). */
   async resume(): Promise<void> {
     for await (const entry of this.index.list()) {
-      if (entry.gone) continue
+      if (entry.gone || entry.paused === true) continue
       if (entry.own === true) {
         if (entry.relayed !== true) {
           const row = await this.kernel.store.getMessage(entry.conversation, entry.message)
@@ -237,9 +237,10 @@ export class FileService {
   /** Stops a download; what was verified stays, and a later download resumes from there. */
   async cancel(conversation: ConversationId, message: MessageId, index: number): Promise<void> {
     const { placed } = await this.locate(conversation, message, index)
+    const entry = await this.index.get(conversation, placed.file.blob)
+    if (entry !== undefined) await this.index.put({ ...entry, paused: true })
     const job = this.jobs.get(placed.file.blob)
-    if (job === undefined) return
-    job.abort.abort()
+    job?.abort.abort()
     this.jobs.delete(placed.file.blob)
     await this.emitProgress(placed)
   }
@@ -333,8 +334,11 @@ export class FileService {
     let state: AttachmentState
     if (record?.complete) state = 'complete'
     else if (job !== undefined) state = job.state
-    else if (mine || (await this.index.get(conversation, file.blob))?.gone === true) state = 'removed'
-    else state = record === undefined ? 'available' : 'waiting'
+    else {
+      const entry = await this.index.get(conversation, file.blob)
+      if (mine || entry?.gone === true) state = 'removed'
+      else state = record === undefined || entry?.paused === true ? 'available' : 'waiting'
+    }
     const view: AttachmentView = { index, name: file.name, size: file.size, mime: file.mime, kind: file.kind, state, received }
     if (file.width !== undefined && file.height !== undefined) {
       view.width = file.width
