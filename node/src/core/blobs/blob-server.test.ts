@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { HearthNode } from '../../../common/net/create-node.js'
+import { equalBytes } from '../../../common/util/bytes.js'
 import { SecurityCounters } from '../security-counters.js'
 import { decodeChunkFrame, decodeHaveFrame, encodeBlobRequest, type BlobRequest } from './blob-frames.js'
-import { BlobServer } from './blob-server.js'
+import { BlobServer, SERVE_READ_CHUNKS } from './blob-server.js'
 import { MemoryBlobStore, randomBlob } from './blob-test-kit.js'
 
 const CONV = 'ab'.repeat(16)
@@ -43,6 +44,28 @@ describe('BlobServer', () => {
     store.readChunk = (id, i) => (i === 2 ? Promise.resolve(undefined) : read(id, i))
     const [, ...chunks] = await ask({ q: 'c', first: 0, count: 4 })
     expect(chunks.map((f) => decodeChunkFrame(f).index)).toEqual([0, 1, 3])
+  })
+
+  it('with a store that reads several chunks at once: held chunks in small groups, a damaged one left out', async () => {
+    const { blob, store, ask } = setup()
+    store.hold(CONV, blob, (i) => i !== 5)
+    const groups: Array<[number, number]> = []
+    const withGroups = Object.assign(store, {
+      readChunks: async (id: string, first: number, count: number) => {
+        groups.push([first, count])
+        const out: Array<Uint8Array | undefined> = []
+        for (let i = first; i < first + count; i++) out.push(i === 9 ? undefined : await store.readChunk(id, i))
+        return out
+      },
+    })
+    expect(withGroups.readChunks).toBeDefined()
+    const [have, ...chunks] = await ask({ q: 'c', first: 0, count: 16 })
+    expect(decodeHaveFrame(have!, 16).filter(Boolean).length).toBe(15)
+    expect(chunks.map((f) => decodeChunkFrame(f).index)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15])
+    expect(equalBytes(decodeChunkFrame(chunks[5]!).cipher, blob.chunks[6]!)).toBe(true)
+    // Never a chunk the record does not hold, never more than SERVE_READ_CHUNKS at once.
+    expect(groups).toEqual([[0, 4], [4, 1], [6, 4], [10, 4], [14, 2]])
+    expect(groups.every(([, n]) => n <= SERVE_READ_CHUNKS)).toBe(true)
   })
 
   it('answers strangers, other conversations, unknown blobs and windows past the end with the same NOT_FOUND', async () => {

@@ -8,6 +8,7 @@ import {
   CHUNK_BYTES,
   CHUNK_CIPHER_BYTES,
   chunkCount,
+  hashChunk,
   type SealedBlob,
   type SealedChunk,
 } from '../../../common/blob/format.js'
@@ -52,6 +53,11 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for await (const p of it) parts.push(p)
   return concatByteList(parts)
+}
+
+/** Chunks as short digests: the runner's deep equality of 64 KiB arrays is slow. */
+function digests(chunks: ReadonlyArray<Uint8Array | undefined>): Array<string | undefined> {
+  return chunks.map((c) => (c === undefined ? undefined : toHex(hashChunk(c))))
 }
 
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode): Promise<void> {
@@ -337,6 +343,41 @@ describe('BlobStore', () => {
       expect(await store.readChunk(id, 0)).toBeUndefined()
       expect(await store.missing(id)).toEqual([0, 1])
       expect((await store.get(id))?.haveCount).toBe(chunks - 2)
+    })
+
+    it('readChunks reads a window together and checks each chunk on its own, as readChunk does', async () => {
+      const { store, id, chunks } = await setup()
+      const one = await Promise.all(Array.from({ length: chunks }, (_, i) => store.readChunk(id, i)))
+      expect(digests(await store.readChunks(id, 0, chunks))).toEqual(digests(one))
+      expect(digests(await store.readChunks(id, 1, 2))).toEqual(digests(one.slice(1, 3)))
+      // Past the end, or an unknown blob: nothing, and no claim touched.
+      expect(await store.readChunks(id, chunks - 1, 2)).toEqual([undefined, undefined])
+      expect(await store.readChunks('e'.repeat(64), 0, 1)).toEqual([undefined])
+      await rejectsWith(store.readChunks(id, 0, 17), 'INVALID_INPUT')
+
+      const file = await openFile(fileOf(id), 'r+')
+      await file.write(new Uint8Array(16).fill(0xee), 0, 16, CHUNK_CIPHER_BYTES + 100)
+      await file.close()
+      await truncate(fileOf(id), (chunks - 1) * CHUNK_CIPHER_BYTES + 10)
+      expect(digests(await store.readChunks(id, 0, chunks))).toEqual(digests([one[0], undefined, one[2], undefined]))
+      expect(await store.missing(id)).toEqual([1, chunks - 1])
+    })
+
+    it('a blob removed and received again is read from its new file, not through a handle kept to the old one', async () => {
+      const store = await openStore()
+      const { chunks, blob, id } = makeBlob(pattern(2 * CHUNK_BYTES))
+      await store.expect(CONV, id, blob.padded)
+      await store.setHashList(id, blob.hashList)
+      await store.writeChunks(id, chunks.map(({ index, cipher }) => ({ index, cipher })))
+      expect(digests(await store.readChunks(id, 0, chunks.length))).toEqual(digests(chunks.map((c) => c.cipher)))
+      await store.remove(id)
+      expect(await store.readChunks(id, 0, 1)).toEqual([undefined])
+      await store.expect(CONV, id, blob.padded)
+      await store.setHashList(id, blob.hashList)
+      expect(await store.readChunk(id, 0)).toBeUndefined()
+      await store.writeChunks(id, [{ index: 1, cipher: chunks[1]!.cipher }])
+      expect(digests(await store.readChunks(id, 0, 2))).toEqual(digests([undefined, chunks[1]!.cipher]))
+      expect(await store.get(id)).toMatchObject({ haveCount: 1 })
     })
 
     it('a damaged stored hash list is dropped so it is fetched again', async () => {
