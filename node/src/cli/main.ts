@@ -125,6 +125,18 @@ export function buildProgram(): Command {
     .argument('<account>', 'account key, unique prefix (8+ hex) or display name of the removed member')
     .action((ref: string, account: string, _opts: object, cmd: Command) => import('./commands/add-back.js').then((m) => m.runAddBack(ctxOf(cmd), ref, account)))
 
+  program
+    .command('verify')
+    .description("show the safety number with a member, to check their key is really theirs; mark them verified")
+    .argument('<conversation>', 'id, id prefix or name')
+    .argument('<member>', 'account key, unique prefix (8+ hex) or display name')
+    .option('--mark', 'the digits matched: mark this person verified on this device')
+    .option('--code <code>', "the code the other person's Hearth shows: marks them verified only if it matches")
+    .option('--unmark', 'forget that this person was verified')
+    .action((ref: string, member: string, opts: { mark?: boolean; code?: string; unmark?: boolean }, cmd: Command) =>
+      import('./commands/verify.js').then((m) => m.runVerify(ctxOf(cmd), ref, member, opts)),
+    )
+
   return program
 }
 
