@@ -45,7 +45,12 @@ export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8
   cipher.setAAD(associatedData, { plaintextLength: plaintext.length })
   const body = cipher.update(plaintext)
   const rest = cipher.final()
-  const out = new Uint8Array(body.length + rest.length + XCHACHA_TAG_BYTES)
+  // node:crypto cannot write into a buffer of ours, so the ciphertext is copied once to sit before the tag; the
+  // destination is not zero-filled first (every byte is written below) and owns its memory (not Node's shared pool),
+  // so a caller's `.buffer` is this output alone.
+  const total = body.length + rest.length + XCHACHA_TAG_BYTES
+  const raw = Buffer.allocUnsafeSlow(total)
+  const out = new Uint8Array(raw.buffer, raw.byteOffset, total)
   out.set(body, 0)
   out.set(rest, body.length)
   out.set(cipher.getAuthTag(), body.length + rest.length)

@@ -165,6 +165,8 @@ function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => vo
 class RequestGuard {
   private readonly controller = new AbortController()
   private stallTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the source last sent something (monotonic ms). */
+  private lastAlive = performance.now()
   private readonly requestTimer: ReturnType<typeof setTimeout>
   private readonly onParentAbort = (): void => this.abort('aborted')
   why: 'timeout' | 'stall' | 'aborted' | undefined
@@ -175,7 +177,7 @@ class RequestGuard {
     private readonly stallMs = timing.stallMs,
   ) {
     this.requestTimer = setTimeout(() => this.abort('timeout'), timing.requestTimeoutMs)
-    this.alive()
+    this.armStall(this.stallMs)
     if (parent.aborted) this.abort('aborted')
     else parent.addEventListener('abort', this.onParentAbort, { once: true })
   }
@@ -184,10 +186,20 @@ class RequestGuard {
     return this.controller.signal
   }
 
-  /** The source sent something: the silence deadline starts again. */
+  /**
+   * The source sent something: the silence deadline starts again. Called for every chunk, so it only notes the time;
+   * the one stall timer, when it fires, checks the silence and waits out the rest if the source spoke meanwhile.
+   */
   alive(): void {
-    clearTimeout(this.stallTimer)
-    this.stallTimer = setTimeout(() => this.abort('stall'), this.stallMs)
+    this.lastAlive = performance.now()
+  }
+
+  private armStall(delay: number): void {
+    this.stallTimer = setTimeout(() => {
+      const quiet = performance.now() - this.lastAlive
+      if (quiet >= this.stallMs) this.abort('stall')
+      else this.armStall(this.stallMs - quiet)
+    }, delay)
   }
 
   async wait<T>(promise: Promise<T>): Promise<T> {
