@@ -17,9 +17,10 @@ import {
 } from './safety-number.js'
 
 /**
- * libsignal's known answer (signalapp/libsignal, rust/protocol/src/fingerprint.rs, test `fingerprint_test_v1`, and the
- * same values in libsignal-protocol-java's NumericFingerprintGeneratorTest): two Curve25519 identity keys in Signal's
- * 33-byte encoding, phone numbers as stable identifiers, 5,200 iterations. Only the values are used here.
+ * libsignal's known answer (signalapp/libsignal-protocol-c tests/test_fingerprint.c `DISPLAYABLE_FINGERPRINT`; the same
+ * values are in libsignal's rust/protocol/src/fingerprint.rs and the Java NumericFingerprintGeneratorTest): two
+ * Curve25519 identity keys in Signal's 33-byte encoding, phone numbers as stable identifiers, 5,200 iterations. Only
+ * the values are used here.
  */
 const LIBSIGNAL = {
   alice: { key: '0506863bc66d02b40d27b8d49ca7c09e9239236f9d7d25d6fcca5ce13c7064d868', id: '+14152222222' },
