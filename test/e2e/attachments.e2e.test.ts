@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { familyOfTwo, twoPeople } from '../helpers/e2e-story.js'
+import { RESULTS_DIR } from '../helpers/e2e-browser.js'
 import { expectAccessible, messageRow } from '../helpers/e2e-ui.js'
 
 const people = twoPeople('attachments')
@@ -100,6 +101,7 @@ describe('photos and files between two people', () => {
     expect(await image.getAttribute('src')).toMatch(/^blob:/)
     expect(await bob.evaluate(() => (window as unknown as { seen: { placeholder: boolean } }).seen.placeholder)).toBe(true)
     await expectAccessible(bob, 'a message with a photo')
+    await bob.screenshot({ path: join(RESULTS_DIR, 'photo-in-chat.png') })
   })
 
   step('bob opens the viewer, saves the photo (a JPEG with no EXIF), and Escape closes it with focus back', async () => {
@@ -108,6 +110,7 @@ describe('photos and files between two people', () => {
     const viewer = bob.getByRole('dialog', { name: 'lake.jpg' })
     await viewer.getByText(/^Photo 1 of 1, from Alice/).waitFor()
     await viewer.getByRole('img', { name: 'Photo lake.jpg from Alice' }).waitFor()
+    await bob.screenshot({ path: join(RESULTS_DIR, 'photo-viewer.png') })
     await expectAccessible(bob, 'the photo viewer')
     await bob.emulateMedia({ colorScheme: 'dark' })
     await expectAccessible(bob, 'the photo viewer (dark)')
@@ -152,6 +155,7 @@ describe('photos and files between two people', () => {
     const row = messageRow(bob, 'The holiday archive')
     await row.waitFor({ timeout: 30_000 })
     await row.getByText('File · 30 MB · Not downloaded (larger than your automatic download size)').waitFor()
+    await bob.screenshot({ path: join(RESULTS_DIR, 'file-card.png') })
     await expectAccessible(bob, 'a file card waiting for a click')
     await bob.emulateMedia({ colorScheme: 'dark' })
     await expectAccessible(bob, 'a file card waiting for a click (dark)')
