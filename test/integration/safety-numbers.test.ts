@@ -46,7 +46,10 @@ describe('safety numbers between two people', () => {
     for (const wrong of [carolsCode, fromAlice.qr]) {
       expect(errorOf(await call('people.verify', { account: acct(bob), scanned: wrong }))).toMatchObject({ code: 'VERIFY_MISMATCH' })
     }
-    expect(errorOf(await call('people.verify', { account: acct(bob), scanned: 'not base64!' }))).toMatchObject({ code: 'MALFORMED' })
+    const notACode = { code: 'MALFORMED', message: 'This is not a Hearth safety number code.' }
+    expect(errorOf(await call('people.verify', { account: acct(bob), scanned: 'not base64!' }))).toEqual(notACode)
+    // Base64 of something else (an invite's bytes, say): refused in the same words, not a schema message.
+    expect(errorOf(await call('people.verify', { account: acct(bob), scanned: Buffer.from('hearth://j/abc').toString('base64') }))).toEqual(notACode)
     expect(alice.core.counters.snapshot()['verify-mismatch']).toBe(2)
     expect(memberOf(alice, family, bob)?.verified).toBe(false)
 

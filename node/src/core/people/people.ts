@@ -4,7 +4,7 @@
  * with can be verified: an account nobody here has met has no key worth checking yet.
  */
 import { safetyNumber, scannedMatches, type FingerprintParty } from '../../../common/crypto/safety-number.js'
-import { HearthError } from '../../../common/errors.js'
+import { HearthError, isHearthError } from '../../../common/errors.js'
 import type { MemberView, SafetyNumberView } from '../../api/types.js'
 import { idBytes, type AccountId, type ConversationId } from '../../ids.js'
 import type { Kernel } from '../kernel.js'
@@ -43,7 +43,7 @@ export class People {
     this.requireKnown(account)
     if (scanned !== undefined) {
       const payload = decodeScanned(scanned)
-      if (!scannedMatches(this.compute(account).qr, payload)) {
+      if (!matches(this.compute(account).qr, payload)) {
         this.kernel.counters.count('verify-mismatch')
         throw new HearthError(
           'VERIFY_MISMATCH',
@@ -85,10 +85,25 @@ export class People {
   }
 }
 
+/** `scannedMatches`, with its refusals of what is not a code in words for the person who scanned it. */
+function matches(ours: Uint8Array, scanned: Uint8Array): boolean {
+  try {
+    return scannedMatches(ours, scanned)
+  } catch (err) {
+    if (isHearthError(err, 'UNSUPPORTED_VERSION')) {
+      throw new HearthError('UNSUPPORTED_VERSION', 'This code was made by a newer Hearth. Update Hearth, or compare the digits instead.', { cause: err })
+    }
+    if (isHearthError(err, 'MALFORMED')) throw new HearthError('MALFORMED', NOT_A_CODE, { cause: err })
+    throw err
+  }
+}
+
+const NOT_A_CODE = 'This is not a Hearth safety number code.'
+
 /** The scanned text as bytes; MALFORMED when it is not base64 of a plausible size. */
 function decodeScanned(text: string): Uint8Array {
   if (text.length > MAX_SCANNED_CHARS || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
-    throw new HearthError('MALFORMED', 'This is not a Hearth safety number code.')
+    throw new HearthError('MALFORMED', NOT_A_CODE)
   }
   return Buffer.from(text, 'base64')
 }
