@@ -5,6 +5,7 @@ import { useApi } from '../api/context.js'
 import { useMembers } from '../hooks/useMembers.js'
 import { useRemovedMembers } from '../hooks/useRemovedMembers.js'
 import { Dialog, ErrorNote } from './Dialog.js'
+import { VerifyDialog } from './VerifyDialog.js'
 
 /** What is being confirmed: a removal, or adding a removed person back. Each has its own words and button. */
 type Confirming = { action: 'remove'; person: MemberView } | { action: 'addBack'; person: RemovedMemberView }
@@ -22,6 +23,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
   const [error, setError] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<Confirming | null>(null)
   const [busy, setBusy] = useState(false)
+  const [verifying, setVerifying] = useState<MemberView | null>(null)
 
   const act = (run: () => Promise<unknown>) => {
     setBusy(true)
@@ -62,7 +64,14 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
                 </span>
                 <span className="muted small">
                   {m.role === 'admin' ? 'Admin' : 'Member'} · {online ? 'online' : 'offline'}
+                  {m.verified === true && ' · ✓ verified'}
+                  {m.verifiedKeyChanged === true && ' · key changed since you verified'}
                 </span>
+                {!m.me && (
+                  <button type="button" className="link-button" onClick={() => setVerifying(m)} aria-label={`Verify: ${m.displayName}`}>
+                    Verify
+                  </button>
+                )}
                 {admin && conversation.kind === 'group' && !m.me && (
                   <button
                     type="button"
@@ -149,6 +158,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
           </div>
         </div>
       )}
+      {verifying !== null && <VerifyDialog member={verifying} onClose={() => setVerifying(null)} />}
     </Dialog>
   )
 }

@@ -1,0 +1,143 @@
+import QRCode from 'qrcode'
+import { Fragment, useEffect, useId, useState } from 'react'
+import type { MemberView, SafetyNumberView } from '../../../node/src/api/types.js'
+import { errorText } from '../api/client.js'
+import { useApi } from '../api/context.js'
+import { Dialog, ErrorNote } from './Dialog.js'
+
+/** 60 digits as 12 groups of five, four to a row: the layout Signal shows, so both screens read alike. */
+export function digitRows(digits: string): string[][] {
+  const groups = digits.match(/[0-9]{5}/g) ?? []
+  return [groups.slice(0, 4), groups.slice(4, 8), groups.slice(8, 12)]
+}
+
+/**
+ * The safety number with one person (docs/adr/0031-safety-numbers.md): the 60 digits to compare in person or on a
+ * call, this device's QR code for their Hearth to check, a field for the code their Hearth shows, and the mark.
+ * Marking is this device's own note; it never blocks anything.
+ */
+export function VerifyDialog({ member, onClose }: { member: Pick<MemberView, 'account' | 'displayName' | 'verifiedKeyChanged'>; onClose(): void }) {
+  const api = useApi()
+  const id = useId()
+  const name = member.displayName
+  const [number, setNumber] = useState<SafetyNumberView | null>(null)
+  const [qr, setQr] = useState<string | null>(null)
+  const [code, setCode] = useState('')
+  const [error, setError] = useState<string | null>(null)
+  const [status, setStatus] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+
+  useEffect(() => {
+    let alive = true
+    api.call('people.safetyNumber', { account: member.account }).then(
+      (n) => {
+        if (!alive) return
+        setNumber(n)
+        QRCode.toString(n.qr, { type: 'svg', errorCorrectionLevel: 'M', margin: 4, color: { dark: '#000000', light: '#ffffff' } }).then(
+          (svg) => alive && setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`),
+          () => {},
+        )
+      },
+      (err: unknown) => alive && setError(errorText(err)),
+    )
+    return () => {
+      alive = false
+    }
+  }, [api, member.account])
+
+  const act = (run: () => Promise<unknown>, verified: boolean, done: string) => {
+    setBusy(true)
+    setError(null)
+    setStatus(null)
+    run().then(
+      () => {
+        setBusy(false)
+        setNumber((n) => (n === null ? n : { ...n, verified }))
+        setStatus(done)
+        setCode('')
+      },
+      (err: unknown) => {
+        setBusy(false)
+        setError(errorText(err))
+      },
+    )
+  }
+  const copy = (text: string) => {
+    navigator.clipboard.writeText(text).then(
+      () => setStatus(`Your code is copied. Send it to ${name}: their Hearth checks it against yours.`),
+      () => setStatus('Copying was not allowed here.'),
+    )
+  }
+  const mark = () => act(() => api.call('people.verify', { account: member.account }), true, `${name} is marked as verified on this device.`)
+  const check = () =>
+    act(
+      () => api.call('people.verify', { account: member.account, scanned: code.trim() }),
+      true,
+      `The codes match: ${name} is verified on this device.`,
+    )
+  const unmark = () => act(() => api.call('people.unverify', { account: member.account }), false, `${name} is no longer marked as verified.`)
+
+  return (
+    <Dialog
+      title={`Verify ${name}`}
+      description={`Compare these numbers with ${name}, in person or on a call. If every digit matches, nobody is in between you.`}
+      onClose={onClose}
+    >
+      <ErrorNote error={error} />
+      {member.verifiedKeyChanged === true && (
+        <p className="error-note" role="note">
+          {name}’s key is not the one you verified. Check the numbers with {name} again before trusting what you read.
+        </p>
+      )}
+      {number === null && error === null && <p role="status">Working out the safety number…</p>}
+      {number !== null && (
+        <div className="stack">
+          <p className="safety-number" style={{ fontFamily: 'ui-monospace, monospace', fontSize: '1.25rem', lineHeight: 1.6 }}>
+            {digitRows(number.digits).map((row, i) => (
+              <Fragment key={i}>
+                {i > 0 && <br />}
+                {row.join(' ')}
+              </Fragment>
+            ))}
+          </p>
+          {qr !== null && <img className="qr" src={qr} alt={`Your code for ${name} to scan`} width={200} height={200} />}
+          <div className="button-row start">
+            <button type="button" onClick={() => copy(number.qr)}>
+              Copy your code
+            </button>
+          </div>
+          <p aria-live="polite">{number.verified ? `✓ You have verified ${name}.` : `${name} is not verified yet.`}</p>
+          <div className="button-row start">
+            {number.verified ? (
+              <button type="button" disabled={busy} onClick={unmark}>
+                Remove verification
+              </button>
+            ) : (
+              <button type="button" className="primary" disabled={busy} onClick={mark}>
+                The numbers match: mark as verified
+              </button>
+            )}
+          </div>
+          {!number.verified && (
+            <form
+              className="stack"
+              onSubmit={(event) => {
+                event.preventDefault()
+                if (code.trim() !== '') check()
+              }}
+            >
+              <label htmlFor={`${id}-code`}>Or paste the code {name}’s Hearth shows</label>
+              <input id={`${id}-code`} value={code} onChange={(e) => setCode(e.target.value)} autoComplete="off" spellCheck={false} maxLength={256} />
+              <div className="button-row start">
+                <button type="submit" disabled={busy || code.trim() === ''}>
+                  Check code
+                </button>
+              </div>
+            </form>
+          )}
+          {status !== null && <p role="status">{status}</p>}
+        </div>
+      )}
+    </Dialog>
+  )
+}
