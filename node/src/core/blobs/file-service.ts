@@ -263,6 +263,12 @@ export class FileService {
     if (job.abort.signal.aborted || this.stopped) return
     const { conversation, file } = placed
     await this.store.expect(conversation, file.blob, file.padded)
+    // A cancelled fetch of the same blob may still be finishing its last write; a new fetch would join it and end
+    // "aborted" with it, so wait for it to end first.
+    for (let waited = 0; this.fetcher.isFetching(file.blob) && waited < 30_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      if (job.abort.signal.aborted || this.stopped) return
+    }
     let lastEmit = 0
     const result: FetchResult = await this.fetcher.fetch(conversation, file.blob, file.padded, () => this.sources(placed), {
       signal: job.abort.signal,
