@@ -115,14 +115,14 @@ export interface FilesResult {
  * chunks are alike; `head` is written over the first bytes (a JPEG's magic makes the sniffer call it a photo).
  */
 async function upload(core: Core, id: ConversationId, name: string, size: number, head?: Uint8Array): Promise<string> {
-  const { uploadId } = await core.beginFile(id, name, size)
+  const { uploadId } = await core.files.begin(id, name, size)
   const block = new Uint8Array(randomBytes(PIECE_BYTES))
   for (let sent = 0, n = 0; sent < size; n++) {
     const length = Math.min(PIECE_BYTES, size - sent)
     const piece = block.slice(0, length)
     new DataView(piece.buffer).setUint32(length >= 8 ? 4 : 0, n)
     if (sent === 0 && head !== undefined) piece.set(head.subarray(0, length))
-    await core.appendFile(uploadId, piece)
+    await core.files.append(uploadId, piece)
     sent += length
     if (n % 256 === 255) progress(`  files: alice uploaded ${(sent / MiB).toFixed(0)}/${(size / MiB).toFixed(0)} MiB`)
   }
@@ -204,12 +204,12 @@ async function timeToFirstImage(alice: BenchCore, bob: BenchCore, id: Conversati
     for (let i = 0; i < sizes.photoSamples; i++) {
       const uploadId = await upload(alice.core, id, `photo-${i}.jpg`, sizes.photoBytes, JPEG_HEAD)
       const t = now()
-      const sent = await alice.core.sendFiles(id, '', [{ uploadId, kind: 'image' }])
+      const sent = await alice.core.files.send(id, '', [{ uploadId, kind: 'image' }])
       const { complete } = await completed(watch, sent.id, 60_000, `photo ${i} on bob`)
       let read = 0
       let first: Uint8Array | undefined
       while (read < sizes.photoBytes) {
-        const piece = await bob.core.readFile(id, sent.id, 0, read, READ_BYTES)
+        const piece = await bob.core.files.read(id, sent.id, 0, read, READ_BYTES)
         const bytes = Buffer.from(piece.data, 'base64')
         if (read === 0) first = bytes
         read += bytes.length
@@ -251,7 +251,7 @@ async function transfer(alice: BenchCore, bob: BenchCore, id: ConversationId, si
       try {
         measured = await profiled('files-transfer', async () => {
           const t0 = now()
-          const sent = await alice.core.sendFiles(id, 'bench file', [{ uploadId, kind: 'file' }])
+          const sent = await alice.core.files.send(id, 'bench file', [{ uploadId, kind: 'file' }])
           return { t0, ...(await completed(watch, sent.id, timeoutMs, `the ${sizes.transferMiB} MiB file on bob`)) }
         })
       } finally {
@@ -318,7 +318,7 @@ async function memoryDuringTransfer(sizes: FilesSizes, log: (t: string) => void)
       1_000,
     )
     const uploadId = await upload(alice.core, id, 'large.bin', bytes)
-    await alice.core.sendFiles(id, 'large file', [{ uploadId, kind: 'file' }])
+    await alice.core.files.send(id, 'large file', [{ uploadId, kind: 'file' }])
     const timeoutMs = Math.max(300_000, (bytes / 1e6) * 2_000)
     const result = JSON.parse((await line('RESULT ', timeoutMs, `the ${sizes.memoryMiB} MiB file on bob`)).slice('RESULT '.length)) as ChildResult
     const all = [result.start, ...result.samples, result.end]

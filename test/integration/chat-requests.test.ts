@@ -18,7 +18,7 @@ async function start<N extends string[]>(into: TestCore[], ...names: N): Promise
   return into.slice(-names.length) as { [K in keyof N]: TestCore }
 }
 
-const incoming = (c: TestCore): ChatRequestView[] => c.core.chatRequestList().filter((r) => r.direction === 'incoming')
+const incoming = (c: TestCore): ChatRequestView[] => c.core.chatRequests.list().filter((r) => r.direction === 'incoming')
 
 /** What a modified client sends on the chat-request protocol; the answer or the error the receiver gave. */
 function send(from: TestCore, to: TestCore, bytes: Uint8Array): Promise<unknown> {
@@ -49,11 +49,11 @@ describe('chat requests between devices nearby', () => {
     const events: ChatRequestView[][] = []
     bob.core.events.on('chat-requests.changed', ({ requests }) => events.push(requests))
 
-    const asked = await alice.core.requestChat(bob.identity.peerId)
+    const asked = await alice.core.chatRequests.ask(bob.identity.peerId)
     expect(asked.conversation.kind).toBe('direct')
     expect(asked.request).toMatchObject({ direction: 'outgoing', peerId: bob.identity.peerId, state: 'pending' })
     // Asking again while it is pending is the same request, not a second conversation.
-    const again = await alice.core.requestChat(bob.identity.peerId)
+    const again = await alice.core.chatRequests.ask(bob.identity.peerId)
     expect(again.conversation.id).toBe(asked.conversation.id)
     expect(alice.core.listConversations()).toHaveLength(1)
 
@@ -61,19 +61,19 @@ describe('chat requests between devices nearby', () => {
     expect(req).toMatchObject({ displayName: 'alice', account: alice.identity.account, peerId: alice.identity.peerId, conversationId: asked.conversation.id })
     expect(events.at(-1)?.[0]?.id).toBe(req.id)
 
-    const joined = await bob.core.acceptChat(req.id)
+    const joined = await bob.core.chatRequests.accept(req.id)
     expect(joined.id).toBe(asked.conversation.id)
     expect(joined.kind).toBe('direct')
     expect(incoming(bob)).toEqual([])
     // Alice's request is answered once bob is a member.
-    await waitFor(() => alice.core.chatRequestList().length === 0, { message: 'the outgoing request to be answered' })
+    await waitFor(() => alice.core.chatRequests.list().length === 0, { message: 'the outgoing request to be answered' })
     await waitFor(() => alice.core.members(joined.id as ConversationId).length === 2)
 
     // Asking again now opens the direct chat they have, with no new request and no new conversation.
-    const later = await alice.core.requestChat(bob.identity.peerId)
+    const later = await alice.core.chatRequests.ask(bob.identity.peerId)
     expect(later).toMatchObject({ request: null, conversation: { id: joined.id } })
     expect(alice.core.listConversations()).toHaveLength(1)
-    expect(alice.core.chatRequestList()).toEqual([])
+    expect(alice.core.chatRequests.list()).toEqual([])
 
     await bob.core.send(joined.id as ConversationId, 'hi alice, it worked')
     await waitFor(async () => (await alice.core.page(joined.id as ConversationId)).messages.some((m) => m.body === 'hi alice, it worked'), {
@@ -84,29 +84,29 @@ describe('chat requests between devices nearby', () => {
   it('bob declines: alice is told, her invite is revoked, and the request is gone on both sides', async () => {
     const [alice, bob] = await start(cores, 'alice', 'bob')
     await connect(alice, bob)
-    const asked = await alice.core.requestChat(bob.identity.peerId)
+    const asked = await alice.core.chatRequests.ask(bob.identity.peerId)
     const req = await waitFor(() => incoming(bob)[0])
     // The invite the request carried (a seam: what a modified client would keep and try later).
     const code = (bob.core as unknown as { chatRequests: { incoming: Map<string, { invite: string }> } }).chatRequests.incoming.get(req.id)!.invite
-    await bob.core.declineChat(req.id)
+    await bob.core.chatRequests.decline(req.id)
     expect(incoming(bob)).toEqual([])
-    await waitFor(() => alice.core.chatRequestList()[0]?.state === 'declined', { message: 'alice to hear of the decline' })
+    await waitFor(() => alice.core.chatRequests.list()[0]?.state === 'declined', { message: 'alice to hear of the decline' })
     await waitFor(async () => {
       const err = await bob.core.join(code).catch((e: unknown) => e)
       return (err as { code?: string }).code === 'INVITE_REVOKED'
     })
     expect(alice.core.members(asked.conversation.id as ConversationId)).toHaveLength(1)
-    await expect(bob.core.acceptChat(req.id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(bob.core.chatRequests.accept(req.id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
   it('asking a device that is not connected, or that does not take requests, is a clear error', async () => {
     const [alice, bob] = await start(cores, 'alice', 'bob')
-    await expect(alice.core.requestChat(bob.identity.peerId)).rejects.toMatchObject({ code: 'UNREACHABLE' })
+    await expect(alice.core.chatRequests.ask(bob.identity.peerId)).rejects.toMatchObject({ code: 'UNREACHABLE' })
     expect(alice.core.listConversations()).toEqual([])
     // A device that does not speak the protocol (a relay, an older Hearth) is said so in words.
     await (bob.core as unknown as { chatRequests: { stop(): Promise<void> } }).chatRequests.stop()
     await connect(alice, bob)
-    await expect(alice.core.requestChat(bob.identity.peerId)).rejects.toMatchObject({
+    await expect(alice.core.chatRequests.ask(bob.identity.peerId)).rejects.toMatchObject({
       code: 'UNSUPPORTED_VERSION',
       message: 'That device does not take chat requests: it may be a relay, or an older Hearth.',
     })
@@ -171,9 +171,9 @@ describe('chat requests between devices nearby', () => {
   it('an archived chat comes back with a new message unless it is muted (then it stays archived, still counted unread)', async () => {
     const [alice, bob] = await start(cores, 'alice', 'bob')
     await connect(alice, bob)
-    const asked = await alice.core.requestChat(bob.identity.peerId)
+    const asked = await alice.core.chatRequests.ask(bob.identity.peerId)
     const id = asked.conversation.id as ConversationId
-    await bob.core.acceptChat((await waitFor(() => incoming(bob)[0])).id)
+    await bob.core.chatRequests.accept((await waitFor(() => incoming(bob)[0])).id)
     await waitFor(() => alice.core.members(id).length === 2)
 
     await bob.core.setConversationPrefs(id, { archived: true, mute: { level: 'nothing', forMs: null } })

@@ -15,16 +15,16 @@ const PIECE = MAX_FILE_PIECE_BYTES
 
 /** Sends `bytes` as a file of a new message, the way the UI does: begin, append in pieces, send. */
 async function sendFile(c: TestCore, id: ConversationId, name: string, bytes: Uint8Array, kind: 'image' | 'file' = 'file', caption = ''): Promise<MessageView> {
-  const { uploadId } = await c.core.beginFile(id, name, bytes.length)
-  for (let at = 0; at < bytes.length; at += PIECE) await c.core.appendFile(uploadId, bytes.subarray(at, at + PIECE))
-  return c.core.sendFiles(id, caption, [{ uploadId, kind }])
+  const { uploadId } = await c.core.files.begin(id, name, bytes.length)
+  for (let at = 0; at < bytes.length; at += PIECE) await c.core.files.append(uploadId, bytes.subarray(at, at + PIECE))
+  return c.core.files.send(id, caption, [{ uploadId, kind }])
 }
 
 async function readAll(c: TestCore, id: ConversationId, messageId: string, index = 0): Promise<Uint8Array> {
   const parts: Buffer[] = []
   let size = Infinity
   for (let at = 0; at < size; at += PIECE) {
-    const piece = await c.core.readFile(id, messageId, index, at, PIECE)
+    const piece = await c.core.files.read(id, messageId, index, at, PIECE)
     size = piece.size
     parts.push(Buffer.from(piece.data, 'base64'))
     if (piece.size === 0) break
@@ -68,9 +68,9 @@ describe('photos and files between cores', () => {
     cores = [alice]
     const id = (await alice.core.createConversation({ kind: 'group', name: 'Family' })).id as ConversationId
     await alice.core.updateSettings({ maxFileBytes: 1000 })
-    await expect(alice.core.beginFile(id, 'video.mp4', 1001)).rejects.toThrow(/“video.mp4” is 1001 bytes; Hearth sends files up to 1000 bytes/)
-    const { uploadId } = await alice.core.beginFile(id, 'note.txt', 10)
-    await expect(alice.core.appendFile(uploadId, new Uint8Array(11))).rejects.toThrow(/longer than/)
+    await expect(alice.core.files.begin(id, 'video.mp4', 1001)).rejects.toThrow(/“video.mp4” is 1001 bytes; Hearth sends files up to 1000 bytes/)
+    const { uploadId } = await alice.core.files.begin(id, 'note.txt', 10)
+    await expect(alice.core.files.append(uploadId, new Uint8Array(11))).rejects.toThrow(/longer than/)
   })
 
   it('a file larger than the automatic download size waits for a click, then downloads', async () => {
@@ -82,8 +82,8 @@ describe('photos and files between cores', () => {
     const bytes = randomBytes(200_000)
     const sent = await sendFile(alice, id, 'report.pdf', bytes)
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'available', { message: 'bob to see the file offered' })
-    await expect(bob.core.readFile(id, sent.id, 0, 0, 10)).rejects.toThrow(/not on this device yet/)
-    await bob.core.downloadFile(id, sent.id, 0)
+    await expect(bob.core.files.read(id, sent.id, 0, 0, 10)).rejects.toThrow(/not on this device yet/)
+    await bob.core.files.download(id, sent.id, 0)
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { message: 'bob to download it on request' })
     expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
   })
@@ -101,16 +101,16 @@ describe('photos and files between cores', () => {
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'available', { message: 'bob to see it offered' })
     let cancelled: Promise<void> | undefined
     const off = bob.core.events.on('file.progress', (p) => {
-      if (p.message === sent.id && p.received > 0 && p.received < size && cancelled === undefined) cancelled = bob.core.cancelFile(id, sent.id, 0)
+      if (p.message === sent.id && p.received > 0 && p.received < size && cancelled === undefined) cancelled = bob.core.files.cancel(id, sent.id, 0)
     })
-    await bob.core.downloadFile(id, sent.id, 0)
+    await bob.core.files.download(id, sent.id, 0)
     await waitFor(() => cancelled !== undefined, { message: 'some progress' })
     off()
     await cancelled
     const view = (await bob.core.page(id)).messages.find((m) => m.id === sent.id)?.attachments?.[0]
     expect(view?.state).toBe('available')
     expect(view?.received).toBeGreaterThan(0)
-    await bob.core.downloadFile(id, sent.id, 0)
+    await bob.core.files.download(id, sent.id, 0)
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { timeoutMs: 60_000, message: 'bob to finish it' })
     expect(Buffer.from(await readAll(bob, id, sent.id)).equals(Buffer.from(bytes))).toBe(true)
   })
@@ -127,7 +127,7 @@ describe('photos and files between cores', () => {
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { message: 'bob to have it' })
     const kept = await sendFile(alice, id, 'kept.bin', randomBytes(50_000))
     await waitFor(async () => (await fileState(bob, id, kept.id)) === 'complete', { message: 'bob to have the second' })
-    const before = (await bob.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0
+    const before = (await bob.core.files.usage()).find((u) => u.conversationId === id)?.bytes ?? 0
     expect(before).toBeGreaterThan(150_000)
 
     // The row's copy of the file list (with the file's key) as stored; the sealed copy in the history needs the
@@ -139,17 +139,17 @@ describe('photos and files between cores', () => {
     await alice.core.deleteMessage(id, sent.id, true)
     await waitFor(async () => (await bob.core.page(id)).messages.some((m) => m.id === sent.id && m.deleted), { message: 'bob to see it deleted' })
     for (const c of cores) {
-      await waitFor(async () => ((await c.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0) < before - 90_000, { message: `${c.name} to drop the file` })
+      await waitFor(async () => ((await c.core.files.usage()).find((u) => u.conversationId === id)?.bytes ?? 0) < before - 90_000, { message: `${c.name} to drop the file` })
       const deleted = (await c.core.page(id)).messages.find((m) => m.id === sent.id)
       expect(deleted?.attachments).toBeUndefined()
       // The file's key is gone with the message's: nothing on the device opens its chunks any more.
       await waitFor(async () => !containsBytes(await readableBack(c), fileKey), { message: `${c.name} to forget the file's key` })
     }
 
-    await bob.core.clearFiles(id)
-    expect((await bob.core.fileUsage()).find((u) => u.conversationId === id)?.bytes ?? 0).toBe(0)
+    await bob.core.files.clear(id)
+    expect((await bob.core.files.usage()).find((u) => u.conversationId === id)?.bytes ?? 0).toBe(0)
     expect(await fileState(bob, id, kept.id)).toBe('removed')
-    await bob.core.downloadFile(id, kept.id, 0)
+    await bob.core.files.download(id, kept.id, 0)
     await waitFor(async () => (await fileState(bob, id, kept.id)) === 'complete', { message: 'bob to fetch it again on request' })
     // The plaintext was never on disk anywhere (blobs are encrypted), before or after (read once LevelDB is closed).
     for (const c of cores) await c.stop()
@@ -215,7 +215,7 @@ describe('a large file from several sources', () => {
     const off = bob.core.events.on('file.progress', (p) => {
       if (p.message === sent.id && p.received >= size / 2 && stopping === undefined) stopping = alice.stop()
     })
-    await bob.core.downloadFile(id, sent.id, 0)
+    await bob.core.files.download(id, sent.id, 0)
     await waitFor(async () => (await fileState(bob, id, sent.id)) === 'complete', { timeoutMs: 120_000, message: 'bob to complete the file' })
     off()
     expect(stopping, 'alice went away during the download').toBeDefined()

@@ -27,12 +27,12 @@ describe('safety numbers between two people', () => {
     const family = await makeGroup(alice, [bob, carol])
     await waitFor(() => memberOf(bob, family, carol) !== undefined, { message: 'bob to see carol' })
 
-    const fromAlice = alice.core.safetyNumber(acct(bob))
-    const fromBob = bob.core.safetyNumber(acct(alice))
+    const fromAlice = alice.core.people.safetyNumber(acct(bob))
+    const fromBob = bob.core.people.safetyNumber(acct(alice))
     expect(fromAlice.digits).toMatch(/^[0-9]{60}$/)
     expect(fromBob.digits).toBe(fromAlice.digits)
     expect(fromAlice.qr).not.toBe(fromBob.qr)
-    expect(alice.core.safetyNumber(acct(carol)).digits).not.toBe(fromAlice.digits)
+    expect(alice.core.people.safetyNumber(acct(carol)).digits).not.toBe(fromAlice.digits)
     expect(memberOf(alice, family, bob)?.verified).toBe(false)
     expect(memberOf(alice, family, alice)?.verified).toBeUndefined()
 
@@ -42,7 +42,7 @@ describe('safety numbers between two people', () => {
     const call = async (method: string, params: unknown) => api.handle({ id: ++n, method, params })
 
     // Carol's code (her number with bob) and alice's own code are not bob's: refused, nothing stored, counted.
-    const carolsCode = carol.core.safetyNumber(acct(bob)).qr
+    const carolsCode = carol.core.people.safetyNumber(acct(bob)).qr
     for (const wrong of [carolsCode, fromAlice.qr]) {
       expect(errorOf(await call('people.verify', { account: acct(bob), scanned: wrong }))).toMatchObject({ code: 'VERIFY_MISMATCH' })
     }
@@ -68,7 +68,7 @@ describe('safety numbers between two people', () => {
     expect(memberOf(bob, family, alice)?.verified).toBe(false)
 
     // Bob compares the digits by eye instead of scanning.
-    await bob.core.verifyPerson(acct(alice))
+    await bob.core.people.verify(acct(alice))
     expect(memberOf(bob, family, alice)?.verified).toBe(true)
 
     resultOf(await call('people.unverify', { account: acct(bob) }))
@@ -80,16 +80,16 @@ describe('safety numbers between two people', () => {
     const bob = await startCore('bob')
     cores = [alice, bob]
     const family = await makeGroup(alice, [bob])
-    await alice.core.verifyPerson(acct(bob), bob.core.safetyNumber(acct(alice)).qr)
+    await alice.core.people.verify(acct(bob), bob.core.people.safetyNumber(acct(alice)).qr)
 
     alice = await alice.restart()
     cores = [alice, bob]
     expect(memberOf(alice, family, bob)?.verified).toBe(true)
-    expect(alice.core.safetyNumber(acct(bob)).verified).toBe(true)
+    expect(alice.core.people.safetyNumber(acct(bob)).verified).toBe(true)
 
-    expect(() => alice.core.safetyNumber(acct(alice))).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
+    expect(() => alice.core.people.safetyNumber(acct(alice))).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
     const stranger = 'ab'.repeat(32) as AccountId
-    expect(() => alice.core.safetyNumber(stranger)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
-    await expect(alice.core.verifyPerson(stranger)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    expect(() => alice.core.people.safetyNumber(stranger)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    await expect(alice.core.people.verify(stranger)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })

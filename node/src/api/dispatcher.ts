@@ -89,7 +89,7 @@ const handlers: Handlers = {
   'messages.send': (core, p) =>
     p.attachments === undefined
       ? core.send(cid(p.conversationId), p.body, { replyTo: p.replyTo, mentions: p.mentions })
-      : core.sendFiles(cid(p.conversationId), p.body, p.attachments, { replyTo: p.replyTo, mentions: p.mentions }),
+      : core.files.send(cid(p.conversationId), p.body, p.attachments, { replyTo: p.replyTo, mentions: p.mentions }),
   'messages.edit': (core, p) => core.edit(cid(p.conversationId), p.messageId, p.body, { mentions: p.mentions }),
   'messages.react': (core, p) => core.react(cid(p.conversationId), p.messageId, p.emoji),
   'messages.delete': async (core, p) => {
@@ -106,47 +106,47 @@ const handlers: Handlers = {
   'messages.markRead': (core, p) => core.markRead(cid(p.conversationId), p.upTo),
   'messages.retry': (core, p) => core.retry(cid(p.conversationId), p.messageId),
 
-  'files.begin': (core, p) => core.beginFile(cid(p.conversationId), p.name, p.size),
-  'files.append': (core, p) => core.appendFile(p.uploadId, Buffer.from(p.data, 'base64')),
+  'files.begin': (core, p) => core.files.begin(cid(p.conversationId), p.name, p.size),
+  'files.append': (core, p) => core.files.append(p.uploadId, Buffer.from(p.data, 'base64')),
   'files.abort': async (core, p) => {
-    await core.abortFile(p.uploadId)
+    await core.files.abort(p.uploadId)
     return null
   },
-  'files.read': (core, p) => core.readFile(cid(p.conversationId), p.messageId, p.index, p.offset, p.length),
+  'files.read': (core, p) => core.files.read(cid(p.conversationId), p.messageId, p.index, p.offset, p.length),
   'files.save': async (core, p) => {
-    await core.saveFile(cid(p.conversationId), p.messageId, p.index, p.path)
+    await core.files.save(cid(p.conversationId), p.messageId, p.index, p.path)
     return null
   },
   'files.download': async (core, p) => {
-    await core.downloadFile(cid(p.conversationId), p.messageId, p.index)
+    await core.files.download(cid(p.conversationId), p.messageId, p.index)
     return null
   },
   'files.cancel': async (core, p) => {
-    await core.cancelFile(cid(p.conversationId), p.messageId, p.index)
+    await core.files.cancel(cid(p.conversationId), p.messageId, p.index)
     return null
   },
-  'files.usage': (core) => core.fileUsage(),
+  'files.usage': (core) => core.files.usage(),
   'files.clear': async (core, p) => {
-    await core.clearFiles(cid(p.conversationId))
+    await core.files.clear(cid(p.conversationId))
     return null
   },
 
-  'people.safetyNumber': (core, p) => core.safetyNumber(aid(p.account)),
+  'people.safetyNumber': (core, p) => core.people.safetyNumber(aid(p.account)),
   'people.verify': async (core, p) => {
-    await core.verifyPerson(aid(p.account), p.scanned)
+    await core.people.verify(aid(p.account), p.scanned)
     return null
   },
   'people.unverify': async (core, p) => {
-    await core.unverifyPerson(aid(p.account))
+    await core.people.unverify(aid(p.account))
     return null
   },
 
   'network.peers': (core) => core.peers(),
-  'chats.requests': (core) => core.chatRequestList(),
-  'chats.request': (core, p) => core.requestChat(p.peerId),
-  'chats.accept': (core, p) => core.acceptChat(p.requestId),
+  'chats.requests': (core) => core.chatRequests.list(),
+  'chats.request': (core, p) => core.chatRequests.ask(p.peerId),
+  'chats.accept': (core, p) => core.chatRequests.accept(p.requestId),
   'chats.decline': async (core, p) => {
-    await core.declineChat(p.requestId)
+    await core.chatRequests.decline(p.requestId)
     return null
   },
   'network.status': (core) => ({

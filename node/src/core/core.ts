@@ -1,9 +1,9 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ChatRequestView, ConversationSummary, FileUsageView, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SafetyNumberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
+import type { ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
-import type { AccountId, ConversationId, MessageId } from '../ids.js'
+import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
 import { JOIN_PROTOCOL, SYNC_PROTOCOL } from '../sync/sync-frames.js'
 import { loadRuntime } from './conversation-loader.js'
@@ -44,6 +44,7 @@ import type { MailboxPort, RelayStatus } from './relays/relay-mailboxes.js'
 import { RelayService } from './relays/relay-service.js'
 import { SecurityCounters } from './security-counters.js'
 import { Outbox } from './send/outbox.js'
+import { followPrefs } from './settings/follow-prefs.js'
 import type { BlobStore } from './blobs/blob-store.js'
 import { FileService } from './blobs/file-service.js'
 import { RelayFiles } from './blobs/relay-files.js'
@@ -137,10 +138,13 @@ export class Core {
   private readonly typingPart: Typing
   private readonly details: MessageDetails
   private readonly prefs: ConversationPrefsStore
-  private readonly chatRequests: ChatRequests
-  private readonly files: FileService
+  /** Requests to start a direct chat with a device nearby, both ways (network/chat-requests.ts; docs/adr/0024). */
+  readonly chatRequests: ChatRequests
+  /** Photos and files: the API's files.* methods and messages.send with attachments (blobs/file-service.ts). */
+  readonly files: FileService
   private readonly verified: VerifiedPeople
-  private readonly people: People
+  /** Verifying a person: safety numbers and the verified mark (people/people.ts; docs/adr/0031). */
+  readonly people: People
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -270,6 +274,7 @@ export class Core {
     this.files = new FileService(kernel, options.blobs, {
       send: (id, intent) => this.outbox.send(id, intent),
       settings: () => this.settingsPart.files(),
+      emitConversation: (id) => this.readModel.emitConversation(id),
       relays: new RelayFiles(kernel, options.blobs, options.relayBlobs, (id) => {
         const rt = kernel.conversations.get(id)
         return rt === undefined ? [] : this.relays.relaysFor(rt)
@@ -312,8 +317,8 @@ export class Core {
     await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.joinServer.serve(req, ctx.peer))
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
-    this.unsubscribers.push(this.followPrefs())
-    this.unsubscribers.push(this.followFiles())
+    this.unsubscribers.push(followPrefs(this.kernel, this.prefs, this.readModel, this.chatRequests))
+    this.unsubscribers.push(this.files.follow())
     // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
     this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))
     this.unsubscribers.push(this.node.onPeerConnected((peer) => this.onPeerConnected(peer)))
@@ -408,22 +413,6 @@ export class Core {
     return this.people.decorate(this.commands.members(id))
   }
 
-  // ------------------------------------------------------------------------------------------------------ people
-
-  /** The safety number with a person this device shares a conversation with (docs/adr/0031-safety-numbers.md). */
-  safetyNumber(account: AccountId): SafetyNumberView {
-    return this.people.safetyNumber(account)
-  }
-
-  /** Marks a person verified here; with `scanned` (the text of their QR code) only when it matches. */
-  verifyPerson(account: AccountId, scanned?: string): Promise<void> {
-    return this.people.verify(account, scanned)
-  }
-
-  unverifyPerson(account: AccountId): Promise<void> {
-    return this.people.unverify(account)
-  }
-
   createInvite(
     id: ConversationId,
     options: { expiresInMs?: number; singleUse?: boolean } = {},
@@ -508,57 +497,6 @@ export class Core {
     return this.outbox.send(id, { kind: 'edit', target: messageId as MessageId, body, mentions: options.mentions })
   }
 
-  /** Photos and files (uploaded with `files.begin/append` first) with a caption, perhaps empty. */
-  sendFiles(
-    id: ConversationId,
-    body: string,
-    attachments: ReadonlyArray<{ uploadId: string; kind: 'image' | 'file'; width?: number | undefined; height?: number | undefined; thumbhash?: string | undefined }>,
-    options: { replyTo?: string | undefined; mentions?: string[] | undefined } = {},
-  ): Promise<MessageView> {
-    return this.files.send(id, body, attachments, { replyTo: options.replyTo as MessageId | undefined, mentions: options.mentions })
-  }
-
-  /** Starts sending a file: its bytes follow with `appendFile`, and `sendFiles` names it. */
-  async beginFile(id: ConversationId, name: string, size: number): Promise<{ uploadId: string }> {
-    this.kernel.runtime(id)
-    return { uploadId: await this.files.uploads.begin(id, name, size) }
-  }
-
-  async appendFile(uploadId: string, data: Uint8Array): Promise<{ received: number }> {
-    return { received: await this.files.uploads.append(uploadId, data) }
-  }
-
-  abortFile(uploadId: string): Promise<void> {
-    return this.files.uploads.abort(uploadId)
-  }
-
-  /** Decrypted bytes of a complete file of a message (base64 in `data`). */
-  readFile(id: ConversationId, messageId: string, index: number, offset: number, length: number): Promise<{ data: string; size: number; mime: string }> {
-    return this.files.read(id, messageId as MessageId, index, offset, length)
-  }
-
-  saveFile(id: ConversationId, messageId: string, index: number, path: string): Promise<void> {
-    return this.files.save(id, messageId as MessageId, index, path)
-  }
-
-  downloadFile(id: ConversationId, messageId: string, index: number): Promise<void> {
-    return this.files.download(id, messageId as MessageId, index)
-  }
-
-  cancelFile(id: ConversationId, messageId: string, index: number): Promise<void> {
-    return this.files.cancel(id, messageId as MessageId, index)
-  }
-
-  fileUsage(): Promise<FileUsageView[]> {
-    return this.files.usage()
-  }
-
-  async clearFiles(id: ConversationId): Promise<void> {
-    this.kernel.runtime(id)
-    await this.files.clear(id)
-    this.readModel.emitConversation(id)
-  }
-
   /** Our one reaction to a message (a new one replaces the old; null takes it away). */
   react(id: ConversationId, messageId: string, emoji: string | null): Promise<MessageView> {
     return this.outbox.send(id, { kind: 'reaction', target: messageId as MessageId, emoji })
@@ -610,27 +548,6 @@ export class Core {
     return peers(this.kernel)
   }
 
-  /** Requests to start a direct chat with a device nearby, both ways. */
-  chatRequestList(): ChatRequestView[] {
-    return this.chatRequests.list()
-  }
-
-  /**
-   * Asks a connected device to chat (a new direct conversation and a single-use invite, sent to it), or returns the
-   * direct chat we have with that person already.
-   */
-  requestChat(peerId: string): Promise<{ request: ChatRequestView | null; conversation: ConversationSummary }> {
-    return this.chatRequests.ask(peerId)
-  }
-
-  acceptChat(requestId: string): Promise<ConversationSummary> {
-    return this.chatRequests.accept(requestId)
-  }
-
-  declineChat(requestId: string): Promise<void> {
-    return this.chatRequests.decline(requestId)
-  }
-
   /** Pulls what `peer` has and we lack for one conversation (or all we share). Concurrent calls coalesce. */
   syncWith(peer: string, conversation?: ConversationId): Promise<void> {
     return this.syncClient.syncWith(peer, conversation)
@@ -675,40 +592,6 @@ export class Core {
     this.joinRelayJoiner.kick()
     drop(this.syncClient.syncWith(peer), (err) => this.kernel.log.debug({ err, peer }, 'sync on connect failed'))
     if (this.kernel.isMemberPeer(peer)) this.files.retryWaiting()
-  }
-
-  /** Files of messages that arrive start downloading (within the person's sizes), whatever path brought them. */
-  private followFiles(): () => void {
-    return this.events.on('message.added', ({ conversation, message }) => {
-      if (message.mine || message.attachments === undefined || message.withdrawn) return
-      const rt = this.kernel.conversations.get(conversation)
-      if (rt === undefined) return
-      drop(
-        this.store.getMessage(conversation, message.id as MessageId).then((row) => (row === undefined ? undefined : this.files.arrived(rt, row))),
-        (err) => this.kernel.log.warn({ err }, 'starting a file download failed'),
-      )
-    })
-  }
-
-  /**
-   * Preferences that follow what happens: a message that would notify brings an archived conversation back, and a
-   * chat request is answered once the asked person is in its conversation.
-   */
-  private followPrefs(): () => void {
-    const offMessages = this.events.on('message.added', ({ conversation, message }) => {
-      if (message.mine || message.withdrawn || message.hidden) return
-      drop(
-        this.prefs.arrived(conversation, message.mentionsMe === true).then((unarchived) => {
-          if (unarchived) this.readModel.emitConversation(conversation)
-        }),
-        (err) => this.kernel.log.warn({ err }, 'un-archiving failed'),
-      )
-    })
-    const offMembers = this.events.on('members.changed', ({ conversation, members }) => this.chatRequests.joined(conversation, members.length))
-    return () => {
-      offMessages()
-      offMembers()
-    }
   }
 
   private emitPeers(): void {

@@ -16,9 +16,10 @@
  * its chunks durably; windows that finish while a write is under way are written together next (one fsync for all).
  */
 import { verifyHashList } from '../../../common/blob/format.js'
-import { HearthError, isHearthError } from '../../../common/errors.js'
+import { HearthError } from '../../../common/errors.js'
 import { MAX_WINDOW_CHUNKS, type BlobChunk } from './blob-frames.js'
 import type { BlobSource, BlobTarget } from './blob-sources.js'
+import { RequestGuard, Stop, failureOf, sleep, type Failure } from './blob-request-guard.js'
 
 /** What the fetcher reads of a blob's record (BlobStore's record satisfies it). */
 export interface FetchedBlobRecord {
@@ -108,9 +109,6 @@ export interface BlobFetcherDeps {
   now?: () => number
 }
 
-/** Why one request ended badly, and what that means for its source in this job. */
-type Failure = 'aborted' | 'stall' | 'not-found' | 'rate-limited' | 'unreachable' | 'bad'
-
 interface SourceState {
   source: BlobSource
   windows: number
@@ -132,133 +130,6 @@ interface PendingWrite {
 interface Job {
   promise: Promise<FetchResult>
   wake: () => void
-}
-
-class Stop extends Error {}
-
-/** Sleeps until `ms` passed, `wake` is called, or `signal` aborts (which rejects). */
-function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Stop())
-      return
-    }
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', aborted)
-      resolve()
-    }
-    const aborted = (): void => {
-      clearTimeout(timer)
-      reject(new Stop())
-    }
-    const timer = setTimeout(done, Math.max(0, ms))
-    signal.addEventListener('abort', aborted, { once: true })
-    onWake(done)
-  })
-}
-
-/**
- * One request's deadlines: the whole request, and silence between two things the source sends. Wraps every await on
- * the source, so a source that ignores its signal cannot hold the job either.
- */
-class RequestGuard {
-  private readonly controller = new AbortController()
-  private stallTimer: ReturnType<typeof setTimeout> | undefined
-  /** When the source last sent something (monotonic ms). */
-  private lastAlive = performance.now()
-  private readonly requestTimer: ReturnType<typeof setTimeout>
-  private readonly onParentAbort = (): void => this.abort('aborted')
-  why: 'timeout' | 'stall' | 'aborted' | undefined
-
-  constructor(
-    private readonly parent: AbortSignal,
-    timing: FetchTiming,
-    private readonly stallMs = timing.stallMs,
-  ) {
-    this.requestTimer = setTimeout(() => this.abort('timeout'), timing.requestTimeoutMs)
-    this.armStall(this.stallMs)
-    if (parent.aborted) this.abort('aborted')
-    else parent.addEventListener('abort', this.onParentAbort, { once: true })
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal
-  }
-
-  /**
-   * The source sent something: the silence deadline starts again. Called for every chunk, so it only notes the time;
-   * the one stall timer, when it fires, checks the silence and waits out the rest if the source spoke meanwhile.
-   */
-  alive(): void {
-    this.lastAlive = performance.now()
-  }
-
-  private armStall(delay: number): void {
-    this.stallTimer = setTimeout(() => {
-      const quiet = performance.now() - this.lastAlive
-      if (quiet >= this.stallMs) this.abort('stall')
-      else this.armStall(this.stallMs - quiet)
-    }, delay)
-  }
-
-  async wait<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.controller.signal
-    if (signal.aborted) {
-      promise.catch(() => {})
-      throw new Stop()
-    }
-    let onAbort: (() => void) | undefined
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(new Stop())
-          signal.addEventListener('abort', onAbort, { once: true })
-        }),
-      ])
-    } finally {
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-      // A source that ignored the abort may still settle later: that must not become an unhandled rejection.
-      promise.catch(() => {})
-    }
-  }
-
-  /** Ends the request for good: a source still holding a stream for it (an abandoned iterator) lets go. */
-  dispose(): void {
-    clearTimeout(this.stallTimer)
-    clearTimeout(this.requestTimer)
-    this.parent.removeEventListener('abort', this.onParentAbort)
-    if (!this.controller.signal.aborted) this.controller.abort(new HearthError('TIMEOUT', 'blob request over'))
-  }
-
-  private abort(why: 'timeout' | 'stall' | 'aborted'): void {
-    if (this.why !== undefined) return
-    this.why = why
-    this.controller.abort(new HearthError('TIMEOUT', `blob request ${why === 'aborted' ? 'cancelled' : why === 'stall' ? 'stalled' : 'timed out'}`))
-  }
-}
-
-function failureOf(err: unknown, guard: RequestGuard): Failure {
-  if (guard.why === 'aborted') return 'aborted'
-  if (guard.why !== undefined) return 'stall'
-  if (!isHearthError(err)) return 'bad'
-  switch (err.code) {
-    case 'NOT_FOUND':
-    case 'UNAUTHORIZED':
-      return 'not-found'
-    case 'RATE_LIMITED':
-      return 'rate-limited'
-    case 'TIMEOUT':
-      return 'stall'
-    case 'PROTOCOL_ERROR':
-    case 'MALFORMED':
-    case 'TOO_LARGE':
-      return 'bad'
-    default:
-      // UNREACHABLE, UNSUPPORTED_VERSION, a relay's refusal: the link or the source, not the data.
-      return 'unreachable'
-  }
 }
 
 export class BlobFetcher {

@@ -13,13 +13,10 @@
  * Every id is checked to be 64 lowercase hex before it becomes part of a path. All changes to one blob (chunks,
  * hash list, claims, removal) run one at a time; different blobs run concurrently.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  BLOB_ID_PATTERN,
   BLOB_KEY_BYTES,
-  BlobEncryptor,
   CHUNK_BYTES,
   CHUNK_CIPHER_BYTES,
   MAX_BLOB_PLAIN,
@@ -29,13 +26,14 @@ import {
   openChunk,
   verifyHashList,
   type SealedBlob,
-  type SealedChunk,
 } from '../../../common/blob/format.js'
-import { HearthError, isHearthError } from '../../../common/errors.js'
+import { HearthError } from '../../../common/errors.js'
 import { equalBytes, toHex } from '../../../common/util/bytes.js'
 import type { CoreStore } from '../../store/core-store.js'
 import type { Logger } from '../logger.js'
 import { BlobFileHandles } from './blob-file-handles.js'
+import { BlobUploads } from './blob-uploads.js'
+import { KeyedQueue, checkBlobId, removeOrphanFiles, checkConversation, checkRange, copyRecord, diskError, errnoOf, heldBytes, readFully, syncDirectory, writeRuns } from './blob-disk.js'
 import { BlobKeys, RecordCache, allRecords, hasChunk, newRecord, setChunk, type BlobRecord } from './blob-records.js'
 
 export type { BlobRecord } from './blob-records.js'
@@ -61,10 +59,6 @@ export interface BlobStoreOptions {
   afterChunksSynced?: (id: string, indices: readonly number[]) => void | Promise<void>
 }
 
-const CONVERSATION_PATTERN = /^[0-9a-f]{32}$/
-const UPLOAD_ID_PATTERN = /^[0-9a-f]{32}$/
-const SHARD_PATTERN = /^[0-9a-f]{2}$/
-const BLOB_FILE_PATTERN = /^([0-9a-f]{64})\.blob$/
 /** Largest plaintext range one readPlain returns (the API asks for ≤ 1 MiB at a time). */
 export const MAX_READ_BYTES = 16 * 1024 * 1024
 /** Most chunks one readChunks returns (a window of the blob protocol). */
@@ -76,155 +70,16 @@ const RECORD_CACHE = 64
 const OPEN_FILES = 16
 const SWEEP_EVERY_MS = 60_000
 
-interface Upload {
-  id: string
-  conversation: string
-  declaredSize: number
-  encryptor: BlobEncryptor
-  file: FileHandle
-  path: string
-  /** Ciphertext bytes written to the temp file. */
-  written: number
-  lastActivity: number
-  /** Operations on one upload run in order. */
-  tail: Promise<unknown>
-  busy: number
-  closed: boolean
-}
-
-function checkBlobId(id: unknown): string {
-  if (typeof id !== 'string' || !BLOB_ID_PATTERN.test(id)) throw new HearthError('INVALID_INPUT', 'a blob id is 64 lowercase hex digits')
-  return id
-}
-
-function checkConversation(conversation: unknown): string {
-  if (typeof conversation !== 'string' || !CONVERSATION_PATTERN.test(conversation)) {
-    throw new HearthError('INVALID_INPUT', 'conversation id must be 32 lowercase hex characters')
-  }
-  return conversation
-}
-
-function checkRange(value: unknown, what: string, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new HearthError('INVALID_INPUT', `${what} must be an integer in 0..${max}`)
-  }
-  return value
-}
-
-function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined
-}
-
-/** Disk errors as the API's codes: a full disk is STORAGE_FULL (the UI says so), anything else INTERNAL. */
-function diskError(err: unknown, what: string): unknown {
-  if (isHearthError(err)) return err
-  const code = errnoOf(err)
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new HearthError('STORAGE_FULL', `the disk is full (${what})`, { cause: err })
-  return new HearthError('INTERNAL', `${what} failed: ${code ?? String(err)}`, { cause: err })
-}
-
-async function writeFully(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let done = 0
-  while (done < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done)
-    done += bytesWritten
-  }
-}
-
-/** Most chunks one writev call carries (an iovec list far below every platform's IOV_MAX). */
-const WRITEV_CHUNKS = 64
-
-/** Writes chunks at their offsets, each run of consecutive indices with one writev (a window is usually one run). */
-async function writeRuns(file: FileHandle, chunks: ReadonlyArray<{ index: number; cipher: Uint8Array }>): Promise<void> {
-  const sorted = [...chunks].sort((x, y) => x.index - y.index)
-  let start = 0
-  while (start < sorted.length) {
-    // Only full chunks are contiguous on disk: the last chunk of a blob is shorter, but nothing follows it.
-    let end = start + 1
-    while (end < sorted.length && end - start < WRITEV_CHUNKS && sorted[end]!.index === sorted[end - 1]!.index + 1) end++
-    const run = sorted.slice(start, end)
-    const position = run[0]!.index * CHUNK_CIPHER_BYTES
-    const total = run.reduce((n, c) => n + c.cipher.length, 0)
-    const { bytesWritten } = await file.writev(run.map((c) => c.cipher), position)
-    if (bytesWritten < total) {
-      // A short writev (rare: a signal, a full pipe of a network filesystem): the rest chunk by chunk.
-      let offset = 0
-      for (const c of run) {
-        const from = Math.max(0, bytesWritten - offset)
-        if (from < c.cipher.length) await writeFully(file, c.cipher.subarray(from), position + offset + from)
-        offset += c.cipher.length
-      }
-    }
-    start = end
-  }
-}
-
-/** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
-async function readFully(file: FileHandle, length: number, position: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length)
-  let done = 0
-  while (done < length) {
-    const { bytesRead } = await file.read(out, done, length - done, position + done)
-    if (bytesRead === 0) break
-    done += bytesRead
-  }
-  return done === length ? out : out.subarray(0, done)
-}
-
-/** Makes a new or renamed directory entry durable (the file's own fsync does not cover its name). */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch (err) {
-    // Windows cannot fsync a directory; some filesystems refuse it. The rename is as durable as they make it.
-    const code = errnoOf(err)
-    if (code !== 'EPERM' && code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EACCES') throw err
-  } finally {
-    await handle?.close()
-  }
-}
-
-/** Runs tasks for the same key one at a time, in arrival order; keys are independent. */
-class KeyedQueue {
-  readonly #tails = new Map<string, Promise<unknown>>()
-
-  run<T>(k: string, task: () => Promise<T>): Promise<T> {
-    const tail = this.#tails.get(k) ?? Promise.resolve()
-    const result = tail.then(task, task)
-    const settled = result.catch(() => {})
-    this.#tails.set(k, settled)
-    void settled.then(() => {
-      if (this.#tails.get(k) === settled) this.#tails.delete(k)
-    })
-    return result
-  }
-}
-
-/** A record the caller may change: the cached one is shared. */
-function copyRecord(record: BlobRecord): BlobRecord {
-  return { ...record, have: new Uint8Array(record.have) }
-}
-
-/** Bytes the held chunks of a record take on disk. */
-function heldBytes(record: BlobRecord): number {
-  const lastLength = cipherChunkLength(record.padded, record.chunks - 1)
-  const lastHeld = hasChunk(record.have, record.chunks - 1)
-  return (record.haveCount - (lastHeld ? 1 : 0)) * CHUNK_CIPHER_BYTES + (lastHeld ? lastLength : 0)
-}
 
 export class BlobStore {
   readonly #root: string
-  readonly #tmp: string
   readonly #store: CoreStore
   readonly #log: Logger
   readonly #now: () => number
-  readonly #uploadIdleMs: number
-  readonly #maxUploads: number
   readonly #afterChunksSynced: BlobStoreOptions['afterChunksSynced']
   readonly #blobs = new KeyedQueue()
-  readonly #uploads = new Map<string, Upload>()
+  readonly #uploads: BlobUploads
+  readonly #tmp: string
   /** Verified hash lists of recently used blobs (they never change): serving a window reads one many times. */
   readonly #hashLists = new Map<string, Uint8Array>()
   readonly #records: RecordCache
@@ -238,8 +93,14 @@ export class BlobStore {
     this.#store = store
     this.#log = logger
     this.#now = options.now ?? Date.now
-    this.#uploadIdleMs = options.uploadIdleMs ?? 10 * 60_000
-    this.#maxUploads = options.maxUploads ?? 32
+    this.#uploads = new BlobUploads({
+      tmp: this.#tmp,
+      now: this.#now,
+      idleMs: options.uploadIdleMs ?? 10 * 60_000,
+      max: options.maxUploads ?? 32,
+      log: logger,
+      commit: (upload, sealed) => this.#commitUpload(upload, sealed),
+    })
     this.#afterChunksSynced = options.afterChunksSynced
     this.#records = new RecordCache(store, RECORD_CACHE)
   }
@@ -251,8 +112,8 @@ export class BlobStore {
     // Uploads do not survive a restart: the API's caller starts again.
     await rm(blobs.#tmp, { recursive: true, force: true })
     await mkdir(blobs.#tmp, { mode: 0o700 })
-    await blobs.#removeOrphans()
-    blobs.#sweeper = setInterval(() => blobs.#dropIdleUploads(), SWEEP_EVERY_MS)
+    await removeOrphanFiles(blobs.#root, async (id) => (await store.db.get(BlobKeys.record(id))) !== undefined, logger)
+    blobs.#sweeper = setInterval(() => blobs.#uploads.dropIdle(), SWEEP_EVERY_MS)
     blobs.#sweeper.unref()
     return blobs
   }
@@ -262,7 +123,7 @@ export class BlobStore {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#sweeper)
-    await Promise.all([...this.#uploads.keys()].map((id) => this.abortUpload(id)))
+    await this.#uploads.abortAll()
     await this.#files.close()
   }
 
@@ -271,113 +132,31 @@ export class BlobStore {
     return { dir, file: join(dir, `${id}.blob`) }
   }
 
-  /**
-   * A blob file with no record: left by a crash after an import's rename and before its record, or after a removal's
-   * record delete and before its unlink. Nothing can ever read it.
-   */
-  async #removeOrphans(): Promise<void> {
-    for (const shard of await readdir(this.#root)) {
-      if (!SHARD_PATTERN.test(shard)) continue
-      let names: string[]
-      try {
-        names = await readdir(join(this.#root, shard))
-      } catch {
-        continue
-      }
-      for (const name of names) {
-        const id = BLOB_FILE_PATTERN.exec(name)?.[1]
-        if (id === undefined || id.slice(0, 2) !== shard) continue
-        if ((await this.#store.db.get(BlobKeys.record(id))) !== undefined) continue
-        this.#log.info({ blob: id.slice(0, 8) }, 'removing a blob file no record names')
-        await unlink(join(this.#root, shard, name)).catch(() => {})
-      }
-    }
-  }
-
   #checkOpen(): void {
     if (this.#closed) throw new HearthError('NOT_RUNNING', 'the blob store is closed')
   }
 
-  // ---- making blobs: uploads and imports ----
+  // ---- making blobs: uploads and imports (blob-uploads.ts) ----
 
   /** Starts an upload of `declaredSize` bytes of a file for `conversation`. */
-  async beginUpload(conversation: string, declaredSize: number): Promise<string> {
+  beginUpload(conversation: string, declaredSize: number): Promise<string> {
     this.#checkOpen()
-    checkConversation(conversation)
-    checkRange(declaredSize, 'declared size', MAX_BLOB_PLAIN)
-    this.#dropIdleUploads()
-    if (this.#uploads.size >= this.#maxUploads) {
-      throw new HearthError('RATE_LIMITED', `at most ${this.#maxUploads} files can be uploading at once`)
-    }
-    const id = randomBytes(16).toString('hex')
-    const path = join(this.#tmp, `${id}.part`)
-    let file: FileHandle
-    try {
-      file = await open(path, 'wx', 0o600)
-    } catch (err) {
-      throw diskError(err, 'creating an upload file')
-    }
-    this.#uploads.set(id, {
-      id,
-      conversation,
-      declaredSize,
-      encryptor: new BlobEncryptor(),
-      file,
-      path,
-      written: 0,
-      lastActivity: this.#now(),
-      tail: Promise.resolve(),
-      busy: 0,
-      closed: false,
-    })
-    return id
+    return this.#uploads.begin(conversation, declaredSize)
   }
 
   /** Encrypts and writes the next bytes of an upload. Returns the file bytes received so far. */
   appendUpload(uploadId: string, bytes: Uint8Array): Promise<number> {
-    if (!(bytes instanceof Uint8Array)) return Promise.reject(new HearthError('INVALID_INPUT', 'upload bytes must be a Uint8Array'))
-    return this.#onUpload(uploadId, async (upload) => {
-      if (upload.encryptor.size + bytes.length > upload.declaredSize) {
-        throw new HearthError('INVALID_INPUT', `the file has more bytes than the ${upload.declaredSize} declared`)
-      }
-      for (const chunk of upload.encryptor.push(bytes)) await this.#writeUploadChunk(upload, chunk)
-      return upload.encryptor.size
-    })
+    return this.#uploads.append(uploadId, bytes)
   }
 
   /** Seals the rest, makes the file durable under its id and records it complete. */
   finishUpload(uploadId: string): Promise<BlobRef> {
-    return this.#onUpload(uploadId, async (upload) => {
-      if (upload.encryptor.size !== upload.declaredSize) {
-        throw new HearthError('INVALID_INPUT', `the file has ${upload.encryptor.size} bytes, not the ${upload.declaredSize} declared`)
-      }
-      const steps = upload.encryptor.finish()
-      let sealed: SealedBlob | undefined
-      while (sealed === undefined) {
-        const step = steps.next()
-        if (step.done === true) sealed = step.value
-        else await this.#writeUploadChunk(upload, step.value)
-      }
-      try {
-        await upload.file.datasync()
-      } catch (err) {
-        throw diskError(err, 'syncing an upload')
-      }
-      await this.#closeUpload(upload, false)
-      return this.#commitUpload(upload, sealed)
-    }, true)
+    return this.#uploads.finish(uploadId)
   }
 
   /** Drops an upload and its temp file; unknown ids are ignored (it may have expired). */
-  async abortUpload(uploadId: string): Promise<void> {
-    const upload = typeof uploadId === 'string' ? this.#uploads.get(uploadId) : undefined
-    if (upload === undefined) return
-    this.#uploads.delete(uploadId)
-    // After whatever is running on it.
-    await upload.tail.then(
-      () => this.#closeUpload(upload, true),
-      () => this.#closeUpload(upload, true),
-    )
+  abortUpload(uploadId: string): Promise<void> {
+    return this.#uploads.abort(uploadId)
   }
 
   /** Streams a file into a new blob: the upload path in one call. Refuses if the bytes are not `declaredSize`. */
@@ -402,47 +181,8 @@ export class BlobStore {
     }
   }
 
-  #onUpload<T>(uploadId: string, task: (upload: Upload) => Promise<T>, last = false): Promise<T> {
-    if (typeof uploadId !== 'string' || !UPLOAD_ID_PATTERN.test(uploadId)) {
-      return Promise.reject(new HearthError('INVALID_INPUT', 'an upload id is 32 lowercase hex digits'))
-    }
-    const upload = this.#uploads.get(uploadId)
-    if (upload === undefined) return Promise.reject(new HearthError('NOT_FOUND', 'no such upload (finished, aborted, or idle too long)'))
-    if (last) this.#uploads.delete(uploadId)
-    upload.busy++
-    const run = async (): Promise<T> => {
-      if (upload.closed) throw new HearthError('NOT_FOUND', 'the upload was aborted')
-      try {
-        return await task(upload)
-      } catch (err) {
-        // A failed step leaves the encryptor mid-stream: the upload cannot continue.
-        this.#uploads.delete(upload.id)
-        await this.#closeUpload(upload, true)
-        throw diskError(err, 'writing an upload')
-      } finally {
-        upload.busy--
-        upload.lastActivity = this.#now()
-      }
-    }
-    const result = upload.tail.then(run, run)
-    upload.tail = result.catch(() => {})
-    return result
-  }
-
-  async #writeUploadChunk(upload: Upload, chunk: SealedChunk): Promise<void> {
-    await writeFully(upload.file, chunk.cipher, chunk.index * CHUNK_CIPHER_BYTES)
-    upload.written += chunk.cipher.length
-  }
-
-  async #closeUpload(upload: Upload, unlinkFile: boolean): Promise<void> {
-    if (!upload.closed) {
-      upload.closed = true
-      await upload.file.close().catch(() => {})
-    }
-    if (unlinkFile) await unlink(upload.path).catch(() => {})
-  }
-
-  async #commitUpload(upload: Upload, sealed: SealedBlob): Promise<BlobRef> {
+  /** An upload's sealed file becomes the blob `sealed.id`: renamed into place, synced, recorded complete. */
+  async #commitUpload(upload: { path: string; conversation: string }, sealed: SealedBlob): Promise<BlobRef> {
     const id = toHex(sealed.id)
     const { dir, file } = this.#pathOf(id)
     try {
@@ -459,16 +199,6 @@ export class BlobStore {
     await this.#blobs.run(id, () => this.#records.put(record, [{ type: 'put', key: BlobKeys.hashList(id), value: sealed.hashList }], true))
     this.#remember(id, sealed.hashList)
     return { id, key: sealed.key, size: sealed.size, padded: sealed.padded, chunks: record.chunks }
-  }
-
-  #dropIdleUploads(): void {
-    const cutoff = this.#now() - this.#uploadIdleMs
-    for (const upload of this.#uploads.values()) {
-      if (upload.busy === 0 && upload.lastActivity < cutoff) {
-        this.#log.info({ upload: upload.id.slice(0, 8) }, 'dropping an idle upload')
-        void this.abortUpload(upload.id)
-      }
-    }
   }
 
   // ---- receiving blobs ----

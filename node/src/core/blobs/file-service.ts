@@ -55,6 +55,8 @@ export interface FileServiceDeps {
   settings(): FileSettings
   /** The conversation's relays: fetch sources, and where our files go for members who are away. */
   relays: RelayFiles
+  /** Tells the UI the conversation changed (its files were cleared). */
+  emitConversation(conversation: ConversationId): void
 }
 
 /**
@@ -124,12 +126,26 @@ export class FileService {
 
   // ------------------------------------------------------------------------------------------------------ sending
 
+  /** Starts sending a file: its bytes follow with `append`, and `send` names it. */
+  async begin(conversation: ConversationId, name: string, size: number): Promise<{ uploadId: string }> {
+    this.kernel.runtime(conversation)
+    return { uploadId: await this.uploads.begin(conversation, name, size) }
+  }
+
+  async append(uploadId: string, data: Uint8Array): Promise<{ received: number }> {
+    return { received: await this.uploads.append(uploadId, data) }
+  }
+
+  abort(uploadId: string): Promise<void> {
+    return this.uploads.abort(uploadId)
+  }
+
   /** A message with files (and a caption, perhaps empty): every upload must be complete. */
   async send(
     conversation: ConversationId,
     body: string,
     attachments: ReadonlyArray<{ uploadId: string; kind: 'image' | 'file'; width?: number | undefined; height?: number | undefined; thumbhash?: string | undefined }>,
-    options: { replyTo?: MessageId | undefined; mentions?: string[] | undefined },
+    options: { replyTo?: string | undefined; mentions?: string[] | undefined } = {},
   ): Promise<MessageView> {
     if (new Set(attachments.map((a) => a.uploadId)).size !== attachments.length) throw new HearthError('INVALID_INPUT', 'the same file is attached twice')
     const uploads = attachments.map((a) => this.uploads.complete(a.uploadId, conversation))
@@ -163,7 +179,7 @@ export class FileService {
       })
     }
     try {
-      const view = await this.deps.send(conversation, { kind: 'media', body, files, replyTo: options.replyTo, mentions: options.mentions })
+      const view = await this.deps.send(conversation, { kind: 'media', body, files, replyTo: options.replyTo as MessageId | undefined, mentions: options.mentions })
       const rt = this.kernel.runtime(conversation)
       for (const [index, file] of files.entries()) {
         const entry = { conversation, blob: file.blob, message: view.id as MessageId, index, gone: false, own: true }
@@ -178,6 +194,19 @@ export class FileService {
   }
 
   // ---------------------------------------------------------------------------------------------------- receiving
+
+  /** Files of messages that arrive start downloading (within the person's sizes), whatever path brought them. */
+  follow(): () => void {
+    return this.kernel.events.on('message.added', ({ conversation, message }) => {
+      if (message.mine || message.attachments === undefined || message.withdrawn) return
+      const rt = this.kernel.conversations.get(conversation)
+      if (rt === undefined) return
+      drop(
+        this.kernel.store.getMessage(conversation, message.id as MessageId).then((row) => (row === undefined ? undefined : this.arrived(rt, row))),
+        (err) => this.kernel.log.warn({ err }, 'starting a file download failed'),
+      )
+    })
+  }
 
   /** A message with files arrived or was materialised: registers them and starts the downloads that go by themselves. */
   async arrived(rt: ConversationRuntime, row: MessageRow): Promise<void> {
@@ -228,15 +257,15 @@ export class FileService {
   }
 
   /** The person asked for the file (a click, or Retry after a failure). */
-  async download(conversation: ConversationId, message: MessageId, index: number): Promise<void> {
-    const { placed } = await this.locate(conversation, message, index)
-    await this.index.put({ conversation, blob: placed.file.blob, message, index, gone: false })
+  async download(conversation: ConversationId, message: string, index: number): Promise<void> {
+    const { placed } = await this.locate(conversation, message as MessageId, index)
+    await this.index.put({ conversation, blob: placed.file.blob, message: placed.message, index, gone: false })
     this.startDownload(placed)
   }
 
   /** Stops a download; what was verified stays, and a later download resumes from there. */
-  async cancel(conversation: ConversationId, message: MessageId, index: number): Promise<void> {
-    const { placed } = await this.locate(conversation, message, index)
+  async cancel(conversation: ConversationId, message: string, index: number): Promise<void> {
+    const { placed } = await this.locate(conversation, message as MessageId, index)
     const entry = await this.index.get(conversation, placed.file.blob)
     if (entry !== undefined) await this.index.put({ ...entry, paused: true })
     const job = this.jobs.get(placed.file.blob)
@@ -357,8 +386,8 @@ export class FileService {
   }
 
   /** Decrypted bytes of a complete file. */
-  async read(conversation: ConversationId, message: MessageId, index: number, offset: number, length: number): Promise<{ data: string; size: number; mime: string }> {
-    const { placed } = await this.locate(conversation, message, index)
+  async read(conversation: ConversationId, message: string, index: number, offset: number, length: number): Promise<{ data: string; size: number; mime: string }> {
+    const { placed } = await this.locate(conversation, message as MessageId, index)
     const { file } = placed
     const record = await this.store.get(file.blob)
     if (!record?.complete) throw new HearthError('NOT_FOUND', `“${file.name}” is not on this device yet`)
@@ -369,8 +398,8 @@ export class FileService {
   }
 
   /** Writes a complete file to a path the person chose (never opened or run here). */
-  async save(conversation: ConversationId, message: MessageId, index: number, path: string): Promise<void> {
-    const { placed } = await this.locate(conversation, message, index)
+  async save(conversation: ConversationId, message: string, index: number, path: string): Promise<void> {
+    const { placed } = await this.locate(conversation, message as MessageId, index)
     const { file } = placed
     const record = await this.store.get(file.blob)
     if (!record?.complete) throw new HearthError('NOT_FOUND', `“${file.name}” is not on this device yet`)
@@ -388,6 +417,7 @@ export class FileService {
 
   /** Removes a conversation's files from this device; its messages stay and show them as removed. */
   async clear(conversation: ConversationId): Promise<void> {
+    this.kernel.runtime(conversation)
     for (const [blob, placed] of this.placed) {
       if (placed.conversation !== conversation) continue
       this.jobs.get(blob)?.abort.abort()
@@ -395,6 +425,7 @@ export class FileService {
     }
     for await (const entry of this.index.list(conversation)) if (!entry.gone) await this.index.put({ ...entry, gone: true })
     await this.store.removeConversation(conversation)
+    this.deps.emitConversation(conversation)
   }
 
   /**
