@@ -15,6 +15,14 @@ export function generateRecoveryPhrase(): { phrase: string; entropy: Uint8Array 
   return { phrase: entropyToMnemonic(entropy, wordlist), entropy }
 }
 
+/** The 24 words for these 32 bytes: how a device that kept the entropy shows its phrase again. */
+export function phraseFromEntropy(entropy: Uint8Array): string {
+  if (entropy.length !== RECOVERY_ENTROPY_LENGTH) {
+    throw new HearthError('INVALID_INPUT', 'recovery entropy must be 32 bytes')
+  }
+  return entropyToMnemonic(entropy, wordlist)
+}
+
 /**
  * Accepts what a person types back: any whitespace, any case. Only 24-word phrases are Hearth phrases; a shorter
  * valid BIP-39 phrase (from a wallet, say) would quietly restore a different, weaker account.

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { passphraseKeyProvider } from '../../common/crypto/keystore.js'
+import { accountSeedFromEntropy, entropyFromPhrase } from '../../common/crypto/recovery.js'
+import { encodeCbor } from '../../common/wire/cbor.js'
 import { HearthError } from '../../common/errors.js'
 import { toBase64Url, toHex, utf8 } from '../../common/util/bytes.js'
 import { decodeDeviceCert } from './device-cert.js'
@@ -11,7 +13,9 @@ import {
   createIdentity,
   IDENTITY_FILE,
   identityExists,
+  identityForNewDevice,
   loadIdentity,
+  recoveryPhraseOf,
   restoreIdentity,
   saveIdentity,
   validateDisplayName,
@@ -144,6 +148,7 @@ describe('identity', () => {
       peerKey: privateKeyToProtobuf(identity.peerKey),
       peerKeySeed: privateKeyToProtobuf(identity.peerKey).subarray(4, 36),
       displayName: utf8(NAME),
+      recoveryEntropy: identity.entropy!,
     }
     for (const [what, secret] of Object.entries(secrets)) {
       for (const form of [secret, utf8(toHex(secret)), utf8(toBase64Url(secret)), utf8(Buffer.from(secret).toString('base64'))]) {
@@ -193,5 +198,78 @@ describe('identity', () => {
       expect(() => validateDisplayName(bad)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
     }
     expect(await rejectionCode(createIdentity('   ', T))).toBe('INVALID_INPUT')
+  })
+
+  it('keeps the recovery entropy: the phrase can be shown again after save → load', async () => {
+    expect(identity.entropy).toEqual(entropyFromPhrase(phrase))
+    expect(recoveryPhraseOf(identity)).toBe(phrase)
+    const loaded = await loadIdentity(dir, provider)
+    expect(loaded.entropy).toEqual(identity.entropy)
+    expect(recoveryPhraseOf(loaded)).toBe(phrase)
+    // a restored device keeps it too, whatever case and spacing the phrase was typed in
+    const restored = await restoreIdentity('Zoë again', phrase.toUpperCase(), T)
+    expect(recoveryPhraseOf(restored)).toBe(phrase)
+  })
+
+  it('a new device of an existing account, with and without the entropy, round-trips through the file', async () => {
+    const entropy = entropyFromPhrase(phrase)
+    const accountSeed = accountSeedFromEntropy(entropy)
+    const withEntropy = await identityForNewDevice({ accountSeed, entropy }, 'Laptop', T + 5)
+    const without = await identityForNewDevice({ accountSeed }, 'Phone', T + 6)
+    for (const [made, kept] of [[withEntropy, entropy], [without, undefined]] as const) {
+      expect(made.account).toBe(identity.account)
+      expect(made.deviceId).not.toBe(identity.deviceId)
+      expect(made.dbKey).not.toEqual(identity.dbKey)
+      const d = await freshDir()
+      await saveIdentity(d, made, provider)
+      const loaded = await loadIdentity(d, provider)
+      expect(loaded.account).toBe(identity.account)
+      expect(loaded.deviceId).toBe(made.deviceId)
+      expect(loaded.entropy).toEqual(kept)
+      expect('entropy' in loaded).toBe(kept !== undefined)
+    }
+    expect(withEntropy.deviceId).not.toBe(without.deviceId)
+    expect(recoveryPhraseOf(without)).toBeUndefined()
+    // entropy of another account is refused rather than stored beside the wrong key
+    const other = (await createIdentity('Other', T)).identity
+    expect(await rejectionCode(identityForNewDevice({ accountSeed, entropy: other.entropy! }, 'x', T))).toBe('INVALID_INPUT')
+  })
+
+  it('an identity file written before the phrase was kept (no `e`) loads, with no phrase to show', async () => {
+    const old = await freshDir()
+    const plain = encodeCbor({
+      v: 1,
+      a: identity.accountKey.seed,
+      d: identity.deviceKey.seed,
+      x: identity.dhKey.secretKey,
+      p: privateKeyToProtobuf(identity.peerKey),
+      k: identity.dbKey,
+      n: identity.displayName,
+      t: identity.cert.createdAt,
+    })
+    await writeFile(join(old, IDENTITY_FILE), await provider.wrap(plain))
+    const loaded = await loadIdentity(old, provider)
+    expect(loaded.account).toBe(identity.account)
+    expect(loaded.deviceId).toBe(identity.deviceId)
+    expect(loaded.entropy).toBeUndefined()
+    expect(recoveryPhraseOf(loaded)).toBeUndefined()
+  })
+
+  it('a file whose entropy does not match its account key, or is the wrong length, → MALFORMED', async () => {
+    const base = {
+      v: 1,
+      a: identity.accountKey.seed,
+      d: identity.deviceKey.seed,
+      x: identity.dhKey.secretKey,
+      p: privateKeyToProtobuf(identity.peerKey),
+      k: identity.dbKey,
+      n: identity.displayName,
+      t: identity.cert.createdAt,
+    }
+    const odd = await freshDir()
+    for (const e of [new Uint8Array(32).fill(7), identity.entropy!.subarray(0, 31)]) {
+      await writeFile(join(odd, IDENTITY_FILE), await provider.wrap(encodeCbor({ ...base, e })))
+      expect(await rejectionCode(loadIdentity(odd, provider))).toBe('MALFORMED')
+    }
   })
 })

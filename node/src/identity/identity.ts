@@ -8,10 +8,17 @@ import { z } from 'zod'
 import { generateSigningKeyPair, signingKeyPairFromSeed, type SigningKeyPair } from '../../common/crypto/ed25519.js'
 import type { KeyProvider } from '../../common/crypto/keystore.js'
 import { randomBytes } from '../../common/crypto/random.js'
-import { accountSeedFromEntropy, entropyFromPhrase, generateRecoveryPhrase } from '../../common/crypto/recovery.js'
+import {
+  accountSeedFromEntropy,
+  entropyFromPhrase,
+  generateRecoveryPhrase,
+  phraseFromEntropy,
+  RECOVERY_ENTROPY_LENGTH,
+} from '../../common/crypto/recovery.js'
 import { dhKeyPairFromSecret, generateDhKeyPair, type DhKeyPair } from '../../common/crypto/x25519.js'
 import { HearthError } from '../../common/errors.js'
 import { atomicWriteFile } from '../../common/util/atomic-file.js'
+import { equalBytes } from '../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../common/wire/cbor.js'
 import { bytes, parseWire, uint } from '../../common/wire/schema.js'
 import { accountIdOf, deviceIdOf, type AccountId, type DeviceId } from '../ids.js'
@@ -33,6 +40,11 @@ export interface Identity {
   dbKey: Uint8Array
   displayName: string
   cert: DeviceCert
+  /**
+   * The 32 bytes of recovery entropy the account key comes from, kept so the recovery phrase can be shown again.
+   * Absent on devices set up before the phrase was kept: those cannot show it (the account key is a one-way HKDF of it).
+   */
+  entropy?: Uint8Array
 }
 
 export const IDENTITY_FILE = 'identity.hks'
@@ -52,6 +64,7 @@ async function assemble(parts: {
   dbKey: Uint8Array
   displayName: string
   createdAt: number
+  entropy?: Uint8Array | undefined
 }): Promise<Identity> {
   const accountKey = signingKeyPairFromSeed(parts.accountSeed)
   const deviceKey = signingKeyPairFromSeed(parts.deviceSeed)
@@ -69,6 +82,7 @@ async function assemble(parts: {
     dbKey: parts.dbKey,
     displayName: parts.displayName,
     cert,
+    ...(parts.entropy === undefined ? {} : { entropy: parts.entropy }),
   }
 }
 
@@ -89,28 +103,50 @@ function certificateFor(
   })
 }
 
-/** A new device of the account with this seed: fresh device, X25519, network and database keys. */
-async function newDevice(accountSeed: Uint8Array, displayName: string, now: number): Promise<Identity> {
+/**
+ * A new device of an existing account: fresh device, X25519, network and database keys under the account key from
+ * `accountSeed`. With `entropy` (the recovery phrase's bytes) the device keeps it so the phrase can be shown again; it
+ * must be the entropy that seed comes from, or the phrase shown later would restore a different account.
+ */
+export async function identityForNewDevice(
+  input: { accountSeed: Uint8Array; entropy?: Uint8Array },
+  displayName: string,
+  now: number,
+): Promise<Identity> {
+  if (input.entropy !== undefined) checkEntropyMatches(input.entropy, input.accountSeed)
   return assemble({
-    accountSeed,
+    accountSeed: input.accountSeed,
     deviceSeed: generateSigningKeyPair().seed,
     dhSecret: generateDhKeyPair().secretKey,
     peerKey: await generateKeyPair('Ed25519'),
     dbKey: randomBytes(32),
     displayName: validateDisplayName(displayName),
     createdAt: now,
+    entropy: input.entropy,
   })
 }
 
-/** A new account and device. The recovery phrase is returned once and never stored. */
+function checkEntropyMatches(entropy: Uint8Array, accountSeed: Uint8Array): void {
+  if (!equalBytes(accountSeedFromEntropy(entropy), accountSeed)) {
+    throw new HearthError('INVALID_INPUT', 'the recovery entropy does not belong to this account')
+  }
+}
+
+/** A new account and device. The recovery phrase is returned once; its entropy is kept in the identity file. */
 export async function createIdentity(displayName: string, now: number): Promise<{ identity: Identity; recoveryPhrase: string }> {
   const { phrase, entropy } = generateRecoveryPhrase()
-  return { identity: await newDevice(accountSeedFromEntropy(entropy), displayName, now), recoveryPhrase: phrase }
+  return { identity: await identityForNewDevice({ accountSeed: accountSeedFromEntropy(entropy), entropy }, displayName, now), recoveryPhrase: phrase }
 }
 
 /** The same account on a fresh data directory: a new device, network key and database key. */
 export async function restoreIdentity(displayName: string, phrase: string, now: number): Promise<Identity> {
-  return newDevice(accountSeedFromEntropy(entropyFromPhrase(phrase)), displayName, now)
+  const entropy = entropyFromPhrase(phrase)
+  return identityForNewDevice({ accountSeed: accountSeedFromEntropy(entropy), entropy }, displayName, now)
+}
+
+/** The recovery phrase of this identity's account, or undefined where the device was set up before it was kept. */
+export function recoveryPhraseOf(identity: Identity): string | undefined {
+  return identity.entropy === undefined ? undefined : phraseFromEntropy(identity.entropy)
 }
 
 /**
@@ -131,6 +167,8 @@ const storedSchema = z.object({
   k: bytes(32),
   n: z.string(),
   t: uint,
+  // Added within version 1: files written before the phrase was kept have no `e` and load as before.
+  e: bytes(RECOVERY_ENTROPY_LENGTH).optional(),
 })
 
 export function identityExists(dataDir: string): boolean {
@@ -147,6 +185,7 @@ export async function saveIdentity(dataDir: string, identity: Identity, provider
     k: identity.dbKey,
     n: identity.displayName,
     t: identity.cert.createdAt,
+    ...(identity.entropy === undefined ? {} : { e: identity.entropy }),
   })
   await atomicWriteFile(join(dataDir, IDENTITY_FILE), await provider.wrap(plain))
 }
@@ -160,6 +199,9 @@ export async function loadIdentity(dataDir: string, provider: KeyProvider): Prom
   }
   const plain = await provider.unwrap(blob)
   const stored = parseWire(storedSchema, decodeCbor(plain, 4096, 'identity'), 'identity')
+  if (stored.e !== undefined && !equalBytes(accountSeedFromEntropy(stored.e), stored.a)) {
+    throw new HearthError('MALFORMED', 'identity file: the recovery entropy does not match the account key')
+  }
   return assemble({
     accountSeed: stored.a,
     deviceSeed: stored.d,
@@ -168,5 +210,6 @@ export async function loadIdentity(dataDir: string, provider: KeyProvider): Prom
     dbKey: stored.k,
     displayName: stored.n,
     createdAt: stored.t,
+    entropy: stored.e,
   })
 }
