@@ -35,6 +35,10 @@ export const ErrorCodes = [
   'INVITE_REVOKED',
   'INVITE_USED',
   'INVITE_INVALID',
+  // linking a device to the account (identity/link-code.ts, core/devices/pair-protocol.ts)
+  'LINK_INVALID',
+  'LINK_EXPIRED',
+  'LINK_CANCELLED',
   'UNREACHABLE',
   // storage and lifecycle
   'CORRUPT_DATA',

@@ -21,7 +21,8 @@ export const MAX_LOCATOR_BYTES = 96
 /** Anything longer than this cannot be a short invite; refused before any work. */
 const MAX_SHORT_TEXT = 400
 
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+/** The 32 symbols (Crockford base32); link codes (identity/link-code.ts) use the same. */
+export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 const VALUE = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]))
 for (const [alias, to] of [['I', '1'], ['L', '1'], ['O', '0']] as const) VALUE.set(alias, VALUE.get(to)!)
 
@@ -89,7 +90,7 @@ export function secretFromBytes(b: Uint8Array): string {
 }
 
 /** Validates symbols and strips the check symbol; a wrong one is a typo. */
-function checked(text: string): string {
+export function checked(text: string): string {
   if (text.length < 2) throw typo()
   const values: number[] = []
   for (const c of text) {
@@ -104,7 +105,7 @@ function checked(text: string): string {
     .join('')
 }
 
-function withCheck(symbols: string): string {
+export function withCheck(symbols: string): string {
   const values = [...symbols].map((c) => VALUE.get(c)!)
   // The check c makes the weighted sum zero: weight(0)·c ⊕ S = 0 with weight(0) = 1, so c = S.
   return symbols + ALPHABET[checkValue([...values, 0])]!
@@ -137,7 +138,7 @@ function checkValue(values: number[]): number {
   return sum
 }
 
-function bytesToSymbols(b: Uint8Array): string {
+export function bytesToSymbols(b: Uint8Array): string {
   let out = ''
   let acc = 0
   let bits = 0
@@ -155,7 +156,7 @@ function bytesToSymbols(b: Uint8Array): string {
 }
 
 /** The bytes back, or null when the symbols cannot be an encoding (non-zero padding bits: a typo in the last one). */
-function symbolsToBytes(symbols: string): Uint8Array | null {
+export function symbolsToBytes(symbols: string): Uint8Array | null {
   const out: number[] = []
   let acc = 0
   let bits = 0
