@@ -26,6 +26,12 @@ export const Labels = {
   mailboxId: 'hearth/v1/mailbox-id',
   mailboxRequest: 'hearth/v1/mailbox-request',
   mailboxReaderTag: 'hearth/v1/mailbox-reader-tag',
+  // Linking a device (crypto/pairing.ts): the transcript's prefix and the box's associated data, then one key each.
+  pair: 'hearth/v1/pair',
+  pairProofE: 'hearth/v1/pair-proof-e',
+  pairProofN: 'hearth/v1/pair-proof-n',
+  pairSas: 'hearth/v1/pair-sas',
+  pairBox: 'hearth/v1/pair-box',
 } as const
 
 export type Label = (typeof Labels)[keyof typeof Labels]

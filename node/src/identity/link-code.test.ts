@@ -1,8 +1,9 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { pairSecretBytes } from '../../common/crypto/pairing.js'
 import { HearthError } from '../../common/errors.js'
-import { formatShortInvite, pickLocator, secretFromBytes } from '../conversation/short-invite.js'
+import { formatShortInvite, pickLocator, secretFromBytes, symbolsToBytes } from '../conversation/short-invite.js'
 import { formatLinkCode, groupLinkForReading, LINK_PREFIX, looksLikeLinkCode, newLinkSecret, parseLinkCode, type LinkCode } from './link-code.js'
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
@@ -112,6 +113,17 @@ describe('link codes', () => {
         } catch (err) {
           expect((err as HearthError).code).toBe('LINK_INVALID')
         }
+      }),
+    )
+  })
+
+  it('decode to the 95 bits they were made from, as the pairing crypto reads them', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 12, maxLength: 12 }), (seed) => {
+        const secret = secretFromBytes(seed)
+        const bits95 = Uint8Array.from(seed, (b, i) => (i === 11 ? b & 0xfe : b))
+        expect(pairSecretBytes(secret)).toEqual(bits95)
+        expect(symbolsToBytes(`${secret}0`)).toEqual(bits95)
       }),
     )
   })
