@@ -29,7 +29,8 @@ export type { EpochState, InviteState, LogState, MemberState, RemovalState } fro
  */
 export const MAX_CLOCK_SKEW_MS = 60_000
 
-type Strong = { kind: 'remove' | 'demote'; target: AccountId }
+/** A removal, demotion or device revocation: decided by seniority before anything else, voiding what it concurs with. */
+type Strong = { kind: 'remove' | 'demote'; target: AccountId } | { kind: 'revoke'; target: AccountId; device: DeviceId }
 
 interface Judged {
   graph: OpGraph
@@ -94,6 +95,9 @@ function judge(graph: OpGraph): Judged {
     if (problem === undefined && op.body.type === 'role' && op.body.role === 'member' && causal.members.get(op.body.account)?.role === 'admin') {
       strong = { kind: 'demote', target: op.body.account }
     }
+    if (problem === undefined && op.body.type === 'revoke-device' && causal.members.get(op.author.account)?.devices.has(op.body.device) === true) {
+      strong = { kind: 'revoke', target: op.author.account, device: op.body.device }
+    }
     judged.strong.push(strong)
     if (childrenLeft.has(i)) {
       const next = cloneState(causal)
@@ -109,6 +113,34 @@ function structuralProblem(op: MembershipOp, root: MembershipOp, parents: Member
   if (op.body.type === 'create') return 'a second create operation'
   for (const p of parents) if (op.hlc <= p.hlc) return 'clock is not after its parents'
   return undefined
+}
+
+/**
+ * When each device was first admitted in a set of operations (its position): of two devices of one account revoking
+ * each other concurrently, the one that was there first stays, whatever clocks or parents the other chose.
+ */
+function deviceSeniority(judged: Judged, positions: number[]): Map<DeviceId, number> {
+  const { order } = judged.graph
+  const since = new Map<DeviceId, number>([[order[0]!.author.device, 0]])
+  for (const i of positions) {
+    if (i === 0 || judged.unauthorized[i] !== undefined) continue
+    const body = order[i]!.body
+    const admitted = body.type === 'add' ? body.certs.map((c) => c.device) : body.type === 'add-device' ? [body.cert.device] : []
+    for (const d of admitted) if (!since.has(d)) since.set(d, i)
+  }
+  return since
+}
+
+/** Whether the decided strong operation `s` strikes the author of `op` (voids it when concurrent). */
+function strikes(s: Strong, op: MembershipOp): boolean {
+  switch (s.kind) {
+    case 'remove':
+      return s.target === op.author.account
+    case 'demote':
+      return s.target === op.author.account && needsAdmin(op)
+    case 'revoke':
+      return s.device === op.author.device
+  }
 }
 
 /** Seniority of each admin in a set of operations: [depth in the chain of grants, position of the first grant]. */
@@ -139,33 +171,44 @@ function resolve(judged: Judged, positions: number[], full: boolean): LogState {
   const inSet = new Uint8Array(order.length)
   for (const i of positions) inSet[i] = 1
   const rank = ranks(judged, positions)
-  const seniority = (i: number): [number, number] => rank.get(order[i]!.author.account) ?? [Number.MAX_SAFE_INTEGER, i]
+  const since = deviceSeniority(judged, positions)
+  const seniority = (i: number): [number, number, number] => {
+    const [depth, first] = rank.get(order[i]!.author.account) ?? [Number.MAX_SAFE_INTEGER, i]
+    return [depth, first, since.get(order[i]!.author.device) ?? i]
+  }
   /** Removals and demotions decided and then failed in order, with why: decided again without them. */
   const setAside = new Map<number, string>()
   for (;;) {
     const candidates = positions
       .filter((i) => strong[i] !== undefined && !setAside.has(i))
       .sort((a, b) => {
-        const [da, ia] = seniority(a)
-        const [db, ib] = seniority(b)
-        return da - db || ia - ib || a - b
+        const [da, ia, sa] = seniority(a)
+        const [db, ib, sb] = seniority(b)
+        return da - db || ia - ib || sa - sb || a - b
       })
     const decided: number[] = []
     for (const d of candidates) {
-      const author = order[d]!.author.account
-      const target = strong[d]!.target
-      const struck = decided.some((e) => strong[e]!.target === author && graph.concurrent(e, d))
-      const shielded = decided.some((e) => order[e]!.author.account === target && graph.concurrent(e, d))
+      const mine = strong[d]!
+      const struck = decided.some((e) => strikes(strong[e]!, order[d]!) && graph.concurrent(e, d))
+      // The target already acted concurrently (an account's removal or demotion of someone; a device's revocation of
+      // another): of two who act against each other, the senior one stays.
+      const shielded = decided.some((e) => {
+        if (!graph.concurrent(e, d)) return false
+        const theirs = strong[e]!
+        if (mine.kind === 'revoke') return theirs.kind === 'revoke' && order[e]!.author.device === mine.device
+        return theirs.kind !== 'revoke' && order[e]!.author.account === mine.target
+      })
       if (!struck && !shielded) decided.push(d)
     }
     const decidedSet = new Set(decided)
     const voided = new Map<number, string>()
     for (const e of decided) {
-      const { kind, target } = strong[e]!
-      for (const y of judged.byAuthor.get(target) ?? []) {
-        if (inSet[y] === 0 || !graph.concurrent(e, y)) continue
-        if (kind === 'remove') voided.set(y, 'author was removed concurrently')
-        else if (needsAdmin(order[y]!) && !voided.has(y)) voided.set(y, 'author was demoted concurrently')
+      const s = strong[e]!
+      for (const y of judged.byAuthor.get(s.target) ?? []) {
+        if (inSet[y] === 0 || !graph.concurrent(e, y) || !strikes(s, order[y]!)) continue
+        if (s.kind === 'remove') voided.set(y, 'author was removed concurrently')
+        else if (s.kind === 'revoke') voided.set(y, 'author device was revoked concurrently')
+        else if (!voided.has(y)) voided.set(y, 'author was demoted concurrently')
       }
     }
 
@@ -213,6 +256,8 @@ export function memberDevices(state: LogState): Map<DeviceId, DeviceCert> {
 export function mayWrite(state: LogState, epoch: EpochId, device: DeviceId, seq: number, account: AccountId): boolean {
   const e = state.epochs.get(epoch)
   if (e === undefined || !e.devices.has(device)) return false
+  const revoked = state.revokedDevices.get(device)
+  if (revoked !== undefined && seq > (revoked[`${epoch}/${device}`] ?? 0)) return false
   const removal = state.removed.get(account)
   if (removal === undefined) return true
   return seq <= (removal.cutoffs[`${epoch}/${device}`] ?? 0)

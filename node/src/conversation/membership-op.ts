@@ -60,6 +60,22 @@ export type OpBody =
    * it; the remaining admins rotate (membership-log.ts `needsRotation`).
    */
   | { type: 'leave'; cutoffs: Record<string, number> }
+  /**
+   * Another device of the author's own account joins (any member, for its own account only): the account key signed
+   * `cert`; `seals` give it the secret of every epoch the author holds, so it reads the history the author reads.
+   */
+  | { type: 'add-device'; cert: DeviceCert; seals: EpochSeal[] }
+  /**
+   * One of the author's own account's other devices is revoked: its envelopes count only up to `cutoffs` and `epoch`,
+   * sealed to every remaining member device, is one it never learns.
+   */
+  | { type: 'revoke-device'; device: DeviceId; cutoffs: Record<string, number>; epoch: NewEpoch }
+
+/** An epoch secret sealed to the device an `add-device` admits. */
+export interface EpochSeal {
+  epoch: EpochId
+  box: Uint8Array
+}
 
 export interface MembershipOp {
   hash: OpHash
@@ -74,6 +90,8 @@ export interface MembershipOp {
 
 /** Parents one operation may name; more heads than this are merged first (`merge` operations). */
 export const MAX_PARENTS = 64
+/** Epoch secrets one `add-device` may carry: the conversation's whole history of epochs (LIMITS.md). */
+export const MAX_EPOCH_SEALS = 1024
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 const sealSchema = z.strictObject({ d: hex(64), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })
@@ -113,6 +131,12 @@ const bodySchema = z.discriminatedUnion('t', [
     .strictObject({ t: z.literal('about'), n: z.string().max(MAX_GROUP_NAME * 4).optional(), d: z.string().max(MAX_GROUP_DESCRIPTION * 4).optional() })
     .refine((b) => b.n !== undefined || b.d !== undefined, 'an about operation changes the name, the description or both'),
   z.strictObject({ t: z.literal('leave'), o: cutoffsSchema }),
+  z.strictObject({
+    t: z.literal('add-device'),
+    c: bytes(),
+    s: z.array(z.strictObject({ e: hex(16), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })).max(MAX_EPOCH_SEALS),
+  }),
+  z.strictObject({ t: z.literal('revoke-device'), d: hex(64), o: cutoffsSchema, e: epochSchema }),
 ])
 
 const opSchema = z.strictObject({
@@ -168,6 +192,10 @@ function encodeBody(body: OpBody): unknown {
       return { t: 'about', ...(body.name === undefined ? {} : { n: body.name }), ...(body.description === undefined ? {} : { d: body.description }) }
     case 'leave':
       return { t: 'leave', o: body.cutoffs }
+    case 'add-device':
+      return { t: 'add-device', c: body.cert.bytes, s: body.seals.map((x) => ({ e: x.epoch, b: x.box })) }
+    case 'revoke-device':
+      return { t: 'revoke-device', d: body.device, o: body.cutoffs, e: encodeEpoch(body.epoch) }
   }
 }
 
@@ -208,6 +236,10 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
       return { type: 'about', ...(raw.n === undefined ? {} : { name: raw.n }), ...(raw.d === undefined ? {} : { description: raw.d }) }
     case 'leave':
       return { type: 'leave', cutoffs: raw.o }
+    case 'add-device':
+      return { type: 'add-device', cert: decodeDeviceCert(raw.c), seals: raw.s.map((x) => ({ epoch: x.e as EpochId, box: x.b })) }
+    case 'revoke-device':
+      return { type: 'revoke-device', device: raw.d as DeviceId, cutoffs: raw.o, epoch: decodeEpoch(raw.e) }
   }
 }
 

@@ -54,6 +54,11 @@ export interface LogState {
   description: string
   members: Map<AccountId, MemberState>
   removed: Map<AccountId, RemovalState>
+  /**
+   * Devices revoked by their own account (`revoke-device`), with how far each had written in each epoch
+   * (`${epoch}/${device}` → last sequence number accepted). A revoked device never becomes a device again.
+   */
+  revokedDevices: Map<DeviceId, Record<string, number>>
   /** Every account's latest display name, removed members included: their old messages keep showing a name. */
   names: Map<AccountId, string>
   /** Every device ever admitted, removed ones included: their earlier envelopes still verify. */
@@ -104,6 +109,7 @@ export function initialState(root: MembershipOp): LogState {
       [author.account, { account: author.account, role: 'admin', devices: new Map([[author.device, author]]), displayName: author.displayName, addedBy: root.hash, via: null }],
     ]),
     removed: new Map(),
+    revokedDevices: new Map(),
     names: new Map([[author.account, author.displayName]]),
     knownDevices: new Map([[author.device, author]]),
     epochs: new Map([[root.body.epoch.id, openEpoch(root.body.epoch, root.hash)]]),
@@ -127,6 +133,7 @@ export function cloneState(s: LogState): LogState {
     ...s,
     members: new Map(s.members),
     removed: new Map(s.removed),
+    revokedDevices: new Map(s.revokedDevices),
     names: new Map(s.names),
     knownDevices: new Map(s.knownDevices),
     epochs: new Map(s.epochs),
@@ -136,7 +143,8 @@ export function cloneState(s: LogState): LogState {
 }
 
 /** Operations only an admin may author; the rest any member may (each for the author's own account). */
-export const needsAdmin = (op: MembershipOp): boolean => op.body.type !== 'profile' && op.body.type !== 'merge' && op.body.type !== 'leave'
+export const needsAdmin = (op: MembershipOp): boolean => !MEMBER_OPS.has(op.body.type)
+const MEMBER_OPS = new Set<MembershipOp['body']['type']>(['profile', 'merge', 'leave', 'add-device', 'revoke-device'])
 
 /** Why the account cannot leave now: the last admin of a group with other members must hand over first. */
 export function leaveProblem(state: LogState, account: AccountId): string | undefined {
@@ -165,6 +173,13 @@ export function authorityProblem(state: LogState, op: MembershipOp): string | un
   const author = state.members.get(op.author.account)
   if (author === undefined) return 'author is not a member'
   if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
+  // A device acts for its own account's devices only: another member can neither add a device to an account nor
+  // take one away, whatever certificate it holds.
+  if (op.body.type === 'add-device' && op.body.cert.account !== op.author.account) return 'a device adds devices of its own account only'
+  if (op.body.type === 'revoke-device') {
+    if (!author.devices.has(op.body.device)) return 'a device revokes devices of its own account only'
+    if (op.body.device === op.author.device) return 'a device cannot revoke itself: another device of the account does'
+  }
   if (!needsAdmin(op)) return undefined
   if (author.role !== 'admin') return 'author is not an admin'
   return undefined
@@ -270,6 +285,21 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
       if (body.description !== undefined) state.description = body.description
       return undefined
     }
+    case 'add-device':
+      return addDevice(state, op, body)
+    case 'revoke-device': {
+      const member = state.members.get(op.author.account)!
+      if (!member.devices.has(body.device)) return 'not a device of the account'
+      if (state.epochs.has(body.epoch.id)) return 'epoch already exists'
+      if (!Object.keys(body.cutoffs).every((key) => key.slice(17) === body.device)) return 'cutoffs name a device other than the revoked one'
+      const devices = new Map(member.devices)
+      devices.delete(body.device)
+      state.members.set(member.account, { ...member, devices })
+      state.revokedDevices.set(body.device, { ...body.cutoffs })
+      state.epochs.set(body.epoch.id, openEpoch(body.epoch, op.hash))
+      state.currentEpoch = body.epoch.id
+      return undefined
+    }
     case 'leave': {
       const problem = leaveProblem(state, op.author.account)
       if (problem !== undefined) return problem
@@ -280,4 +310,27 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
       return undefined
     }
   }
+}
+
+/** A device of the author's account joins the account's membership, reading every epoch it was sealed into. */
+function addDevice(state: LogState, op: MembershipOp, body: Extract<MembershipOp['body'], { type: 'add-device' }>): string | undefined {
+  const member = state.members.get(op.author.account)!
+  const cert = body.cert
+  if (member.devices.has(cert.device)) return 'already a device of this member'
+  if (state.revokedDevices.has(cert.device)) return 'a revoked device does not come back'
+  if (member.devices.size >= Limits.maxDevicesPerMember) return `an account has at most ${Limits.maxDevicesPerMember} devices`
+  // Only epochs the author reads: it cannot hand on what it never had, and a seal for an epoch the author lacks
+  // would let one device vouch for another's access it cannot check.
+  for (const seal of body.seals) {
+    const epoch = state.epochs.get(seal.epoch)
+    if (epoch === undefined) return 'a seal names an unknown epoch'
+    if (!epoch.devices.has(op.author.device)) return 'a seal names an epoch the author does not read'
+  }
+  state.members.set(member.account, { ...member, devices: new Map([...member.devices, [cert.device, cert]]) })
+  state.knownDevices.set(cert.device, cert)
+  for (const seal of body.seals) {
+    const epoch = state.epochs.get(seal.epoch)!
+    state.epochs.set(seal.epoch, { ...epoch, devices: new Set([...epoch.devices, cert.device]), seals: new Map([...epoch.seals, [cert.device, seal.box]]) })
+  }
+  return undefined
 }
