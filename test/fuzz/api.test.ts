@@ -72,6 +72,9 @@ const valid: Record<Method, unknown> = {
   'app.confirmRecovery': { words: ['abandon'] },
   'app.restore': { name: 'Alice', phrase: 'abandon abandon', passphrase: 'correct horse' },
   'app.unlock': { passphrase: 'x' },
+  'account.status': {},
+  'account.recoveryPhrase': { passphrase: 'x' },
+  'account.changePassphrase': { current: 'x', next: 'correct horse' },
 }
 const methods = Object.keys(valid) as Method[]
 

@@ -10,6 +10,7 @@ import type { ErrorCode } from '../../common/errors.js'
 import type { CoreEventName, CoreEvents } from '../core/events.js'
 import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 import type {
+  AccountStatus,
   AppInfo,
   ChatRequestView,
   AppStatus,
@@ -27,6 +28,7 @@ import type {
   PeerView,
   SettingsView,
   SystemLineView,
+  RecoveryPhraseView,
   WhoAmI,
 } from './types.js'
 
@@ -278,6 +280,16 @@ export const appContract = {
     result: result<AppStatus>(),
   },
   'app.unlock': { params: z.strictObject({ passphrase: passphrase.optional() }), result: result<AppStatus>() },
+
+  /** Whether this device can show its recovery phrase, and what wraps its keys (Settings, Account). */
+  'account.status': { params: noParams, result: result<AccountStatus>() },
+  /**
+   * The recovery phrase again. Where a passphrase wraps the keys it must be given (wrong ones are rate-limited);
+   * with the OS keychain the UI asks the person to confirm instead. The answer is never logged.
+   */
+  'account.recoveryPhrase': { params: z.strictObject({ passphrase: passphrase.optional() }), result: result<RecoveryPhraseView>() },
+  /** Re-wraps the identity file under a new passphrase, atomically; a wrong current one changes nothing. */
+  'account.changePassphrase': { params: z.strictObject({ current: passphrase, next: newPassphrase }), result: result<null>() },
 } as const
 
 export const contract = { ...coreContract, ...appContract }

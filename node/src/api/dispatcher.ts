@@ -181,7 +181,10 @@ function answerAppMethod(method: AppMethod): Result<'app.status'> {
     case 'app.confirmRecovery':
       throw new HearthError('IDENTITY_EXISTS', 'this core already has an identity')
     case 'app.info':
-      throw new HearthError('NOT_FOUND', 'app.info is answered by the app host, not by a headless core')
+    case 'account.status':
+    case 'account.recoveryPhrase':
+    case 'account.changePassphrase':
+      throw new HearthError('NOT_FOUND', `${method} is answered by the app host, not by a headless core`)
   }
 }
 

@@ -70,6 +70,23 @@ export interface AttachmentView {
   error?: string
   /** A type that can run code when opened (executables, scripts, installers): open only after a warning. */
   risky?: boolean
+  /**
+   * Ours only: the other member devices that fetched some or all of the file from this device (`complete` once every
+   * chunk went to them). Fetches from another member or a relay are not seen here, so this is a lower bound.
+   */
+  receivedBy?: FileReceiptView[]
+  /** Ours only: how many member devices other than this one the conversation has now (the "of" in "2 of 3"). */
+  recipients?: number
+}
+
+/** One member device that fetched our file from this device. */
+export interface FileReceiptView {
+  account: string
+  displayName: string
+  device: string
+  /** Bytes it fetched from us so far (about; the file's size once complete). */
+  received: number
+  complete: boolean
 }
 
 /** Bytes of files this device keeps for one conversation. */
@@ -286,8 +303,21 @@ export interface AppInfo {
   runtime: Record<string, string>
 }
 
+/** The account area of Settings: what this device can show and change about how its keys are kept. */
+export interface AccountStatus {
+  /** False on a device set up before the phrase was kept in the identity file: it cannot show the phrase. */
+  recoveryPhraseKept: boolean
+  /** What wraps the identity file: a passphrase the person types, or the OS keychain (desktop safeStorage). */
+  protection: 'passphrase' | 'keychain'
+}
+
+/** The recovery phrase shown again; null where this device has none kept. Never logged nor pushed as an event. */
+export interface RecoveryPhraseView {
+  phrase: string | null
+}
+
 export interface CreatedIdentity {
-  /** The 24-word recovery phrase, shown once: it is never stored. */
+  /** The 24-word recovery phrase; kept (as its entropy) in the wrapped identity file, shown again only on request. */
   recoveryPhrase: string
   /** 1-based positions of the words the person must type back in `app.confirmRecovery`. */
   confirmPositions: number[]

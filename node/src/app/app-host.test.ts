@@ -147,6 +147,35 @@ describe('the app host', () => {
     expect(me.device).not.toBe(device) // the same person on a new device
   })
 
+  it('Settings, Account: shows the recovery phrase again for the passphrase, and changes the passphrase', async () => {
+    const dataDir = join(root, 'frank')
+    const frank = host(dataDir)
+    expect(errorOf(await call(frank, 'account.status')).code).toBe('NO_IDENTITY')
+    const created = resultOf<CreatedIdentity>(await call(frank, 'app.create', { name: 'Frank', passphrase: PASSPHRASE }))
+    await call(frank, 'app.confirmRecovery', { words: wordsFor(created) })
+    const pushes: EventPush[] = []
+    frank.subscribe((push) => pushes.push(push))
+
+    expect(resultOf(await call(frank, 'account.status'))).toEqual({ recoveryPhraseKept: true, protection: 'passphrase' })
+    expect(errorOf(await call(frank, 'account.recoveryPhrase', { passphrase: 'not the passphrase' })).code).toBe('WRONG_PASSPHRASE')
+    expect(resultOf(await call(frank, 'account.recoveryPhrase', { passphrase: PASSPHRASE }))).toEqual({ phrase: created.recoveryPhrase })
+
+    const NEW = 'a brand new passphrase'
+    const wrong = errorOf(await call(frank, 'account.changePassphrase', { current: 'not the passphrase', next: NEW }))
+    expect(wrong).toMatchObject({ code: 'WRONG_PASSPHRASE', message: expect.stringContaining('Nothing was changed') })
+    expect(errorOf(await call(frank, 'account.changePassphrase', { current: PASSPHRASE, next: 'short' })).code).toBe('INVALID_INPUT')
+    expect(resultOf(await call(frank, 'account.changePassphrase', { current: PASSPHRASE, next: NEW }))).toBeNull()
+    // the running core writes the identity under the new passphrase too (a rename after the change)
+    await call(frank, 'settings.update', { displayName: 'Frank B' })
+    expect(JSON.stringify(pushes)).not.toContain(created.recoveryPhrase.split(' ').slice(0, 3).join(' '))
+    await frank.close()
+
+    const again = host(dataDir)
+    expect(errorOf(await call(again, 'app.unlock', { passphrase: PASSPHRASE })).code).toBe('WRONG_PASSPHRASE')
+    expect(resultOf<AppStatus>(await call(again, 'app.unlock', { passphrase: NEW })).state).toBe('ready')
+    expect(resultOf<WhoAmI>(await call(again, 'identity.whoami')).displayName).toBe('Frank B')
+  })
+
   it('needs no passphrase where the key provider does not (Electron safeStorage)', async () => {
     const seen: Array<string | undefined> = []
     const keychain = host(join(root, 'dave'), {

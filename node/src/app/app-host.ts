@@ -22,6 +22,7 @@ import { Logger } from '../core/logger.js'
 import { initDataDir } from '../core/open-core.js'
 import { SerialQueue } from '../core/serial-queue.js'
 import { createIdentity, identityExists, saveIdentity, type Identity } from '../identity/identity.js'
+import { createAccountKeys, PassphraseAttempts, switchableKeyProvider, type AccountKeys } from './account-keys.js'
 import { hearthVersion } from './version.js'
 
 /** How many words of the recovery phrase a person types back before the identity is saved. */
@@ -84,6 +85,8 @@ export function createAppHost(options: AppHostOptions): AppHost {
   let pending: PendingIdentity | undefined
   let local: LocalCore | undefined
   let core: Dispatcher | undefined
+  let account: AccountKeys | undefined
+  const attempts = new PassphraseAttempts()
   const cleanups: Array<() => void> = []
 
   const status = (): AppStatus => ({ state, needsPassphrase })
@@ -125,8 +128,10 @@ export function createAppHost(options: AppHostOptions): AppHost {
   async function open(provider: KeyProvider): Promise<AppStatus> {
     setState('starting')
     const network = options.network ?? {}
+    // Switchable: a passphrase change re-keys the identity file and the core's later writes of it (account-keys.ts).
+    const live = switchableKeyProvider(provider)
     try {
-      local = await openLocalCore({ dataDir, listen: network.listen ?? [] }, provider, {
+      local = await openLocalCore({ dataDir, listen: network.listen ?? [] }, live, {
         mdns: network.mdns ?? true,
         bootstrap: network.bootstrap ?? [],
         logger: log,
@@ -150,6 +155,7 @@ export function createAppHost(options: AppHostOptions): AppHost {
       () => clearTimeout(rememberTimer),
     )
     core = dispatcher
+    account = createAccountKeys({ dataDir, needsPassphrase, providerFor, live, identity: opened.opened.identity, attempts })
     setState('ready')
     return status()
   }
@@ -208,6 +214,21 @@ export function createAppHost(options: AppHostOptions): AppHost {
         requireState(['locked'], 'unlock')
         return open(providerFor(p.passphrase))
       }),
+
+    'account.status': () => requireAccount().status(),
+    'account.recoveryPhrase': (p) => requireAccount().recoveryPhrase(p.passphrase),
+    // One at a time with unlock and close: the file is not re-wrapped while the core is being opened or closed.
+    'account.changePassphrase': (p) =>
+      lifecycle.run(async () => {
+        await requireAccount().changePassphrase(p.current, p.next)
+        return null
+      }),
+  }
+
+  function requireAccount(): AccountKeys {
+    if (account !== undefined && state === 'ready') return account
+    if (state === 'new' || state === 'confirming') throw new HearthError('NO_IDENTITY', 'there is no identity yet: create or restore one first')
+    throw new HearthError('NOT_RUNNING', 'Hearth is locked: unlock it first')
   }
 
   async function handle(raw: unknown): Promise<Response> {
@@ -241,6 +262,7 @@ export function createAppHost(options: AppHostOptions): AppHost {
       closing ??= lifecycle.run(async () => {
         setState('stopped')
         core = undefined
+        account = undefined
         pending = undefined
         for (const cleanup of cleanups.splice(0)) cleanup()
         listeners.clear()

@@ -190,14 +190,28 @@ export async function saveIdentity(dataDir: string, identity: Identity, provider
   await atomicWriteFile(join(dataDir, IDENTITY_FILE), await provider.wrap(plain))
 }
 
-export async function loadIdentity(dataDir: string, provider: KeyProvider): Promise<Identity> {
-  let blob: Uint8Array
+/**
+ * Wraps the identity file again under another provider (a new passphrase), atomically: after a crash the file opens
+ * with the old passphrase or the new one. The old provider must open it first, so a wrong current passphrase
+ * (WRONG_PASSPHRASE) changes nothing. The plaintext is carried over byte for byte. `opened` runs once it has opened.
+ */
+export async function rewrapIdentity(dataDir: string, from: KeyProvider, to: KeyProvider, opened?: () => void): Promise<void> {
+  const path = join(dataDir, IDENTITY_FILE)
+  const plain = await from.unwrap(await readIdentityBlob(dataDir))
+  opened?.()
+  await atomicWriteFile(path, await to.wrap(plain))
+}
+
+async function readIdentityBlob(dataDir: string): Promise<Uint8Array> {
   try {
-    blob = new Uint8Array(await readFile(join(dataDir, IDENTITY_FILE)))
+    return new Uint8Array(await readFile(join(dataDir, IDENTITY_FILE)))
   } catch (err) {
     throw new HearthError('NO_IDENTITY', `no identity in ${dataDir}: run \`hearth init\` first`, { cause: err })
   }
-  const plain = await provider.unwrap(blob)
+}
+
+export async function loadIdentity(dataDir: string, provider: KeyProvider): Promise<Identity> {
+  const plain = await provider.unwrap(await readIdentityBlob(dataDir))
   const stored = parseWire(storedSchema, decodeCbor(plain, 4096, 'identity'), 'identity')
   if (stored.e !== undefined && !equalBytes(accountSeedFromEntropy(stored.e), stored.a)) {
     throw new HearthError('MALFORMED', 'identity file: the recovery entropy does not match the account key')
