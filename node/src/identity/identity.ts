@@ -109,7 +109,7 @@ function certificateFor(
  * must be the entropy that seed comes from, or the phrase shown later would restore a different account.
  */
 export async function identityForNewDevice(
-  input: { accountSeed: Uint8Array; entropy?: Uint8Array },
+  input: { accountSeed: Uint8Array; entropy?: Uint8Array; peerKey?: PrivateKey },
   displayName: string,
   now: number,
 ): Promise<Identity> {
@@ -118,7 +118,8 @@ export async function identityForNewDevice(
     accountSeed: input.accountSeed,
     deviceSeed: generateSigningKeyPair().seed,
     dhSecret: generateDhKeyPair().secretKey,
-    peerKey: await generateKeyPair('Ed25519'),
+    // A device being linked is already on the network under its final key (the pairing runs before the account is known).
+    peerKey: input.peerKey ?? (await generateKeyPair('Ed25519')),
     dbKey: randomBytes(32),
     displayName: validateDisplayName(displayName),
     createdAt: now,
