@@ -148,7 +148,7 @@ function ShowPhrase({ created, onNext }: { created: CreatedIdentity; onNext(): v
   return (
     <Card
       title="Your recovery phrase"
-      intro="These 24 words are the only way to get your identity back if this computer is lost. Write them down on paper, in order, and keep them somewhere safe. They are shown only this once."
+      intro="These 24 words are the only way to get your identity back if this computer is lost. Write them down on paper, in order, and keep them somewhere safe. You can show them again later in Settings, Account."
     >
       <ol className="phrase" aria-label="Recovery phrase">
         {words.map((word, i) => (

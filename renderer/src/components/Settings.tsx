@@ -2,6 +2,7 @@ import { Fragment, useEffect, useId, useState, type FormEvent } from 'react'
 import type { NetworkStatus } from '../../../node/src/api/contract.js'
 import type { AppInfo, SettingsView, WhoAmI } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
+import { AccountSettings } from './AccountSettings.js'
 import { useApi } from '../api/context.js'
 import { ErrorNote } from './Dialog.js'
 import { FieldError, invalidWhen } from './FieldError.js'
@@ -154,6 +155,8 @@ export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameCh
               : 'Shown to the people you chat with, in every conversation.'}
           </p>
         </section>
+
+        <AccountSettings />
 
         <section aria-labelledby={`${id}-relays`} className="settings-section">
           <h3 id={`${id}-relays`}>Relays</h3>
