@@ -183,6 +183,11 @@ export interface SystemLineView {
   target: string | null
   /** The line as a person reads it, with current names ("Alice renamed the group to Cousins"). */
   text: string
+  /**
+   * On the latest device line of a person verified on this device whose devices changed since: the notice to show
+   * ("Alice’s devices changed since you verified them…") and whom to verify again. This device's own view only.
+   */
+  verifyAgain?: { account: string; displayName: string; text: string }
 }
 
 /**
@@ -229,6 +234,8 @@ export interface MemberView {
   verified?: boolean
   /** Verified once, but the member's account key is no longer the one that was verified: the UI says so plainly. */
   verifiedKeyChanged?: boolean
+  /** Verified once, but a device of theirs appeared since (docs/adr/0031, addendum): shown as "needs re-verification". */
+  verifiedDevicesChanged?: boolean
 }
 
 /** The safety number between this account and another (docs/adr/0031-safety-numbers.md). */
@@ -238,6 +245,8 @@ export interface SafetyNumberView {
   /** Base64 of the QR payload this device shows, for the other person to scan. */
   qr: string
   verified: boolean
+  /** Verified once, but a device of theirs appeared since: the number is the same, the devices behind it are not. */
+  verifiedDevicesChanged?: boolean
 }
 
 /** A former member (removed by an admin): shown so an admin can add them back. */

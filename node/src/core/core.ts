@@ -474,7 +474,7 @@ export class Core {
   /** The timeline's lines of what happened (membership-events.ts), oldest first. */
   systemLines(id: ConversationId): SystemLineView[] {
     if (this.joinRelayJoiner.onlyPending(id)) return []
-    return this.groupLife.systemLines(id)
+    return this.people.decorateLines(id, this.groupLife.systemLines(id))
   }
 
   /** This person's mute, archive and pin for one conversation (this device only); every window hears of it. */

@@ -48,6 +48,22 @@ describe('<MembersDialog>', () => {
     expect(screen.getByRole('button', { name: 'Step down as admin' })).toBeTruthy()
   })
 
+  it('shows who is verified, and who needs re-verification because their devices changed', async () => {
+    const api = fakeApi({
+      'conversations.members': () => [
+        person('Alice', 'admin', true),
+        { ...person('Bob', 'member'), verified: true },
+        { ...person('Carol', 'member'), verified: false, verifiedDevicesChanged: true },
+      ],
+    })
+    renderDialog(api)
+    const bob = (await screen.findByText('Bob')).closest('li')!
+    expect(bob.textContent).toContain('✓ verified')
+    const carol = screen.getByText('Carol').closest('li')!
+    expect(carol.textContent).toContain('needs re-verification: devices changed')
+    expect(carol.textContent).not.toContain('✓ verified')
+  })
+
   it('a member sees the list without admin controls; a refused change is shown in place', async () => {
     const api = fakeApi({ 'conversations.members': () => [person('Alice', 'admin'), person('Bob', 'member', true)] })
     renderDialog(api, { ...summary, role: 'member' })

@@ -66,6 +66,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
                   {m.role === 'admin' ? 'Admin' : 'Member'} · {online ? 'online' : 'offline'}
                   {m.verified === true && ' · ✓ verified'}
                   {m.verifiedKeyChanged === true && ' · key changed since you verified'}
+                  {m.verifiedDevicesChanged === true && ' · needs re-verification: devices changed'}
                 </span>
                 {!m.me && (
                   <button type="button" className="link-button" onClick={() => setVerifying(m)} aria-label={`Verify: ${m.displayName}`}>

@@ -16,7 +16,13 @@ export function digitRows(digits: string): string[][] {
  * call, this device's QR code for their Hearth to check, a field for the code their Hearth shows, and the mark.
  * Marking is this device's own note; it never blocks anything.
  */
-export function VerifyDialog({ member, onClose }: { member: Pick<MemberView, 'account' | 'displayName' | 'verifiedKeyChanged'>; onClose(): void }) {
+export function VerifyDialog({
+  member,
+  onClose,
+}: {
+  member: Pick<MemberView, 'account' | 'displayName' | 'verifiedKeyChanged' | 'verifiedDevicesChanged'>
+  onClose(): void
+}) {
   const api = useApi()
   const id = useId()
   const name = member.displayName
@@ -52,7 +58,7 @@ export function VerifyDialog({ member, onClose }: { member: Pick<MemberView, 'ac
     run().then(
       () => {
         setBusy(false)
-        setNumber((n) => (n === null ? n : { ...n, verified }))
+        setNumber((n) => (n === null ? n : { ...n, verified, verifiedDevicesChanged: false }))
         setStatus(done)
         setCode('')
       },
@@ -89,6 +95,12 @@ export function VerifyDialog({ member, onClose }: { member: Pick<MemberView, 'ac
           {name}’s key is not the one you verified. Check the numbers with {name} again before trusting what you read.
         </p>
       )}
+      {(number?.verifiedDevicesChanged ?? member.verifiedDevicesChanged) === true && (
+        <p className="error-note" role="note">
+          {name}’s devices changed since you verified them. The number stays the same (it belongs to {name}’s account), so
+          ask {name} whether they added or restored a device; if they did, mark them as verified again.
+        </p>
+      )}
       {number === null && error === null && <p role="status">Working out the safety number…</p>}
       {number !== null && (
         <div className="stack">
@@ -106,7 +118,13 @@ export function VerifyDialog({ member, onClose }: { member: Pick<MemberView, 'ac
               Copy your code
             </button>
           </div>
-          <p aria-live="polite">{number.verified ? `✓ You have verified ${name}.` : `${name} is not verified yet.`}</p>
+          <p aria-live="polite">
+            {number.verified
+              ? `✓ You have verified ${name}.`
+              : number.verifiedDevicesChanged === true
+                ? `${name} needs verifying again.`
+                : `${name} is not verified yet.`}
+          </p>
           <div className="button-row start">
             {number.verified ? (
               <button type="button" disabled={busy} onClick={unmark}>

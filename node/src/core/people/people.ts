@@ -5,7 +5,7 @@
  */
 import { safetyNumber, scannedMatches, type FingerprintParty } from '../../../common/crypto/safety-number.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
-import type { MemberView, SafetyNumberView } from '../../api/types.js'
+import type { MemberView, SafetyNumberView, SystemLineView } from '../../api/types.js'
 import { idBytes, type AccountId, type ConversationId } from '../../ids.js'
 import type { Kernel } from '../kernel.js'
 import type { VerifiedPeople } from './verified-people.js'
@@ -17,6 +17,17 @@ export const MAX_SCANNED_CHARS = 256
  * Hearth's party for the safety number: the account's Ed25519 public key, and as the stable identifier the account id,
  * which is that same key (Signal binds the key to a phone number or ACI; Hearth has no other identifier to bind).
  */
+/**
+ * The timeline's line kinds (membership-events.ts) that mean a person's set of devices changed. A new kind of device
+ * event is one more entry here; its line then carries the "verify again" notice like the others.
+ */
+export const DEVICE_CHANGE_KINDS: ReadonlySet<string> = new Set(['device-changed', 'device-added', 'device-revoked'])
+
+/** Whom a device line is about: its target, or for a person's own act (a device they added) the actor. */
+function personOf(line: SystemLineView): AccountId {
+  return (line.target ?? line.actor) as AccountId
+}
+
 export function accountParty(account: AccountId): FingerprintParty {
   const key = idBytes(account)
   return { key, id: key }
@@ -32,7 +43,13 @@ export class People {
   safetyNumber(account: AccountId): SafetyNumberView {
     this.requireKnown(account)
     const n = this.compute(account)
-    return { digits: n.digits, qr: Buffer.from(n.qr).toString('base64'), verified: this.verified.stateOf(account, account).verified }
+    const state = this.stateOf(account)
+    return {
+      digits: n.digits,
+      qr: Buffer.from(n.qr).toString('base64'),
+      verified: state.verified,
+      ...(state.verifiedDevicesChanged === true ? { verifiedDevicesChanged: true } : {}),
+    }
   }
 
   /**
@@ -51,7 +68,8 @@ export class People {
         )
       }
     }
-    await this.verified.verify(account, account, scanned === undefined ? 'compared' : 'scanned')
+    // Bound to the devices seen now: one that appears later asks for verifying again.
+    await this.verified.verify(account, account, scanned === undefined ? 'compared' : 'scanned', this.devicesOf(account))
     this.announce(account)
   }
 
@@ -63,7 +81,49 @@ export class People {
 
   /** Member views with the verified mark of everyone but oneself. */
   decorate(members: MemberView[]): MemberView[] {
-    return members.map((m) => (m.me ? m : { ...m, ...this.verified.stateOf(m.account as AccountId, m.account) }))
+    return members.map((m) => (m.me ? m : { ...m, ...this.stateOf(m.account as AccountId) }))
+  }
+
+  /**
+   * The timeline's lines with the key-change notice: for each person verified here whose devices changed since, their
+   * latest device line says so and offers to verify again. Only the latest, so a long history does not repeat it;
+   * it goes away once they are verified again. Which line is decided by the device set, never by the lines' clocks
+   * (a peer chooses those).
+   */
+  decorateLines(id: ConversationId, lines: SystemLineView[]): SystemLineView[] {
+    const rt = this.kernel.runtime(id)
+    const latest = new Map<AccountId, number>()
+    lines.forEach((line, i) => {
+      if (DEVICE_CHANGE_KINDS.has(line.kind)) latest.set(personOf(line), i)
+    })
+    if (latest.size === 0) return lines
+    const noticed = new Set<number>()
+    for (const [account, i] of latest) {
+      if (account === this.kernel.identity.account) continue
+      if (this.stateOf(account).verifiedDevicesChanged === true) noticed.add(i)
+    }
+    if (noticed.size === 0) return lines
+    return lines.map((line, i) => {
+      if (!noticed.has(i)) return line
+      const account = personOf(line)
+      const name = rt.log.names.get(account) ?? 'Someone'
+      return { ...line, verifyAgain: { account, displayName: name, text: `${name}’s devices changed since you verified them. Verify ${name} again.` } }
+    })
+  }
+
+  /** The verified mark of a person, against their key and every device of theirs this device knows of. */
+  private stateOf(account: AccountId) {
+    return this.verified.stateOf(account, account, this.devicesOf(account))
+  }
+
+  /** The person's devices in every conversation shared with them. */
+  private devicesOf(account: AccountId): Set<string> {
+    const devices = new Set<string>()
+    for (const rt of this.kernel.conversations.values()) {
+      const member = rt.log.members.get(account)
+      if (member !== undefined) for (const device of member.devices.keys()) devices.add(device)
+    }
+    return devices
   }
 
   private compute(account: AccountId) {

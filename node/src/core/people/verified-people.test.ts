@@ -50,3 +50,47 @@ describe('VerifiedPeople', () => {
     await expect(new VerifiedPeople(store, () => 0).load()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
   })
 })
+
+describe('VerifiedPeople: bound to the devices seen at verification (ADR 0031 addendum)', () => {
+  let db: Database
+  let store: CoreStore
+
+  beforeEach(async () => {
+    db = await openDatabase({ memory: true })
+    store = new CoreStore(db, new Uint8Array(32).fill(9))
+  })
+  afterEach(async () => {
+    await db.close()
+  })
+
+  const dev = (n: number) => `d${n}`.padEnd(64, '0')
+
+  it('a device outside the verified set reads "needs re-verification"; a device gone does not; verifying again clears it', async () => {
+    const people = new VerifiedPeople(store, () => 42)
+    await people.verify(acct(1), acct(1), 'compared', [dev(2), dev(1), dev(1)])
+    expect(people.recordOf(acct(1))?.devices).toEqual([dev(1), dev(2)])
+    expect(people.stateOf(acct(1), acct(1), [dev(1), dev(2)])).toEqual({ verified: true })
+    expect(people.stateOf(acct(1), acct(1), [dev(2)])).toEqual({ verified: true })
+    expect(people.stateOf(acct(1), acct(1), [dev(1), dev(3)])).toEqual({ verified: false, verifiedDevicesChanged: true })
+
+    const reloaded = new VerifiedPeople(store, () => 0)
+    await reloaded.load()
+    expect(reloaded.stateOf(acct(1), acct(1), [dev(3)])).toEqual({ verified: false, verifiedDevicesChanged: true })
+    await reloaded.verify(acct(1), acct(1), 'scanned', [dev(1), dev(3)])
+    expect(reloaded.stateOf(acct(1), acct(1), [dev(1), dev(3)])).toEqual({ verified: true })
+    // the key check comes first: another key is "key changed", whatever the devices
+    expect(reloaded.stateOf(acct(1), acct(7), [dev(9)])).toEqual({ verified: false, verifiedKeyChanged: true })
+  })
+
+  it('a record made before devices were kept stays verified (it has no set to compare against)', async () => {
+    await store.commit([store.sealJson(`verified\u0000${acct(4)}`, { key: acct(4), at: 1, how: 'compared' })], true)
+    const people = new VerifiedPeople(store, () => 0)
+    await people.load()
+    expect(people.stateOf(acct(4), acct(4), [dev(5)])).toEqual({ verified: true })
+  })
+
+  it('a stored device list of the wrong shape is CORRUPT_DATA', async () => {
+    await store.commit([store.sealJson(`verified\u0000${acct(5)}`, { key: acct(5), at: 1, how: 'compared', devices: ['nothex'] })], true)
+    await expect(new VerifiedPeople(store, () => 0).load()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+  })
+})

@@ -8,6 +8,10 @@
  * An account id today is its account key, so a different key always arrives as a different account; the key is kept
  * apart anyway, so that "verified, but the key changed" (`verifiedKeyChanged`) keeps its meaning if an account ever
  * outlives its key (docs/adr/0031-safety-numbers.md).
+ *
+ * The record also keeps the set of the person's device keys seen when they were verified: a device outside it (a new
+ * phone, a restore from the phrase) makes the mark read "needs re-verification" (`verifiedDevicesChanged`) until the
+ * person is verified again. Devices that go away do not: fewer keys speak for them, none unknown (ADR 0031 addendum).
  */
 import { z } from 'zod'
 import { HearthError } from '../../../common/errors.js'
@@ -23,6 +27,8 @@ export interface VerifiedRecord {
   at: number
   /** Scanned from the other person's screen, or the digits compared by eye. */
   how: 'scanned' | 'compared'
+  /** The person's device ids (hex, sorted) seen at verification; absent in records made before devices were kept. */
+  devices?: string[] | undefined
 }
 
 /** What a member view says about a person (absent for oneself). */
@@ -30,12 +36,18 @@ export interface VerifiedState {
   verified: boolean
   /** Verified once, under a different key than the one they have now. */
   verifiedKeyChanged?: true
+  /** Verified once, but a device has appeared since that was not among those seen then: verify again. */
+  verifiedDevicesChanged?: true
 }
+
+/** The most device ids one record keeps; an account with more is not something a person verifies by eye. */
+export const MAX_VERIFIED_DEVICES = 256
 
 const storedSchema = z.strictObject({
   key: z.string().regex(/^[0-9a-f]{64}$/),
   at: z.number().int().min(0),
   how: z.enum(['scanned', 'compared']),
+  devices: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_VERIFIED_DEVICES).optional(),
 })
 
 const verifiedKey = (account: string) => key('verified', account)
@@ -62,15 +74,27 @@ export class VerifiedPeople {
     }
   }
 
-  /** `accountKey` is the key the account has now (hex). */
-  stateOf(account: AccountId, accountKey: string): VerifiedState {
+  /** `accountKey` is the key the account has now (hex); `devices`, the device ids it has now. */
+  stateOf(account: AccountId, accountKey: string, devices: Iterable<string> = []): VerifiedState {
     const record = this.records.get(account)
     if (record === undefined) return { verified: false }
-    return record.key === accountKey ? { verified: true } : { verified: false, verifiedKeyChanged: true }
+    if (record.key !== accountKey) return { verified: false, verifiedKeyChanged: true }
+    if (record.devices !== undefined) {
+      const seen = new Set(record.devices)
+      for (const device of devices) if (!seen.has(device)) return { verified: false, verifiedDevicesChanged: true }
+    }
+    return { verified: true }
   }
 
-  async verify(account: AccountId, accountKey: string, how: VerifiedRecord['how']): Promise<void> {
-    const record: VerifiedRecord = { key: accountKey, at: this.now(), how }
+  /** The record of a person, if they were ever verified here. */
+  recordOf(account: AccountId): VerifiedRecord | undefined {
+    return this.records.get(account)
+  }
+
+  async verify(account: AccountId, accountKey: string, how: VerifiedRecord['how'], devices: Iterable<string> = []): Promise<void> {
+    const kept = [...new Set(devices)].sort()
+    if (kept.length > MAX_VERIFIED_DEVICES) throw new HearthError('INVALID_INPUT', 'This person has too many devices to verify.')
+    const record: VerifiedRecord = { key: accountKey, at: this.now(), how, devices: kept }
     await this.store.commit([this.store.sealJson(verifiedKey(account), record)], true)
     this.records.set(account, record)
   }
