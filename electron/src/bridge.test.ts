@@ -29,6 +29,12 @@ class FakeTransport implements BridgeTransport {
   onOpenConversation(listener: (id: unknown) => void) {
     this.openListener = listener
   }
+  opened: unknown[] = []
+  openAnswer: unknown = { ok: true, action: 'opened' }
+  openFile(ref: unknown) {
+    this.opened.push(ref)
+    return Promise.resolve(this.openAnswer)
+  }
   givePort(port: MessagePort) {
     this.portListener!(port as unknown as ClientPort)
   }
@@ -65,7 +71,7 @@ const NODE_OBJECTS: Array<[string, unknown]> = [
 ]
 
 describe('the preload bridge surface', () => {
-  it('exposes only call/on/onClose/onDeepLink/onOpenConversation and the platform', () => {
+  it('exposes only call/on/onClose/onDeepLink/onOpenConversation/openFile and the platform', () => {
     const transport = new FakeTransport()
     const bridge = createBridge(transport, { platform: 'linux' })
     expect(Reflect.ownKeys(bridge).sort()).toEqual([...BRIDGE_KEYS].sort())
@@ -100,6 +106,26 @@ describe('the preload bridge surface', () => {
       for (const key of Reflect.ownKeys(fn as object)) expect(['length', 'name', 'prototype']).toContain(key)
     }
     port1.close()
+  })
+
+  it('passes only a well-formed file reference to main for Open, and only a well-formed answer back', async () => {
+    const transport = new FakeTransport()
+    const bridge = createBridge(transport, { platform: 'linux' })
+    const ref = { conversationId: CONVERSATION, messageId: 'f'.repeat(32), index: 2 }
+    await expect(bridge.openFile(ref)).resolves.toEqual({ action: 'opened' })
+    // What main receives is a fresh object with exactly the three fields.
+    expect(transport.opened).toEqual([ref])
+    expect(transport.opened[0]).not.toBe(ref)
+    for (const bad of [null, 'x', { ...ref, path: '/etc/passwd' }, { ...ref, index: 10 }, { ...ref, messageId: '../x' }]) {
+      await expect(bridge.openFile(bad as never)).rejects.toMatchObject({ name: 'HearthError', code: 'INVALID_INPUT' })
+    }
+    expect(transport.opened).toHaveLength(1)
+    transport.openAnswer = { ok: false, code: 'NOT_FOUND', message: 'not on this device yet' }
+    await expect(bridge.openFile(ref)).rejects.toEqual({ name: 'HearthError', code: 'NOT_FOUND', message: 'not on this device yet' })
+    for (const answer of [{ ok: true, action: 'run' }, { ok: false, code: 'NOPE', message: 'x' }, 'opened', undefined]) {
+      transport.openAnswer = answer
+      await expect(bridge.openFile(ref)).rejects.toMatchObject({ code: 'INTERNAL' })
+    }
   })
 
   it('asks main for its port exactly once at start', () => {

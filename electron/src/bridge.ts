@@ -8,6 +8,8 @@
  *                                  restarts it and reloads the page once it is back)
  *   onDeepLink(listener)         → unsubscribe; validated `hearth://join/…` invite links opened from outside
  *   onOpenConversation(listener) → unsubscribe; a conversation id, when the person clicked its notification
+ *   openFile(ref)                → Promise of { action: 'opened' | 'shown' }: main opens a received file with the
+ *                                  system's app, or only shows it in its folder when it could run code (open-file.ts)
  *   platform                     → 'darwin' | 'win32' | 'linux' (for keyboard hints and window chrome)
  *
  * Nothing else: no ipcRenderer, no port, no Node object, no way to name an IPC channel. Everything it receives from
@@ -18,9 +20,10 @@
  * worlds and the stable code is what the UI switches on.
  */
 import type { ErrorCode } from '../../node/common/errors.js'
-import { isHearthError } from '../../node/common/errors.js'
+import { ErrorCodes, isHearthError } from '../../node/common/errors.js'
 import type { EventName, EventPayload, Method, Params, Result } from '../../node/src/api/contract.js'
 import { parseDeepLink } from './deep-link.js'
+import { parseOpenFileRequest, type OpenFileRequest, type OpenFileResult } from './open-file.js'
 import { createPortClient, type ClientPort, type PortClient } from './port-client.js'
 
 export interface BridgeError {
@@ -36,6 +39,7 @@ export interface HearthBridge {
   onClose(listener: (reason: string) => void): () => void
   onDeepLink(listener: (url: string) => void): () => void
   onOpenConversation(listener: (conversationId: string) => void): () => void
+  openFile(ref: OpenFileRequest): Promise<OpenFileResult>
 }
 
 /** What the preload wires to ipcRenderer; injected so the bridge can be tested without Electron. */
@@ -45,6 +49,8 @@ export interface BridgeTransport {
   onPort(listener: (port: ClientPort) => void): void
   onDeepLink(listener: (url: unknown) => void): void
   onOpenConversation(listener: (conversationId: unknown) => void): void
+  /** Asks main to open a received file (IPC.openFile); resolves with main's answer, unchecked. */
+  openFile(ref: OpenFileRequest): Promise<unknown>
 }
 
 export interface BridgeOptions {
@@ -56,7 +62,7 @@ export interface BridgeOptions {
 }
 
 /** The keys `window.hearth` has; a test holds the bridge to exactly these. */
-export const BRIDGE_KEYS = ['call', 'on', 'onClose', 'onDeepLink', 'onOpenConversation', 'platform'] as const
+export const BRIDGE_KEYS = ['call', 'on', 'onClose', 'onDeepLink', 'onOpenConversation', 'openFile', 'platform'] as const
 
 const MAX_NAME_CHARS = 64
 const MAX_BUFFERED_LINKS = 4
@@ -164,6 +170,18 @@ export function createBridge(transport: BridgeTransport, options: BridgeOptions)
     return () => openListeners.delete(l)
   }
 
+  async function openFile(ref: unknown): Promise<OpenFileResult> {
+    const request = parseOpenFileRequest(ref)
+    if (request === null) throw bridgeError('INVALID_INPUT', 'not a file of a message')
+    let answer: unknown
+    try {
+      answer = await transport.openFile(request)
+    } catch {
+      throw bridgeError('INTERNAL', 'the file could not be opened')
+    }
+    return openAnswer(answer)
+  }
+
   transport.requestPort()
 
   const bridge = {
@@ -172,6 +190,7 @@ export function createBridge(transport: BridgeTransport, options: BridgeOptions)
     onClose,
     onDeepLink,
     onOpenConversation,
+    openFile,
     platform: String(options.platform),
   }
   return Object.freeze(bridge) as unknown as HearthBridge
@@ -194,6 +213,16 @@ function emit<T>(listeners: Set<(value: T) => void> | undefined, value: T): void
       // A throwing UI listener must not stop the others (nor the bridge) from working.
     }
   }
+}
+
+/** Main's answer to an open, checked again: a result, or a refusal with a known code and a short message. */
+function openAnswer(answer: unknown): OpenFileResult {
+  const a = (typeof answer === 'object' && answer !== null ? answer : {}) as Record<string, unknown>
+  if (a.ok === true && (a.action === 'opened' || a.action === 'shown')) return { action: a.action }
+  if (a.ok === false && typeof a.code === 'string' && (ErrorCodes as readonly string[]).includes(a.code) && typeof a.message === 'string') {
+    throw bridgeError(a.code as ErrorCode, a.message.slice(0, 500))
+  }
+  throw bridgeError('INTERNAL', 'the file could not be opened')
 }
 
 function bridgeError(code: ErrorCode, message: string): BridgeError {

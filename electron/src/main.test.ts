@@ -115,7 +115,12 @@ function fakeElectron(userData: string, appPath: string) {
     app,
     BrowserWindow: FakeWindow,
     dialog: { showErrorBox: vi.fn(), showMessageBox: vi.fn(() => Promise.resolve({ response: 1 })) },
-    ipcMain: new EventEmitter(),
+    ipcMain: Object.assign(new EventEmitter(), {
+      invokeHandlers: new Map<string, (event: unknown, ...args: unknown[]) => unknown>(),
+      handle(channel: string, handler: (event: unknown, ...args: unknown[]) => unknown) {
+        this.invokeHandlers.set(channel, handler)
+      },
+    }),
     MessageChannelMain: MessageChannel,
     nativeImage: { createFromBuffer: vi.fn(() => ({})) },
     nativeTheme: { shouldUseDarkColors: false },
@@ -238,6 +243,22 @@ describe('the main process wiring', () => {
     expect(window.webContents.posted[0]![0]).toBe('hearth:port')
     expect(child.sent.filter((s) => s.message.type === 'connect')).toHaveLength(2)
     expect(window.webContents.sent).toEqual([['hearth:deep-link', INVITE]])
+  })
+
+  it('answers Open only for the app’s own main frame, and never with a path from the page', async () => {
+    const open = fake.electron.ipcMain.invokeHandlers.get('hearth:open-file')!
+    expect(open).toBeDefined()
+    const ref = { conversationId: 'ab'.repeat(16), messageId: 'cd'.repeat(16), index: 0 }
+    const foreign = new FakeWebContents()
+    for (const event of [
+      { sender: foreign, senderFrame: { url: 'app://hearth/index.html', parent: null } },
+      { sender: window.webContents, senderFrame: { url: 'app://hearth/index.html', parent: { url: 'app://hearth/' } } },
+      { sender: window.webContents, senderFrame: { url: 'https://evil.example/', parent: null } },
+    ]) {
+      expect(await open(event, ref)).toEqual({ ok: false, code: 'UNAUTHORIZED', message: 'not from the app' })
+    }
+    const app = { sender: window.webContents, senderFrame: { url: 'app://hearth/index.html', parent: null } }
+    expect(await open(app, { ...ref, path: '/etc/passwd' })).toMatchObject({ ok: false, code: 'INVALID_INPUT' })
   })
 
   it('forwards validated links from macOS and from a second instance, and drops junk', () => {

@@ -8,12 +8,14 @@
  *   the core            in a utility process (core-process.ts), supervised: restarted with backoff, closed on quit
  *                       (core-supervisor.ts); keys wrapped by safeStorage through us (safe-storage.ts)
  *   the API             a MessageChannelMain per window load: one port to the core, one to the preload
- *   OS integration      hearth:// invite links (deep-link.ts), notifications and the unread badge (shell-events.ts)
+ *   OS integration      hearth:// invite links (deep-link.ts), notifications and the unread badge (shell-events.ts),
+ *                       Open of a received file through the system's app or its folder (open-file.ts)
  *
  * Bundled to CommonJS (dist/electron/main.cjs): a CommonJS main runs its top level before `ready`, which
  * `protocol.registerSchemesAsPrivileged` and the `open-url` listener need.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdir, open as openFileHandle, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   app,
@@ -32,9 +34,10 @@ import {
   shell,
   utilityProcess,
   type IpcMainEvent,
+  type IpcMainInvokeEvent,
   type MessagePortMain,
 } from 'electron'
-import { drop, isHearthError } from '../../node/common/errors.js'
+import { drop, HearthError, isHearthError } from '../../node/common/errors.js'
 import { createAppProtocolHandler } from './app-protocol.js'
 import { formatCoreArgs } from './core-protocol.js'
 import { CoreSupervisor } from './core-supervisor.js'
@@ -42,6 +45,7 @@ import { DEEP_LINK_SCHEME, deepLinkFromArgv, parseDeepLink } from './deep-link.j
 import { guardSession, guardWebContents } from './guards.js'
 import { IPC } from './ipc-channels.js'
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './navigation-policy.js'
+import { oneAtATime, openReceivedFile } from './open-file.js'
 import type { NotificationContent } from './notification-policy.js'
 import { dotPng } from './png.js'
 import { createPortClient, type PortClient } from './port-client.js'
@@ -181,20 +185,65 @@ async function onReady(dataDir: string, logFile: string): Promise<void> {
   supervisor.start()
 
   ipcMain.on(IPC.connect, onConnectRequest)
+  ipcMain.handle(IPC.openFile, onOpenFileRequest)
   createWindow()
   shellReady = true
 }
 
+/** Whether an IPC message comes from our window's main frame showing the app (not a subframe, not another page). */
+function fromAppMainFrame(event: IpcMainEvent | IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame
+  if (mainWindow === undefined || event.sender !== mainWindow.webContents || frame === null || frame.parent !== null) return false
+  return isAppUrl(frame.url)
+}
+
 /** The preload asks for its port to the core; only our window's main frame showing the app gets one. */
 function onConnectRequest(event: IpcMainEvent): void {
-  const frame = event.senderFrame
-  if (mainWindow === undefined || event.sender !== mainWindow.webContents || frame === null || frame.parent !== null) return
-  if (!isAppUrl(frame.url)) return
+  if (!fromAppMainFrame(event)) return
   const { port1, port2 } = new MessageChannelMain()
   supervisor?.connect(port1)
   event.sender.postMessage(IPC.port, null, [port2])
   rendererListening = true
   for (const url of pendingLinks.splice(0)) event.sender.send(IPC.deepLink, url)
+}
+
+/**
+ * The page asks to open a received file: main asks the core what it is and has it written under Downloads/Hearth,
+ * then opens it with the system's app or only shows it in its folder (open-file.ts decides). One at a time.
+ */
+const openOne = oneAtATime((ref: unknown) => {
+  const client = shellClient
+  if (client === undefined || client.closed) return Promise.reject(new HearthError('NOT_RUNNING', 'the Hearth core is not running'))
+  return openReceivedFile(
+    {
+      describe: (r) => client.call('files.info', r),
+      save: async (r, path) => {
+        await client.call('files.save', { ...r, path })
+      },
+      folder: join(app.getPath('downloads'), 'Hearth'),
+      mkdir: async (dir) => {
+        await mkdir(dir, { recursive: true })
+      },
+      join,
+      // 'wx': fails if anything, a symlink included, is already there.
+      createNew: async (path) => (await openFileHandle(path, 'wx', 0o600)).close(),
+      remove: (path) => rm(path, { force: true }),
+      openPath: (path) => shell.openPath(path),
+      showItemInFolder: (path) => shell.showItemInFolder(path),
+    },
+    ref,
+  )
+})
+
+async function onOpenFileRequest(event: IpcMainInvokeEvent, ref: unknown): Promise<unknown> {
+  if (!fromAppMainFrame(event)) return { ok: false, code: 'UNAUTHORIZED', message: 'not from the app' }
+  try {
+    return { ok: true, ...(await openOne(ref)) }
+  } catch (err) {
+    if (isHearthError(err)) return { ok: false, code: err.code, message: err.message }
+    logError(err)
+    return { ok: false, code: 'INTERNAL', message: 'the file could not be opened' }
+  }
 }
 
 /** Main's own API connection, for notifications and the badge; renewed each time a core becomes ready. */

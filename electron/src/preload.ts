@@ -22,6 +22,7 @@ const bridge = createBridge(
     onOpenConversation: (listener) => {
       ipcRenderer.on(IPC.openConversation, (_event, id: unknown) => listener(id))
     },
+    openFile: (ref) => ipcRenderer.invoke(IPC.openFile, ref),
   },
   { platform: process.platform },
 )

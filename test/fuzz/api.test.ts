@@ -43,6 +43,7 @@ const valid: Record<Method, unknown> = {
   'files.abort': { uploadId: HEX32 },
   'files.read': { conversationId: HEX32, messageId: HEX32, index: 0, offset: 0, length: 1024 },
   'files.save': { conversationId: HEX32, messageId: HEX32, index: 0, path: '/tmp/x' },
+  'files.info': { conversationId: HEX32, messageId: HEX32, index: 0 },
   'files.download': { conversationId: HEX32, messageId: HEX32, index: 0 },
   'files.cancel': { conversationId: HEX32, messageId: HEX32, index: 0 },
   'files.usage': {},

@@ -12,6 +12,7 @@ import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 import type {
   AccountStatus,
   AppInfo,
+  AttachmentView,
   ChatRequestView,
   AppStatus,
   ConversationSummary,
@@ -207,6 +208,8 @@ export const coreContract = {
     params: z.strictObject({ conversationId, messageId, index: attachmentIndex, path: z.string().min(1).max(4096) }),
     result: result<null>(),
   },
+  /** One file of a message as its message shows it now (the desktop shell's Open asks what it is opening). */
+  'files.info': { params: z.strictObject({ conversationId, messageId, index: attachmentIndex }), result: result<AttachmentView>() },
   /** Starts (or resumes) downloading a file that did not download by itself, or retries a failed one. */
   'files.download': { params: z.strictObject({ conversationId, messageId, index: attachmentIndex }), result: result<null>() },
   /** Stops a download; what was verified is kept and it resumes from there. */

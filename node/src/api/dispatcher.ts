@@ -117,6 +117,7 @@ const handlers: Handlers = {
     await core.files.save(cid(p.conversationId), p.messageId, p.index, p.path)
     return null
   },
+  'files.info': (core, p) => core.files.info(cid(p.conversationId), p.messageId, p.index),
   'files.download': async (core, p) => {
     await core.files.download(cid(p.conversationId), p.messageId, p.index)
     return null

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { AttachmentState, ChatRequestView, ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
+import type { AttachmentState, ChatRequestView, ConversationSummary, FileReceiptView, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
 import type { RelayStatus } from './relays/relay-mailboxes.js'
 
@@ -32,6 +32,9 @@ export interface CoreEvents {
     received: number
     size: number
     error?: string
+    /** Ours only: who fetched it from this device, as `AttachmentView.receivedBy` / `recipients`. */
+    receivedBy?: FileReceiptView[]
+    recipients?: number
   }
 }
 

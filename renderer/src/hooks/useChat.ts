@@ -67,8 +67,8 @@ export function useChat(api: Api, conversationId: string): ChatControls {
     const offUpdated = api.on('message.updated', ({ conversation, message }) => {
       if (conversation === conversationId) dispatch({ type: 'upsert', message })
     })
-    const offProgress = api.on('file.progress', ({ conversation, message, index, state, received, error }) => {
-      if (conversation === conversationId) dispatch({ type: 'fileProgress', progress: { messageId: message, index, state, received, error } })
+    const offProgress = api.on('file.progress', ({ conversation, message, index, state, received, error, receivedBy, recipients }) => {
+      if (conversation === conversationId) dispatch({ type: 'fileProgress', progress: { messageId: message, index, state, received, error, receivedBy, recipients } })
     })
     api.call('messages.page', { conversationId, limit: PAGE_SIZE }).then(
       (page) => alive && dispatch({ type: 'page', page, older: false }),

@@ -9,7 +9,7 @@
  *  - optimistic rows (typed here, not yet accepted by the core) come after every real message, in the order typed,
  *    and each disappears as soon as the core's real message for it is known.
  */
-import type { AttachmentState, AttachmentView, MessageState, MessageView, Page, ReplyQuote } from '../../../node/src/api/types.js'
+import type { AttachmentState, AttachmentView, FileReceiptView, MessageState, MessageView, Page, ReplyQuote } from '../../../node/src/api/types.js'
 
 /** A file of a message being sent, as its row shows it until the core has the message. */
 export interface OptimisticFile {
@@ -38,6 +38,9 @@ export interface FileProgress {
   state: AttachmentState
   received: number
   error?: string | undefined
+  /** Ours only: who fetched it from this device (AttachmentView.receivedBy / recipients). */
+  receivedBy?: FileReceiptView[] | undefined
+  recipients?: number | undefined
 }
 
 export interface ChatState {
@@ -222,7 +225,20 @@ function sameAttachments(a: AttachmentView[] | undefined, b: AttachmentView[] | 
 }
 
 function sameAttachment(a: AttachmentView, b: AttachmentView): boolean {
-  return a.index === b.index && a.state === b.state && a.received === b.received && a.error === b.error && a.name === b.name
+  return (
+    a.index === b.index &&
+    a.state === b.state &&
+    a.received === b.received &&
+    a.error === b.error &&
+    a.name === b.name &&
+    a.recipients === b.recipients &&
+    sameReceipts(a.receivedBy, b.receivedBy)
+  )
+}
+
+function sameReceipts(a: FileReceiptView[] | undefined, b: FileReceiptView[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.length === b.length && a.every((x, i) => x.device === b[i]!.device && x.received === b[i]!.received && x.complete === b[i]!.complete && x.displayName === b[i]!.displayName)
 }
 
 /**
@@ -243,6 +259,10 @@ function withFileProgress(state: ChatState, progress: FileProgress): ChatState {
   const next: AttachmentView = { ...old, state: progress.state, received: progress.received }
   if (progress.error === undefined) delete next.error
   else next.error = progress.error
+  if (progress.receivedBy !== undefined) {
+    next.receivedBy = progress.receivedBy
+    next.recipients = progress.recipients ?? 0
+  }
   if (sameAttachment(old, next)) return state
   const messages = state.messages.slice()
   messages[i] = { ...message, attachments: attachments.map((a, j) => (j === at ? next : a)) }

@@ -14,8 +14,15 @@ function setup() {
   const blob = randomBlob(40)
   const store = new MemoryBlobStore()
   const counters = new SecurityCounters()
+  const served: string[] = []
   // serve() needs no node: it is the handler, not the registration.
-  const server = new BlobServer({ node: undefined as unknown as HearthNode, store, counters, isMemberDevice: (c, p) => c === CONV && p === MEMBER })
+  const server = new BlobServer({
+    node: undefined as unknown as HearthNode,
+    store,
+    counters,
+    isMemberDevice: (c, p) => c === CONV && p === MEMBER,
+    onServed: (c, b, p, i, n) => served.push(`${c === CONV ? 'conv' : c}/${b === blob.id ? 'blob' : b}/${p}/${i}/${n}`),
+  })
   const ask = async (r: Partial<BlobRequest> & { q: 'h' | 'c' }, peer = MEMBER): Promise<Uint8Array[]> => {
     const out: Uint8Array[] = []
     const req = { conversation: CONV, id: blob.id, ...r } as BlobRequest
@@ -23,7 +30,7 @@ function setup() {
     return out
   }
   const refusal = (p: Promise<unknown>) => p.then(() => 'served', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`)
-  return { blob, store, counters, ask, refusal }
+  return { blob, store, counters, ask, refusal, served }
 }
 
 describe('BlobServer', () => {
@@ -83,6 +90,18 @@ describe('BlobServer', () => {
     const other = randomBlob(3)
     store.hold(OTHER, other)
     expect(await refusal(ask({ q: 'h', id: other.id }))).toBe(notFound)
+  })
+
+  it('reports each chunk it sent to a member (not the hash list, not a chunk it lacks), and nothing for a refusal', async () => {
+    const { blob, store, ask, refusal, served } = setup()
+    store.hold(CONV, blob, (i) => i !== 1)
+    await ask({ q: 'h' })
+    await ask({ q: 'c', first: 0, count: 3 })
+    expect(served).toEqual([`conv/blob/${MEMBER}/0/40`, `conv/blob/${MEMBER}/2/40`])
+    served.length = 0
+    expect(await refusal(ask({ q: 'c', first: 0, count: 3 }, 'stranger'))).toBe('NOT_FOUND: blob not found')
+    expect(await refusal(ask({ q: 'c', first: 39, count: 2 }))).toBe('NOT_FOUND: blob not found')
+    expect(served).toEqual([])
   })
 
   it('a blob expected but without its hash list yet: NOT_FOUND for the list, an empty bitmap for chunks', async () => {

@@ -50,6 +50,11 @@ export interface BlobServerDeps {
   /** Counts refusals ('blob-unauthorized'), as the core's SecurityCounters do. */
   counters?: { count(reason: string): void }
   onError?: HandleOptions['onError']
+  /**
+   * A chunk of a blob (of `chunks` chunks) went out to an authorised `peer`: called once the frame was handed to the
+   * stream, never for a refused request. Delivery receipts for our own files are built from it (file-receipts.ts).
+   */
+  onServed?(conversation: string, blob: string, peer: string, index: number, chunks: number): void
 }
 
 const notFound = (): HearthError => new HearthError('NOT_FOUND', 'blob not found')
@@ -110,6 +115,8 @@ export class BlobServer {
           // Damaged on our disk (the store refused it): leave it out; the requester fetches it elsewhere.
           if (cipher === undefined) continue
           yield encodeChunkFrame(index, cipher)
+          // The consumer asks for the next frame only once this one was written: it left us.
+          if (!signal.aborted) this.deps.onServed?.(req.conversation, req.id, peer, index, record.chunks)
         }
       }
     } finally {

@@ -2,12 +2,13 @@ import { z } from 'zod'
 import type { Database } from '../../../common/storage/database.js'
 import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
 import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
-import type { ConversationId, MessageId } from '../../ids.js'
+import type { ConversationId, DeviceId, MessageId } from '../../ids.js'
 
 /**
  * Which message each file of a conversation belongs to, and whether the person removed it from this device:
  *
- *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?, own?, relayed?, paused?: true }
+ *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?, own?, relayed?, paused?: true,
+ *                                 r?: [device ids that fetched the whole file from this device (ours only)] }
  *
  * It lets a restart resume interrupted downloads and "Clear media" find a conversation's files without reading every
  * message, and it remembers a cleared file as removed (not "available") until the person downloads it again. It holds
@@ -24,7 +25,12 @@ export interface FileEntry {
   relayed?: boolean
   /** The person stopped its download: it waits for a click again (a restart does not resume it). */
   paused?: boolean
+  /** Ours only: member devices that fetched every chunk of it from this device (file-receipts.ts). */
+  receivedBy?: DeviceId[]
 }
+
+/** At most this many devices are remembered per file: every device of the largest group (200 members × 8). */
+export const MAX_RECEIVED_BY = 1600
 
 const valueSchema = z.object({
   m: z.string().regex(/^[0-9a-f]{32}$/),
@@ -33,10 +39,32 @@ const valueSchema = z.object({
   own: z.literal(true).optional(),
   relayed: z.literal(true).optional(),
   paused: z.literal(true).optional(),
+  r: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_RECEIVED_BY).optional(),
 })
 
 export class FileIndex {
+  /** Read-modify-writes of one entry in flight, so two (a relay done, a device's receipt) do not undo each other. */
+  private readonly updating = new Map<string, Promise<unknown>>()
+
   constructor(private readonly db: Database) {}
+
+  /** Changes one entry as it is now (nothing when it is missing or `change` returns undefined); serialised per entry. */
+  async update(conversation: ConversationId, blob: string, change: (entry: FileEntry) => FileEntry | undefined): Promise<void> {
+    const at = `${conversation}/${blob}`
+    const before = this.updating.get(at) ?? Promise.resolve()
+    const run = before.then(async () => {
+      const entry = await this.get(conversation, blob)
+      const next = entry === undefined ? undefined : change(entry)
+      if (next !== undefined) await this.put(next)
+    })
+    const settled = run.catch(() => undefined)
+    this.updating.set(at, settled)
+    try {
+      await run
+    } finally {
+      if (this.updating.get(at) === settled) this.updating.delete(at)
+    }
+  }
 
   async get(conversation: ConversationId, blob: string): Promise<FileEntry | undefined> {
     const raw = await this.db.get(key('file', conversation, blob))
@@ -51,6 +79,7 @@ export class FileIndex {
       ...(entry.own === true ? { own: true } : {}),
       ...(entry.relayed === true ? { relayed: true } : {}),
       ...(entry.paused === true ? { paused: true } : {}),
+      ...(entry.receivedBy !== undefined && entry.receivedBy.length > 0 ? { r: entry.receivedBy.slice(0, MAX_RECEIVED_BY) } : {}),
     }
     await this.db.put(key('file', entry.conversation, entry.blob), encodeJson(value), { sync: true })
   }
@@ -72,5 +101,15 @@ export class FileIndex {
 
 function entryOf(conversation: ConversationId, blob: string, raw: Uint8Array): FileEntry {
   const v = decodeJson(raw, (x) => valueSchema.parse(x), 'file index entry')
-  return { conversation, blob, message: v.m as MessageId, index: v.i, gone: v.gone === true, own: v.own === true, relayed: v.relayed === true, paused: v.paused === true }
+  return {
+    conversation,
+    blob,
+    message: v.m as MessageId,
+    index: v.i,
+    gone: v.gone === true,
+    own: v.own === true,
+    relayed: v.relayed === true,
+    paused: v.paused === true,
+    ...(v.r === undefined ? {} : { receivedBy: v.r as DeviceId[] }),
+  }
 }

@@ -17,6 +17,7 @@ import { peerSource } from './blob-sources.js'
 import type { BlobStore } from './blob-store.js'
 import { downloadsByItself, isRisky, isShownImage, sniffMime, type FileSettings } from './file-policy.js'
 import { FileIndex, type FileEntry } from './file-index.js'
+import { FileReceipts, type KnownDevice, type OwnFile } from './file-receipts.js'
 import type { RelayFiles } from './relay-files.js'
 import { Uploads } from './uploads.js'
 
@@ -48,6 +49,8 @@ const WAIT_FOR_SOURCE_MS = 60_000
 const GIVE_UP_AFTER_MS = 7 * 24 * 3600_000
 /** Waiting downloads are tried again this often, and whenever a member's device connects. */
 const RETRY_EVERY_MS = 5 * 60_000
+/** How often, at most, the UI hears that a device fetched more of one of our files (a completion is told at once). */
+const RECEIPT_EVENT_MS = 250
 
 export interface FileServiceDeps {
   /** Sends a message through the outbox (the media kind). */
@@ -69,6 +72,10 @@ export class FileService {
   private readonly index: FileIndex
   private readonly jobs = new Map<string, Job>()
   private readonly placed = new Map<string, Placed>()
+  private readonly receipts: FileReceipts
+  /** Our files whose receivers changed since the UI last heard, told together on a timer (RECEIPT_EVENT_MS). */
+  private readonly receiptsToTell = new Map<string, OwnFile>()
+  private receiptTimer: NodeJS.Timeout | undefined
   private readonly queue = new PQueue({ concurrency: DOWNLOADS_AT_ONCE })
   private retryTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -92,6 +99,14 @@ export class FileService {
         if (source.kind === 'peer') kernel.node.penalties?.penalise(source.key.replace(/^peer:/, ''), `blob-${reason}`, 10)
       },
     })
+    this.receipts = new FileReceipts({
+      deviceOf: (conversation, peer) => this.memberDevices(conversation).find((d) => d.peerId === peer)?.device,
+      persist: (file, blob, device) =>
+        this.index.update(file.conversation, blob, (entry) =>
+          entry.gone || entry.receivedBy?.includes(device) === true ? undefined : { ...entry, receivedBy: [...(entry.receivedBy ?? []), device] },
+        ),
+      changed: (file, blob, completed) => this.receiptsChanged(file, blob, completed),
+    })
     this.server = new BlobServer({
       node: kernel.node,
       store,
@@ -103,10 +118,15 @@ export class FileService {
         return false
       },
       onError: (err) => kernel.log.debug({ err }, 'a blob request failed'),
+      onServed: (conversation, blob, peer, index, chunks) => this.receipts.served(conversation, blob, peer, index, chunks),
     })
   }
 
   async start(): Promise<void> {
+    // Our own files and who had them, before the server answers anyone.
+    for await (const entry of this.index.list()) {
+      if (entry.own === true && !entry.gone) this.receipts.track(entry.blob, entry, entry.receivedBy)
+    }
     await this.server.start()
     this.retryTimer = setInterval(() => this.retryWaiting(), RETRY_EVERY_MS)
     this.retryTimer.unref()
@@ -116,6 +136,7 @@ export class FileService {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.retryTimer) clearInterval(this.retryTimer)
+    clearTimeout(this.receiptTimer)
     for (const job of this.jobs.values()) job.abort.abort()
     this.queue.clear()
     await this.queue.onIdle()
@@ -184,6 +205,8 @@ export class FileService {
       for (const [index, file] of files.entries()) {
         const entry = { conversation, blob: file.blob, message: view.id as MessageId, index, gone: false, own: true }
         await this.index.put(entry)
+        // The message went out before its files were tracked: the UI hears their recipients on the next event.
+        this.receiptsChanged(this.receipts.track(file.blob, entry), file.blob, false)
         this.toRelays(entry, rt.log.currentEpoch)
       }
       return view
@@ -343,10 +366,7 @@ export class FileService {
   private toRelays(entry: FileEntry, epoch: EpochId): void {
     this.deps.relays.upload(entry.conversation, epoch, entry.blob, () => {
       drop(
-        (async () => {
-          const now = await this.index.get(entry.conversation, entry.blob)
-          if (now !== undefined && !now.gone) await this.index.put({ ...now, relayed: true })
-        })(),
+        this.index.update(entry.conversation, entry.blob, (now) => (now.gone ? undefined : { ...now, relayed: true })),
         (err) => this.kernel.log.debug({ err }, 'recording a relay upload failed'),
       )
     })
@@ -382,7 +402,55 @@ export class FileService {
     if (file.thumbhash !== undefined) view.thumbhash = Buffer.from(file.thumbhash).toString('base64')
     if (job?.error !== undefined) view.error = job.error
     if (isRisky(file.name, file.mime)) view.risky = true
+    if (mine) {
+      const receipts = this.receipts.view(file.blob, file.size, this.memberDevices(conversation), this.kernel.identity.deviceId)
+      if (receipts !== undefined) Object.assign(view, receipts)
+    }
     return view
+  }
+
+  // ----------------------------------------------------------------------------------------------------- receipts
+
+  /** The conversation's current member devices, named as its membership log names their accounts now. */
+  private memberDevices(conversation: ConversationId): KnownDevice[] {
+    const rt = this.kernel.conversations.get(conversation)
+    if (rt === undefined || rt.record.removed) return []
+    return [...memberDevices(rt.log).values()].map((cert) => ({
+      device: cert.device,
+      account: cert.account,
+      peerId: cert.peerId,
+      displayName: rt.log.names.get(cert.account) ?? cert.displayName,
+    }))
+  }
+
+  private receiptsChanged(file: OwnFile, blob: string, completed: boolean): void {
+    this.receiptsToTell.set(blob, file)
+    if (completed) {
+      clearTimeout(this.receiptTimer)
+      this.receiptTimer = undefined
+      this.tellReceipts()
+    } else {
+      this.receiptTimer ??= setTimeout(() => this.tellReceipts(), RECEIPT_EVENT_MS).unref()
+    }
+  }
+
+  private tellReceipts(): void {
+    this.receiptTimer = undefined
+    if (this.stopped) return
+    const files = [...this.receiptsToTell.values()]
+    this.receiptsToTell.clear()
+    for (const file of files) {
+      drop(
+        this.locate(file.conversation, file.message, file.index).then(({ placed, row }) => this.emitProgress(placed, row.mine)),
+        (err) => this.kernel.log.debug({ err }, 'telling who received a file failed'),
+      )
+    }
+  }
+
+  /** One file of a message as the message shows it now. */
+  async info(conversation: ConversationId, message: string, index: number): Promise<AttachmentView> {
+    const { placed, row } = await this.locate(conversation, message as MessageId, index)
+    return this.viewOf(conversation, row.mine, index, placed.file)
   }
 
   /** Decrypted bytes of a complete file. */
@@ -423,6 +491,7 @@ export class FileService {
       this.jobs.get(blob)?.abort.abort()
       this.jobs.delete(blob)
     }
+    for await (const entry of this.index.list(conversation)) this.receipts.untrack(entry.blob)
     for await (const entry of this.index.list(conversation)) if (!entry.gone) await this.index.put({ ...entry, gone: true })
     await this.store.removeConversation(conversation)
     this.deps.emitConversation(conversation)
@@ -441,6 +510,7 @@ export class FileService {
         this.jobs.get(blob)?.abort.abort()
         this.jobs.delete(blob)
         this.placed.delete(blob)
+        this.receipts.untrack(blob)
         await this.index.delete(row.conversation, blob)
         if ((await this.store.get(blob))?.conversation === row.conversation) await this.store.remove(blob)
       }
@@ -467,8 +537,8 @@ export class FileService {
     return { placed: this.place(rt, row, index, file), row }
   }
 
-  private async emitProgress(placed: Placed): Promise<void> {
-    const view = await this.viewOf(placed.conversation, false, placed.index, placed.file)
+  private async emitProgress(placed: Placed, mine = false): Promise<void> {
+    const view = await this.viewOf(placed.conversation, mine, placed.index, placed.file)
     this.kernel.events.emit('file.progress', {
       conversation: placed.conversation,
       message: placed.message,
@@ -477,6 +547,7 @@ export class FileService {
       received: view.received,
       size: placed.file.size,
       ...(view.error === undefined ? {} : { error: view.error }),
+      ...(view.receivedBy === undefined ? {} : { receivedBy: view.receivedBy, recipients: view.recipients ?? 0 }),
     })
   }
 }
