@@ -16,11 +16,15 @@
  * peers (every read has a deadline and so does the whole exchange), garbage (answered with an error frame, never a
  * crash), floods (a token bucket per remote peer), and local detail leaking to peers (only a HearthError's
  * publicMessage crosses the wire; anything else becomes a generic INTERNAL).
+ *
+ * Frames are read by net/frame-reader.ts and a response's frames written by net/frame-writer.ts, several per stream
+ * write: the wire is the same whether one send carries one frame or many.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { ErrorCodes, HearthError, isHearthError, type ErrorCode } from '../errors.js'
 import { concatBytes, fromUtf8, utf8 } from '../util/bytes.js'
+import { FrameReader } from './frame-reader.js'
+import { FrameWriter } from './frame-writer.js'
 import { RateLimiter } from './rate-limiter.js'
 import type { HearthNode } from './create-node.js'
 import type { Stream } from '@libp2p/interface'
@@ -34,9 +38,9 @@ const MAX_ERROR_FRAME_BYTES = 2048
 const MAX_ERROR_MESSAGE_CHARS = 512
 
 /**
- * Slack on top of a frame cap for lpStream's read buffer. The muxer hands over whole yamux data frames (up to its
- * 256 KiB window), possibly several of our small frames at once; a buffer sized to one frame would overflow and reset
- * the stream before the length prefix could even be checked. The yamux window already bounds this per stream.
+ * Slack on top of a frame cap for the read buffer. The muxer hands over whole yamux data frames (up to its 256 KiB
+ * window), possibly several of our small frames at once; a buffer sized to one frame would overflow and reset the
+ * stream before the length prefix could even be checked. The yamux window already bounds this per stream.
  */
 const READ_BUFFER_SLACK = 256 * 1024 + 64
 
@@ -149,26 +153,6 @@ function errorName(err: unknown): string {
   return err instanceof Error ? err.name : ''
 }
 
-/** Maps what lpStream throws while reading into Hearth codes. `signal` tells a deadline apart from a reset. */
-function readError(err: unknown, signal: AbortSignal, what: string): HearthError {
-  if (isHearthError(err)) return err
-  const name = errorName(err)
-  // lpStream refuses a length prefix with more varint bytes than the cap needs (InvalidDataLengthLengthError) before
-  // decoding it: that too is a claimed length over the cap.
-  if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
-    return new HearthError('TOO_LARGE', `${what} frame over the size cap`)
-  }
-  if (name === 'InvalidMessageLengthError') {
-    return new HearthError('MALFORMED', `${what} frame has an invalid length prefix`)
-  }
-  if (signal.aborted) return new HearthError('TIMEOUT', `${what} not received in time`)
-  if (name === 'UnexpectedEOFError') return new HearthError('MALFORMED', `stream ended in the middle of the ${what}`)
-  return new HearthError('UNREACHABLE', `stream failed while reading the ${what}`, {
-    cause: err,
-    publicMessage: 'stream failed',
-  })
-}
-
 async function sendFrame(stream: Stream, payload: Uint8Array, signal: AbortSignal): Promise<void> {
   if (!stream.send(lengthPrefixed(payload))) await stream.onDrain({ signal })
 }
@@ -229,20 +213,18 @@ export async function handleProtocol(
     )
     const onClose = (): void => exchange.abort(new HearthError('UNREACHABLE', 'stream closed by peer'))
     stream.addEventListener('close', onClose)
-    const lp = lpStream(stream, {
-      maxDataLength: limits.maxRequestBytes,
-      maxBufferSize: limits.maxRequestBytes + READ_BUFFER_SLACK,
+    const reader = new FrameReader(stream, {
+      maxFrameBytes: limits.maxRequestBytes,
+      maxBufferBytes: limits.maxRequestBytes + READ_BUFFER_SLACK,
+      readTimeoutMs,
+      signal: exchange.signal,
+      what: 'request',
     })
-    let reading = true
+    const writer = new FrameWriter(stream, exchange.signal)
 
-    const stopReading = (): void => {
-      if (!reading) return
-      reading = false
-      // After an error the requester may still be sending (an oversized body, garbage). Drop it as it arrives
-      // instead of buffering it until libp2p resets the stream, which could beat our error frame to the wire.
-      lp.unwrap()
-      stream.addEventListener('message', () => {})
-    }
+    // After an error the requester may still be sending (an oversized body, garbage): the reader drops it as it
+    // arrives instead of letting it pile up until libp2p resets the stream, which could beat our error frame there.
+    const stopReading = (): void => reader.stop()
 
     const fail = async (err: HearthError): Promise<void> => {
       stopReading()
@@ -263,13 +245,12 @@ export async function handleProtocol(
       }
 
       let request: Uint8Array
-      const readSignal = AbortSignal.any([exchange.signal, AbortSignal.timeout(readTimeoutMs)])
       try {
-        request = (await lp.read({ signal: readSignal })).subarray()
+        request = await reader.read()
       } catch (err) {
         // The requester reset or closed the stream: nobody is left to answer.
         if (stream.status !== 'open') return
-        const error = readError(err, readSignal, 'request')
+        const error = isHearthError(err) ? err : new HearthError('UNREACHABLE', 'stream failed', { cause: err })
         if (error.code === 'UNREACHABLE') {
           stream.abort(new Error('stream failed'))
           return
@@ -293,8 +274,8 @@ export async function handleProtocol(
             publicMessage: 'response too large',
           })
         }
-        await sendFrame(stream, encodeDataFrame(chunk), signal)
-        // send() keeps returning true until the muxer window is full, so a handler yielding small pages from memory
+        await writer.write(FRAME_DATA, chunk)
+        // Writes keep resolving at once until the muxer window is full, so a handler yielding small pages from memory
         // would run as one long chain of microtasks, starving every other peer (and timers) in the process.
         if (++sentSinceYield >= 32) {
           sentSinceYield = 0
@@ -312,9 +293,12 @@ export async function handleProtocol(
         await sendChunk(await raceAbort(result, signal))
       }
       if (signal.aborted) throw signal.reason
-      await sendFrame(stream, encodeEndFrame(), signal)
+      await writer.write(FRAME_END, new Uint8Array(0))
+      await writer.flush()
       await stream.close({ signal })
     } catch (err) {
+      // Frames queued before the failure are dropped: the error frame says what happened.
+      writer.dispose()
       if (stream.status !== 'open') return
       if (isHearthError(err)) {
         await fail(err)
@@ -324,6 +308,8 @@ export async function handleProtocol(
       }
     } finally {
       clearTimeout(timer)
+      writer.dispose()
+      reader.stop()
       stream.removeEventListener('close', onClose)
       // A requester that never closes its side would keep the stream half-open until libp2p's inactivity timeout
       // (minutes); end it now that we are done.
@@ -400,10 +386,13 @@ export async function* request(
     })
   }
 
-  const lp = lpStream(stream, {
+  const reader = new FrameReader(stream, {
     // One frame = kind byte + chunk; error frames must fit even when chunks are tiny.
-    maxDataLength: Math.max(limits.maxResponseBytes, MAX_ERROR_FRAME_BYTES) + 1,
-    maxBufferSize: Math.max(limits.maxResponseBytes, MAX_ERROR_FRAME_BYTES) + READ_BUFFER_SLACK,
+    maxFrameBytes: Math.max(limits.maxResponseBytes, MAX_ERROR_FRAME_BYTES) + 1,
+    maxBufferBytes: Math.max(limits.maxResponseBytes, MAX_ERROR_FRAME_BYTES) + READ_BUFFER_SLACK,
+    readTimeoutMs,
+    signal: exchange,
+    what: 'response',
   })
   let finished = false
   try {
@@ -419,13 +408,12 @@ export async function* request(
       }
     }
     for (;;) {
-      const readSignal = AbortSignal.any([exchange, AbortSignal.timeout(readTimeoutMs)])
       let frame: Uint8Array
       try {
-        frame = (await lp.read({ signal: readSignal })).subarray()
+        frame = await reader.read()
       } catch (err) {
         if (options.signal?.aborted === true) throw options.signal.reason
-        throw readError(err, readSignal, 'response')
+        throw err
       }
       switch (frame[0]) {
         case FRAME_DATA:
@@ -444,6 +432,7 @@ export async function* request(
       }
     }
   } finally {
+    reader.stop()
     // Whatever ended the exchange early (error, timeout, a consumer that stopped iterating), reset the stream so
     // neither side keeps buffers for it.
     if (!finished) stream.abort(new Error('exchange abandoned'))

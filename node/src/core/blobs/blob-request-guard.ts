@@ -44,6 +44,12 @@ export class RequestGuard {
   private lastAlive = performance.now()
   private readonly requestTimer: ReturnType<typeof setTimeout>
   private readonly onParentAbort = (): void => this.abort('aborted')
+  /**
+   * Rejects (with Stop) when the request ends. Every `wait` races against this one promise: an abort listener added
+   * and removed per chunk cost more than the chunk's hash (Node's AbortSignal listeners are slow to remove).
+   */
+  private readonly stopped: Promise<never>
+  private stop: (err: Stop) => void = () => {}
   why: 'timeout' | 'stall' | 'aborted' | undefined
 
   constructor(
@@ -51,6 +57,10 @@ export class RequestGuard {
     timing: FetchTiming,
     private readonly stallMs = timing.stallMs,
   ) {
+    this.stopped = new Promise<never>((_, reject) => {
+      this.stop = reject
+    })
+    this.stopped.catch(() => {})
     this.requestTimer = setTimeout(() => this.abort('timeout'), timing.requestTimeoutMs)
     this.armStall(this.stallMs)
     if (parent.aborted) this.abort('aborted')
@@ -78,25 +88,10 @@ export class RequestGuard {
   }
 
   async wait<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.controller.signal
-    if (signal.aborted) {
-      promise.catch(() => {})
-      throw new Stop()
-    }
-    let onAbort: (() => void) | undefined
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(new Stop())
-          signal.addEventListener('abort', onAbort, { once: true })
-        }),
-      ])
-    } finally {
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-      // A source that ignored the abort may still settle later: that must not become an unhandled rejection.
-      promise.catch(() => {})
-    }
+    // A source that ignored the abort may still settle later: that must not become an unhandled rejection.
+    promise.catch(() => {})
+    if (this.controller.signal.aborted) throw new Stop()
+    return Promise.race([promise, this.stopped])
   }
 
   /** Ends the request for good: a source still holding a stream for it (an abandoned iterator) lets go. */
@@ -105,11 +100,13 @@ export class RequestGuard {
     clearTimeout(this.requestTimer)
     this.parent.removeEventListener('abort', this.onParentAbort)
     if (!this.controller.signal.aborted) this.controller.abort(new HearthError('TIMEOUT', 'blob request over'))
+    this.stop(new Stop())
   }
 
   private abort(why: 'timeout' | 'stall' | 'aborted'): void {
     if (this.why !== undefined) return
     this.why = why
+    this.stop(new Stop())
     this.controller.abort(new HearthError('TIMEOUT', `blob request ${why === 'aborted' ? 'cancelled' : why === 'stall' ? 'stalled' : 'timed out'}`))
   }
 }

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { FrameWriter, varintLength, writeVarint } from './frame-writer.js'
+import { lengthPrefixed } from './request-response.js'
+import type { Stream } from '@libp2p/interface'
+
+/** The part of a Stream the writer uses, recording each send; `full` makes sends report back-pressure. */
+function fakeStream(): { stream: Stream; sends: Uint8Array[]; full: boolean; drain: () => void; closed: boolean } {
+  let release: () => void = () => {}
+  const fake = {
+    sends: [] as Uint8Array[],
+    full: false,
+    closed: false,
+    drain: () => release(),
+    stream: undefined as unknown as Stream,
+  }
+  fake.stream = {
+    send(data: Uint8Array): boolean {
+      if (fake.closed) throw new Error('stream closed')
+      fake.sends.push(data.slice())
+      return !fake.full
+    },
+    onDrain(): Promise<void> {
+      return new Promise((resolve) => {
+        release = () => {
+          fake.full = false
+          resolve()
+        }
+      })
+    },
+  } as unknown as Stream
+  return fake
+}
+
+const frame = (kind: number, body: Uint8Array): Uint8Array => lengthPrefixed(Uint8Array.of(kind, ...body))
+const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(parts.flatMap((p) => [...p]))
+
+describe('FrameWriter', () => {
+  it('writes unsigned varints, least significant group first', () => {
+    for (const n of [0, 1, 127, 128, 300, 16_383, 16_384, 65_541, 2 ** 21, 2 ** 31 + 5]) {
+      const out = new Uint8Array(8)
+      const end = writeVarint(out, 0, n)
+      expect(end).toBe(varintLength(n))
+      expect(out.subarray(0, end)).toEqual(encode(n))
+    }
+    function encode(n: number): Uint8Array {
+      const bytes: number[] = []
+      let rest = n
+      while (rest >= 0x80) {
+        bytes.push((rest & 0x7f) | 0x80)
+        rest = Math.floor(rest / 128)
+      }
+      bytes.push(rest)
+      return Uint8Array.from(bytes)
+    }
+  })
+
+  it('sends the frames written in one turn of the event loop together, in order, as the same bytes', async () => {
+    const fake = fakeStream()
+    const writer = new FrameWriter(fake.stream, new AbortController().signal)
+    await writer.write(0, Uint8Array.of(1, 2))
+    await writer.write(0, Uint8Array.of(3))
+    await writer.write(1, new Uint8Array(0))
+    expect(fake.sends).toHaveLength(0)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(fake.sends).toHaveLength(1)
+    expect(fake.sends[0]).toEqual(concat([frame(0, Uint8Array.of(1, 2)), frame(0, Uint8Array.of(3)), frame(1, new Uint8Array(0))]))
+  })
+
+  it('sends as soon as a batch is full, and flush sends what waits', async () => {
+    const fake = fakeStream()
+    const writer = new FrameWriter(fake.stream, new AbortController().signal, 100)
+    await writer.write(0, new Uint8Array(60))
+    expect(fake.sends).toHaveLength(0)
+    await writer.write(0, new Uint8Array(60))
+    expect(fake.sends.map((s) => s.length)).toEqual([124])
+    await writer.write(-1, Uint8Array.of(7))
+    await writer.flush()
+    expect(fake.sends[1]).toEqual(lengthPrefixed(Uint8Array.of(7)))
+  })
+
+  it('waits for the stream to drain before taking more', async () => {
+    const fake = fakeStream()
+    fake.full = true
+    const writer = new FrameWriter(fake.stream, new AbortController().signal, 10)
+    let done = false
+    const write = writer.write(0, new Uint8Array(20)).then(() => (done = true))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(fake.sends).toHaveLength(1)
+    expect(done).toBe(false)
+    fake.drain()
+    await write
+    expect(done).toBe(true)
+  })
+
+  it('reports a stream that failed under a timed send at the next write, and an aborted signal', async () => {
+    const fake = fakeStream()
+    const writer = new FrameWriter(fake.stream, new AbortController().signal)
+    await writer.write(0, Uint8Array.of(1))
+    fake.closed = true
+    await new Promise((resolve) => setImmediate(resolve))
+    await expect(writer.write(0, Uint8Array.of(2))).rejects.toThrow('stream closed')
+
+    const aborted = new AbortController()
+    const other = new FrameWriter(fakeStream().stream, aborted.signal)
+    aborted.abort(new Error('exchange over'))
+    await expect(other.write(0, Uint8Array.of(1))).rejects.toThrow('exchange over')
+  })
+
+  it('sends nothing after dispose', async () => {
+    const fake = fakeStream()
+    const writer = new FrameWriter(fake.stream, new AbortController().signal)
+    await writer.write(0, Uint8Array.of(1))
+    writer.dispose()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(fake.sends).toHaveLength(0)
+  })
+})
