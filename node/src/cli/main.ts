@@ -54,6 +54,17 @@ export function buildProgram(): Command {
     .action((words: string[], _opts: object, cmd: Command) => import('./commands/rename.js').then((m) => m.runRename(ctxOf(cmd), words)))
 
   program
+    .command('recovery-phrase')
+    .description('show the 24-word recovery phrase again (asks for the passphrase)')
+    .action((_opts: object, cmd: Command) => import('./commands/account.js').then((m) => m.runRecoveryPhrase(ctxOf(cmd))))
+
+  program
+    .command('passphrase')
+    .description('change the passphrase that protects the keys (stop the daemon first)')
+    .option('--new-passphrase-file <file>', 'read the new passphrase from this file (else a prompt)')
+    .action((opts: { newPassphraseFile?: string }, cmd: Command) => import('./commands/account.js').then((m) => m.runPassphrase(ctxOf(cmd), opts)))
+
+  program
     .command('create')
     .description('create a conversation and print an invite for it')
     .option('--group <name>', 'a group with this name')

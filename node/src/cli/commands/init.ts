@@ -55,7 +55,7 @@ export function printCreated(ctx: Context, identity: Identity, recoveryPhrase: s
         lines.push(
           '',
           'Your recovery phrase. WRITE IT DOWN NOW and keep it somewhere safe: it is the only way to get your account',
-          'back if this computer is lost, and it will not be shown again. Anyone who has it can become you.',
+          'back if this computer is lost (`hearth recovery-phrase` shows it again). Anyone who has it can become you.',
           '',
           formatRecoveryPhrase(recoveryPhrase),
           '',
