@@ -33,6 +33,8 @@ export interface HearthBridge {
   onDeepLink?(listener: (url: string) => void): () => void
   /** Optional: a conversation id to show (the person clicked that conversation's notification). */
   onOpenConversation?(listener: (conversationId: string) => void): () => void
+  /** Optional (desktop): opens a received file with the system's app, or only shows it in its folder; see lib/open-file.ts. */
+  openFile?(ref: { conversationId: string; messageId: string; index: number }): Promise<{ action: 'opened' | 'shown' }>
 }
 
 declare global {

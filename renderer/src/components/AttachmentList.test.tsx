@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { AttachmentView, MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
 import { bytesToBase64 } from '../lib/base64.js'
+import { browserTabTarget } from '../lib/open-file.js'
 import { browserSaveTarget } from '../lib/save-file.js'
 import { thumbhashOf } from '../lib/thumbhash.js'
 import { Drafts } from '../state/drafts.js'
@@ -227,5 +228,129 @@ describe('accessibility', () => {
     await screen.findByRole('dialog', { name: 'a.jpg' })
     const viewer = await axe.run(container, options)
     expect(viewer.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`)).toEqual([])
+  })
+})
+
+describe('opening a file', () => {
+  const file = (overrides: Partial<AttachmentView>): AttachmentView => {
+    const { width: _w, height: _h, thumbhash: _t, ...plain } = attachment({ kind: 'file', ...overrides })
+    return plain
+  }
+  const bridge = window as unknown as { hearth?: unknown }
+  afterEach(() => {
+    delete bridge.hearth
+  })
+
+  it('on the desktop, hands the shell only which file; a risky one only after a warning that says it is shown, not run', async () => {
+    const openFile = vi.fn((_ref: unknown) => Promise.resolve({ action: 'opened' as const }))
+    bridge.hearth = { openFile }
+    const m = withFiles([file({ name: 'report.pdf', mime: 'application/pdf' }), file({ index: 1, name: 'setup.exe', mime: 'application/x-msdownload', risky: true })])
+    const api = setup([m])
+    fireEvent.click(await screen.findByRole('button', { name: 'Open report.pdf' }))
+    await waitFor(() => expect(openFile).toHaveBeenCalledTimes(1))
+    expect(openFile.mock.calls[0]![0]).toEqual({ conversationId: CONVERSATION, messageId: m.id, index: 0 })
+    // The shell asks the core itself: the page reads nothing.
+    expect(api.calls.some((c) => c.method === 'files.read')).toBe(false)
+
+    fireEvent.click(screen.getByRole('button', { name: 'Open setup.exe' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Open a file that can run programs?' })
+    expect(within(dialog).getByText(/Hearth will not run it: it saves it in your Downloads folder, under Hearth, and shows it there\./)).toBeTruthy()
+    await waitFor(() => expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' })))
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }))
+    expect(openFile).toHaveBeenCalledTimes(1)
+    fireEvent.click(screen.getByRole('button', { name: 'Open setup.exe' }))
+    fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Continue' }))
+    await waitFor(() => expect(openFile).toHaveBeenCalledTimes(2))
+    expect(openFile.mock.calls[1]![0]).toEqual({ conversationId: CONVERSATION, messageId: m.id, index: 1 })
+
+    // A refusal from the shell is shown on the card.
+    openFile.mockImplementationOnce(() => Promise.reject({ name: 'HearthError', code: 'NOT_FOUND', message: '“report.pdf” is not on this device yet' }))
+    fireEvent.click(screen.getByRole('button', { name: 'Open report.pdf' }))
+    expect((await screen.findByRole('alert')).textContent).toMatch(/not on this device yet/)
+  })
+
+  it('in a browser, opens a PDF or text in a tab opened in the click, as a type that runs nothing; anything else is saved', async () => {
+    const shown: Array<{ url: string; type: string }> = []
+    const made = new Map<string, string>()
+    const tab = { show: vi.fn((url: string) => shown.push({ url, type: made.get(url)! })), close: vi.fn() }
+    const openBlank = vi.spyOn(browserTabTarget, 'openBlank').mockImplementation(() => tab)
+    const createUrl = vi.spyOn(browserTabTarget, 'createUrl').mockImplementation((blob) => {
+      const url = `blob:hearth/tab-${made.size}`
+      made.set(url, blob.type)
+      return url
+    })
+    const save = vi.spyOn(browserSaveTarget, 'click').mockImplementation(() => {})
+    spies.push(openBlank, createUrl, save)
+    const m = withFiles([
+      file({ name: 'report.pdf', mime: 'application/pdf' }),
+      file({ index: 1, name: 'notes.txt', mime: 'text/plain' }),
+      file({ index: 2, name: 'budget.docx', mime: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' }),
+      file({ index: 3, name: 'page.html', mime: 'text/html', risky: true }),
+    ])
+    setup([m])
+
+    fireEvent.click(await screen.findByRole('button', { name: 'Open report.pdf' }))
+    // The tab is opened in the click itself, before the file is read (later, it would be blocked as a pop-up).
+    expect(openBlank).toHaveBeenCalledTimes(1)
+    await waitFor(() => expect(shown).toEqual([{ url: 'blob:hearth/tab-0', type: 'application/pdf' }]))
+    fireEvent.click(screen.getByRole('button', { name: 'Open notes.txt' }))
+    await waitFor(() => expect(shown[1]?.type).toBe('text/plain;charset=utf-8'))
+
+    fireEvent.click(screen.getByRole('button', { name: 'Open budget.docx' }))
+    await waitFor(() => expect(save).toHaveBeenCalledWith(expect.stringMatching(/^blob:/), 'budget.docx'))
+    fireEvent.click(screen.getByRole('button', { name: 'Open page.html' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Open a file that can run programs?' })
+    expect(within(dialog).getByText(/your browser downloads it, or shows it as plain text/)).toBeTruthy()
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Continue' }))
+    await waitFor(() => expect(save).toHaveBeenCalledWith(expect.stringMatching(/^blob:/), 'page.html'))
+    // Neither went to a tab.
+    expect(openBlank).toHaveBeenCalledTimes(2)
+
+    // A browser that blocks the tab: the file is saved instead.
+    openBlank.mockImplementation(() => null)
+    fireEvent.click(screen.getByRole('button', { name: 'Open report.pdf' }))
+    await waitFor(() => expect(save).toHaveBeenCalledWith(expect.stringMatching(/^blob:/), 'report.pdf'))
+    expect(shown).toHaveLength(2)
+  })
+})
+
+describe('who received my files', () => {
+  const receipt = (name: string, device: string, received: number, complete: boolean) => ({ account: name.repeat(64).slice(0, 64), displayName: name, device: device.repeat(64), received, complete })
+
+  it('says how many of the other devices fetched my file, each with how far, and follows progress events', async () => {
+    const mine = withFiles(
+      [attachment({ name: 'minutes.pdf', kind: 'file', mime: 'application/pdf', receivedBy: [receipt('carol', 'c', 4096, true), receipt('dave', 'e', 2048, false)], recipients: 2 })],
+      { mine: true },
+    )
+    const theirs = withFiles([attachment({ name: 'other.pdf', kind: 'file', mime: 'application/pdf' })])
+    const api = setup([mine, theirs])
+    const summary = await screen.findByText('Received by 1 of 2')
+    const details = summary.closest('details')!
+    expect(details.open).toBe(false)
+    fireEvent.click(summary)
+    const list = within(details).getByRole('list', { name: 'Who received minutes.pdf' })
+    expect(within(list).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['carol · received', 'dave · 50 %'])
+    // Someone else's file says nothing of the kind.
+    expect(screen.getAllByText(/^Received by/)).toHaveLength(1)
+
+    act(() =>
+      api.emit('file.progress', {
+        ...progress(mine.id, 0, 'complete', 4096),
+        receivedBy: [receipt('carol', 'c', 4096, true), receipt('dave', 'e', 4096, true)],
+        recipients: 2,
+      }),
+    )
+    expect(await screen.findByText('Received by 2 of 2')).toBeTruthy()
+  })
+
+  it('on my photo too, and it passes axe', async () => {
+    const photo = withFiles([attachment({ name: 'cake.jpg', receivedBy: [], recipients: 3 })], { mine: true })
+    setup([photo])
+    const summary = await screen.findByText('Received by 0 of 3')
+    fireEvent.click(summary)
+    expect(screen.getByText('No one has fetched it from this device yet.')).toBeTruthy()
+    const options = { rules: { 'color-contrast': { enabled: false }, region: { enabled: false } } }
+    const result = await axe.run(document.body, options)
+    expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`)).toEqual([])
   })
 })

@@ -163,6 +163,11 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
           <TransferButtons attachment={attachment} actions={actions} />
         </figcaption>
       )}
+      {message.mine && attachment.receivedBy !== undefined && (
+        <div className="attachment-image-receipts">
+          <FileReceipts attachment={attachment} />
+        </div>
+      )}
       {actions.error !== null && (
         <p className="row-problem" role="alert">
           {actions.error}
@@ -184,20 +189,23 @@ export function boxRatio(width: number, height: number): number {
 function FileCard({ message, attachment }: { message: MessageView; attachment: AttachmentView }) {
   const media = useMedia()
   const actions = useFileActions(message, attachment)
-  const [confirming, setConfirming] = useState(false)
-  const [saving, setSaving] = useState(false)
+  // Which action waits for the person to confirm the warning about a risky file.
+  const [confirming, setConfirming] = useState<'save' | 'open' | null>(null)
+  const [busy, setBusy] = useState<'save' | 'open' | null>(null)
   const family = fileFamily(attachment.mime)
   const risky = isRiskyFile(attachment.name, attachment.mime, attachment.risky === true)
-  const save = () => {
+  const run = (what: 'save' | 'open') => {
     if (media === null) return
-    setConfirming(false)
-    setSaving(true)
+    setConfirming(null)
+    setBusy(what)
     actions.setError(null)
-    void media.save({ messageId: message.id, index: attachment.index, name: attachment.name, size: attachment.size, mime: attachment.mime }).then((error) => {
-      setSaving(false)
+    const file = { messageId: message.id, index: attachment.index, name: attachment.name, size: attachment.size, mime: attachment.mime }
+    void (what === 'save' ? media.save(file) : media.open(file)).then((error) => {
+      setBusy(null)
       actions.setError(error)
     })
   }
+  const ask = (what: 'save' | 'open') => (risky ? setConfirming(what) : run(what))
   return (
     <div className={`file-card is-${attachment.state}${risky ? ' risky' : ''}`}>
       <span className="file-card-icon" aria-hidden="true">
@@ -210,12 +218,18 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
         </span>
         <Progress attachment={attachment} />
         {risky && attachment.state === 'complete' && <span className="file-card-warning small">This type of file can run programs on your computer.</span>}
+        {message.mine && <FileReceipts attachment={attachment} />}
       </div>
       <div className="file-card-actions">
         {attachment.state === 'complete' && media !== null && (
-          <button type="button" className="link-button" aria-label={`Save ${attachment.name}`} disabled={saving} onClick={() => (risky ? setConfirming(true) : save())}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
+          <>
+            <button type="button" className="link-button" aria-label={`Open ${attachment.name}`} disabled={busy !== null} onClick={() => ask('open')}>
+              {busy === 'open' ? 'Opening…' : 'Open'}
+            </button>
+            <button type="button" className="link-button" aria-label={`Save ${attachment.name}`} disabled={busy !== null} onClick={() => ask('save')}>
+              {busy === 'save' ? 'Saving…' : 'Save'}
+            </button>
+          </>
         )}
         <TransferButtons attachment={attachment} actions={actions} />
       </div>
@@ -224,25 +238,80 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
           {actions.error}
         </p>
       )}
-      {confirming && <RiskyFileDialog name={attachment.name} onSave={save} onClose={() => setConfirming(false)} />}
+      {confirming !== null && (
+        <RiskyFileDialog
+          name={attachment.name}
+          action={confirming}
+          opensWithSystem={media?.opensWithSystem === true}
+          onConfirm={() => run(confirming)}
+          onClose={() => setConfirming(null)}
+        />
+      )}
     </div>
   )
 }
 
-function RiskyFileDialog({ name, onSave, onClose }: { name: string; onSave(): void; onClose(): void }) {
+function RiskyFileDialog(props: { name: string; action: 'save' | 'open'; opensWithSystem: boolean; onConfirm(): void; onClose(): void }) {
+  const { name, action, onConfirm, onClose } = props
   // Focus starts on Cancel: the safe answer is the one Enter gives.
   const cancel = useFocusOnOpen<HTMLButtonElement>()
+  const what =
+    action === 'save'
+      ? 'Hearth never opens files itself.'
+      : props.opensWithSystem
+        ? 'Hearth will not run it: it saves it in your Downloads folder, under Hearth, and shows it there.'
+        : 'Hearth will not run it: your browser downloads it, or shows it as plain text.'
   return (
-    <Dialog title="Save a file that can run programs?" onClose={onClose} description={`“${name}” is a kind of file that can run programs or change your computer when it is opened.`}>
-      <p>Only open it if you expected it from this person and trust where it came from. Hearth never opens files itself.</p>
+    <Dialog
+      title={action === 'save' ? 'Save a file that can run programs?' : 'Open a file that can run programs?'}
+      onClose={onClose}
+      description={`“${name}” is a kind of file that can run programs or change your computer when it is opened.`}
+    >
+      <p>
+        {what} Only open it if you expected it from this person and trust where it came from.
+      </p>
       <div className="button-row">
         <button ref={cancel} type="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" className="danger" onClick={onSave}>
-          Save anyway
+        <button type="button" className="danger" onClick={onConfirm}>
+          {action === 'save' ? 'Save anyway' : 'Continue'}
         </button>
       </div>
     </Dialog>
+  )
+}
+
+/**
+ * On the sender's side: which member devices fetched the file from this device ("Received by 2 of 3"), each with how
+ * far it got, in a disclosure the keyboard and screen readers handle natively.
+ */
+export function FileReceipts({ attachment }: { attachment: AttachmentView }) {
+  const { receivedBy, recipients } = attachment
+  if (receivedBy === undefined || recipients === undefined || recipients === 0) return null
+  const received = receivedBy.filter((r) => r.complete).length
+  const perAccount = new Map<string, number>()
+  for (const r of receivedBy) perAccount.set(r.account, (perAccount.get(r.account) ?? 0) + 1)
+  return (
+    <details className="file-receipts small">
+      <summary>
+        Received by {received} of {recipients}
+      </summary>
+      {receivedBy.length === 0 ? (
+        <p className="muted">No one has fetched it from this device yet.</p>
+      ) : (
+        <ul aria-label={`Who received ${attachment.name}`}>
+          {receivedBy.map((r) => (
+            <li key={r.device}>
+              {r.displayName}
+              {(perAccount.get(r.account) ?? 0) > 1 && <span className="muted"> (device {r.device.slice(0, 6)})</span>}
+              {' · '}
+              {r.complete ? 'received' : `${percent(r.received, attachment.size)} %`}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="muted">Counts the devices that fetched it from this one; someone who got it from another member or a relay is not counted.</p>
+    </details>
   )
 }

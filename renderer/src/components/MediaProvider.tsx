@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react
 import type { AttachmentView, MessageView } from '../../../node/src/api/types.js'
 import { errorText, type Api } from '../api/client.js'
 import { BlobUrlCache, readFile } from '../lib/blob-url.js'
+import { browserTabTarget, desktopOpener, inlineType, showInTab, type DesktopOpen, type TabTarget } from '../lib/open-file.js'
 import { saveBlob } from '../lib/save-file.js'
 import { ImageViewer, type ViewerImage } from './ImageViewer.js'
 import { MediaContext, type MediaControls } from './media-context.js'
@@ -15,10 +16,14 @@ export interface MediaProviderProps {
   children: ReactNode
   /** For tests: how a file is handed to the person (a browser download by default). */
   saveFile?: (blob: Blob, name: string) => void
+  /** For tests: the desktop shell's Open (by default window.hearth.openFile when there is one). */
+  desktopOpen?: DesktopOpen | null
+  /** For tests: how a browser opens a tab for a file. */
+  tabs?: TabTarget
 }
 
 /** One chat's photos and files: the object URLs they are shown through, saving, and the viewer. */
-export function MediaProvider({ api, conversationId, messages, names, children, saveFile = saveBlob }: MediaProviderProps) {
+export function MediaProvider({ api, conversationId, messages, names, children, saveFile = saveBlob, desktopOpen, tabs = browserTabTarget }: MediaProviderProps) {
   const urls = useMemo(() => new BlobUrlCache(api), [api])
   useEffect(() => () => urls.clear(), [urls])
   const [viewing, setViewing] = useState<{ messageId: string; index: number } | null>(null)
@@ -35,7 +40,39 @@ export function MediaProvider({ api, conversationId, messages, names, children, 
     [api, conversationId, saveFile],
   )
 
-  const controls = useMemo<MediaControls>(() => ({ urls, openViewer: (messageId, index) => setViewing({ messageId, index }), save }), [urls, save])
+  const shell = useMemo(() => (desktopOpen === undefined ? desktopOpener() : desktopOpen), [desktopOpen])
+  const open = useCallback<MediaControls['open']>(
+    async (file) => {
+      const ref = { conversationId, messageId: file.messageId, index: file.index }
+      try {
+        if (shell !== null) {
+          await shell(ref)
+          return null
+        }
+        const type = inlineType(file.mime)
+        // Opened now, inside the click: after the read it would be blocked as a pop-up. Refused: saved instead.
+        const tab = type === null ? null : tabs.openBlank()
+        let blob: Blob
+        try {
+          blob = await readFile(api, ref, file.size, file.mime)
+        } catch (err) {
+          tab?.close()
+          throw err
+        }
+        if (tab === null || type === null) saveFile(blob, file.name)
+        else showInTab(tab, blob, type, tabs)
+        return null
+      } catch (err) {
+        return errorText(err)
+      }
+    },
+    [api, conversationId, shell, tabs, saveFile],
+  )
+
+  const controls = useMemo<MediaControls>(
+    () => ({ urls, openViewer: (messageId, index) => setViewing({ messageId, index }), save, open, opensWithSystem: shell !== null }),
+    [urls, save, open, shell],
+  )
   const images = useMemo(() => viewerImages(messages, names), [messages, names])
 
   return (

@@ -7,7 +7,23 @@ export interface MediaControls {
   /** Opens the viewer on one photo of one message. */
   openViewer(messageId: string, index: number): void
   /** Saves a complete file (the whole file is read from the core first). Resolves with an error text, or null. */
-  save(ref: { messageId: string; index: number; name: string; size: number; mime: string }): Promise<string | null>
+  save(ref: FileOfMessage): Promise<string | null>
+  /**
+   * Opens a complete file (call it inside the person's click): on the desktop with the system's app, a file that could
+   * run code only shown in its folder; in a browser in a tab for types a tab shows safely, saved otherwise. Resolves
+   * with an error text, or null.
+   */
+  open(ref: FileOfMessage): Promise<string | null>
+  /** On the desktop: Open hands files to the system (risky ones only shown in their folder). In a browser: false. */
+  opensWithSystem: boolean
+}
+
+export interface FileOfMessage {
+  messageId: string
+  index: number
+  name: string
+  size: number
+  mime: string
 }
 
 export const MediaContext = createContext<MediaControls | null>(null)
