@@ -120,6 +120,8 @@ describe('the preload bridge surface', () => {
       await expect(bridge.openFile(bad as never)).rejects.toMatchObject({ name: 'HearthError', code: 'INVALID_INPUT' })
     }
     expect(transport.opened).toHaveLength(1)
+    // Writing a file to a path of the page's choosing is not the page's to ask for.
+    await expect(bridge.call('files.save', { ...ref, path: '/home/me/.bashrc' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
     transport.openAnswer = { ok: false, code: 'NOT_FOUND', message: 'not on this device yet' }
     await expect(bridge.openFile(ref)).rejects.toEqual({ name: 'HearthError', code: 'NOT_FOUND', message: 'not on this device yet' })
     for (const answer of [{ ok: true, action: 'run' }, { ok: false, code: 'NOPE', message: 'x' }, 'opened', undefined]) {

@@ -67,6 +67,11 @@ export const BRIDGE_KEYS = ['call', 'on', 'onClose', 'onDeepLink', 'onOpenConver
 const MAX_NAME_CHARS = 64
 const MAX_BUFFERED_LINKS = 4
 const CONVERSATION_ID = /^[0-9a-f]{32}$/
+/**
+ * Core methods the page may not call. files.save writes a received file (a peer's bytes) to any path it is given: the
+ * page saves through a download the person places, and Open goes through main, which picks the path itself.
+ */
+const REFUSED_FROM_PAGE = new Set(['files.save'])
 
 export function createBridge(transport: BridgeTransport, options: BridgeOptions): HearthBridge {
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000
@@ -133,6 +138,7 @@ export function createBridge(transport: BridgeTransport, options: BridgeOptions)
     if (typeof method !== 'string' || method.length === 0 || method.length > MAX_NAME_CHARS) {
       throw bridgeError('INVALID_INPUT', 'method must be a short string')
     }
+    if (REFUSED_FROM_PAGE.has(method)) throw bridgeError('UNAUTHORIZED', `${method} is not available to the app's page`)
     const c = await connected()
     try {
       return await c.request(method, params)
