@@ -178,7 +178,7 @@ function varintBytes(value: number): number {
 }
 
 /** Strict CBOR that is also canonical: re-encoding gives the same bytes, so a frame cannot be written two ways. */
-function decodeCanonical(frame: Uint8Array): unknown {
+export function decodeCanonical(frame: Uint8Array): unknown {
   try {
     const value = decodeCbor(frame, BUNDLE_FRAME_BYTES, 'pairing frame')
     if (!equalBytes(encodeCbor(value), frame)) throw new HearthError('MALFORMED', 'pairing frame is not canonical CBOR')

@@ -79,6 +79,8 @@ export interface PairTiming {
 }
 
 export const PAIR_TIMING: PairTiming = { exchangeMs: 10 * 60_000, stepMs: 30_000, personMs: 3 * 60_000 }
+/** setTimeout fires at once for a longer delay (it is 32-bit); an offer meant to last longer ends after ~24 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /** Hellos that fail to prove the secret before an offer is burnt. */
 export const MAX_BAD_PROOFS = 5
 
@@ -124,7 +126,7 @@ export function offerPairing(
   }
   const expiry = setTimeout(() => {
     if (state === 'open') finish(new HearthError('LINK_EXPIRED', PairMessages.expired))
-  }, Math.max(0, expiresAt - Date.now()))
+  }, Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())))
 
   const serve = async (stream: Stream, peerE: string): Promise<void> => {
     const ch = new PairChannel(stream, AbortSignal.any([stop.signal, AbortSignal.timeout(timing.exchangeMs)]))
@@ -261,7 +263,14 @@ export async function pairWith(
   const account = accountIdOf(signingKeyPairFromSeed(accountSeed).publicKey)
   const sealedAccount = encodeAccount(handlers.account) // refuses a malformed account before anything is sent
 
-  const { stream, peerN } = await open(node, multiaddr(code.locator), signal)
+  let reached: Awaited<ReturnType<typeof open>>
+  try {
+    reached = await open(node, multiaddr(code.locator), signal)
+  } catch (err) {
+    if (opts.signal?.aborted === true) throw new HearthError('LINK_CANCELLED', PairMessages.cancelled, { cause: err })
+    throw err
+  }
+  const { stream, peerN } = reached
   const ch = new PairChannel(stream, signal)
   try {
     const keys = pairingKeys(code.secret, node.peerId, peerN)
