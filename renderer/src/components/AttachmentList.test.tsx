@@ -242,7 +242,7 @@ describe('opening a file', () => {
   })
 
   it('on the desktop, hands the shell only which file; a risky one only after a warning that says it is shown, not run', async () => {
-    const openFile = vi.fn((_ref: unknown) => Promise.resolve({ action: 'opened' as const }))
+    const openFile = vi.fn((_ref: unknown) => Promise.resolve<{ action: 'opened' | 'shown' }>({ action: 'opened' }))
     bridge.hearth = { openFile }
     const m = withFiles([file({ name: 'report.pdf', mime: 'application/pdf' }), file({ index: 1, name: 'setup.exe', mime: 'application/x-msdownload', risky: true })])
     const api = setup([m])
@@ -262,6 +262,11 @@ describe('opening a file', () => {
     fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Continue' }))
     await waitFor(() => expect(openFile).toHaveBeenCalledTimes(2))
     expect(openFile.mock.calls[1]![0]).toEqual({ conversationId: CONVERSATION, messageId: m.id, index: 1 })
+    // The shell only showed it in its folder: the card says where it is.
+    openFile.mockImplementationOnce(() => Promise.resolve({ action: 'shown' as const }))
+    fireEvent.click(screen.getByRole('button', { name: 'Open setup.exe' }))
+    fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Continue' }))
+    await waitFor(() => expect(screen.getByText('“setup.exe” was saved in Downloads › Hearth and is shown in its folder.').getAttribute('role')).toBe('status'))
 
     // A refusal from the shell is shown on the card.
     openFile.mockImplementationOnce(() => Promise.reject({ name: 'HearthError', code: 'NOT_FOUND', message: '“report.pdf” is not on this device yet' }))

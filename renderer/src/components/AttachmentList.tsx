@@ -192,17 +192,21 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
   // Which action waits for the person to confirm the warning about a risky file.
   const [confirming, setConfirming] = useState<'save' | 'open' | null>(null)
   const [busy, setBusy] = useState<'save' | 'open' | null>(null)
+  const [note, setNote] = useState<string | null>(null)
   const family = fileFamily(attachment.mime)
   const risky = isRiskyFile(attachment.name, attachment.mime, attachment.risky === true)
   const run = (what: 'save' | 'open') => {
     if (media === null) return
     setConfirming(null)
     setBusy(what)
+    setNote(null)
     actions.setError(null)
     const file = { messageId: message.id, index: attachment.index, name: attachment.name, size: attachment.size, mime: attachment.mime }
-    void (what === 'save' ? media.save(file) : media.open(file)).then((error) => {
+    const done = what === 'save' ? media.save(file).then((error) => ({ error, note: null })) : media.open(file)
+    void done.then((outcome) => {
       setBusy(null)
-      actions.setError(error)
+      actions.setError(outcome.error)
+      setNote(outcome.note)
     })
   }
   const ask = (what: 'save' | 'open') => (risky ? setConfirming(what) : run(what))
@@ -238,6 +242,9 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
           {actions.error}
         </p>
       )}
+      <p className="file-card-note muted small" role="status">
+        {note}
+      </p>
       {confirming !== null && (
         <RiskyFileDialog
           name={attachment.name}

@@ -46,8 +46,8 @@ export function MediaProvider({ api, conversationId, messages, names, children, 
       const ref = { conversationId, messageId: file.messageId, index: file.index }
       try {
         if (shell !== null) {
-          await shell(ref)
-          return null
+          const { action } = await shell(ref)
+          return { error: null, note: action === 'shown' ? `“${file.name}” was saved in Downloads › Hearth and is shown in its folder.` : null }
         }
         const type = inlineType(file.mime)
         // Opened now, inside the click: after the read it would be blocked as a pop-up. Refused: saved instead.
@@ -61,9 +61,9 @@ export function MediaProvider({ api, conversationId, messages, names, children, 
         }
         if (tab === null || type === null) saveFile(blob, file.name)
         else showInTab(tab, blob, type, tabs)
-        return null
+        return { error: null, note: null }
       } catch (err) {
-        return errorText(err)
+        return { error: errorText(err), note: null }
       }
     },
     [api, conversationId, shell, tabs, saveFile],

@@ -11,9 +11,9 @@ export interface MediaControls {
   /**
    * Opens a complete file (call it inside the person's click): on the desktop with the system's app, a file that could
    * run code only shown in its folder; in a browser in a tab for types a tab shows safely, saved otherwise. Resolves
-   * with an error text, or null.
+   * with an error text or null, and a note for the person when it was shown in its folder rather than opened.
    */
-  open(ref: FileOfMessage): Promise<string | null>
+  open(ref: FileOfMessage): Promise<{ error: string | null; note: string | null }>
   /** On the desktop: Open hands files to the system (risky ones only shown in their folder). In a browser: false. */
   opensWithSystem: boolean
 }
