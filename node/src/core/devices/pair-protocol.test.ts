@@ -303,6 +303,40 @@ describe('linking a device over /hearth/pair/1.0.0', () => {
     }
   }, 60_000)
 
+  it('serves one code at a time: a new offer ends the old one, and an offer made right after another ended works', async () => {
+    const s = await setup()
+    const handlers: PairOfferHandlers = {
+      onConfirmationCode: () => {},
+      confirm: async () => true,
+      makeDevice: async (a) => certFor(a.accountSeed, s.n.peerId),
+      onConversations: async () => {},
+    }
+    const secret = newLinkSecret()
+    const second = offerPairing(s.n, { secret, expiresAt: Date.now() + 60_000, handlers })
+    const replaced = await refusal(s.offer.done)
+    expect(replaced.code).toBe('LINK_CANCELLED')
+    await second.ready
+    expect((await refusal(dial(s))).code).toBe('LINK_INVALID') // the first code no longer works
+    // Ended and offered again in the same tick: the old offer must not remove the new one's handler.
+    second.cancel()
+    const thirdSecret = newLinkSecret()
+    const third = offerPairing(s.n, { secret: thirdSecret, expiresAt: Date.now() + 60_000, handlers })
+    expect((await refusal(second.done)).code).toBe('LINK_CANCELLED')
+    await third.ready
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await dial(s, {}, { ...s.code, secret: thirdSecret })
+    await third.done
+  }, 30_000)
+
+  it("reports a failing confirm() on this device as this device's error", async () => {
+    const s = await setup({ offer: { confirm: () => Promise.reject(new HearthError('NOT_RUNNING', 'the window closed')) } })
+    const onE = await refusal(dial(s))
+    expect(onE.code).toBe('PROTOCOL_ERROR')
+    const onN = await refusal(s.offer.done)
+    expect(onN.code).toBe('NOT_RUNNING')
+    expect(s.log.made).toEqual([])
+  }, 30_000)
+
   it('lets N cancel while its person decides, and tells E', async () => {
     const s = await setup({ offer: { confirm: () => new Promise<boolean>(() => {}) } })
     const dialing = dial(s)

@@ -91,6 +91,7 @@ export const PairMessages = {
   expired: 'The link code has expired: show a new one',
   otherCancelled: 'The other device cancelled',
   cancelled: 'Linking was cancelled',
+  replaced: 'A newer link code replaced this one',
   timeout: 'The link timed out',
   gone: 'The other device went away before linking finished',
   badCert: 'The other device refused this device',
@@ -99,6 +100,9 @@ export const PairMessages = {
 } as const
 
 // ---------------------------------------------------------------------------------------------- N: the offer
+
+/** The offer each node serves, so a new one can end it and an old one never removes a newer one's handler. */
+const offers = new WeakMap<object, { end(err: HearthError): void }>()
 
 /** N side: serves the protocol until one exchange ends (or the offer expires, is burnt or cancelled). */
 export function offerPairing(
@@ -120,10 +124,16 @@ export function offerPairing(
     state = 'over'
     clearTimeout(expiry)
     stop.abort(err ?? new HearthError('INTERNAL', 'offer over'))
-    ready.then(() => node.libp2p.unhandle(PAIR_PROTOCOL)).catch(() => {})
+    if (offers.get(node.libp2p) === me) offers.delete(node.libp2p)
+    // Unless a newer offer took the protocol over meanwhile (its handler replaced ours): then it is not ours to remove.
+    ready.then(() => (offers.has(node.libp2p) ? undefined : node.libp2p.unhandle(PAIR_PROTOCOL))).catch(() => {})
     if (err === undefined) settle.resolve()
     else settle.reject(err)
   }
+  const me = { end: finish }
+  // One link code at a time per device: a new offer ends the one before (its code stops working).
+  offers.get(node.libp2p)?.end(new HearthError('LINK_CANCELLED', PairMessages.replaced))
+  offers.set(node.libp2p, me)
   const expiry = setTimeout(() => {
     if (state === 'open') finish(new HearthError('LINK_EXPIRED', PairMessages.expired))
   }, Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())))
@@ -171,7 +181,7 @@ export function offerPairing(
       serve(stream, connection.remotePeer.toString()).catch(() => stream.abort(new Error('pairing failed')))
     },
     // A relayed connection is how a device behind NAT is reached; the exchange is small until the bundle.
-    { maxInboundStreams: 4, runOnLimitedConnection: true },
+    { maxInboundStreams: 4, runOnLimitedConnection: true, force: true },
   )
   ready.catch((err: unknown) => finish(new HearthError('INTERNAL', 'could not offer pairing', { cause: err })))
   return {
@@ -196,7 +206,7 @@ async function runOffer(ch: PairChannel, keys: PairingKeys, commitment: Uint8Arr
     return frame
   })
   incoming.catch(() => {})
-  const ok = await Promise.race([personAnswer(h.confirm(), timing.personMs), incoming.then(() => true)])
+  const ok = await Promise.race([personAnswer(local(() => h.confirm()), timing.personMs), incoming.then(() => true)])
   if (!ok) throw new OwnCancel()
   saidReady = true
   await ch.send({ t: 'ready' })
@@ -286,7 +296,7 @@ export async function pairWith(
     handlers.onConfirmationCode(confirmationCode(keys, nonceE, hello.n))
     const peerReady = ch.read(SMALL_FRAME_BYTES, timing.personMs).then((v) => expectFrame(Frames.ready, v, 'pairing ready'))
     peerReady.catch(() => {})
-    const own = personAnswer(handlers.confirm(), timing.personMs)
+    const own = personAnswer(local(() => handlers.confirm()), timing.personMs)
     own.catch(() => {})
     // The account goes only when both people said yes; whichever answers first, wait for the other.
     if (!(await Promise.race([own, peerReady.then(() => own)]))) throw new OwnCancel()
