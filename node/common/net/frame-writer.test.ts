@@ -5,12 +5,17 @@ import type { Stream } from '@libp2p/interface'
 
 /** The part of a Stream the writer uses, recording each send; `full` makes sends report back-pressure. */
 function fakeStream(): { stream: Stream; sends: Uint8Array[]; full: boolean; drain: () => void; closed: boolean } {
-  let release: () => void = () => {}
+  // Like a libp2p stream: every onDrain while full shares one promise, settled by the drain.
+  let waiting: PromiseWithResolvers<void> | undefined
   const fake = {
     sends: [] as Uint8Array[],
     full: false,
     closed: false,
-    drain: () => release(),
+    drain: () => {
+      fake.full = false
+      waiting?.resolve()
+      waiting = undefined
+    },
     stream: undefined as unknown as Stream,
   }
   fake.stream = {
@@ -20,12 +25,9 @@ function fakeStream(): { stream: Stream; sends: Uint8Array[]; full: boolean; dra
       return !fake.full
     },
     onDrain(): Promise<void> {
-      return new Promise((resolve) => {
-        release = () => {
-          fake.full = false
-          resolve()
-        }
-      })
+      if (!fake.full) return Promise.resolve()
+      waiting ??= Promise.withResolvers<void>()
+      return waiting.promise
     },
   } as unknown as Stream
   return fake
@@ -66,16 +68,20 @@ describe('FrameWriter', () => {
     expect(fake.sends[0]).toEqual(concat([frame(0, Uint8Array.of(1, 2)), frame(0, Uint8Array.of(3)), frame(1, new Uint8Array(0))]))
   })
 
-  it('sends as soon as a batch is full, and flush sends what waits', async () => {
+  it('sends each buffer as soon as it is full, a frame continuing in the next, and flush sends what waits', async () => {
     const fake = fakeStream()
     const writer = new FrameWriter(fake.stream, new AbortController().signal, 100)
-    await writer.write(0, new Uint8Array(60))
+    const a = new Uint8Array(60).fill(1)
+    const b = new Uint8Array(60).fill(2)
+    await writer.write(0, a)
     expect(fake.sends).toHaveLength(0)
-    await writer.write(0, new Uint8Array(60))
-    expect(fake.sends.map((s) => s.length)).toEqual([124])
+    await writer.write(0, b)
+    expect(fake.sends.map((s) => s.length)).toEqual([100])
     await writer.write(-1, Uint8Array.of(7))
     await writer.flush()
-    expect(fake.sends[1]).toEqual(lengthPrefixed(Uint8Array.of(7)))
+    expect(fake.sends.map((s) => s.length)).toEqual([100, 26])
+    // Cut anywhere, the bytes are the frames in order.
+    expect(concat(fake.sends)).toEqual(concat([frame(0, a), frame(0, b), lengthPrefixed(Uint8Array.of(7))]))
   })
 
   it('waits for the stream to drain before taking more', async () => {
@@ -85,7 +91,8 @@ describe('FrameWriter', () => {
     let done = false
     const write = writer.write(0, new Uint8Array(20)).then(() => (done = true))
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(fake.sends).toHaveLength(1)
+    // The frame went out (in three sends: it is larger than a buffer) and the write waits for the stream.
+    expect(fake.sends.map((s) => s.length)).toEqual([10, 10, 2])
     expect(done).toBe(false)
     fake.drain()
     await write

@@ -1,20 +1,26 @@
 /**
  * Writes length-prefixed frames to a libp2p stream for net/request-response.ts, several frames per stream write.
  *
- * Every `stream.send` becomes at least one yamux frame, one Noise message (two for 64 KiB: Noise carries at most
- * 65,519 bytes per message), one socket write and, on the other side, one decryption, one dispatch and one window
- * update; that per-message work, not the bytes, is most of what a file transfer costs on a fast link. So frames are
- * gathered into one buffer and sent together: at once when `batchBytes` are waiting, otherwise on the next turn of
- * the event loop (a handler yielding from memory fills a batch; one waiting on the disk sends what it has). The frame
- * header (length prefix and kind byte) is written straight into that buffer, so a frame's payload is copied once.
+ * Every `stream.send` becomes at least one yamux frame, one Noise message per 65,519 bytes (and one more for the
+ * rest), one socket write per message and, on the other side, one decryption and dispatch per message and a window
+ * update per yamux frame: per-message work that costs as much as the bytes on a fast link. A 64 KiB chunk frame sent
+ * alone is one yamux frame but two Noise messages (64 KiB and a 41-byte tail). So frames are written into send
+ * buffers of `batchBytes` (default: exactly four full Noise messages with the yamux header, the most one yamux frame
+ * takes with its initial 256 KiB window), a frame continuing in the next buffer when it does not fit: the wire is a
+ * byte stream and the reader does not care where one send ends. A full buffer is sent at once; a partial one on the
+ * next turn of the event loop (a handler yielding from memory fills buffers; one waiting on the disk sends what it
+ * has) or on `flush`. The frame header is written straight into the buffer, so a payload is copied once.
  *
  * Back-pressure is the stream's: after a send the stream could not take whole, the next `write` waits for it to
- * drain, so at most one batch plus one frame waits here.
+ * drain, so at most one frame's worth of buffers waits beyond what the stream holds.
  */
 import type { Stream } from '@libp2p/interface'
 
-/** Frames gathered before a send: four 64 KiB chunks, one yamux frame (its window starts at 256 KiB). */
-export const DEFAULT_BATCH_BYTES = 256 * 1024 - 64
+/** Noise's largest plaintext per message (65,535 minus the 16-byte tag) and yamux's frame header. */
+const NOISE_PLAINTEXT_BYTES = 65_519
+const YAMUX_HEADER_BYTES = 12
+/** Four full Noise messages per yamux frame; with the default 256 KiB stream window a yamux frame carries this whole. */
+export const DEFAULT_BATCH_BYTES = 4 * NOISE_PLAINTEXT_BYTES - YAMUX_HEADER_BYTES
 
 export function varintLength(value: number): number {
   let n = 1
@@ -34,15 +40,11 @@ export function writeVarint(out: Uint8Array, at: number, value: number): number 
   return i
 }
 
-interface Queued {
-  /** Kind byte written after the length prefix, or -1 for a frame without one (a request). */
-  kind: number
-  payload: Uint8Array
-}
-
 export class FrameWriter {
-  #queued: Queued[] = []
-  #bytes = 0
+  /** The send buffer being filled, and how much of it is. */
+  #buf: Uint8Array | undefined
+  #used = 0
+  #header = new Uint8Array(11)
   #immediate: ReturnType<typeof setImmediate> | undefined
   #drained: Promise<void> | undefined
   #failure: unknown
@@ -60,14 +62,16 @@ export class FrameWriter {
    */
   async write(kind: number, payload: Uint8Array): Promise<void> {
     await this.#ready()
-    this.#queued.push({ kind, payload })
-    const body = payload.byteLength + (kind < 0 ? 0 : 1)
-    this.#bytes += varintLength(body) + body
-    if (this.#bytes >= this.batchBytes) this.#send()
-    else this.#immediate ??= setImmediate(() => {
-      this.#immediate = undefined
-      this.#send()
-    })
+    let at = writeVarint(this.#header, 0, payload.byteLength + (kind < 0 ? 0 : 1))
+    if (kind >= 0) this.#header[at++] = kind
+    this.#put(this.#header.subarray(0, at))
+    this.#put(payload)
+    if (this.#used > 0) {
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = undefined
+        this.#send()
+      })
+    }
     await this.#ready()
   }
 
@@ -80,8 +84,8 @@ export class FrameWriter {
   /** Drops what is queued and stops the pending send (the exchange is over). */
   dispose(): void {
     this.#closed = true
-    this.#queued = []
-    this.#bytes = 0
+    this.#buf = undefined
+    this.#used = 0
     if (this.#immediate !== undefined) clearImmediate(this.#immediate)
     this.#immediate = undefined
   }
@@ -95,22 +99,29 @@ export class FrameWriter {
     if (this.#drained === drained) this.#drained = undefined
   }
 
+  /** Copies `bytes` into send buffers, sending each as it fills. */
+  #put(bytes: Uint8Array): void {
+    let from = 0
+    while (from < bytes.byteLength) {
+      this.#buf ??= new Uint8Array(this.batchBytes)
+      const n = Math.min(this.batchBytes - this.#used, bytes.byteLength - from)
+      this.#buf.set(bytes.subarray(from, from + n), this.#used)
+      this.#used += n
+      from += n
+      if (this.#used === this.batchBytes) this.#send()
+    }
+  }
+
   #send(): void {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate)
     this.#immediate = undefined
-    if (this.#closed || this.#queued.length === 0 || this.#failure !== undefined) return
-    const out = new Uint8Array(this.#bytes)
-    let at = 0
-    for (const { kind, payload } of this.#queued) {
-      at = writeVarint(out, at, payload.byteLength + (kind < 0 ? 0 : 1))
-      if (kind >= 0) out[at++] = kind
-      out.set(payload, at)
-      at += payload.byteLength
-    }
-    this.#queued = []
-    this.#bytes = 0
+    const buf = this.#buf
+    const used = this.#used
+    this.#buf = undefined
+    this.#used = 0
+    if (this.#closed || buf === undefined || used === 0 || this.#failure !== undefined) return
     try {
-      if (!this.stream.send(out)) {
+      if (!this.stream.send(used === buf.byteLength ? buf : buf.subarray(0, used))) {
         const drained = this.stream.onDrain({ signal: this.signal })
         // A send from the timer has nobody awaiting it yet: the next write or flush takes the outcome.
         drained.catch(() => {})

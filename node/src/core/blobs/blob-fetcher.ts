@@ -243,7 +243,9 @@ class FetchJob {
       while (this.missing.length > 0 || this.windows.size > 0) {
         if (this.fatal !== undefined) throw this.fatal
         if (this.signal.aborted) throw new Stop()
-        while (this.windows.size < MAX_WINDOWS_IN_FLIGHT && this.startWindow()) {
+        // The caller's source list is asked once per pass (it walks the conversation's members), not once per window.
+        const usable = this.windows.size < MAX_WINDOWS_IN_FLIGHT ? this.usable() : []
+        while (this.windows.size < MAX_WINDOWS_IN_FLIGHT && this.startWindow(usable)) {
           // started one more
         }
         if (this.windows.size > 0) {
@@ -394,8 +396,9 @@ class FetchJob {
    * Starts one window: the lowest missing chunk nobody is fetching that some usable source may hold, and the missing
    * chunks after it (up to 16, stopping at one in flight or held). False when nothing can be started.
    */
-  private startWindow(): boolean {
-    const usable = this.usable()
+  private startWindow(sources: SourceState[]): boolean {
+    // Those still below their share, fewest windows first (starting one changes the order); stable among equals.
+    const usable = sources.filter((s) => s.windows < MAX_WINDOWS_IN_FLIGHT).sort((a, b) => a.windows - b.windows)
     if (usable.length === 0) return false
     for (const first of this.missing) {
       if (this.inFlight.has(first)) continue
