@@ -37,6 +37,8 @@ export interface StartOptions {
   relays?: string[]
   /** Anti-entropy period (default 1 s, so tests do not wait); a long one shows what heals without it. */
   syncIntervalMs?: number
+  /** What the core does when another device of its account revokes it (default: the core stops itself). */
+  onRevoked?: () => void
 }
 
 export async function startCore(name: string, options: StartOptions = {}): Promise<TestCore> {
@@ -69,6 +71,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     store,
     node,
     syncIntervalMs: options.syncIntervalMs ?? 1_000,
+    ...(options.onRevoked === undefined ? {} : { onRevoked: options.onRevoked }),
     ...(relays === undefined
       ? {}
       : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayBlobs: new RelayBlobClient(node, { timeoutMs: 10_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),

@@ -48,7 +48,7 @@ describe('everyday message kinds', () => {
       expect(edited.edited).toBe(true)
       await until(c, id, reply.id, (m) => m.replyTo?.body === 'dinner at 8?', 'the reply quoting the edit')
     }
-    expect((await carol.core.versions(id, original.id)).map((v) => v.body)).toEqual(['dinner at 7?', 'dinner at 8?'])
+    expect((await carol.core.details.versions(id, original.id as never)).map((v) => v.body)).toEqual(['dinner at 7?', 'dinner at 8?'])
 
     await alice.core.deleteMessage(id, original.id, true)
     for (const c of cores) {
@@ -57,7 +57,7 @@ describe('everyday message kinds', () => {
       const quoted = await until(c, id, reply.id, (m) => m.replyTo?.deleted === true, 'the reply showing the original deleted')
       expect(quoted.replyTo?.body).toBe('')
     }
-    expect(await carol.core.versions(id, original.id)).toEqual([])
+    expect(await carol.core.details.versions(id, original.id as never)).toEqual([])
   })
 
   it('one reaction per person: a new one replaces the old, null takes it away; counts name who reacted', async () => {
@@ -134,7 +134,7 @@ describe('everyday message kinds', () => {
     for (const c of [bob, carol]) await until(c, id, m.id, () => true, 'the message')
     await bob.core.markRead(id)
     await waitFor(async () => {
-      const seen = await alice.core.seenBy(id, m.id)
+      const seen = await alice.core.details.seenBy(id, m.id as never)
       return seen.read.some((r) => r.account === bob.identity.account) && seen.delivered.some((r) => r.account === carol.identity.account)
     }, { message: 'bob read it, carol holds it' })
   })

@@ -17,6 +17,7 @@ import type {
   AppStatus,
   ConversationSummary,
   CreatedIdentity,
+  DeviceView,
   FileUsageView,
   InviteView,
   MemberView,
@@ -228,6 +229,18 @@ export const coreContract = {
   },
   'people.unverify': { params: z.strictObject({ account }), result: result<null>() },
 
+  /** This account's devices (Settings → Devices). */
+  'devices.list': { params: noParams, result: result<DeviceView[]>() },
+  /**
+   * Links the new device showing `code` (its QR or typed short code): resolves once it is admitted to every
+   * conversation, up to 10 minutes; 'devices.linking' events tell each step, and the confirmation code to compare.
+   */
+  'devices.link': { params: z.strictObject({ code: z.string().min(1).max(400) }), result: result<DeviceView>() },
+  /** The person compared the confirmation code on both screens: accept to go on, or refuse (the link stops). */
+  'devices.confirmLink': { params: z.strictObject({ accept: z.boolean() }), result: result<null>() },
+  /** Revokes another device of this account: it is taken out of every conversation, which moves to new keys. */
+  'devices.revoke': { params: z.strictObject({ device: z.string().regex(/^[0-9a-f]{64}$/, 'device must be 64 lowercase hex characters') }), result: result<null>() },
+
   'network.peers': { params: noParams, result: result<PeerView[]>() },
   /** Requests to start a direct chat with a device nearby, both ways. */
   'chats.requests': { params: noParams, result: result<ChatRequestView[]>() },
@@ -346,6 +359,9 @@ export const coreEventNames = [
   'typing',
   'chat-requests.changed',
   'file.progress',
+  'devices.changed',
+  'devices.linking',
+  'device.revoked',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { HearthError, isHearthError, type ErrorCode } from '../../common/errors.js'
 import type { Core } from '../core/core.js'
 import { Logger } from '../core/logger.js'
-import type { AccountId, ConversationId } from '../ids.js'
+import type { AccountId, ConversationId, MessageId } from '../ids.js'
 import {
   contract,
   coreEventNames,
@@ -36,6 +36,7 @@ type Handlers = { [M in CoreMethod]: (core: Core, params: ValidParams<M>) => Res
 // Ids were validated by the contract's schemas with the same rules as ids.ts, so the casts below are checked casts.
 const cid = (id: string) => id as ConversationId
 const aid = (id: string) => id as AccountId
+const mid = (id: string) => id as MessageId
 
 const handlers: Handlers = {
   'identity.whoami': (core) => core.whoami(),
@@ -96,8 +97,8 @@ const handlers: Handlers = {
     await core.deleteMessage(cid(p.conversationId), p.messageId, p.forEveryone)
     return null
   },
-  'messages.versions': (core, p) => core.versions(cid(p.conversationId), p.messageId),
-  'messages.seenBy': (core, p) => core.seenBy(cid(p.conversationId), p.messageId),
+  'messages.versions': (core, p) => core.details.versions(cid(p.conversationId), mid(p.messageId)),
+  'messages.seenBy': (core, p) => core.details.seenBy(cid(p.conversationId), mid(p.messageId)),
   'messages.typing': async (core, p) => {
     await core.typing(cid(p.conversationId))
     return null
@@ -139,6 +140,16 @@ const handlers: Handlers = {
   },
   'people.unverify': async (core, p) => {
     await core.people.unverify(aid(p.account))
+    return null
+  },
+  'devices.list': (core) => core.devices.list(),
+  'devices.link': (core, p) => core.devices.link(p.code),
+  'devices.confirmLink': (core, p) => {
+    core.devices.confirmLink(p.accept)
+    return null
+  },
+  'devices.revoke': async (core, p) => {
+    await core.devices.revoke(p.device)
     return null
   },
 

@@ -331,3 +331,26 @@ export interface CreatedIdentity {
   /** 1-based positions of the words the person must type back in `app.confirmRecovery`. */
   confirmPositions: number[]
 }
+
+/** One device of this account (Settings → Devices). */
+export interface DeviceView {
+  device: string
+  peerId: string
+  /** This device. */
+  current: boolean
+  /** When the account key vouched for it (its certificate), ms. */
+  linkedAt: number
+  /** Connected now. */
+  online: boolean
+  /** When this device last saw it connected (ms), null if never since this device started; the current device: now. */
+  lastSeen: number | null
+}
+
+/** How linking another device is going, on the device already in use (`devices.link`). */
+export interface LinkProgressView {
+  stage: 'connecting' | 'confirm' | 'admitting' | 'done' | 'failed'
+  /** `confirm`: the 6 digits both screens show; the person compares them before anything is shared. */
+  code?: string
+  /** `failed`: why, in words for the person. */
+  error?: string
+}

@@ -1,7 +1,7 @@
 import { drop } from '../../common/errors.js'
 import type { HearthNode } from '../../common/net/create-node.js'
 import { handleProtocol } from '../../common/net/request-response.js'
-import type { ConversationSummary, InviteView, MemberView, MessageVersionView, MessageView, Page, PeerView, RemovedMemberView, SeenByView, SystemLineView, WhoAmI } from '../api/types.js'
+import type { ConversationSummary, InviteView, MemberView, MessageView, Page, PeerView, RemovedMemberView, SystemLineView, WhoAmI } from '../api/types.js'
 import type { Identity } from '../identity/identity.js'
 import type { ConversationId, MessageId } from '../ids.js'
 import type { CoreStore } from '../store/core-store.js'
@@ -50,6 +50,7 @@ import { FileService } from './blobs/file-service.js'
 import { RelayFiles } from './blobs/relay-files.js'
 import type { RelayBlobClient } from '../../common/net/relay-blob-client.js'
 import { SerialQueue } from './serial-queue.js'
+import { Devices } from './devices/devices.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
 import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
 import { ReadModelWithPrefs } from './settings/read-model-with-prefs.js'
@@ -81,6 +82,8 @@ export interface CoreOptions {
   gossipAllowance?: { burst: number; perSecond: number }
   /** How long a join waits for the inviting device before asking through the relay (join-relay-joiner.ts). */
   joinDirectWaitMs?: number
+  /** Another device of the account revoked this one: wipe its keys and stop (default: only stop). */
+  onRevoked?: () => void
   /** Encrypted files of photos and attachments, on disk beside the database (blobs/blob-store.ts). */
   blobs: BlobStore
   /** The relay blob client: files for members who are away; without it, files move only between members' devices. */
@@ -136,7 +139,8 @@ export class Core {
   private readonly settingsPart: Settings
   private readonly validate: ReturnType<typeof gossipValidator>
   private readonly typingPart: Typing
-  private readonly details: MessageDetails
+  /** A message's versions and who has read it (history/message-details.ts). */
+  readonly details: MessageDetails
   private readonly prefs: ConversationPrefsStore
   /** Requests to start a direct chat with a device nearby, both ways (network/chat-requests.ts; docs/adr/0024). */
   readonly chatRequests: ChatRequests
@@ -145,6 +149,8 @@ export class Core {
   private readonly verified: VerifiedPeople
   /** Verifying a person: safety numbers and the verified mark (people/people.ts; docs/adr/0031). */
   readonly people: People
+  /** This account's devices: link, revoke, list (devices/devices.ts; docs/adr/0032). */
+  readonly devices: Devices
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -207,7 +213,9 @@ export class Core {
         await this.readModel.withdrawBeyondCutoffs(rt)
       },
       kickRelays: () => this.relays.kick(),
+      revoked: () => this.devices.onRevoked(),
     })
+    this.devices = new Devices(kernel, this.membership, this.readModel, { syncWith: (peer, id) => this.syncClient.syncWith(peer, id), wipe: options.onRevoked ?? (() => drop(this.stop())) })
     this.groupLife = new GroupLife(kernel, this.membership)
     const ownShortInvites = new OwnShortInvites(kernel)
     this.commands = new ConversationCommands(kernel, this.membership, this.readModel, {
@@ -325,6 +333,7 @@ export class Core {
     this.unsubscribers.push(
       this.node.onPeerDisconnected((peer) => {
         this.emitPeers()
+        this.devices.peerChanged(peer)
         this.reconnect.lost(peer)
       }),
     )
@@ -514,16 +523,6 @@ export class Core {
     if (row !== undefined) await this.files.forget([row])
   }
 
-  /** Every version of a message, oldest first. */
-  versions(id: ConversationId, messageId: string): Promise<MessageVersionView[]> {
-    return this.details.versions(id, messageId as MessageId)
-  }
-
-  /** Who has read a message and who holds it. */
-  seenBy(id: ConversationId, messageId: string): Promise<SeenByView> {
-    return this.details.seenBy(id, messageId as MessageId)
-  }
-
   /** The person is typing: members see it for a few seconds (a signal: never stored, never relayed). */
   typing(id: ConversationId): Promise<void> {
     return this.typingPart.typing(id)
@@ -586,6 +585,7 @@ export class Core {
 
   private onPeerConnected(peer: string): void {
     this.emitPeers()
+    this.devices.peerChanged(peer)
     if (this.kernel.stopped) return
     this.relays.peerConnected(peer)
     this.joinRelayAdmin?.kick()

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { AttachmentState, ChatRequestView, ConversationSummary, FileReceiptView, MemberView, MessageView, PeerView } from '../api/types.js'
+import type { AttachmentState, ChatRequestView, DeviceView, LinkProgressView, FileReceiptView, ConversationSummary, MemberView, MessageView, PeerView } from '../api/types.js'
 import type { AccountId, ConversationId, DeviceId, EpochId } from '../ids.js'
 import type { RelayStatus } from './relays/relay-mailboxes.js'
 
@@ -23,6 +23,12 @@ export interface CoreEvents {
   'relay.changed': { relays: RelayStatus[] }
   /** Requests to start a direct chat with a device nearby, both ways, as they are now (network/chat-requests.ts). */
   'chat-requests.changed': { requests: ChatRequestView[] }
+  /** This account's devices changed (one linked or revoked, one came online or went away). */
+  'devices.changed': { devices: DeviceView[] }
+  /** Linking another device from this one moved on a step (`devices.link`). */
+  'devices.linking': LinkProgressView
+  /** Another device of this account revoked this one: its keys are being wiped and the core stops. */
+  'device.revoked': Record<string, never>
   /** A file of a message moved on (bytes received, state changed): often, while it downloads; the UI shows progress. */
   'file.progress': {
     conversation: ConversationId

@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { signingKeyPairFromSeed } from '../../../common/crypto/ed25519.js'
 import {
@@ -361,11 +362,15 @@ async function open(node: HearthNode, address: Multiaddr, signal: AbortSignal) {
   const text = address.toString()
   const circuit = text.indexOf('/p2p-circuit')
   let target = address
-  if (circuit >= 0 && !text.slice(0, circuit).includes('/p2p/')) {
-    const relay = await dial(multiaddr(text.slice(0, circuit)))
-    target = multiaddr(`${text.slice(0, circuit)}/p2p/${relay.remotePeer.toString()}${text.slice(circuit)}`)
-  }
-  const connection = await dial(target)
+  // A code naming a relay circuit still links directly when the new device is nearby (found on the LAN): a relayed
+  // connection is limited in time and bytes by the relay (LIMITS.md), a direct one is not.
+  const connection = (circuit >= 0 ? await dialNearby(node, text, signal) : undefined) ?? (await (async () => {
+    if (circuit >= 0 && !text.slice(0, circuit).includes('/p2p/')) {
+      const relay = await dial(multiaddr(text.slice(0, circuit)))
+      target = multiaddr(`${text.slice(0, circuit)}/p2p/${relay.remotePeer.toString()}${text.slice(circuit)}`)
+    }
+    return dial(target)
+  })())
   const peerN = connection.remotePeer.toString()
   if (peerN === node.peerId) throw new HearthError('INVALID_INPUT', 'This link code was made on this device: scan it with another one.')
   try {
@@ -376,6 +381,27 @@ async function open(node: HearthNode, address: Multiaddr, signal: AbortSignal) {
     // The device at the address no longer offers (the code was used, cancelled, burnt or expired).
     throw new HearthError('LINK_INVALID', PairMessages.wrong, { cause: err })
   }
+}
+
+/** A direct connection to the circuit's target when this node knows a direct address of it (mDNS), else undefined. */
+async function dialNearby(node: HearthNode, circuitText: string, signal: AbortSignal) {
+  const target = /\/p2p-circuit\/p2p\/([^/]+)$/.exec(circuitText)?.[1]
+  if (target === undefined) return undefined
+  try {
+    const peer = peerIdFromString(target)
+    const known = await node.libp2p.peerStore.get(peer)
+    for (const { multiaddr: ma } of known.addresses) {
+      if (ma.toString().includes('/p2p-circuit')) continue
+      try {
+        return await node.libp2p.dial(ma.encapsulate(`/p2p/${target}`), { signal })
+      } catch {
+        // that address did not answer: the next, then the relay
+      }
+    }
+  } catch {
+    // not a PeerId, or nothing known of it: the relay it is
+  }
+  return undefined
 }
 
 // ---------------------------------------------------------------------------------------------- shared

@@ -129,7 +129,7 @@ export class ReadModel {
     for (const r of rows) events.emit('message.updated', { conversation: rt.id, message: toView(r, rt.log.names) })
     const last = rt.record.lastMessage
     const quoted = last !== null && rows.some((r) => r.author === last.author && sentAt(r.hlc) === last.at)
-    const unread = rows.filter((r) => !r.mine && r.orderKey > rt.record.readUpTo).length
+    const unread = rows.filter((r) => !r.mine && r.author !== this.kernel.identity.account && r.orderKey > rt.record.readUpTo).length
     if (quoted || unread > 0) {
       const newest = quoted ? (await store.pageMessages(rt.id, 50)).find((r) => !r.withdrawn) : undefined
       const lastMessage = !quoted ? last : newest === undefined ? null : { body: preview(newest.body, filesOf(newest)), authorName: newest.authorName, author: newest.author, at: sentAt(newest.hlc) }

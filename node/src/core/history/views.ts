@@ -20,7 +20,9 @@ export function toView(row: MessageRow, names?: ReadonlyMap<string, string>, me?
     deleted: row.deleted,
     ...(row.deletedBy === undefined ? {} : { deletedBy: row.deletedBy }),
     reactions: row.reactions,
-    mine: row.mine,
+    // Ours when our account wrote it, from this device or another of ours (docs/adr/0032); edits and delivery
+    // states stay with the device that wrote it (`row.mine`).
+    mine: row.mine || (me !== undefined && row.author === me),
     state: row.state,
     failure: row.failure,
     withdrawn: row.withdrawn ?? null,

@@ -29,6 +29,8 @@ export interface MembershipHooks {
   followUp(rt: ConversationRuntime): Promise<void>
   /** New envelopes in our stream: the relays should take them. */
   kickRelays(): void
+  /** Another device of our account revoked this one: it must stop and forget its keys (devices/own-revocation.ts). */
+  revoked(rt: ConversationRuntime): void
 }
 
 /**
@@ -81,12 +83,12 @@ export class MembershipEngine {
     return batch.length
   }
 
-  /** A fresh epoch secret sealed to every current member device (but those of `excluding`). */
-  newEpochFor(rt: ConversationRuntime, excluding?: AccountId) {
+  /** A fresh epoch secret sealed to every current member device (but those of the account or the device `excluding`). */
+  newEpochFor(rt: ConversationRuntime, excluding?: AccountId | DeviceId) {
     const secret = randomBytes(32)
     const keys = deriveEpochKeys(secret)
     const seals = [...memberDevices(rt.log).values()]
-      .filter((cert) => cert.account !== excluding)
+      .filter((cert) => cert.account !== excluding && cert.device !== excluding)
       .map((cert) => ({ device: cert.device, box: sealEpoch(rt.id, keys.id, secret, cert.dhPublic) }))
     return { id: keys.id, seals }
   }
@@ -128,6 +130,10 @@ export class MembershipEngine {
       await store.commit([store.putEpochSecret(rt.id, keys.id, secret)], true)
     }
 
+    if (log.revokedDevices.has(me)) {
+      this.hooks.revoked(rt)
+      return
+    }
     const removed = !log.members.has(identity.account)
     // A group is called what its log says now (renames by `about`), also in the invites made from here.
     const name = log.kind === 'group' ? log.name : rt.record.name
@@ -143,18 +149,25 @@ export class MembershipEngine {
     this.hooks.announce(rt)
 
     const current = log.epochs.get(log.currentEpoch)
-    if (!removed && current && current.devices.has(me) && rt.epochs.has(current.id)) {
-      let own = rt.own.get(current.id)
-      if (own === undefined) {
-        const chain = newChain()
-        // Sequence numbers start at 1, so the cursor starts one step into the chain (index 1).
-        own = { initialKey: toBase64Url(chain.chainKey), cursorKey: toBase64Url(advance(chain).chainKey), next: 1, messages: 0, sentTo: [], delivered: 0 }
-        rt.own.set(current.id, own)
-        await store.commit([store.putOwnChain(rt.id, current.id, own)], true)
+    if (!removed && current && current.devices.has(me) && rt.epochs.has(current.id) && !rt.own.has(current.id)) {
+      const chain = newChain()
+      // Sequence numbers start at 1, so the cursor starts one step into the chain (index 1).
+      const own = { initialKey: toBase64Url(chain.chainKey), cursorKey: toBase64Url(advance(chain).chainKey), next: 1, messages: 0, sentTo: [], delivered: 0 }
+      rt.own.set(current.id, own)
+      await store.commit([store.putOwnChain(rt.id, current.id, own)], true)
+    }
+    // Every epoch we wrote in, not only the current one: a device linked later is sealed into old epochs too
+    // (`add-device`) and reads what we wrote there once it has our chain.
+    if (!removed) {
+      // Never to a device that has since been revoked or whose account left: what it was not sent, it does not get.
+      const readers = memberDevices(log)
+      for (const [epochId, own] of rt.own) {
+        const epoch = log.epochs.get(epochId)
+        if (epoch === undefined || !epoch.devices.has(me)) continue
+        const sent = new Set(own.sentTo)
+        const recipients = [...epoch.devices].filter((d) => d !== me && !sent.has(d) && readers.has(d))
+        if (recipients.length > 0) await this.distributeChain(rt, epochId, own, recipients)
       }
-      const sent = new Set(own.sentTo)
-      const recipients = [...current.devices].filter((d) => d !== me && !sent.has(d))
-      if (recipients.length > 0) await this.distributeChain(rt, current.id, own, recipients)
     }
 
     if (!removed && needsRotation(log) && log.members.get(identity.account)?.role === 'admin') {

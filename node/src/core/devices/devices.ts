@@ -1,0 +1,244 @@
+import { HearthError, drop } from '../../../common/errors.js'
+import { Limits } from '../../../common/wire/limits.js'
+import type { DeviceView } from '../../api/types.js'
+import { deriveEpochKeys } from '../../conversation/epoch-keys.js'
+import { computeLog } from '../../conversation/membership-log.js'
+import { MAX_EPOCH_SEALS, decodeOp, type EpochSeal, type MembershipOp } from '../../conversation/membership-op.js'
+import type { DeviceCert } from '../../identity/device-cert.js'
+import { parseLinkCode } from '../../identity/link-code.js'
+import { asDeviceId, type ConversationId, type DeviceId, type OpHash } from '../../ids.js'
+import { loadRuntime, newRecord } from '../conversation-loader.js'
+import { streamKey, type ConversationRuntime } from '../conversation-runtime.js'
+import type { ReadModel } from '../history/read-model.js'
+import type { Kernel } from '../kernel.js'
+import { sealEpoch, type MembershipEngine } from '../membership/membership-engine.js'
+import { pairWith, type LinkedConversation } from './pair-protocol.js'
+
+export interface DevicesHooks {
+  /** Pulls a conversation from a peer (sync/sync-client.ts). */
+  syncWith(peer: string, conversation: ConversationId): Promise<void>
+  /** This device was revoked by another of the account: wipe its keys and stop (open-core.ts). */
+  wipe(): void
+}
+
+/**
+ * This account's devices (docs/adr/0032): linking a new one (the pairing, then an `add-device` in every conversation
+ * with the secrets of every epoch this device reads), revoking one (`revoke-device` and a new epoch everywhere), the
+ * conversations a newly linked device starts from, and this device's own revocation.
+ */
+export class Devices {
+  /** When each of our other devices was last seen connected, by PeerId. */
+  private readonly lastSeen = new Map<string, number>()
+  private linking = false
+  private confirmation: ((accept: boolean) => void) | undefined
+  private revoked = false
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly engine: MembershipEngine,
+    private readonly readModel: ReadModel,
+    private readonly hooks: DevicesHooks,
+  ) {}
+
+  /** Our devices as the logs of our conversations know them (a revoked one in any log is gone), this one first. */
+  list(): DeviceView[] {
+    const { identity, node } = this.kernel
+    const certs = new Map<DeviceId, DeviceCert>()
+    const revoked = new Set<DeviceId>()
+    for (const rt of this.kernel.conversations.values()) {
+      for (const d of rt.log.revokedDevices.keys()) revoked.add(d)
+      for (const [id, cert] of rt.log.members.get(identity.account)?.devices ?? []) certs.set(id, cert)
+    }
+    certs.delete(identity.deviceId)
+    const online = new Set(node.connectedPeers())
+    const now = this.kernel.now()
+    const others = [...certs.values()]
+      .filter((c) => !revoked.has(c.device))
+      .sort((a, b) => a.createdAt - b.createdAt || a.device.localeCompare(b.device))
+      .map((c): DeviceView => ({
+        device: c.device,
+        peerId: c.peerId,
+        current: false,
+        linkedAt: c.createdAt,
+        online: online.has(c.peerId),
+        lastSeen: online.has(c.peerId) ? now : (this.lastSeen.get(c.peerId) ?? null),
+      }))
+    const me: DeviceView = { device: identity.deviceId, peerId: identity.peerId, current: true, linkedAt: identity.cert.createdAt, online: true, lastSeen: now }
+    return [me, ...others]
+  }
+
+  /** A peer came or went: if it is one of our devices, the list changes. */
+  peerChanged(peer: string): void {
+    if (!this.isOwnDevicePeer(peer)) return
+    this.lastSeen.set(peer, this.kernel.now())
+    this.kernel.events.emit('devices.changed', { devices: this.list() })
+  }
+
+  isOwnDevicePeer(peer: string): boolean {
+    const { identity } = this.kernel
+    for (const rt of this.kernel.conversations.values()) {
+      for (const cert of rt.log.members.get(identity.account)?.devices.values() ?? []) if (cert.peerId === peer && cert.device !== identity.deviceId) return true
+    }
+    return false
+  }
+
+  /**
+   * Links the new device showing `code`. The account key goes over only after both people compared the confirmation
+   * code (`confirmLink`) and the new device proved it holds the code's secret (devices/pair-protocol.ts).
+   */
+  async link(code: string): Promise<DeviceView> {
+    const parsed = parseLinkCode(code)
+    if (this.linking) throw new HearthError('INVALID_INPUT', 'another device is being linked: finish or cancel that first')
+    const { identity, node, events, counters } = this.kernel
+    this.linking = true
+    let answered: Promise<boolean> = Promise.resolve(false)
+    events.emit('devices.linking', { stage: 'connecting' })
+    try {
+      const cert = await pairWith(node, parsed, {
+        account: { accountSeed: identity.accountKey.seed, displayName: identity.displayName, ...(identity.entropy === undefined ? {} : { entropy: identity.entropy }) },
+        onConfirmationCode: (c) => {
+          // Ready before the event goes out: whoever shows the code may answer at once.
+          answered = new Promise<boolean>((resolve) => (this.confirmation = resolve))
+          events.emit('devices.linking', { stage: 'confirm', code: c })
+        },
+        confirm: () => answered,
+        admit: async (c) => {
+          this.confirmation = undefined
+          events.emit('devices.linking', { stage: 'admitting' })
+          return this.admit(c)
+        },
+        count: (reason) => counters.count(reason),
+      })
+      events.emit('devices.linking', { stage: 'done' })
+      const devices = this.list()
+      events.emit('devices.changed', { devices })
+      return devices.find((d) => d.device === cert.device) ?? { device: cert.device, peerId: cert.peerId, current: false, linkedAt: cert.createdAt, online: true, lastSeen: this.kernel.now() }
+    } catch (err) {
+      events.emit('devices.linking', { stage: 'failed', error: err instanceof HearthError ? err.message : 'Linking failed' })
+      throw err
+    } finally {
+      this.linking = false
+      this.confirmation?.(false)
+      this.confirmation = undefined
+    }
+  }
+
+  /** The person compared the confirmation code on both screens. */
+  confirmLink(accept: boolean): void {
+    const answer = this.confirmation
+    if (answer === undefined) throw new HearthError('NOT_FOUND', 'no device is waiting to be confirmed')
+    this.confirmation = undefined
+    answer(accept)
+  }
+
+  /**
+   * Admits `cert` (a device of our account) to every conversation we are a member of, handing it every epoch secret
+   * we hold there, and returns those conversations, most recently active first, with their logs.
+   */
+  async admit(cert: DeviceCert): Promise<LinkedConversation[]> {
+    const { identity, store, queue, log } = this.kernel
+    if (cert.account !== identity.account) throw new HearthError('UNAUTHORIZED', 'that device belongs to another account')
+    return queue.run(async () => {
+      const out: LinkedConversation[] = []
+      const ordered = [...this.kernel.conversations.values()].sort((a, b) => b.record.lastActivity - a.record.lastActivity)
+      for (const rt of ordered) {
+        const mine = rt.log.members.get(identity.account)
+        if (rt.record.removed || mine === undefined) continue
+        if (!mine.devices.has(cert.device)) {
+          if (mine.devices.size >= Limits.maxDevicesPerMember) {
+            log.warn({ conversation: rt.id }, 'not linking a device: the account has the most devices a conversation allows')
+            continue
+          }
+          const seals: EpochSeal[] = []
+          for (const secret of await store.listEpochSecrets(rt.id)) {
+            const id = deriveEpochKeys(secret).id
+            if (rt.log.epochs.get(id)?.devices.has(identity.deviceId) !== true) continue
+            seals.push({ epoch: id, box: sealEpoch(rt.id, id, secret, cert.dhPublic) })
+          }
+          // The newest epochs matter most if a very long-lived conversation had more than one operation may carry.
+          const current = seals.filter((s) => s.epoch === rt.log.currentEpoch)
+          const rest = seals.filter((s) => s.epoch !== rt.log.currentEpoch).slice(-(MAX_EPOCH_SEALS - current.length))
+          await this.engine.append(rt, { type: 'add-device', cert, seals: [...current, ...rest] })
+        }
+        out.push({
+          id: rt.id,
+          root: rt.record.root,
+          kind: rt.record.kind,
+          name: rt.record.name,
+          createdAt: rt.record.createdAt,
+          relays: rt.record.relays ?? [],
+          ops: [...rt.ops.values()].filter((op) => !rt.log.unauthorized.has(op.hash)).map((op) => op.bytes),
+        })
+      }
+      return out
+    })
+  }
+
+  /**
+   * Revokes another device of ours everywhere: how far it had written in each epoch becomes its cutoff, and a new
+   * epoch it never learns starts in every conversation it was in.
+   */
+  async revoke(device: string): Promise<void> {
+    const { identity, queue } = this.kernel
+    const target = asDeviceId(device)
+    if (target === identity.deviceId) throw new HearthError('INVALID_INPUT', 'a device cannot revoke itself: revoke it from another of your devices')
+    await queue.run(async () => {
+      let found = false
+      for (const rt of this.kernel.conversations.values()) {
+        if (rt.record.removed || rt.log.members.get(identity.account)?.devices.has(target) !== true) continue
+        found = true
+        const cutoffs: Record<string, number> = {}
+        for (const epoch of rt.epochs.keys()) cutoffs[`${epoch}/${target}`] = rt.streams.get(streamKey(epoch, target))?.have ?? 0
+        await this.engine.append(rt, { type: 'revoke-device', device: target, cutoffs, epoch: this.engine.newEpochFor(rt, target) })
+      }
+      if (!found) throw new HearthError('NOT_FOUND', 'no such device of yours')
+    })
+    this.kernel.events.emit('devices.changed', { devices: this.list() })
+  }
+
+  /**
+   * On a newly linked device: the conversations its other device admitted it to. Each log must hold this device as
+   * one of our account's (else it is refused and counted); then the usual sync brings the history from `from` and from
+   * members.
+   */
+  async importLinked(list: readonly LinkedConversation[], from: string): Promise<void> {
+    const { identity, store, queue, counters, events, log } = this.kernel
+    for (const linked of list) {
+      let ops: MembershipOp[]
+      try {
+        ops = linked.ops.map(decodeOp)
+      } catch (err) {
+        counters.count('linked-conversation-refused')
+        log.warn({ err, conversation: linked.id }, 'a linked conversation had a malformed operation')
+        continue
+      }
+      const rt = await queue.run(async (): Promise<ConversationRuntime | undefined> => {
+        const id = linked.id as ConversationId
+        if (this.kernel.conversations.has(id)) return undefined
+        const state = computeLog(ops, linked.root as OpHash, this.kernel.now())
+        if (state === undefined || state.conversation !== id || state.members.get(identity.account)?.devices.has(identity.deviceId) !== true) {
+          counters.count('linked-conversation-refused')
+          return undefined
+        }
+        const record = { ...newRecord(this.kernel.now(), { id, root: linked.root, kind: state.kind, name: state.kind === 'group' ? state.name : linked.name, relays: linked.relays }), createdAt: linked.createdAt }
+        await store.commit([store.putConversation(record), ...ops.map((op) => store.putOp(id, op.hash, op.bytes))], true)
+        const loaded = await loadRuntime(store, identity.deviceId, record)
+        this.kernel.conversations.set(id, loaded)
+        await this.engine.afterLogChange(loaded)
+        return loaded
+      })
+      if (rt === undefined) continue
+      events.emit('conversation.updated', { conversation: this.readModel.summary(rt) })
+      drop(this.hooks.syncWith(from, rt.id))
+    }
+  }
+
+  /** Another device of ours revoked this one (membership-engine.ts noticed): once, wipe and stop. */
+  onRevoked(): void {
+    if (this.revoked) return
+    this.revoked = true
+    this.kernel.log.warn('this device was revoked by another device of the account: wiping its keys')
+    this.kernel.events.emit('device.revoked', {})
+    this.hooks.wipe()
+  }
+}

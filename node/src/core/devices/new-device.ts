@@ -1,0 +1,131 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { HearthError } from '../../../common/errors.js'
+import { createHearthNode, type HearthNode, type NodeOptions } from '../../../common/net/create-node.js'
+import { waitFor } from '../../../common/net/testing.js'
+import { pickLocator } from '../../conversation/short-invite.js'
+import { decodeOp } from '../../conversation/membership-op.js'
+import { formatLinkCode, newLinkSecret } from '../../identity/link-code.js'
+import { identityForNewDevice, type Identity } from '../../identity/identity.js'
+import { offerPairing, type LinkedConversation } from './pair-protocol.js'
+
+/** How long a link code shown on a new device stays usable. */
+export const LINK_LIFETIME_MS = 10 * 60_000
+/** How long a new device waits for a relay reservation before it shows a code that works on the LAN only. */
+const RELAY_ADDRESS_WAIT_MS = 10_000
+
+export interface NewDeviceOptions {
+  /** This device's network settings (listen addresses, LAN discovery); relays come from `relays`. */
+  network?: Partial<NodeOptions>
+  /** Relays (multiaddrs with /p2p/) to hold a reservation on, so a device elsewhere reaches this one through them. */
+  relays?: string[]
+  /** This device's display name; by default the one the account already uses. */
+  displayName?: string
+  lifetimeMs?: number
+  now?: () => number
+  signal?: AbortSignal
+  /** The code to show (QR and text) and when it stops working. */
+  onLink(link: string, expiresAt: number): void
+  /** The 6 digits both screens show once the other device proved it holds the code. */
+  onConfirmationCode(code: string): void
+  /** The person's answer after comparing them. */
+  confirm(): Promise<boolean>
+}
+
+export interface LinkedDevice {
+  /** The new device's identity, of the account the other device belongs to: not saved yet (the caller saves it). */
+  identity: Identity
+  /** Every conversation this device was admitted to, most recently active first. */
+  conversations: LinkedConversation[]
+  /** The device that linked this one and where it was reached from: the core syncs from it first. */
+  from: { peerId: string; address: string | null } | null
+}
+
+/**
+ * The new device's side of linking (docs/adr/0032): a network node under the key this device will keep, a link code
+ * naming one address of it (a relay circuit when relays are given and reserve in time, else a LAN address), then the
+ * pairing (devices/pair-protocol.ts). Nothing is written to disk here: the caller saves the identity and opens the
+ * core, which takes the conversations with `core.devices.importLinked`.
+ */
+export async function linkAsNewDevice(options: NewDeviceOptions): Promise<LinkedDevice> {
+  const now = options.now ?? Date.now
+  const relays = options.relays ?? []
+  const peerKey = await generateKeyPair('Ed25519')
+  const node = await createHearthNode({
+    privateKey: peerKey,
+    listen: ['/ip4/0.0.0.0/tcp/0'],
+    mdns: true,
+    dht: false,
+    bootstrap: relays,
+    relayReservations: relays,
+    ...options.network,
+  } as NodeOptions)
+  try {
+    const locator = pickLocator(await addressesToShow(node, relays.length > 0))
+    if (locator === null) throw new HearthError('UNREACHABLE', 'This device has no network address to show: check it is connected')
+    const secret = newLinkSecret()
+    const expiresAt = now() + (options.lifetimeMs ?? LINK_LIFETIME_MS)
+    options.onLink(formatLinkCode({ secret, locator }), expiresAt)
+    let identity: Identity | undefined
+    let conversations: LinkedConversation[] = []
+    const offer = offerPairing(node, {
+      secret,
+      expiresAt,
+      handlers: {
+        onConfirmationCode: options.onConfirmationCode,
+        confirm: options.confirm,
+        makeDevice: async (account) => {
+          identity = await identityForNewDevice(
+            { accountSeed: account.accountSeed, peerKey, ...(account.entropy === undefined ? {} : { entropy: account.entropy }) },
+            options.displayName ?? account.displayName,
+            now(),
+          )
+          return identity.cert.bytes
+        },
+        onConversations: async (list) => {
+          conversations = list
+        },
+      },
+    })
+    const abort = () => offer.cancel()
+    options.signal?.addEventListener('abort', abort)
+    try {
+      await offer.done
+    } finally {
+      options.signal?.removeEventListener('abort', abort)
+    }
+    if (identity === undefined) throw new HearthError('PROTOCOL_ERROR', 'Linking ended before this device got its keys')
+    return { identity, conversations, from: linkingDevice(node, identity, conversations) }
+  } finally {
+    await node.stop()
+  }
+}
+
+/** Our addresses once listening; with relays, a circuit through one of them if it comes within a few seconds. */
+async function addressesToShow(node: HearthNode, withRelays: boolean): Promise<string[]> {
+  await waitFor(() => node.addresses().length > 0, { timeoutMs: 10_000, message: 'a listen address' })
+  if (withRelays) {
+    try {
+      await waitFor(() => node.addresses().some((a) => a.includes('/p2p-circuit')), { timeoutMs: RELAY_ADDRESS_WAIT_MS, message: 'a relay reservation' })
+      // The circuit reaches us from anywhere; a device nearby that found us on the LAN dials us directly anyway
+      // (pair-protocol.ts), so naming the circuit costs the LAN nothing.
+      return node.addresses().filter((a) => a.includes('/p2p-circuit'))
+    } catch {
+      // No relay answered in time: a LAN code still links devices at home.
+    }
+  }
+  return node.addresses()
+}
+
+/** The device whose `add-device` admitted us, and the address its connection came from (a circuit stays dialable). */
+function linkingDevice(node: HearthNode, identity: Identity, conversations: LinkedConversation[]): LinkedDevice['from'] {
+  for (const c of conversations) {
+    for (const bytes of c.ops) {
+      const op = decodeOp(bytes)
+      if (op.body.type !== 'add-device' || op.body.cert.device !== identity.deviceId) continue
+      const peerId = op.author.peerId
+      const connection = node.libp2p.getConnections().find((conn) => conn.remotePeer.toString() === peerId)
+      return { peerId, address: connection === undefined ? null : `${connection.remoteAddr.toString()}` }
+    }
+  }
+  return null
+}
