@@ -91,10 +91,25 @@ describe('add-device: a device of a member adds another device of the same accou
     expect(memberDevices(s).has(laptop.deviceId)).toBe(false)
   })
 
-  it('a device not yet admitted cannot add itself (holding the account key is not membership)', () => {
+  it('a device restored from the phrase introduces itself, bringing no secrets: the log then wants it sealed in', () => {
     const { chain, e0 } = aliceAndBob()
-    const op = chain.append(laptop, addDevice(laptop, [e0]))
-    expect(chain.state().invalid.get(op.hash)).toBe('author device is not a device of that member')
+    const withSeals = chain.append(laptop, addDevice(laptop, [e0]))
+    expect(chain.state().invalid.get(withSeals.hash)).toBe('a device introducing itself has no epoch secrets to hand on')
+    chain.append(laptop, addDevice(laptop, []))
+    const s = chain.state()
+    expect(s.members.get(alice.account)!.devices.has(laptop.deviceId)).toBe(true)
+    expect(s.epochs.get(e0)!.devices.has(laptop.deviceId)).toBe(false)
+    expect(needsRotation(s)).toBe(true)
+  })
+
+  it('an introduction does not bring back a revoked device nor an account that is no longer a member', () => {
+    const { chain } = withLaptop()
+    chain.append(alice, revoke(chain, laptop, [alice, bob]))
+    const again = chain.append(laptop, addDevice(laptop, []))
+    expect(chain.state().invalid.get(again.hash)).toBe('a revoked device does not come back')
+    chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: epochFor([alice.deviceId]) })
+    const bobBack = chain.append(bobPhone, addDevice(bobPhone, []))
+    expect(chain.state().invalid.get(bobBack.hash)).toBe('author is not a member')
   })
 
   it('a seal for an epoch the author does not read is refused', () => {
@@ -120,6 +135,48 @@ describe('add-device: a device of a member adds another device of the same accou
     const s = chain.state()
     expect(s.members.get(alice.account)!.devices.size).toBe(Limits.maxDevicesPerMember)
     expect(s.invalid.get(ops.at(-1)!.hash)).toBe(`an account has at most ${Limits.maxDevicesPerMember} devices`)
+  })
+})
+
+describe('reseal: history for a restored device', () => {
+  it('a member seals the epochs alice read to alice’s restored device; never epochs her account did not read', async () => {
+    const chain = new Chain()
+    const e0 = chain.create(alice)
+    chain.append(alice, addBody(bob, e0))
+    const e1 = epochFor([alice.deviceId, bob.deviceId])
+    chain.append(alice, { type: 'rotate', epoch: e1 })
+    chain.append(tablet, addDevice(tablet, []))
+    const resealed = chain.append(bob, { type: 'reseal', device: tablet.deviceId, seals: [e0, e1.id].map((epoch) => ({ epoch, box: box(tablet.deviceId) })) })
+    let s = chain.state()
+    expect(s.invalid.has(resealed.hash)).toBe(false)
+    expect(s.epochs.get(e0)!.devices.has(tablet.deviceId)).toBe(true)
+    expect(needsRotation(s)).toBe(false)
+
+    // carol joins later: nobody can hand her account the epochs before it.
+    const carol = (await createIdentity('carol', T0)).identity
+    const e2 = epochFor([alice.deviceId, bob.deviceId, tablet.deviceId])
+    chain.append(alice, { type: 'rotate', epoch: e2 })
+    chain.append(alice, addBody(carol, e2.id))
+    const leak = chain.append(bob, { type: 'reseal', device: carol.deviceId, seals: [{ epoch: e0, box: box(carol.deviceId) }] })
+    const twice = chain.append(bob, { type: 'reseal', device: tablet.deviceId, seals: [{ epoch: e0, box: box(tablet.deviceId) }] })
+    s = chain.state()
+    expect(s.invalid.get(leak.hash)).toBe('its account did not read that epoch')
+    expect(s.invalid.get(twice.hash)).toBe('the device reads that epoch already')
+    expect(s.epochs.get(e0)!.devices.has(carol.deviceId)).toBe(false)
+  })
+
+  it('only what the author reads, and only for a member device', () => {
+    const { chain, e0 } = aliceAndBob()
+    const e1 = epochFor([alice.deviceId])
+    chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: e1 })
+    chain.append(tablet, addDevice(tablet, []))
+    const notMember = chain.append(alice, { type: 'reseal', device: bob.deviceId, seals: [{ epoch: e1.id, box: box(bob.deviceId) }] })
+    expect(chain.state().invalid.get(notMember.hash)).toBe('not a device of a member')
+    const ok = chain.append(alice, { type: 'reseal', device: tablet.deviceId, seals: [{ epoch: e0, box: box(tablet.deviceId) }] })
+    expect(chain.state().invalid.has(ok.hash)).toBe(false)
+    chain.append(laptop, addDevice(laptop, []))
+    const blind = chain.append(tablet, { type: 'reseal', device: laptop.deviceId, seals: [{ epoch: e1.id, box: box(laptop.deviceId) }] })
+    expect(chain.state().invalid.get(blind.hash)).toBe('a seal names an epoch the author does not read')
   })
 })
 

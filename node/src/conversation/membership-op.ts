@@ -70,6 +70,11 @@ export type OpBody =
    * sealed to every remaining member device, is one it never learns.
    */
   | { type: 'revoke-device'; device: DeviceId; cutoffs: Record<string, number>; epoch: NewEpoch }
+  /**
+   * Epoch secrets sealed to a member device that lacks them (any member device that reads them): a device restored from
+   * the recovery phrase gets back the history its account read. Only epochs some device of its account read.
+   */
+  | { type: 'reseal'; device: DeviceId; seals: EpochSeal[] }
 
 /** An epoch secret sealed to the device an `add-device` admits. */
 export interface EpochSeal {
@@ -100,6 +105,8 @@ const roleSchema = z.enum(['admin', 'member'])
 const cutoffsSchema = z
   .record(z.string().regex(/^[0-9a-f]{16}\/[0-9a-f]{64}$/), uint)
   .refine((o) => Object.keys(o).length <= 1024, 'too many cutoffs')
+
+const epochSealsSchema = z.array(z.strictObject({ e: hex(16), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })).max(MAX_EPOCH_SEALS)
 
 const bodySchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('create'), k: z.enum(['direct', 'group']), n: z.string().max(400), e: epochSchema }),
@@ -134,9 +141,10 @@ const bodySchema = z.discriminatedUnion('t', [
   z.strictObject({
     t: z.literal('add-device'),
     c: bytes(),
-    s: z.array(z.strictObject({ e: hex(16), b: bytes().refine((b) => b.length <= 256, 'sealed box too large') })).max(MAX_EPOCH_SEALS),
+    s: epochSealsSchema,
   }),
   z.strictObject({ t: z.literal('revoke-device'), d: hex(64), o: cutoffsSchema, e: epochSchema }),
+  z.strictObject({ t: z.literal('reseal'), d: hex(64), s: epochSealsSchema.min(1) }),
 ])
 
 const opSchema = z.strictObject({
@@ -196,6 +204,8 @@ function encodeBody(body: OpBody): unknown {
       return { t: 'add-device', c: body.cert.bytes, s: body.seals.map((x) => ({ e: x.epoch, b: x.box })) }
     case 'revoke-device':
       return { t: 'revoke-device', d: body.device, o: body.cutoffs, e: encodeEpoch(body.epoch) }
+    case 'reseal':
+      return { t: 'reseal', d: body.device, s: body.seals.map((x) => ({ e: x.epoch, b: x.box })) }
   }
 }
 
@@ -240,6 +250,8 @@ function decodeBody(raw: z.infer<typeof bodySchema>): OpBody {
       return { type: 'add-device', cert: decodeDeviceCert(raw.c), seals: raw.s.map((x) => ({ epoch: x.e as EpochId, box: x.b })) }
     case 'revoke-device':
       return { type: 'revoke-device', device: raw.d as DeviceId, cutoffs: raw.o, epoch: decodeEpoch(raw.e) }
+    case 'reseal':
+      return { type: 'reseal', device: raw.d as DeviceId, seals: raw.s.map((x) => ({ epoch: x.e as EpochId, box: x.b })) }
   }
 }
 

@@ -144,7 +144,7 @@ export function cloneState(s: LogState): LogState {
 
 /** Operations only an admin may author; the rest any member may (each for the author's own account). */
 export const needsAdmin = (op: MembershipOp): boolean => !MEMBER_OPS.has(op.body.type)
-const MEMBER_OPS = new Set<MembershipOp['body']['type']>(['profile', 'merge', 'leave', 'add-device', 'revoke-device'])
+const MEMBER_OPS = new Set<MembershipOp['body']['type']>(['profile', 'merge', 'leave', 'add-device', 'revoke-device', 'reseal'])
 
 /** Why the account cannot leave now: the last admin of a group with other members must hand over first. */
 export function leaveProblem(state: LogState, account: AccountId): string | undefined {
@@ -172,6 +172,9 @@ function dropMember(state: LogState, member: MemberState, cutoffs: Record<string
 export function authorityProblem(state: LogState, op: MembershipOp): string | undefined {
   const author = state.members.get(op.author.account)
   if (author === undefined) return 'author is not a member'
+  // A device restored from the recovery phrase introduces itself: the certificate the member's account key signed is
+  // the authority (docs/adr/0032). It brings no secrets: members seal them to it (`reseal`, or a rotation).
+  if (isIntroduction(op)) return op.body.type === 'add-device' && op.body.seals.length > 0 ? 'a device introducing itself has no epoch secrets to hand on' : undefined
   if (!author.devices.has(op.author.device)) return 'author device is not a device of that member'
   // A device acts for its own account's devices only: another member can neither add a device to an account nor
   // take one away, whatever certificate it holds.
@@ -184,6 +187,9 @@ export function authorityProblem(state: LogState, op: MembershipOp): string | un
   if (author.role !== 'admin') return 'author is not an admin'
   return undefined
 }
+
+/** An `add-device` of its own author: a device (restored from the phrase) joining its account's membership. */
+export const isIntroduction = (op: MembershipOp): boolean => op.body.type === 'add-device' && op.body.cert.device === op.author.device
 
 /** Applies an authorised operation; returns why it has no effect, or undefined when it took effect. */
 export function applyEffect(state: LogState, op: MembershipOp): string | undefined {
@@ -287,6 +293,8 @@ export function applyEffect(state: LogState, op: MembershipOp): string | undefin
     }
     case 'add-device':
       return addDevice(state, op, body)
+    case 'reseal':
+      return reseal(state, op, body)
     case 'revoke-device': {
       const member = state.members.get(op.author.account)!
       if (!member.devices.has(body.device)) return 'not a device of the account'
@@ -331,6 +339,25 @@ function addDevice(state: LogState, op: MembershipOp, body: Extract<MembershipOp
   for (const seal of body.seals) {
     const epoch = state.epochs.get(seal.epoch)!
     state.epochs.set(seal.epoch, { ...epoch, devices: new Set([...epoch.devices, cert.device]), seals: new Map([...epoch.seals, [cert.device, seal.box]]) })
+  }
+  return undefined
+}
+
+/** Epoch secrets for a member device that lacks them: only epochs some device of its account read already. */
+function reseal(state: LogState, op: MembershipOp, body: Extract<MembershipOp['body'], { type: 'reseal' }>): string | undefined {
+  const account = [...state.members.values()].find((m) => m.devices.has(body.device))?.account
+  if (account === undefined) return 'not a device of a member'
+  for (const seal of body.seals) {
+    const epoch = state.epochs.get(seal.epoch)
+    if (epoch === undefined) return 'a seal names an unknown epoch'
+    if (!epoch.devices.has(op.author.device)) return 'a seal names an epoch the author does not read'
+    if (epoch.devices.has(body.device)) return 'the device reads that epoch already'
+    // Never history to a newcomer: what its account was never given stays so.
+    if (![...epoch.devices].some((d) => state.knownDevices.get(d)?.account === account)) return 'its account did not read that epoch'
+  }
+  for (const seal of body.seals) {
+    const epoch = state.epochs.get(seal.epoch)!
+    state.epochs.set(seal.epoch, { ...epoch, devices: new Set([...epoch.devices, body.device]), seals: new Map([...epoch.seals, [body.device, seal.box]]) })
   }
   return undefined
 }
