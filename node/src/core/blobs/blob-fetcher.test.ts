@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { HearthError } from '../../../common/errors.js'
 import { concatByteList, equalBytes } from '../../../common/util/bytes.js'
 import { SecurityCounters } from '../security-counters.js'
-import { BlobFetcher, MAX_WINDOWS_IN_FLIGHT, type FetchProgress, type FetchTiming } from './blob-fetcher.js'
+import { BlobFetcher, MAX_WINDOWS_IN_FLIGHT, MAX_WRITE_BACKLOG, type FetchProgress, type FetchTiming } from './blob-fetcher.js'
 import { MAX_WINDOW_CHUNKS } from './blob-frames.js'
 import { MemoryBlobStore, never, randomBlob, ScriptedSource, type TestBlob } from './blob-test-kit.js'
 import type { BlobSource } from './blob-sources.js'
@@ -30,7 +30,7 @@ function complete(store: MemoryBlobStore, blob: TestBlob): boolean {
 }
 
 describe('BlobFetcher', () => {
-  it('fetches the hash list, then every chunk in windows of at most 16, writing at most the windows in flight at once', async () => {
+  it('fetches the hash list, then every chunk in windows of at most 16, writing at most the windows it may hold at once', async () => {
     const blob = randomBlob(100)
     const { store, run } = setup(blob)
     const source = new ScriptedSource('peer:a', blob)
@@ -40,11 +40,49 @@ describe('BlobFetcher', () => {
     expect(complete(store, blob)).toBe(true)
     expect(source.requests[0]).toEqual({ q: 'h' })
     for (const r of source.requests) if (r.q === 'c') expect(r.count).toBeLessThanOrEqual(MAX_WINDOW_CHUNKS)
-    // Windows that finish while a write is under way share the next one (one sync): never more than are in flight.
-    expect(store.writes.every((w) => w.length <= MAX_WINDOWS_IN_FLIGHT * MAX_WINDOW_CHUNKS)).toBe(true)
+    // Windows that finish while a write is under way share the next one (one sync): never more than it may hold.
+    expect(store.writes.every((w) => w.length <= (MAX_WINDOWS_IN_FLIGHT + MAX_WRITE_BACKLOG) * MAX_WINDOW_CHUNKS)).toBe(true)
     expect(progress.at(-1)).toMatchObject({ have: 100, total: 100 })
     // Every chunk asked for once.
     expect(source.sent.length).toBe(100)
+  })
+
+  it('asks for the next windows while a slow disk syncs, holding at most the bounded backlog, never a chunk twice', async () => {
+    const blob = randomBlob(400)
+    const { store, run } = setup(blob)
+    // A disk whose every write takes 30 ms, and how many received chunks wait unwritten at most.
+    let requested = 0
+    let written = 0
+    let most = 0
+    const write = store.writeChunks.bind(store)
+    store.writeChunks = async (id, chunks) => {
+      await new Promise((r) => setTimeout(r, 30))
+      const out = await write(id, chunks)
+      written += chunks.length
+      return out
+    }
+    const source = new ScriptedSource('peer:a', blob)
+    const counted: BlobSource = {
+      key: source.key,
+      kind: source.kind,
+      hashList: (t, signal) => source.hashList(t, signal),
+      chunks: (t, first, count, signal) => {
+        requested += count
+        most = Math.max(most, requested - written)
+        return source.chunks(t, first, count, signal)
+      },
+    }
+    const started = Date.now()
+    const result = await run(() => [counted])
+    expect(result.complete).toBe(true)
+    expect(complete(store, blob)).toBe(true)
+    expect(source.sent.length).toBe(400)
+    // More than the windows in flight were asked for before the first of them was written…
+    expect(most).toBeGreaterThan(MAX_WINDOWS_IN_FLIGHT * MAX_WINDOW_CHUNKS)
+    // …but never more than the bound, and the writes were shared: 25 windows in far fewer than 25 syncs.
+    expect(most).toBeLessThanOrEqual((MAX_WINDOWS_IN_FLIGHT + MAX_WRITE_BACKLOG) * MAX_WINDOW_CHUNKS)
+    expect(store.writes.length).toBeLessThan(15)
+    expect(Date.now() - started).toBeLessThan(25 * 30)
   })
 
   it('spreads distinct windows over three sources, never more than three in flight, never a chunk twice', async () => {

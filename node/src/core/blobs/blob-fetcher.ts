@@ -12,8 +12,11 @@
  *  - a response that breaks the protocol's rules is treated the same way ('blob-protocol').
  * When no source can help, the job waits for new ones until the caller's deadline, then gives up with a reason.
  *
- * Memory is bounded by the windows in flight (3 × 16 chunks of 64 KiB): a window keeps its place until the store has
- * its chunks durably; windows that finish while a write is under way are written together next (one fsync for all).
+ * Memory is bounded by the windows in flight (3 × 16 chunks of 64 KiB) and the received windows waiting for the disk
+ * (at most 3 more): a received window hands its chunks to the write queue and frees its place, so the next request
+ * goes out while the disk syncs; past that backlog a window keeps its place until its chunks are written. Windows
+ * that arrive while a write is under way are written together next (one fsync for all). A chunk stays "in flight"
+ * (never asked for again) until it is written or refused.
  */
 import { verifyHashList } from '../../../common/blob/format.js'
 import { HearthError } from '../../../common/errors.js'
@@ -64,6 +67,12 @@ export const DEFAULT_FETCH_TIMING: FetchTiming = {
 
 /** Windows in flight per blob; each from its own source while there are enough sources. */
 export const MAX_WINDOWS_IN_FLIGHT = 3
+
+/**
+ * Received windows that may wait for the disk while further windows are fetched. A sync can take tens of
+ * milliseconds on a busy disk; with each window holding its place through it, the link sat idle that long.
+ */
+export const MAX_WRITE_BACKLOG = 3
 
 export interface FetchProgress {
   id: string
@@ -186,6 +195,8 @@ class FetchJob {
   private missingSet = new Set<number>()
   private readonly inFlight = new Set<number>()
   private readonly windows = new Set<Promise<void>>()
+  /** Received windows handed to the write queue, until their chunks are written or refused. */
+  private readonly writes = new Set<Promise<void>>()
   private total = 0
   /** Whether `missing` was read from the store (after the hash list). */
   private listed = false
@@ -248,8 +259,9 @@ class FetchJob {
         while (this.windows.size < MAX_WINDOWS_IN_FLIGHT && this.startWindow(usable)) {
           // started one more
         }
-        if (this.windows.size > 0) {
-          await Promise.race(this.windows)
+        if (this.windows.size > 0 || this.writes.size > 0) {
+          // A window ending frees a place; a write ending settles chunks (held now, or to be asked for again).
+          await Promise.race([...this.windows, ...this.writes])
           continue
         }
         if (this.missing.length === 0) break
@@ -262,7 +274,7 @@ class FetchJob {
     } catch (err) {
       // Whatever ends the job, no window outlives it.
       if (!(err instanceof Stop)) this.ending.abort()
-      await Promise.allSettled(this.windows)
+      await Promise.allSettled([...this.windows, ...this.writes])
       if (!(err instanceof Stop)) throw err
       if (this.fatal !== undefined) throw this.fatal
       return this.gaveUp('aborted')
@@ -419,7 +431,6 @@ class FetchJob {
       const window: Promise<void> = this.runWindow(state, first, count).finally(() => {
         this.windows.delete(window)
         state.windows--
-        for (let i = first; i < first + count; i++) this.inFlight.delete(i)
       })
       this.windows.add(window)
       return true
@@ -460,15 +471,25 @@ class FetchJob {
       guard.dispose()
       if (iterator !== undefined) void Promise.resolve(iterator.return?.()).catch(() => {})
     }
-    // Whatever arrived before a failure is kept: each chunk is verified on its own.
-    if (received.length > 0) await this.write(state, received)
+    // Whatever arrived before a failure is kept: each chunk is verified on its own. What did not arrive may be asked
+    // for again now; what did stays in flight until the store has written or refused it.
+    const handed = new Set(received.map((c) => c.index))
+    for (let i = first; i < first + count; i++) if (!handed.has(i)) this.inFlight.delete(i)
+    if (received.length === 0) return
+    const written: Promise<void> = this.write(state, received).finally(() => {
+      for (const index of handed) this.inFlight.delete(index)
+      this.writes.delete(written)
+    })
+    this.writes.add(written)
+    // Past the backlog this window keeps its place until written: no further window starts, memory stays bounded.
+    if (this.writes.size > MAX_WRITE_BACKLOG) await written
   }
 
   /**
    * Hands a window's chunks to the store and resolves once they are durable (or refused). Windows that arrive while
    * a write is under way are written together next, in one writeChunks call (one sync, one bitmap put): the sync is
-   * the dearest part of a window, and every window waiting shares it. Memory stays bounded by the windows in flight,
-   * since a window keeps its place until its chunks are written.
+   * the dearest part of a window, and every window waiting shares it. Memory stays bounded by the windows in flight
+   * plus MAX_WRITE_BACKLOG windows waiting here (runWindow keeps a window's place past that).
    */
   private write(state: SourceState, chunks: BlobChunk[]): Promise<void> {
     return new Promise<void>((done) => {
