@@ -325,7 +325,8 @@ export class Core {
     await handleProtocol(this.node, JOIN_PROTOCOL, JOIN_LIMITS, (req, ctx) => this.joinServer.serve(req, ctx.peer))
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
-    this.unsubscribers.push(followPrefs(this.kernel, this.prefs, this.readModel, this.chatRequests))
+    this.unsubscribers.push(await this.devices.start())
+    this.unsubscribers.push(await followPrefs(kernel, { prefs: this.prefs, settings: this.settingsPart, readModel: this.readModel, chatRequests: this.chatRequests, isOwnDevicePeer: (p) => this.devices.isOwnDevicePeer(p) }))
     this.unsubscribers.push(this.files.follow())
     // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
     this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))
@@ -333,7 +334,6 @@ export class Core {
     this.unsubscribers.push(
       this.node.onPeerDisconnected((peer) => {
         this.emitPeers()
-        this.devices.peerChanged(peer)
         this.reconnect.lost(peer)
       }),
     )
@@ -486,7 +486,7 @@ export class Core {
     return this.people.decorateLines(id, this.groupLife.systemLines(id))
   }
 
-  /** This person's mute, archive and pin for one conversation (this device only); every window hears of it. */
+  /** This person's mute, archive and pin for one conversation; every window and every other device of theirs hears of it. */
   async setConversationPrefs(id: ConversationId, patch: PrefsPatch): Promise<ConversationSummary> {
     const rt = this.kernel.runtime(id)
     await this.prefs.set(rt.id, patch)
@@ -585,7 +585,6 @@ export class Core {
 
   private onPeerConnected(peer: string): void {
     this.emitPeers()
-    this.devices.peerChanged(peer)
     if (this.kernel.stopped) return
     this.relays.peerConnected(peer)
     this.joinRelayAdmin?.kick()

@@ -13,6 +13,8 @@ import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { sealEpoch, type MembershipEngine } from '../membership/membership-engine.js'
 import { pairWith, type LinkedConversation } from './pair-protocol.js'
+import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
+import { handleProtocol } from '../../../common/net/request-response.js'
 
 export interface DevicesHooks {
   /** Pulls a conversation from a peer (sync/sync-client.ts). */
@@ -32,6 +34,8 @@ export class Devices {
   private linking = false
   private confirmation: ((accept: boolean) => void) | undefined
   private revoked = false
+  /** Peers a device with no conversations yet asked for its account's conversations (once each). */
+  private readonly askedToRestore = new Set<string>()
 
   constructor(
     private readonly kernel: Kernel,
@@ -39,6 +43,25 @@ export class Devices {
     private readonly readModel: ReadModel,
     private readonly hooks: DevicesHooks,
   ) {}
+
+  /** Serves `/hearth/restore/1.0.0` (devices/restore.ts) and follows peers coming and going; returns the unsubscriber. */
+  async start(): Promise<() => void> {
+    const { node } = this.kernel
+    const server = new RestoreServer(this.kernel, this.engine)
+    await handleProtocol(node, RESTORE_PROTOCOL, RESTORE_LIMITS, (req, ctx) => server.serve(req, ctx))
+    const offs = [node.onPeerConnected((peer) => this.peerChanged(peer)), node.onPeerDisconnected((peer) => this.peerChanged(peer))]
+    return () => offs.forEach((off) => off())
+  }
+
+  /**
+   * A device restored from the recovery phrase (or any device with no conversation yet) asks each peer it meets once
+   * for its account's conversations: a member there admits it and hands back what its account read.
+   */
+  async restoreFrom(peer: string): Promise<number> {
+    const list = await restoreThrough(this.kernel, peer)
+    await this.importLinked(list, peer)
+    return list.length
+  }
 
   /** Our devices as the logs of our conversations know them (a revoked one in any log is gone), this one first. */
   list(): DeviceView[] {
@@ -67,8 +90,13 @@ export class Devices {
     return [me, ...others]
   }
 
-  /** A peer came or went: if it is one of our devices, the list changes. */
+  /** A peer came or went: if it is one of our devices, the list changes; with no conversation yet, ask it for ours. */
   peerChanged(peer: string): void {
+    const { conversations, node, stopped, log } = this.kernel
+    if (conversations.size === 0 && !stopped && !this.askedToRestore.has(peer) && node.connectedPeers().includes(peer)) {
+      this.askedToRestore.add(peer)
+      drop(this.restoreFrom(peer), (err) => log.debug({ err, peer }, 'asking a peer for our conversations failed'))
+    }
     if (!this.isOwnDevicePeer(peer)) return
     this.lastSeen.set(peer, this.kernel.now())
     this.kernel.events.emit('devices.changed', { devices: this.list() })

@@ -1,0 +1,200 @@
+import { z } from 'zod'
+import { encodeHlc } from '../../../../crdt/src/index.js'
+import { HearthError } from '../../../common/errors.js'
+import { request, type HandlerContext, type ProtocolLimits } from '../../../common/net/request-response.js'
+import { equalBytes } from '../../../common/util/bytes.js'
+import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
+import { Limits } from '../../../common/wire/limits.js'
+import { bytes, parseWire, uint } from '../../../common/wire/schema.js'
+import { deriveEpochKeys } from '../../conversation/epoch-keys.js'
+import { computeLog, type LogState } from '../../conversation/membership-log.js'
+import { decodeOp, signOp, type EpochSeal, type MembershipOp } from '../../conversation/membership-op.js'
+import { isIntroduction } from '../../conversation/membership-state.js'
+import { decodeDeviceCert, type DeviceCert } from '../../identity/device-cert.js'
+import type { ConversationId, OpHash } from '../../ids.js'
+import type { ConversationRuntime } from '../conversation-runtime.js'
+import type { Kernel } from '../kernel.js'
+import { sealEpoch, type MembershipEngine } from '../membership/membership-engine.js'
+import type { LinkedConversation } from './pair-frames.js'
+
+/**
+ * `/hearth/restore/1.0.0` (docs/adr/0032): a device restored from the recovery phrase finds its conversations again
+ * through any member it reaches. It shows its certificate (signed by the account key, naming the PeerId this
+ * connection authenticated); a member answers with the logs of the conversations that account is in. The device then
+ * introduces itself in each (an `add-device` it signs itself, with no secrets) and the member, having checked each
+ * against its log, stores it and seals to the device the epochs its account read (`reseal`): the history comes back
+ * by the usual sync.
+ */
+export const RESTORE_PROTOCOL = '/hearth/restore/1.0.0'
+
+/** Introductions in one request. */
+const MAX_INTRODUCTIONS = 200
+
+export const RESTORE_LIMITS: ProtocolLimits = {
+  maxRequestBytes: MAX_INTRODUCTIONS * 8 * 1024,
+  maxResponseBytes: Limits.maxFrameBytes,
+  timeoutMs: 60_000,
+  // A restore asks each member once or twice; more is someone probing.
+  ratePerSecond: 1,
+  burst: 5,
+  runOnLimitedConnection: true,
+}
+
+const requestSchema = z.discriminatedUnion('t', [
+  z.strictObject({ v: z.literal(1), t: z.literal('list'), c: bytes() }),
+  z.strictObject({ v: z.literal(1), t: z.literal('introduce'), c: bytes(), o: z.array(bytes()).min(1).max(MAX_INTRODUCTIONS) }),
+])
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
+/** One frame: a conversation's header and a page of its log (a long log continues in frames with the same id). */
+const frameSchema = z.strictObject({
+  i: hex(32),
+  r: hex(64),
+  k: z.enum(['direct', 'group']),
+  n: z.string().max(1024),
+  t: uint,
+  l: z.array(z.string().max(512)).max(16),
+  o: z.array(bytes()).max(10_000),
+})
+
+/** Ops per response frame: well under a frame whatever their size (each is at most maxMembershipOpBytes). */
+const OPS_PER_FRAME = Math.floor(Limits.maxFrameBytes / Limits.maxMembershipOpBytes) - 1
+
+function* framesOf(list: readonly LinkedConversation[]): Iterable<Uint8Array> {
+  for (const c of list) {
+    for (let i = 0; i === 0 || i < c.ops.length; i += OPS_PER_FRAME) {
+      yield encodeCbor({ i: c.id, r: c.root, k: c.kind, n: c.name, t: c.createdAt, l: c.relays, o: c.ops.slice(i, i + OPS_PER_FRAME) })
+    }
+  }
+}
+
+async function collect(frames: AsyncIterable<Uint8Array>): Promise<LinkedConversation[]> {
+  const byId = new Map<string, LinkedConversation>()
+  let ops = 0
+  for await (const frame of frames) {
+    const f = parseWire(frameSchema, decodeCbor(frame, Limits.maxFrameBytes, 'restore answer'), 'restore answer')
+    ops += f.o.length
+    if (ops > 200_000) throw new HearthError('PROTOCOL_ERROR', 'the member sent an oversized answer')
+    const had = byId.get(f.i)
+    if (had !== undefined) had.ops.push(...f.o)
+    else byId.set(f.i, { id: f.i, root: f.r, kind: f.k, name: f.n, createdAt: f.t, relays: f.l, ops: [...f.o] })
+  }
+  return [...byId.values()]
+}
+
+/** The conversations `cert`'s account is in and the device may come back to (not revoked there). */
+function conversationsOf(kernel: Kernel, cert: DeviceCert): ConversationRuntime[] {
+  return [...kernel.conversations.values()].filter(
+    (rt) => !rt.record.removed && rt.log.members.has(cert.account) && !rt.log.revokedDevices.has(cert.device) && rt.log.members.has(kernel.identity.account),
+  )
+}
+
+function linked(rt: ConversationRuntime): LinkedConversation {
+  return {
+    id: rt.id,
+    root: rt.record.root,
+    kind: rt.record.kind,
+    name: rt.record.name,
+    createdAt: rt.record.createdAt,
+    relays: rt.record.relays ?? [],
+    ops: [...rt.ops.values()].filter((op) => !rt.log.unauthorized.has(op.hash)).map((op) => op.bytes),
+  }
+}
+
+/** A member's side: answers a restored device of another member's account (or of ours). */
+export class RestoreServer {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly engine: MembershipEngine,
+  ) {}
+
+  async *serve(requestBytes: Uint8Array, ctx: HandlerContext): AsyncIterable<Uint8Array> {
+    const { counters, queue } = this.kernel
+    const req = parseWire(requestSchema, decodeCbor(requestBytes, RESTORE_LIMITS.maxRequestBytes, 'restore request'), 'restore request')
+    const cert = decodeDeviceCert(req.c)
+    // The certificate must name the peer Noise authenticated: nobody replays another device's certificate.
+    if (cert.peerId !== ctx.peer) {
+      counters.count('restore-refused')
+      throw new HearthError('UNAUTHORIZED', 'device certificate does not match the connection')
+    }
+    if (req.t === 'list') {
+      yield* framesOf(conversationsOf(this.kernel, cert).map(linked))
+      return
+    }
+    const answered: LinkedConversation[] = []
+    for (const bytesIn of req.o) {
+      let op: MembershipOp
+      try {
+        op = decodeOp(bytesIn)
+      } catch {
+        counters.count('restore-refused')
+        continue
+      }
+      if (!isIntroduction(op) || !equalBytes(op.author.bytes, cert.bytes)) {
+        counters.count('restore-refused')
+        continue
+      }
+      const rt = conversationsOf(this.kernel, cert).find((r) => r.id === op.conversation)
+      if (rt === undefined) continue
+      const admitted = await queue.run(async () => {
+        await this.engine.addOps(rt, [op])
+        if (rt.log.members.get(cert.account)?.devices.has(cert.device) !== true) return false
+        await this.resealTo(rt, cert)
+        return true
+      })
+      if (admitted) answered.push(linked(rt))
+      else counters.count('restore-refused')
+    }
+    yield* framesOf(answered)
+  }
+
+  /** Seals to the device every epoch we read that its account read and it lacks (membership-state.ts `reseal`). */
+  private async resealTo(rt: ConversationRuntime, cert: DeviceCert): Promise<void> {
+    const { identity, store } = this.kernel
+    const seals: EpochSeal[] = []
+    for (const secret of await store.listEpochSecrets(rt.id)) {
+      const id = deriveEpochKeys(secret).id
+      const epoch = rt.log.epochs.get(id)
+      if (epoch === undefined || !epoch.devices.has(identity.deviceId) || epoch.devices.has(cert.device)) continue
+      if (![...epoch.devices].some((d) => rt.log.knownDevices.get(d)?.account === cert.account)) continue
+      seals.push({ epoch: id, box: sealEpoch(rt.id, id, secret, cert.dhPublic) })
+    }
+    if (seals.length > 0) await this.engine.append(rt, { type: 'reseal', device: cert.device, seals })
+  }
+}
+
+/**
+ * The restored device's side: asks `peer` for our account's conversations, introduces this device in each one we do
+ * not hold yet, and returns them as the member answered after admitting us (ready for `Devices.importLinked`).
+ */
+export async function restoreThrough(kernel: Kernel, peer: string): Promise<LinkedConversation[]> {
+  const { identity, node } = kernel
+  const ask = (body: Record<string, unknown>) => collect(request(node, peer, RESTORE_PROTOCOL, encodeCbor({ v: 1, c: identity.cert.bytes, ...body }), RESTORE_LIMITS))
+  const offered = (await ask({ t: 'list' })).filter((c) => !kernel.conversations.has(c.id as ConversationId))
+  const introductions: Uint8Array[] = []
+  for (const c of offered.slice(0, MAX_INTRODUCTIONS)) {
+    const log = readLog(c, kernel.now())
+    if (log === undefined || !log.members.has(identity.account) || log.revokedDevices.has(identity.deviceId)) continue
+    // The log refuses an operation whose clock is not after its parents'.
+    for (const bytesIn of c.ops) kernel.observe(decodeOp(bytesIn).hlc)
+    const intro = signOp({
+      conversation: c.id as ConversationId,
+      prev: log.heads,
+      hlc: encodeHlc(kernel.tick()),
+      author: identity.cert,
+      deviceSeed: identity.deviceKey.seed,
+      body: { type: 'add-device', cert: identity.cert, seals: [] },
+    })
+    introductions.push(intro.bytes)
+  }
+  if (introductions.length === 0) return []
+  return ask({ t: 'introduce', o: introductions })
+}
+
+function readLog(c: LinkedConversation, now: number): LogState | undefined {
+  try {
+    const state = computeLog(c.ops.map(decodeOp), c.root as OpHash, now)
+    return state?.conversation === c.id ? state : undefined
+  } catch {
+    return undefined
+  }
+}
