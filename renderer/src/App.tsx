@@ -55,6 +55,7 @@ function screenFor(state: AppStatus['state'], previous: Screen | null): Screen |
   switch (state) {
     case 'new':
     case 'confirming':
+    case 'linking':
       return 'onboarding'
     case 'locked':
       return 'unlock'

@@ -20,6 +20,8 @@ import type {
   DeviceView,
   FileUsageView,
   InviteView,
+  LinkOfferView,
+  NewDeviceLinkingView,
   MemberView,
   RemovedMemberView,
   SafetyNumberView,
@@ -296,6 +298,19 @@ export const appContract = {
     result: result<AppStatus>(),
   },
   'app.unlock': { params: z.strictObject({ passphrase: passphrase.optional() }), result: result<AppStatus>() },
+  /**
+   * Makes this new device one of an account already in use on another device: answers with the code to show (QR and
+   * text) once it exists; 'app.linking' events tell each step. The identity is saved, under `passphrase`, only once
+   * the other device admitted this one.
+   */
+  'app.linkStart': {
+    params: z.strictObject({ name: displayName.optional(), passphrase: newPassphrase.optional() }),
+    result: result<LinkOfferView>(),
+  },
+  /** The person compared the 6 digits on both screens: accept to go on, or refuse (the link stops, nothing is saved). */
+  'app.linkConfirm': { params: z.strictObject({ accept: z.boolean() }), result: result<null>() },
+  /** Stops linking and goes back to the start; nothing is saved. */
+  'app.linkCancel': { params: noParams, result: result<null>() },
 
   /** Whether this device can show its recovery phrase, and what wraps its keys (Settings, Account). */
   'account.status': { params: noParams, result: result<AccountStatus>() },
@@ -341,6 +356,8 @@ export function isAppMethod(name: unknown): name is AppMethod {
 export interface AppEvents {
   /** The app's state changed (created, unlocked, stopped…). */
   'app.changed': { status: AppStatus }
+  /** Linking this new device (`app.linkStart`): the code shown, the digits to compare, receiving, or why it failed. */
+  'app.linking': NewDeviceLinkingView
 }
 
 export type EventName = CoreEventName | keyof AppEvents
@@ -367,7 +384,7 @@ type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> 
 export const _allEventsListed: _AllEventsListed = true
 
 /** Every event any carrier may push. */
-export const eventNames = [...coreEventNames, 'app.changed'] as const satisfies readonly EventName[]
+export const eventNames = [...coreEventNames, 'app.changed', 'app.linking'] as const satisfies readonly EventName[]
 
 // --------------------------------------------------------------------------------------------------------- wire
 

@@ -191,6 +191,9 @@ function answerAppMethod(method: AppMethod): Result<'app.status'> {
     case 'app.create':
     case 'app.restore':
     case 'app.confirmRecovery':
+    case 'app.linkStart':
+    case 'app.linkConfirm':
+    case 'app.linkCancel':
       throw new HearthError('IDENTITY_EXISTS', 'this core already has an identity')
     case 'app.info':
     case 'account.status':

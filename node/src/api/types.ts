@@ -296,12 +296,34 @@ export interface SettingsView {
  * confirmed (`confirming`, nothing saved yet), an identity on disk that is not open (`locked`), opening the core
  * (`starting`), serving the core API (`ready`), or shut down (`stopped`).
  */
-export type AppState = 'new' | 'confirming' | 'locked' | 'starting' | 'ready' | 'stopped'
+export type AppState = 'new' | 'confirming' | 'linking' | 'locked' | 'starting' | 'ready' | 'stopped'
 
 export interface AppStatus {
   state: AppState
   /** True when creating, restoring and unlocking take a passphrase (false where the OS keychain wraps the keys). */
   needsPassphrase: boolean
+  /** Why the app is where it is, when the UI should say so: 'revoked' — another device of the account unlinked this one, which wiped itself. */
+  notice?: 'revoked'
+}
+
+/** The code a new device shows so a device already in the account can link it (`app.linkStart`). */
+export interface LinkOfferView {
+  /** hearth://link/…: for the QR code, and grouped for typing. */
+  link: string
+  /** When the code stops working (ms). */
+  expiresAt: number
+}
+
+/** The new device's side of linking, step by step (`app.linking`). */
+export interface NewDeviceLinkingView {
+  stage: 'waiting' | 'confirm' | 'receiving' | 'failed'
+  /** `waiting`: the code to show. */
+  link?: string
+  expiresAt?: number
+  /** `confirm`: the 6 digits both screens show. */
+  code?: string
+  /** `failed`: why, in words for the person. */
+  error?: string
 }
 
 export interface AppInfo {

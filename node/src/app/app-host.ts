@@ -7,6 +7,9 @@
  *
  * States: new → (app.create) → confirming → (app.confirmRecovery) → starting → ready
  *         new → (app.restore) → starting → ready;   locked → (app.unlock) → starting → ready;   any → stopped.
+ *         new → (app.linkStart) → linking → (the other device admitted this one) → starting → ready;
+ *         linking → (app.linkCancel, a refused or failed link) → new;
+ *         ready → (another device of the account revoked this one: wiped) → new, with notice 'revoked'.
  * Before `ready` core methods are refused: NO_IDENTITY without an identity, NOT_RUNNING while locked or starting.
  */
 import { randomInt } from 'node:crypto'
@@ -16,14 +19,19 @@ import { HearthError, drop } from '../../common/errors.js'
 import type { EventPush, Response, Result, ValidParams } from '../api/contract.js'
 import { isAppMethod, type AppMethod } from '../api/contract.js'
 import { answer, createDispatcher, failure, parseRequest, type Dispatcher } from '../api/dispatcher.js'
-import type { AppInfo, AppState, AppStatus } from '../api/types.js'
+import type { AppInfo, AppState, AppStatus, LinkOfferView } from '../api/types.js'
 import { openLocalCore, type LocalCore } from '../cli/local-core.js'
+import type { Core } from '../core/core.js'
+import type { LinkedDevice } from '../core/devices/new-device.js'
 import { Logger } from '../core/logger.js'
 import { initDataDir } from '../core/open-core.js'
 import { SerialQueue } from '../core/serial-queue.js'
 import { createIdentity, identityExists, saveIdentity, type Identity } from '../identity/identity.js'
 import { createAccountKeys, PassphraseAttempts, switchableKeyProvider, type AccountKeys } from './account-keys.js'
+import { writeListenPorts } from '../cli/state-files.js'
+import { corePortAfterLink, linkFailureText, startNewDeviceLink, withPort, type NewDeviceLink } from './link-new-device.js'
 import { hearthVersion } from './version.js'
+import { wipeDevice } from './wipe-device.js'
 
 /** How many words of the recovery phrase a person types back before the identity is saved. */
 export const CONFIRM_WORD_COUNT = 3
@@ -55,6 +63,8 @@ export interface AppHostOptions {
   syncIntervalMs?: number
   /** Extra runtime versions for `app.info` (Electron adds electron and chrome). */
   runtime?: Record<string, string>
+  /** How long a link code this device shows stays usable (tests shorten it). Default 10 minutes. */
+  linkLifetimeMs?: number
 }
 
 export interface AppHost extends Dispatcher {
@@ -71,6 +81,14 @@ interface PendingIdentity {
   passphrase: string | undefined
 }
 
+interface PendingLink {
+  session: NewDeviceLink
+  provider: KeyProvider
+  cancelled: boolean
+  /** The code shown, once there is one. */
+  link?: string
+}
+
 type AppHandlers = { [M in AppMethod]: (params: ValidParams<M>) => Result<M> | Promise<Result<M>> }
 
 export function createAppHost(options: AppHostOptions): AppHost {
@@ -83,13 +101,15 @@ export function createAppHost(options: AppHostOptions): AppHost {
 
   let state: AppState = identityExists(dataDir) ? 'locked' : 'new'
   let pending: PendingIdentity | undefined
+  let linking: PendingLink | undefined
+  let notice: AppStatus['notice']
   let local: LocalCore | undefined
   let core: Dispatcher | undefined
   let account: AccountKeys | undefined
   const attempts = new PassphraseAttempts()
   const cleanups: Array<() => void> = []
 
-  const status = (): AppStatus => ({ state, needsPassphrase })
+  const status = (): AppStatus => ({ state, needsPassphrase, ...(notice === undefined ? {} : { notice }) })
 
   function emit(push: EventPush): void {
     for (const listener of listeners) {
@@ -105,6 +125,8 @@ export function createAppHost(options: AppHostOptions): AppHost {
   function setState(next: AppState): void {
     if (next === state) return
     state = next
+    // A notice is about the screen it came with: anything the person does next replaces it.
+    if (next !== 'new') notice = undefined
     emit({ event: 'app.changed', payload: { status: status() } })
   }
 
@@ -124,10 +146,13 @@ export function createAppHost(options: AppHostOptions): AppHost {
     throw new HearthError('NO_IDENTITY', `there is no identity yet: cannot ${action}`)
   }
 
-  /** Opens the core for the identity on disk; on failure the identity stays locked (it exists by now). */
-  async function open(provider: KeyProvider): Promise<AppStatus> {
+  /**
+   * Opens the core for the identity on disk; on failure the identity stays locked (it exists by now). `beforeReady`
+   * runs on the open core before the UI is told it is ready (a linked device takes its conversations there).
+   */
+  async function open(provider: KeyProvider, beforeReady?: (core: Core) => Promise<void>, listen?: string[]): Promise<AppStatus> {
     setState('starting')
-    const network = options.network ?? {}
+    const network = { ...options.network, ...(listen === undefined ? {} : { listen }) }
     // Switchable: a passphrase change re-keys the identity file and the core's later writes of it (account-keys.ts).
     const live = switchableKeyProvider(provider)
     try {
@@ -154,6 +179,17 @@ export function createAppHost(options: AppHostOptions): AppHost {
       }),
       () => clearTimeout(rememberTimer),
     )
+    cleanups.push(
+      // Another device of the account revoked this one: the core stops by itself; the host wipes what it left.
+      opened.opened.core.events.on('device.revoked', () => drop(lifecycle.run(() => wipeRevoked(opened)))),
+    )
+    if (beforeReady !== undefined) {
+      try {
+        await beforeReady(opened.opened.core)
+      } catch (err) {
+        log.warn({ err }, 'could not finish opening the core')
+      }
+    }
     core = dispatcher
     account = createAccountKeys({ dataDir, needsPassphrase, providerFor, live, identity: opened.opened.identity, attempts })
     setState('ready')
@@ -215,6 +251,50 @@ export function createAppHost(options: AppHostOptions): AppHost {
         return open(providerFor(p.passphrase))
       }),
 
+    'app.linkStart': (p) =>
+      lifecycle.run(async (): Promise<LinkOfferView> => {
+        requireState(['new'], 'link this device')
+        const provider = providerFor(p.passphrase)
+        const session = startNewDeviceLink({
+          network: options.network ?? {},
+          ...(p.name === undefined ? {} : { displayName: p.name }),
+          ...(options.linkLifetimeMs === undefined ? {} : { lifetimeMs: options.linkLifetimeMs }),
+          onStage: (payload) => emit({ event: 'app.linking', payload }),
+        })
+        const current: PendingLink = { session, provider, cancelled: false }
+        linking = current
+        setState('linking')
+        session.done.then(
+          (linked) => drop(lifecycle.run(() => finishLink(current, linked))),
+          (err: unknown) => linkFailed(current, err),
+        )
+        try {
+          const offer = await session.offer
+          current.link = offer.link
+          return offer
+        } catch (err) {
+          linkFailed(current, err)
+          throw err
+        }
+      }),
+
+    'app.linkConfirm': (p) => {
+      if (state !== 'linking' || linking === undefined) throw new HearthError('NOT_FOUND', 'this device is not being linked')
+      linking.session.confirm(p.accept)
+      return null
+    },
+
+    // Not queued behind app.linkStart: the person may cancel while the code is still being made.
+    'app.linkCancel': () => {
+      const current = linking
+      if (current === undefined) return null
+      current.cancelled = true
+      linking = undefined
+      current.session.cancel()
+      if (state === 'linking') setState('new')
+      return null
+    },
+
     'account.status': () => requireAccount().status(),
     'account.recoveryPhrase': (p) => requireAccount().recoveryPhrase(p.passphrase),
     // One at a time with unlock and close: the file is not re-wrapped while the core is being opened or closed.
@@ -223,6 +303,74 @@ export function createAppHost(options: AppHostOptions): AppHost {
         await requireAccount().changePassphrase(p.current, p.next)
         return null
       }),
+  }
+
+  /** The pairing ended without a device: back to the start, saying why unless the person cancelled. */
+  function linkFailed(current: PendingLink, err: unknown): void {
+    if (linking !== current) return
+    linking = undefined
+    if (!current.cancelled) emit({ event: 'app.linking', payload: { stage: 'failed', error: linkFailureText(err) } })
+    if (state === 'linking') setState('new')
+  }
+
+  /**
+   * The other device admitted this one: save the identity under the person's passphrase, open the core, reach the
+   * device that linked us (mDNS or the relay find it anyway if this fails) and take the conversations it sent.
+   */
+  async function finishLink(current: PendingLink, linked: LinkedDevice): Promise<void> {
+    if (linking !== current || state !== 'linking') return
+    linking = undefined
+    try {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      if (identityExists(dataDir)) throw new HearthError('IDENTITY_EXISTS', `${dataDir} already holds a Hearth identity`)
+      await saveIdentity(dataDir, linked.identity, current.provider)
+    } catch (err) {
+      log.warn({ err }, 'could not save the linked identity')
+      emit({ event: 'app.linking', payload: { stage: 'failed', error: 'This device could not save its keys. Check there is space on the disk, then try again.' } })
+      setState('new')
+      return
+    }
+    // Where the device that linked us last reached us (link-new-device.ts): the core listens there too.
+    const port = current.link === undefined ? null : corePortAfterLink(current.link)
+    const pinned = options.network?.listen ?? []
+    let listen: string[] | undefined
+    if (port !== null && pinned.length > 0) listen = withPort(pinned, port)
+    else if (port !== null) await writeListenPorts(dataDir, { tcp: port }).catch(() => {})
+    try {
+      await open(
+        current.provider,
+        async (opened) => {
+          const from = linked.from
+          if (from === null) return
+          if (from.address !== null) await opened.node.dial(from.address).catch(() => {})
+          await opened.devices.importLinked(linked.conversations, from.peerId)
+        },
+        listen,
+      )
+    } catch (err) {
+      // The identity is saved: unlocking later opens it (the conversations come again from the other device's sync).
+      log.warn({ err }, 'could not open the core after linking')
+      emit({ event: 'app.linking', payload: { stage: 'failed', error: linkFailureText(err) } })
+    }
+  }
+
+  /** This device was revoked: close the core and wipe everything it kept, then start over. */
+  async function wipeRevoked(opened: LocalCore): Promise<void> {
+    if (local !== opened) return
+    core = undefined
+    account = undefined
+    for (const cleanup of cleanups.splice(0)) cleanup()
+    try {
+      await opened.close()
+    } catch (err) {
+      log.warn({ err }, 'closing the revoked core failed; wiping anyway')
+    }
+    local = undefined
+    await wipeDevice(dataDir)
+    log.warn('this device was revoked by another device of the account: its identity and data are wiped')
+    setState('new')
+    notice = 'revoked'
+    emit({ event: 'app.changed', payload: { status: status() } })
   }
 
   function requireAccount(): AccountKeys {
@@ -242,6 +390,7 @@ export function createAppHost(options: AppHostOptions): AppHost {
     switch (state) {
       case 'new':
       case 'confirming':
+      case 'linking':
         return failure(id, 'NO_IDENTITY', 'there is no identity yet: create or restore one first')
       case 'locked':
         return failure(id, 'NOT_RUNNING', 'Hearth is locked: unlock it first')
@@ -264,6 +413,8 @@ export function createAppHost(options: AppHostOptions): AppHost {
         core = undefined
         account = undefined
         pending = undefined
+        linking?.session.cancel()
+        linking = undefined
         for (const cleanup of cleanups.splice(0)) cleanup()
         listeners.clear()
         await local?.close()
