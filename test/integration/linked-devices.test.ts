@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
-import { linkAsNewDevice, type LinkedDevice } from '../../node/src/core/devices/new-device.js'
 import type { Core } from '../../node/src/core/core.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { link } from '../helpers/link-devices.js'
 import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
 
 let cores: TestCore[] = []
@@ -23,32 +23,6 @@ afterEach(async () => {
 
 async function bodies(core: Core, id: ConversationId): Promise<string[]> {
   return (await core.page(id, { limit: 100 })).messages.map((m) => m.body)
-}
-
-/** Links a new device to `existing`: both people compare the code and accept. Returns what the new device got. */
-async function link(existing: Core, options: { relays?: string[] } = {}): Promise<{ linked: LinkedDevice; codes: string[] }> {
-  const codes: string[] = []
-  const off = existing.events.on('devices.linking', (p) => {
-    if (p.stage !== 'confirm') return
-    codes.push(p.code!)
-    existing.devices.confirmLink(true)
-  })
-  let shown: (link: string) => void
-  const linkShown = new Promise<string>((resolve) => (shown = resolve))
-  const newSide = linkAsNewDevice({
-    network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false },
-    ...(options.relays === undefined ? {} : { relays: options.relays }),
-    onLink: (l) => shown(l),
-    onConfirmationCode: (c) => codes.push(c),
-    confirm: async () => true,
-  })
-  try {
-    const oldSide = existing.devices.link(await linkShown)
-    const [linked] = await Promise.all([newSide, oldSide])
-    return { linked, codes }
-  } finally {
-    off()
-  }
 }
 
 describe('linked devices', () => {

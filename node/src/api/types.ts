@@ -168,12 +168,13 @@ export interface ConversationSummary {
 
 /**
  * A line of what happened in a conversation (joined, left, removed, added back, renamed, described, role changed, a
- * device changed), derived from its membership log: the same on every member. Shown among the messages by `hlc`.
+ * device changed, a person linked or removed one of their own devices), derived from its membership log: the same on
+ * every member. Shown among the messages by `hlc`.
  */
 export interface SystemLineView {
   /** The membership operation it comes from. */
   id: string
-  kind: 'created' | 'joined' | 'added' | 'added-back' | 'removed' | 'left' | 'role' | 'about' | 'device-changed'
+  kind: 'created' | 'joined' | 'added' | 'added-back' | 'removed' | 'left' | 'role' | 'about' | 'device-changed' | 'device-added' | 'device-revoked'
   /** Encoded hybrid logical clock of the operation; `at` is its wall-clock part in ms. */
   hlc: string
   at: number

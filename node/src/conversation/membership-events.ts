@@ -1,5 +1,5 @@
 import type { AccountId, OpHash } from '../ids.js'
-import { applyEffect, initialState, type LogState } from './membership-state.js'
+import { applyEffect, initialState, isIntroduction, type LogState } from './membership-state.js'
 import type { MembershipOp, Role } from './membership-op.js'
 
 /**
@@ -8,8 +8,11 @@ import type { MembershipOp, Role } from './membership-op.js'
  *
  * The valid operations are replayed in the log's order (membership-log.ts decided which are valid and that order), so
  * each one is seen against the state just before it: that is what tells "joined" from "added back". Each valid
- * operation gives at most one event; invalid ones give none; invites, rotations, merges and renames of one's own
- * display name give none (they change nothing a person in the group needs to be told).
+ * operation gives at most one event; invalid ones give none; invites, rotations, merges, reseals and renames of one's
+ * own display name give none (they change nothing a person in the group needs to be told).
+ *
+ * A person's own device changes (`add-device`, `revoke-device`) are lines too: they change the keys that speak for
+ * that person, which is what a verification is bound to (core/people/people.ts `DEVICE_CHANGE_KINDS`).
  */
 export type MembershipEventKind =
   | 'created'
@@ -21,6 +24,8 @@ export type MembershipEventKind =
   | 'role'
   | 'about'
   | 'device-changed'
+  | 'device-added'
+  | 'device-revoked'
 
 export interface MembershipEvent {
   /** The operation the event comes from (unique per event). */
@@ -28,7 +33,8 @@ export interface MembershipEvent {
   /** Its encoded HLC: where it sits among the messages. */
   hlc: string
   kind: MembershipEventKind
-  /** Who did it (for `joined` and `left`, the person who joined or left). */
+  /** Who did it (for `joined` and `left`, the person who joined or left; for `device-added` and `device-revoked`, the
+   * person whose device it is: only their own devices can do either). */
   actor: AccountId
   /** Whom it was done to (added, removed, role, device-changed), else null. */
   target: AccountId | null
@@ -40,6 +46,8 @@ export interface MembershipEvent {
   described?: boolean
   /** `added-back`: the account came back with devices other than the ones it had (its device changed). */
   newDevices?: boolean
+  /** `device-added`: the device introduced itself (restored from the recovery phrase) rather than being linked. */
+  restored?: boolean
 }
 
 /** The events of a computed log, oldest first, from the operations it was computed from. */
@@ -77,6 +85,11 @@ function describe(state: LogState, op: MembershipOp): Described | undefined {
       // Joining with an invite is the joiner's own act; an admin adding someone directly is the admin's.
       return body.via !== null ? { kind: 'joined', actor: account } : { kind: 'added', target: account }
     }
+    case 'add-device':
+      // A device admitting itself is a restore from the recovery phrase; any other is linked by a device in use.
+      return { kind: 'device-added', ...(isIntroduction(op) ? { restored: true } : {}) }
+    case 'revoke-device':
+      return { kind: 'device-revoked' }
     case 'remove':
       return { kind: 'removed', target: body.account }
     case 'leave':
@@ -110,6 +123,10 @@ export function eventText(event: MembershipEvent, nameOf: (account: AccountId) =
       return `${actor} added ${target} back`
     case 'device-changed':
       return `${actor} added ${target} back · ${target}’s device changed`
+    case 'device-added':
+      return event.restored === true ? `${actor} restored their account on a new device` : `${actor} linked a new device`
+    case 'device-revoked':
+      return `${actor} removed a device`
     case 'removed':
       return `${actor} removed ${target}`
     case 'left':

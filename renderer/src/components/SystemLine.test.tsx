@@ -40,6 +40,19 @@ function renderLine(line: SystemLineView) {
   return api
 }
 
+describe('<SystemLine>: a person’s own device lines', () => {
+  it('shows linking and removing a device as quiet lines, with the notice on the line that carries it', () => {
+    const text = 'Bob’s devices changed since you verified them. Verify Bob again.'
+    renderLine(deviceLine({ kind: 'device-revoked', actor: BOB, target: null, text: 'Bob removed a device' }))
+    renderLine(deviceLine({ id: '2'.repeat(64), kind: 'device-added', actor: BOB, target: null, text: 'Bob linked a new device', verifyAgain: { account: BOB, displayName: 'Bob', text } }))
+    expect(screen.getByText('Bob removed a device').closest('p')!.dataset['kind']).toBe('device-revoked')
+    expect(screen.getByText('Bob linked a new device').closest('p')!.dataset['kind']).toBe('device-added')
+    expect(screen.getAllByRole('note')).toHaveLength(1)
+    expect(screen.getByRole('note').textContent).toContain(text)
+    expect(screen.getByRole('button', { name: 'Verify again: Bob' })).toBeTruthy()
+  })
+})
+
 describe('<SystemLine>: the key-change notice', () => {
   it('a plain line has no notice', () => {
     renderLine(deviceLine())

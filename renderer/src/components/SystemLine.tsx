@@ -4,8 +4,9 @@ import { fullWhen, timeOfDay } from '../lib/time.js'
 import { VerifyDialog } from './VerifyDialog.js'
 
 /**
- * A quiet, centred line of what happened in the conversation ("Bob joined", "Alice renamed the group to …"). The text
- * comes from the core with current names; the time is the operation's own.
+ * A quiet, centred line of what happened in the conversation ("Bob joined", "Alice renamed the group to …", "Alice
+ * linked a new device", "Alice removed a device"). The text comes from the core with current names, so every member
+ * reads the same words; the time is the operation's own.
  *
  * On the latest device line of a person verified here whose devices changed since (`verifyAgain`), the line also says
  * so plainly and offers to verify them again, right there. It never blocks the chat: it is a note, not a dialog.
