@@ -83,6 +83,13 @@ describe('linked devices', () => {
     const bobsLog = (bob.core as unknown as { conversations: ReadonlyMap<ConversationId, { log: { currentEpoch: string; epochs: Map<string, { devices: Set<string> }> } }> }).conversations.get(id)!.log
     expect(bobsLog.epochs.get(bobsLog.currentEpoch)!.devices.has(linked.identity.deviceId)).toBe(false)
     expect(rt.epochs.has(bobsLog.currentEpoch)).toBe(false)
+
+    // Coming back as if restored, with the same device: bob answers nothing (a revoked device is out for good).
+    const comeback = await startCore('alice-laptop-again', { identity: linked.identity })
+    cores.push(comeback)
+    await connect(comeback, bob)
+    expect(await comeback.core.devices.restoreFrom(bob.core.node.peerId)).toBe(0)
+    expect(comeback.core.listConversations()).toEqual([])
   })
 
   it('links over a relay only: the new device was never on the same network as the old one', async () => {

@@ -171,9 +171,15 @@ export async function restoreThrough(kernel: Kernel, peer: string): Promise<Link
   const ask = (body: Record<string, unknown>) => collect(request(node, peer, RESTORE_PROTOCOL, encodeCbor({ v: 1, c: identity.cert.bytes, ...body }), RESTORE_LIMITS))
   const offered = (await ask({ t: 'list' })).filter((c) => !kernel.conversations.has(c.id as ConversationId))
   const introductions: Uint8Array[] = []
+  // Already ours there (linked, and the app stopped before it took the conversations): nothing to introduce.
+  const admitted: LinkedConversation[] = []
   for (const c of offered.slice(0, MAX_INTRODUCTIONS)) {
     const log = readLog(c, kernel.now())
     if (log === undefined || !log.members.has(identity.account) || log.revokedDevices.has(identity.deviceId)) continue
+    if (log.members.get(identity.account)!.devices.has(identity.deviceId)) {
+      admitted.push(c)
+      continue
+    }
     // The log refuses an operation whose clock is not after its parents'.
     for (const bytesIn of c.ops) kernel.observe(decodeOp(bytesIn).hlc)
     const intro = signOp({
@@ -186,8 +192,8 @@ export async function restoreThrough(kernel: Kernel, peer: string): Promise<Link
     })
     introductions.push(intro.bytes)
   }
-  if (introductions.length === 0) return []
-  return ask({ t: 'introduce', o: introductions })
+  if (introductions.length === 0) return admitted
+  return [...admitted, ...(await ask({ t: 'introduce', o: introductions }))]
 }
 
 function readLog(c: LinkedConversation, now: number): LogState | undefined {
