@@ -9,11 +9,14 @@ import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { sealSignal } from '../send/own-stream.js'
+import { isOwnDevice, readOnOtherDevice } from './own-read.js'
 
 /**
  * Receipts: each device tells the conversation how far it holds every stream of the current epoch (its own too) and
  * how far it has read, in a signal (never stored in a stream, last one by HLC wins). Members' receipts move our
- * messages to delivered and read, and a receipt claiming more than we hold starts a sync at once.
+ * messages to delivered and read, and a receipt claiming more than we hold starts a sync at once. A receipt from
+ * another device of our own account moves our own read position instead (own-read.ts): read on the phone, read on the
+ * laptop.
  */
 export class Receipts {
   private readonly timers = new Map<ConversationId, NodeJS.Timeout>()
@@ -45,7 +48,12 @@ export class Receipts {
     const previous = await store.getReceipt(rt.id, device)
     if (previous && previous.hlc >= receipt.hlc) return
     await store.commit([store.putReceipt(rt.id, device, receipt)], false)
-    await this.apply(rt, receipt)
+    // Our other device holding or reading what we wrote is not a member receiving or reading it: no ticks from it.
+    if (isOwnDevice(rt, this.kernel.identity.account, device)) {
+      if (await readOnOtherDevice(this.kernel, rt, receipt.readUpTo)) this.readModel.emitConversation(rt.id)
+    } else {
+      await this.apply(rt, receipt)
+    }
     this.noticeClaims(rt, receipt, device)
   }
 

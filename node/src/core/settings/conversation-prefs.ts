@@ -1,8 +1,8 @@
 /**
  * This person's own preferences for each conversation: mute (all / mentions only / nothing, for a while or always),
- * archived, and pinned to the top. They are nobody else's business, so they never leave this device: no operation, no
- * envelope, only a sealed record in the core's store. They are all here, in one record per conversation, so that
- * syncing them to the account's other devices later has one place to hook into.
+ * archived, and pinned to the top. They are nobody else's business: no operation, no envelope, only a sealed record in
+ * the core's store, and they go only to the person's own other devices (devices/own-sync.ts), which hear of every
+ * change made here (`onChange`) and hand theirs back (`replace`).
  *
  *   pref/<conv>   sealed ConversationPrefs (docs/STORAGE.md)
  *
@@ -37,7 +37,8 @@ export interface PrefsPatch {
 
 export const DEFAULT_PREFS: ConversationPrefs = { mute: NOT_MUTED, archived: false, pinnedAt: null }
 
-const storedSchema = z.strictObject({
+/** A stored record, and the value another device of ours sends (devices/own-sync-frames.ts). */
+export const storedPrefsSchema = z.strictObject({
   mute: z.strictObject({
     level: z.enum(['all', 'mentions', 'nothing']),
     until: z.number().int().min(0).nullable(),
@@ -67,7 +68,7 @@ export function validatePatch(input: unknown): PrefsPatch {
 const prefsKey = (c: string) => key('pref', c)
 
 function parseStored(value: unknown): ConversationPrefs {
-  const r = storedSchema.safeParse(value)
+  const r = storedPrefsSchema.safeParse(value)
   if (!r.success) throw new HearthError('CORRUPT_DATA', `stored conversation preferences are invalid: ${r.error.issues[0]?.message}`)
   return r.data
 }
@@ -76,6 +77,8 @@ export class ConversationPrefsStore {
   private readonly prefs = new Map<ConversationId, ConversationPrefs>()
   /** Writes one after another, so two pins racing cannot both pass the "at most 5" check. */
   private tail: Promise<unknown> = Promise.resolve()
+  /** Told of every change made on this device (not of those `replace` takes from another device), as stored. */
+  onChange: ((id: ConversationId, prefs: ConversationPrefs) => void) | undefined
 
   constructor(
     private readonly store: CoreStore,
@@ -94,6 +97,33 @@ export class ConversationPrefsStore {
   get(id: ConversationId): ConversationPrefs {
     const p = this.prefs.get(id) ?? DEFAULT_PREFS
     return { ...p, mute: effectiveMute(p.mute, this.now()) }
+  }
+
+  /** As stored: a timed mute with its end even when that has passed. */
+  stored(id: ConversationId): ConversationPrefs {
+    return this.prefs.get(id) ?? DEFAULT_PREFS
+  }
+
+  /** Every conversation with stored preferences. */
+  ids(): ConversationId[] {
+    return [...this.prefs.keys()]
+  }
+
+  /**
+   * Preferences another device of ours set (the at-most-five pins are not checked: two devices may each have pinned one
+   * at once, and both stay pinned). Written only if `stillWanted()` holds once it is this write's turn: a change made
+   * here meanwhile wins.
+   */
+  async replace(id: ConversationId, prefs: ConversationPrefs, stillWanted: () => boolean): Promise<boolean> {
+    const value = parseStored(prefs)
+    const run = this.tail.then(async () => {
+      if (!stillWanted()) return false
+      await this.store.commit([this.store.sealJson(prefsKey(id), value)], true)
+      this.prefs.set(id, value)
+      return true
+    })
+    this.tail = run.catch(() => {})
+    return run
   }
 
   async set(id: ConversationId, input: PrefsPatch): Promise<ConversationPrefs> {
@@ -138,6 +168,7 @@ export class ConversationPrefsStore {
     else if (patch.pinned === true) next.archived = false
     await this.store.commit([this.store.sealJson(prefsKey(id), next)], true)
     this.prefs.set(id, next)
+    this.onChange?.(id, next)
     return this.get(id)
   }
 }

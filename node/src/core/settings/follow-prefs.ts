@@ -1,14 +1,27 @@
 import { drop } from '../../../common/errors.js'
+import { OwnSync } from '../devices/own-sync.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import type { ChatRequests } from '../network/chat-requests.js'
 import type { ConversationPrefsStore } from './conversation-prefs.js'
+import type { Settings } from './settings.js'
+
+export interface FollowPrefsParts {
+  prefs: ConversationPrefsStore
+  settings: Settings
+  readModel: ReadModel
+  chatRequests: ChatRequests
+  /** The peer is another device of our account (devices/devices.ts). */
+  isOwnDevicePeer(peer: string): boolean
+}
 
 /**
- * Preferences that follow what happens: a message that would notify brings an archived conversation back, and a chat
- * request is answered once the asked person is in its conversation. Returns the unsubscribe.
+ * Preferences that follow what happens: a message that would notify brings an archived conversation back, a chat
+ * request is answered once the asked person is in its conversation, and what the person sets on one of their devices
+ * is set on the others (devices/own-sync.ts). Returns the unsubscribe.
  */
-export function followPrefs(kernel: Kernel, prefs: ConversationPrefsStore, readModel: ReadModel, chatRequests: ChatRequests): () => void {
+export async function followPrefs(kernel: Kernel, parts: FollowPrefsParts): Promise<() => void> {
+  const { prefs, readModel, chatRequests } = parts
   const offMessages = kernel.events.on('message.added', ({ conversation, message }) => {
     if (message.mine || message.withdrawn || message.hidden) return
     drop(
@@ -19,8 +32,10 @@ export function followPrefs(kernel: Kernel, prefs: ConversationPrefsStore, readM
     )
   })
   const offMembers = kernel.events.on('members.changed', ({ conversation, members }) => chatRequests.joined(conversation, members.length))
+  const offOwnSync = await new OwnSync(kernel, { ...parts, emitConversation: (id) => readModel.emitConversation(id) }).start()
   return () => {
     offMessages()
     offMembers()
+    offOwnSync()
   }
 }

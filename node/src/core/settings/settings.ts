@@ -24,8 +24,21 @@ export interface SettingsPatch {
 
 const MAX_RELAYS = 32
 
-/** What the person configures: their display name (in the identity and every conversation) and their relays. */
+/** The settings that are about the person, not the device: they follow the person to every device (own-sync.ts). */
+export interface PersonSettings {
+  displayName?: string | undefined
+  relays?: string[] | undefined
+}
+
+/**
+ * What the person configures: their display name (in the identity and every conversation) and their relays, which
+ * are the person's and go to their other devices (devices/own-sync.ts); the file sizes, which are this device's (its
+ * network, its disk) and stay here.
+ */
 export class Settings {
+  /** Told of a change of the person's settings made on this device (not of those `applyFromOwnDevice` makes). */
+  onChange: ((changed: PersonSettings) => void) | undefined
+
   constructor(
     private readonly kernel: Kernel,
     private readonly engine: MembershipEngine,
@@ -58,11 +71,32 @@ export class Settings {
    * cleared. `announcePendingName` at start finishes one that was interrupted.
    */
   async update(patch: SettingsPatch): Promise<CoreSettings> {
-    const { store, queue } = this.kernel
     const displayName = patch.displayName === undefined ? undefined : validateDisplayName(patch.displayName)
     const relays = patch.relays === undefined ? undefined : validateRelayAddresses(patch.relays)
     const files = fileSettingsPatch(this.fileSettings, patch)
+    // Told while still on the queue, before a change from another device can be applied over this one.
+    const told = () => {
+      if (displayName !== undefined || relays !== undefined) this.onChange?.({ displayName, relays })
+    }
+    return this.write(displayName, relays, files, () => true, told)
+  }
+
+  /**
+   * The person changed their name or relays on another device of theirs: the same writes as `update`, if
+   * `stillWanted()` holds once it is their turn (a change made here meanwhile wins). True when written.
+   */
+  async applyFromOwnDevice(patch: PersonSettings, stillWanted: () => boolean): Promise<boolean> {
+    const displayName = patch.displayName === undefined ? undefined : validateDisplayName(patch.displayName)
+    const relays = patch.relays === undefined ? undefined : validateRelayAddresses(patch.relays)
+    let written = false
+    await this.write(displayName, relays, undefined, () => (written = stillWanted()))
+    return written
+  }
+
+  private async write(displayName: string | undefined, relays: string[] | undefined, files: FileSettings | undefined, go: () => boolean, written: () => void = () => {}): Promise<CoreSettings> {
+    const { store, queue } = this.kernel
     return queue.run(async () => {
+      if (!go()) return this.current()
       if (relays !== undefined || files !== undefined) {
         const next = { relays: relays ?? this.relays.configuredRelays, files: files ?? this.fileSettings }
         await store.commit([store.putSettings(next)], true)
@@ -73,6 +107,7 @@ export class Settings {
         await store.commit([store.putPendingName(displayName)], true)
         await this.announcePendingName()
       }
+      written()
       return this.current()
     })
   }

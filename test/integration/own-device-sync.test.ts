@@ -1,0 +1,162 @@
+/**
+ * One person's devices stay in step, with real cores, real pairing and the real `/hearth/own-sync/1.0.0`: what the
+ * phone reads is read on the laptop, what the laptop mutes and pins is muted and pinned on the phone, and nobody but
+ * the account's own devices is answered.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { requestOne } from '../../node/common/net/request-response.js'
+import { waitFor } from '../../node/common/net/testing.js'
+import { encodeCbor } from '../../node/common/wire/cbor.js'
+import type { Core } from '../../node/src/core/core.js'
+import { linkAsNewDevice, type LinkedDevice } from '../../node/src/core/devices/new-device.js'
+import { MAX_SYNC_ENTRIES, OWN_SYNC_LIMITS, OWN_SYNC_PROTOCOL, encodeSyncRequest } from '../../node/src/core/devices/own-sync-frames.js'
+import type { ConversationId } from '../../node/src/ids.js'
+import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+
+let cores: TestCore[] = []
+
+afterEach(async () => {
+  await stopAll(cores)
+  cores = []
+})
+
+/** Links a new device to `existing`: both people compare the code and accept (as in linked-devices.test.ts). */
+async function link(existing: Core): Promise<LinkedDevice> {
+  const off = existing.events.on('devices.linking', (p) => {
+    if (p.stage === 'confirm') existing.devices.confirmLink(true)
+  })
+  let shown: (link: string) => void
+  const linkShown = new Promise<string>((resolve) => (shown = resolve))
+  const newSide = linkAsNewDevice({
+    network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false },
+    onLink: (l) => shown(l),
+    onConfirmationCode: () => {},
+    confirm: async () => true,
+  })
+  try {
+    const oldSide = existing.devices.link(await linkShown)
+    const [linked] = await Promise.all([newSide, oldSide])
+    return linked
+  } finally {
+    off()
+  }
+}
+
+/** Alice's phone and a laptop linked to it, and bob, all connected, in one conversation. */
+async function aliceTwiceAndBob(): Promise<{ phone: TestCore; laptop: TestCore; bob: TestCore; id: ConversationId }> {
+  const phone = await startCore('alice-phone')
+  const bob = await startCore('bob')
+  cores.push(phone, bob)
+  await connect(phone, bob)
+  const chat = await phone.core.createConversation({ kind: 'group', name: 'Alice and Bob' })
+  const id = chat.id as ConversationId
+  await bob.core.join((await phone.core.createInvite(id)).code)
+  const linked = await link(phone.core)
+  const laptop = await startCore('alice-laptop', { identity: linked.identity })
+  cores.push(laptop)
+  await connect(laptop, phone)
+  await connect(laptop, bob)
+  await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+  await waitFor(() => laptop.core.listConversations().some((c) => c.id === id), { message: 'the laptop has the conversation' })
+  return { phone, laptop, bob, id }
+}
+
+describe('own-device sync', () => {
+  it('read on the phone is read on the laptop; muted and pinned on the laptop is so on the phone; a new name follows', async () => {
+    const { phone, laptop, bob, id } = await aliceTwiceAndBob()
+
+    for (const body of ['one', 'two', 'three']) await bob.core.send(id, body)
+    await waitFor(() => phone.core.getConversation(id).unread === 3, { message: 'the phone shows 3 unread' })
+    await waitFor(() => laptop.core.getConversation(id).unread === 3, { message: 'the laptop shows 3 unread' })
+
+    // Whoever watches the laptop's list hears of it (the renderer updates its badge from this event).
+    let heard = -1
+    const off = laptop.core.events.on('conversation.updated', ({ conversation }) => {
+      if (conversation.id === id) heard = conversation.unread
+    })
+    await phone.core.markRead(id)
+    await waitFor(() => laptop.core.getConversation(id).unread === 0, { message: 'read on the phone clears the laptop' })
+    off()
+    expect(heard).toBe(0)
+
+    // The laptop reading what the phone wrote is alice reading her own message: the phone shows it delivered (bob's
+    // device has it), not read, until bob reads it.
+    const sent = await phone.core.send(id, 'from the phone')
+    await waitFor(async () => (await laptop.core.page(id)).messages.some((m) => m.id === sent.id), { message: 'the laptop has it' })
+    await waitFor(async () => (await bob.core.page(id)).messages.some((m) => m.id === sent.id), { message: 'bob has it' })
+    await laptop.core.markRead(id)
+    const state = async () => (await phone.core.page(id)).messages.find((m) => m.id === sent.id)!.state
+    await waitFor(async () => (await state()) === 'delivered', { message: 'delivered to bob' })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await state()).toBe('delivered')
+    await bob.core.markRead(id)
+    await waitFor(async () => (await state()) === 'read', { message: 'read by bob' })
+
+    await laptop.core.setConversationPrefs(id, { mute: { level: 'nothing', forMs: null }, pinned: true })
+    await waitFor(() => phone.core.getConversation(id).mute?.level === 'nothing', { message: 'muted on the phone' })
+    const onPhone = phone.core.getConversation(id)
+    expect(onPhone.mute).toEqual({ level: 'nothing', until: null })
+    expect(onPhone.pinnedAt).toBe(laptop.core.getConversation(id).pinnedAt)
+    expect(onPhone.pinnedAt).not.toBeNull()
+
+    // And back: the phone unpins; the laptop follows. A later change wins over an earlier one.
+    await phone.core.setConversationPrefs(id, { pinned: false })
+    await waitFor(() => laptop.core.getConversation(id).pinnedAt === null, { message: 'unpinned on the laptop' })
+    expect(laptop.core.getConversation(id).mute?.level).toBe('nothing')
+
+    // The person's name is theirs, not a device's.
+    await laptop.core.updateSettings({ displayName: 'Alice L.' })
+    await waitFor(() => phone.core.settings().displayName === 'Alice L.', { message: 'the phone takes the new name' })
+    expect(phone.core.identity.displayName).toBe('Alice L.')
+    // Sizes of downloads are the device's own (its network, its disk): they stay where they were set.
+    await laptop.core.updateSettings({ autoDownloadPeerBytes: 1234 })
+    await laptop.core.setConversationPrefs(id, { archived: true })
+    await waitFor(() => phone.core.getConversation(id).archived === true, { message: 'archived on the phone' })
+    expect(phone.core.settings().autoDownloadPeerBytes).not.toBe(1234)
+    expect(phone.core.counters.get('own-sync-refused')).toBe(0)
+  })
+
+  it('comes back in step after being apart: changes made while disconnected meet on reconnecting', async () => {
+    const { phone, laptop, id } = await aliceTwiceAndBob()
+    await laptop.core.node.libp2p.hangUp(phone.core.node.libp2p.peerId)
+    await waitFor(() => !phone.core.node.connectedPeers().includes(laptop.identity.peerId), { message: 'apart' })
+    await phone.core.setConversationPrefs(id, { archived: true })
+    await new Promise((r) => setTimeout(r, 5))
+    await laptop.core.setConversationPrefs(id, { mute: { level: 'mentions', forMs: null } })
+    expect(laptop.core.getConversation(id).archived).toBe(false)
+    await connect(laptop, phone)
+    // Whole records per conversation: the later change (the laptop's mute) wins on both.
+    await waitFor(() => phone.core.getConversation(id).mute?.level === 'mentions', { message: 'the phone takes the later change' })
+    expect(phone.core.getConversation(id).archived).toBe(false)
+    expect(laptop.core.getConversation(id).mute?.level).toBe('mentions')
+  })
+
+  it('answers only the account\'s own devices, and refuses a map too large', async () => {
+    const { phone, laptop, bob, id } = await aliceTwiceAndBob()
+    const prefs = { mute: { level: 'nothing', until: null }, archived: false, pinnedAt: null }
+    const honest = encodeSyncRequest({ whole: false, entries: [[`c/${id}`, { v: prefs, h: '9000000000000-000000', d: bob.identity.deviceId }]] })
+
+    // Bob (another account) is refused and counted, and changes nothing.
+    await expect(requestOne(bob.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, honest, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(phone.core.counters.get('own-sync-refused')).toBe(1)
+    expect(phone.core.getConversation(id).mute?.level).toBe('all')
+
+    // The laptop (ours) with more entries than an exchange may carry: refused before any entry is looked at.
+    const many = Array.from({ length: MAX_SYNC_ENTRIES + 1 }, (_, i) => [`c/${i.toString(16).padStart(32, '0')}`, prefs, '0000000000001-000000', laptop.identity.deviceId])
+    const tooMany = encodeCbor({ v: 1, w: false, e: many })
+    expect(tooMany.byteLength).toBeLessThan(OWN_SYNC_LIMITS.maxRequestBytes)
+    await expect(requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, tooMany, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'TOO_LARGE' })
+    expect(phone.core.counters.get('own-sync-too-large')).toBe(1)
+
+    // More bytes than the protocol takes: the framing refuses it from its length alone.
+    const huge = encodeCbor({ v: 1, w: false, e: [['s/name', 'x'.repeat(OWN_SYNC_LIMITS.maxRequestBytes), '0000000000001-000000', laptop.identity.deviceId]] })
+    const generous = { ...OWN_SYNC_LIMITS, maxRequestBytes: 4 * OWN_SYNC_LIMITS.maxRequestBytes }
+    await expect(requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, huge, generous)).rejects.toMatchObject({ code: 'TOO_LARGE' })
+
+    // A stamp from far in the future is not taken even from our own device.
+    const future = encodeSyncRequest({ whole: false, entries: [[`c/${id}`, { v: prefs, h: '9000000000000-000000', d: laptop.identity.deviceId }]] })
+    await requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, future, OWN_SYNC_LIMITS)
+    expect(phone.core.counters.get('own-sync-future')).toBe(1)
+    expect(phone.core.getConversation(id).mute?.level).toBe('all')
+  })
+})
