@@ -1,7 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { HearthError } from '../../../common/errors.js'
 import { createHearthNode, type HearthNode, type NodeOptions } from '../../../common/net/create-node.js'
-import { waitFor } from '../../../common/net/testing.js'
 import { pickLocator } from '../../conversation/short-invite.js'
 import { decodeOp } from '../../conversation/membership-op.js'
 import { formatLinkCode, newLinkSecret } from '../../identity/link-code.js'
@@ -102,18 +101,23 @@ export async function linkAsNewDevice(options: NewDeviceOptions): Promise<Linked
 
 /** Our addresses once listening; with relays, a circuit through one of them if it comes within a few seconds. */
 async function addressesToShow(node: HearthNode, withRelays: boolean): Promise<string[]> {
-  await waitFor(() => node.addresses().length > 0, { timeoutMs: 10_000, message: 'a listen address' })
-  if (withRelays) {
-    try {
-      await waitFor(() => node.addresses().some((a) => a.includes('/p2p-circuit')), { timeoutMs: RELAY_ADDRESS_WAIT_MS, message: 'a relay reservation' })
-      // The circuit reaches us from anywhere; a device nearby that found us on the LAN dials us directly anyway
-      // (pair-protocol.ts), so naming the circuit costs the LAN nothing.
-      return node.addresses().filter((a) => a.includes('/p2p-circuit'))
-    } catch {
-      // No relay answered in time: a LAN code still links devices at home.
-    }
+  await until(() => node.addresses().length > 0, 10_000)
+  // The circuit reaches us from anywhere; a device nearby that found us on the LAN dials us directly anyway
+  // (pair-protocol.ts), so naming the circuit costs the LAN nothing. No relay in time: a LAN code still links at home.
+  if (withRelays && (await until(() => node.addresses().some((a) => a.includes('/p2p-circuit')), RELAY_ADDRESS_WAIT_MS))) {
+    return node.addresses().filter((a) => a.includes('/p2p-circuit'))
   }
   return node.addresses()
+}
+
+/** Whether `condition` holds within `ms`, looking every 50 ms (addresses change with no event to wait on). */
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return true
 }
 
 /** The device whose `add-device` admitted us, and the address its connection came from (a circuit stays dialable). */
