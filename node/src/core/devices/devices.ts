@@ -15,6 +15,8 @@ import { sealEpoch, type MembershipEngine } from '../membership/membership-engin
 import { pairWith, type LinkedConversation } from './pair-protocol.js'
 import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
 import { handleProtocol } from '../../../common/net/request-response.js'
+import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
+import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
 
 export interface DevicesHooks {
   /** Pulls a conversation from a peer (sync/sync-client.ts). */
@@ -29,7 +31,7 @@ export interface DevicesHooks {
  * conversations a newly linked device starts from, and this device's own revocation.
  */
 export class Devices {
-  /** When each of our other devices was last seen connected, by PeerId. */
+  /** When each of our other devices was last seen connected, by PeerId (`seen/<peer>` records, docs/STORAGE.md). */
   private readonly lastSeen = new Map<string, number>()
   private linking = false
   private confirmation: ((accept: boolean) => void) | undefined
@@ -46,7 +48,11 @@ export class Devices {
 
   /** Serves `/hearth/restore/1.0.0` (devices/restore.ts) and follows peers coming and going; returns the unsubscriber. */
   async start(): Promise<() => void> {
-    const { node } = this.kernel
+    const { node, store } = this.kernel
+    for await (const [k, v] of store.db.iterate(prefixRange('seen'))) {
+      const at = decodeJson(store.openSealed(k, v), (x) => (typeof x === 'number' ? x : 0), 'device last seen')
+      this.lastSeen.set(splitKey(k)[1]!, at)
+    }
     const server = new RestoreServer(this.kernel, this.engine)
     await handleProtocol(node, RESTORE_PROTOCOL, RESTORE_LIMITS, (req, ctx) => server.serve(req, ctx))
     const offs = [node.onPeerConnected((peer) => this.peerChanged(peer)), node.onPeerDisconnected((peer) => this.peerChanged(peer))]
@@ -98,7 +104,10 @@ export class Devices {
       drop(this.restoreFrom(peer), (err) => log.debug({ err, peer }, 'asking a peer for our conversations failed'))
     }
     if (!this.isOwnDevicePeer(peer)) return
-    this.lastSeen.set(peer, this.kernel.now())
+    const at = this.kernel.now()
+    this.lastSeen.set(peer, at)
+    // Not synced: a "last seen" lost in a crash is only a little older.
+    drop(this.kernel.store.commit([this.kernel.store.sealPut(key('seen', peer), encodeJson(at))], false))
     this.kernel.events.emit('devices.changed', { devices: this.list() })
   }
 
