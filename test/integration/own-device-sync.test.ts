@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { requestOne } from '../../node/common/net/request-response.js'
 import { waitFor } from '../../node/common/net/testing.js'
+import { prefixRange } from '../../node/common/storage/keyspace.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
 import type { Core } from '../../node/src/core/core.js'
 import { linkAsNewDevice, type LinkedDevice } from '../../node/src/core/devices/new-device.js'
@@ -43,7 +44,7 @@ async function link(existing: Core): Promise<LinkedDevice> {
 }
 
 /** Alice's phone and a laptop linked to it, and bob, all connected, in one conversation. */
-async function aliceTwiceAndBob(): Promise<{ phone: TestCore; laptop: TestCore; bob: TestCore; id: ConversationId }> {
+async function aliceTwiceAndBob(laptopOptions: { onRevoked?: () => void } = {}): Promise<{ phone: TestCore; laptop: TestCore; bob: TestCore; id: ConversationId }> {
   const phone = await startCore('alice-phone')
   const bob = await startCore('bob')
   cores.push(phone, bob)
@@ -52,13 +53,20 @@ async function aliceTwiceAndBob(): Promise<{ phone: TestCore; laptop: TestCore; 
   const id = chat.id as ConversationId
   await bob.core.join((await phone.core.createInvite(id)).code)
   const linked = await link(phone.core)
-  const laptop = await startCore('alice-laptop', { identity: linked.identity })
+  const laptop = await startCore('alice-laptop', { identity: linked.identity, ...laptopOptions })
   cores.push(laptop)
   await connect(laptop, phone)
   await connect(laptop, bob)
   await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
   await waitFor(() => laptop.core.listConversations().some((c) => c.id === id), { message: 'the laptop has the conversation' })
   return { phone, laptop, bob, id }
+}
+
+/** The own-sync stamps a core holds on disk (`osync/`), decrypted. */
+async function stamps(core: Core): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const [k, v] of core.store.db.iterate(prefixRange('osync'))) out[k] = new TextDecoder().decode(core.store.openSealed(k, v))
+  return out
 }
 
 describe('own-device sync', () => {
@@ -129,6 +137,15 @@ describe('own-device sync', () => {
     await waitFor(() => phone.core.getConversation(id).mute?.level === 'mentions', { message: 'the phone takes the later change' })
     expect(phone.core.getConversation(id).archived).toBe(false)
     expect(laptop.core.getConversation(id).mute?.level).toBe('mentions')
+
+    // A restart stamps nothing anew: what was agreed stays agreed (a fresh stamp would beat a later change elsewhere).
+    const before = await stamps(phone.core)
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(2)
+    cores = cores.filter((c) => c !== phone)
+    const again = await phone.restart()
+    cores.push(again)
+    expect(await stamps(again.core)).toEqual(before)
+    expect(again.core.getConversation(id).mute?.level).toBe('mentions')
   })
 
   it('answers only the account\'s own devices, and refuses a map too large', async () => {
@@ -157,6 +174,16 @@ describe('own-device sync', () => {
     const future = encodeSyncRequest({ whole: false, entries: [[`c/${id}`, { v: prefs, h: '9000000000000-000000', d: laptop.identity.deviceId }]] })
     await requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, future, OWN_SYNC_LIMITS)
     expect(phone.core.counters.get('own-sync-future')).toBe(1)
+    expect(phone.core.getConversation(id).mute?.level).toBe('all')
+  })
+
+  it('a revoked device that keeps running is no longer answered', async () => {
+    const { phone, laptop, id } = await aliceTwiceAndBob({ onRevoked: () => {} })
+    const prefs = { mute: { level: 'nothing', until: null }, archived: false, pinnedAt: null }
+    await phone.core.devices.revoke(laptop.identity.deviceId)
+    const later = encodeSyncRequest({ whole: false, entries: [[`c/${id}`, { v: prefs, h: '0000000000001-000000', d: laptop.identity.deviceId }]] })
+    await expect(requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, later, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(phone.core.counters.get('own-sync-refused')).toBe(1)
     expect(phone.core.getConversation(id).mute?.level).toBe('all')
   })
 })

@@ -32,10 +32,22 @@ export async function followPrefs(kernel: Kernel, parts: FollowPrefsParts): Prom
     )
   })
   const offMembers = kernel.events.on('members.changed', ({ conversation, members }) => chatRequests.joined(conversation, members.length))
-  const offOwnSync = await new OwnSync(kernel, { ...parts, emitConversation: (id) => readModel.emitConversation(id) }).start()
+  const offOwnSync = await new OwnSync(kernel, {
+    ...parts,
+    // A device revoked in any conversation is no longer ours, even where the revocation has not arrived yet.
+    isOwnDevicePeer: (peer) => parts.isOwnDevicePeer(peer) && !revokedPeer(kernel, peer),
+    emitConversation: (id) => readModel.emitConversation(id),
+  }).start()
   return () => {
     offMessages()
     offMembers()
     offOwnSync()
   }
+}
+
+function revokedPeer(kernel: Kernel, peer: string): boolean {
+  for (const rt of kernel.conversations.values()) {
+    for (const device of rt.log.revokedDevices.keys()) if (rt.log.knownDevices.get(device)?.peerId === peer) return true
+  }
+  return false
 }
