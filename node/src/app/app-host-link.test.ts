@@ -12,7 +12,7 @@ import { HearthError } from '../../common/errors.js'
 import { waitFor } from '../../common/net/testing.js'
 import type { EventPush } from '../api/contract.js'
 import { TEST_SCRYPT_COST, errorOf, resultOf } from '../api/testing.js'
-import type { AppStatus, ConversationSummary, CreatedIdentity, DeviceView, LinkOfferView, MessageView, Page, WhoAmI } from '../api/types.js'
+import type { AppStatus, ConversationSummary, CreatedIdentity, DeviceView, LinkOfferView, Page, WhoAmI } from '../api/types.js'
 import { identityExists } from '../identity/identity.js'
 import { createAppHost, type AppHost } from './app-host.js'
 import { corePortAfterLink, withPort } from './link-new-device.js'
@@ -100,7 +100,7 @@ describe('linking this device to an account in use elsewhere', () => {
     expect(list.map((c) => c.name)).toEqual(['Family'])
     // The history comes from alice's core, which finds the new core where it reached the temporary node.
     await waitFor(
-      async () => resultOf<Page<MessageView>>(await call(laptop, 'messages.page', { conversationId: group.id })).messages.some((m) => m.body === 'before the laptop'),
+      async () => resultOf<Page>(await call(laptop, 'messages.page', { conversationId: group.id })).messages.some((m) => m.body === 'before the laptop'),
       { timeoutMs: 20_000, message: 'the history on the laptop' },
     )
 

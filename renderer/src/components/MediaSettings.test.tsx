@@ -24,6 +24,7 @@ function setup(options: { usage?: FileUsageView[]; update?: (patch: Partial<Sett
     'settings.update': (patch) => (settings = options.update?.(patch as Partial<SettingsView>) ?? { ...settings, ...(patch as Partial<SettingsView>) }),
     'conversations.list': () => [conversationSummary({ id: FAMILY, name: 'Family' }), conversationSummary({ id: BOB, name: 'Bob', kind: 'direct' })],
     'files.usage': () => usage,
+    'devices.list': () => [],
     'files.clear': ({ conversationId }) => {
       usage = usage.filter((u) => u.conversationId !== conversationId)
       return null

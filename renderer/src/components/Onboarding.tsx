@@ -1,29 +1,52 @@
 /**
  * First run: pick a name (and a passphrase where the keys are wrapped with one), see the recovery phrase once, type
- * some of its words back, and only then does the identity exist. Or restore an account from its phrase. And, on later
- * runs, unlock.
+ * some of its words back, and only then does the identity exist. Or restore an account from its phrase, or link this
+ * device to an account already in use on another (LinkThisDevice.tsx). And, on later runs, unlock.
  */
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react'
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react'
 import type { AppStatus, CreatedIdentity } from '../../../node/src/api/types.js'
 import { useApi } from '../api/context.js'
 import { useAction } from '../hooks/useAction.js'
 import { ErrorNote } from './Dialog.js'
 import { FieldError, invalidWhen } from './FieldError.js'
+import { LinkThisDevice } from './LinkThisDevice.js'
+import { Card, PassphraseFields, passphraseProblem } from './OnboardingCard.js'
 
-const MIN_PASSPHRASE = 8
+type Step =
+  | { name: 'welcome' }
+  | { name: 'create' }
+  | { name: 'phrase'; created: CreatedIdentity }
+  | { name: 'confirm'; created: CreatedIdentity }
+  | { name: 'restore' }
+  | { name: 'link' }
 
-type Step = { name: 'welcome' } | { name: 'create' } | { name: 'phrase'; created: CreatedIdentity } | { name: 'confirm'; created: CreatedIdentity } | { name: 'restore' }
+const REVOKED =
+  'This device was unlinked by another of your devices. Its keys, messages and files were wiped from here. You can set it up again below.'
+
+function firstStep(status: AppStatus): Step {
+  // A reload while confirming loses the phrase on this side (the host never shows it twice): start over then.
+  if (status.state === 'confirming') return { name: 'create' }
+  if (status.state === 'linking') return { name: 'link' }
+  return { name: 'welcome' }
+}
 
 export function Onboarding({ status }: { status: AppStatus }) {
-  // A reload while confirming loses the phrase on this side (the host never shows it twice): start over then.
-  const [step, setStep] = useState<Step>(status.state === 'confirming' ? { name: 'create' } : { name: 'welcome' })
+  const [step, setStep] = useState<Step>(() => firstStep(status))
   switch (step.name) {
     case 'welcome':
       return (
         <Card title="Welcome to Hearth" intro="Chat with your family and friends, device to device. No account on a server: your identity lives here.">
+          {status.notice === 'revoked' && (
+            <p className="error-note" role="alert">
+              {REVOKED}
+            </p>
+          )}
           <div className="stack">
             <button type="button" className="primary" onClick={() => setStep({ name: 'create' })}>
               Create my identity
+            </button>
+            <button type="button" onClick={() => setStep({ name: 'link' })}>
+              I already use Hearth
             </button>
             <button type="button" onClick={() => setStep({ name: 'restore' })}>
               I have a recovery phrase
@@ -46,61 +69,9 @@ export function Onboarding({ status }: { status: AppStatus }) {
       return <ConfirmPhrase created={step.created} onBack={() => setStep({ name: 'phrase', created: step.created })} />
     case 'restore':
       return <RestoreForm needsPassphrase={status.needsPassphrase} onBack={() => setStep({ name: 'welcome' })} />
+    case 'link':
+      return <LinkThisDevice status={status} onBack={() => setStep({ name: 'welcome' })} />
   }
-}
-
-function Card({ title, intro, children, focusTitle = true }: { title: string; intro?: string; children: ReactNode; focusTitle?: boolean }) {
-  const id = useId()
-  const heading = useRef<HTMLHeadingElement>(null)
-  // Each step is a new screen: move focus to its title so keyboard and screen reader users start at the top.
-  useEffect(() => {
-    if (focusTitle) heading.current?.focus()
-  }, [focusTitle])
-  return (
-    <main className="onboarding">
-      <section className="card" aria-labelledby={id}>
-        <h1 id={id} ref={heading} tabIndex={-1}>
-          {title}
-        </h1>
-        {intro !== undefined && <p className="muted">{intro}</p>}
-        {children}
-      </section>
-    </main>
-  )
-}
-
-function PassphraseFields({ value, onChange, confirm, onConfirmChange }: { value: string; onChange(v: string): void; confirm: string; onConfirmChange(v: string): void }) {
-  const id = useId()
-  return (
-    <>
-      <div className="field">
-        <label htmlFor={`${id}-pass`}>Passphrase</label>
-        <input
-          id={`${id}-pass`}
-          type="password"
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
-          autoComplete="new-password"
-          aria-describedby={`${id}-pass-hint`}
-          required
-        />
-        <p id={`${id}-pass-hint`} className="muted small">
-          At least {MIN_PASSPHRASE} characters. It locks your keys on this computer; you type it each time Hearth starts.
-        </p>
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-again`}>Passphrase again</label>
-        <input id={`${id}-again`} type="password" value={confirm} onChange={(e) => onConfirmChange(e.target.value)} autoComplete="new-password" required />
-      </div>
-    </>
-  )
-}
-
-function passphraseProblem(needed: boolean, passphrase: string, again: string): string | null {
-  if (!needed) return null
-  if (passphrase.length < MIN_PASSPHRASE) return `The passphrase needs at least ${MIN_PASSPHRASE} characters.`
-  if (passphrase !== again) return 'The two passphrases differ.'
-  return null
 }
 
 function CreateForm(props: { needsPassphrase: boolean; restarting: boolean; onBack(): void; onCreated(created: CreatedIdentity): void }) {

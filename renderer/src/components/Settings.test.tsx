@@ -18,6 +18,7 @@ function settingsApi(update: (patch: { displayName?: string | undefined; relays?
     'settings.update': update,
     'files.usage': () => [],
     'conversations.list': () => [],
+    'devices.list': () => [],
   })
 }
 

@@ -3,6 +3,7 @@ import type { NetworkStatus } from '../../../node/src/api/contract.js'
 import type { AppInfo, SettingsView, WhoAmI } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { AccountSettings } from './AccountSettings.js'
+import { DevicesSettings } from './DevicesSettings.js'
 import { useApi } from '../api/context.js'
 import { ErrorNote } from './Dialog.js'
 import { FieldError, invalidWhen } from './FieldError.js'
@@ -157,6 +158,8 @@ export function Settings({ onClose, onNameChanged }: { onClose(): void; onNameCh
         </section>
 
         <AccountSettings />
+
+        <DevicesSettings />
 
         <section aria-labelledby={`${id}-relays`} className="settings-section">
           <h3 id={`${id}-relays`}>Relays</h3>

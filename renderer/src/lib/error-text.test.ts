@@ -3,7 +3,9 @@ import { entropyFromPhrase, generateRecoveryPhrase } from '../../../node/common/
 import { HearthError, type ErrorCode } from '../../../node/common/errors.js'
 import { validateRelayAddresses } from '../../../node/src/core/settings/settings.js'
 import { validateDisplayName } from '../../../node/src/identity/identity.js'
-import { describeError, errorText } from './error-text.js'
+import { parseLinkCode } from '../../../node/src/identity/link-code.js'
+import { PairMessages } from '../../../node/src/core/devices/pair-protocol.js'
+import { describeError, errorText, linkFailureText } from './error-text.js'
 
 /** The error a real core function throws, so a change of its words breaks this test instead of the mapping. */
 function thrownBy(run: () => unknown): unknown {
@@ -77,5 +79,23 @@ describe('describeError', () => {
     expect(errorText(wire('WRONG_PASSPHRASE', 'wrong passphrase'))).toBe('That passphrase is not right.')
     expect(describeError(wire('WRONG_PASSPHRASE', 'wrong passphrase')).field).toBe('passphrase')
     expect(errorText(new Error('socket hang up'))).toBe('Something went wrong inside Hearth. Try again; if it keeps happening, restart Hearth.')
+  })
+})
+
+describe('linking a device, in words', () => {
+  it('says what is wrong with a typed code under the code field', () => {
+    const typo = describeError(thrownBy(() => parseLinkCode('K7Q2 9XHM')))
+    expect(typo).toEqual({ text: 'This link code is missing the part after @ (where to find the new device).', field: 'linkCode' })
+    expect(describeError(new HearthError('LINK_INVALID', PairMessages.wrong)).text).toMatch(/^That code is wrong or has expired\. Check it/)
+    expect(describeError(new HearthError('LINK_INVALID', PairMessages.burnt)).text).toMatch(/tried wrongly too many times/)
+    expect(describeError(new HearthError('LINK_EXPIRED', PairMessages.expired))).toEqual({ text: 'This link code has expired. Show a new one on the new device.', field: 'linkCode' })
+    expect(errorText(new HearthError('LINK_CANCELLED', PairMessages.otherCancelled))).toBe('The other device cancelled. Nothing was shared.')
+  })
+
+  it('turns the pairing messages an event carries into sentences with what to do', () => {
+    expect(linkFailureText(PairMessages.expired)).toBe('The link code has expired: show a new one.')
+    expect(linkFailureText(PairMessages.gone)).toBe('The other device went away before linking finished. Try again.')
+    expect(linkFailureText(PairMessages.confused)).toBe('The other device sent something unexpected: try again.')
+    expect(linkFailureText(undefined)).toBe('Linking did not finish. Try again.')
   })
 })

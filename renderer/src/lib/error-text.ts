@@ -9,7 +9,7 @@ import type { ErrorCode, HearthError } from '../../../node/common/errors.js'
 import { toHearthError } from '../api/transport.js'
 
 /** The fields an error can belong to; a form shows an error next to its field when the field is one of its own. */
-export type ErrorField = 'relay' | 'displayName' | 'conversationName' | 'invite' | 'passphrase' | 'recoveryPhrase' | 'message'
+export type ErrorField = 'relay' | 'displayName' | 'conversationName' | 'invite' | 'passphrase' | 'recoveryPhrase' | 'message' | 'linkCode'
 
 export interface PersonError {
   text: string
@@ -98,6 +98,17 @@ const RULES: Rule[] = [
   { code: 'TOO_LARGE', match: /^message is/, text: 'This message is too long to send. Shorten it, or send it in several parts.', field: 'message' },
   { code: 'INVALID_INPUT', match: /^you can only mention members/, text: 'You can only mention people who are in this conversation.', field: 'message' },
 
+  // Linking a device (the pairing writes its messages for people, without a full stop: see linkFailureText).
+  { code: 'LINK_INVALID', match: /^This /, text: (m) => sentence(m.input), field: 'linkCode' },
+  { code: 'LINK_INVALID', match: /too many/i, text: 'The code was tried wrongly too many times. Show a new code on the new device.', field: 'linkCode' },
+  { code: 'LINK_INVALID', text: 'That code is wrong or has expired. Check it against the one on the new device, or show a new one there.', field: 'linkCode' },
+  { code: 'LINK_EXPIRED', text: 'This link code has expired. Show a new one on the new device.', field: 'linkCode' },
+  { code: 'LINK_CANCELLED', match: /other device/, text: 'The other device cancelled. Nothing was shared.' },
+  { code: 'LINK_CANCELLED', text: 'Linking was cancelled. Nothing was shared.' },
+  { code: 'INVALID_INPUT', match: /^This link code was made on this device/, text: 'This code was made on this device. Type it on your other device instead.', field: 'linkCode' },
+  { code: 'INVALID_INPUT', match: /^another device is being linked/, text: 'Another device is being linked already. Finish or cancel that first.' },
+  { code: 'UNREACHABLE', match: /new device could not be reached/, text: 'The new device could not be reached. Check both are on the same network or online, then try again.', field: 'linkCode' },
+
   // Reaching others.
   { code: 'TIMEOUT', match: /\bcore\b/, text: 'Hearth did not answer in time. Try again.' },
   { code: 'TIMEOUT', text: 'The other device took too long to answer. Check that it is on and nearby, then try again.' },
@@ -140,4 +151,15 @@ function sentence(text: string): string {
   if (trimmed.length === 0) return 'That did not work. Try again.'
   const capital = trimmed[0]!.toUpperCase() + trimmed.slice(1)
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`
+}
+
+/**
+ * The words of a failed link as an event carries them (the pairing's messages, for people but without a full stop):
+ * a sentence, with what to do next when the message does not say.
+ */
+export function linkFailureText(message: string | undefined): string {
+  if (message === undefined || message.trim().length === 0) return 'Linking did not finish. Try again.'
+  const said = sentence(message)
+  if (/cancel|show a new one|try again|check /i.test(said)) return said
+  return `${said} Try again.`
 }
