@@ -29,7 +29,7 @@ const request = (overrides: Partial<ChatRequestView> = {}): ChatRequestView => (
   ...overrides,
 })
 
-function renderNearby(api: FakeApi, opened: ConversationSummary[] = []) {
+function renderNearby(api: FakeApi, opened: Array<ConversationSummary | string> = []) {
   render(
     <ApiContext.Provider value={api}>
       <Nearby peers={peers} onOpenConversation={(c) => opened.push(c)} />

@@ -1,24 +1,34 @@
-import { useId, useState } from 'react'
+import { useCallback, useId, useState } from 'react'
 import type { ChatRequestView, ConversationSummary, PeerView } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
+import { useAcceptedChatRequests, type AcceptedChatRequest } from '../hooks/useAcceptedChatRequests.js'
 import { useChatRequests } from '../hooks/useChatRequests.js'
 import { ChatRequestPrompt, shortPeer } from './ChatRequestPrompt.js'
 import { ErrorNote } from './Dialog.js'
+import { VerifyNearbyDialog } from './VerifyNearbyDialog.js'
 
 export { shortPeer }
 
 export interface NearbyProps {
   peers: PeerView[] | null
-  /** Shows a conversation: the direct chat just asked for, or the one just accepted. */
-  onOpenConversation?(conversation: ConversationSummary): void
+  /** Shows a conversation (or the one of this id): the direct chat just asked for, or the one just accepted. */
+  onOpenConversation?(conversation: ConversationSummary | string): void
+}
+
+/** A person to offer the in-person check, and the chat to open once that is done. */
+interface NearbyCheck {
+  account: string
+  name: string
+  conversation: ConversationSummary | string
 }
 
 /**
  * Devices this one is connected to right now: on the LAN (found by mDNS) or through a relay. A known person's device
  * shows their name; a device nobody here knows reads "Unnamed device", its short network id given as a description
  * (never as its name: a screen reader would spell out a string of random letters). Choosing one asks it for a direct
- * chat; a request from someone nearby shows here, to accept or decline.
+ * chat; a request from someone nearby shows here, to accept or decline. Once a request is accepted, on both sides,
+ * the two people standing together are offered to compare their safety numbers in the same step (VerifyNearbyDialog).
  */
 export function Nearby({ peers, onOpenConversation }: NearbyProps) {
   const id = useId()
@@ -26,6 +36,25 @@ export function Nearby({ peers, onOpenConversation }: NearbyProps) {
   const requests = useChatRequests(api)
   const [asking, setAsking] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
+  // One check at a time; another accepted meanwhile waits its turn.
+  const [checks, setChecks] = useState<NearbyCheck[]>([])
+  const offer = useCallback((check: NearbyCheck) => {
+    setChecks((list) => (list.some((c) => c.account === check.account) ? list : [...list, check]))
+  }, [])
+  useAcceptedChatRequests(
+    api,
+    requests,
+    useCallback((a: AcceptedChatRequest) => offer({ account: a.account, name: a.displayName, conversation: a.conversationId }), [offer]),
+  )
+  const check = checks[0]
+  const checked = () => {
+    setChecks((list) => list.slice(1))
+    if (check !== undefined) onOpenConversation?.(check.conversation)
+  }
+  const accepted = (request: ChatRequestView, conversation: ConversationSummary) => {
+    if (request.account === null) onOpenConversation?.(conversation)
+    else offer({ account: request.account, name: request.displayName ?? conversation.name, conversation })
+  }
   const incoming = requests.filter((r) => r.direction === 'incoming')
   const outgoing = new Map<string, ChatRequestView>()
   for (const r of requests) if (r.direction === 'outgoing') outgoing.set(r.peerId, r)
@@ -54,8 +83,9 @@ export function Nearby({ peers, onOpenConversation }: NearbyProps) {
         {incoming.length === 0 ? '' : incoming.length === 1 ? `${incoming[0]!.displayName ?? 'Someone nearby'} wants to chat` : `${incoming.length} chat requests`}
       </p>
       {incoming.map((r) => (
-        <ChatRequestPrompt key={r.id} request={r} {...(onOpenConversation === undefined ? {} : { onAccepted: onOpenConversation })} />
+        <ChatRequestPrompt key={r.id} request={r} onAccepted={(c) => accepted(r, c)} />
       ))}
+      {check !== undefined && <VerifyNearbyDialog key={check.account} account={check.account} name={check.name} onDone={checked} />}
       <ErrorNote error={error} />
       {peers === null ? (
         <p className="muted small">Looking…</p>

@@ -1,15 +1,11 @@
-import QRCode from 'qrcode'
-import { Fragment, useEffect, useId, useState } from 'react'
-import type { MemberView, SafetyNumberView } from '../../../node/src/api/types.js'
+import { useId, useState } from 'react'
+import type { MemberView } from '../../../node/src/api/types.js'
 import { errorText } from '../api/client.js'
 import { useApi } from '../api/context.js'
 import { Dialog, ErrorNote } from './Dialog.js'
+import { SafetyNumberPanel, useSafetyNumber } from './SafetyNumberPanel.js'
 
-/** 60 digits as 12 groups of five, four to a row: the layout Signal shows, so both screens read alike. */
-export function digitRows(digits: string): string[][] {
-  const groups = digits.match(/[0-9]{5}/g) ?? []
-  return [groups.slice(0, 4), groups.slice(4, 8), groups.slice(8, 12)]
-}
+export { digitRows } from './SafetyNumberPanel.js'
 
 /**
  * The safety number with one person (docs/adr/0031-safety-numbers.md): the 60 digits to compare in person or on a
@@ -26,30 +22,12 @@ export function VerifyDialog({
   const api = useApi()
   const id = useId()
   const name = member.displayName
-  const [number, setNumber] = useState<SafetyNumberView | null>(null)
-  const [qr, setQr] = useState<string | null>(null)
+  const { number, qr, error: loadError, setNumber } = useSafetyNumber(api, member.account)
   const [code, setCode] = useState('')
-  const [error, setError] = useState<string | null>(null)
+  const [actError, setError] = useState<string | null>(null)
   const [status, setStatus] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
-
-  useEffect(() => {
-    let alive = true
-    api.call('people.safetyNumber', { account: member.account }).then(
-      (n) => {
-        if (!alive) return
-        setNumber(n)
-        QRCode.toString(n.qr, { type: 'svg', errorCorrectionLevel: 'M', margin: 4, color: { dark: '#000000', light: '#ffffff' } }).then(
-          (svg) => alive && setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`),
-          () => {},
-        )
-      },
-      (err: unknown) => alive && setError(errorText(err)),
-    )
-    return () => {
-      alive = false
-    }
-  }, [api, member.account])
+  const error = actError ?? loadError
 
   const act = (run: () => Promise<unknown>, verified: boolean, done: string) => {
     setBusy(true)
@@ -104,15 +82,7 @@ export function VerifyDialog({
       {number === null && error === null && <p role="status">Working out the safety number…</p>}
       {number !== null && (
         <div className="stack">
-          <p className="safety-number" style={{ fontFamily: 'ui-monospace, monospace', fontSize: '1.25rem', lineHeight: 1.6 }}>
-            {digitRows(number.digits).map((row, i) => (
-              <Fragment key={i}>
-                {i > 0 && <br />}
-                {row.join(' ')}
-              </Fragment>
-            ))}
-          </p>
-          {qr !== null && <img className="qr" src={qr} alt={`Your code for ${name} to scan`} width={200} height={200} />}
+          <SafetyNumberPanel digits={number.digits} qr={qr} name={name} />
           <div className="button-row start">
             <button type="button" onClick={() => copy(number.qr)}>
               Copy your code
