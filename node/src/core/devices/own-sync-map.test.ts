@@ -98,4 +98,30 @@ describe('own-sync frames', () => {
     expect(() => decodeSyncRequest(encodeCbor({ v: 1, w: false, e: many }))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }))
     expect(() => decodeSyncResponse(encodeCbor({ e: many }))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }))
   })
+
+  it('any bytes, and any CBOR of roughly the right shape, decode or fail with a HearthError', () => {
+    const isHearth = (f: () => unknown) => {
+      try {
+        f()
+      } catch (err) {
+        expect((err as { code?: unknown }).code).toEqual(expect.any(String))
+      }
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => isHearth(() => decodeSyncRequest(b))))
+    const anything = fc.anything({ maxDepth: 3 })
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(fc.constantFrom(conv, 's/name', 's/relays'), fc.string()), anything, anything, anything)), fc.anything(), (e, w) => {
+        let request: Uint8Array
+        let response: Uint8Array
+        try {
+          request = encodeCbor({ v: 1, w, e })
+          response = encodeCbor({ e })
+        } catch {
+          return // a value CBOR cannot carry (undefined and the like) never reaches a decoder
+        }
+        isHearth(() => decodeSyncRequest(request))
+        isHearth(() => decodeSyncResponse(response))
+      }),
+    )
+  })
 })

@@ -179,10 +179,13 @@ export class OwnSync {
   private greet(peer: string): void {
     if (this.kernel.stopped || this.greeted.has(peer) || !this.parts.isOwnDevicePeer(peer)) return
     this.greeted.add(peer)
-    this.exchange(peer, [...this.entries], true, () => this.greeted.delete(peer))
+    // A device that does not speak the protocol (an older version) is not asked again on this connection.
+    this.exchange(peer, [...this.entries], true, (err) => {
+      if (!isHearthError(err) || err.code !== 'UNSUPPORTED_VERSION') this.greeted.delete(peer)
+    })
   }
 
-  private exchange(peer: string, entries: Array<[string, SyncEntry]>, whole: boolean, failed?: () => void): void {
+  private exchange(peer: string, entries: Array<[string, SyncEntry]>, whole: boolean, failed?: (err: unknown) => void): void {
     const { node, log } = this.kernel
     const run = async () => {
       const body = encodeSyncRequest({ whole, entries: newest(new Map(entries)) })
@@ -190,7 +193,7 @@ export class OwnSync {
       await this.merge(answer)
     }
     drop(run(), (err) => {
-      failed?.()
+      failed?.(err)
       log.debug({ err, peer }, 'own-sync exchange failed')
     })
   }
@@ -208,12 +211,19 @@ export class OwnSync {
     })
     for (const [, e] of timely) kernel.observe(e.h)
     const { map, changed } = mergeEntries(this.entries, timely)
+    const before = new Map(changed.map((k) => [k, this.entries.get(k)]))
     for (const k of changed) this.entries.set(k, map.get(k)!)
     for (const k of changed) {
       const entry = map.get(k)!
       try {
         if (await this.apply(k, entry)) this.persist(k)
       } catch (err) {
+        // Not ours to pass on either: the entry we held before stays the winner here.
+        if (this.entries.get(k) === entry) {
+          const previous = before.get(k)
+          if (previous === undefined) this.entries.delete(k)
+          else this.entries.set(k, previous)
+        }
         kernel.counters.count('own-sync-bad-entry')
         kernel.log.warn({ err, key: k.slice(0, 40) }, 'an own-sync entry could not be applied')
       }
