@@ -1,9 +1,8 @@
 import { HearthError, drop } from '../../../common/errors.js'
 import { Limits } from '../../../common/wire/limits.js'
 import type { DeviceView } from '../../api/types.js'
-import { deriveEpochKeys } from '../../conversation/epoch-keys.js'
 import { computeLog } from '../../conversation/membership-log.js'
-import { MAX_EPOCH_SEALS, decodeOp, type EpochSeal, type MembershipOp } from '../../conversation/membership-op.js'
+import { MAX_EPOCH_SEALS, decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
 import type { DeviceCert } from '../../identity/device-cert.js'
 import { parseLinkCode } from '../../identity/link-code.js'
 import { asDeviceId, type ConversationId, type DeviceId, type OpHash } from '../../ids.js'
@@ -11,8 +10,9 @@ import { loadRuntime, newRecord } from '../conversation-loader.js'
 import { streamKey, type ConversationRuntime } from '../conversation-runtime.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
-import { sealEpoch, type MembershipEngine } from '../membership/membership-engine.js'
+import type { MembershipEngine } from '../membership/membership-engine.js'
 import { pairWith, type LinkedConversation } from './pair-protocol.js'
+import { linkedConversation, sealEpochsTo } from './handover.js'
 import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
 import { handleProtocol } from '../../../common/net/request-response.js'
 import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
@@ -173,7 +173,7 @@ export class Devices {
    * we hold there, and returns those conversations, most recently active first, with their logs.
    */
   async admit(cert: DeviceCert): Promise<LinkedConversation[]> {
-    const { identity, store, queue, log } = this.kernel
+    const { identity, queue, log } = this.kernel
     if (cert.account !== identity.account) throw new HearthError('UNAUTHORIZED', 'that device belongs to another account')
     return queue.run(async () => {
       const out: LinkedConversation[] = []
@@ -186,26 +186,13 @@ export class Devices {
             log.warn({ conversation: rt.id }, 'not linking a device: the account has the most devices a conversation allows')
             continue
           }
-          const seals: EpochSeal[] = []
-          for (const secret of await store.listEpochSecrets(rt.id)) {
-            const id = deriveEpochKeys(secret).id
-            if (rt.log.epochs.get(id)?.devices.has(identity.deviceId) !== true) continue
-            seals.push({ epoch: id, box: sealEpoch(rt.id, id, secret, cert.dhPublic) })
-          }
+          const seals = await sealEpochsTo(this.kernel, rt, cert, () => true)
           // The newest epochs matter most if a very long-lived conversation had more than one operation may carry.
           const current = seals.filter((s) => s.epoch === rt.log.currentEpoch)
           const rest = seals.filter((s) => s.epoch !== rt.log.currentEpoch).slice(-(MAX_EPOCH_SEALS - current.length))
           await this.engine.append(rt, { type: 'add-device', cert, seals: [...current, ...rest] })
         }
-        out.push({
-          id: rt.id,
-          root: rt.record.root,
-          kind: rt.record.kind,
-          name: rt.record.name,
-          createdAt: rt.record.createdAt,
-          relays: rt.record.relays ?? [],
-          ops: [...rt.ops.values()].filter((op) => !rt.log.unauthorized.has(op.hash)).map((op) => op.bytes),
-        })
+        out.push(linkedConversation(rt))
       }
       return out
     })

@@ -6,16 +6,16 @@ import { equalBytes } from '../../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
 import { Limits } from '../../../common/wire/limits.js'
 import { bytes, parseWire, uint } from '../../../common/wire/schema.js'
-import { deriveEpochKeys } from '../../conversation/epoch-keys.js'
 import { computeLog, type LogState } from '../../conversation/membership-log.js'
-import { decodeOp, signOp, type EpochSeal, type MembershipOp } from '../../conversation/membership-op.js'
+import { decodeOp, signOp, type MembershipOp } from '../../conversation/membership-op.js'
 import { isIntroduction } from '../../conversation/membership-state.js'
 import { decodeDeviceCert, type DeviceCert } from '../../identity/device-cert.js'
 import type { ConversationId, OpHash } from '../../ids.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
 import type { Kernel } from '../kernel.js'
-import { sealEpoch, type MembershipEngine } from '../membership/membership-engine.js'
+import type { MembershipEngine } from '../membership/membership-engine.js'
 import type { LinkedConversation } from './pair-frames.js'
+import { linkedConversation, sealEpochsTo } from './handover.js'
 
 /**
  * `/hearth/restore/1.0.0` (docs/adr/0032): a device restored from the recovery phrase finds its conversations again
@@ -88,18 +88,6 @@ function conversationsOf(kernel: Kernel, cert: DeviceCert): ConversationRuntime[
   )
 }
 
-function linked(rt: ConversationRuntime): LinkedConversation {
-  return {
-    id: rt.id,
-    root: rt.record.root,
-    kind: rt.record.kind,
-    name: rt.record.name,
-    createdAt: rt.record.createdAt,
-    relays: rt.record.relays ?? [],
-    ops: [...rt.ops.values()].filter((op) => !rt.log.unauthorized.has(op.hash)).map((op) => op.bytes),
-  }
-}
-
 /** A member's side: answers a restored device of another member's account (or of ours). */
 export class RestoreServer {
   constructor(
@@ -117,7 +105,7 @@ export class RestoreServer {
       throw new HearthError('UNAUTHORIZED', 'device certificate does not match the connection')
     }
     if (req.t === 'list') {
-      yield* framesOf(conversationsOf(this.kernel, cert).map(linked))
+      yield* framesOf(conversationsOf(this.kernel, cert).map(linkedConversation))
       return
     }
     const answered: LinkedConversation[] = []
@@ -141,7 +129,7 @@ export class RestoreServer {
         await this.resealTo(rt, cert)
         return true
       })
-      if (admitted) answered.push(linked(rt))
+      if (admitted) answered.push(linkedConversation(rt))
       else counters.count('restore-refused')
     }
     yield* framesOf(answered)
@@ -149,15 +137,7 @@ export class RestoreServer {
 
   /** Seals to the device every epoch we read that its account read and it lacks (membership-state.ts `reseal`). */
   private async resealTo(rt: ConversationRuntime, cert: DeviceCert): Promise<void> {
-    const { identity, store } = this.kernel
-    const seals: EpochSeal[] = []
-    for (const secret of await store.listEpochSecrets(rt.id)) {
-      const id = deriveEpochKeys(secret).id
-      const epoch = rt.log.epochs.get(id)
-      if (epoch === undefined || !epoch.devices.has(identity.deviceId) || epoch.devices.has(cert.device)) continue
-      if (![...epoch.devices].some((d) => rt.log.knownDevices.get(d)?.account === cert.account)) continue
-      seals.push({ epoch: id, box: sealEpoch(rt.id, id, secret, cert.dhPublic) })
-    }
+    const seals = await sealEpochsTo(this.kernel, rt, cert, (epoch) => !epoch.devices.has(cert.device) && [...epoch.devices].some((d) => rt.log.knownDevices.get(d)?.account === cert.account))
     if (seals.length > 0) await this.engine.append(rt, { type: 'reseal', device: cert.device, seals })
   }
 }
