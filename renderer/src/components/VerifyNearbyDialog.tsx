@@ -85,7 +85,7 @@ export function VerifyNearbyDialog({ account, name, onDone }: VerifyNearbyDialog
             Not now
           </button>
         </div>
-        <p className="muted small">Not now opens the chat as usual; you can verify {name} later from its member list.</p>
+        <p className="muted small">Not now opens the chat as usual; you can verify {name} later from the chat’s member list.</p>
       </div>
     </Dialog>,
     document.body,
