@@ -79,6 +79,8 @@ describe('comparing safety numbers in the same step as a chat from Nearby', () =
     const api = core()
     const opened = await accept(api)
     const dialog = await panel('Alice')
+    // On the page itself, not inside Nearby: a narrow window hides the sidebar while a chat shows.
+    expect(dialog.parentElement).toBe(document.body)
     expect(dialog.getAttribute('aria-describedby')).toBeTruthy()
     expect(document.getElementById(dialog.getAttribute('aria-describedby')!)!.textContent).toContain('You’re next to each other: compare your safety numbers now.')
     const number = await within(dialog).findByText(/30035 44776 92869 39689/)
