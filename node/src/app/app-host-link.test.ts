@@ -3,7 +3,7 @@
  * loopback), and wiping itself when that account's other device revokes it.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -27,8 +27,10 @@ let root: string
 const hosts: AppHost[] = []
 let nextId = 1
 
-function host(dataDir: string): AppHost {
-  const h = createAppHost({ dataDir, keyProvider: testProvider, network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false }, syncIntervalMs: 1_000 })
+/** `pinned`: listen on loopback, any port (as the other tests); else the installed app's way (remembered ports). */
+function host(dataDir: string, pinned = true): AppHost {
+  const network = pinned ? { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false } : { mdns: false }
+  const h = createAppHost({ dataDir, keyProvider: testProvider, network, syncIntervalMs: 1_000 })
   hosts.push(h)
   return h
 }
@@ -39,8 +41,8 @@ function pushesOf(h: AppHost): EventPush[] {
   return pushes
 }
 
-async function onboarded(name: string): Promise<AppHost> {
-  const h = host(join(root, name))
+async function onboarded(name: string, pinned = true): Promise<AppHost> {
+  const h = host(join(root, name), pinned)
   const created = resultOf<CreatedIdentity>(await call(h, 'app.create', { name, passphrase: PASSPHRASE }))
   const words = created.recoveryPhrase.split(' ')
   await call(h, 'app.confirmRecovery', { words: created.confirmPositions.map((p) => words[p - 1]) })
@@ -142,6 +144,33 @@ describe('linking this device to an account in use elsewhere', () => {
     await new Promise((r) => setTimeout(r, 200))
     expect(pushes.slice(before).some((p) => p.event === 'app.linking' && p.payload.stage === 'failed')).toBe(false)
     expect(identityExists(dataDir)).toBe(false)
+  })
+
+  it('without pinned ports, the new core takes the port its code showed (remembered in listen.json) and is found there', { timeout: 60_000 }, async () => {
+    const alice = await onboarded('dora', false)
+    const group = resultOf<ConversationSummary>(await call(alice, 'conversations.create', { kind: 'group', name: 'Notes' }))
+    await call(alice, 'messages.send', { conversationId: group.id, body: 'remember the milk' })
+    const alicePushes = pushesOf(alice)
+    const dataDir = join(root, 'dora-laptop')
+    const laptop = host(dataDir, false)
+    const pushes = pushesOf(laptop)
+    const offer = resultOf<LinkOfferView>(await call(laptop, 'app.linkStart', { passphrase: PASSPHRASE }))
+    const linked = call(alice, 'devices.link', { code: offer.link })
+    await waitFor(() => pushes.some((p) => p.event === 'app.linking' && p.payload.stage === 'confirm'), { message: 'the digits on the new device' })
+    await waitFor(() => alicePushes.some((p) => p.event === 'devices.linking' && p.payload.stage === 'confirm'), { message: 'the digits on alice' })
+    await call(laptop, 'app.linkConfirm', { accept: true })
+    await call(alice, 'devices.confirmLink', { accept: true })
+    resultOf<DeviceView>(await linked)
+    await waitFor(() => laptop.status().state === 'ready', { timeoutMs: 20_000, message: 'the laptop ready' })
+    const port = corePortAfterLink(offer.link)
+    expect(port).not.toBeNull()
+    const me = resultOf<WhoAmI>(await call(laptop, 'identity.whoami'))
+    expect(me.addresses.some((a) => a.includes(`/tcp/${port}/`))).toBe(true)
+    expect(JSON.parse(await readFile(join(dataDir, 'listen.json'), 'utf8'))).toMatchObject({ tcp: port })
+    await waitFor(
+      async () => resultOf<Page>(await call(laptop, 'messages.page', { conversationId: group.id })).messages.some((m) => m.body === 'remember the milk'),
+      { timeoutMs: 20_000, message: 'the history on the laptop' },
+    )
   })
 
   it('refuses to link a device that already has an identity', async () => {

@@ -29,7 +29,7 @@ import { SerialQueue } from '../core/serial-queue.js'
 import { createIdentity, identityExists, saveIdentity, type Identity } from '../identity/identity.js'
 import { createAccountKeys, PassphraseAttempts, switchableKeyProvider, type AccountKeys } from './account-keys.js'
 import { writeListenPorts } from '../cli/state-files.js'
-import { corePortAfterLink, linkFailureText, startNewDeviceLink, withPort, type NewDeviceLink } from './link-new-device.js'
+import { corePortAfterLink, freePort, linkFailureText, startNewDeviceLink, withPort, type NewDeviceLink } from './link-new-device.js'
 import { hearthVersion } from './version.js'
 import { wipeDevice } from './wipe-device.js'
 
@@ -335,7 +335,7 @@ export function createAppHost(options: AppHostOptions): AppHost {
     const pinned = options.network?.listen ?? []
     let listen: string[] | undefined
     if (port !== null && pinned.length > 0) listen = withPort(pinned, port)
-    else if (port !== null) await writeListenPorts(dataDir, { tcp: port }).catch(() => {})
+    else if (port !== null) await writeListenPorts(dataDir, { tcp: port, ws: await freePort() }).catch(() => {})
     try {
       await open(
         current.provider,

@@ -7,6 +7,7 @@
 import { HearthError, isHearthError } from '../../common/errors.js'
 import type { NodeOptions } from '../../common/net/create-node.js'
 import type { NewDeviceLinkingView } from '../api/types.js'
+import { createServer } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { linkAsNewDevice, type LinkedDevice } from '../core/devices/new-device.js'
 import { parseLinkCode } from '../identity/link-code.js'
@@ -121,4 +122,20 @@ export function withPort(listen: string[], port: number): string[] {
 export function linkFailureText(err: unknown): string {
   if (isHearthError(err)) return err.message
   return 'Linking failed on this device. Try again.'
+}
+
+/**
+ * A TCP port free right now on every interface, for the WebSocket listener of a core whose TCP port is chosen
+ * (`corePortAfterLink`): the core's listen ports are remembered as a pair, and one taken meanwhile makes the core
+ * fall back to new ports (cli/local-core.ts), so a race here costs only the reconnect shortcut.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '0.0.0.0', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
 }
