@@ -116,6 +116,10 @@ describe('own-device sync', () => {
     await laptop.core.updateSettings({ displayName: 'Alice L.' })
     await waitFor(() => phone.core.settings().displayName === 'Alice L.', { message: 'the phone takes the new name' })
     expect(phone.core.identity.displayName).toBe('Alice L.')
+    // So are the relays they chose.
+    const relay = `/ip4/127.0.0.1/tcp/9/p2p/${bob.identity.peerId}`
+    await laptop.core.updateSettings({ relays: [relay] })
+    await waitFor(() => phone.core.settings().relays.includes(relay), { message: 'the phone takes the relays' })
     // Sizes of downloads are the device's own (its network, its disk): they stay where they were set.
     await laptop.core.updateSettings({ autoDownloadPeerBytes: 1234 })
     await laptop.core.setConversationPrefs(id, { archived: true })
