@@ -144,6 +144,20 @@ describe('linking this device to an account in use elsewhere', () => {
     await new Promise((r) => setTimeout(r, 200))
     expect(pushes.slice(before).some((p) => p.event === 'app.linking' && p.payload.stage === 'failed')).toBe(false)
     expect(identityExists(dataDir)).toBe(false)
+
+    // Cancelled while the code is still being made (here: waiting for a relay reservation that never comes, as
+    // alice is no relay): the start answers that, and no code is shown afterwards.
+    const relay = resultOf<WhoAmI>(await call(alice, 'identity.whoami')).addresses[0]!
+    const slow = createAppHost({ dataDir: join(root, 'bea-tablet'), keyProvider: testProvider, network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: [relay] } })
+    hosts.push(slow)
+    const slowPushes = pushesOf(slow)
+    const starting = call(slow, 'app.linkStart', { passphrase: PASSPHRASE })
+    await waitFor(() => slow.status().state === 'linking', { message: 'linking' })
+    await call(slow, 'app.linkCancel')
+    expect(slow.status().state).toBe('new')
+    expect(errorOf(await starting).code).toBe('LINK_CANCELLED')
+    expect(slow.status().state).toBe('new')
+    expect(slowPushes.some((p) => p.event === 'app.linking')).toBe(false)
   })
 
   it('without pinned ports, the new core takes the port its code showed (remembered in listen.json) and is found there', { timeout: 60_000 }, async () => {

@@ -63,7 +63,11 @@ export function startNewDeviceLink(options: NewDeviceLinkOptions): NewDeviceLink
       shown = true
       // Cancelled while the code was being made: the offer starts listening for the signal right after this call,
       // and an abort before that would go unheard.
-      if (cancelled) queueMicrotask(() => aborter.abort())
+      if (cancelled) {
+        queueMicrotask(() => aborter.abort())
+        notOffered(new HearthError('LINK_CANCELLED', 'Linking was cancelled'))
+        return
+      }
       offered({ link, expiresAt })
       options.onStage({ stage: 'waiting', link, expiresAt })
     },
