@@ -6,7 +6,7 @@ import type { Stream } from '@libp2p/interface'
 /** The part of a Stream the writer uses, recording each send; `full` makes sends report back-pressure. */
 function fakeStream(): { stream: Stream; sends: Uint8Array[]; full: boolean; drain: () => void; closed: boolean } {
   // Like a libp2p stream: every onDrain while full shares one promise, settled by the drain.
-  let waiting: PromiseWithResolvers<void> | undefined
+  let waiting: { promise: Promise<void>; resolve: () => void } | undefined
   const fake = {
     sends: [] as Uint8Array[],
     full: false,
@@ -26,7 +26,11 @@ function fakeStream(): { stream: Stream; sends: Uint8Array[]; full: boolean; dra
     },
     onDrain(): Promise<void> {
       if (!fake.full) return Promise.resolve()
-      waiting ??= Promise.withResolvers<void>()
+      if (waiting === undefined) {
+        let resolve: () => void = () => {}
+        const promise = new Promise<void>((r) => (resolve = r))
+        waiting = { promise, resolve }
+      }
       return waiting.promise
     },
   } as unknown as Stream
