@@ -11,12 +11,16 @@ import { RESTORE_LIMITS, RESTORE_PROTOCOL } from '../../node/src/core/devices/re
 import { createIdentity, restoreIdentity } from '../../node/src/identity/identity.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
 
 let cores: TestCore[] = []
+let relays: TestRelay[] = []
 
 afterEach(async () => {
   await stopAll(cores)
+  await Promise.allSettled(relays.map((r) => r.stop()))
   cores = []
+  relays = []
 })
 
 const bodiesOf = async (c: TestCore, id: ConversationId) => (await c.core.page(id, { limit: 100 })).messages.map((m) => m.body)
@@ -54,6 +58,29 @@ describe('restore from the recovery phrase', () => {
     await restored.core.devices.revoke(lost)
     const bobsLog = () => (bob.core as unknown as { conversations: ReadonlyMap<ConversationId, { log: { revokedDevices: Map<string, unknown> } }> }).conversations.get(id)!.log
     await waitFor(() => bobsLog().revokedDevices.has(lost), { message: 'the lost device revoked on bob' })
+  })
+
+  it('across the internet: the restored device leaves a note on its relay, a member finds it there and dials it', async () => {
+    const relay = await startTestRelay('r1')
+    relays.push(relay)
+    const viaRelay = { relays: [relay.address], network: { relayReservations: [relay.address] } }
+    const made = await createIdentity('alice', Date.now())
+    const phone = await startCore('alice', { identity: made.identity, ...viaRelay })
+    const bob = await startCore('bob', viaRelay)
+    cores.push(phone, bob)
+    await connect(phone, bob)
+    const group = await phone.core.createConversation({ kind: 'group', name: 'Family' })
+    const id = group.id as ConversationId
+    await bob.core.join((await phone.core.createInvite(id)).code)
+    await bob.core.send(id, 'bob says hello')
+    await waitFor(async () => (await bodiesOf(phone, id)).includes('bob says hello'))
+    await phone.stop()
+
+    // Never on bob's network: the relay is all they share.
+    const restored = await startCore('alice-restored', { identity: await restoreIdentity('alice', made.recoveryPhrase, Date.now()), ...viaRelay })
+    cores.push(restored)
+    await waitFor(() => restored.core.listConversations().some((c) => c.id === id), { message: 'bob finds the note and the conversation comes back', timeoutMs: 40_000 })
+    await waitFor(async () => (await bodiesOf(restored, id)).includes('bob says hello'), { message: 'history over the relay', timeoutMs: 40_000 })
   })
 
   it('a member answers only the device its certificate names, and only about that account', async () => {

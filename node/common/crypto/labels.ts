@@ -32,6 +32,9 @@ export const Labels = {
   pairProofN: 'hearth/v1/pair-proof-n',
   pairSas: 'hearth/v1/pair-sas',
   pairBox: 'hearth/v1/pair-box',
+  // Restoring from the recovery phrase across the internet (core/devices/restore-rendezvous.ts).
+  restoreMailbox: 'hearth/v1/restore-mailbox',
+  restoreAnnounce: 'hearth/v1/restore-announce',
 } as const
 
 export type Label = (typeof Labels)[keyof typeof Labels]

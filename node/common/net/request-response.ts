@@ -370,10 +370,15 @@ export async function* request(
 
   let stream: Stream
   try {
-    stream = await node.libp2p.dialProtocol(peerId, protocol, {
+    const streamOptions = {
       signal: exchange,
       ...(limits.runOnLimitedConnection === undefined ? {} : { runOnLimitedConnection: limits.runOnLimitedConnection }),
-    })
+    }
+    // A peer that reached us through a relay circuit is connected, but we may know no address of it: open the stream
+    // on the connection we have (dialProtocol would try to dial and find nothing to dial).
+    const connections = node.libp2p.getConnections(peerId).filter((c) => c.status === 'open')
+    const open = connections.find((c) => c.limits === undefined) ?? (limits.runOnLimitedConnection === true ? connections[0] : undefined)
+    stream = open !== undefined ? await open.newStream(protocol, streamOptions) : await node.libp2p.dialProtocol(peerId, protocol, streamOptions)
   } catch (err) {
     if (errorName(err) === 'UnsupportedProtocolError') {
       throw new HearthError('UNSUPPORTED_VERSION', `peer does not speak ${protocol}`, { cause: err })

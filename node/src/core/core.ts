@@ -10,7 +10,7 @@ import { loadRuntime } from './conversation-loader.js'
 import type { ConversationRuntime } from './conversation-runtime.js'
 import { Withdrawals } from './equivocation.js'
 import { CoreEventBus } from './events.js'
-import { GapSync } from './gap-sync.js'
+import { gapSyncOf, type GapSync } from './gap-sync.js'
 import { GossipRateLimit } from './gossip-rate-limit.js'
 import type { ReadModel } from './history/read-model.js'
 import { Kernel } from './kernel.js'
@@ -169,18 +169,7 @@ export class Core {
     this.syncIntervalMs = options.syncIntervalMs ?? 15_000
     const gossipRate = new GossipRateLimit(options.gossipAllowance ?? {})
     this.withdrawals = new Withdrawals({ store: this.store, counters: this.counters, events: this.events, now: kernel.now })
-    this.gaps = new GapSync({
-      sync: (id, peer) => {
-        const rt = kernel.conversations.get(id)
-        if (!rt || kernel.stopped) return
-        const members = kernel.memberPeers(rt)
-        for (const p of peer !== null && members.includes(peer) ? [peer] : members) {
-          this.counters.count('gap-sync')
-          drop(this.syncClient.syncWith(p, id), (err) => kernel.log.debug({ err, peer: p }, 'gap sync failed'))
-        }
-      },
-      have: (id, stream) => kernel.conversations.get(id)?.streams.get(stream)?.have ?? 0,
-    })
+    this.gaps = gapSyncOf(kernel, (peer, id) => this.syncClient.syncWith(peer, id))
     const links = memberLinks({
       node: this.node,
       isMember: (peer) => kernel.isMemberPeer(peer),
@@ -215,7 +204,13 @@ export class Core {
       kickRelays: () => this.relays.kick(),
       revoked: () => this.devices.onRevoked(),
     })
-    this.devices = new Devices(kernel, this.membership, this.readModel, { syncWith: (peer, id) => this.syncClient.syncWith(peer, id), wipe: options.onRevoked ?? (() => drop(this.stop())) })
+    this.devices = new Devices(kernel, this.membership, this.readModel, {
+      syncWith: (peer, id) => this.syncClient.syncWith(peer, id),
+      wipe: options.onRevoked ?? (() => drop(this.stop())),
+      port: options.mailbox,
+      ownRelays: () => this.relays.status().map((r) => r.address),
+      relaysFor: (rt) => this.relays.relaysFor(rt),
+    }, options.relayTiming?.intervalMs)
     this.groupLife = new GroupLife(kernel, this.membership)
     const ownShortInvites = new OwnShortInvites(kernel)
     this.commands = new ConversationCommands(kernel, this.membership, this.readModel, {

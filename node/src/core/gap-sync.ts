@@ -7,8 +7,10 @@
  * position is asked of each peer once (a peer repeating a claim it cannot serve does not make us ask again and again),
  * and what one sync does not bring, the periodic round still fetches.
  */
+import { drop } from '../../common/errors.js'
 import type { ConversationId } from '../ids.js'
 import type { StreamKey } from './conversation-runtime.js'
+import type { Kernel } from './kernel.js'
 
 export interface GapSyncOptions {
   /** Pull what `peer` has of the conversation (null: every connected member). */
@@ -80,4 +82,20 @@ export class GapSync {
     if (peers.has(null)) this.options.sync(conversation, null)
     else for (const peer of peers) this.options.sync(conversation, peer)
   }
+}
+
+/** The core's gap sync: a gap in a stream asks the member device that showed it (or every member) for what is missing. */
+export function gapSyncOf(kernel: Kernel, syncWith: (peer: string, id: ConversationId) => Promise<void>): GapSync {
+  return new GapSync({
+    sync: (id, peer) => {
+      const rt = kernel.conversations.get(id)
+      if (!rt || kernel.stopped) return
+      const members = kernel.memberPeers(rt)
+      for (const p of peer !== null && members.includes(peer) ? [peer] : members) {
+        kernel.counters.count('gap-sync')
+        drop(syncWith(p, id), (err) => kernel.log.debug({ err, peer: p }, 'gap sync failed'))
+      }
+    },
+    have: (id, stream) => kernel.conversations.get(id)?.streams.get(stream)?.have ?? 0,
+  })
 }

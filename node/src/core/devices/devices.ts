@@ -13,12 +13,13 @@ import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
 import { pairWith, type LinkedConversation } from './pair-protocol.js'
 import { linkedConversation, sealEpochsTo } from './handover.js'
+import { RestoreRendezvous, isNewDevice, type RendezvousHooks } from './restore-rendezvous.js'
 import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
 import { handleProtocol } from '../../../common/net/request-response.js'
 import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
 import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
 
-export interface DevicesHooks {
+export interface DevicesHooks extends RendezvousHooks {
   /** Pulls a conversation from a peer (sync/sync-client.ts). */
   syncWith(peer: string, conversation: ConversationId): Promise<void>
   /** This device was revoked by another of the account: wipe its keys and stop (open-core.ts). */
@@ -38,13 +39,17 @@ export class Devices {
   private revoked = false
   /** Peers a device with no conversations yet asked for its account's conversations (once each). */
   private readonly askedToRestore = new Set<string>()
+  private readonly rendezvous: RestoreRendezvous
 
   constructor(
     private readonly kernel: Kernel,
     private readonly engine: MembershipEngine,
     private readonly readModel: ReadModel,
     private readonly hooks: DevicesHooks,
-  ) {}
+    rendezvousIntervalMs?: number,
+  ) {
+    this.rendezvous = new RestoreRendezvous(kernel, hooks, rendezvousIntervalMs)
+  }
 
   /** Serves `/hearth/restore/1.0.0` (devices/restore.ts) and follows peers coming and going; returns the unsubscriber. */
   async start(): Promise<() => void> {
@@ -56,12 +61,16 @@ export class Devices {
     const server = new RestoreServer(this.kernel, this.engine)
     await handleProtocol(node, RESTORE_PROTOCOL, RESTORE_LIMITS, (req, ctx) => server.serve(req, ctx))
     const offs = [node.onPeerConnected((peer) => this.peerChanged(peer)), node.onPeerDisconnected((peer) => this.peerChanged(peer))]
-    return () => offs.forEach((off) => off())
+    this.rendezvous.start()
+    return () => {
+      offs.forEach((off) => off())
+      drop(this.rendezvous.stop())
+    }
   }
 
   /**
-   * A device restored from the recovery phrase (or any device with no conversation yet) asks each peer it meets once
-   * for its account's conversations: a member there admits it and hands back what its account read.
+   * A device restored from the recovery phrase (any device with no conversation yet, or in its first day) asks each
+   * peer it meets once for its account's conversations: a member there admits it and hands back what its account read.
    */
   async restoreFrom(peer: string): Promise<number> {
     const list = await restoreThrough(this.kernel, peer)
@@ -99,7 +108,7 @@ export class Devices {
   /** A peer came or went: if it is one of our devices, the list changes; with no conversation yet, ask it for ours. */
   peerChanged(peer: string): void {
     const { conversations, node, stopped, log } = this.kernel
-    if (conversations.size === 0 && !stopped && !this.askedToRestore.has(peer) && node.connectedPeers().includes(peer)) {
+    if ((conversations.size === 0 || isNewDevice(this.kernel)) && !stopped && !this.askedToRestore.has(peer) && node.connectedPeers().includes(peer)) {
       this.askedToRestore.add(peer)
       drop(this.restoreFrom(peer), (err) => log.debug({ err, peer }, 'asking a peer for our conversations failed'))
     }

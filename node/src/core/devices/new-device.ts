@@ -1,4 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { HearthError } from '../../../common/errors.js'
 import { createHearthNode, type HearthNode, type NodeOptions } from '../../../common/net/create-node.js'
 import { pickLocator } from '../../conversation/short-invite.js'
@@ -93,7 +94,7 @@ export async function linkAsNewDevice(options: NewDeviceOptions): Promise<Linked
       options.signal?.removeEventListener('abort', abort)
     }
     if (identity === undefined) throw new HearthError('PROTOCOL_ERROR', 'Linking ended before this device got its keys')
-    return { identity, conversations, from: linkingDevice(node, identity, conversations) }
+    return { identity, conversations, from: await linkingDevice(node, identity, conversations) }
   } finally {
     await node.stop()
   }
@@ -120,15 +121,33 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
   return true
 }
 
+/**
+ * Where to reach the linking device again, by the path that just worked: the relay circuit it came through, or else a
+ * TCP address it listens on (identify told us; the far end of its direct connection is an outgoing port nobody can
+ * dial).
+ */
+async function addressOf(node: HearthNode, peerId: string): Promise<string | null> {
+  const remote = node.libp2p.getConnections().find((conn) => conn.remotePeer.toString() === peerId)?.remoteAddr.toString()
+  if (remote?.includes('/p2p-circuit') === true) return remote
+  try {
+    const listening = (await node.libp2p.peerStore.get(peerIdFromString(peerId))).addresses.map((a) => a.multiaddr.toString())
+    const tcp = listening.filter((a) => !a.includes('/p2p-circuit') && /\/tcp\/\d+$/.test(a))
+    // Another host reaches a LAN address, never our loopback.
+    const direct = tcp.find((a) => !/^\/ip4\/127\.|^\/ip6\/::1\//.test(a)) ?? tcp[0]
+    return direct === undefined ? null : `${direct}/p2p/${peerId}`
+  } catch {
+    return null
+  }
+}
+
 /** The device whose `add-device` admitted us, and the address its connection came from (a circuit stays dialable). */
-function linkingDevice(node: HearthNode, identity: Identity, conversations: LinkedConversation[]): LinkedDevice['from'] {
+async function linkingDevice(node: HearthNode, identity: Identity, conversations: LinkedConversation[]): Promise<LinkedDevice['from']> {
   for (const c of conversations) {
     for (const bytes of c.ops) {
       const op = decodeOp(bytes)
       if (op.body.type !== 'add-device' || op.body.cert.device !== identity.deviceId) continue
       const peerId = op.author.peerId
-      const connection = node.libp2p.getConnections().find((conn) => conn.remotePeer.toString() === peerId)
-      return { peerId, address: connection === undefined ? null : `${connection.remoteAddr.toString()}` }
+      return { peerId, address: await addressOf(node, peerId) }
     }
   }
   return null
