@@ -19,6 +19,8 @@
  *               (test/bench/join.ts)
  *   join-offline  a join waiting on the relay while the only admin is away: from the admin's app starting again to
  *               the joiner's first message (test/bench/join-offline.ts)
+ *   link        a newly linked device taking 50 conversations and 10k messages from the other device, vs another
+ *               account's device joining the same conversations (test/bench/link.ts)
  *   cli         `hearth list` / `whoami` against a running core vs `node -e ''` (test/bench/cli.ts)
  *   files       file transfer between two cores vs a raw libp2p stream, time to first image, receiver memory during
  *               a 1 GiB transfer (test/bench/files.ts)
@@ -40,12 +42,13 @@ import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
 import { JOIN_OFFLINE_QUICK_SIZES, JOIN_OFFLINE_SIZES, joinOffline, type JoinOfflineResult } from './join-offline.js'
+import { LINK_QUICK_SIZES, LINK_SIZES, linkBench, linkDetail, linkRows, type LinkResult } from './link.js'
 import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'cli', 'files'] as const
+const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'link', 'cli', 'files'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -88,6 +91,7 @@ interface Results {
   heal?: HealResult
   join?: JoinResult
   joinOffline?: JoinOfflineResult
+  link?: LinkResult
   cli?: CliBenchResult
   files?: FilesResult
 }
@@ -239,6 +243,11 @@ if (pieces.includes('join-offline')) {
   if (r) results.joinOffline = r
 }
 
+if (pieces.includes('link')) {
+  const r = await timed('link', () => linkBench(quick ? LINK_QUICK_SIZES : LINK_SIZES))
+  if (r) results.link = r
+}
+
 if (pieces.includes('cli')) {
   const r = await timed('cli', () => cliLatency(SIZES.cliSamples))
   if (r) results.cli = r
@@ -351,6 +360,7 @@ if (results.joinOffline) {
   rows.push([`Join while the admin is away: admin's app starts → joiner's first message, p50 (${j.sizes.samples} joins)`, '', ms(j.firstMessage.p50), '', '(info)', ''])
   rows.push(['  same, p99; admitted p50 / p99', '', `${ms(j.firstMessage.p99)}; ${ms(j.admitted.p50)} / ${ms(j.admitted.p99)}`, '', '(info)', ''])
 }
+if (results.link) rows.push(...linkRows(results.link))
 if (results.cli) {
   const c = results.cli
   rows.push([`CLI \`hearth list\` against a running core, p50 (baseline: node -e '')`, ms(c.nodeEmpty.p50), ms(c.list.p50), `${c.ratioList.toFixed(2)}×`, `< ${TARGETS.cliListP50Ms} ms`, met(c.list.p50 < TARGETS.cliListP50Ms)])
@@ -408,6 +418,7 @@ if (results.flood) {
 }
 if (results.heal) console.log(healDetail(results.heal))
 if (results.join) console.log(joinDetail(results.join))
+if (results.link) console.log(linkDetail(results.link))
 if (results.files) console.log(filesDetail(results.files))
 console.log(`elapsed per piece (s): ${Object.entries(results.elapsedSeconds).map(([p, s]) => `${p} ${s}`).join(', ')}`)
 
