@@ -67,6 +67,7 @@ const valid: Record<Method, unknown> = {
   'devices.link': { code: 'hearth://link/K7Q29XHM4RTWPLZ3G8N2@0G2M0001TB4Y2A8' },
   'devices.confirmLink': { accept: false },
   'devices.revoke': { device: HEX64 },
+  'devices.rename': { device: HEX64, name: 'Kitchen laptop' },
   'network.peers': {},
   'network.status': {},
   'settings.get': {},

@@ -9,10 +9,10 @@ import { waitFor } from '../../node/common/net/testing.js'
 import { prefixRange } from '../../node/common/storage/keyspace.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
 import type { Core } from '../../node/src/core/core.js'
-import { linkAsNewDevice, type LinkedDevice } from '../../node/src/core/devices/new-device.js'
 import { MAX_SYNC_ENTRIES, OWN_SYNC_LIMITS, OWN_SYNC_PROTOCOL, encodeSyncRequest } from '../../node/src/core/devices/own-sync-frames.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { link } from '../helpers/link-devices.js'
 
 let cores: TestCore[] = []
 
@@ -20,28 +20,6 @@ afterEach(async () => {
   await stopAll(cores)
   cores = []
 })
-
-/** Links a new device to `existing`: both people compare the code and accept (as in linked-devices.test.ts). */
-async function link(existing: Core): Promise<LinkedDevice> {
-  const off = existing.events.on('devices.linking', (p) => {
-    if (p.stage === 'confirm') existing.devices.confirmLink(true)
-  })
-  let shown: (link: string) => void
-  const linkShown = new Promise<string>((resolve) => (shown = resolve))
-  const newSide = linkAsNewDevice({
-    network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false },
-    onLink: (l) => shown(l),
-    onConfirmationCode: () => {},
-    confirm: async () => true,
-  })
-  try {
-    const oldSide = existing.devices.link(await linkShown)
-    const [linked] = await Promise.all([newSide, oldSide])
-    return linked
-  } finally {
-    off()
-  }
-}
 
 /** Alice's phone and a laptop linked to it, and bob, all connected, in one conversation. */
 async function aliceTwiceAndBob(laptopOptions: { onRevoked?: () => void } = {}): Promise<{ phone: TestCore; laptop: TestCore; bob: TestCore; id: ConversationId }> {
@@ -52,7 +30,7 @@ async function aliceTwiceAndBob(laptopOptions: { onRevoked?: () => void } = {}):
   const chat = await phone.core.createConversation({ kind: 'group', name: 'Alice and Bob' })
   const id = chat.id as ConversationId
   await bob.core.join((await phone.core.createInvite(id)).code)
-  const linked = await link(phone.core)
+  const { linked } = await link(phone.core)
   const laptop = await startCore('alice-laptop', { identity: linked.identity, ...laptopOptions })
   cores.push(laptop)
   await connect(laptop, phone)
@@ -143,6 +121,8 @@ describe('own-device sync', () => {
     expect(laptop.core.getConversation(id).mute?.level).toBe('mentions')
 
     // A restart stamps nothing anew: what was agreed stays agreed (a fresh stamp would beat a later change elsewhere).
+    // Both devices' names are stored first (they arrive on their own, in the background).
+    await waitFor(async () => Object.keys(await stamps(phone.core)).filter((k) => k.includes('d/')).length === 2, { message: 'both device names stored' })
     const before = await stamps(phone.core)
     expect(Object.keys(before).length).toBeGreaterThanOrEqual(2)
     cores = cores.filter((c) => c !== phone)
@@ -186,8 +166,21 @@ describe('own-device sync', () => {
     const prefs = { mute: { level: 'nothing', until: null }, archived: false, pinnedAt: null }
     await phone.core.devices.revoke(laptop.identity.deviceId)
     const later = encodeSyncRequest({ whole: false, entries: [[`c/${id}`, { v: prefs, h: '0000000000001-000000', d: laptop.identity.deviceId }]] })
+    // The laptop's own exchanges (its name, at start) may be refused too: count this one on top of those.
+    const refusedBefore = phone.core.counters.get('own-sync-refused')
     await expect(requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, later, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
-    expect(phone.core.counters.get('own-sync-refused')).toBe(1)
+    expect(phone.core.counters.get('own-sync-refused')).toBeGreaterThan(refusedBefore)
     expect(phone.core.getConversation(id).mute?.level).toBe('all')
+  })
+
+  it('each device names itself after its computer; a rename on one shows on the other', async () => {
+    const { phone, laptop } = await aliceTwiceAndBob()
+    const laptopId = laptop.identity.deviceId
+    await waitFor(() => phone.core.devices.list().find((d) => d.device === laptopId)?.kind !== '', { message: 'the phone learns the laptop’s label' })
+    const onPhone = phone.core.devices.list().find((d) => d.device === laptopId)!
+    expect(onPhone.name).toBe(laptop.core.devices.list()[0]!.name)
+    phone.core.devices.rename(laptopId, 'Kitchen laptop')
+    await waitFor(() => laptop.core.devices.list()[0]!.name === 'Kitchen laptop', { message: 'the laptop shows the name the phone gave it' })
+    expect(() => phone.core.devices.rename(laptopId, ' ')).toThrow(/device name must not be empty/)
   })
 })

@@ -240,6 +240,8 @@ export const coreContract = {
   'devices.link': { params: z.strictObject({ code: z.string().min(1).max(400) }), result: result<DeviceView>() },
   /** The person compared the confirmation code on both screens: accept to go on, or refuse (the link stops). */
   'devices.confirmLink': { params: z.strictObject({ accept: z.boolean() }), result: result<null>() },
+  /** Renames one of this account's devices (any of them, from any of them); every device of the account shows it. */
+  'devices.rename': { params: z.strictObject({ device: z.string().regex(/^[0-9a-f]{64}$/, 'device must be 64 lowercase hex characters'), name: z.string().min(1).max(200) }), result: result<DeviceView>() },
   /** Revokes another device of this account: it is taken out of every conversation, which moves to new keys. */
   'devices.revoke': { params: z.strictObject({ device: z.string().regex(/^[0-9a-f]{64}$/, 'device must be 64 lowercase hex characters') }), result: result<null>() },
 

@@ -148,6 +148,7 @@ const handlers: Handlers = {
     core.devices.confirmLink(p.accept)
     return null
   },
+  'devices.rename': (core, p) => core.devices.rename(p.device, p.name),
   'devices.revoke': async (core, p) => {
     await core.devices.revoke(p.device)
     return null

@@ -359,6 +359,10 @@ export interface CreatedIdentity {
 export interface DeviceView {
   device: string
   peerId: string
+  /** What the person calls it (its computer's name until renamed), kept in step across their devices. */
+  name: string
+  /** What it runs on (the operating system), or '' when not known yet. */
+  kind: string
   /** This device. */
   current: boolean
   /** When the account key vouched for it (its certificate), ms. */

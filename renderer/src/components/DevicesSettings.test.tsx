@@ -17,9 +17,9 @@ afterEach(() => {
 const LINK = formatLinkCode({ secret: 'K7Q29XHM4RTWPLZ3G8N', locator: multiaddr('/ip4/192.168.1.20/tcp/4001').bytes })
 const AXE = { rules: { 'color-contrast': { enabled: false }, region: { enabled: false } } }
 const NOW = Date.now()
-const ME: DeviceView = { device: 'a'.repeat(64), peerId: '12D3KooWme', current: true, linkedAt: NOW - 86_400_000 * 30, online: true, lastSeen: NOW }
-const LAPTOP: DeviceView = { device: 'b1c2d3'.padEnd(64, '0'), peerId: '12D3KooWlaptop', current: false, linkedAt: NOW - 86_400_000, online: true, lastSeen: NOW }
-const OLD: DeviceView = { device: 'c'.repeat(64), peerId: '12D3KooWold', current: false, linkedAt: NOW - 86_400_000 * 3, online: false, lastSeen: null }
+const ME: DeviceView = { device: 'a'.repeat(64), peerId: '12D3KooWme', name: 'Kitchen desktop', kind: 'Linux', current: true, linkedAt: NOW - 86_400_000 * 30, online: true, lastSeen: NOW }
+const LAPTOP: DeviceView = { device: 'b1c2d3'.padEnd(64, '0'), peerId: '12D3KooWlaptop', name: 'Alice’s laptop', kind: 'macOS', current: false, linkedAt: NOW - 86_400_000, online: true, lastSeen: NOW }
+const OLD: DeviceView = { device: 'c'.repeat(64), peerId: '12D3KooWold', name: 'Old tower', kind: 'Windows', current: false, linkedAt: NOW - 86_400_000 * 3, online: false, lastSeen: null }
 
 function setup(devices: DeviceView[] = [ME, LAPTOP, OLD]) {
   let finish: (d: DeviceView) => void = () => {}
@@ -27,6 +27,7 @@ function setup(devices: DeviceView[] = [ME, LAPTOP, OLD]) {
   const api: FakeApi = fakeApi({
     'devices.list': () => devices,
     'devices.revoke': () => null,
+    'devices.rename': (p: { device: string; name: string }) => ({ ...devices.find((d) => d.device === p.device)!, name: p.name }),
     'devices.confirmLink': () => null,
     'devices.link': () =>
       new Promise<DeviceView>((resolve, reject) => {
@@ -49,11 +50,12 @@ describe('Settings → Devices', () => {
     const { api } = setup()
     const list = await screen.findByRole('list', { name: 'Your devices' })
     const rows = within(list).getAllByRole('listitem')
-    expect(rows.map((r) => r.querySelector('.device-name')!.textContent)).toEqual(['This device', 'Linked device b1c2d3', 'Linked device cccccc'])
+    expect(rows.map((r) => r.querySelector('.device-name')!.textContent)).toEqual(['Kitchen desktop (this device)', 'Alice’s laptop', 'Old tower'])
+    expect(rows[1]!.textContent).toMatch(/macOS/)
     expect(rows[0]!.textContent).toMatch(/In use now/)
     expect(rows[1]!.textContent).toMatch(/Online now/)
     expect(rows[2]!.textContent).toMatch(/Not seen since Hearth started/)
-    expect(within(rows[0]!).queryByRole('button')).toBeNull() // this device cannot revoke itself
+    expect(within(rows[0]!).queryByRole('button', { name: /Revoke/ })).toBeNull() // this device cannot revoke itself
     act(() => api.emit('devices.changed', { devices: [ME, { ...OLD, lastSeen: NOW - 3_600_000 }] }))
     await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(2))
     expect(within(list).getAllByRole('listitem')[1]!.textContent).toMatch(/Last seen/)
@@ -62,13 +64,13 @@ describe('Settings → Devices', () => {
 
   it('revokes a device after a confirmation that says what it does', async () => {
     const { api } = setup()
-    fireEvent.click(await screen.findByRole('button', { name: 'Revoke Linked device b1c2d3' }))
-    const dialog = await screen.findByRole('dialog', { name: 'Revoke Linked device b1c2d3?' })
+    fireEvent.click(await screen.findByRole('button', { name: 'Revoke Alice’s laptop' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Revoke Alice’s laptop?' })
     expect(dialog.textContent).toMatch(/stops reading anything new/)
     expect(dialog.textContent).toMatch(/wipes\s+its keys, messages and files/)
     expect((await axe.run(document.body, AXE)).violations).toEqual([])
     fireEvent.click(within(dialog).getByRole('button', { name: 'Revoke device' }))
-    await screen.findByText('Linked device b1c2d3 was revoked. It wipes itself when it next connects.')
+    await screen.findByText('Alice’s laptop was revoked. It wipes itself when it next connects.')
     expect(api.calls.find((c) => c.method === 'devices.revoke')!.params).toEqual({ device: LAPTOP.device })
   })
 
@@ -130,5 +132,16 @@ describe('Settings → Devices', () => {
     expect(getUserMedia).toHaveBeenCalledOnce()
     expect(within(dialog).queryByRole('button', { name: 'Scan QR code' })).toBeNull()
     expect(screen.getByLabelText('Code shown on the new device')).toBeTruthy()
+  })
+
+  it('renames a device: the name goes to the core, which tells every device of the person', async () => {
+    const { api } = setup()
+    fireEvent.click(await screen.findByRole('button', { name: 'Rename Old tower' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Rename device' })
+    fireEvent.change(within(dialog).getByLabelText('Device name'), { target: { value: 'Study PC' } })
+    expect((await axe.run(dialog, AXE)).violations).toEqual([])
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Save' }))
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Rename device' })).toBeNull())
+    expect(api.calls.filter((c) => c.method === 'devices.rename').map((c) => c.params)).toEqual([{ device: OLD.device, name: 'Study PC' }])
   })
 })

@@ -1,6 +1,6 @@
 /**
- * Settings → Devices: this account's devices (this one first), whether each is online or when it was last seen, a way
- * to link a new one (LinkDeviceDialog.tsx) and to revoke another one. Revoking moves every conversation to new keys
+ * Settings → Devices: this account's devices (this one first) by name and kind, whether each is online or when it was
+ * last seen, a way to link a new one (LinkDeviceDialog.tsx), to rename any and to revoke another one. Revoking moves every conversation to new keys
  * the device never gets; the device itself wipes its keys and data when it next connects and hears of it.
  */
 import { useEffect, useId, useState } from 'react'
@@ -10,10 +10,11 @@ import { useApi } from '../api/context.js'
 import { fullWhen, shortWhen } from '../lib/time.js'
 import { Dialog, ErrorNote } from './Dialog.js'
 import { LinkDeviceDialog } from './LinkDeviceDialog.js'
+import { RenameDeviceDialog } from './RenameDeviceDialog.js'
 
-/** Devices are told apart by when they were linked and the start of their id (they have no names of their own). */
+/** A device by the name the person gave it (its computer's name until then). */
 function deviceLabel(device: DeviceView): string {
-  return device.current ? 'This device' : `Linked device ${device.device.slice(0, 6)}`
+  return device.name
 }
 
 function seen(device: DeviceView, now: number): string {
@@ -30,6 +31,7 @@ export function DevicesSettings() {
   const [error, setError] = useState<string | null>(null)
   const [linking, setLinking] = useState(false)
   const [revoking, setRevoking] = useState<DeviceView | null>(null)
+  const [renaming, setRenaming] = useState<DeviceView | null>(null)
   const [note, setNote] = useState<string | null>(null)
   const [now, setNow] = useState(() => Date.now())
 
@@ -62,13 +64,20 @@ export function DevicesSettings() {
           {devices.map((d) => (
             <li key={d.device} className="device-row">
               <span className="device-text">
-                <span className="device-name">{deviceLabel(d)}</span>
+                <span className="device-name">
+                  {deviceLabel(d)}
+                  {d.current && <span className="muted"> (this device)</span>}
+                </span>
                 <span className="muted small">
+                  {d.kind !== '' && `${d.kind} · `}
                   Linked <time dateTime={new Date(d.linkedAt).toISOString()} title={fullWhen(d.linkedAt)}>{shortWhen(d.linkedAt, now)}</time>
                   {' · '}
                   <span className={d.online ? 'device-online' : undefined}>{seen(d, now)}</span>
                 </span>
               </span>
+              <button type="button" className="link" aria-label={`Rename ${deviceLabel(d)}`} onClick={() => setRenaming(d)}>
+                Rename
+              </button>
               {!d.current && (
                 <button type="button" className="danger-link" aria-label={`Revoke ${deviceLabel(d)}`} onClick={() => setRevoking(d)}>
                   Revoke
@@ -89,6 +98,7 @@ export function DevicesSettings() {
         </button>
       </div>
       {linking && <LinkDeviceDialog onClose={() => setLinking(false)} />}
+      {renaming !== null && <RenameDeviceDialog device={renaming} onClose={() => setRenaming(null)} />}
       {revoking !== null && (
         <RevokeDeviceDialog
           device={revoking}

@@ -13,6 +13,7 @@ import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
 import { pairWith, type LinkedConversation } from './pair-protocol.js'
 import { linkedConversation, sealEpochsTo } from './handover.js'
+import { DeviceLabels } from './device-labels.js'
 import { RestoreRendezvous, isNewDevice, type RendezvousHooks } from './restore-rendezvous.js'
 import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
 import { handleProtocol } from '../../../common/net/request-response.js'
@@ -40,6 +41,8 @@ export class Devices {
   /** Peers a device with no conversations yet asked for its account's conversations (once each). */
   private readonly askedToRestore = new Set<string>()
   private readonly rendezvous: RestoreRendezvous
+  /** What the person calls each of their devices (kept in step by own-sync). */
+  readonly labels = new DeviceLabels()
 
   constructor(
     private readonly kernel: Kernel,
@@ -49,6 +52,7 @@ export class Devices {
     rendezvousIntervalMs?: number,
   ) {
     this.rendezvous = new RestoreRendezvous(kernel, hooks, rendezvousIntervalMs)
+    this.labels.onUpdate = () => kernel.events.emit('devices.changed', { devices: this.list() })
   }
 
   /** Serves `/hearth/restore/1.0.0` (devices/restore.ts) and follows peers coming and going; returns the unsubscriber. */
@@ -96,13 +100,28 @@ export class Devices {
       .map((c): DeviceView => ({
         device: c.device,
         peerId: c.peerId,
+        ...this.nameOf(c.device),
         current: false,
         linkedAt: c.createdAt,
         online: online.has(c.peerId),
         lastSeen: online.has(c.peerId) ? now : (this.lastSeen.get(c.peerId) ?? null),
       }))
-    const me: DeviceView = { device: identity.deviceId, peerId: identity.peerId, current: true, linkedAt: identity.cert.createdAt, online: true, lastSeen: now }
+    const me: DeviceView = { device: identity.deviceId, peerId: identity.peerId, ...this.nameOf(identity.deviceId), current: true, linkedAt: identity.cert.createdAt, online: true, lastSeen: now }
     return [me, ...others]
+  }
+
+  /** Renames one of our devices (this one or another): every device of ours shows the new name. */
+  rename(device: string, name: string): DeviceView {
+    const target = asDeviceId(device)
+    const view = this.list().find((d) => d.device === target)
+    if (view === undefined) throw new HearthError('NOT_FOUND', 'no such device of yours')
+    this.labels.rename(target, name, view.kind)
+    return this.list().find((d) => d.device === target)!
+  }
+
+  private nameOf(device: DeviceId): { name: string; kind: string } {
+    const label = this.labels.get(device)
+    return { name: label?.n ?? `Device ${device.slice(0, 6)}`, kind: label?.k ?? '' }
   }
 
   /** A peer came or went: if it is one of our devices, the list changes; with no conversation yet, ask it for ours. */
@@ -158,7 +177,7 @@ export class Devices {
       events.emit('devices.linking', { stage: 'done' })
       const devices = this.list()
       events.emit('devices.changed', { devices })
-      return devices.find((d) => d.device === cert.device) ?? { device: cert.device, peerId: cert.peerId, current: false, linkedAt: cert.createdAt, online: true, lastSeen: this.kernel.now() }
+      return devices.find((d) => d.device === cert.device) ?? { device: cert.device, peerId: cert.peerId, ...this.nameOf(cert.device), current: false, linkedAt: cert.createdAt, online: true, lastSeen: this.kernel.now() }
     } catch (err) {
       events.emit('devices.linking', { stage: 'failed', error: err instanceof HearthError ? err.message : 'Linking failed' })
       throw err

@@ -7,6 +7,7 @@ import { parseWire } from '../../../common/wire/schema.js'
 import type { ConversationId } from '../../ids.js'
 import { storedPrefsSchema } from '../settings/conversation-prefs.js'
 import type { SyncEntry } from './own-sync-map.js'
+import { deviceLabelSchema } from './device-labels.js'
 
 /**
  * `/hearth/own-sync/1.0.0`: one person's devices keep their preferences in step (own-sync.ts). One exchange per
@@ -19,6 +20,7 @@ import type { SyncEntry } from './own-sync-map.js'
  * Keys:  c/<conversation>  that conversation's mute, archive and pin (settings/conversation-prefs.ts)
  *        s/name            the person's display name
  *        s/relays          the relays the person chose
+ *        d/<device>        what the person calls one of their devices and what it runs on (device-labels.ts)
  * A key this build does not know is skipped (a newer device may sync more), but counts towards the bounds.
  */
 export const OWN_SYNC_PROTOCOL = '/hearth/own-sync/1.0.0'
@@ -44,6 +46,7 @@ export const prefsSyncKey = (id: ConversationId) => `${PREFS_PREFIX}${id}`
 
 const CONVERSATION_KEY = /^c\/[0-9a-f]{32}$/
 const DEVICE = /^[0-9a-f]{64}$/
+const DEVICE_LABEL_KEY = /^d\/[0-9a-f]{64}$/
 
 const valueSchemas: Array<[(key: string) => boolean, z.ZodType]> = [
   [(k) => CONVERSATION_KEY.test(k), storedPrefsSchema],
@@ -51,6 +54,7 @@ const valueSchemas: Array<[(key: string) => boolean, z.ZodType]> = [
   [(k) => k === NAME_KEY, z.string().min(1).max(200)],
   // Checked again as multiaddrs ending in /p2p/ (settings.ts) when applied.
   [(k) => k === RELAYS_KEY, z.array(z.string().max(1024)).max(32)],
+  [(k) => DEVICE_LABEL_KEY.test(k), deviceLabelSchema],
 ]
 
 /** The schema of a key's value, or undefined for a key this build does not know. */

@@ -23,10 +23,12 @@ import {
   valueSchemaOf,
 } from './own-sync-frames.js'
 import { entriesToAnswer, mergeEntries, type SyncEntry } from './own-sync-map.js'
+import { LABEL_PREFIX, defaultLabel, deviceLabelSchema, type DeviceLabel, type DeviceLabels } from './device-labels.js'
 
 export interface OwnSyncParts {
   prefs: ConversationPrefsStore
   settings: Settings
+  labels: DeviceLabels
   /** The peer is another device of our account in some conversation's log (devices/devices.ts). */
   isOwnDevicePeer(peer: string): boolean
   emitConversation(id: ConversationId): void
@@ -73,11 +75,13 @@ export class OwnSync {
   /** Loads the map, serves the protocol and follows changes and connections. Returns the stop. */
   async start(): Promise<() => void> {
     const { node, events } = this.kernel
-    const { prefs, settings } = this.parts
+    const { prefs, settings, labels } = this.parts
     await this.load()
+    for (const [k, e] of this.entries) if (k.startsWith(LABEL_PREFIX)) labels.applyFromOwnDevice(k.slice(LABEL_PREFIX.length), deviceLabelSchema.parse(e.v))
     this.reconcile()
     const unhandle = await handleProtocol(node, OWN_SYNC_PROTOCOL, OWN_SYNC_LIMITS, (req, ctx) => this.serve(req, ctx.peer))
     prefs.onChange = (id, value) => this.changedHere([[prefsSyncKey(id), value]])
+    labels.onChange = (device, label) => this.changedHere([[`${LABEL_PREFIX}${device}`, label]])
     settings.onChange = ({ displayName, relays }) =>
       this.changedHere([...(displayName === undefined ? [] : [[NAME_KEY, displayName] as const]), ...(relays === undefined ? [] : [[RELAYS_KEY, relays] as const])])
     const greetAll = () => {
@@ -94,6 +98,7 @@ export class OwnSync {
       for (const off of offs) off()
       prefs.onChange = undefined
       settings.onChange = undefined
+      labels.onChange = undefined
       drop(unhandle(), () => {})
     }
   }
@@ -145,6 +150,10 @@ export class OwnSync {
     const { displayName, relays } = settings.current()
     check(NAME_KEY, displayName, null)
     check(RELAYS_KEY, relays, [])
+    // This device names itself once (its computer's name); after that, the person's renames win.
+    const mine = `${LABEL_PREFIX}${this.kernel.identity.deviceId}`
+    if (!this.entries.has(mine)) changed.push([mine, defaultLabel()])
+    for (const [k, value] of changed) if (k === mine) this.parts.labels.applyFromOwnDevice(this.kernel.identity.deviceId, value as DeviceLabel)
     for (const [k, value] of changed) this.stamp(k, value)
   }
 
@@ -235,6 +244,10 @@ export class OwnSync {
     const { prefs, settings } = this.parts
     const stillWanted = () => this.entries.get(k) === entry
     const value = valueSchemaOf(k)!.parse(entry.v) as unknown
+    if (k.startsWith(LABEL_PREFIX)) {
+      this.parts.labels.applyFromOwnDevice(k.slice(LABEL_PREFIX.length), value as DeviceLabel)
+      return true
+    }
     if (k.startsWith(PREFS_PREFIX)) {
       const id = k.slice(PREFS_PREFIX.length) as ConversationId
       if (same(prefs.stored(id), value)) return true

@@ -1,5 +1,6 @@
 import { drop } from '../../../common/errors.js'
 import { OwnSync } from '../devices/own-sync.js'
+import type { DeviceLabels } from '../devices/device-labels.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import type { ChatRequests } from '../network/chat-requests.js'
@@ -11,6 +12,8 @@ export interface FollowPrefsParts {
   settings: Settings
   readModel: ReadModel
   chatRequests: ChatRequests
+  /** Names of this account's devices, kept in step by own-sync (devices/device-labels.ts). */
+  labels: DeviceLabels
   /** The peer is another device of our account (devices/devices.ts). */
   isOwnDevicePeer(peer: string): boolean
 }
