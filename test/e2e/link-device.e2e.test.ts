@@ -35,7 +35,10 @@ describe('linking a second device, and revoking it', () => {
     await alice.getByRole('button', { name: 'New group' }).click()
     await alice.getByLabel('Group name').fill('Family')
     await alice.getByRole('button', { name: 'Create group' }).click()
+    // The invite dialog opens once the group exists: close that one, not the form before it.
+    await alice.getByLabel('Invite link').waitFor({ timeout: 30_000 })
     await alice.getByRole('button', { name: 'Close' }).click()
+    await alice.getByRole('heading', { name: 'Family', level: 2 }).waitFor()
     await send(alice, 'Hello from the phone')
   })
 
