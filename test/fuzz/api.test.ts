@@ -68,6 +68,8 @@ const valid: Record<Method, unknown> = {
   'devices.confirmLink': { accept: false },
   'devices.revoke': { device: HEX64 },
   'devices.rename': { device: HEX64, name: 'Kitchen laptop' },
+  'drafts.get': { conversationId: HEX32 },
+  'drafts.set': { conversationId: HEX32, text: 'half a thought' },
   'network.peers': {},
   'network.status': {},
   'settings.get': {},

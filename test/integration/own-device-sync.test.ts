@@ -9,7 +9,7 @@ import { waitFor } from '../../node/common/net/testing.js'
 import { prefixRange } from '../../node/common/storage/keyspace.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
 import type { Core } from '../../node/src/core/core.js'
-import { MAX_SYNC_ENTRIES, OWN_SYNC_LIMITS, OWN_SYNC_PROTOCOL, encodeSyncRequest } from '../../node/src/core/devices/own-sync-frames.js'
+import { MAX_DRAFT_CHARS, MAX_SYNC_ENTRIES, OWN_SYNC_LIMITS, OWN_SYNC_PROTOCOL, encodeSyncRequest } from '../../node/src/core/devices/own-sync-frames.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { link } from '../helpers/link-devices.js'
@@ -182,5 +182,54 @@ describe('own-device sync', () => {
     phone.core.devices.rename(laptopId, 'Kitchen laptop')
     await waitFor(() => laptop.core.devices.list()[0]!.name === 'Kitchen laptop', { message: 'the laptop shows the name the phone gave it' })
     expect(() => phone.core.devices.rename(laptopId, ' ')).toThrow(/device name must not be empty/)
+  })
+
+  it('a draft typed on the laptop is the phone\'s draft too, told as draft.changed; cleared everywhere; kept over a restart', async () => {
+    const { phone, laptop, bob, id } = await aliceTwiceAndBob()
+    const told: Array<{ conversation: string; text: string }> = []
+    const off = phone.core.events.on('draft.changed', (e) => told.push(e))
+    expect(phone.core.drafts.get(id)).toEqual({ text: '', at: null })
+    laptop.core.drafts.set(id, 'half a thought')
+    await waitFor(() => phone.core.drafts.get(id).text === 'half a thought', { message: 'the phone has the draft' })
+    expect(phone.core.drafts.get(id).at).toBe(laptop.core.drafts.get(id).at)
+    await waitFor(() => told.length === 1, { message: 'draft.changed on the phone' })
+    expect(told[0]).toEqual({ conversation: id, text: 'half a thought' })
+    // Another account never hears of it.
+    expect(bob.core.drafts.get(id).text).toBe('')
+
+    // Sending clears it: '' is set everywhere.
+    laptop.core.drafts.set(id, '')
+    await waitFor(() => phone.core.drafts.get(id).text === '', { message: 'cleared on the phone' })
+    await waitFor(() => told.length === 2, { message: 'the clearing is told' })
+    expect(told[1]).toEqual({ conversation: id, text: '' })
+    // A change made here is not told here (the composer that made it has it).
+    phone.core.drafts.set(id, 'from the phone')
+    await waitFor(() => laptop.core.drafts.get(id).text === 'from the phone', { message: 'the laptop has the phone\'s draft' })
+    expect(told).toHaveLength(2)
+    off()
+
+    expect(() => laptop.core.drafts.set(id, 'x'.repeat(MAX_DRAFT_CHARS + 1))).toThrow(/at most/)
+    cores = cores.filter((c) => c !== phone)
+    const again = await phone.restart()
+    cores.push(again)
+    expect(again.core.drafts.get(id).text).toBe('from the phone')
+  })
+
+  it('long drafts on many conversations do not stop the rest from meeting: the newest go first', async () => {
+    const { phone, laptop, id } = await aliceTwiceAndBob()
+    await laptop.core.node.libp2p.hangUp(phone.core.node.libp2p.peerId)
+    await waitFor(() => !phone.core.node.connectedPeers().includes(laptop.identity.peerId), { message: 'apart' })
+    // Six drafts of 64 Ki three-byte characters: over 1 MiB together, more than one exchange carries.
+    const others = Array.from({ length: 6 }, (_, i) => (`${i}`.repeat(32)) as ConversationId)
+    for (const other of others) {
+      laptop.core.drafts.set(other, '語'.repeat(MAX_DRAFT_CHARS - 1) + other[0]!)
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    await laptop.core.setConversationPrefs(id, { archived: true })
+    await connect(laptop, phone)
+    await waitFor(() => phone.core.getConversation(id).archived === true, { message: 'the prefs still meet' })
+    await waitFor(() => phone.core.drafts.get(others[5]!).text.endsWith('5'), { message: 'the newest draft arrives' })
+    expect(laptop.core.counters.get('own-sync-too-large')).toBe(0)
+    expect(phone.core.counters.get('own-sync-too-large')).toBe(0)
   })
 })

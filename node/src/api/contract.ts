@@ -245,6 +245,11 @@ export const coreContract = {
   /** Revokes another device of this account: it is taken out of every conversation, which moves to new keys. */
   'devices.revoke': { params: z.strictObject({ device: z.string().regex(/^[0-9a-f]{64}$/, 'device must be 64 lowercase hex characters') }), result: result<null>() },
 
+  /** A conversation's unsent text as this account's devices keep it in step; `at` (ms) is when it was set, null if never. */
+  'drafts.get': { params: byConversation, result: result<{ text: string; at: number | null }>() },
+  /** Sets a conversation's draft ('' clears it) on every device of this account; at most 65536 UTF-16 code units. */
+  'drafts.set': { params: z.strictObject({ conversationId, text: z.string().max(65_536) }), result: result<null>() },
+
   'network.peers': { params: noParams, result: result<PeerView[]>() },
   /** Requests to start a direct chat with a device nearby, both ways. */
   'chats.requests': { params: noParams, result: result<ChatRequestView[]>() },
@@ -381,6 +386,7 @@ export const coreEventNames = [
   'devices.changed',
   'devices.linking',
   'device.revoked',
+  'draft.changed',
 ] as const satisfies readonly CoreEventName[]
 type _AllEventsListed = Exclude<CoreEventName, (typeof coreEventNames)[number]> extends never ? true : never
 export const _allEventsListed: _AllEventsListed = true

@@ -149,6 +149,11 @@ const handlers: Handlers = {
     return null
   },
   'devices.rename': (core, p) => core.devices.rename(p.device, p.name),
+  'drafts.get': (core, p) => core.drafts.get(cid(p.conversationId)),
+  'drafts.set': (core, p) => {
+    core.drafts.set(cid(p.conversationId), p.text)
+    return null
+  },
   'devices.revoke': async (core, p) => {
     await core.devices.revoke(p.device)
     return null

@@ -51,6 +51,7 @@ import { RelayFiles } from './blobs/relay-files.js'
 import type { RelayBlobClient } from '../../common/net/relay-blob-client.js'
 import { SerialQueue } from './serial-queue.js'
 import { Devices } from './devices/devices.js'
+import { OwnDrafts } from './devices/own-sync-drafts.js'
 import { Settings, type CoreSettings } from './settings/settings.js'
 import { ConversationPrefsStore, type PrefsPatch } from './settings/conversation-prefs.js'
 import { ReadModelWithPrefs } from './settings/read-model-with-prefs.js'
@@ -151,6 +152,8 @@ export class Core {
   readonly people: People
   /** This account's devices: link, revoke, list (devices/devices.ts; docs/adr/0032). */
   readonly devices: Devices
+  /** Unsent text per conversation, in step across this account's devices (devices/own-sync-drafts.ts). */
+  readonly drafts = new OwnDrafts()
 
   constructor(options: CoreOptions) {
     this.store = options.store
@@ -321,7 +324,7 @@ export class Core {
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
     this.unsubscribers.push(await this.devices.start())
-    this.unsubscribers.push(await followPrefs(kernel, { prefs: this.prefs, settings: this.settingsPart, readModel: this.readModel, chatRequests: this.chatRequests, labels: this.devices.labels, isOwnDevicePeer: (p) => this.devices.isOwnDevicePeer(p) }))
+    this.unsubscribers.push(await followPrefs(kernel, { prefs: this.prefs, settings: this.settingsPart, readModel: this.readModel, chatRequests: this.chatRequests, labels: this.devices.labels, drafts: this.drafts, isOwnDevicePeer: (p) => this.devices.isOwnDevicePeer(p) }))
     this.unsubscribers.push(this.files.follow())
     // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
     this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))

@@ -25,6 +25,8 @@ export interface CoreEvents {
   'chat-requests.changed': { requests: ChatRequestView[] }
   /** This account's devices changed (one linked or revoked, one came online or went away). */
   'devices.changed': { devices: DeviceView[] }
+  /** Another device of this account set a conversation's draft ('' = cleared) after this one did (own-sync-drafts.ts). */
+  'draft.changed': { conversation: ConversationId; text: string }
   /** Linking another device from this one moved on a step (`devices.link`). */
   'devices.linking': LinkProgressView
   /** Another device of this account revoked this one: its keys are being wiped and the core stops. */

@@ -21,6 +21,7 @@ import { deviceLabelSchema } from './device-labels.js'
  *        s/name            the person's display name
  *        s/relays          the relays the person chose
  *        d/<device>        what the person calls one of their devices and what it runs on (device-labels.ts)
+ *        r/<conversation>  the unsent text of that conversation's composer ('' = none; own-sync-drafts.ts)
  * A key this build does not know is skipped (a newer device may sync more), but counts towards the bounds.
  */
 export const OWN_SYNC_PROTOCOL = '/hearth/own-sync/1.0.0'
@@ -29,7 +30,8 @@ export const OWN_SYNC_PROTOCOL = '/hearth/own-sync/1.0.0'
 export const MAX_SYNC_ENTRIES = 4096
 
 export const OWN_SYNC_LIMITS: ProtocolLimits = {
-  // 4096 entries of a conversation's prefs are about 600 KiB; the relays entry is up to 32 KiB.
+  // 4096 entries of a conversation's prefs are about 600 KiB; the relays entry is up to 32 KiB. Drafts can be larger
+  // (up to MAX_DRAFT_CHARS each): a whole map is cut to MAX_SYNC_BYTES, newest first (own-sync.ts).
   maxRequestBytes: 1024 * 1024,
   maxResponseBytes: 1024 * 1024,
   timeoutMs: 15_000,
@@ -43,10 +45,17 @@ export const PREFS_PREFIX = 'c/'
 export const NAME_KEY = 's/name'
 export const RELAYS_KEY = 's/relays'
 export const prefsSyncKey = (id: ConversationId) => `${PREFS_PREFIX}${id}`
+export const DRAFT_PREFIX = 'r/'
+export const draftSyncKey = (id: ConversationId) => `${DRAFT_PREFIX}${id}`
+/** A draft's length in UTF-16 code units (what the composer counts): 64 Ki, up to 192 KiB as UTF-8 on the wire. */
+export const MAX_DRAFT_CHARS = 65_536
+/** Entries of one request or response, as JSON, at most: under the 1 MiB frame whatever the CBOR overhead. */
+export const MAX_SYNC_BYTES = 768 * 1024
 
 const CONVERSATION_KEY = /^c\/[0-9a-f]{32}$/
 const DEVICE = /^[0-9a-f]{64}$/
 const DEVICE_LABEL_KEY = /^d\/[0-9a-f]{64}$/
+const DRAFT_KEY = /^r\/[0-9a-f]{32}$/
 
 const valueSchemas: Array<[(key: string) => boolean, z.ZodType]> = [
   [(k) => CONVERSATION_KEY.test(k), storedPrefsSchema],
@@ -55,6 +64,7 @@ const valueSchemas: Array<[(key: string) => boolean, z.ZodType]> = [
   // Checked again as multiaddrs ending in /p2p/ (settings.ts) when applied.
   [(k) => k === RELAYS_KEY, z.array(z.string().max(1024)).max(32)],
   [(k) => DEVICE_LABEL_KEY.test(k), deviceLabelSchema],
+  [(k) => DRAFT_KEY.test(k), z.string().max(MAX_DRAFT_CHARS)],
 ]
 
 /** The schema of a key's value, or undefined for a key this build does not know. */

@@ -9,6 +9,8 @@ import type { Kernel } from '../kernel.js'
 import { DEFAULT_PREFS, type ConversationPrefs, type ConversationPrefsStore } from '../settings/conversation-prefs.js'
 import type { Settings } from '../settings/settings.js'
 import {
+  DRAFT_PREFIX,
+  MAX_SYNC_BYTES,
   MAX_SYNC_ENTRIES,
   NAME_KEY,
   OWN_SYNC_LIMITS,
@@ -106,6 +108,11 @@ export class OwnSync {
   /** The entry of a key (tests, and the device list's "in step" later). */
   entry(k: string): SyncEntry | undefined {
     return this.entries.get(k)
+  }
+
+  /** A change the person made here through the API (a draft): stamped and sent like any other, unless it is no change. */
+  changeHere(k: string, value: unknown): void {
+    if (!same(this.entries.get(k)?.v, value)) this.changedHere([[k, value]])
   }
 
   /** Answers another device of ours: our entries that beat its own (all it lacks too, for a whole map), then merges its. */
@@ -248,6 +255,11 @@ export class OwnSync {
       this.parts.labels.applyFromOwnDevice(k.slice(LABEL_PREFIX.length), value as DeviceLabel)
       return true
     }
+    // A draft lives only in this map: nothing to write elsewhere, the UI is told (own-sync-drafts.ts).
+    if (k.startsWith(DRAFT_PREFIX)) {
+      this.kernel.events.emit('draft.changed', { conversation: k.slice(DRAFT_PREFIX.length) as ConversationId, text: value as string })
+      return true
+    }
     if (k.startsWith(PREFS_PREFIX)) {
       const id = k.slice(PREFS_PREFIX.length) as ConversationId
       if (same(prefs.stored(id), value)) return true
@@ -261,9 +273,23 @@ export class OwnSync {
   }
 }
 
-/** At most MAX_SYNC_ENTRIES, the most recent first: a map larger than one exchange carries is sent newest first. */
+/**
+ * At most MAX_SYNC_ENTRIES and MAX_SYNC_BYTES, the most recent first: a map larger than one exchange carries (many
+ * long drafts) is sent newest first, and the rest goes with later changes, rather than the peer refusing it all.
+ */
 function newest(entries: ReadonlyMap<string, SyncEntry>): Array<[string, SyncEntry]> {
   const all = [...entries]
-  if (all.length <= MAX_SYNC_ENTRIES) return all
-  return all.sort(([, a], [, b]) => (a.h < b.h ? 1 : a.h > b.h ? -1 : 0)).slice(0, MAX_SYNC_ENTRIES)
+  const size = ([k, e]: [string, SyncEntry]) => Buffer.byteLength(JSON.stringify(e.v) ?? '') + k.length + 160
+  let bytes = 0
+  for (const entry of all) bytes += size(entry)
+  if (all.length <= MAX_SYNC_ENTRIES && bytes <= MAX_SYNC_BYTES) return all
+  const out: Array<[string, SyncEntry]> = []
+  bytes = 0
+  for (const entry of all.sort(([, a], [, b]) => (a.h < b.h ? 1 : a.h > b.h ? -1 : 0))) {
+    if (out.length === MAX_SYNC_ENTRIES) break
+    bytes += size(entry)
+    if (bytes > MAX_SYNC_BYTES) break
+    out.push(entry)
+  }
+  return out
 }

@@ -1,5 +1,6 @@
 import { drop } from '../../../common/errors.js'
 import { OwnSync } from '../devices/own-sync.js'
+import type { OwnDrafts } from '../devices/own-sync-drafts.js'
 import type { DeviceLabels } from '../devices/device-labels.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
@@ -14,6 +15,8 @@ export interface FollowPrefsParts {
   chatRequests: ChatRequests
   /** Names of this account's devices, kept in step by own-sync (devices/device-labels.ts). */
   labels: DeviceLabels
+  /** The API's drafts, kept in the own-sync map (devices/own-sync-drafts.ts). */
+  drafts: OwnDrafts
   /** The peer is another device of our account (devices/devices.ts). */
   isOwnDevicePeer(peer: string): boolean
 }
@@ -35,15 +38,18 @@ export async function followPrefs(kernel: Kernel, parts: FollowPrefsParts): Prom
     )
   })
   const offMembers = kernel.events.on('members.changed', ({ conversation, members }) => chatRequests.joined(conversation, members.length))
-  const offOwnSync = await new OwnSync(kernel, {
+  const ownSync = new OwnSync(kernel, {
     ...parts,
     // A device revoked in any conversation is no longer ours, even where the revocation has not arrived yet.
     isOwnDevicePeer: (peer) => parts.isOwnDevicePeer(peer) && !revokedPeer(kernel, peer),
     emitConversation: (id) => readModel.emitConversation(id),
-  }).start()
+  })
+  const offOwnSync = await ownSync.start()
+  const detachDrafts = parts.drafts.attach(ownSync)
   return () => {
     offMessages()
     offMembers()
+    detachDrafts()
     offOwnSync()
   }
 }
