@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import { HearthError } from '../../../node/common/errors.js'
 import type { MessageView } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
-import { Drafts } from '../state/drafts.js'
+import { Drafts, apiDraftSync } from '../state/drafts.js'
 import { CONVERSATION, conversationSummary, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
 import { fakeLayout } from '../testing/layout.js'
 import { Chat, conflictNotice } from './Chat.js'
@@ -116,6 +116,39 @@ describe('<Chat>', () => {
     fireEvent.change(input, { target: { value: 'a whole thought' } })
     expect(drafts.get(CONVERSATION)).toBe('a whole thought')
     expect(drafts.get('other')).toBe('')
+  })
+
+  it('shows the draft typed on another device when there is none here, and sends what is typed here to the core', async () => {
+    const drafts = new Drafts(undefined, 10)
+    const api = fakeApi({
+      'messages.page': () => ({ messages: [], nextBefore: null }),
+      'drafts.get': () => ({ text: 'typed on the phone', at: 1 }),
+      'drafts.set': () => null,
+    })
+    drafts.connect(apiDraftSync(api))
+    renderChat(api, drafts)
+    await waitFor(async () => expect(((await screen.findByLabelText('Message to Family')) as HTMLTextAreaElement).value).toBe('typed on the phone'))
+    const input = screen.getByLabelText('Message to Family') as HTMLTextAreaElement
+    fireEvent.change(input, { target: { value: 'typed on the laptop' } })
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'drafts.set').map((c) => c.params)).toEqual([{ conversationId: CONVERSATION, text: 'typed on the laptop' }]))
+  })
+
+  it('never overwrites the open composer with a draft from another device', async () => {
+    const drafts = new Drafts(undefined, 10)
+    drafts.set(CONVERSATION, 'half a thought')
+    const api = fakeApi({ 'messages.page': () => ({ messages: [], nextBefore: null }), 'drafts.set': () => null })
+    drafts.connect(apiDraftSync(api))
+    const { unmount } = renderChat(api, drafts)
+    const input = (await screen.findByLabelText('Message to Family')) as HTMLTextAreaElement
+    fireEvent.change(input, { target: { value: 'half a thought, going on' } })
+    act(() => api.emit('draft.changed', { conversation: CONVERSATION, text: 'from the phone' }))
+    expect(input.value).toBe('half a thought, going on')
+    expect(drafts.get(CONVERSATION)).toBe('half a thought, going on')
+    unmount()
+    expect(drafts.get(CONVERSATION)).toBe('half a thought, going on')
+    // Closed: the next one from elsewhere is taken.
+    act(() => api.emit('draft.changed', { conversation: CONVERSATION, text: 'from the phone, later' }))
+    expect(drafts.get(CONVERSATION)).toBe('from the phone, later')
   })
 
   it('shows a load error in place, and a removed member can read but not write', async () => {

@@ -57,6 +57,16 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
   )
   const [groupInfo, setGroupInfo] = useState(false)
   const maxFileBytes = useMaxFileBytes(api)
+  // This composer's draft is the person's while it is open; one fetched from another device on opening remounts it.
+  const [draftVersion, setDraftVersion] = useState(0)
+  useEffect(() => {
+    const off = drafts.onReplaced((id) => id === conversationId && setDraftVersion((v) => v + 1))
+    const close = drafts.open(conversationId)
+    return () => {
+      off()
+      close()
+    }
+  }, [drafts, conversationId])
 
   // ------------------------------------------------------------------------------------------ read receipts
   const atBottom = useRef(true)
@@ -255,6 +265,7 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
         <Composer
           ref={composer}
           conversationName={conversation.name}
+          key={draftVersion}
           initialDraft={drafts.get(conversationId)}
           onDraftChange={(text) => drafts.set(conversationId, text)}
           onSend={send}

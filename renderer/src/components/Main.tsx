@@ -8,7 +8,7 @@ import { useRelayStatus } from '../hooks/useRelayStatus.js'
 import { subscribeDeepLinks, subscribeOpenConversation } from '../lib/deep-links.js'
 import { localDraftStorage } from '../lib/draft-storage.js'
 import { totalUnread } from '../state/conversations.js'
-import { Drafts } from '../state/drafts.js'
+import { Drafts, apiDraftSync } from '../state/drafts.js'
 import { Chat } from './Chat.js'
 import { PendingJoin } from './PendingJoin.js'
 import { ConnectionStatus, connectionState, useLookingPhase } from './ConnectionStatus.js'
@@ -39,6 +39,7 @@ export function Main({ coreConnected }: { coreConnected: boolean }) {
   const relays = useRelayStatus(api)
   const looking = useLookingPhase()
   const [drafts] = useState(() => new Drafts(localDraftStorage()))
+  useEffect(() => drafts.connect(apiDraftSync(api)), [drafts, api])
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [view, setView] = useState<'chat' | 'settings'>('chat')
   const [open, setOpen] = useState<Open>(null)

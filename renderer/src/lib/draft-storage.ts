@@ -2,15 +2,16 @@
  * Where each conversation's unsent text is kept so it survives a reload, a reconnect and an app restart.
  *
  * It is the page's localStorage, and that is the right store for now:
- *  - the page has no other storage that outlives the window: it reaches the core only through the API, which has no
- *    place for drafts, and sessionStorage ends with the window (the desktop app's renderer is a new one each start);
+ *  - it is the copy that works offline: the core also keeps each draft (drafts.get/drafts.set, in its sealed own-sync
+ *    map, so it follows the person to their other devices: state/drafts.ts), but the API may be down or reconnecting
+ *    while the person types, and sessionStorage ends with the window (the desktop app's renderer is new each start);
  *  - the origin is stable: `app://` in the desktop app, and `http://127.0.0.1:<port>` in the browser mode, whose port
  *    is kept across restarts (browser-session.ts), so the same drafts come back;
  *  - it is synchronous and small-text friendly, so a draft is written on every change and nothing typed is lost to a
  *    crash or a closed window (IndexedDB would be the same place on disk with more code around it).
  * The cost: drafts sit in the browser profile unencrypted, outside the core's sealed store, so someone holding the
- * disk can read text a person has not sent yet (sent text's draft is removed). When that matters, drafts belong in
- * the core's encrypted store behind an API method; this interface is the one seam to change.
+ * disk can read text a person has not sent yet (sent text's draft is removed). When that matters, the core's copy can
+ * be the only one; this interface is the one seam to change.
  */
 
 export interface DraftStorage {
