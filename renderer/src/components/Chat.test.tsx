@@ -2,6 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { HearthError } from '../../../node/common/errors.js'
 import type { MessageView } from '../../../node/src/api/types.js'
+import type { ConversationId } from '../../../node/src/ids.js'
 import { ApiContext } from '../api/context.js'
 import { Drafts, apiDraftSync } from '../state/drafts.js'
 import { CONVERSATION, conversationSummary, fakeApi, message, type FakeApi } from '../testing/fake-api.js'
@@ -141,13 +142,13 @@ describe('<Chat>', () => {
     const { unmount } = renderChat(api, drafts)
     const input = (await screen.findByLabelText('Message to Family')) as HTMLTextAreaElement
     fireEvent.change(input, { target: { value: 'half a thought, going on' } })
-    act(() => api.emit('draft.changed', { conversation: CONVERSATION, text: 'from the phone' }))
+    act(() => api.emit('draft.changed', { conversation: CONVERSATION as ConversationId, text: 'from the phone' }))
     expect(input.value).toBe('half a thought, going on')
     expect(drafts.get(CONVERSATION)).toBe('half a thought, going on')
     unmount()
     expect(drafts.get(CONVERSATION)).toBe('half a thought, going on')
     // Closed: the next one from elsewhere is taken.
-    act(() => api.emit('draft.changed', { conversation: CONVERSATION, text: 'from the phone, later' }))
+    act(() => api.emit('draft.changed', { conversation: CONVERSATION as ConversationId, text: 'from the phone, later' }))
     expect(drafts.get(CONVERSATION)).toBe('from the phone, later')
   })
 
