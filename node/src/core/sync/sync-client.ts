@@ -19,6 +19,12 @@ const MAX_PACED_STREAMS = 256
 const MAX_SYNC_HEADS = 256
 /** Rounds of one sync: a long backlog or membership log comes over several bounded responses. */
 const MAX_ROUNDS = 50
+/**
+ * Syncs open with one peer at a time. A member sharing many conversations would otherwise open a stream for each at
+ * once, beyond what the peer accepts per protocol and connection (libp2p's 32), and the ones refused would wait for
+ * the next anti-entropy round, and be refused again.
+ */
+const MAX_SYNCS_PER_PEER = 8
 
 export interface SyncClientHooks {
   ingest(rt: ConversationRuntime, items: Arrival[]): Promise<void>
@@ -28,6 +34,8 @@ export interface SyncClientHooks {
 /** The asking side of sync: pulls what a member's device holds and we lack. */
 export class SyncClient {
   private readonly running = new Map<string, Promise<void>>()
+  /** Per peer: syncs in progress and the ones waiting for a turn (MAX_SYNCS_PER_PEER). */
+  private readonly turns = new Map<string, { active: number; waiting: Array<() => void> }>()
 
   constructor(
     private readonly kernel: Kernel,
@@ -45,11 +53,26 @@ export class SyncClient {
         const key = `${peer}/${id}`
         const running = this.running.get(key)
         if (running) return running
-        const task = this.pull(peer, id).finally(() => this.running.delete(key))
+        const task = this.inTurn(peer, () => this.pull(peer, id)).finally(() => this.running.delete(key))
         this.running.set(key, task)
         return task
       }),
     ).then(() => {})
+  }
+
+  private async inTurn(peer: string, work: () => Promise<void>): Promise<void> {
+    let turn = this.turns.get(peer)
+    if (turn === undefined) this.turns.set(peer, (turn = { active: 0, waiting: [] }))
+    if (turn.active >= MAX_SYNCS_PER_PEER) await new Promise<void>((resolve) => turn.waiting.push(resolve))
+    turn.active++
+    try {
+      await work()
+    } finally {
+      turn.active--
+      const next = turn.waiting.shift()
+      if (next !== undefined) next()
+      else if (turn.active === 0) this.turns.delete(peer)
+    }
   }
 
   /** Syncs a conversation with every member device we are connected to. */

@@ -1,0 +1,47 @@
+/**
+ * A member who shares many conversations with one device catches up on all of them when they meet again, with no
+ * anti-entropy round to rescue the ones a burst of syncs would have had refused (libp2p accepts 32 streams per
+ * protocol and connection; the sync client opens at most 8 at once per peer).
+ */
+import { afterEach, expect, it } from 'vitest'
+import { waitFor } from '../../node/common/net/testing.js'
+import type { ConversationId } from '../../node/src/ids.js'
+import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+
+const COUNT = 40
+let cores: TestCore[] = []
+
+afterEach(async () => {
+  await stopAll(cores)
+  cores = []
+})
+
+it(`catches up on ${COUNT} conversations with one peer at once`, async () => {
+  const alice = await startCore('alice')
+  let bob = await startCore('bob', { syncIntervalMs: 10 * 60_000 })
+  cores.push(alice, bob)
+  await connect(alice, bob)
+  const ids: ConversationId[] = []
+  for (let i = 0; i < COUNT; i++) {
+    const c = await alice.core.createConversation({ kind: 'group', name: `Group ${i}` })
+    ids.push(c.id as ConversationId)
+    const code = (await alice.core.createInvite(c.id as ConversationId)).code
+    // Joins are limited to 2 a second after a burst of 20 (JOIN_LIMITS): wait for a turn.
+    await waitFor(() => bob.core.join(code).then(() => true, (err: unknown) => { if ((err as { code?: string }).code !== 'RATE_LIMITED') throw err; return false }), { intervalMs: 250, timeoutMs: 30_000 })
+  }
+  await bob.stop()
+  for (const id of ids) await alice.core.send(id, `while bob was away in ${id}`)
+
+  bob = await bob.restart()
+  cores.push(bob)
+  await connect(bob, alice)
+  const caughtUp = async () => {
+    let n = 0
+    for (const id of ids) if ((await bob.core.page(id, { limit: 5 })).messages.length === 1) n++
+    return n
+  }
+  await waitFor(async () => (await caughtUp()) === COUNT, { timeoutMs: 60_000, message: 'every conversation caught up' }).catch(async () => {
+    throw new Error(`only ${await caughtUp()} of ${COUNT} caught up`)
+  })
+  expect(await caughtUp()).toBe(COUNT)
+}, 180_000)
