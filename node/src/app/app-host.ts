@@ -342,8 +342,11 @@ export function createAppHost(options: AppHostOptions): AppHost {
         async (opened) => {
           const from = linked.from
           if (from === null) return
+          // The conversations first, then the connection: a device that meets the linking device with none would
+          // ask it for them a second time (devices/restore.ts).
+          const imported = opened.devices.importLinked(linked.conversations, from.peerId)
           if (from.address !== null) await opened.node.dial(from.address).catch(() => {})
-          await opened.devices.importLinked(linked.conversations, from.peerId)
+          await imported
         },
         listen,
       )

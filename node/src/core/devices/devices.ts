@@ -255,6 +255,8 @@ export class Devices {
    */
   async importLinked(list: readonly LinkedConversation[], from: string): Promise<void> {
     const { identity, store, queue, counters, events, log } = this.kernel
+    // What the linking device had to give is here: asking it again as a restore would only compete with this.
+    this.askedToRestore.add(from)
     for (const linked of list) {
       let ops: MembershipOp[]
       try {

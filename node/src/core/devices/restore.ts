@@ -81,9 +81,10 @@ async function collect(frames: AsyncIterable<Uint8Array>): Promise<LinkedConvers
   return [...byId.values()]
 }
 
-/** The conversations `cert`'s account is in and the device may come back to (not revoked there). */
+/** The conversations `cert`'s account is in and the device may come back to (not revoked there), newest first. */
 function conversationsOf(kernel: Kernel, cert: DeviceCert): ConversationRuntime[] {
-  return [...kernel.conversations.values()].filter(
+  // Most recently active first: the device shows those first (and a long one does not hold up the rest).
+  return [...kernel.conversations.values()].sort((a, b) => b.record.lastActivity - a.record.lastActivity).filter(
     (rt) => !rt.record.removed && rt.log.members.has(cert.account) && !rt.log.revokedDevices.has(cert.device) && rt.log.members.has(kernel.identity.account),
   )
 }
