@@ -12,6 +12,7 @@ import {
   encodeErrorFrame,
   handleProtocol,
   request,
+  raceAbort,
   requestOne,
   type ProtocolLimits,
 } from './request-response.js'
@@ -228,6 +229,24 @@ describe('request/response', () => {
       if (fromUtf8(chunk) === '5') break
     }
     await waitFor(() => aborted, { message: 'handler abort signal' })
+  })
+})
+
+describe('a handler that fails after the exchange was given up', () => {
+  it('does not become an unhandled rejection (nobody is left to tell)', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (err: unknown) => unhandled.push(err)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      // The peer already went away when the handler's answer is awaited; the handler fails afterwards.
+      const gone = AbortSignal.abort(new HearthError('TIMEOUT', 'the peer left'))
+      const late = new Promise<Uint8Array>((_, reject) => setTimeout(() => reject(new HearthError('UNAUTHORIZED', 'too late to tell anyone')), 20))
+      await expect(raceAbort(late, gone)).rejects.toThrow('the peer left')
+      await new Promise((resolve) => setTimeout(resolve, 60))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
   })
 })
 

@@ -158,7 +158,11 @@ async function sendFrame(stream: Stream, payload: Uint8Array, signal: AbortSigna
 }
 
 /** Awaits a promise but gives up (rejecting with the signal's reason) when the signal aborts. */
-async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** A handler's answer, or the exchange's end, whichever comes first (exported for its test). */
+export async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // A handler that fails after the exchange was given up (the peer left, the deadline passed) must not become an
+  // unhandled rejection: nobody is left to tell, and one peer's bytes must never take the process down.
+  promise.catch(() => {})
   if (signal.aborted) throw signal.reason
   let onAbort: (() => void) | undefined
   try {

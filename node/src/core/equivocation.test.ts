@@ -42,15 +42,19 @@ describe('createdMessages', () => {
 })
 
 describe('lastWritable', () => {
-  const log = (cutoff: number | undefined) =>
+  const log = (cutoff: number | undefined, revoked?: number) =>
     ({
       epochs: new Map([[E, { devices: new Set([D]) }]]),
       removed: cutoff === undefined ? new Map() : new Map([[A, { cutoffs: { [`${E}/${D}`]: cutoff } }]]),
+      revokedDevices: revoked === undefined ? new Map() : new Map([[D, { [`${E}/${D}`]: revoked }]]),
     }) as unknown as LogState
   it('is the cutoff of a removed device, or everything for a member', () => {
     expect(lastWritable(log(undefined), E, D, A, 40)).toBe(40)
     for (const cutoff of [0, 1, 7, 39, 40, 99]) expect(lastWritable(log(cutoff), E, D, A, 40)).toBe(Math.min(cutoff, 40))
     expect(lastWritable(log(3), E, D, A, 0)).toBe(0)
+  })
+  it('is the cutoff of a revoked device whose account is still a member', () => {
+    for (const cutoff of [0, 5, 40, 99]) expect(lastWritable(log(undefined, cutoff), E, D, A, 40)).toBe(Math.min(cutoff, 40))
   })
 })
 
