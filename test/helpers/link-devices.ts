@@ -4,6 +4,8 @@
  */
 import { linkAsNewDevice, type LinkedDevice } from '../../node/src/core/devices/new-device.js'
 import type { Core } from '../../node/src/core/core.js'
+import type { ConversationId } from '../../node/src/ids.js'
+import { connect, startCore, type StartOptions, type TestCore } from './cores.js'
 
 /** Links a new device to `existing`: both people compare the code and accept. Returns what the new device got. */
 export async function link(existing: Core, options: { relays?: string[] } = {}): Promise<{ linked: LinkedDevice; codes: string[] }> {
@@ -29,4 +31,22 @@ export async function link(existing: Core, options: { relays?: string[] } = {}):
   } finally {
     off()
   }
+}
+
+/**
+ * Alice and Bob, connected, in a group "Family" alice created and bob joined: the start of the device tests. Both cores
+ * are pushed onto `cores` (the test's list to stop).
+ */
+export async function familyOfTwo(
+  cores: TestCore[],
+  options: { alice?: StartOptions; bob?: StartOptions } = {},
+): Promise<{ alice: TestCore; bob: TestCore; id: ConversationId }> {
+  const alice = await startCore('alice', options.alice)
+  const bob = await startCore('bob', options.bob)
+  cores.push(alice, bob)
+  await connect(alice, bob)
+  const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
+  const id = group.id as ConversationId
+  await bob.core.join((await alice.core.createInvite(id)).code)
+  return { alice, bob, id }
 }

@@ -8,7 +8,7 @@ import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import type { Core } from '../../node/src/core/core.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
-import { link } from '../helpers/link-devices.js'
+import { familyOfTwo, link } from '../helpers/link-devices.js'
 import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
 
 let cores: TestCore[] = []
@@ -27,13 +27,7 @@ async function bodies(core: Core, id: ConversationId): Promise<string[]> {
 
 describe('linked devices', () => {
   it('a second device gets every conversation and its history, writes as the same person, and is cut off when revoked', async () => {
-    const alice = await startCore('alice')
-    const bob = await startCore('bob')
-    cores.push(alice, bob)
-    await connect(alice, bob)
-    const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
-    const id = group.id as ConversationId
-    await bob.core.join((await alice.core.createInvite(id)).code)
+    const { alice, bob, id } = await familyOfTwo(cores)
     await alice.core.send(id, 'from alice before the link')
     await waitFor(async () => (await bodies(bob.core, id)).length === 1)
     await bob.core.send(id, 'from bob before the link')
@@ -113,13 +107,7 @@ describe('linked devices', () => {
   })
 
   it('a revoked device that ignores its revocation cannot post: every member refuses what it writes next', async () => {
-    const alice = await startCore('alice')
-    const bob = await startCore('bob')
-    cores.push(alice, bob)
-    await connect(alice, bob)
-    const group = await alice.core.createConversation({ kind: 'group', name: 'Family' })
-    const id = group.id as ConversationId
-    await bob.core.join((await alice.core.createInvite(id)).code)
+    const { alice, bob, id } = await familyOfTwo(cores)
     const { linked } = await link(alice.core)
     // A stolen laptop whose thief keeps it running and ignores being told it was revoked.
     let stolen = await startCore('stolen', { identity: linked.identity, onRevoked: () => {} })

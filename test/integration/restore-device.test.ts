@@ -11,6 +11,7 @@ import { RESTORE_LIMITS, RESTORE_PROTOCOL } from '../../node/src/core/devices/re
 import { createIdentity, restoreIdentity } from '../../node/src/identity/identity.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { familyOfTwo } from '../helpers/link-devices.js'
 import { startTestRelay, type TestRelay } from '../helpers/relay-for-cores.js'
 
 let cores: TestCore[] = []
@@ -28,13 +29,7 @@ const bodiesOf = async (c: TestCore, id: ConversationId) => (await c.core.page(i
 describe('restore from the recovery phrase', () => {
   it('a fresh install of the same account gets its conversations and history back from a member, and revokes the lost device', async () => {
     const made = await createIdentity('alice', Date.now())
-    const phone = await startCore('alice', { identity: made.identity })
-    const bob = await startCore('bob')
-    cores.push(phone, bob)
-    await connect(phone, bob)
-    const group = await phone.core.createConversation({ kind: 'group', name: 'Family' })
-    const id = group.id as ConversationId
-    await bob.core.join((await phone.core.createInvite(id)).code)
+    const { alice: phone, bob, id } = await familyOfTwo(cores, { alice: { identity: made.identity } })
     await bob.core.send(id, 'bob says hello')
     await waitFor(async () => (await bodiesOf(phone, id)).includes('bob says hello'))
     await phone.core.send(id, 'alice answers')
@@ -65,13 +60,7 @@ describe('restore from the recovery phrase', () => {
     relays.push(relay)
     const viaRelay = { relays: [relay.address], network: { relayReservations: [relay.address] } }
     const made = await createIdentity('alice', Date.now())
-    const phone = await startCore('alice', { identity: made.identity, ...viaRelay })
-    const bob = await startCore('bob', viaRelay)
-    cores.push(phone, bob)
-    await connect(phone, bob)
-    const group = await phone.core.createConversation({ kind: 'group', name: 'Family' })
-    const id = group.id as ConversationId
-    await bob.core.join((await phone.core.createInvite(id)).code)
+    const { alice: phone, bob, id } = await familyOfTwo(cores, { alice: { identity: made.identity, ...viaRelay }, bob: viaRelay })
     await bob.core.send(id, 'bob says hello')
     await waitFor(async () => (await bodiesOf(phone, id)).includes('bob says hello'))
     await phone.stop()
