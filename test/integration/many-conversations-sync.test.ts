@@ -17,7 +17,9 @@ afterEach(async () => {
 })
 
 it(`catches up on ${COUNT} conversations with one peer at once`, async () => {
-  const alice = await startCore('alice')
+  // No anti-entropy on either side: it would rescue what the burst lost (bob), and every second over 40 conversations
+  // it would ask more than the sync rate limit allows (alice), which is a test of something else.
+  const alice = await startCore('alice', { syncIntervalMs: 10 * 60_000 })
   let bob = await startCore('bob', { syncIntervalMs: 10 * 60_000 })
   cores.push(alice, bob)
   await connect(alice, bob)
@@ -26,8 +28,10 @@ it(`catches up on ${COUNT} conversations with one peer at once`, async () => {
     const c = await alice.core.createConversation({ kind: 'group', name: `Group ${i}` })
     ids.push(c.id as ConversationId)
     const code = (await alice.core.createInvite(c.id as ConversationId)).code
-    // Joins are limited to 2 a second after a burst of 20 (JOIN_LIMITS): wait for a turn.
-    await waitFor(() => bob.core.join(code).then(() => true, (err: unknown) => { if ((err as { code?: string }).code !== 'RATE_LIMITED') throw err; return false }), { intervalMs: 250, timeoutMs: 30_000 })
+    // Joins are limited to 2 a second after a burst of 20 (JOIN_LIMITS); past the burst, keep under the rate rather
+    // than be refused (and scored down for it).
+    if (i >= 16) await new Promise((resolve) => setTimeout(resolve, 700))
+    await bob.core.join(code)
   }
   await bob.stop()
   for (const id of ids) await alice.core.send(id, `while bob was away in ${id}`)
