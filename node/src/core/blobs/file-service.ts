@@ -221,7 +221,8 @@ export class FileService {
   /** Files of messages that arrive start downloading (within the person's sizes), whatever path brought them. */
   follow(): () => void {
     return this.kernel.events.on('message.added', ({ conversation, message }) => {
-      if (message.mine || message.attachments === undefined || message.withdrawn) return
+      // Ours from this device are on disk already; ours from another of our devices download like anyone's.
+      if (message.device === this.kernel.identity.deviceId || message.attachments === undefined || message.withdrawn) return
       const rt = this.kernel.conversations.get(conversation)
       if (rt === undefined) return
       drop(
