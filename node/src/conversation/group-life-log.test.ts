@@ -1,51 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { encodeHlc } from '../../../crdt/src/index.js'
 import { createIdentity, restoreIdentity, type Identity } from '../identity/identity.js'
-import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../ids.js'
+import type { AccountId, EpochId } from '../ids.js'
 import { groupDescriptionProblem, groupNameProblem } from './group-about.js'
 import { eventText, membershipEvents } from './membership-events.js'
-import { computeLog, mayWrite, needsRotation, type LogState } from './membership-log.js'
-import { decodeOp, signOp, type MembershipOp, type NewEpoch, type OpBody, type Role } from './membership-op.js'
+import { mayWrite, needsRotation, type LogState } from './membership-log.js'
+import { CONV, Chain, T0, addBody, epochFor } from './membership-log.testing.js'
+import { decodeOp, signOp, type OpBody } from './membership-op.js'
 
 /** Group life in the membership log: `about` (name and description) and `leave`, and the events the timeline shows. */
-const T0 = 1_700_000_000_000
-const NOW = T0 + 10 ** 13
-const CONV = '0e'.repeat(16) as ConversationId
-
-let counter = 0
-const epochId = () => (++counter).toString(16).padStart(16, '0') as EpochId
-const box = (device: DeviceId) => new Uint8Array(48).fill(Number.parseInt(device.slice(0, 2), 16))
-const epochFor = (devices: Iterable<DeviceId>): NewEpoch => ({ id: epochId(), seals: [...devices].map((device) => ({ device, box: box(device) })) })
-const addBody = (who: Identity, epoch: EpochId, role: Role = 'member', via: string | null = null): OpBody => ({
-  type: 'add',
-  certs: [who.cert],
-  role,
-  via,
-  epoch,
-  seals: [{ device: who.deviceId, box: box(who.deviceId) }],
-})
-
-class Chain {
-  readonly ops: MembershipOp[] = []
-  wall = T0
-  get root(): OpHash {
-    return this.ops[0]!.hash
-  }
-  state(ops: Iterable<MembershipOp> = this.ops): LogState {
-    const s = computeLog(ops, this.root, NOW)
-    if (s === undefined) throw new Error('no state')
-    return s
-  }
-  append(author: Identity, body: OpBody, prev?: OpHash[]): MembershipOp {
-    const parents = prev ?? (this.ops.length === 0 ? [] : this.state().heads)
-    const walls = this.ops.filter((o) => parents.includes(o.hash)).map((o) => Number.parseInt(o.hlc.slice(0, 13), 10))
-    this.wall = Math.max(this.wall, ...walls) + 1
-    const op = signOp({ conversation: CONV, prev: parents, hlc: encodeHlc({ wall: this.wall, counter: 0 }), author: author.cert, deviceSeed: author.deviceKey.seed, body })
-    this.ops.push(op)
-    return op
-  }
-}
-
 let alice: Identity
 let bob: Identity
 let carol: Identity
@@ -151,9 +114,9 @@ describe('about: who may, and convergence', () => {
     const { chain } = group()
     chain.append(alice, { type: 'role', account: bob.account, role: 'admin' })
     const base = chain.state().heads
-    const demote = chain.append(alice, { type: 'role', account: bob.account, role: 'member' }, base)
-    const byBob = chain.append(bob, { type: 'about', name: 'Bob’s' }, base)
-    const byAlice = chain.append(alice, { type: 'about', name: 'Alice’s', description: 'hers' }, base)
+    const demote = chain.append(alice, { type: 'role', account: bob.account, role: 'member' }, { prev: base })
+    const byBob = chain.append(bob, { type: 'about', name: 'Bob’s' }, { prev: base })
+    const byAlice = chain.append(alice, { type: 'about', name: 'Alice’s', description: 'hers' }, { prev: base })
     const s = chain.state()
     expect(s.invalid.get(byBob.hash)).toMatch(/demoted concurrently/)
     expect(s.invalid.has(byAlice.hash)).toBe(false)
@@ -168,7 +131,7 @@ describe('about: who may, and convergence', () => {
     chain.append(alice, { type: 'role', account: bob.account, role: 'admin' })
     const before = chain.state().heads
     chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: epochFor([alice.deviceId, carol.deviceId]) })
-    const late = chain.append(bob, { type: 'about', name: 'Mine now' }, before)
+    const late = chain.append(bob, { type: 'about', name: 'Mine now' }, { prev: before })
     const s = chain.state()
     expect(s.invalid.get(late.hash)).toMatch(/removed concurrently/)
     expect(s.name).toBe('Family')
@@ -217,8 +180,8 @@ describe('leave', () => {
     const { chain, e0 } = group()
     chain.append(alice, { type: 'role', account: bob.account, role: 'admin' })
     const base = chain.state().heads
-    chain.append(alice, { type: 'leave', cutoffs: cutoffOf(alice, e0, 1) }, base)
-    chain.append(bob, { type: 'leave', cutoffs: cutoffOf(bob, e0, 1) }, base)
+    chain.append(alice, { type: 'leave', cutoffs: cutoffOf(alice, e0, 1) }, { prev: base })
+    chain.append(bob, { type: 'leave', cutoffs: cutoffOf(bob, e0, 1) }, { prev: base })
     const s = chain.state()
     expect(s.invalid.size).toBe(1)
     expect([...s.members.values()].filter((m) => m.role === 'admin')).toHaveLength(1)
@@ -244,7 +207,7 @@ describe('leave', () => {
     expect(chain.state().invites.get(invite.id)!.revoked).toBe(true)
     const alicesInvite = { ...invite, id: 'cd'.repeat(16) }
     chain.append(alice, { type: 'invite', invite: alicesInvite })
-    const viaInvite = chain.append(alice, addBody(carol, chain.state().currentEpoch, 'member', alicesInvite.id))
+    const viaInvite = chain.append(alice, addBody(carol, chain.state().currentEpoch, { via: alicesInvite.id }))
     expect(chain.state().invalid.get(viaInvite.hash)).toMatch(/adds them back/)
     chain.append(alice, addBody(carol, chain.state().currentEpoch))
     expect(chain.state().members.has(carol.account)).toBe(true)
@@ -289,7 +252,7 @@ describe('membership events', () => {
     const invite = { id: 'ef'.repeat(16), key: new Uint8Array(32).fill(7), expiresAt: 0, singleUse: true }
     chain.append(alice, { type: 'invite', invite })
     // The admitting admin signs the add; the invite in it makes it the joiner's own act.
-    chain.append(alice, addBody(bob, e0.id, 'member', invite.id))
+    chain.append(alice, addBody(bob, e0.id, { via: invite.id }))
     chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: epochFor([alice.deviceId]) })
     chain.append(alice, addBody(bob, chain.state().currentEpoch))
     chain.append(alice, { type: 'remove', account: bob.account, cutoffs: {}, epoch: epochFor([alice.deviceId]) })

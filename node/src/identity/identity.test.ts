@@ -235,18 +235,21 @@ describe('identity', () => {
     expect(await rejectionCode(identityForNewDevice({ accountSeed, entropy: other.entropy! }, 'x', T))).toBe('INVALID_INPUT')
   })
 
+  /** The identity file's fields as written before the recovery entropy was kept (no `e`). */
+  const fileFieldsBeforeEntropy = () => ({
+    v: 1,
+    a: identity.accountKey.seed,
+    d: identity.deviceKey.seed,
+    x: identity.dhKey.secretKey,
+    p: privateKeyToProtobuf(identity.peerKey),
+    k: identity.dbKey,
+    n: identity.displayName,
+    t: identity.cert.createdAt,
+  })
+
   it('an identity file written before the phrase was kept (no `e`) loads, with no phrase to show', async () => {
     const old = await freshDir()
-    const plain = encodeCbor({
-      v: 1,
-      a: identity.accountKey.seed,
-      d: identity.deviceKey.seed,
-      x: identity.dhKey.secretKey,
-      p: privateKeyToProtobuf(identity.peerKey),
-      k: identity.dbKey,
-      n: identity.displayName,
-      t: identity.cert.createdAt,
-    })
+    const plain = encodeCbor(fileFieldsBeforeEntropy())
     await writeFile(join(old, IDENTITY_FILE), await provider.wrap(plain))
     const loaded = await loadIdentity(old, provider)
     expect(loaded.account).toBe(identity.account)
@@ -256,16 +259,7 @@ describe('identity', () => {
   })
 
   it('a file whose entropy does not match its account key, or is the wrong length, → MALFORMED', async () => {
-    const base = {
-      v: 1,
-      a: identity.accountKey.seed,
-      d: identity.deviceKey.seed,
-      x: identity.dhKey.secretKey,
-      p: privateKeyToProtobuf(identity.peerKey),
-      k: identity.dbKey,
-      n: identity.displayName,
-      t: identity.cert.createdAt,
-    }
+    const base = fileFieldsBeforeEntropy()
     const odd = await freshDir()
     for (const e of [new Uint8Array(32).fill(7), identity.entropy!.subarray(0, 31)]) {
       await writeFile(join(odd, IDENTITY_FILE), await provider.wrap(encodeCbor({ ...base, e })))
