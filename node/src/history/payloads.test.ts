@@ -36,6 +36,7 @@ const D2 = 'b2'.repeat(32)
 
 const content: ContentPayload = { shard: 3, change: new Uint8Array(120).map((_, i) => i) }
 const keys: KeysPayload = { recipients: [{ device: D1, box: new Uint8Array(90).fill(1) }, { device: D2, box: new Uint8Array(256) }] }
+const keysHandedOn: KeysPayload = { recipients: [], forwarded: [{ device: D1, epoch: '0123456789abcdef', sender: D2, box: new Uint8Array(90).fill(3) }] }
 const receipt: ReceiptPayload = {
   hlc: '1700000000000-000001',
   epoch: '0123456789abcdef',
@@ -53,6 +54,7 @@ interface Codec<T> {
 const codecs: Array<Codec<unknown>> = [
   { name: 'content', value: content, encode: encodeContent, decode: decodeContent } as Codec<unknown>,
   { name: 'keys', value: keys, encode: encodeKeys, decode: decodeKeys } as Codec<unknown>,
+  { name: 'keys handed on', value: keysHandedOn, encode: encodeKeys, decode: decodeKeys } as Codec<unknown>,
   { name: 'membership', value: membership, encode: encodeMembership, decode: decodeMembership } as Codec<unknown>,
   { name: 'receipt', value: receipt, encode: encodeReceipt, decode: decodeReceipt } as Codec<unknown>,
 ]
@@ -83,6 +85,10 @@ describe('envelope payloads', () => {
       [decodeKeys, { r: [{ d: D1, b: new Uint8Array(257) }] }],
       [decodeKeys, { r: [{ d: D1.toUpperCase(), b: new Uint8Array(1) }] }],
       [decodeKeys, { r: Array(513).fill({ d: D1, b: new Uint8Array(1) }) }],
+      [decodeKeys, { r: [], f: [{ d: D1, e: 'short', s: D2, b: new Uint8Array(1) }] }],
+      [decodeKeys, { r: [], f: [{ d: D1, e: '0'.repeat(16), s: 'x', b: new Uint8Array(1) }] }],
+      [decodeKeys, { r: [], f: [{ d: D1, e: '0'.repeat(16), s: D2, b: new Uint8Array(257) }] }],
+      [decodeKeys, { r: [], f: Array(257).fill({ d: D1, e: '0'.repeat(16), s: D2, b: new Uint8Array(1) }) }],
       [decodeMembership, { o: 'op' }],
       [decodeMembership, {}],
       [decodeReceipt, { t: 'read', h: '', e: '0'.repeat(16), w: {}, r: '' }],

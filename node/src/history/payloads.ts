@@ -25,17 +25,41 @@ export function decodeContent(b: Uint8Array): ContentPayload {
   return raw.e === undefined ? { shard: raw.s, change: raw.c } : { shard: raw.s, change: raw.c, epoch: raw.e }
 }
 
-/** kind keys: the sender's chain for this epoch, sealed to each recipient device. */
+/**
+ * kind keys: the sender's chain for this epoch, sealed to each recipient device; and chains of other senders this
+ * device received and hands on to a device it sealed into their epoch (`forwarded`, docs/adr/0033). A forwarded chain
+ * is only an offer: the recipient takes it once it opens one of that sender's envelopes.
+ */
 export interface KeysPayload {
   recipients: Array<{ device: string; box: Uint8Array }>
+  forwarded?: ForwardedChain[]
 }
+export interface ForwardedChain {
+  /** The device it is sealed to. */
+  device: string
+  epoch: string
+  /** The device whose chain it is. */
+  sender: string
+  box: Uint8Array
+}
+/** Forwarded chains in one keys envelope; more go in the next. */
+export const MAX_FORWARDED_PER_ENVELOPE = 256
+const deviceHex = z.string().regex(/^[0-9a-f]{64}$/)
+const boxBytes = bytes().refine((b) => b.length <= 256)
 const keysSchema = z.object({
-  r: z.array(z.object({ d: z.string().regex(/^[0-9a-f]{64}$/), b: bytes().refine((b) => b.length <= 256) })).max(512),
+  r: z.array(z.object({ d: deviceHex, b: boxBytes })).max(512),
+  f: z.array(z.object({ d: deviceHex, e: z.string().regex(/^[0-9a-f]{16}$/), s: deviceHex, b: boxBytes })).max(MAX_FORWARDED_PER_ENVELOPE).optional(),
 })
-export const encodeKeys = (p: KeysPayload) => encodeCbor({ r: p.recipients.map((r) => ({ d: r.device, b: r.box })) })
+export function encodeKeys(p: KeysPayload): Uint8Array {
+  const r = p.recipients.map((x) => ({ d: x.device, b: x.box }))
+  if (p.forwarded === undefined || p.forwarded.length === 0) return encodeCbor({ r })
+  return encodeCbor({ r, f: p.forwarded.map((x) => ({ d: x.device, e: x.epoch, s: x.sender, b: x.box })) })
+}
 export function decodeKeys(b: Uint8Array): KeysPayload {
   const raw = parseWire(keysSchema, decodeCbor(b, Limits.maxEnvelopeBytes, 'keys'), 'keys')
-  return { recipients: raw.r.map((r) => ({ device: r.d, box: r.b })) }
+  const recipients = raw.r.map((r) => ({ device: r.d, box: r.b }))
+  if (raw.f === undefined) return { recipients }
+  return { recipients, forwarded: raw.f.map((f) => ({ device: f.d, epoch: f.e, sender: f.s, box: f.b })) }
 }
 
 /** Inside each recipient's sealed box in a keys payload: the sender's chain key for the epoch, from index 0. */

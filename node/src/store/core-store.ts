@@ -105,6 +105,13 @@ export interface StreamState {
   done: number
   /** Receiving chain positioned at `done + 1`, or null until the sender's keys arrive. */
   chain: { key: string; index: number } | null
+  /**
+   * The chain as its sender granted it (index 0), kept so a device this one seals into the epoch later can be handed
+   * it and read the stream from its start (docs/adr/0033).
+   */
+  granted?: string
+  /** Chains other devices handed on, not yet checked against one of the stream's envelopes (receive/offered-chain.ts). */
+  offered?: string[]
 }
 
 export interface OwnChain {
@@ -172,6 +179,8 @@ const streamSchema = z.object({
   have: z.number(),
   done: z.number(),
   chain: z.object({ key: z.string(), index: z.number() }).nullable(),
+  granted: z.string().optional(),
+  offered: z.array(z.string()).optional(),
 })
 const ownSchema = z.object({
   initialKey: z.string(),
@@ -197,7 +206,8 @@ const parser =
   }
 const parseConversation = parser(conversationSchema) as (v: unknown) => ConversationRecord
 const parseMessage = parser(messageSchema) as (v: unknown) => MessageRow
-const parseStream = parser(streamSchema)
+const parseStream = parser(streamSchema) as (v: unknown) => StreamState
+const parseHandedOn = parser(z.array(z.string()))
 const parseOwn = parser(ownSchema)
 const parseReceipt = parser(receiptSchema)
 const parseConflict = parser(conflictSchema) as (v: unknown) => Conflict
@@ -237,6 +247,7 @@ export const Keys = {
   conflict: (c: string, e: string, d: string, seq: number) => key('eqv', c, e, d, seq),
   withdrawn: (c: string, id: string) => key('wd', c, id),
   contentKey: (c: string, id: string) => key('ck', c, id),
+  handedOn: (c: string) => key('hand', c),
 }
 
 /** Typed, sealed access to the core's records. Writes are returned as batch operations so callers commit atomically. */
@@ -372,6 +383,13 @@ export class CoreStore {
   }
   putOwnChain(c: ConversationId, e: EpochId, own: OwnChain): Put {
     return this.sealJson(Keys.own(c, e), own)
+  }
+  /** `${epoch}/${device}` pairs this device has handed its received chains to (docs/adr/0033). */
+  async getHandedOn(c: ConversationId): Promise<string[]> {
+    return (await this.getJson(Keys.handedOn(c), parseHandedOn)) ?? []
+  }
+  putHandedOn(c: ConversationId, pairs: string[]): Put {
+    return this.sealJson(Keys.handedOn(c), pairs)
   }
   getStream(c: ConversationId, e: EpochId, d: DeviceId) {
     return this.getJson(Keys.stream(c, e, d), parseStream)

@@ -10,7 +10,7 @@ import { MAX_CLOCK_SKEW_MS, MAX_PARENTS, computeLog, memberDevices, needsRotatio
 import { signOp, type MembershipOp, type OpBody } from '../../conversation/membership-op.js'
 import { hlcWall } from '../../conversation/op-graph.js'
 import { unanchoredExcess } from '../../conversation/op-retention.js'
-import { encodeChainGrant, encodeKeys, encodeMembership } from '../../history/payloads.js'
+import { MAX_FORWARDED_PER_ENVELOPE, encodeChainGrant, encodeKeys, encodeMembership } from '../../history/payloads.js'
 import type { AccountId, ConversationId, DeviceId, EpochId, OpHash } from '../../ids.js'
 import type { MessageRow, OwnChain, Put } from '../../store/core-store.js'
 import type { ConversationRuntime } from '../conversation-runtime.js'
@@ -18,6 +18,7 @@ import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { sealOwn } from '../send/own-stream.js'
+import { chainsToHandOn } from './hand-on-chains.js'
 
 /** Membership operations kept while they wait for a parent; beyond this a member's junk is not stored. */
 const MAX_PENDING_OPS = 1_000
@@ -168,6 +169,7 @@ export class MembershipEngine {
         const recipients = [...epoch.devices].filter((d) => d !== me && !sent.has(d) && readers.has(d))
         if (recipients.length > 0) await this.distributeChain(rt, epochId, own, recipients)
       }
+      await this.handOnChains(rt)
     }
 
     if (!removed && needsRotation(log) && log.members.get(identity.account)?.role === 'admin') {
@@ -256,6 +258,23 @@ export class MembershipEngine {
       }
     }
     if (failed.length > 0) await this.readModel.updateRows(rt.id, failed)
+  }
+
+  /** Chains of other senders this device holds, to the devices it sealed into their epochs (hand-on-chains.ts). */
+  private async handOnChains(rt: ConversationRuntime): Promise<void> {
+    const { identity, store, node } = this.kernel
+    const current = rt.log.currentEpoch
+    if (!rt.epochs.has(current) || !rt.own.has(current)) return
+    const handed = await store.getHandedOn(rt.id)
+    const due = chainsToHandOn(rt, identity.deviceId, new Set(handed))
+    for (let i = 0; i < due.length; i += MAX_FORWARDED_PER_ENVELOPE) {
+      const part = due.slice(i, i + MAX_FORWARDED_PER_ENVELOPE)
+      handed.push(...part.map((f) => f.key))
+      const forwarded = part.map(({ device, epoch, sender, box }) => ({ device, epoch, sender, box }))
+      // The record of what was handed is written with the envelope that hands it: never one without the other.
+      const envelope = await this.writeControl(rt, EnvelopeKind.keys, encodeKeys({ recipients: [], forwarded }), [store.putHandedOn(rt.id, handed)], current)
+      if (envelope) drop(node.publish(envelope.topic, envelope.bytes))
+    }
   }
 
   private async distributeChain(rt: ConversationRuntime, epoch: EpochId, own: OwnChain, devices: DeviceId[]): Promise<void> {

@@ -5,14 +5,16 @@ import { EnvelopeKind, openEnvelopeBody, type EnvelopeFrame, type OpenedEnvelope
 import { sealContext } from '../../conversation/epoch-keys.js'
 import { decodeOp } from '../../conversation/membership-op.js'
 import { decodeChainGrant, decodeKeys, decodeMembership } from '../../history/payloads.js'
-import type { DeviceId } from '../../ids.js'
+import type { DeviceId, EpochId } from '../../ids.js'
 import type { MessageRow, Put, StreamState } from '../../store/core-store.js'
 import { parseStreamKey, streamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
 import { envelopeIdHex, type Withdrawals } from '../equivocation.js'
 import type { GapSync } from '../gap-sync.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
+import { forwardedChainContext, sealedDevice } from '../membership/hand-on-chains.js'
 import type { Admission, Admitted } from './admission.js'
+import { addOffer } from './offered-chain.js'
 
 /** After a batch is stored: receipts wait this long, so one receipt covers what arrives together. */
 const RECEIPT_DELAY_MS = 150
@@ -113,6 +115,8 @@ export class Ingest {
     const batch: Put[] = []
     let logChanged = false
     const fresh: FreshEnvelopes = new Map()
+    /** Streams of other senders that a keys envelope here offered us a chain for (docs/adr/0033). */
+    const offered = new Set<StreamKey>()
     /** Per stream, the furthest position this batch brought and who brought it: beyond `have`, that is a gap. */
     const furthest = new Map<StreamKey, { seq: number; from: string | null }>()
     candidates.forEach(({ bytes, verdict, envKey, from }, i) => {
@@ -144,7 +148,7 @@ export class Ingest {
           counters.count('bad-membership-op')
         }
       } else if (header.kind === EnvelopeKind.keys) {
-        this.takeChainGrant(rt, verdict, stream)
+        this.takeChainGrant(rt, verdict, stream, offered)
       }
     })
     const withdrawnRows: MessageRow[] = []
@@ -164,6 +168,11 @@ export class Ingest {
       const far = furthest.get(key)
       if (far) this.gaps.notice(rt.id, key, s.have, far.seq, far.from)
     }
+    for (const key of offered) {
+      if (touchedStreams.has(key)) continue
+      const { epoch, device } = parseStreamKey(key)
+      batch.push(store.putStream(rt.id, epoch, device, rt.streams.get(key)!))
+    }
     // Not synced: a crash here loses only what sync fetches again (our vector is what is on disk). The synced write
     // comes when the envelopes are processed, before any receipt says we hold them.
     await store.commit(batch, false)
@@ -171,20 +180,62 @@ export class Ingest {
     if (withdrawnRows.length > 0 || conflicts.length > 0) await this.readModel.afterWithdrawal(rt, withdrawnRows)
     if (logChanged) await this.hooks.afterLogChange(rt)
     else for (const key of touchedStreams) await this.hooks.processStream(rt, key, fresh)
+    for (const key of offered) if (logChanged || !touchedStreams.has(key)) await this.hooks.processStream(rt, key)
     if (touchedStreams.size > 0) this.hooks.scheduleReceipt(rt, RECEIPT_DELAY_MS)
   }
 
-  /** A keys envelope: the sending device's chain for this epoch, if one of the grants is sealed to us. */
-  private takeChainGrant(rt: ConversationRuntime, { frame, header, keys, epoch, device }: Admitted, stream: StreamState): void {
+  /**
+   * A keys envelope: the sending device's chain for this epoch, if one of the grants is sealed to us; and chains of
+   * other senders it hands on to us (docs/adr/0033), kept as offers on their streams, which `offered` collects.
+   */
+  private takeChainGrant(rt: ConversationRuntime, { frame, header, keys, epoch, device }: Admitted, stream: StreamState, offered: Set<StreamKey>): void {
     const { identity, counters } = this.kernel
     try {
       const payload = decodeKeys(openEnvelopeBody(frame, header, keys.controlKey))
       const mine = payload.recipients.find((r) => r.device === identity.deviceId)
-      if (!mine || stream.chain !== null) return
-      const plain = openSealed(identity.dhKey, mine.box, sealContext('chain', rt.id, `${epoch}/${device as DeviceId}`))
-      stream.chain = { key: toBase64Url(decodeChainGrant(plain)), index: 0 }
+      if (mine && stream.chain === null) {
+        const plain = openSealed(identity.dhKey, mine.box, sealContext('chain', rt.id, `${epoch}/${device as DeviceId}`))
+        const key = toBase64Url(decodeChainGrant(plain))
+        stream.chain = { key, index: 0 }
+        stream.granted = key
+        delete stream.offered
+      }
+      const forwarded = (payload.forwarded ?? []).filter((f) => f.device === identity.deviceId)
+      if (forwarded.length === 0) return
+      // Only a device that sealed us an epoch hands us its chains, and only for that epoch (hand-on-chains.ts).
+      const sealedBy = this.epochsSealedToUsBy(rt, device as DeviceId)
+      for (const f of forwarded) {
+        if (!sealedBy.has(f.epoch) || f.sender === identity.deviceId || f.sender === device) {
+          counters.count('bad-forwarded-chain')
+          continue
+        }
+        let chain: string
+        try {
+          chain = toBase64Url(decodeChainGrant(openSealed(identity.dhKey, f.box, forwardedChainContext(rt.id, f.epoch, f.sender))))
+        } catch {
+          counters.count('bad-forwarded-chain')
+          continue
+        }
+        const target = streamKey(f.epoch as EpochId, f.sender as DeviceId)
+        const state = rt.streams.get(target) ?? { have: 0, done: 0, chain: null }
+        if (!addOffer(state, chain)) continue
+        rt.streams.set(target, state)
+        offered.add(target)
+      }
     } catch {
       counters.count('bad-keys')
     }
+  }
+
+  /** Epochs `device` sealed to this device by an `add-device` or `reseal` of its own that the log accepted. */
+  private epochsSealedToUsBy(rt: ConversationRuntime, device: DeviceId): Set<string> {
+    const me = this.kernel.identity.deviceId
+    const out = new Set<string>()
+    for (const op of rt.ops.values()) {
+      if (op.author.device !== device || rt.log.unauthorized.has(op.hash)) continue
+      const sealed = sealedDevice(op)
+      if (sealed?.device === me) for (const e of sealed.epochs) if (rt.log.epochs.get(e)?.devices.has(me) === true) out.add(e)
+    }
+    return out
   }
 }

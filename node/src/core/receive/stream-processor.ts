@@ -18,6 +18,7 @@ import { preview } from '../history/views.js'
 import type { Kernel } from '../kernel.js'
 import { UnitOfWork } from '../unit-of-work.js'
 import type { FreshEnvelopes } from './ingest.js'
+import { checkOffers } from './offered-chain.js'
 
 /** Stored envelopes read per range read when they did not arrive in the same batch. */
 const PROCESS_READ_AHEAD = 256
@@ -42,7 +43,10 @@ export class StreamProcessor {
   async process(rt: ConversationRuntime, key: StreamKey, fresh?: FreshEnvelopes): Promise<void> {
     const { store, counters, events } = this.kernel
     const s = rt.streams.get(key)
-    if (!s || s.done >= s.have || s.chain === null) return
+    if (!s || s.done >= s.have) return
+    // No chain from its sender yet: one another device handed on is taken once it opens the sender's envelopes.
+    if (s.chain === null && (await checkOffers(this.kernel, rt, key, s)) !== 'taken') return
+    if (s.chain === null) return
     const { epoch, device } = parseStreamKey(key)
     const keys = rt.epochs.get(epoch)
     const cert = rt.log.knownDevices.get(device)
