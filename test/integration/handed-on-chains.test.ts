@@ -4,10 +4,16 @@
  * and a device restored from the phrase reads what the lost device wrote.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { randomBytes } from '../../node/common/crypto/random.js'
+import { sealTo } from '../../node/common/crypto/sealed-box.js'
 import { waitFor } from '../../node/common/net/testing.js'
+import { EnvelopeKind } from '../../node/common/wire/envelope.js'
+import { forwardedChainContext } from '../../node/src/core/membership/hand-on-chains.js'
+import { encodeChainGrant, encodeKeys } from '../../node/src/history/payloads.js'
 import { createIdentity, restoreIdentity } from '../../node/src/identity/identity.js'
 import type { ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { makeGroup } from '../helpers/group.js'
 import { familyOfTwo, link } from '../helpers/link-devices.js'
 
 let cores: TestCore[] = []
@@ -58,5 +64,46 @@ describe('chains handed on to a new device', () => {
       ['written on the phone', true],
       ['bob answers', false],
     ])
+  })
+})
+
+describe('chains handed on by someone else', () => {
+  it('a member who did not seal the device in cannot hand it chains: refused on arrival, and the real one still comes', async () => {
+    const alice = await startCore('alice')
+    const bob = await startCore('bob')
+    const carol = await startCore('carol')
+    cores.push(alice, bob, carol)
+    await connect(alice, bob)
+    await connect(alice, carol)
+    await connect(bob, carol)
+    const id = await makeGroup(alice, [bob, carol])
+    await carol.core.send(id, 'carol before she goes')
+    await waitFor(async () => (await bodiesOf(alice, id)).includes('carol before she goes') && (await bodiesOf(bob, id)).includes('carol before she goes'))
+    await carol.stop()
+
+    const { linked } = await link(alice.core)
+    const laptopDevice = linked.identity.deviceId
+    type Runtime = { streams: Map<string, unknown>; log: { currentEpoch: string; knownDevices: Map<string, unknown> } }
+    const bobs = bob.core as unknown as {
+      conversations: ReadonlyMap<ConversationId, Runtime>
+      membership: { writeControl(rt: Runtime, kind: EnvelopeKind, body: Uint8Array, extra: unknown[], epoch: string): Promise<{ topic: string; bytes: Uint8Array } | undefined> }
+    }
+    const rt = bobs.conversations.get(id)!
+    await waitFor(() => rt.log.knownDevices.has(laptopDevice), { message: 'bob hears of the laptop' })
+    // Bob offers the laptop a chain for carol's stream that is not hers, in his own signed keys envelope.
+    const carolsStream = [...rt.streams.keys()].find((k) => k.endsWith(`/${carol.identity.deviceId}`))!
+    const epoch = carolsStream.split('/')[0]!
+    const box = sealTo(linked.identity.cert.dhPublic, encodeChainGrant(randomBytes(32)), forwardedChainContext(id, epoch, carol.identity.deviceId))
+    const forwarded = [{ device: laptopDevice, epoch, sender: carol.identity.deviceId, box }]
+    expect(await bobs.membership.writeControl(rt, EnvelopeKind.keys, encodeKeys({ recipients: [], forwarded }), [], rt.log.currentEpoch)).toBeDefined()
+
+    const laptop = await startCore('alice-laptop', { identity: linked.identity })
+    cores.push(laptop)
+    await connect(laptop, bob)
+    await connect(laptop, alice)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await waitFor(() => laptop.core.counters.get('forwarded-chain-refused') === 1, { message: "bob's offer refused on arrival" })
+    await waitFor(async () => (await bodiesOf(laptop, id)).includes('carol before she goes'), { message: "carol's message from alice's chain" })
+    expect(laptop.core.counters.get('bad-forwarded-chain')).toBe(0)
   })
 })

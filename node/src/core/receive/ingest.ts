@@ -206,7 +206,7 @@ export class Ingest {
       const sealedBy = this.epochsSealedToUsBy(rt, device as DeviceId)
       for (const f of forwarded) {
         if (!sealedBy.has(f.epoch) || f.sender === identity.deviceId || f.sender === device) {
-          counters.count('bad-forwarded-chain')
+          counters.count('forwarded-chain-refused')
           continue
         }
         let chain: string
