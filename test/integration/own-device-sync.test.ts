@@ -1,7 +1,7 @@
 /**
  * One person's devices stay in step, with real cores, real pairing and the real `/hearth/own-sync/1.0.0`: what the
- * phone reads is read on the laptop, what the laptop mutes and pins is muted and pinned on the phone, and nobody but
- * the account's own devices is answered.
+ * phone reads is read on the laptop, what the laptop mutes and pins is muted and pinned on the phone, whom one
+ * verifies the other shows verified, and nobody but the account's own devices is answered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { requestOne } from '../../node/common/net/request-response.js'
@@ -10,7 +10,7 @@ import { prefixRange } from '../../node/common/storage/keyspace.js'
 import { encodeCbor } from '../../node/common/wire/cbor.js'
 import type { Core } from '../../node/src/core/core.js'
 import { MAX_DRAFT_CHARS, MAX_SYNC_ENTRIES, OWN_SYNC_LIMITS, OWN_SYNC_PROTOCOL, encodeSyncRequest } from '../../node/src/core/devices/own-sync-frames.js'
-import type { ConversationId } from '../../node/src/ids.js'
+import type { AccountId, ConversationId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
 import { link } from '../helpers/link-devices.js'
 
@@ -231,5 +231,60 @@ describe('own-device sync', () => {
     await waitFor(() => phone.core.drafts.get(others[5]!).text.endsWith('5'), { message: 'the newest draft arrives' })
     expect(laptop.core.counters.get('own-sync-too-large')).toBe(0)
     expect(phone.core.counters.get('own-sync-too-large')).toBe(0)
+  })
+
+  it('bob verified on the phone is verified on the laptop; cleared on the laptop, cleared on the phone; a mark names its key', async () => {
+    const { phone, laptop, bob, id } = await aliceTwiceAndBob()
+    const BOB = bob.identity.account as AccountId
+    const bobOn = (c: TestCore) => c.core.members(id).find((m) => m.account === BOB)!
+    expect(bobOn(laptop).verified).toBe(false)
+    let heard = false
+    const off = laptop.core.events.on('members.changed', ({ conversation, members }) => {
+      if (conversation === id && members.find((m) => m.account === BOB)?.verified === true) heard = true
+    })
+    await phone.core.people.verify(BOB)
+    await waitFor(() => bobOn(laptop).verified, { message: 'the laptop shows bob verified' })
+    off()
+    // The member list is shown again with the badge, and the mark is the one made on the phone, key and devices.
+    expect(heard).toBe(true)
+    expect(laptop.core.people.safetyNumber(BOB).verified).toBe(true)
+    const mark = (await stamps(laptop.core))[`osync\u0000v/${BOB}`]
+    expect(JSON.parse(mark!).v).toMatchObject({ key: BOB, how: 'compared', devices: [bob.identity.deviceId] })
+
+    await laptop.core.people.unverify(BOB)
+    await waitFor(() => !bobOn(phone).verified, { message: 'cleared on the phone' })
+    expect(phone.core.people.safetyNumber(BOB).verified).toBe(false)
+
+    // Apart, the phone marks bob and then the laptop clears him: on meeting, the later (the clearing) wins on both.
+    await laptop.core.node.libp2p.hangUp(phone.core.node.libp2p.peerId)
+    await waitFor(() => !phone.core.node.connectedPeers().includes(laptop.identity.peerId), { message: 'apart' })
+    await phone.core.people.verify(BOB)
+    await new Promise((r) => setTimeout(r, 5))
+    await laptop.core.people.unverify(BOB)
+    await connect(laptop, phone)
+    await waitFor(async () => (await stamps(phone.core))[`osync\u0000v/${BOB}`]?.includes('"v":null') === true, { message: 'the phone takes the clearing' })
+    expect(bobOn(phone).verified).toBe(false)
+    expect(bobOn(laptop).verified).toBe(false)
+
+    // Our own device sends a mark for bob that names another key than his: never "verified", but "not the key you
+    // verified", as a mark made here would read.
+    const soon = () => `${String(Date.now() + 1000).padStart(13, '0')}-000000`
+    const forged = { key: 'e'.repeat(64), at: 1, how: 'scanned', devices: [bob.identity.deviceId] }
+    const send = (k: string, v: unknown) =>
+      requestOne(laptop.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, encodeSyncRequest({ whole: false, entries: [[k, { v, h: soon(), d: laptop.identity.deviceId }]] }), OWN_SYNC_LIMITS)
+    await send(`v/${BOB}`, forged)
+    await waitFor(() => bobOn(phone).verifiedKeyChanged === true, { message: 'the phone takes the mark for its key' })
+    expect(bobOn(phone).verified).toBe(false)
+    // A mark of alice herself is refused; one under a malformed account id is not a mark at all.
+    const badBefore = phone.core.counters.get('own-sync-bad-entry')
+    await send(`v/${phone.identity.account}`, { ...forged, key: phone.identity.account })
+    expect(phone.core.counters.get('own-sync-bad-entry')).toBe(badBefore + 1)
+    await send(`v/${BOB.toUpperCase()}`, { ...forged, key: BOB })
+    const held = Object.keys(await stamps(phone.core)).filter((k) => k.includes('v/'))
+    expect(held).toEqual([`osync\u0000v/${BOB}`])
+    // Bob, another account, cannot write it.
+    const fromBob = encodeSyncRequest({ whole: false, entries: [[`v/${BOB}`, { v: { ...forged, key: BOB }, h: soon(), d: bob.identity.deviceId }]] })
+    await expect(requestOne(bob.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, fromBob, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(bobOn(phone).verified).toBe(false)
   })
 })

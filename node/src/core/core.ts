@@ -324,7 +324,7 @@ export class Core {
     await handleProtocol(this.node, INVITE_LOOKUP_PROTOCOL, INVITE_LOOKUP_LIMITS, async (req) => this.joinLookup.serve(req))
     await this.chatRequests.start()
     this.unsubscribers.push(await this.devices.start())
-    this.unsubscribers.push(await followPrefs(kernel, { prefs: this.prefs, settings: this.settingsPart, readModel: this.readModel, chatRequests: this.chatRequests, labels: this.devices.labels, drafts: this.drafts, isOwnDevicePeer: (p) => this.devices.isOwnDevicePeer(p) }))
+    this.unsubscribers.push(await followPrefs(kernel, { prefs: this.prefs, settings: this.settingsPart, readModel: this.readModel, chatRequests: this.chatRequests, labels: this.devices.labels, drafts: this.drafts, verified: this.people, isOwnDevicePeer: (p) => this.devices.isOwnDevicePeer(p) }))
     this.unsubscribers.push(this.files.follow())
     // A new invite's mailbox goes into the directory at once, so any admin can answer it once its maker is away.
     this.unsubscribers.push(this.events.on('members.changed', () => this.joinRelayAdmin?.kick()))

@@ -8,6 +8,7 @@ import type { ConversationId } from '../../ids.js'
 import { storedPrefsSchema } from '../settings/conversation-prefs.js'
 import type { SyncEntry } from './own-sync-map.js'
 import { deviceLabelSchema } from './device-labels.js'
+import { isVerifiedSyncKey, verifiedMarkSchema } from './own-sync-verified.js'
 
 /**
  * `/hearth/own-sync/1.0.0`: one person's devices keep their preferences in step (own-sync.ts). One exchange per
@@ -22,6 +23,7 @@ import { deviceLabelSchema } from './device-labels.js'
  *        s/relays          the relays the person chose
  *        d/<device>        what the person calls one of their devices and what it runs on (device-labels.ts)
  *        r/<conversation>  the unsent text of that conversation's composer ('' = none; own-sync-drafts.ts)
+ *        v/<account>       the verified mark of that person, or null once cleared (own-sync-verified.ts)
  * A key this build does not know is skipped (a newer device may sync more), but counts towards the bounds.
  */
 export const OWN_SYNC_PROTOCOL = '/hearth/own-sync/1.0.0'
@@ -31,7 +33,8 @@ export const MAX_SYNC_ENTRIES = 4096
 
 export const OWN_SYNC_LIMITS: ProtocolLimits = {
   // 4096 entries of a conversation's prefs are about 600 KiB; the relays entry is up to 32 KiB. Drafts can be larger
-  // (up to MAX_DRAFT_CHARS each): a whole map is cut to MAX_SYNC_BYTES, newest first (own-sync.ts).
+  // (up to MAX_DRAFT_CHARS each), and so can verified marks (up to 256 device ids, 17 KiB each): a whole map is cut
+  // to MAX_SYNC_BYTES, newest first (own-sync.ts).
   maxRequestBytes: 1024 * 1024,
   maxResponseBytes: 1024 * 1024,
   timeoutMs: 15_000,
@@ -65,6 +68,8 @@ const valueSchemas: Array<[(key: string) => boolean, z.ZodType]> = [
   [(k) => k === RELAYS_KEY, z.array(z.string().max(1024)).max(32)],
   [(k) => DEVICE_LABEL_KEY.test(k), deviceLabelSchema],
   [(k) => DRAFT_KEY.test(k), z.string().max(MAX_DRAFT_CHARS)],
+  // Checked again when applied: never a mark of this account itself.
+  [isVerifiedSyncKey, verifiedMarkSchema],
 ]
 
 /** The schema of a key's value, or undefined for a key this build does not know. */

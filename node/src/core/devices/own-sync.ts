@@ -25,12 +25,15 @@ import {
   valueSchemaOf,
 } from './own-sync-frames.js'
 import { entriesToAnswer, mergeEntries, type SyncEntry } from './own-sync-map.js'
+import { accountOfVerifiedKey, currentMarks, isVerifiedSyncKey, verifiedSyncKey, type OwnVerifiedMarks, type VerifiedMark } from './own-sync-verified.js'
 import { LABEL_PREFIX, defaultLabel, deviceLabelSchema, type DeviceLabel, type DeviceLabels } from './device-labels.js'
 
 export interface OwnSyncParts {
   prefs: ConversationPrefsStore
   settings: Settings
   labels: DeviceLabels
+  /** Who the person verified (people/people.ts). */
+  verified: OwnVerifiedMarks
   /** The peer is another device of our account in some conversation's log (devices/devices.ts). */
   isOwnDevicePeer(peer: string): boolean
   emitConversation(id: ConversationId): void
@@ -55,13 +58,14 @@ const same = (a: unknown, b: unknown) => canonical(a) === canonical(b)
 
 /**
  * Keeps one person's preferences in step across their devices (`/hearth/own-sync/1.0.0`, own-sync-frames.ts): the
- * mute, archive and pin of each conversation, their display name and their relays. Each is an entry of a
- * last-writer-wins map (own-sync-map.ts) stamped with this device's HLC; a change made here is sent at once to every
- * connected device of ours, and on connecting to one the two exchange their whole maps. Only our own devices are
- * answered: anyone else is refused and counted (`own-sync-refused`).
+ * mute, archive and pin of each conversation, their display name, their relays, their devices' names, their drafts
+ * and whom they verified. Each is an entry of a last-writer-wins map (own-sync-map.ts) stamped with this device's HLC;
+ * a change made here is sent at once to every connected device of ours, and on connecting to one the two exchange
+ * their whole maps. Only our own devices are answered: anyone else is refused and counted (`own-sync-refused`).
  *
- * A winning entry is applied first (the prefs record, the settings) and its stamp stored after; a crash between the
- * two leaves a value that differs from its stamp, which `reconcile` at start takes for a change made here.
+ * A winning entry is applied first (the prefs record, the settings, the verified record) and its stamp stored after;
+ * a crash between the two leaves a value that differs from its stamp, which `reconcile` at start takes for a change
+ * made here.
  */
 export class OwnSync {
   private readonly entries = new Map<string, SyncEntry>()
@@ -77,13 +81,14 @@ export class OwnSync {
   /** Loads the map, serves the protocol and follows changes and connections. Returns the stop. */
   async start(): Promise<() => void> {
     const { node, events } = this.kernel
-    const { prefs, settings, labels } = this.parts
+    const { prefs, settings, labels, verified } = this.parts
     await this.load()
     for (const [k, e] of this.entries) if (k.startsWith(LABEL_PREFIX)) labels.applyFromOwnDevice(k.slice(LABEL_PREFIX.length), deviceLabelSchema.parse(e.v))
     this.reconcile()
     const unhandle = await handleProtocol(node, OWN_SYNC_PROTOCOL, OWN_SYNC_LIMITS, (req, ctx) => this.serve(req, ctx.peer))
     prefs.onChange = (id, value) => this.changedHere([[prefsSyncKey(id), value]])
     labels.onChange = (device, label) => this.changedHere([[`${LABEL_PREFIX}${device}`, label]])
+    verified.onChange = (account, record) => this.changedHere([[verifiedSyncKey(account), record]])
     settings.onChange = ({ displayName, relays }) =>
       this.changedHere([...(displayName === undefined ? [] : [[NAME_KEY, displayName] as const]), ...(relays === undefined ? [] : [[RELAYS_KEY, relays] as const])])
     const greetAll = () => {
@@ -101,6 +106,7 @@ export class OwnSync {
       prefs.onChange = undefined
       settings.onChange = undefined
       labels.onChange = undefined
+      verified.onChange = undefined
       drop(unhandle(), () => {})
     }
   }
@@ -157,6 +163,7 @@ export class OwnSync {
     const { displayName, relays } = settings.current()
     check(NAME_KEY, displayName, null)
     check(RELAYS_KEY, relays, [])
+    for (const [k, mark] of currentMarks(this.parts.verified.marks(), [...this.entries.keys()])) check(k, mark, null)
     // This device names itself once (its computer's name); after that, the person's renames win.
     const mine = `${LABEL_PREFIX}${this.kernel.identity.deviceId}`
     if (!this.entries.has(mine)) changed.push([mine, defaultLabel()])
@@ -259,6 +266,12 @@ export class OwnSync {
     if (k.startsWith(DRAFT_PREFIX)) {
       this.kernel.events.emit('draft.changed', { conversation: k.slice(DRAFT_PREFIX.length) as ConversationId, text: value as string })
       return true
+    }
+    if (isVerifiedSyncKey(k)) {
+      const account = accountOfVerifiedKey(k)
+      if (account === this.kernel.identity.account) throw new HearthError('MALFORMED', 'a verified mark of this account itself')
+      const mark = value as VerifiedMark
+      return same(this.parts.verified.marks().get(account) ?? null, mark) || (await this.parts.verified.applyFromOwnDevice(account, mark, stillWanted))
     }
     if (k.startsWith(PREFS_PREFIX)) {
       const id = k.slice(PREFS_PREFIX.length) as ConversationId

@@ -119,4 +119,25 @@ describe('People: verification bound to the devices seen', () => {
     expect(people.decorateLines(FAMILY, lines)).toEqual(lines)
     expect([...DEVICE_CHANGE_KINDS].sort()).toEqual(['device-added', 'device-changed', 'device-revoked'])
   })
+
+  it('a mark from another device of ours shows like one made here and is announced, but is not told back; oneself is refused', async () => {
+    const told: Array<[AccountId, unknown]> = []
+    people.onChange = (account, record) => told.push([account, record])
+    changed.length = 0
+    const record = { key: BOB, at: 1, how: 'scanned' as const, devices: [dev(2)] }
+    expect(await people.applyFromOwnDevice(BOB, record, () => true)).toBe(true)
+    expect(people.decorate([member(BOB)])[0]).toMatchObject({ verified: true })
+    expect(changed.sort()).toEqual([WORK, FAMILY].sort())
+    expect(told).toEqual([])
+    // A mark for another key than the one this device knows for Bob: not verified, "key changed".
+    await people.applyFromOwnDevice(BOB, { ...record, key: CAROL }, () => true)
+    expect(people.decorate([member(BOB)])[0]).toMatchObject({ verified: false, verifiedKeyChanged: true })
+    await expect(people.applyFromOwnDevice(ME, record, () => true)).rejects.toMatchObject({ code: 'MALFORMED' })
+    expect(people.marks().has(ME)).toBe(false)
+
+    // Made here: told, within the write, with the record as stored; cleared: told null.
+    await people.verify(BOB)
+    await people.unverify(BOB)
+    expect(told).toEqual([[BOB, { key: BOB, at: 5, how: 'compared', devices: [dev(2)] }], [BOB, null]])
+  })
 })

@@ -1,14 +1,15 @@
 /**
  * Verifying a person (docs/adr/0031-safety-numbers.md): the safety number between this account and another, the QR
- * payload to show or scan, and the verified mark kept on this device. Only people this device shares a conversation
- * with can be verified: an account nobody here has met has no key worth checking yet.
+ * payload to show or scan, and the verified mark, kept in step across this account's devices (own-sync-verified.ts).
+ * Only people this device shares a conversation with can be verified here: an account nobody here has met has no key
+ * worth checking yet. A mark from another device of ours is kept whoever it names, and shows once they are met.
  */
 import { safetyNumber, scannedMatches, type FingerprintParty } from '../../../common/crypto/safety-number.js'
 import { HearthError, isHearthError } from '../../../common/errors.js'
 import type { MemberView, SafetyNumberView, SystemLineView } from '../../api/types.js'
 import { idBytes, type AccountId, type ConversationId } from '../../ids.js'
 import type { Kernel } from '../kernel.js'
-import type { VerifiedPeople } from './verified-people.js'
+import type { VerifiedPeople, VerifiedRecord } from './verified-people.js'
 
 /** A QR payload is ~72 bytes; its base64 ~100 characters. The API bounds the text before it arrives here. */
 export const MAX_SCANNED_CHARS = 256
@@ -34,6 +35,9 @@ export function accountParty(account: AccountId): FingerprintParty {
 }
 
 export class People {
+  /** Told of a mark set or cleared here (not of those `applyFromOwnDevice` sets), within its write: own-sync stamps it. */
+  onChange: ((account: AccountId, record: VerifiedRecord | null) => void) | undefined
+
   constructor(
     private readonly kernel: Kernel,
     private readonly verified: VerifiedPeople,
@@ -69,14 +73,30 @@ export class People {
       }
     }
     // Bound to the devices seen now: one that appears later asks for verifying again.
-    await this.verified.verify(account, account, scanned === undefined ? 'compared' : 'scanned', this.devicesOf(account))
+    await this.verified.verify(account, account, scanned === undefined ? 'compared' : 'scanned', this.devicesOf(account), this.written(account))
     this.announce(account)
   }
 
   async unverify(account: AccountId): Promise<void> {
     this.requireKnown(account)
-    await this.verified.unverify(account)
+    await this.verified.unverify(account, this.written(account))
     this.announce(account)
+  }
+
+  /** Every mark held here, by account. */
+  marks(): ReadonlyMap<AccountId, VerifiedRecord> {
+    return this.verified.all()
+  }
+
+  /**
+   * The mark another device of ours set or cleared (`null`), unless a change made here meanwhile wins
+   * (`stillWanted`). True when written. A mark of oneself is refused: no device of ours makes one.
+   */
+  async applyFromOwnDevice(account: AccountId, record: VerifiedRecord | null, stillWanted: () => boolean): Promise<boolean> {
+    if (account === this.kernel.identity.account) throw new HearthError('MALFORMED', 'a verified mark of this account itself')
+    const written = await this.verified.replace(account, record, stillWanted)
+    if (written) this.announce(account)
+    return written
   }
 
   /** Member views with the verified mark of everyone but oneself. */
@@ -109,6 +129,10 @@ export class People {
       const name = rt.log.names.get(account) ?? 'Someone'
       return { ...line, verifyAgain: { account, displayName: name, text: `${name}’s devices changed since you verified them. Verify ${name} again.` } }
     })
+  }
+
+  private written(account: AccountId) {
+    return (record: VerifiedRecord | null) => this.onChange?.(account, record)
   }
 
   /** The verified mark of a person, against their key and every device of theirs this device knows of. */

@@ -94,3 +94,54 @@ describe('VerifiedPeople: bound to the devices seen at verification (ADR 0031 ad
     await expect(new VerifiedPeople(store, () => 0).load()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
   })
 })
+
+describe('VerifiedPeople: marks from another device of ours', () => {
+  let db: Database
+  let store: CoreStore
+
+  beforeEach(async () => {
+    db = await openDatabase({ memory: true })
+    store = new CoreStore(db, new Uint8Array(32).fill(9))
+  })
+  afterEach(async () => {
+    await db.close()
+  })
+
+  it('replace sets the record as sent (key and devices), clears it with null, and keeps it on disk', async () => {
+    const people = new VerifiedPeople(store, () => 0)
+    const record = { key: acct(8), at: 3, how: 'scanned' as const, devices: [acct(2)] }
+    expect(await people.replace(acct(1), record, () => true)).toBe(true)
+    // The record names key 8: for account 1 under key 1 that is "not the key you verified".
+    expect(people.stateOf(acct(1), acct(1), [acct(2)])).toEqual({ verified: false, verifiedKeyChanged: true })
+    expect(people.stateOf(acct(1), acct(8), [acct(2)])).toEqual({ verified: true })
+    const reloaded = new VerifiedPeople(store, () => 0)
+    await reloaded.load()
+    expect(reloaded.recordOf(acct(1))).toEqual(record)
+    expect(await reloaded.replace(acct(1), null, () => true)).toBe(true)
+    expect(reloaded.all().size).toBe(0)
+    await people.load()
+    expect(people.recordOf(acct(1))).toBeUndefined()
+  })
+
+  it('a change made here meanwhile wins: replace writes nothing once it is no longer wanted', async () => {
+    const people = new VerifiedPeople(store, () => 7)
+    let stamped = false
+    const told: unknown[] = []
+    // The local mark is told within its write, so the stamp exists before the queued replace takes its turn.
+    const local = people.verify(acct(1), acct(1), 'compared', [], (r) => {
+      told.push(r)
+      stamped = true
+    })
+    const remote = people.replace(acct(1), null, () => !stamped)
+    await local
+    expect(await remote).toBe(false)
+    expect(told).toEqual([{ key: acct(1), at: 7, how: 'compared', devices: [] }])
+    expect(people.stateOf(acct(1), acct(1))).toEqual({ verified: true })
+  })
+
+  it('a record of the wrong shape is refused, and nothing is written', async () => {
+    const people = new VerifiedPeople(store, () => 0)
+    await expect(people.replace(acct(1), { key: 'x', at: 1, how: 'compared' }, () => true)).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    expect(people.all().size).toBe(0)
+  })
+})

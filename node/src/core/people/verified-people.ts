@@ -1,7 +1,9 @@
 /**
- * Who this person has verified, on this device only: a record per account with the account key that was verified
- * (so a later key can be told apart from it) and when. Nobody else learns it, so, like conversation preferences, it is
- * only a sealed record in the core's store.
+ * Who this person has verified: a record per account with the account key that was verified (so a later key can be
+ * told apart from it) and when. Like conversation preferences, it is a sealed record in the core's store that only
+ * the account's own devices learn: own-sync keeps it in step across them (devices/own-sync-verified.ts), whole
+ * records, so a mark made elsewhere names the key and devices seen there and is judged here against what this device
+ * knows, as one made here would be.
  *
  *   verified/<account>   sealed VerifiedRecord (docs/STORAGE.md)
  *
@@ -43,7 +45,8 @@ export interface VerifiedState {
 /** The most device ids one record keeps; an account with more is not something a person verifies by eye. */
 export const MAX_VERIFIED_DEVICES = 256
 
-const storedSchema = z.strictObject({
+/** A record's shape, as stored and as another device of ours sends it (own-sync-frames.ts). */
+export const verifiedRecordSchema = z.strictObject({
   key: z.string().regex(/^[0-9a-f]{64}$/),
   at: z.number().int().min(0),
   how: z.enum(['scanned', 'compared']),
@@ -53,13 +56,18 @@ const storedSchema = z.strictObject({
 const verifiedKey = (account: string) => key('verified', account)
 
 function parseStored(value: unknown): VerifiedRecord {
-  const r = storedSchema.safeParse(value)
+  const r = verifiedRecordSchema.safeParse(value)
   if (!r.success) throw new HearthError('CORRUPT_DATA', `stored verification is invalid: ${r.error.issues[0]?.message}`)
   return r.data
 }
 
+/** Told, within the write, what the mark of a person now is (null: none); so the stamp follows the writes' order. */
+export type MarkWritten = (record: VerifiedRecord | null) => void
+
 export class VerifiedPeople {
   private readonly records = new Map<AccountId, VerifiedRecord>()
+  /** Writes one after another: a mark from another device never lands between a change made here and its stamp. */
+  private tail: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly store: CoreStore,
@@ -91,16 +99,49 @@ export class VerifiedPeople {
     return this.records.get(account)
   }
 
-  async verify(account: AccountId, accountKey: string, how: VerifiedRecord['how'], devices: Iterable<string> = []): Promise<void> {
-    const kept = [...new Set(devices)].sort()
-    if (kept.length > MAX_VERIFIED_DEVICES) throw new HearthError('INVALID_INPUT', 'This person has too many devices to verify.')
-    const record: VerifiedRecord = { key: accountKey, at: this.now(), how, devices: kept }
-    await this.store.commit([this.store.sealJson(verifiedKey(account), record)], true)
-    this.records.set(account, record)
+  /** Every mark held here (own-sync's start compares them with their stamps). */
+  all(): ReadonlyMap<AccountId, VerifiedRecord> {
+    return this.records
   }
 
-  async unverify(account: AccountId): Promise<void> {
-    await this.store.commit([{ type: 'del', key: verifiedKey(account) }], true)
-    this.records.delete(account)
+  async verify(
+    account: AccountId,
+    accountKey: string,
+    how: VerifiedRecord['how'],
+    devices: Iterable<string> = [],
+    written?: MarkWritten,
+  ): Promise<void> {
+    const kept = [...new Set(devices)].sort()
+    if (kept.length > MAX_VERIFIED_DEVICES) throw new HearthError('INVALID_INPUT', 'This person has too many devices to verify.')
+    await this.write(account, () => ({ key: accountKey, at: this.now(), how, devices: kept }), written)
+  }
+
+  async unverify(account: AccountId, written?: MarkWritten): Promise<void> {
+    await this.write(account, () => null, written)
+  }
+
+  /**
+   * Sets the mark another device of ours made (`null`: it cleared it), as it made it. Written only if `stillWanted()`
+   * holds once it is this write's turn: a change made here meanwhile wins. True when written.
+   */
+  async replace(account: AccountId, record: VerifiedRecord | null, stillWanted: () => boolean): Promise<boolean> {
+    const checked = record === null ? null : parseStored(record)
+    let done = false
+    await this.write(account, () => (stillWanted() ? checked : undefined), () => (done = true))
+    return done
+  }
+
+  /** Runs in turn: `next` gives the record to write (null deletes it, undefined writes nothing). */
+  private async write(account: AccountId, next: () => VerifiedRecord | null | undefined, written?: MarkWritten): Promise<void> {
+    const run = this.tail.then(async () => {
+      const record = next()
+      if (record === undefined) return
+      await this.store.commit([record === null ? { type: 'del', key: verifiedKey(account) } : this.store.sealJson(verifiedKey(account), record)], true)
+      if (record === null) this.records.delete(account)
+      else this.records.set(account, record)
+      written?.(record)
+    })
+    this.tail = run.catch(() => {})
+    await run
   }
 }

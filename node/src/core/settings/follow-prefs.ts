@@ -1,6 +1,7 @@
 import { drop } from '../../../common/errors.js'
 import { OwnSync } from '../devices/own-sync.js'
 import type { OwnDrafts } from '../devices/own-sync-drafts.js'
+import type { OwnVerifiedMarks } from '../devices/own-sync-verified.js'
 import type { DeviceLabels } from '../devices/device-labels.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
@@ -17,6 +18,8 @@ export interface FollowPrefsParts {
   labels: DeviceLabels
   /** The API's drafts, kept in the own-sync map (devices/own-sync-drafts.ts). */
   drafts: OwnDrafts
+  /** Who the person verified, kept in step by own-sync (devices/own-sync-verified.ts). */
+  verified: OwnVerifiedMarks
   /** The peer is another device of our account (devices/devices.ts). */
   isOwnDevicePeer(peer: string): boolean
 }
