@@ -286,5 +286,14 @@ describe('own-device sync', () => {
     const fromBob = encodeSyncRequest({ whole: false, entries: [[`v/${BOB}`, { v: { ...forged, key: BOB }, h: soon(), d: bob.identity.deviceId }]] })
     await expect(requestOne(bob.core.node, phone.identity.peerId, OWN_SYNC_PROTOCOL, fromBob, OWN_SYNC_LIMITS)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
     expect(bobOn(phone).verified).toBe(false)
+
+    // A restart stamps no mark anew (the record and its stamp agree) and reads the mark as before.
+    const marks = async (c: TestCore) => Object.entries(await stamps(c.core)).filter(([k]) => k.includes('v/'))
+    const before = await marks(phone)
+    cores = cores.filter((c) => c !== phone)
+    const again = await phone.restart()
+    cores.push(again)
+    expect(await marks(again)).toEqual(before)
+    expect(bobOn(again)).toMatchObject({ verified: false, verifiedKeyChanged: true })
   })
 })
