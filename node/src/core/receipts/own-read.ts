@@ -40,7 +40,9 @@ export async function readOnOtherDevice(kernel: Kernel, rt: ConversationRuntime,
     unread++
     if (row.mentions?.includes(identity.account)) unreadMentions++
   }
-  rt.record = { ...rt.record, readUpTo, unread, unreadMentions }
-  await store.commit([store.putConversation(rt.record)], false)
+  // Shown (rt.record) only once written, and the caller announces it at once: nothing reads the new count unannounced.
+  const record = { ...rt.record, readUpTo, unread, unreadMentions }
+  await store.commit([store.putConversation(record)], false)
+  rt.record = record
   return true
 }
