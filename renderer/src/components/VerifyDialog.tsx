@@ -52,12 +52,12 @@ export function VerifyDialog({
       () => setStatus('Copying was not allowed here.'),
     )
   }
-  const mark = () => act(() => api.call('people.verify', { account: member.account }), true, `${name} is marked as verified on this device.`)
+  const mark = () => act(() => api.call('people.verify', { account: member.account }), true, `${name} is marked as verified on all your devices.`)
   const check = () =>
     act(
       () => api.call('people.verify', { account: member.account, scanned: code.trim() }),
       true,
-      `The codes match: ${name} is verified on this device.`,
+      `The codes match: ${name} is verified on all your devices.`,
     )
   const unmark = () => act(() => api.call('people.unverify', { account: member.account }), false, `${name} is no longer marked as verified.`)
 

@@ -2,8 +2,8 @@
  * "You're next to each other: compare your safety numbers now", offered in the same step as a chat started from
  * Nearby (docs/adr/0031-safety-numbers.md, addendum on Nearby): the two people are in one room, the one moment the
  * in-person check costs nothing. The same digits and QR code as the verify dialog, with "They match" (marks the person
- * verified on this device) and "Not now". It never holds the chat up: every way out of it, an error included, opens
- * the chat; a person already verified is not asked again.
+ * verified, on all of our devices by own-device sync) and "Not now". It never holds the chat up: every way out of it, an
+ * error included, opens the chat; a person already verified is not asked again.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { createPortal } from 'react-dom'
