@@ -1,7 +1,8 @@
 /**
  * A member who shares many conversations with one device catches up on all of them when they meet again, with no
  * anti-entropy round to rescue the ones a burst of syncs would have had refused (libp2p accepts 32 streams per
- * protocol and connection; the sync client opens at most 8 at once per peer).
+ * protocol and connection; the sync client opens at most 8 at once per peer); and anti-entropy over all of them stays
+ * under the peer's sync rate limit (the client paces its requests).
  */
 import { afterEach, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
@@ -48,4 +49,16 @@ it(`catches up on ${COUNT} conversations with one peer at once`, async () => {
     throw new Error(`only ${await caughtUp()} of ${COUNT} caught up`)
   })
   expect(await caughtUp()).toBe(COUNT)
+
+  // Anti-entropy rounds back to back over every conversation: more requests than bob's sync limit takes at once
+  // (20/s after a burst of 60). Paced, none is refused and alice is never scored down, let alone banned.
+  const sync = (alice.core as unknown as { syncClient: { everyone(): void; idle(): Promise<void> } }).syncClient
+  for (let round = 0; round < 4; round++) {
+    sync.everyone()
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    await sync.idle()
+  }
+  const penalties = bob.core.node.penalties!
+  expect(penalties.counts()['rr-rate-limited'] ?? 0).toBe(0)
+  expect(penalties.weight(alice.core.node.peerId.toString())).toBe(0)
 }, 180_000)

@@ -13,6 +13,12 @@ export const SYNC_LIMITS = {
   runOnLimitedConnection: true,
 }
 
+/**
+ * How fast this device asks one peer (request-pacer.ts): three quarters of what the peer accepts, so the syncs of
+ * every conversation shared with it fit in its limit with room for anything else.
+ */
+export const SYNC_CLIENT_PACE = { ratePerSecond: (SYNC_LIMITS.ratePerSecond * 3) / 4, burst: (SYNC_LIMITS.burst * 3) / 4 }
+
 /** The join protocol's limits. */
 export const JOIN_LIMITS = {
   maxRequestBytes: 16 * 1024,

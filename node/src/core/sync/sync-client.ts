@@ -1,4 +1,5 @@
 import { drop } from '../../../common/errors.js'
+import { RequestPacer } from '../../../common/net/request-pacer.js'
 import { request } from '../../../common/net/request-response.js'
 import { Limits } from '../../../common/wire/limits.js'
 import { decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
@@ -8,7 +9,7 @@ import { parseStreamKey, streamKey, type ConversationRuntime } from '../conversa
 import type { GossipRateLimit } from '../gossip-rate-limit.js'
 import type { Kernel } from '../kernel.js'
 import type { Arrival } from '../receive/ingest.js'
-import { SYNC_LIMITS } from './protocol-limits.js'
+import { SYNC_CLIENT_PACE, SYNC_LIMITS } from './protocol-limits.js'
 import { vector } from './vector.js'
 
 /** Envelopes from a sync page ingested per turn on the core's queue, so live gossip is not stuck behind a backlog. */
@@ -36,6 +37,8 @@ export class SyncClient {
   private readonly running = new Map<string, Promise<void>>()
   /** Per peer: syncs in progress and the ones waiting for a turn (MAX_SYNCS_PER_PEER). */
   private readonly turns = new Map<string, { active: number; waiting: Array<() => void> }>()
+  /** Every request to a peer waits its turn under the peer's rate limit (anti-entropy over many conversations). */
+  private readonly pacer = new RequestPacer(SYNC_CLIENT_PACE)
 
   constructor(
     private readonly kernel: Kernel,
@@ -101,6 +104,7 @@ export class SyncClient {
     // A removed member still asks (members answer it with the membership log alone), so it learns of being added back.
     if (!rt || this.kernel.stopped) return
     for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (!(await this.pacer.turn(peer, () => this.kernel.stopped))) return
       const paced = this.pacedStreams(rt)
       const req = encodeSyncRequest(
         { conversation: id, device: identity.deviceId, at: this.kernel.now(), heads: rt.log.heads.slice(0, MAX_SYNC_HEADS), vector: vector(this.kernel, rt), paced },
