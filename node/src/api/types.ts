@@ -164,6 +164,29 @@ export interface ConversationSummary {
   joinState?: 'waiting' | 'refused'
   /** Why the join was refused and what to do next, for the person to read. */
   joinRefusal?: string
+  /**
+   * History this device knows exists here but has not got or read yet (a linked or restored device, or one back after a
+   * long time away, catching up): the UI shows "Getting history… 40%". Absent: caught up.
+   */
+  history?: HistoryProgressView
+}
+
+/** How far a conversation's history has arrived on this device (`ConversationSummary.history`). */
+export interface HistoryProgressView {
+  /** Envelopes of this catch-up received and read so far. */
+  have: number
+  /**
+   * Envelopes this catch-up is known to need; it grows as members tell of more. Equal to `have` when only `waiting`
+   * is left (nothing more to fetch now).
+   */
+  total: number
+  /**
+   * Envelopes held that can be read only once their senders' keys arrive (when one of those devices, or one that
+   * was given them, is online). Absent: none.
+   */
+  waiting?: number
+  /** Whose keys those wait for, with names as shown. Present with `waiting`. */
+  waitingFor?: Array<{ account: string; displayName: string }>
 }
 
 /**

@@ -10,6 +10,7 @@
 import { drop } from '../../common/errors.js'
 import type { ConversationId } from '../ids.js'
 import type { StreamKey } from './conversation-runtime.js'
+import { historyProgressOf } from './history/history-progress.js'
 import type { Kernel } from './kernel.js'
 
 export interface GapSyncOptions {
@@ -21,6 +22,8 @@ export interface GapSyncOptions {
   delayMs?: number
   /** Most remembered claims; past it the memory is cleared (worst case: a claim is asked for twice). */
   maxRemembered?: number
+  /** Told of every claim beyond what we hold (the history progress counts what exists). */
+  claimed?: (conversation: ConversationId, stream: StreamKey, claimed: number) => void
 }
 
 interface Wanted {
@@ -51,6 +54,7 @@ export class GapSync {
   /** `stream` is known to reach `claimed` (seen from `peer`, null when unknown) while we hold up to `have`. */
   notice(conversation: ConversationId, stream: StreamKey, have: number, claimed: number, peer: string | null): void {
     if (this.stopped || claimed <= have) return
+    this.options.claimed?.(conversation, stream, claimed)
     const key = `${conversation}/${stream}/${peer ?? ''}`
     if ((this.asked.get(key) ?? 0) >= claimed) return
     if (this.asked.size >= this.maxRemembered) this.asked.clear()
@@ -97,5 +101,6 @@ export function gapSyncOf(kernel: Kernel, syncWith: (peer: string, id: Conversat
       }
     },
     have: (id, stream) => kernel.conversations.get(id)?.streams.get(stream)?.have ?? 0,
+    claimed: (id, stream, seq) => historyProgressOf(kernel).claim(id, stream, seq),
   })
 }

@@ -5,6 +5,7 @@ import type { ConversationRuntime } from '../conversation-runtime.js'
 import { conflictViews, type Withdrawals } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
 import { conversationTitle } from './conversation-title.js'
+import { historyProgressOf } from './history-progress.js'
 import { filesOf } from './media-box.js'
 import { lastMessageView, preview, quoteOf, sentAt, toView } from './views.js'
 
@@ -21,7 +22,10 @@ export class ReadModel {
     private readonly withdrawals: Withdrawals,
     /** Tells members how far we have read (receipts/). */
     private readonly readMoved: (id: ConversationId) => void,
-  ) {}
+  ) {
+    // A conversation whose history is still arriving is announced as it moves (history-progress.ts).
+    historyProgressOf(kernel).watch((id) => this.emitConversation(id))
+  }
 
   summary(rt: ConversationRuntime): ConversationSummary {
     return {
@@ -39,6 +43,7 @@ export class ReadModel {
       conflicts: conflictViews(this.withdrawals.conflicts(rt.id), rt.log.names),
       ...(rt.log.kind === 'group' ? { description: rt.log.description } : {}),
       ...(rt.record.removed && rt.log.removed.get(this.kernel.identity.account)?.left === true ? { left: true } : {}),
+      ...historyField(historyProgressOf(this.kernel).view(rt)),
     }
   }
 
@@ -139,3 +144,5 @@ export class ReadModel {
     this.emitConversation(rt.id)
   }
 }
+
+const historyField = (history: ConversationSummary['history']): Pick<ConversationSummary, 'history'> => (history === undefined ? {} : { history })

@@ -7,6 +7,7 @@ import type { ConversationId, DeviceId, EpochId } from '../../ids.js'
 import { SYNC_PROTOCOL, decodeSyncFrame, encodeSyncRequest, type StreamPosition } from '../../sync/sync-frames.js'
 import { parseStreamKey, streamKey, type ConversationRuntime } from '../conversation-runtime.js'
 import type { GossipRateLimit } from '../gossip-rate-limit.js'
+import { historyProgressOf } from '../history/history-progress.js'
 import type { Kernel } from '../kernel.js'
 import type { Arrival } from '../receive/ingest.js'
 import { SYNC_CLIENT_PACE, SYNC_LIMITS } from './protocol-limits.js'
@@ -141,6 +142,8 @@ export class SyncClient {
           theirs = frame.vector
         }
       }
+      // What the member holds is history that exists: the progress a catching-up device shows counts it.
+      historyProgressOf(this.kernel).claimAll(rt.id, theirs)
       const mine = new Map(vector(this.kernel, rt).map((p) => [streamKey(p.epoch, p.device), p.seq]))
       for (const p of paced) this.gossipRate.spent(rt.id, p.device, (mine.get(streamKey(p.epoch, p.device)) ?? 0) - p.had)
       // A paced stream (a flooder's) is not a reason to ask again: the next anti-entropy round fetches its next share.
