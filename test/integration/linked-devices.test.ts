@@ -61,6 +61,12 @@ describe('linked devices', () => {
     await waitFor(async () => (await bodies(alice.core, id)).includes('from the laptop'), { message: 'alice reads the laptop' })
     const onPhone = (await alice.core.page(id)).messages.find((m) => m.body === 'from the laptop')!
     expect(onPhone.mine).toBe(true)
+    // The phone's list shows it as the conversation's latest message; it is alice's own, so the unread count is still
+    // bob's one message.
+    expect(alice.core.getConversation(id).lastMessage?.body).toBe('from the laptop')
+    expect(alice.core.getConversation(id).unread).toBe(1)
+    // Her own laptop is not someone nearby: the phone's peers are bob alone.
+    expect(alice.core.peers().map((p) => p.peerId)).toEqual([bob.identity.peerId])
     const onBob = (await bob.core.page(id)).messages.find((m) => m.body === 'from the laptop')!
     expect(onBob.author).toBe(alice.identity.account)
     expect(alice.core.devices.list().map((d) => d.device)).toEqual([alice.identity.deviceId, linked.identity.deviceId])

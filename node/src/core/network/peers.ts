@@ -4,13 +4,21 @@ import type { Kernel } from '../kernel.js'
 /** Invites carry at most this many of our addresses. */
 const MAX_INVITE_ADDRESSES = 6
 
-/** The peers we are connected to, named where some conversation's log knows their device. */
+/** The peers we are connected to, but for our own other devices, named where some conversation's log knows their device. */
 export function peers(kernel: Kernel): PeerView[] {
   const names = new Map<string, string>()
+  /** Our own other devices are not people nearby: the person would see themselves in the list (Settings → Devices has them). */
+  const ours = new Set<string>()
   for (const rt of kernel.conversations.values()) {
-    for (const cert of rt.log.knownDevices.values()) names.set(cert.peerId, rt.log.names.get(cert.account) ?? cert.displayName)
+    for (const cert of rt.log.knownDevices.values()) {
+      names.set(cert.peerId, rt.log.names.get(cert.account) ?? cert.displayName)
+      if (cert.account === kernel.identity.account) ours.add(cert.peerId)
+    }
   }
-  return kernel.node.connectedPeers().map((peerId) => ({ peerId, displayName: names.get(peerId) ?? null, addresses: [] }))
+  return kernel.node
+    .connectedPeers()
+    .filter((peerId) => !ours.has(peerId))
+    .map((peerId) => ({ peerId, displayName: names.get(peerId) ?? null, addresses: [] }))
 }
 
 /** True once `peer` is connected, e.g. found on the LAN by mDNS when the invite's addresses did not work. */

@@ -154,10 +154,11 @@ export class StreamProcessor {
     const pending = new Map([...addedRows, ...updatedRows].map((r) => [r.id as string, r]))
     const added = await this.hooks.views(rt, addedRows, pending)
     const updated = await this.hooks.views(rt, updatedRows, pending)
-    const newestOthers = added.filter((m) => !m.mine)
-    if (newestOthers.length > 0) {
-      const last = newestOthers.reduce((a, b) => (a.orderKey > b.orderKey ? a : b))
-      const unreadOnes = newestOthers.filter((m) => m.orderKey > rt.record.readUpTo)
+    // Every new message is the conversation's latest activity, ours from another of our devices too ("mine" is the
+    // account's); only others' count as unread.
+    if (added.length > 0) {
+      const last = added.reduce((a, b) => (a.orderKey > b.orderKey ? a : b))
+      const unreadOnes = added.filter((m) => !m.mine && m.orderKey > rt.record.readUpTo)
       rt.record = {
         ...rt.record,
         unread: rt.record.unread + unreadOnes.length,
@@ -177,7 +178,7 @@ export class StreamProcessor {
         events.emit('message.added', { conversation: rt.id, message: m })
       }
       for (const m of updated) events.emit('message.updated', { conversation: rt.id, message: m })
-      if (newestOthers.length > 0 || deletions.length > 0) this.hooks.emitConversation(rt)
+      if (added.length > 0 || deletions.length > 0) this.hooks.emitConversation(rt)
     })
     await work.commit(true)
   }
