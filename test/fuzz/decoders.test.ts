@@ -294,7 +294,16 @@ describe('fuzz: payloads inside envelopes', () => {
     ['content payload', [encodeContent({ shard: 0, change: bytesOf(200, 1) }), encodeContent({ shard: 999_999, change: new Uint8Array(0) }), encodeContent({ shard: 3, change: bytesOf(50, 1), epoch: E1 })], decodeContent, encodeContent],
     ['content secrets', [encodeContentSecrets({ keys: [{ message: '0a'.repeat(16), key: bytesOf(32, 6) }] }), encodeContentSecrets({ keys: [] })], decodeContentSecrets, encodeContentSecrets],
     ['signal', [encodeTyping({ hlc: HLC }), encodeReceipt({ hlc: HLC, epoch: E1, have: {}, readUpTo: '' })], decodeSignal, (v: SignalPayload) => (v.type === 'typing' ? encodeTyping(v.typing) : encodeReceipt(v.receipt))],
-    ['keys payload', [encodeKeys({ recipients: [{ device: 'ab'.repeat(32), box: bytesOf(100, 2) }] }), encodeKeys({ recipients: [] })], decodeKeys, encodeKeys],
+    [
+      'keys payload',
+      [
+        encodeKeys({ recipients: [{ device: 'ab'.repeat(32), box: bytesOf(100, 2) }] }),
+        encodeKeys({ recipients: [] }),
+        encodeKeys({ recipients: [], forwarded: [{ device: 'ab'.repeat(32), epoch: E1, sender: 'cd'.repeat(32), box: bytesOf(90, 7) }] }),
+      ],
+      decodeKeys,
+      encodeKeys,
+    ],
     ['chain grant', [encodeChainGrant(bytesOf(32, 3))], decodeChainGrant, encodeChainGrant],
     ['membership payload', [encodeMembership(bytesOf(500, 4))], decodeMembership, encodeMembership],
     ['receipt', [encodeReceipt({ hlc: HLC, epoch: E1, have: { ['ab'.repeat(32)]: 5 }, readUpTo: 'x'.repeat(64) })], decodeReceipt, encodeReceipt],
