@@ -14,6 +14,7 @@ import type { Drafts } from '../state/drafts.js'
 import { Composer, DEFAULT_MAX_FILE_BYTES, type ComposerHandle, type SendExtras } from './Composer.js'
 import { ErrorNote } from './Dialog.js'
 import { GroupInfoDialog } from './GroupInfoDialog.js'
+import { HistoryBanner, historyPercent } from './HistoryProgress.js'
 import { JumpToLatest } from './JumpToLatest.js'
 import { MediaProvider } from './MediaProvider.js'
 import { MessageList } from './MessageList.js'
@@ -233,13 +234,14 @@ export function Chat({ conversation, drafts, onInvite, onMembers, focusComposer,
             {conflictNotice(conversation.conflicts!.map((c) => names.get(c.account) ?? c.displayName))}
           </p>
         )}
+        <HistoryBanner history={conversation.history} names={names} />
         <ErrorNote error={state.error} />
         {!state.loaded && state.error === null ? (
           <p className="placeholder" role="status">
             Loading messages…
           </p>
         ) : items.length === 0 ? (
-          <p className="placeholder">No messages yet. Say hello!</p>
+          <p className="placeholder">{historyPercent(conversation.history) === null ? 'No messages yet. Say hello!' : 'The messages of this conversation are on their way.'}</p>
         ) : (
           <div className="chat-log" ref={logRef}>
             <MessageList

@@ -6,6 +6,7 @@ import { useApi } from '../api/context.js'
 import { fullWhen, shortWhen } from '../lib/time.js'
 import { ConversationMenu, type ConversationMenuItem } from './ConversationMenu.js'
 import { ErrorNote } from './Dialog.js'
+import { HistoryBar, historyText } from './HistoryProgress.js'
 import { joinStateText } from './join-state.js'
 
 export interface ConversationListProps {
@@ -109,7 +110,8 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
           const muted = muteText(mute, clock)
           const pinned = typeof c.pinnedAt === 'number'
           const selected = c.id === selectedId
-          const preview = joinStateText(c) ?? (c.lastMessage === null ? (c.removed ? (c.left === true ? 'You left' : 'You were removed') : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`)
+          // While its history arrives, that is what the row says (an empty or stale preview would look like lost history).
+          const preview = joinStateText(c) ?? historyText(c.history) ?? (c.lastMessage === null ? (c.removed ? (c.left === true ? 'You left' : 'You were removed') : 'No messages yet') : `${c.lastMessage.authorName}: ${c.lastMessage.body}`)
           const unread = c.unread > 0 && !selected ? c.unread : 0
           const mentions = (c.unreadMentions ?? 0) > 0 && !selected ? c.unreadMentions! : 0
           return (
@@ -186,6 +188,7 @@ export function ConversationList({ conversations, selectedId, onSelect, hasDraft
                   </span>
                 </span>
               </button>
+              <HistoryBar history={c.history} label={`History of ${c.name} arriving`} className="history-row-bar" />
               <ConversationMenu
                 label={`Options for ${c.name}`}
                 items={itemsFor(c, muted !== null)}

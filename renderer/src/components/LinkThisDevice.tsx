@@ -133,7 +133,7 @@ export function LinkThisDevice({ status, onBack }: { status: AppStatus; onBack()
       )
     case 'receiving':
       return (
-        <Card title="Getting your conversations…" intro="Your other device is sending your conversations to this one. Keep both on and nearby.">
+        <Card title="Getting your conversations…" intro="Your other device is sending your conversations to this one. Keep both on and nearby. Their messages keep arriving after you are in: each conversation shows how far it has got.">
           <p className="muted" role="status">
             Getting your conversations…
           </p>
