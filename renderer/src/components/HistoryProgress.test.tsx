@@ -18,6 +18,8 @@ afterAll(() => restoreLayout())
 
 const bob = { account: 'b'.repeat(64), displayName: 'Bob' }
 const carol = { account: 'c'.repeat(64), displayName: 'Carol' }
+/** The summary once caught up: the field is absent. */
+const caughtUp = ({ history: _, ...rest }: ConversationSummary): ConversationSummary => rest
 
 function renderList(conversations: ConversationSummary[]) {
   return render(
@@ -65,7 +67,7 @@ describe('history progress', () => {
 
     view.rerender(
       <ApiContext.Provider value={fakeApi()}>
-        <ConversationList conversations={[{ ...behind, history: undefined }]} selectedId={null} onSelect={() => {}} hasDraft={() => false} now={Date.UTC(2026, 0, 15)} />
+        <ConversationList conversations={[caughtUp(behind)]} selectedId={null} onSelect={() => {}} hasDraft={() => false} now={Date.UTC(2026, 0, 15)} />
       </ApiContext.Provider>,
     )
     expect(screen.queryByRole('progressbar')).toBeNull()
@@ -80,7 +82,7 @@ describe('history progress', () => {
     expect(screen.getByRole('progressbar', { name: 'History arriving' }).getAttribute('value')).toBe('25')
     expect((screen.getByRole('textbox') as HTMLTextAreaElement).disabled).toBe(false)
 
-    chat.rerender({ ...behind, history: undefined })
+    chat.rerender(caughtUp(behind))
     expect(screen.queryByText(/Getting history/)).toBeNull()
     expect(screen.queryByRole('progressbar')).toBeNull()
   })

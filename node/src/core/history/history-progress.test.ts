@@ -80,6 +80,10 @@ function fakeRuntime(streams: Map<StreamKey, StreamState>): ConversationRuntime 
         [bob, { account: 'acct-bob' }],
       ]),
       names: new Map([['acct-alice' as AccountId, 'Alice']]),
+      epochs: new Map([[E, { devices: new Set([alice, bob]) }]]),
+      revokedDevices: new Map(),
+      // Bob was removed: what his device wrote after its 50th envelope is refused by every member.
+      removed: new Map([['acct-bob', { cutoffs: { [B]: 50 } }]]),
     },
   } as unknown as ConversationRuntime
 }
@@ -148,6 +152,13 @@ describe('HistoryProgress', () => {
     progress.claim('0'.repeat(32) as ConversationId, A, 500)
     progress.tick()
     expect(progress.view(rt)).toBeUndefined()
+  })
+
+  it('counts a removed device’s stream only up to its cutoff: members serve nothing past it', () => {
+    const { progress, rt } = tracker(new Map([[B, stream(10, 10)]]))
+    progress.claim(id, B, 90)
+    progress.tick()
+    expect(progress.view(rt)).toEqual({ have: 0, total: 40 })
   })
 
   it('forgets claims nothing moved toward for a long time', () => {

@@ -2,6 +2,7 @@ import type { HistoryProgressView } from '../../api/types.js'
 import type { AccountId, ConversationId, DeviceId } from '../../ids.js'
 import type { StreamPosition } from '../../sync/sync-frames.js'
 import { parseStreamKey, streamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
+import { lastWritable } from '../equivocation.js'
 import type { Kernel } from '../kernel.js'
 import { historyFigures, type HistoryFigures } from './history-figures.js'
 
@@ -77,10 +78,13 @@ export class HistoryProgress {
     const rt = this.kernel.conversations.get(id)
     if (rt === undefined || rt.record.removed || !Number.isSafeInteger(seq) || seq <= 0) return
     const { epoch, device } = parseStreamKey(stream)
-    if (device === this.kernel.identity.deviceId || !rt.epochs.has(epoch) || !rt.log.knownDevices.has(device)) return
-    if (seq <= (rt.streams.get(stream)?.have ?? 0)) return
+    const account = rt.log.knownDevices.get(device)?.account
+    if (device === this.kernel.identity.deviceId || !rt.epochs.has(epoch) || account === undefined) return
+    // Members serve a stream only as far as the log lets its device write (a removed device's cutoff): no further.
+    const claimed = lastWritable(rt.log, epoch, device, account, seq)
+    if (claimed <= (rt.streams.get(stream)?.have ?? 0)) return
     const c = this.catchUps.get(id) ?? this.begin(rt)
-    if (seq > (c.claims.get(stream) ?? 0)) c.claims.set(stream, seq)
+    if (claimed > (c.claims.get(stream) ?? 0)) c.claims.set(stream, claimed)
   }
 
   /** A member's vector (a sync answer's end): every stream it names. */
