@@ -1,4 +1,5 @@
 import { cleanup, render, screen, within } from '@testing-library/react'
+import axe from 'axe-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ConversationSummary } from '../../../node/src/api/types.js'
 import { ApiContext } from '../api/context.js'
@@ -97,5 +98,21 @@ describe('history progress', () => {
     render(<HistoryBanner history={{ have: 0, total: 0, waiting: 7, waitingFor: [bob] }} />)
     expect(screen.queryByRole('progressbar')).toBeNull()
     expect(within(screen.getByRole('status')).getByText('Some earlier messages will appear when Bob is online.')).toBeTruthy()
+  })
+
+  it('the row and the banner pass axe (names, roles, the bar outside the row’s button)', async () => {
+    const history = { have: 120, total: 300, waiting: 7, waitingFor: [bob] }
+    // Colour contrast needs a layout engine; the e2e run checks it in Chromium.
+    const violations = async () =>
+      (await axe.run(document.body, { rules: { 'color-contrast': { enabled: false }, region: { enabled: false } } })).violations.map(
+        (v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`,
+      )
+    renderChat(conversationSummary({ history }))
+    await screen.findByText('hi')
+    expect(screen.getByText('Some earlier messages will appear when Bob is online.')).toBeTruthy()
+    expect(await violations()).toEqual([])
+    cleanup()
+    renderList([conversationSummary({ history })])
+    expect(await violations()).toEqual([])
   })
 })
