@@ -200,6 +200,16 @@ describe('HistoryProgress', () => {
     expect(progress.view(rt)).toBeUndefined()
   })
 
+  it('shows nothing for a conversation we were removed from', () => {
+    const { progress, rt } = tracker(new Map([[A, stream(0, 0)]]))
+    progress.claim(id, A, 300)
+    progress.tick()
+    expect(progress.view(rt)).toBeDefined()
+    rt.record.removed = true
+    progress.tick()
+    expect(progress.view(rt)).toBeUndefined()
+  })
+
   it('stops looking once the core stopped', () => {
     const { progress } = tracker(new Map())
     const kernel = (progress as unknown as { kernel: { stopped: boolean } }).kernel

@@ -94,6 +94,8 @@ export class HistoryProgress {
 
   /** The summary's `history` field now; undefined when there is nothing to show. */
   view(rt: ConversationRuntime): HistoryProgressView | undefined {
+    // Removed from it: nothing more is coming, and nobody will hand us keys.
+    if (rt.record.removed) return undefined
     const c = this.catchUps.get(rt.id)
     const f = this.figures(rt, c)
     const behind = c !== undefined && c.shown && f.have < f.total
@@ -121,6 +123,10 @@ export class HistoryProgress {
       if (text === '') this.announced.delete(rt.id)
       else this.announced.set(rt.id, text)
       this.onMoved(rt.id)
+    }
+    // Conversations no longer held (forgotten) leave nothing behind.
+    for (const map of [this.catchUps, this.unread, this.announced]) {
+      for (const id of map.keys()) if (!this.kernel.conversations.has(id)) map.delete(id)
     }
   }
 
