@@ -84,6 +84,9 @@ describe('linking a second device, and revoking it', () => {
     await laptop.getByRole('button', { name: 'New group' }).waitFor({ timeout: 60_000 })
     await openConversation(laptop, 'Family')
     await messageRow(laptop, 'Hello from the phone').waitFor({ timeout: 60_000 })
+    // Once the history is all there, nothing says it is still arriving (history/history-progress.ts).
+    await laptop.getByText(/^Getting history…/).first().waitFor({ state: 'detached', timeout: 30_000 })
+    await expect.poll(() => laptop.getByRole('progressbar').count(), { timeout: 30_000 }).toBe(0)
     await shot(laptop, 'linked')
     // Alice's device list has it, online.
     const devices = alice.getByRole('list', { name: 'Your devices' })
