@@ -2,19 +2,21 @@
  * The emoji the reaction picker offers, shipped with the app: the picker never fetches anything at run time (the app
  * works offline, and its Content-Security-Policy allows no other origin).
  *
- * `emoji-data.json` is made from emojibase-data 17.0.0 (MIT licence, English): every emoji of a group other than
- * "components" up to Emoji 15.1 (what current systems can draw), as [emoji, label, group, tags, skins?] rows with
- * the tags that are not already words of the label; five skin-tone variants, light to dark, when it has them.
+ * `emoji-data.json` is made by `npm run emoji-data` (renderer/scripts/emoji-data.ts, rules in emoji-data-build.ts)
+ * from the emojibase-data package pinned in package.json (17.0.0; MIT licence, © Miles Johnson; English): every emoji
+ * of a group other than "components" up to Emoji 15.1 (what current systems can draw), as [emoji, label, group, tags,
+ * skins?] rows with the tags that are not already part of the label; five skin-tone variants, light to dark, when it
+ * has them. A unit test fails when the committed file differs from what the installed package gives.
  */
 import type { EmojiData, EmojiDataResolver } from 'frimousse'
 
-type Row = [emoji: string, label: string, group: number, tags: string, skins?: string[]]
+export type EmojiRow = [emoji: string, label: string, group: number, tags: string, skins?: string[]]
 
-interface CompactData {
+export interface CompactData {
   source: string
   categories: Array<[index: number, label: string]>
   skinTones: EmojiData['skinTones']
-  emojis: Row[]
+  emojis: EmojiRow[]
 }
 
 const TONES = ['light', 'medium-light', 'medium', 'medium-dark', 'dark'] as const
