@@ -97,6 +97,8 @@ export class HistoryProgress {
     // Removed from it: nothing more is coming, and nobody will hand us keys.
     if (rt.record.removed) return undefined
     const c = this.catchUps.get(rt.id)
+    // The common case, kept cheap (every summary and every tick): nothing being fetched, no stream holding unread ones.
+    if (c === undefined && !this.unread.has(rt.id)) return undefined
     const f = this.figures(rt, c)
     const behind = c !== undefined && c.shown && f.have < f.total
     if (!behind && f.waiting === 0) return undefined
