@@ -173,7 +173,10 @@ export interface ConversationSummary {
 
 /** How far a conversation's history has arrived on this device (`ConversationSummary.history`). */
 export interface HistoryProgressView {
-  /** Envelopes of this catch-up received and read so far. */
+  /**
+   * Envelopes of this catch-up got so far, one held but not read yet counting half (a newcomer's keys often come after
+   * the envelopes they open: the bar moves while those arrive).
+   */
   have: number
   /**
    * Envelopes this catch-up is known to need; it grows as members tell of more. Equal to `have` when only `waiting`

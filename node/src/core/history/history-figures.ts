@@ -5,7 +5,9 @@ import { parseStreamKey, type StreamKey } from '../conversation-runtime.js'
 /** What one conversation's streams add up to, for the history progress (history-progress.ts). */
 export interface HistoryFigures {
   /** Envelopes of this catch-up read so far (over the streams that can move now). */
-  have: number
+  read: number
+  /** Envelopes of this catch-up held so far, read or not (same streams). */
+  received: number
   /** Envelopes this catch-up is known to need (over the same streams): what we hold and what members said exists. */
   total: number
   /** Envelopes held that wait for their sender's keys. */
@@ -23,7 +25,7 @@ export interface FiguresInput {
   claims: ReadonlyMap<StreamKey, number>
   /** Per stream, `done` when this catch-up began (a stream not listed began at 0). */
   start: ReadonlyMap<StreamKey, number>
-  /** Streams holding envelopes they have not read for a while: they cannot move now (no keys, or no certificate). */
+  /** Streams holding envelopes they cannot read now (no keys, or no certificate), with nothing more known to come. */
   stuck: (key: StreamKey) => boolean
 }
 
@@ -33,7 +35,8 @@ export interface FiguresInput {
  * (its device's certificate not here yet) not at all.
  */
 export function historyFigures(input: FiguresInput): HistoryFigures {
-  let have = 0
+  let read = 0
+  let received = 0
   let total = 0
   let waiting = 0
   const waitingFor = new Set<DeviceId>()
@@ -48,12 +51,13 @@ export function historyFigures(input: FiguresInput): HistoryFigures {
       continue
     }
     const from = Math.min(input.start.get(key) ?? 0, s.done)
-    have += s.done - from
+    read += s.done - from
+    received += s.have - from
     total += Math.max(input.claims.get(key) ?? 0, s.have) - from
   }
   // Streams a member told of that nothing of has arrived yet.
   for (const [key, claimed] of input.claims) {
     if (!input.streams.has(key) && input.epochs.has(parseStreamKey(key).epoch)) total += claimed
   }
-  return { have, total, waiting, waitingFor: [...waitingFor] }
+  return { read, received, total, waiting, waitingFor: [...waitingFor] }
 }

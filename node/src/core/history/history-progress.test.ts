@@ -32,13 +32,13 @@ describe('historyFigures', () => {
         [B, 10],
       ]),
     })
-    // Alice: 10 read of 80 (from 20 to 100); Bob: caught up from the start.
-    expect(f).toEqual({ have: 10, total: 80, waiting: 0, waitingFor: [] })
+    // Alice: 10 read and 20 held of 80 (from 20 to 100); Bob: caught up from the start.
+    expect(f).toEqual({ read: 10, received: 20, total: 80, waiting: 0, waitingFor: [] })
   })
 
   it('counts claims of streams nothing has arrived of yet, in epochs we read', () => {
     const f = historyFigures({ ...base, streams: new Map(), claims: new Map([[A, 7], [streamKey(OTHER_EPOCH, bob), 9]]) })
-    expect(f).toMatchObject({ have: 0, total: 7 })
+    expect(f).toMatchObject({ read: 0, received: 0, total: 7 })
   })
 
   it('puts a stream without its chain that cannot move apart as waiting, so the percentage does not wait for it', () => {
@@ -51,7 +51,7 @@ describe('historyFigures', () => {
       claims: new Map([[A, 60]]),
       stuck: (k) => k === A,
     })
-    expect(f).toEqual({ have: 20, total: 20, waiting: 50, waitingFor: [alice] })
+    expect(f).toEqual({ read: 20, received: 20, total: 20, waiting: 50, waitingFor: [alice] })
   })
 
   it('leaves out a stuck stream that has its chain (its device is not known yet), and a stream of an epoch we do not read', () => {
@@ -63,7 +63,7 @@ describe('historyFigures', () => {
       ]),
       stuck: () => true,
     })
-    expect(f).toEqual({ have: 0, total: 0, waiting: 0, waitingFor: [] })
+    expect(f).toEqual({ read: 0, received: 0, total: 0, waiting: 0, waitingFor: [] })
   })
 })
 
@@ -188,8 +188,8 @@ describe('HistoryProgress', () => {
     Object.assign(b, { have: 60, done: 60 })
     clock.now += 100
     progress.tick()
-    // Alice's envelopes are held but unread: still counted while they may just be about to be read.
-    expect(progress.view(rt)).toEqual({ have: 60, total: 100 })
+    // Alice's envelopes are held but unread: still counted (held counts half) while they may just be about to be read.
+    expect(progress.view(rt)).toEqual({ have: 80, total: 100 })
     clock.now += HISTORY_PROGRESS.stuckAfterMs
     progress.tick()
     expect(progress.view(rt)).toEqual({ have: 0, total: 0, waiting: 40, waitingFor: [{ account: 'acct-alice', displayName: 'Alice' }] })
@@ -206,6 +206,23 @@ describe('HistoryProgress', () => {
     progress.tick()
     expect(progress.view(rt)).toBeDefined()
     rt.record.removed = true
+    progress.tick()
+    expect(progress.view(rt)).toBeUndefined()
+  })
+
+  it('a newcomer’s stream whose keys come after its envelopes is arriving, not waiting, while more of it is known to come', () => {
+    const a = stream(0, 0, null)
+    const { progress, rt, clock } = tracker(new Map([[A, a]]))
+    progress.claim(id, A, 1_001)
+    for (const have of [200, 200, 600, 1_000]) {
+      Object.assign(a, { have })
+      clock.now += HISTORY_PROGRESS.stuckAfterMs
+      progress.tick()
+      // The bar moves as envelopes arrive (held counts half), and nothing says it waits for anyone.
+      expect(progress.view(rt)).toEqual({ have: have / 2, total: 1_001 })
+    }
+    // The last envelope carries the keys: everything is read at once.
+    Object.assign(a, { have: 1_001, done: 1_001, chain: { key: 'k', index: 1_001 } })
     progress.tick()
     expect(progress.view(rt)).toBeUndefined()
   })

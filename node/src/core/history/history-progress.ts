@@ -15,7 +15,11 @@ export const HISTORY_PROGRESS = {
    */
   showAfterEnvelopes: 20,
   showAfterMs: 2000,
-  /** A stream holding envelopes it has not read for this long cannot move now (no keys yet, or no certificate). */
+  /**
+   * A stream holding envelopes it cannot read (no keys yet, or no certificate) is stuck once neither what it holds nor
+   * what it read moved for this long and nothing more of the conversation is known to come (the keys of a newcomer
+   * often come last, after the envelopes they open).
+   */
   stuckAfterMs: 4000,
   /** Claims nothing has moved toward for this long are forgotten: the member that made them went away, or lied. */
   staleAfterMs: 120_000,
@@ -45,8 +49,8 @@ const NOTHING = new Map<StreamKey, number>()
  */
 export class HistoryProgress {
   private readonly catchUps = new Map<ConversationId, CatchUp>()
-  /** Streams holding envelopes they have not read, with `done` when first seen so and since when. */
-  private readonly unread = new Map<ConversationId, Map<StreamKey, { done: number; since: number }>>()
+  /** Streams holding envelopes they have not read, with where they stood when last seen moving and since when. */
+  private readonly unread = new Map<ConversationId, Map<StreamKey, { have: number; done: number; since: number }>>()
   /** What was last announced per conversation (JSON), for those with something to show. */
   private readonly announced = new Map<ConversationId, string>()
   private timer: NodeJS.Timeout | undefined
@@ -100,9 +104,11 @@ export class HistoryProgress {
     // The common case, kept cheap (every summary and every tick): nothing being fetched, no stream holding unread ones.
     if (c === undefined && !this.unread.has(rt.id)) return undefined
     const f = this.figures(rt, c)
-    const behind = c !== undefined && c.shown && f.have < f.total
+    const behind = c !== undefined && c.shown && f.read < f.total
     if (!behind && f.waiting === 0) return undefined
-    const view: HistoryProgressView = behind ? { have: f.have, total: f.total } : { have: 0, total: 0 }
+    // Held and read count half each: a newcomer's keys often come after the envelopes they open, and the bar moves
+    // while those arrive, not only once they can be read.
+    const view: HistoryProgressView = behind ? { have: Math.floor((f.read + f.received) / 2), total: f.total } : { have: 0, total: 0 }
     if (f.waiting > 0) {
       view.waiting = f.waiting
       view.waitingFor = waitingFor(rt, f.waitingFor)
@@ -144,6 +150,8 @@ export class HistoryProgress {
   private figures(rt: ConversationRuntime, c: CatchUp | undefined): HistoryFigures {
     const unread = this.unread.get(rt.id)
     const now = this.kernel.now()
+    // While members said more exists than we hold, the missing keys may be in it.
+    const coming = c !== undefined && [...c.claims].some(([key, claimed]) => claimed > (rt.streams.get(key)?.have ?? 0))
     return historyFigures({
       streams: rt.streams,
       epochs: rt.epochs,
@@ -152,7 +160,7 @@ export class HistoryProgress {
       start: c?.start ?? NOTHING,
       stuck: (key) => {
         const u = unread?.get(key)
-        return u !== undefined && now - u.since >= this.options.stuckAfterMs
+        return !coming && u !== undefined && now - u.since >= this.options.stuckAfterMs
       },
     })
   }
@@ -164,7 +172,7 @@ export class HistoryProgress {
       if (s.have > s.done) {
         if (unread === undefined) this.unread.set(rt.id, (unread = new Map()))
         const u = unread.get(key)
-        if (u === undefined || u.done !== s.done) unread.set(key, { done: s.done, since: now })
+        if (u === undefined || u.done !== s.done || u.have !== s.have) unread.set(key, { have: s.have, done: s.done, since: now })
         if (now - (unread.get(key)?.since ?? now) < this.options.stuckAfterMs) moving = true
       } else unread?.delete(key)
     }
@@ -177,17 +185,18 @@ export class HistoryProgress {
     if (c === undefined) return
     for (const [key, claimed] of c.claims) if ((rt.streams.get(key)?.have ?? 0) >= claimed) c.claims.delete(key)
     const f = this.figures(rt, c)
-    if (f.have >= f.total) {
+    if (f.read >= f.total) {
       this.catchUps.delete(rt.id)
       return
     }
-    if (f.have + f.total !== c.mark) {
-      c.mark = f.have + f.total
+    const mark = f.read + f.received + f.total
+    if (mark !== c.mark) {
+      c.mark = mark
       c.movedAt = now
     } else if (now - c.movedAt >= this.options.staleAfterMs) {
       c.claims.clear()
     }
-    if (f.total - f.have >= this.options.showAfterEnvelopes || now - c.startedAt >= this.options.showAfterMs) c.shown = true
+    if (f.total - f.read >= this.options.showAfterEnvelopes || now - c.startedAt >= this.options.showAfterMs) c.shown = true
   }
 }
 
