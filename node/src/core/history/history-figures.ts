@@ -25,14 +25,15 @@ export interface FiguresInput {
   claims: ReadonlyMap<StreamKey, number>
   /** Per stream, `done` when this catch-up began (a stream not listed began at 0). */
   start: ReadonlyMap<StreamKey, number>
-  /** Streams holding envelopes they cannot read now (no keys, or no certificate), with nothing more known to come. */
+  /** Streams holding envelopes they cannot read now, with nothing more known to come (asked of chainless ones only). */
   stuck: (key: StreamKey) => boolean
 }
 
 /**
  * Counts in envelopes: cheap (stream positions in memory, no read of the store) and what the wire tells of. A stream
- * that cannot move counts apart, so the percentage never waits for it: without its chain as `waiting`, otherwise
- * (its device's certificate not here yet) not at all.
+ * that cannot move for want of its sender's chain counts apart as `waiting`, so the percentage never waits for it. One
+ * that has its chain is being read, however long that takes (a newcomer's whole stream is read in one go once its
+ * keys came).
  */
 export function historyFigures(input: FiguresInput): HistoryFigures {
   let read = 0
@@ -43,11 +44,9 @@ export function historyFigures(input: FiguresInput): HistoryFigures {
   for (const [key, s] of input.streams) {
     const { epoch, device } = parseStreamKey(key)
     if (!input.epochs.has(epoch)) continue
-    if (s.have > s.done && input.stuck(key)) {
-      if (s.chain === null) {
-        waiting += s.have - s.done
-        waitingFor.add(device)
-      }
+    if (s.have > s.done && s.chain === null && input.stuck(key)) {
+      waiting += s.have - s.done
+      waitingFor.add(device)
       continue
     }
     const from = Math.min(input.start.get(key) ?? 0, s.done)

@@ -21,7 +21,10 @@ export const HISTORY_PROGRESS = {
    * often come last, after the envelopes they open).
    */
   stuckAfterMs: 4000,
-  /** Claims nothing has moved toward for this long are forgotten: the member that made them went away, or lied. */
+  /**
+   * A catch-up nothing moved in for this long is given up: the member whose claims it counted went away (or lied), or
+   * what it holds cannot be read yet.
+   */
   staleAfterMs: 120_000,
 }
 export type HistoryProgressOptions = typeof HISTORY_PROGRESS
@@ -76,7 +79,7 @@ export class HistoryProgress {
 
   /**
    * A member says `stream` reaches `seq`. Only streams of epochs we read and devices the log knows count: a claim is a
-   * peer's word, and at worst it shows progress that does not move until `staleAfterMs` forgets it.
+   * peer's word, and at worst it shows progress that does not move until `staleAfterMs` gives it up.
    */
   claim(id: ConversationId, stream: StreamKey, seq: number): void {
     const rt = this.kernel.conversations.get(id)
@@ -194,7 +197,10 @@ export class HistoryProgress {
       c.mark = mark
       c.movedAt = now
     } else if (now - c.movedAt >= this.options.staleAfterMs) {
-      c.claims.clear()
+      // Nothing moved for long: what was claimed is not coming now, and what is held cannot be read (its device's
+      // certificate has not come). A stream that moves again starts another catch-up.
+      this.catchUps.delete(rt.id)
+      return
     }
     if (f.total - f.read >= this.options.showAfterEnvelopes || now - c.startedAt >= this.options.showAfterMs) c.shown = true
   }
