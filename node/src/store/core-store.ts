@@ -129,8 +129,11 @@ export interface OwnChain {
   delivered: number
 }
 
-/** A member device's latest receipt, as it sent it. */
-export type Receipt = ReceiptPayload
+/**
+ * A member device's latest receipt, as it sent it, and what its last receipt of each earlier epoch said about our own
+ * devices' streams (kept when a receipt of a newer epoch replaced it: core/receipts/earlier-epochs.ts).
+ */
+export type Receipt = ReceiptPayload & { earlier?: Array<{ epoch: string; have: Record<string, number> }> | undefined }
 
 const conversationSchema = z.object({
   id: z.string(),
@@ -195,6 +198,7 @@ const receiptSchema = z.object({
   epoch: z.string(),
   have: z.record(z.string(), z.number()),
   readUpTo: z.string(),
+  earlier: z.array(z.object({ epoch: z.string(), have: z.record(z.string(), z.number()) })).optional(),
 })
 
 const parser =

@@ -4,6 +4,7 @@ import type { MessageVersionView, SeenByView } from '../../api/types.js'
 import type { AccountId, ConversationId, MessageId } from '../../ids.js'
 import type { MessageRow } from '../../store/core-store.js'
 import { actorOf } from '../actor.js'
+import { epochCandidates, whoSaw } from '../receipts/seen-by.js'
 import type { Kernel } from '../kernel.js'
 import { openText } from './content-keys.js'
 import { targetShard } from './kinds/target.js'
@@ -32,27 +33,19 @@ export class MessageDetails {
 
   /**
    * Who has read a message and who holds it without having read it yet, per member (any of their devices), from the
-   * latest receipt of each device. Receipts name positions of the current epoch, so for an older message "holds" is
-   * only known once read.
+   * latest receipt of each device of the message's epoch, removed members included; for a message written before a
+   * rotation, "holds" comes from the last receipt of its epoch (receipts/seen-by.ts, receipts/earlier-epochs.ts).
    */
   async seenBy(id: ConversationId, messageId: MessageId): Promise<SeenByView> {
     const { store } = this.kernel
     const rt = this.kernel.runtime(id)
     const row = await this.row(id, messageId)
-    const read = new Set<AccountId>()
-    const held = new Set<AccountId>()
-    for (const member of rt.log.members.values()) {
-      if (member.account === row.author) continue
-      for (const device of member.devices.keys()) {
-        const receipt = await store.getReceipt(rt.id, device)
-        if (receipt === undefined) continue
-        if (receipt.readUpTo >= row.orderKey) read.add(member.account)
-        else if (receipt.epoch === row.epoch && (receipt.have[row.device] ?? 0) >= row.seq && row.seq > 0) held.add(member.account)
-      }
-    }
+    const candidates = epochCandidates(rt.log, row.epoch)
+    const receipts = new Map(await Promise.all(candidates.map(async (c) => [c.device, await store.getReceipt(rt.id, c.device)] as const)))
+    const { read, held } = whoSaw(row, candidates, (device) => receipts.get(device))
     const named = (accounts: Iterable<AccountId>) =>
       [...accounts].map((account) => ({ account, displayName: rt.log.names.get(account) ?? account.slice(0, 8) })).sort((a, b) => a.displayName.localeCompare(b.displayName))
-    return { read: named(read), delivered: named([...held].filter((a) => !read.has(a))) }
+    return { read: named(read), delivered: named(held) }
   }
 
   /** Delete for me: this device stops showing the message; nobody else is told. */

@@ -9,6 +9,7 @@ import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { sealSignal } from '../send/own-stream.js'
+import { nextReceiptRecord } from './earlier-epochs.js'
 import { isOwnDevice, readOnOtherDevice } from './own-read.js'
 
 /**
@@ -47,7 +48,10 @@ export class Receipts {
     const { store } = this.kernel
     const previous = await store.getReceipt(rt.id, device)
     if (previous && previous.hlc >= receipt.hlc) return
-    await store.commit([store.putReceipt(rt.id, device, receipt)], false)
+    // Our own devices' positions in the epoch a replaced receipt named are kept: seen-by for messages before a rotation.
+    const ownAccount = this.kernel.identity.account
+    const ownStream = (d: string) => rt.log.knownDevices.get(d as DeviceId)?.account === ownAccount
+    await store.commit([store.putReceipt(rt.id, device, nextReceiptRecord(previous, receipt, ownStream))], false)
     // Our other device holding or reading what we wrote is not a member receiving or reading it: no ticks from it.
     if (isOwnDevice(rt, this.kernel.identity.account, device)) {
       if (await readOnOtherDevice(this.kernel, rt, receipt.readUpTo)) this.readModel.emitConversation(rt.id)
