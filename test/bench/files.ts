@@ -74,12 +74,12 @@ export interface FilesResult {
     endToEndMbPerSecond: number
     ratio: number
     /**
-     * Wall time inside the store during the download, summed over calls: bob's writeChunks (verify, write, one
-     * fdatasync, one put per window; one at a time per blob, so this is how long the write queue was busy) and
-     * alice's readChunk (record read, file open, read, re-hash, close per chunk; calls overlap, so the sum can exceed
-     * the download).
+     * Wall time inside the store during the download, summed over calls: bob's stageChunks (verify and write the
+     * windows waiting) and commitChunks (one fdatasync and one bitmap put for all staged so far), each one call at a
+     * time per blob, so each sum is how long that loop was busy; alice's readChunks (record read, file lease, one read,
+     * re-hash per group of chunks; calls overlap, so the sum can exceed the download).
      */
-    store: { writeChunksMs: number; writeCalls: number; readChunkMs: number; readCalls: number }
+    store: { stageMs: number; stageCalls: number; commitMs: number; commitCalls: number; readChunksMs: number; readCalls: number }
   }
   photo: {
     bytes: number
@@ -160,35 +160,30 @@ async function completed(watch: ReturnType<typeof watchFiles>, messageId: string
 }
 
 /**
- * Times BlobStore.writeChunks and readChunk for every store in this process until `stop` (both cores share the
- * process here: only bob writes chunks and only alice serves them, so each sum is one side's).
+ * Times BlobStore.stageChunks, commitChunks and readChunks for every store in this process until `stop` (both cores
+ * share the process here: only bob writes chunks and only alice serves them, so each sum is one side's).
  */
 function timeStore(): { stop: () => FilesResult['transfer']['store'] } {
   const proto = BlobStore.prototype
-  const { writeChunks, readChunk } = proto
-  const totals = { writeChunksMs: 0, writeCalls: 0, readChunkMs: 0, readCalls: 0 }
-  proto.writeChunks = async function (this: BlobStore, ...args: Parameters<BlobStore['writeChunks']>) {
-    const t = now()
-    try {
-      return await writeChunks.apply(this, args)
-    } finally {
-      totals.writeChunksMs += now() - t
-      totals.writeCalls++
+  const { stageChunks, commitChunks, readChunks } = proto
+  const totals = { stageMs: 0, stageCalls: 0, commitMs: 0, commitCalls: 0, readChunksMs: 0, readCalls: 0 }
+  const timed = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, add: (ms: number) => void) =>
+    async function (this: BlobStore, ...args: A): Promise<R> {
+      const t = now()
+      try {
+        return await fn.apply(this, args)
+      } finally {
+        add(now() - t)
+      }
     }
-  }
-  proto.readChunk = async function (this: BlobStore, ...args: Parameters<BlobStore['readChunk']>) {
-    const t = now()
-    try {
-      return await readChunk.apply(this, args)
-    } finally {
-      totals.readChunkMs += now() - t
-      totals.readCalls++
-    }
-  }
+  proto.stageChunks = timed(stageChunks, (ms) => ((totals.stageMs += ms), totals.stageCalls++))
+  proto.commitChunks = timed(commitChunks, (ms) => ((totals.commitMs += ms), totals.commitCalls++))
+  proto.readChunks = timed(readChunks, (ms) => ((totals.readChunksMs += ms), totals.readCalls++))
   return {
     stop() {
-      proto.writeChunks = writeChunks
-      proto.readChunk = readChunk
+      proto.stageChunks = stageChunks
+      proto.commitChunks = commitChunks
+      proto.readChunks = readChunks
       return { ...totals }
     },
   }
@@ -196,7 +191,7 @@ function timeStore(): { stop: () => FilesResult['transfer']['store'] } {
 
 // ------------------------------------------------------------------------------------------------------ measures
 
-async function timeToFirstImage(alice: BenchCore, bob: BenchCore, id: ConversationId, sizes: FilesSizes, log: (t: string) => void): Promise<FilesResult['photo']> {
+export async function timeToFirstImage(alice: BenchCore, bob: BenchCore, id: ConversationId, sizes: FilesSizes, log: (t: string) => void): Promise<FilesResult['photo']> {
   const watch = watchFiles(bob.core, id)
   const total: number[] = []
   const toComplete: number[] = []
@@ -230,7 +225,7 @@ async function timeToFirstImage(alice: BenchCore, bob: BenchCore, id: Conversati
   return { bytes: sizes.photoBytes, samples: total, summary, completeMs: summarize(toComplete) }
 }
 
-async function transfer(alice: BenchCore, bob: BenchCore, id: ConversationId, sizes: FilesSizes, log: (t: string) => void): Promise<FilesResult['transfer']> {
+export async function transfer(alice: BenchCore, bob: BenchCore, id: ConversationId, sizes: FilesSizes, log: (t: string) => void): Promise<FilesResult['transfer']> {
   const bytes = sizes.transferMiB * MiB
   // At 1 MB/s a transfer would still finish; slower is a failure worth seeing as one.
   const timeoutMs = Math.max(120_000, (bytes / 1e6) * 1_000)
@@ -422,7 +417,7 @@ export function filesDetail(r: FilesResult): string {
   const s = (x: MemorySample): string => `RSS ${x.rssMiB.toFixed(0)} / heap ${x.heapMiB.toFixed(0)} / buffers ${x.buffersMiB.toFixed(0)}`
   return [
     `files detail: raw stream ${t.rawRuns.map((x) => mb(x.mbPerSecond)).join(' before, ')} after; alice's upload ${(t.bytes / 1e6 / (t.uploadMs / 1e3)).toFixed(1)} MB/s; sendFiles → bob's message ${t.announceMs.toFixed(0)} ms; end to end ${mb(t.endToEndMbPerSecond)}`,
-    `  during the download: bob's writeChunks busy ${(t.store.writeChunksMs / 1e3).toFixed(2)} s of ${(t.downloadMs / 1e3).toFixed(2)} s (${t.store.writeCalls} windows, ${(t.store.writeChunksMs / t.store.writeCalls).toFixed(1)} ms each); alice's readChunk ${(t.store.readChunkMs / t.store.readCalls).toFixed(2)} ms per chunk (${t.store.readCalls} chunks)`,
+    `  during the download (${(t.downloadMs / 1e3).toFixed(2)} s): bob's stageChunks busy ${(t.store.stageMs / 1e3).toFixed(2)} s (${t.store.stageCalls} calls), commitChunks ${(t.store.commitMs / 1e3).toFixed(2)} s (${t.store.commitCalls} syncs); alice's readChunks ${(t.store.readChunksMs / t.store.readCalls).toFixed(2)} ms per call (${t.store.readCalls} calls)`,
     `  photo: sendFiles → read back ${p.samples.map((x) => x.toFixed(0)).join(', ')} ms (complete on bob p50 ${p.completeMs.p50.toFixed(0)} ms)`,
     ...r.store.lines.map((l) => `  store: ${l}`),
     ...(r.store.ok ? [] : ['  store: blob-store.ts FAILED (exit code not 0)']),

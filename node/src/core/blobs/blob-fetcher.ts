@@ -13,16 +13,18 @@
  * When no source can help, the job waits for new ones until the caller's deadline, then gives up with a reason.
  *
  * Memory is bounded by the windows in flight (3 × 16 chunks of 64 KiB) and the received windows waiting for the disk
- * (at most 3 more): a received window hands its chunks to the write queue and frees its place, so the next request
- * goes out while the disk syncs; past that backlog a window keeps its place until its chunks are written. Windows
- * that arrive while a write is under way are written together next (one fsync for all). A chunk stays "in flight"
- * (never asked for again) until it is written or refused.
+ * (at most 3 more): a received window hands its chunks to the write queue (blob-write-queue.ts) and frees its place,
+ * so the next request goes out while the disk works; past that backlog a window keeps its place until its chunks are
+ * staged (verified and written, not yet synced). Staged chunks are synced and claimed by commits running beside the
+ * staging, at most MAX_UNSYNCED_CHUNKS of them waiting. A chunk stays "in flight" (never asked for again) until it is
+ * claimed or refused.
  */
 import { verifyHashList } from '../../../common/blob/format.js'
 import { HearthError } from '../../../common/errors.js'
 import { MAX_WINDOW_CHUNKS, type BlobChunk } from './blob-frames.js'
 import type { BlobSource, BlobTarget } from './blob-sources.js'
 import { RequestGuard, Stop, failureOf, sleep, type Failure } from './blob-request-guard.js'
+import { BlobWriteQueue, type WritingStore } from './blob-write-queue.js'
 
 /** What the fetcher reads of a blob's record (BlobStore's record satisfies it). */
 export interface FetchedBlobRecord {
@@ -30,8 +32,8 @@ export interface FetchedBlobRecord {
   complete: boolean
 }
 
-/** The part of BlobStore the fetcher uses. Writes are issued one at a time per blob. */
-export interface ChunkStore {
+/** The part of BlobStore the fetcher uses (writes: blob-write-queue.ts). */
+export interface ChunkStore extends WritingStore {
   /** Registers a blob a message names; idempotent. */
   expect(conversation: string, id: string, padded: number): Promise<unknown>
   get(id: string): Promise<FetchedBlobRecord | undefined>
@@ -40,8 +42,6 @@ export interface ChunkStore {
   setHashList(id: string, hashList: Uint8Array): Promise<void>
   /** Chunk indices not held yet, ascending. */
   missing(id: string, limit?: number): Promise<number[]>
-  /** Checks each chunk against the hash list, writes the good ones durably, and says which were which. */
-  writeChunks(id: string, chunks: BlobChunk[]): Promise<{ stored: number[]; corrupt: number[] }>
 }
 
 export interface FetchTiming {
@@ -129,13 +129,6 @@ interface SourceState {
   lacks: Set<number>
 }
 
-/** A window's chunks waiting to be written, and who waits for the outcome. */
-interface PendingWrite {
-  state: SourceState
-  chunks: BlobChunk[]
-  done: () => void
-}
-
 interface Job {
   promise: Promise<FetchResult>
   wake: () => void
@@ -202,10 +195,8 @@ class FetchJob {
   private listed = false
   private wakeSleeper: (() => void) | undefined
   private woken = false
-  /** Windows received and waiting for the write under way to end: written together, with one sync. */
-  private pendingWrites: PendingWrite[] = []
-  /** The write under way (one at a time per blob: the store's bitmap update is read-modify-write). */
-  private writing: Promise<void> | undefined
+  /** Received windows on their way to the disk (blob-write-queue.ts). */
+  private readonly queue: BlobWriteQueue<SourceState>
   private fatal: unknown
   /** What went wrong with sources, for the give-up reason. */
   private stalled = false
@@ -221,6 +212,13 @@ class FetchJob {
     private readonly opts: FetchOptions,
   ) {
     this.target = target
+    this.queue = new BlobWriteQueue<SourceState>(deps.store, target.id, {
+      refused: (state, indices) => this.exclude(state, 'corrupt', indices.length),
+      settled: (held, settled) => this.settle(held, settled),
+      failed: (err) => {
+        this.fatal ??= err
+      },
+    })
     this.signal = opts.signal === undefined ? this.ending.signal : AbortSignal.any([opts.signal, this.ending.signal])
   }
 
@@ -259,22 +257,24 @@ class FetchJob {
         while (this.windows.size < MAX_WINDOWS_IN_FLIGHT && this.startWindow(usable)) {
           // started one more
         }
-        if (this.windows.size > 0 || this.writes.size > 0) {
-          // A window ending frees a place; a write ending settles chunks (held now, or to be asked for again).
-          await Promise.race([...this.windows, ...this.writes])
+        if (this.windows.size > 0 || this.writes.size > 0 || this.queue.busy) {
+          // A window ending frees a place; the disk settling chunks makes them held, or to be asked for again.
+          await Promise.race([...this.windows, ...this.writes, this.queue.next()])
           continue
         }
         if (this.missing.length === 0) break
         const why = await this.waitOrGiveUp()
         if (why !== undefined) return this.gaveUp(why)
       }
+      await this.queue.idle()
       if (this.fatal !== undefined) throw this.fatal
-      await this.writing
       return { complete: true, id, total: this.total }
     } catch (err) {
       // Whatever ends the job, no window outlives it.
       if (!(err instanceof Stop)) this.ending.abort()
       await Promise.allSettled([...this.windows, ...this.writes])
+      // What was received is still made durable: a paused fetch does not fetch it again.
+      await this.queue.idle()
       if (!(err instanceof Stop)) throw err
       if (this.fatal !== undefined) throw this.fatal
       return this.gaveUp('aborted')
@@ -476,67 +476,18 @@ class FetchJob {
     const handed = new Set(received.map((c) => c.index))
     for (let i = first; i < first + count; i++) if (!handed.has(i)) this.inFlight.delete(i)
     if (received.length === 0) return
-    const written: Promise<void> = this.write(state, received).finally(() => {
-      for (const index of handed) this.inFlight.delete(index)
-      this.writes.delete(written)
-    })
+    // In flight until claimed or refused (the queue settles them); the window's place is free once they are staged.
+    const written: Promise<void> = this.queue.write(state, received).finally(() => this.writes.delete(written))
     this.writes.add(written)
     // Past the backlog this window keeps its place until written: no further window starts, memory stays bounded.
     if (this.writes.size > MAX_WRITE_BACKLOG) await written
   }
 
-  /**
-   * Hands a window's chunks to the store and resolves once they are durable (or refused). Windows that arrive while
-   * a write is under way are written together next, in one writeChunks call (one sync, one bitmap put): the sync is
-   * the dearest part of a window, and every window waiting shares it. Memory stays bounded by the windows in flight
-   * plus MAX_WRITE_BACKLOG windows waiting here (runWindow keeps a window's place past that).
-   */
-  private write(state: SourceState, chunks: BlobChunk[]): Promise<void> {
-    return new Promise<void>((done) => {
-      this.pendingWrites.push({ state, chunks, done })
-      this.writing ??= this.drainWrites()
-    })
-  }
-
-  private async drainWrites(): Promise<void> {
-    try {
-      while (this.pendingWrites.length > 0) {
-        const batch = this.pendingWrites
-        this.pendingWrites = []
-        try {
-          await this.writeBatch(batch)
-        } catch (err) {
-          // Not the store's (writeBatch keeps those): a caller's callback threw. The job ends either way.
-          this.fatal ??= err
-        } finally {
-          for (const w of batch) w.done()
-        }
-      }
-    } finally {
-      this.writing = undefined
-    }
-  }
-
-  private async writeBatch(batch: PendingWrite[]): Promise<void> {
-    let outcome: { stored: number[]; corrupt: number[] }
-    try {
-      outcome = await this.deps.store.writeChunks(this.target.id, batch.flatMap((w) => w.chunks))
-    } catch (err) {
-      this.fatal ??= err
-      return
-    }
-    const corrupt = new Set(outcome.corrupt)
+  /** The disk settled chunks: `held` are held now; `settled` are no longer in flight. */
+  private settle(held: readonly number[], settled: readonly number[]): void {
     let changed = false
-    for (const { state, chunks } of batch) {
-      // Windows never overlap, so each refused index belongs to the one source that sent it.
-      const bad = chunks.filter((c) => corrupt.has(c.index)).length
-      if (bad > 0) this.exclude(state, 'corrupt', bad)
-      for (const { index } of chunks) {
-        if (corrupt.has(index) || !this.missingSet.has(index)) continue
-        this.missingSet.delete(index)
-        changed = true
-      }
-    }
+    for (const index of held) changed = this.missingSet.delete(index) || changed
+    for (const index of settled) this.inFlight.delete(index)
     if (changed) this.missing = this.missing.filter((i) => this.missingSet.has(i))
     this.report()
   }

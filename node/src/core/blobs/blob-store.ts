@@ -5,9 +5,9 @@
  * `i * CHUNK_CIPHER_BYTES` (sparse until every chunk arrived); LevelDB holds which chunks are there (blob-records.ts).
  * Uploads in progress are files under `<dataDir>/blobs/tmp/`, emptied at open.
  *
- * Durability: the bitmap is written only after the chunk bytes it claims were fdatasync'ed (a window of chunks, one
- * datasync, one put), so after `kill -9` or a power loss every claimed chunk is on disk and verified, and nothing
- * verified is fetched again. A claim the disk does not honour (a truncated or damaged file) is noticed when the
+ * Durability: the bitmap is written only after the chunk bytes it claims were fdatasync'ed (chunks are staged, then
+ * one commit syncs and claims all staged so far: blob-staging.ts), so after `kill -9` or a power loss every claimed
+ * chunk is on disk and verified. A claim the disk does not honour (a truncated or damaged file) is noticed when the
  * chunk is read (every read is re-hashed), dropped, and the chunk becomes missing again.
  *
  * Every id is checked to be 64 lowercase hex before it becomes part of a path. All changes to one blob (chunks,
@@ -32,8 +32,9 @@ import { equalBytes, toHex } from '../../../common/util/bytes.js'
 import type { CoreStore } from '../../store/core-store.js'
 import type { Logger } from '../logger.js'
 import { BlobFileHandles } from './blob-file-handles.js'
+import { StagedWrites, verifyChunks, type Commit, type StagedChunk } from './blob-staging.js'
 import { BlobUploads } from './blob-uploads.js'
-import { KeyedQueue, checkBlobId, removeOrphanFiles, checkConversation, checkRange, copyRecord, diskError, errnoOf, heldBytes, readFully, syncDirectory, writeRuns } from './blob-disk.js'
+import { KeyedQueue, checkBlobId, removeOrphanFiles, checkConversation, checkRange, copyRecord, diskError, errnoOf, heldBytes, readFully, syncDirectory } from './blob-disk.js'
 import { BlobKeys, RecordCache, allRecords, hasChunk, newRecord, setChunk, type BlobRecord } from './blob-records.js'
 
 export type { BlobRecord } from './blob-records.js'
@@ -70,7 +71,6 @@ const RECORD_CACHE = 64
 const OPEN_FILES = 16
 const SWEEP_EVERY_MS = 60_000
 
-
 export class BlobStore {
   readonly #root: string
   readonly #store: CoreStore
@@ -84,12 +84,14 @@ export class BlobStore {
   readonly #hashLists = new Map<string, Uint8Array>()
   readonly #records: RecordCache
   readonly #files = new BlobFileHandles(OPEN_FILES)
+  readonly #staging: StagedWrites
   #sweeper: NodeJS.Timeout | undefined
   #closed = false
 
   private constructor(dataDir: string, store: CoreStore, logger: Logger, options: BlobStoreOptions) {
     this.#root = join(dataDir, 'blobs')
     this.#tmp = join(this.#root, 'tmp')
+    this.#staging = new StagedWrites(this.#root)
     this.#store = store
     this.#log = logger
     this.#now = options.now ?? Date.now
@@ -125,6 +127,7 @@ export class BlobStore {
     clearInterval(this.#sweeper)
     await this.#uploads.abortAll()
     await this.#files.close()
+    await this.#staging.close()
   }
 
   #pathOf(id: string): { dir: string; file: string } {
@@ -287,78 +290,71 @@ export class BlobStore {
     return out
   }
 
-  /**
-   * Stores chunks that match the hash list: each checked (length and hash; one already held is skipped), written,
-   * one datasync, then one put of the bitmap. Refused chunks come back in `corrupt`.
-   */
-  async writeChunks(id: string, chunks: ReadonlyArray<{ index: number; cipher: Uint8Array }>): Promise<{ stored: number[]; corrupt: number[] }> {
+  /** stageChunks and commitChunks under the blob's lock: verified, written, synced, claimed; refused ones in `corrupt`. */
+  async writeChunks(id: string, chunks: ReadonlyArray<StagedChunk>): Promise<{ stored: number[]; corrupt: number[] }> {
     this.#checkOpen()
     checkBlobId(id)
     return this.#blobs.run(id, async () => {
-      const record = await this.#records.read(id)
-      if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
-      const hashList = await this.#hashListOf(record, true)
-      if (hashList === undefined) throw new HearthError('INVALID_INPUT', 'the blob hash list is not known yet')
-      const corrupt: number[] = []
-      const accepted: Array<{ index: number; cipher: Uint8Array }> = []
-      const seen = new Set<number>()
-      for (const chunk of chunks) {
-        const { index, cipher } = chunk
-        if (!Number.isSafeInteger(index) || index < 0 || index >= record.chunks) {
-          if (typeof index === 'number') corrupt.push(index)
-          continue
-        }
-        if (hasChunk(record.have, index) || seen.has(index)) continue
-        if (
-          !(cipher instanceof Uint8Array) ||
-          cipher.length !== cipherChunkLength(record.padded, index) ||
-          !equalBytes(hashChunk(cipher), chunkHashAt(hashList, index))
-        ) {
-          corrupt.push(index)
-          continue
-        }
-        seen.add(index)
-        accepted.push({ index, cipher })
-      }
-      if (accepted.length === 0) return { stored: [], corrupt }
-
-      await this.#writeDurably(id, accepted)
-      const indices = accepted.map((c) => c.index)
-      await this.#afterChunksSynced?.(id, indices)
-      const have = new Uint8Array(record.have)
-      for (const i of indices) setChunk(have, i, true)
-      const haveCount = record.haveCount + indices.length
-      const updated: BlobRecord = { ...record, have, haveCount, complete: haveCount === record.chunks, progressAt: this.#now() }
-      await this.#records.put(updated)
-      return { stored: indices, corrupt }
+      const { accepted, corrupt } = await this.#stage(id, chunks)
+      const commit = this.#staging.begin(id)
+      if (commit === undefined) return { stored: [], corrupt }
+      const claimed = new Set(await this.#commit(id, commit, true))
+      return { stored: accepted.filter((i) => claimed.has(i)), corrupt }
     })
   }
 
-  async #writeDurably(id: string, chunks: ReadonlyArray<{ index: number; cipher: Uint8Array }>): Promise<void> {
-    const { dir, file: path } = this.#pathOf(id)
-    let file: FileHandle | undefined
-    let created = false
-    let madeShard = false
+  /** Checks chunks (length, hash) and writes the good ones unsynced and unclaimed (blob-staging.ts); refused in `corrupt`. */
+  async stageChunks(id: string, chunks: ReadonlyArray<StagedChunk>): Promise<{ staged: number[]; corrupt: number[] }> {
+    this.#checkOpen()
+    checkBlobId(id)
+    const { accepted, corrupt } = await this.#blobs.run(id, () => this.#stage(id, chunks))
+    return { staged: accepted, corrupt }
+  }
+
+  /**
+   * Syncs the blob's file once and claims every chunk staged before the call (one put of the bitmap); returns them.
+   * The sync runs outside the blob's lock, so chunks can be staged meanwhile (they wait for the next commit).
+   */
+  async commitChunks(id: string): Promise<number[]> {
+    this.#checkOpen()
+    checkBlobId(id)
+    const commit = await this.#blobs.run(id, () => Promise.resolve(this.#staging.begin(id)))
+    return commit === undefined ? [] : this.#commit(id, commit, false)
+  }
+
+  async #stage(id: string, chunks: ReadonlyArray<StagedChunk>): Promise<{ accepted: number[]; corrupt: number[] }> {
+    const record = await this.#records.read(id)
+    if (record === undefined) throw new HearthError('NOT_FOUND', 'no such blob')
+    const hashList = await this.#hashListOf(record, true)
+    if (hashList === undefined) throw new HearthError('INVALID_INPUT', 'the blob hash list is not known yet')
+    const { accepted, corrupt } = verifyChunks(record, hashList, chunks)
+    if (accepted.length > 0) await this.#staging.write(id, this.#pathOf(id), accepted)
+    return { accepted: accepted.map((c) => c.index), corrupt }
+  }
+
+  /** Syncs a commit's chunks, then claims them; `locked` when the caller holds the blob's lock. */
+  async #commit(id: string, commit: Commit, locked: boolean): Promise<number[]> {
+    const run = <T>(fn: () => Promise<T>): Promise<T> => (locked ? fn() : this.#blobs.run(id, fn))
     try {
-      try {
-        file = await open(path, 'r+')
-      } catch (err) {
-        if (errnoOf(err) !== 'ENOENT') throw err
-        madeShard = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined
-        // Exclusive create: writes go to their positions and leave holes, never truncate (the blob's lock makes this
-        // the only writer, so the file cannot appear in between).
-        file = await open(path, 'wx', 0o600)
-        created = true
-      }
-      await writeRuns(file, chunks)
-      await file.datasync()
+      await this.#staging.sync(commit)
+      await this.#afterChunksSynced?.(id, commit.indices)
     } catch (err) {
-      throw diskError(err, 'writing blob chunks')
-    } finally {
-      await file?.close()
+      // Nothing is claimed and the handle is let go; the error is the caller's (a disk error ends a fetch).
+      await run(() => this.#staging.end(id, commit))
+      throw err
     }
-    if (created) await syncDirectory(dir)
-    if (madeShard) await syncDirectory(this.#root)
+    return run(async () => {
+      if (!(await this.#staging.end(id, commit))) return []
+      const record = await this.#records.read(id)
+      if (record === undefined) return []
+      const indices = commit.indices.filter((i) => i < record.chunks && !hasChunk(record.have, i))
+      if (indices.length === 0) return []
+      const have = new Uint8Array(record.have)
+      for (const i of indices) setChunk(have, i, true)
+      const haveCount = record.haveCount + indices.length
+      await this.#records.put({ ...record, have, haveCount, complete: haveCount === record.chunks, progressAt: this.#now() })
+      return indices
+    })
   }
 
   /** Counts a fetch that gave up (the core's retry backoff); returns the new count. */
@@ -560,6 +556,7 @@ export class BlobStore {
     await this.#blobs.run(id, async () => {
       await this.#records.commit(id, undefined, [{ type: 'del', key: BlobKeys.record(id) }, { type: 'del', key: BlobKeys.hashList(id) }], true)
       this.#hashLists.delete(id)
+      await this.#staging.drop(id)
       // Before the unlink: a blob fetched again later gets a new file, never a handle to this one.
       await this.#files.forget(id)
       try {
