@@ -36,8 +36,9 @@ const seeds: Record<keyof typeof Frames, Uint8Array[]> = {
   device: [encodeCbor({ t: 'device', c: randomBytes(300) })],
   conv: [encodeCbor({ t: 'conv', i: 'ab'.repeat(16), r: 'cd'.repeat(32), k: 'group', n: 'Club', a: 1, y: ['/dns4/r.example/tcp/443/wss'], o: [randomBytes(40), randomBytes(3)] })],
   more: [encodeCbor({ t: 'ops', o: [randomBytes(40)] })],
+  rest: [encodeCbor({ t: 'rest', i: [randomBytes(16), randomBytes(16)] })],
   ack: [encodeCbor({ t: 'ack' })],
-  end: [encodeCbor({ t: 'end', c: 2 })],
+  end: [encodeCbor({ t: 'end', c: 2 }), encodeCbor({ t: 'end', c: 2, p: 3 })],
   done: [encodeCbor({ t: 'done' })],
 }
 

@@ -27,7 +27,7 @@ import { FrameReader } from './frame-reader.js'
 import { FrameWriter } from './frame-writer.js'
 import { RateLimiter } from './rate-limiter.js'
 import type { HearthNode } from './create-node.js'
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 
 export const FRAME_DATA = 0
 export const FRAME_END = 1
@@ -89,6 +89,8 @@ export interface HandleOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal
+  /** The connection to open the stream on (one the caller dialled for this exchange alone); else any open one. */
+  connection?: Connection
 }
 
 /** Penalty weights given to PeerPenalties (when the node has one) for abuse seen by the framing layer. */
@@ -381,7 +383,7 @@ export async function* request(
     // A peer that reached us through a relay circuit is connected, but we may know no address of it: open the stream
     // on the connection we have (dialProtocol would try to dial and find nothing to dial).
     const connections = node.libp2p.getConnections(peerId).filter((c) => c.status === 'open')
-    const open = connections.find((c) => c.limits === undefined) ?? (limits.runOnLimitedConnection === true ? connections[0] : undefined)
+    const open = options.connection ?? connections.find((c) => c.limits === undefined) ?? (limits.runOnLimitedConnection === true ? connections[0] : undefined)
     stream = open !== undefined ? await open.newStream(protocol, streamOptions) : await node.libp2p.dialProtocol(peerId, protocol, streamOptions)
   } catch (err) {
     if (errorName(err) === 'UnsupportedProtocolError') {

@@ -344,7 +344,7 @@ export function createAppHost(options: AppHostOptions): AppHost {
           if (from === null) return
           // The conversations first, then the connection: a device that meets the linking device with none would
           // ask it for them a second time (devices/restore.ts).
-          const imported = opened.devices.importLinked(linked.conversations, from.peerId)
+          const imported = opened.devices.importLinked(linked.conversations, from.peerId, linked.pending)
           if (from.address !== null) await opened.node.dial(from.address).catch(() => {})
           await imported
         },

@@ -16,6 +16,7 @@ import { linkedConversation, sealEpochsTo } from './handover.js'
 import { DeviceLabels } from './device-labels.js'
 import { RestoreRendezvous, isNewDevice, type RendezvousHooks } from './restore-rendezvous.js'
 import { RESTORE_LIMITS, RESTORE_PROTOCOL, RestoreServer, restoreThrough } from './restore.js'
+import { fetchLinkedLogs, type FetchResult } from './linked-logs.js'
 import { handleProtocol } from '../../../common/net/request-response.js'
 import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
 import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
@@ -251,40 +252,58 @@ export class Devices {
   /**
    * On a newly linked device: the conversations its other device admitted it to. Each log must hold this device as
    * one of our account's (else it is refused and counted); then the usual sync brings the history from `from` and from
-   * members.
+   * members. Resolves once those of the pairing are in; the logs of `pending` (named by the pairing, not carried: a
+   * relayed connection carries little) are fetched from `from` afterwards, newest first, each shown as it comes
+   * (`linkedFetch` settles when they are all in or the fetch gave up).
    */
-  async importLinked(list: readonly LinkedConversation[], from: string): Promise<void> {
-    const { identity, store, queue, counters, events, log } = this.kernel
+  async importLinked(list: readonly LinkedConversation[], from: string, pending: readonly string[] = []): Promise<void> {
     // What the linking device had to give is here: asking it again as a restore would only compete with this.
     this.askedToRestore.add(from)
-    for (const linked of list) {
-      let ops: MembershipOp[]
-      try {
-        ops = linked.ops.map(decodeOp)
-      } catch (err) {
-        counters.count('linked-conversation-refused')
-        log.warn({ err, conversation: linked.id }, 'a linked conversation had a malformed operation')
-        continue
-      }
-      const rt = await queue.run(async (): Promise<ConversationRuntime | undefined> => {
-        const id = linked.id as ConversationId
-        if (this.kernel.conversations.has(id)) return undefined
-        const state = computeLog(ops, linked.root as OpHash, this.kernel.now())
-        if (state === undefined || state.conversation !== id || state.members.get(identity.account)?.devices.has(identity.deviceId) !== true) {
-          counters.count('linked-conversation-refused')
-          return undefined
-        }
-        const record = { ...newRecord(this.kernel.now(), { id, root: linked.root, kind: state.kind, name: state.kind === 'group' ? state.name : linked.name, relays: linked.relays }), createdAt: linked.createdAt }
-        await store.commit([store.putConversation(record), ...ops.map((op) => store.putOp(id, op.hash, op.bytes))], true)
-        const loaded = await loadRuntime(store, identity.deviceId, record)
-        this.kernel.conversations.set(id, loaded)
-        await this.engine.afterLogChange(loaded)
-        return loaded
-      })
-      if (rt === undefined) continue
-      events.emit('conversation.updated', { conversation: this.readModel.summary(rt) })
-      drop(this.hooks.syncWith(from, rt.id))
+    for (const linked of list) await this.importOne(linked, from)
+    if (pending.length > 0 && this.linkedFetch === undefined) {
+      const fetching = fetchLinkedLogs(this.kernel, from, pending, (c) => this.importOne(c, from))
+      this.linkedFetch = fetching.then(
+        (r) => r,
+        (err: unknown) => {
+          this.kernel.log.warn({ err }, 'fetching the linked conversations failed')
+          return { fetched: 0, refused: 0, missing: pending.length }
+        },
+      )
     }
+  }
+
+  /** The fetch of the linked conversations the pairing named but did not carry, while or after it runs. */
+  linkedFetch: Promise<FetchResult> | undefined
+
+  /** One linked conversation: stored and opened if its log admits this device, else refused and counted. */
+  private async importOne(linked: LinkedConversation, from: string): Promise<void> {
+    const { identity, store, queue, counters, events, log } = this.kernel
+    let ops: MembershipOp[]
+    try {
+      ops = linked.ops.map(decodeOp)
+    } catch (err) {
+      counters.count('linked-conversation-refused')
+      log.warn({ err, conversation: linked.id }, 'a linked conversation had a malformed operation')
+      return
+    }
+    const rt = await queue.run(async (): Promise<ConversationRuntime | undefined> => {
+      const id = linked.id as ConversationId
+      if (this.kernel.conversations.has(id)) return undefined
+      const state = computeLog(ops, linked.root as OpHash, this.kernel.now())
+      if (state === undefined || state.conversation !== id || state.members.get(identity.account)?.devices.has(identity.deviceId) !== true) {
+        counters.count('linked-conversation-refused')
+        return undefined
+      }
+      const record = { ...newRecord(this.kernel.now(), { id, root: linked.root, kind: state.kind, name: state.kind === 'group' ? state.name : linked.name, relays: linked.relays }), createdAt: linked.createdAt }
+      await store.commit([store.putConversation(record), ...ops.map((op) => store.putOp(id, op.hash, op.bytes))], true)
+      const loaded = await loadRuntime(store, identity.deviceId, record)
+      this.kernel.conversations.set(id, loaded)
+      await this.engine.afterLogChange(loaded)
+      return loaded
+    })
+    if (rt === undefined) return
+    events.emit('conversation.updated', { conversation: this.readModel.summary(rt) })
+    drop(this.hooks.syncWith(from, rt.id))
   }
 
   /** Another device of ours revoked this one (membership-engine.ts noticed): once, wipe and stop. */

@@ -3,7 +3,6 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { HearthError } from '../../../common/errors.js'
 import { createHearthNode, type HearthNode, type NodeOptions } from '../../../common/net/create-node.js'
 import { pickLocator } from '../../conversation/short-invite.js'
-import { decodeOp } from '../../conversation/membership-op.js'
 import { formatLinkCode, newLinkSecret } from '../../identity/link-code.js'
 import { identityForNewDevice, type Identity } from '../../identity/identity.js'
 import { offerPairing, type LinkedConversation } from './pair-protocol.js'
@@ -34,8 +33,13 @@ export interface NewDeviceOptions {
 export interface LinkedDevice {
   /** The new device's identity, of the account the other device belongs to: not saved yet (the caller saves it). */
   identity: Identity
-  /** Every conversation this device was admitted to, most recently active first. */
+  /** The conversations whose logs came with the pairing, most recently active first. */
   conversations: LinkedConversation[]
+  /**
+   * The other conversations this device was admitted to (ids, most recently active first): their logs did not fit
+   * the pairing (a relayed connection carries little) and come from `from` afterwards (`core.devices.importLinked`).
+   */
+  pending: string[]
   /** The device that linked this one and where it was reached from: the core syncs from it first. */
   from: { peerId: string; address: string | null } | null
 }
@@ -67,6 +71,8 @@ export async function linkAsNewDevice(options: NewDeviceOptions): Promise<Linked
     options.onLink(formatLinkCode({ secret, locator }), expiresAt)
     let identity: Identity | undefined
     let conversations: LinkedConversation[] = []
+    let pending: string[] = []
+    let linkedBy: string | undefined
     const offer = offerPairing(node, {
       secret,
       expiresAt,
@@ -81,8 +87,10 @@ export async function linkAsNewDevice(options: NewDeviceOptions): Promise<Linked
           )
           return identity.cert.bytes
         },
-        onConversations: async (list) => {
+        onConversations: async (list, rest, peer) => {
           conversations = list
+          pending = rest
+          linkedBy = peer
         },
       },
     })
@@ -94,7 +102,7 @@ export async function linkAsNewDevice(options: NewDeviceOptions): Promise<Linked
       options.signal?.removeEventListener('abort', abort)
     }
     if (identity === undefined) throw new HearthError('PROTOCOL_ERROR', 'Linking ended before this device got its keys')
-    return { identity, conversations, from: await linkingDevice(node, identity, conversations) }
+    return { identity, conversations, pending, from: linkedBy === undefined ? null : { peerId: linkedBy, address: await addressOf(node, linkedBy) } }
   } finally {
     await node.stop()
   }
@@ -138,17 +146,4 @@ async function addressOf(node: HearthNode, peerId: string): Promise<string | nul
   } catch {
     return null
   }
-}
-
-/** The device whose `add-device` admitted us, and the address its connection came from (a circuit stays dialable). */
-async function linkingDevice(node: HearthNode, identity: Identity, conversations: LinkedConversation[]): Promise<LinkedDevice['from']> {
-  for (const c of conversations) {
-    for (const bytes of c.ops) {
-      const op = decodeOp(bytes)
-      if (op.body.type !== 'add-device' || op.body.cert.device !== identity.deviceId) continue
-      const peerId = op.author.peerId
-      return { peerId, address: await addressOf(node, peerId) }
-    }
-  }
-  return null
 }

@@ -37,6 +37,16 @@ export const MAX_LINKED_OPS = 10_000
 export const MAX_LINKED_CONVERSATIONS = 5_000
 /** All of a bundle's operations together: what the new device holds in memory before handing them over. */
 export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+/** Conversation ids in one `rest` frame (16 bytes each: a frame stays under 24 KiB). */
+export const MAX_REST_IDS_PER_FRAME = 1_000
+/**
+ * Op bytes of the logs E puts in the pairing itself over a relayed connection: the relay cuts one after its data
+ * limit (the Hearth relay's default 128 KiB, 1 KiB at the least), which the relay need not tell us; the handshake,
+ * identify, gossip and the pairing frames share it. A quarter of the limit when it is known, at most this.
+ */
+export const LIMITED_BUNDLE_BYTES = 8 * 1024
+/** Over a direct connection (a LAN carries this in a second or two): the rest come after the link completed. */
+export const DIRECT_BUNDLE_BYTES = 16 * 1024 * 1024
 /** A membership operation as the wire bounds it anywhere (Limits.maxMembershipOpBytes). */
 export const MAX_OP_BYTES = Limits.maxMembershipOpBytes
 /** The sealed account: 32 + 32 bytes, a name, CBOR and AEAD overhead. */
@@ -76,9 +86,15 @@ export const Frames = {
     .strict(),
   /** More operations of the conversation in the frame before (a log larger than one frame). */
   more: z.object({ t: z.literal('ops'), o: ops }).strict(),
+  /**
+   * The conversations N was admitted to whose logs did not fit the pairing, most recently active first: N fetches
+   * them afterwards (restore.ts `logs`). Only after every `conv`/`ops` frame.
+   */
+  rest: z.object({ t: z.literal('rest'), i: z.array(bytes(16)).min(1).max(MAX_REST_IDS_PER_FRAME) }).strict(),
   /** N has taken in one bundle frame (flow control: E keeps at most BUNDLE_WINDOW_BYTES unacknowledged). */
   ack: z.object({ t: z.literal('ack') }).strict(),
-  end: z.object({ t: z.literal('end'), c: uint }).strict(),
+  /** `c` conversations came whole, `p` (absent: none) are named in `rest` frames. */
+  end: z.object({ t: z.literal('end'), c: uint, p: uint.optional() }).strict(),
   done: z.object({ t: z.literal('done') }).strict(),
 }
 const failFrame = z.object({ t: z.literal('fail'), w: z.enum(FAIL_REASONS) }).strict()

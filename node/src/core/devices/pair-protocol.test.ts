@@ -68,7 +68,7 @@ interface Sides {
   e: HearthNode
   code: LinkCode
   offer: ReturnType<typeof offerPairing>
-  log: { codes: string[]; counts: string[]; made: AccountSecrets[]; admitted: DeviceCert[]; delivered: LinkedConversation[][] }
+  log: { codes: string[]; counts: string[]; made: AccountSecrets[]; admitted: DeviceCert[]; delivered: LinkedConversation[][]; pending: string[][]; from: string[] }
 }
 
 /** N offering with `over` handlers, E ready to dial; nothing dialed yet. */
@@ -76,7 +76,7 @@ async function setup(
   over: { offer?: Partial<PairOfferHandlers>; expiresAt?: number; timing?: Partial<PairTiming> } = {},
 ): Promise<Sides> {
   const [n, e] = await Promise.all([startNode(), startNode()])
-  const log: Sides['log'] = { codes: [], counts: [], made: [], admitted: [], delivered: [] }
+  const log: Sides['log'] = { codes: [], counts: [], made: [], admitted: [], delivered: [], pending: [], from: [] }
   const handlers: PairOfferHandlers = {
     onConfirmationCode: (c) => log.codes.push(`N ${c}`),
     confirm: async () => true,
@@ -84,8 +84,10 @@ async function setup(
       log.made.push(a)
       return certFor(a.accountSeed, n.peerId)
     },
-    onConversations: async (list) => {
+    onConversations: async (list, pending, from) => {
       log.delivered.push(list)
+      log.pending.push(pending)
+      log.from.push(from)
     },
     count: (r) => log.counts.push(`N ${r}`),
     ...over.offer,
@@ -96,7 +98,7 @@ async function setup(
   return { n, e, code: { secret, locator: pickLocator(n.addresses())! }, offer, log }
 }
 
-function dial(s: Sides, over: Partial<PairDialHandlers> = {}, code: LinkCode = s.code, timing?: Partial<PairTiming>): Promise<DeviceCert> {
+function dial(s: Sides, over: Partial<PairDialHandlers> = {}, code: LinkCode = s.code, timing?: Partial<PairTiming>, bundleBytes?: number): Promise<DeviceCert> {
   return pairWith(
     s.e,
     code,
@@ -111,7 +113,7 @@ function dial(s: Sides, over: Partial<PairDialHandlers> = {}, code: LinkCode = s
       count: (r) => s.log.counts.push(`E ${r}`),
       ...over,
     },
-    timing ? { timing } : {},
+    { ...(timing ? { timing } : {}), ...(bundleBytes === undefined ? {} : { bundleBytes }) },
   )
 }
 
@@ -152,8 +154,31 @@ describe('linking a device over /hearth/pair/1.0.0', () => {
     expect(sameBytes(s.log.delivered[0], sent)).toBe(true)
     expect(s.log.delivered[0]!.map((c) => c.ops.length)).toEqual([3, 40])
     expect(sameBytes(s.log.delivered[0], [sent[0], { ...sent[1]!, ops: sent[1]!.ops.slice(0, 39) }])).toBe(false)
+    expect(s.log.pending).toEqual([[]])
+    expect(s.log.from).toEqual([s.e.peerId])
     expect(s.log.counts).toEqual([])
   }, 60_000)
+
+  it('carries the logs that fit its budget, newest first, and names the others for N to fetch after the link', async () => {
+    const s = await setup()
+    // The second does not fit 10 KB: it and everything after it are named, in order, even the small third.
+    const sent = [conversation(4, 1_000), conversation(20, 1_000), conversation(1, 100), conversation(2, 100)]
+    await dial(s, { admit: async () => sent }, s.code, undefined, 10_000)
+    await s.offer.done
+    expect(s.log.delivered[0]!.map((c) => c.id)).toEqual([sent[0]!.id])
+    expect(Buffer.from(encodeCbor(s.log.delivered[0])).equals(Buffer.from(encodeCbor([sent[0]])))).toBe(true)
+    expect(s.log.pending).toEqual([sent.slice(1).map((c) => c.id)])
+    expect(s.log.from).toEqual([s.e.peerId])
+  })
+
+  it('names 2,500 conversations over several frames when none fits', async () => {
+    const s = await setup()
+    const sent = Array.from({ length: 2_500 }, () => conversation(1, 10))
+    await dial(s, { admit: async () => sent }, s.code, undefined, 0)
+    await s.offer.done
+    expect(s.log.delivered).toEqual([[]])
+    expect(s.log.pending).toEqual([sent.map((c) => c.id)])
+  })
 
   it('refuses a wrong code and counts it; the offer still takes the right one; a second dial after success is refused', async () => {
     const s = await setup()

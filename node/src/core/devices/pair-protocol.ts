@@ -26,12 +26,15 @@ import { BUNDLE_FRAME_BYTES, BUNDLE_WINDOW_BYTES, frameBytes, PairChannel, SMALL
 import {
   conversationFrames,
   decodeAccount,
+  DIRECT_BUNDLE_BYTES,
   encodeAccount,
   expectFrame,
   Frames,
+  LIMITED_BUNDLE_BYTES,
   MAX_BUNDLE_BYTES,
   MAX_LINKED_CONVERSATIONS,
   MAX_LINKED_OPS,
+  MAX_REST_IDS_PER_FRAME,
   PeerFailed,
   type AccountSecrets,
   type FailReason,
@@ -46,11 +49,15 @@ export type { AccountSecrets, LinkedConversation } from './pair-frames.js'
  *
  *   E→N hello{proof E, commitment to E's nonce}   N→E hello{proof N, N's nonce}   E→N reveal{E's nonce}
  *   both show the confirmation code and ask their person;  N→E ready | cancel;  E→N sealed{account} | cancel
- *   N→E device{certificate}   E→N conv…, end   N→E done
+ *   N→E device{certificate}   E→N conv…, rest…, end   N→E done
  *
  * N answers only a good proof, counts bad ones and burns the offer after 5; the first good proof consumes it. E
  * sends the account only once its own person confirmed and N said ready, and admits only a certificate of its own
  * account for the PeerId at the other end of this connection. Crypto: common/crypto/pairing.ts.
+ *
+ * The whole exchange fits one relayed connection (the relay cuts one after its data limit): E puts in the pairing only
+ * the logs that fit a budget (LIMITED_BUNDLE_BYTES over a relay) and names the other conversations in `rest`; N's core
+ * fetches their logs afterwards over fresh connections (restore.ts `logs`, devices/linked-logs.ts).
  */
 export const PAIR_PROTOCOL = '/hearth/pair/1.0.0'
 
@@ -58,7 +65,11 @@ export interface PairOfferHandlers {
   onConfirmationCode(code: string): void
   confirm(): Promise<boolean>
   makeDevice(account: AccountSecrets): Promise<Uint8Array>
-  onConversations(list: LinkedConversation[]): Promise<void>
+  /**
+   * The conversations whose logs came whole, and the ids (32 hex, most recently active first) of those to fetch
+   * afterwards from `peer`, the device that linked this one (the PeerId this connection authenticated).
+   */
+  onConversations(list: LinkedConversation[], pending: string[], peer: string): Promise<void>
   count?(reason: string): void
 }
 
@@ -157,7 +168,7 @@ export function offerPairing(
     if (state !== 'open') return ch.sendLast({ t: 'fail', w: 'used' })
     state = 'busy' // single use: from here on every other dialer is refused, whatever happens to this exchange
     try {
-      await runOffer(ch, keys, hello.c, handlers, timing)
+      await runOffer(ch, keys, hello.c, handlers, timing, peerE)
       await ch.close()
       finish()
     } catch (err) {
@@ -193,7 +204,7 @@ export function offerPairing(
 }
 
 /** N's side of an exchange whose hello proved the secret. */
-async function runOffer(ch: PairChannel, keys: PairingKeys, commitment: Uint8Array, h: PairOfferHandlers, timing: PairTiming): Promise<void> {
+async function runOffer(ch: PairChannel, keys: PairingKeys, commitment: Uint8Array, h: PairOfferHandlers, timing: PairTiming, peerE: string): Promise<void> {
   const nonceN = randomBytes(PAIR_NONCE_BYTES)
   await ch.send({ t: 'hello', v: 1, p: proveN(keys), n: nonceN })
   const { n: nonceE } = expectFrame(Frames.reveal, await ch.read(SMALL_FRAME_BYTES, timing.stepMs), 'pairing reveal')
@@ -220,23 +231,41 @@ async function runOffer(ch: PairChannel, keys: PairingKeys, commitment: Uint8Arr
   }
   const cert = await local(() => h.makeDevice(account))
   await ch.send({ t: 'device', c: cert })
-  const list = await readBundle(ch, timing)
-  await local(() => h.onConversations(list))
+  const { list, pending } = await readBundle(ch, timing)
+  await local(() => h.onConversations(list, pending, peerE))
   await ch.send({ t: 'done' })
 }
 
-/** The conversations E sends, each checked against its schema, within the bundle's bounds. */
-async function readBundle(ch: PairChannel, timing: PairTiming): Promise<LinkedConversation[]> {
+/**
+ * The conversations E sends, each checked against its schema, within the bundle's bounds, and the ids of those it
+ * named to fetch afterwards (never one twice, never more than MAX_LINKED_CONVERSATIONS in all).
+ */
+async function readBundle(ch: PairChannel, timing: PairTiming): Promise<{ list: LinkedConversation[]; pending: string[] }> {
   const list: LinkedConversation[] = []
+  const pending: string[] = []
+  const seen = new Set<string>()
   let total = 0
   for (;;) {
     const value = await ch.read(BUNDLE_FRAME_BYTES, timing.stepMs)
     const t = typeof value === 'object' && value !== null ? (value as { t?: unknown }).t : undefined
     if (t === 'end') {
       const end = expectFrame(Frames.end, value, 'pairing end')
-      if (end.c !== list.length) throw new HearthError('PROTOCOL_ERROR', 'bundle ended with a different count')
-      return list
+      if (end.c !== list.length || (end.p ?? 0) !== pending.length) throw new HearthError('PROTOCOL_ERROR', 'bundle ended with a different count')
+      return { list, pending }
     }
+    if (t === 'rest') {
+      for (const raw of expectFrame(Frames.rest, value, 'pairing rest').i) {
+        const id = Buffer.from(raw).toString('hex')
+        if (seen.has(id)) throw new HearthError('PROTOCOL_ERROR', 'a conversation sent twice')
+        if (seen.size >= MAX_LINKED_CONVERSATIONS) throw new HearthError('TOO_LARGE', 'too many conversations')
+        seen.add(id)
+        pending.push(id)
+      }
+      await ch.send({ t: 'ack' })
+      continue
+    }
+    // Whole logs come first: a log after the list of those to fetch would be out of the order E chose.
+    if (pending.length > 0) throw new HearthError('PROTOCOL_ERROR', 'a conversation after the list of those to fetch')
     let ops: Uint8Array[]
     if (t === 'ops') {
       ops = expectFrame(Frames.more, value, 'pairing ops').o
@@ -246,8 +275,9 @@ async function readBundle(ch: PairChannel, timing: PairTiming): Promise<LinkedCo
       last.ops.push(...ops)
     } else {
       const c = expectFrame(Frames.conv, value, 'pairing conversation')
-      if (list.length >= MAX_LINKED_CONVERSATIONS) throw new HearthError('TOO_LARGE', 'too many conversations')
-      if (list.some((x) => x.id === c.i)) throw new HearthError('PROTOCOL_ERROR', 'a conversation sent twice')
+      if (seen.size >= MAX_LINKED_CONVERSATIONS) throw new HearthError('TOO_LARGE', 'too many conversations')
+      if (seen.has(c.i)) throw new HearthError('PROTOCOL_ERROR', 'a conversation sent twice')
+      seen.add(c.i)
       ops = c.o
       list.push({ id: c.i, root: c.r, kind: c.k, name: c.n, createdAt: c.a, relays: c.y, ops: [...c.o] })
     }
@@ -264,7 +294,7 @@ export async function pairWith(
   node: HearthNode,
   code: LinkCode,
   handlers: PairDialHandlers,
-  opts: { signal?: AbortSignal; timing?: Partial<PairTiming> } = {},
+  opts: { signal?: AbortSignal; timing?: Partial<PairTiming>; bundleBytes?: number } = {},
 ): Promise<DeviceCert> {
   const timing = { ...PAIR_TIMING, ...opts.timing }
   const count = (reason: string) => handlers.count?.(reason)
@@ -281,7 +311,7 @@ export async function pairWith(
     if (opts.signal?.aborted === true) throw new HearthError('LINK_CANCELLED', PairMessages.cancelled, { cause: err })
     throw err
   }
-  const { stream, peerN } = reached
+  const { stream, peerN, budget } = reached
   const ch = new PairChannel(stream, signal)
   try {
     const keys = pairingKeys(code.secret, node.peerId, peerN)
@@ -316,7 +346,7 @@ export async function pairWith(
       throw new BadCert()
     }
     const list = await local(() => handlers.admit(cert))
-    await sendBundle(ch, list, timing)
+    await sendBundle(ch, list, opts.bundleBytes ?? budget, timing)
     expectFrame(Frames.done, await ch.read(SMALL_FRAME_BYTES, timing.stepMs), 'pairing done')
     await ch.close()
     return cert
@@ -328,25 +358,45 @@ export async function pairWith(
   }
 }
 
-/** The conversations as frames, never more than BUNDLE_WINDOW_BYTES ahead of N's acknowledgements, then `end`. */
-async function sendBundle(ch: PairChannel, list: LinkedConversation[], timing: PairTiming): Promise<void> {
+/**
+ * The conversations (most recently active first) as frames while their logs stay within `budget` op bytes, the ids
+ * of the others in `rest` frames, never more than BUNDLE_WINDOW_BYTES ahead of N's acknowledgements, then `end`.
+ */
+async function sendBundle(ch: PairChannel, list: LinkedConversation[], budget: number, timing: PairTiming): Promise<void> {
   const unacked: number[] = []
   let inFlight = 0
   const ack = async () => {
     expectFrame(Frames.ack, await ch.read(SMALL_FRAME_BYTES, timing.stepMs), 'pairing ack')
     inFlight -= unacked.shift()!
   }
-  for (const c of list) {
-    for (const frame of conversationFrames(c)) {
-      const bytes = frameBytes(frame)
-      while (unacked.length > 0 && inFlight + bytes.length > BUNDLE_WINDOW_BYTES) await ack()
-      await ch.sendBytes(bytes)
-      unacked.push(bytes.length)
-      inFlight += bytes.length
-    }
+  const send = async (frame: Record<string, unknown>) => {
+    const bytes = frameBytes(frame)
+    while (unacked.length > 0 && inFlight + bytes.length > BUNDLE_WINDOW_BYTES) await ack()
+    await ch.sendBytes(bytes)
+    unacked.push(bytes.length)
+    inFlight += bytes.length
   }
+  // Whole logs in order until the first that does not fit: the order stays newest first across both parts.
+  let whole = 0
+  let spent = 0
+  for (const c of list) {
+    const size = c.ops.reduce((sum, op) => sum + op.length, 0)
+    if (spent + size > budget) break
+    spent += size
+    whole++
+  }
+  for (const c of list.slice(0, whole)) for (const frame of conversationFrames(c)) await send(frame)
+  const rest = list.slice(whole).map((c) => Buffer.from(c.id, 'hex'))
+  for (let i = 0; i < rest.length; i += MAX_REST_IDS_PER_FRAME) await send({ t: 'rest', i: rest.slice(i, i + MAX_REST_IDS_PER_FRAME) })
   while (unacked.length > 0) await ack()
-  await ch.send({ t: 'end', c: list.length })
+  await ch.send(rest.length === 0 ? { t: 'end', c: whole } : { t: 'end', c: whole, p: rest.length })
+}
+
+/** Op bytes of the logs that go in the pairing over `connection`: over a relay, a share of what it may carry. */
+function bundleBudget(limits: { bytes?: bigint } | undefined): number {
+  if (limits === undefined) return DIRECT_BUNDLE_BYTES
+  if (limits.bytes === undefined) return LIMITED_BUNDLE_BYTES
+  return Math.min(LIMITED_BUNDLE_BYTES, Number(limits.bytes / 4n))
 }
 
 /** Connects to the locator (a circuit without its relay's PeerId learns that first) and opens the stream. */
@@ -375,7 +425,7 @@ async function open(node: HearthNode, address: Multiaddr, signal: AbortSignal) {
   if (peerN === node.peerId) throw new HearthError('INVALID_INPUT', 'This link code was made on this device: scan it with another one.')
   try {
     const stream = await connection.newStream(PAIR_PROTOCOL, { signal, runOnLimitedConnection: true })
-    return { stream, peerN }
+    return { stream, peerN, budget: bundleBudget(connection.limits) }
   } catch (err) {
     if (signal.aborted) throw new HearthError('TIMEOUT', PairMessages.timeout, { cause: err })
     // The device at the address no longer offers (the code was used, cancelled, burnt or expired).

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { encodeHlc } from '../../../../crdt/src/index.js'
 import { HearthError } from '../../../common/errors.js'
-import { request, type HandlerContext, type ProtocolLimits } from '../../../common/net/request-response.js'
+import { request, type HandlerContext } from '../../../common/net/request-response.js'
 import { equalBytes } from '../../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
 import { Limits } from '../../../common/wire/limits.js'
@@ -16,6 +16,8 @@ import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
 import type { LinkedConversation } from './pair-frames.js'
 import { linkedConversation, sealEpochsTo } from './handover.js'
+import { logFrames, logsRequestFields, servedLogs } from './linked-logs.js'
+import { MAX_INTRODUCTIONS, RESTORE_LIMITS, RESTORE_PROTOCOL } from './restore-protocol.js'
 
 /**
  * `/hearth/restore/1.0.0` (docs/adr/0032): a device restored from the recovery phrase finds its conversations again
@@ -25,24 +27,13 @@ import { linkedConversation, sealEpochsTo } from './handover.js'
  * against its log, stores it and seals to the device the epochs its account read (`reseal`): the history comes back
  * by the usual sync.
  */
-export const RESTORE_PROTOCOL = '/hearth/restore/1.0.0'
-
-/** Introductions in one request. */
-const MAX_INTRODUCTIONS = 200
-
-export const RESTORE_LIMITS: ProtocolLimits = {
-  maxRequestBytes: MAX_INTRODUCTIONS * 8 * 1024,
-  maxResponseBytes: Limits.maxFrameBytes,
-  timeoutMs: 60_000,
-  // A restore asks each member once or twice; more is someone probing.
-  ratePerSecond: 1,
-  burst: 5,
-  runOnLimitedConnection: true,
-}
+export { RESTORE_LIMITS, RESTORE_PROTOCOL } from './restore-protocol.js'
 
 const requestSchema = z.discriminatedUnion('t', [
   z.strictObject({ v: z.literal(1), t: z.literal('list'), c: bytes() }),
   z.strictObject({ v: z.literal(1), t: z.literal('introduce'), c: bytes(), o: z.array(bytes()).min(1).max(MAX_INTRODUCTIONS) }),
+  // A newly linked device fetching the logs the pairing named but did not carry (linked-logs.ts).
+  z.strictObject({ v: z.literal(1), t: z.literal('logs'), c: bytes(), ...logsRequestFields }),
 ])
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 /** One frame: a conversation's header and a page of its log (a long log continues in frames with the same id). */
@@ -107,6 +98,10 @@ export class RestoreServer {
     }
     if (req.t === 'list') {
       yield* framesOf(conversationsOf(this.kernel, cert).map(linkedConversation))
+      return
+    }
+    if (req.t === 'logs') {
+      yield* logFrames(servedLogs(this.kernel, cert, req.i), req.i[0]!, req.s, req.b)
       return
     }
     const answered: LinkedConversation[] = []
