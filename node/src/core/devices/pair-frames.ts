@@ -44,7 +44,7 @@ export const MAX_REST_IDS_PER_FRAME = 1_000
  * limit (the Hearth relay's default 128 KiB, 1 KiB at the least), which the relay need not tell us; the handshake,
  * identify, gossip and the pairing frames share it. A quarter of the limit when it is known, at most this.
  */
-export const LIMITED_BUNDLE_BYTES = 8 * 1024
+export const LIMITED_BUNDLE_BYTES = 4 * 1024
 /** Over a direct connection (a LAN carries this in a second or two): the rest come after the link completed. */
 export const DIRECT_BUNDLE_BYTES = 16 * 1024 * 1024
 /** A membership operation as the wire bounds it anywhere (Limits.maxMembershipOpBytes). */
