@@ -277,6 +277,17 @@ describe('linking a device over /hearth/pair/1.0.0', () => {
     expect(s.log.delivered).toEqual([])
   }, 30_000)
 
+  it.each([
+    ['named twice', 0],
+    ['sent whole and named again', 150],
+  ])('refuses a conversation %s without handing anything over', async (_, bundleBytes) => {
+    const s = await setup()
+    const c = conversation(1, 100)
+    await dial(s, { admit: async () => [c, c] }, s.code, undefined, bundleBytes).catch(() => {})
+    expect((await refusal(s.offer.done)).code).toBe('PROTOCOL_ERROR')
+    expect(s.log.delivered).toEqual([])
+  }, 30_000)
+
   it('survives garbage, oversized and non-canonical hellos: refused, counted, and the offer still links', async () => {
     const s = await setup()
     const hostile: Uint8Array[] = [
