@@ -3,9 +3,10 @@ import { HearthError } from '../../../common/errors.js'
 import { equalBytes, toBase64Url } from '../../../common/util/bytes.js'
 import { EnvelopeKind, openEnvelopeBody, type EnvelopeFrame, type OpenedEnvelopeHeader } from '../../../common/wire/envelope.js'
 import { sealContext } from '../../conversation/epoch-keys.js'
+import { computeLog, type LogState } from '../../conversation/membership-log.js'
 import { decodeOp } from '../../conversation/membership-op.js'
-import { decodeChainGrant, decodeKeys, decodeMembership } from '../../history/payloads.js'
-import type { DeviceId, EpochId } from '../../ids.js'
+import { decodeChainGrant, decodeKeys, decodeMembership, type ForwardedChain } from '../../history/payloads.js'
+import type { DeviceId, EpochId, OpHash } from '../../ids.js'
 import type { MessageRow, Put, StreamState } from '../../store/core-store.js'
 import { parseStreamKey, streamKey, type ConversationRuntime, type StreamKey } from '../conversation-runtime.js'
 import { envelopeIdHex, type Withdrawals } from '../equivocation.js'
@@ -32,6 +33,9 @@ export interface IngestHooks {
   /** Tell members what we now hold, soon. */
   scheduleReceipt(rt: ConversationRuntime, delayMs: number): void
 }
+
+/** Chains handed on to us in one ingest, by the device whose keys envelope carried them. */
+type Forwards = Array<{ from: DeviceId; entries: ForwardedChain[] }>
 
 /** One envelope from outside: its bytes and the peer that handed it over (null for a relay, which only passes on). */
 export interface Arrival {
@@ -115,8 +119,8 @@ export class Ingest {
     const batch: Put[] = []
     let logChanged = false
     const fresh: FreshEnvelopes = new Map()
-    /** Streams of other senders that a keys envelope here offered us a chain for (docs/adr/0033). */
-    const offered = new Set<StreamKey>()
+    /** Chains of other senders that keys envelopes here hand on to us (docs/adr/0033). */
+    const forwards: Forwards = []
     /** Per stream, the furthest position this batch brought and who brought it: beyond `have`, that is a gap. */
     const furthest = new Map<StreamKey, { seq: number; from: string | null }>()
     candidates.forEach(({ bytes, verdict, envKey, from }, i) => {
@@ -148,7 +152,7 @@ export class Ingest {
           counters.count('bad-membership-op')
         }
       } else if (header.kind === EnvelopeKind.keys) {
-        this.takeChainGrant(rt, verdict, stream, offered)
+        this.takeChainGrant(rt, verdict, stream, forwards)
       }
     })
     const withdrawnRows: MessageRow[] = []
@@ -168,6 +172,8 @@ export class Ingest {
       const far = furthest.get(key)
       if (far) this.gaps.notice(rt.id, key, s.have, far.seq, far.from)
     }
+    const log = forwards.length > 0 && logChanged ? (computeLog(rt.ops.values(), rt.record.root as OpHash, this.kernel.now()) ?? rt.log) : rt.log
+    const offered = forwards.length > 0 ? this.takeForwarded(rt, log, forwards) : new Set<StreamKey>()
     for (const key of offered) {
       if (touchedStreams.has(key)) continue
       const { epoch, device } = parseStreamKey(key)
@@ -186,9 +192,9 @@ export class Ingest {
 
   /**
    * A keys envelope: the sending device's chain for this epoch, if one of the grants is sealed to us; and chains of
-   * other senders it hands on to us (docs/adr/0033), kept as offers on their streams, which `offered` collects.
+   * other senders it hands on to us (docs/adr/0033), collected in `forwards` for `takeForwarded`.
    */
-  private takeChainGrant(rt: ConversationRuntime, { frame, header, keys, epoch, device }: Admitted, stream: StreamState, offered: Set<StreamKey>): void {
+  private takeChainGrant(rt: ConversationRuntime, { frame, header, keys, epoch, device }: Admitted, stream: StreamState, forwards: Forwards): void {
     const { identity, counters } = this.kernel
     try {
       const payload = decodeKeys(openEnvelopeBody(frame, header, keys.controlKey))
@@ -201,11 +207,25 @@ export class Ingest {
         delete stream.offered
       }
       const forwarded = (payload.forwarded ?? []).filter((f) => f.device === identity.deviceId)
-      if (forwarded.length === 0) return
+      if (forwarded.length > 0) forwards.push({ from: device as DeviceId, entries: forwarded })
+    } catch {
+      counters.count('bad-keys')
+    }
+  }
+
+  /**
+   * Chains handed on to us, kept as offers on their streams (receive/offered-chain.ts checks them before use). Judged
+   * against `log`, which includes the operations of the same batch: a linking device's `add-device` and the keys
+   * envelope after it often arrive together. Returns the streams that got an offer.
+   */
+  private takeForwarded(rt: ConversationRuntime, log: LogState, forwards: Forwards): Set<StreamKey> {
+    const { identity, counters } = this.kernel
+    const offered = new Set<StreamKey>()
+    for (const { from, entries } of forwards) {
       // Only a device that sealed us an epoch hands us its chains, and only for that epoch (hand-on-chains.ts).
-      const sealedBy = this.epochsSealedToUsBy(rt, device as DeviceId)
-      for (const f of forwarded) {
-        if (!sealedBy.has(f.epoch) || f.sender === identity.deviceId || f.sender === device) {
+      const sealedBy = this.epochsSealedToUsBy(rt, log, from)
+      for (const f of entries) {
+        if (!sealedBy.has(f.epoch) || f.sender === identity.deviceId || f.sender === from) {
           counters.count('forwarded-chain-refused')
           continue
         }
@@ -222,19 +242,18 @@ export class Ingest {
         rt.streams.set(target, state)
         offered.add(target)
       }
-    } catch {
-      counters.count('bad-keys')
     }
+    return offered
   }
 
-  /** Epochs `device` sealed to this device by an `add-device` or `reseal` of its own that the log accepted. */
-  private epochsSealedToUsBy(rt: ConversationRuntime, device: DeviceId): Set<string> {
+  /** Epochs `device` sealed to this device by an `add-device` or `reseal` of its own that `log` accepted. */
+  private epochsSealedToUsBy(rt: ConversationRuntime, log: LogState, device: DeviceId): Set<string> {
     const me = this.kernel.identity.deviceId
     const out = new Set<string>()
     for (const op of rt.ops.values()) {
-      if (op.author.device !== device || rt.log.unauthorized.has(op.hash)) continue
+      if (op.author.device !== device || log.unauthorized.has(op.hash)) continue
       const sealed = sealedDevice(op)
-      if (sealed?.device === me) for (const e of sealed.epochs) if (rt.log.epochs.get(e)?.devices.has(me) === true) out.add(e)
+      if (sealed?.device === me) for (const e of sealed.epochs) if (log.epochs.get(e)?.devices.has(me) === true) out.add(e)
     }
     return out
   }
