@@ -52,7 +52,7 @@ export function MessageDetailsDialog({ api, message, names, onClose }: MessageDe
             </section>
             <section aria-labelledby={`${id}-delivered`}>
               <h3 id={`${id}-delivered`}>Delivered to</h3>
-              <PeopleList people={seen?.delivered} nameOf={nameOf} empty={seen?.read.length ? 'Everyone else has read it' : 'Nobody yet'} />
+              <PeopleList people={seen?.delivered} nameOf={nameOf} empty={seen?.read.length ? 'Nobody else yet' : 'Nobody yet'} />
             </section>
           </>
         )}
