@@ -126,7 +126,7 @@ export const coreContract = {
   /** Accounts that were members and were removed: an admin may add one back (never an invite). */
   'conversations.removed': { params: byConversation, result: result<RemovedMemberView[]>() },
   'conversations.addBack': { params: z.strictObject({ conversationId, account }), result: result<null>() },
-  /** This person's own mute, archive and pin for one conversation; kept on this device only. */
+  /** This person's own mute, archive and pin for one conversation; kept in step across their devices (own-device sync). */
   'conversations.setPrefs': {
     params: z.strictObject({
       conversationId,
@@ -224,7 +224,7 @@ export const coreContract = {
 
   /** The safety number between this account and a person this device shares a conversation with (docs/adr/0031). */
   'people.safetyNumber': { params: z.strictObject({ account }), result: result<SafetyNumberView>() },
-  /** Marks a person verified on this device; with `scanned` (the text of their QR code) only when it matches. */
+  /** Marks a person verified (on all of this account's devices, by own-device sync); with `scanned` (the text of their QR code) only when it matches. */
   'people.verify': {
     params: z.strictObject({ account, scanned: z.string().min(1).max(256).optional() }),
     result: result<null>(),
