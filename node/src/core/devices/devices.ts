@@ -21,6 +21,9 @@ import { handleProtocol } from '../../../common/net/request-response.js'
 import { decodeJson, encodeJson } from '../../../common/storage/json-codec.js'
 import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
 
+/** How long a newly linked device that got no log with the pairing waits for the first before showing the app. */
+const FIRST_CONVERSATION_WAIT_MS = 20_000
+
 export interface DevicesHooks extends RendezvousHooks {
   /** Pulls a conversation from a peer (sync/sync-client.ts). */
   syncWith(peer: string, conversation: ConversationId): Promise<void>
@@ -252,16 +255,22 @@ export class Devices {
   /**
    * On a newly linked device: the conversations its other device admitted it to. Each log must hold this device as
    * one of our account's (else it is refused and counted); then the usual sync brings the history from `from` and from
-   * members. Resolves once those of the pairing are in; the logs of `pending` (named by the pairing, not carried: a
-   * relayed connection carries little) are fetched from `from` afterwards, newest first, each shown as it comes
-   * (`linkedFetch` settles when they are all in or the fetch gave up).
+   * members. Resolves once those of the pairing are in (when it carried none, once the first fetched one is, or after
+   * 20 s); the logs of `pending` (named by the pairing, not carried: a relayed connection carries little) are fetched
+   * from `from` afterwards, newest first, each shown as it comes (`linkedFetch` settles when they are all in or the
+   * fetch gave up).
    */
   async importLinked(list: readonly LinkedConversation[], from: string, pending: readonly string[] = []): Promise<void> {
     // What the linking device had to give is here: asking it again as a restore would only compete with this.
     this.askedToRestore.add(from)
     for (const linked of list) await this.importOne(linked, from)
     if (pending.length > 0 && this.linkedFetch === undefined) {
-      const fetching = fetchLinkedLogs(this.kernel, from, pending, (c) => this.importOne(c, from))
+      let firstIn: () => void = () => {}
+      const first = new Promise<void>((resolve) => (firstIn = resolve))
+      const fetching = fetchLinkedLogs(this.kernel, from, pending, async (c) => {
+        await this.importOne(c, from)
+        firstIn()
+      })
       this.linkedFetch = fetching.then(
         (r) => r,
         (err: unknown) => {
@@ -269,6 +278,12 @@ export class Devices {
           return { fetched: 0, refused: 0, missing: pending.length }
         },
       )
+      // None came with the pairing (over a relay none do): the link is done once the first conversation is in.
+      if (list.length === 0) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([first, this.linkedFetch, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONVERSATION_WAIT_MS)))])
+        clearTimeout(timer)
+      }
     }
   }
 

@@ -40,11 +40,12 @@ export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 /** Conversation ids in one `rest` frame (16 bytes each: a frame stays under 24 KiB). */
 export const MAX_REST_IDS_PER_FRAME = 1_000
 /**
- * Op bytes of the logs E puts in the pairing itself over a relayed connection: the relay cuts one after its data
- * limit (the Hearth relay's default 128 KiB, 1 KiB at the least), which the relay need not tell us; the handshake,
- * identify, gossip and the pairing frames share it. A quarter of the limit when it is known, at most this.
+ * Op bytes of the logs E puts in the pairing itself over a relayed connection: none. The relay cuts a relayed
+ * connection after its data limit (the Hearth relay's default 128 KiB, 1 KiB at the least), and once E admitted N,
+ * E's core sends N what it sends any device of a conversation (sync streams, own-sync, gossip subscriptions): a few
+ * KiB of logs more got the pairing itself cut now and then at 32 KiB. N fetches every log after the link.
  */
-export const LIMITED_BUNDLE_BYTES = 4 * 1024
+export const LIMITED_BUNDLE_BYTES = 0
 /** Over a direct connection (a LAN carries this in a second or two): the rest come after the link completed. */
 export const DIRECT_BUNDLE_BYTES = 16 * 1024 * 1024
 /** A membership operation as the wire bounds it anywhere (Limits.maxMembershipOpBytes). */

@@ -392,11 +392,9 @@ async function sendBundle(ch: PairChannel, list: LinkedConversation[], budget: n
   await ch.send(rest.length === 0 ? { t: 'end', c: whole } : { t: 'end', c: whole, p: rest.length })
 }
 
-/** Op bytes of the logs that go in the pairing over `connection`: over a relay, a share of what it may carry. */
+/** Op bytes of the logs that go in the pairing over a connection: a relayed one carries little (pair-frames.ts). */
 function bundleBudget(limits: { bytes?: bigint } | undefined): number {
-  if (limits === undefined) return DIRECT_BUNDLE_BYTES
-  if (limits.bytes === undefined) return LIMITED_BUNDLE_BYTES
-  return Math.min(LIMITED_BUNDLE_BYTES, Number(limits.bytes / 4n))
+  return limits === undefined ? DIRECT_BUNDLE_BYTES : LIMITED_BUNDLE_BYTES
 }
 
 /** Connects to the locator (a circuit without its relay's PeerId learns that first) and opens the stream. */
