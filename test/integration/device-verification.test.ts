@@ -39,7 +39,7 @@ describe('verification and linked devices', () => {
     const laptop = await startCore('alice-laptop', { identity: linked.identity })
     cores.push(laptop)
     await connect(laptop, alice)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
 
     // Bob's core took alice's add-device with no action of bob's; it speaks for alice with a key bob never checked.
     await waitFor(() => memberOf(bob, id, alice)?.verifiedDevicesChanged === true, { message: 'bob sees alice needs verifying again' })

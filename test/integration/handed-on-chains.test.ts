@@ -39,7 +39,7 @@ describe('chains handed on to a new device', () => {
     const laptop = await startCore('alice-laptop', { identity: linked.identity })
     cores.push(laptop)
     await connect(laptop, alice)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
 
     await waitFor(async () => (await bodiesOf(laptop, id)).length === 3, { message: "bob's messages readable on the laptop" })
     expect(await bodiesOf(laptop, id)).toEqual(['bob before he goes away', 'bob once more', 'alice answers'])
@@ -101,7 +101,7 @@ describe('chains handed on by someone else', () => {
     cores.push(laptop)
     await connect(laptop, bob)
     await connect(laptop, alice)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
     await waitFor(() => laptop.core.counters.get('forwarded-chain-refused') === 1, { message: "bob's offer refused on arrival" })
     await waitFor(async () => (await bodiesOf(laptop, id)).includes('carol before she goes'), { message: "carol's message from alice's chain" })
     expect(laptop.core.counters.get('bad-forwarded-chain')).toBe(0)

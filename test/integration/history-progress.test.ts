@@ -58,7 +58,7 @@ describe('history progress', () => {
     })
     await connect(laptop, alice)
     await connect(laptop, bob)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
 
     await waitFor(async () => (await count(laptop, id)) === MESSAGES, { message: 'the whole history on the laptop', timeoutMs: 60_000 })
     // Announced without being asked: the field goes once caught up.

@@ -45,7 +45,7 @@ describe('linked devices', () => {
     cores.push(laptop)
     await connect(laptop, alice)
     await connect(laptop, bob)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
 
     // The whole history, ours shown as ours; bob's core took the new device with no action of bob's.
     await waitFor(async () => (await bodies(laptop.core, id)).length === 2, { message: 'history on the linked device' })
@@ -108,7 +108,7 @@ describe('linked devices', () => {
     const laptop = await startCore('alice-laptop', { identity: linked.identity, relays: [relay.address], network: { relayReservations: [relay.address] } })
     cores.push(laptop)
     await laptop.core.node.dial(linked.from!.address!)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
     await waitFor(async () => (await bodies(laptop.core, id)).includes('remember the milk'), { message: 'history over the relay' })
   })
 
@@ -120,7 +120,7 @@ describe('linked devices', () => {
     cores.push(stolen)
     await connect(stolen, alice)
     await connect(stolen, bob)
-    await stolen.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await stolen.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
     await stolen.core.send(id, 'before')
     await waitFor(async () => (await bodies(bob.core, id)).includes('before'))
 
@@ -149,7 +149,7 @@ describe('linked devices', () => {
     const laptop = await startCore('alice-laptop', { identity: linked.identity })
     cores.push(laptop)
     await connect(laptop, alice)
-    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+    await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
     await waitFor(() => laptop.core.listConversations().some((c) => c.id === id))
     const bytes = new Uint8Array(100_000).map((_, i) => (i * 7) % 251)
     const { uploadId } = await laptop.core.files.begin(id, 'notes.bin', bytes.length)

@@ -35,7 +35,7 @@ async function aliceTwiceAndBob(laptopOptions: { onRevoked?: () => void } = {}):
   cores.push(laptop)
   await connect(laptop, phone)
   await connect(laptop, bob)
-  await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId)
+  await laptop.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
   await waitFor(() => laptop.core.listConversations().some((c) => c.id === id), { message: 'the laptop has the conversation' })
   return { phone, laptop, bob, id }
 }

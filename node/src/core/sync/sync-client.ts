@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { drop } from '../../../common/errors.js'
 import { RequestPacer } from '../../../common/net/request-pacer.js'
 import { request } from '../../../common/net/request-response.js'
@@ -102,6 +103,7 @@ export class SyncClient {
   private async pull(peer: string, id: ConversationId): Promise<void> {
     const { identity, node, queue, counters } = this.kernel
     const rt = this.kernel.conversations.get(id)
+    if (!(await this.speaksSync(peer))) return
     // A removed member still asks (members answer it with the membership log alone), so it learns of being added back.
     if (!rt || this.kernel.stopped) return
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -152,6 +154,20 @@ export class SyncClient {
       // A long membership log comes over several rounds (each response is bounded): ask again while it grows.
       if (opsReceived > 0) continue
       if (!behind || received === 0) return
+    }
+  }
+
+  /**
+   * False for a peer whose protocols identify reported without sync: a device being linked is a member device while its
+   * pairing node (which speaks only the pairing protocol) is still the one connected, often over a relay circuit whose
+   * few bytes the pairing needs. Unknown protocols (identify not done yet) are tried.
+   */
+  private async speaksSync(peer: string): Promise<boolean> {
+    try {
+      const { protocols } = await this.kernel.node.libp2p.peerStore.get(peerIdFromString(peer))
+      return protocols.length === 0 || protocols.includes(SYNC_PROTOCOL)
+    } catch {
+      return true
     }
   }
 
