@@ -2,7 +2,7 @@
  * Linking a laptop from a café: the account's logs are several times what one relayed connection may carry (the relay
  * here cuts each circuit after 32 KiB), and every device reaches the others only through that relay. The pairing
  * itself fits one circuit; the logs that did not fit follow over fresh connections, newest first, resuming where a cut
- * stopped them (docs/adr/0032 addendum "Linking over a relay").
+ * stopped them, and where a restart of the new device did (docs/adr/0032 addendum "Linking over a relay").
  */
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../../node/common/net/testing.js'
@@ -23,7 +23,8 @@ interface Internals {
 describe('linking a large account through a relay that cuts every circuit at 32 KiB', () => {
   const bed = coresAndRelays()
 
-  it('the link completes over the relay only, every conversation arrives, and the new device writes to bob', async () => {
+  /** Alice (90 conversations of her own and Family with bob) links a laptop, everyone reachable only through the relay. */
+  async function largeAccountLinked() {
     const relay = await startTestRelay('small-circuits', { circuitDataLimit: CIRCUIT_BYTES })
     bed.relays = [relay]
     // Nobody listens on anything of their own: the relay is the only way between any two of them.
@@ -69,6 +70,11 @@ describe('linking a large account through a relay that cuts every circuit at 32 
     expect(linked.conversations.length + linked.pending.length).toBe(OWN_CONVERSATIONS + 1)
     expect(linked.pending.length).toBeGreaterThan(0)
 
+    return { relay, alice, bob, family, linked, behindNat }
+  }
+
+  it('the link completes over the relay only, every conversation arrives, and the new device writes to bob', async () => {
+    const { relay, bob, family, linked, behindNat } = await largeAccountLinked()
     const laptop = await startCore('alice-laptop', { identity: linked.identity, relays: [relay.address], network: behindNat })
     bed.cores.push(laptop)
     await laptop.core.node.dial(linked.from!.address!)
@@ -94,5 +100,29 @@ describe('linking a large account through a relay that cuts every circuit at 32 
       timeoutMs: 30_000,
       message: 'bob reads the laptop',
     })
+  }, 180_000)
+
+  it('a laptop closed while the rest are still coming goes on from where it stood when it opens again', async () => {
+    const { relay, alice, family, linked, behindNat } = await largeAccountLinked()
+    const first = await startCore('alice-laptop', { identity: linked.identity, relays: [relay.address], network: behindNat })
+    bed.cores.push(first)
+    await first.core.node.dial(linked.from!.address!)
+    await first.core.devices.importLinked(linked.conversations, linked.from!.peerId, linked.pending)
+    await waitFor(() => first.core.listConversations().length >= 3, { timeoutMs: 60_000, message: 'the first conversations on the laptop' })
+    const before = first.core.listConversations().length
+    expect(before).toBeLessThan(OWN_CONVERSATIONS + 1)
+
+    const laptop = await first.restart()
+    bed.cores.push(laptop)
+    await laptop.core.node.dial(linked.from!.address!)
+    await waitFor(() => laptop.core.listConversations().length === OWN_CONVERSATIONS + 1, { timeoutMs: 90_000, message: 'every conversation after the restart' })
+    const resumed = await laptop.core.devices.linkedFetch
+    expect(resumed).toBeDefined()
+    expect(resumed!.missing).toBe(0)
+    expect(resumed!.refused).toBe(0)
+    // Only what had not come before the restart was fetched again.
+    expect(resumed!.fetched).toBeLessThanOrEqual(OWN_CONVERSATIONS + 1 - before)
+    await laptop.core.send(family, 'back in the café')
+    await waitFor(async () => (await bodies(alice, family)).includes('alice: back in the café'), { timeoutMs: 30_000, message: 'alice reads the laptop' })
   }, 180_000)
 })

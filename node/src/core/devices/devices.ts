@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { HearthError, drop } from '../../../common/errors.js'
 import { Limits } from '../../../common/wire/limits.js'
 import type { DeviceView } from '../../api/types.js'
@@ -23,6 +24,9 @@ import { key, prefixRange, splitKey } from '../../../common/storage/keyspace.js'
 
 /** How long a newly linked device that got no log with the pairing waits for the first before showing the app. */
 const FIRST_CONVERSATION_WAIT_MS = 20_000
+/** The conversations a pairing named but did not carry, and the device to fetch them from, until all are in. */
+const LINK_PENDING_KEY = key('lpend')
+const linkPendingSchema = z.strictObject({ from: z.string().max(128), ids: z.array(z.string().max(64)).max(5_000) })
 
 export interface DevicesHooks extends RendezvousHooks {
   /** Pulls a conversation from a peer (sync/sync-client.ts). */
@@ -70,6 +74,7 @@ export class Devices {
     await handleProtocol(node, RESTORE_PROTOCOL, RESTORE_LIMITS, (req, ctx) => server.serve(req, ctx))
     const offs = [node.onPeerConnected((peer) => this.peerChanged(peer)), node.onPeerDisconnected((peer) => this.peerChanged(peer))]
     this.rendezvous.start()
+    await this.resumeLinkedFetch().catch((err: unknown) => this.kernel.log.warn({ err }, 'the linked conversations to fetch could not be read'))
     return () => {
       offs.forEach((off) => off())
       drop(this.rendezvous.stop())
@@ -265,26 +270,54 @@ export class Devices {
     this.askedToRestore.add(from)
     for (const linked of list) await this.importOne(linked, from)
     if (pending.length > 0 && this.linkedFetch === undefined) {
-      let firstIn: () => void = () => {}
-      const first = new Promise<void>((resolve) => (firstIn = resolve))
-      const fetching = fetchLinkedLogs(this.kernel, from, pending, async (c) => {
-        await this.importOne(c, from)
-        firstIn()
-      })
-      this.linkedFetch = fetching.then(
-        (r) => r,
-        (err: unknown) => {
-          this.kernel.log.warn({ err }, 'fetching the linked conversations failed')
-          return { fetched: 0, refused: 0, missing: pending.length }
-        },
-      )
+      // Durable before fetching: a restart before they are all in resumes here (start), not with a whole-account
+      // restore a relayed connection cannot carry.
+      await this.kernel.store.commit([this.kernel.store.sealPut(LINK_PENDING_KEY, encodeJson({ from, ids: pending }))], true)
+      const { first, all } = this.fetchNamed(from, pending)
       // None came with the pairing (over a relay none do): the link is done once the first conversation is in.
       if (list.length === 0) {
         let timer: NodeJS.Timeout | undefined
-        await Promise.race([first, this.linkedFetch, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONVERSATION_WAIT_MS)))])
+        await Promise.race([first, all, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONVERSATION_WAIT_MS)))])
         clearTimeout(timer)
       }
     }
+  }
+
+  /**
+   * Fetches the logs the pairing named (linked-logs.ts) into `linkedFetch`; returns a promise of the first one in. The
+   * durable list of them goes once none is missing (refused ones are refused for good); while some are, it stays and
+   * the next start resumes. Returns promises of the first one in and of the whole fetch.
+   */
+  private fetchNamed(from: string, ids: readonly string[]): { first: Promise<void>; all: Promise<FetchResult> } {
+    let firstIn: () => void = () => {}
+    const first = new Promise<void>((resolve) => (firstIn = resolve))
+    const fetching = fetchLinkedLogs(this.kernel, from, ids, async (c) => {
+      await this.importOne(c, from)
+      firstIn()
+    })
+    this.linkedFetch = fetching.then(
+      async (r) => {
+        if (r.missing === 0 && !this.kernel.stopped) await this.kernel.store.commit([{ type: 'del', key: LINK_PENDING_KEY }], true)
+        return r
+      },
+      (err: unknown) => {
+        this.kernel.log.warn({ err }, 'fetching the linked conversations failed')
+        return { fetched: 0, refused: 0, missing: ids.length }
+      },
+    )
+    return { first, all: this.linkedFetch }
+  }
+
+  /** A fetch of linked conversations that a stop cut short: resumed from where it stood. */
+  private async resumeLinkedFetch(): Promise<void> {
+    const { store } = this.kernel
+    const stored = await store.getSealed(LINK_PENDING_KEY)
+    if (stored === undefined) return
+    const pending = decodeJson(stored, (x) => linkPendingSchema.parse(x), 'linked conversations to fetch')
+    const ids = pending.ids.filter((id) => !this.kernel.conversations.has(id as ConversationId))
+    if (ids.length === 0) return void (await store.commit([{ type: 'del', key: LINK_PENDING_KEY }], true))
+    this.askedToRestore.add(pending.from)
+    void this.fetchNamed(pending.from, ids)
   }
 
   /** The fetch of the linked conversations the pairing named but did not carry, while or after it runs. */
