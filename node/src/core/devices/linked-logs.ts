@@ -44,6 +44,16 @@ const DIAL_TIMEOUT_MS = 15_000
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 
+/** A conversation as an answer names it (restore `list` and `logs` frames): id, root, kind, name, created, relays. */
+export const conversationHeaderFields = {
+  i: hex(32),
+  r: hex(64),
+  k: z.enum(['direct', 'group']),
+  n: z.string().max(1024),
+  t: uint,
+  l: z.array(z.string().max(512)).max(16),
+}
+
 export const logsRequestFields = {
   /** The conversations, in the order the linking device listed them (most recently active first). */
   i: z.array(hex(32)).min(1).max(LOGS_PER_REQUEST),
@@ -55,12 +65,7 @@ export const logsRequestFields = {
 
 /** One answer frame: a conversation's header and the ops from position `s` of its log of `c` ops. */
 const frameSchema = z.strictObject({
-  i: hex(32),
-  r: hex(64),
-  k: z.enum(['direct', 'group']),
-  n: z.string().max(1024),
-  t: uint,
-  l: z.array(z.string().max(512)).max(16),
+  ...conversationHeaderFields,
   s: uint,
   c: uint.max(MAX_LINKED_OPS),
   o: z.array(boundedBytes(MAX_OP_BYTES)).max(MAX_LINKED_OPS),

@@ -5,7 +5,7 @@ import { request, type HandlerContext } from '../../../common/net/request-respon
 import { equalBytes } from '../../../common/util/bytes.js'
 import { decodeCbor, encodeCbor } from '../../../common/wire/cbor.js'
 import { Limits } from '../../../common/wire/limits.js'
-import { bytes, parseWire, uint } from '../../../common/wire/schema.js'
+import { bytes, parseWire } from '../../../common/wire/schema.js'
 import { computeLog, type LogState } from '../../conversation/membership-log.js'
 import { decodeOp, signOp, type MembershipOp } from '../../conversation/membership-op.js'
 import { isIntroduction } from '../../conversation/membership-state.js'
@@ -16,7 +16,7 @@ import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
 import type { LinkedConversation } from './pair-frames.js'
 import { linkedConversation, sealEpochsTo } from './handover.js'
-import { logFrames, logsRequestFields, servedLogs } from './linked-logs.js'
+import { conversationHeaderFields, logFrames, logsRequestFields, servedLogs } from './linked-logs.js'
 import { MAX_INTRODUCTIONS, RESTORE_LIMITS, RESTORE_PROTOCOL } from './restore-protocol.js'
 
 /**
@@ -35,15 +35,9 @@ const requestSchema = z.discriminatedUnion('t', [
   // A newly linked device fetching the logs the pairing named but did not carry (linked-logs.ts).
   z.strictObject({ v: z.literal(1), t: z.literal('logs'), c: bytes(), ...logsRequestFields }),
 ])
-const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 /** One frame: a conversation's header and a page of its log (a long log continues in frames with the same id). */
 const frameSchema = z.strictObject({
-  i: hex(32),
-  r: hex(64),
-  k: z.enum(['direct', 'group']),
-  n: z.string().max(1024),
-  t: uint,
-  l: z.array(z.string().max(512)).max(16),
+  ...conversationHeaderFields,
   o: z.array(bytes()).max(10_000),
 })
 
