@@ -27,13 +27,13 @@ export function memberLinks(options: MemberLinksOptions): { reconnect: MemberRec
     isConnected: (peer) => node.connectedPeers().includes(peer),
     addresses: async (peer) => {
       try {
-        const known = await libp2p.peerStore.get(peerIdFromString(peer))
-        return known.addresses
-          .map((a) => a.multiaddr.toString())
-          .filter((a) => !isRelayed(a))
-          .map((a) => `${a}/p2p/${peer}`)
+        const known = (await libp2p.peerStore.get(peerIdFromString(peer))).addresses.map((a) => a.multiaddr.toString())
+        const withPeer = (a: string) => (a.endsWith(`/p2p/${peer}`) ? a : `${a}/p2p/${peer}`)
+        const direct = known.filter((a) => !isRelayed(a)).map(withPeer)
+        // Both behind NAT: the circuit is the only way back (member-reconnect.ts paces these tries).
+        return direct.length > 0 ? { addresses: direct, relayed: false } : { addresses: known.filter(isRelayed).map(withPeer), relayed: true }
       } catch {
-        return [] // not in the peer store (never connected since start): discovery finds it
+        return { addresses: [], relayed: false } // not in the peer store (never connected since start): discovery finds it
       }
     },
     dial: async (_peer, addresses, signal) => {

@@ -16,7 +16,7 @@ describe('MemberReconnect', () => {
     const reconnect = new MemberReconnect({
       wanted: () => true,
       isConnected: () => connected,
-      addresses: async () => ['/ip4/192.168.1.7/tcp/4001/p2p/peerB'],
+      addresses: async () => ({ addresses: ['/ip4/192.168.1.7/tcp/4001/p2p/peerB'], relayed: false }),
       dial: async () => {
         attempts.push(Date.now() - start)
         if (Date.now() - start < failUntil) throw new Error('unreachable')
@@ -48,14 +48,24 @@ describe('MemberReconnect', () => {
     expect(reconnect.active).toBe(0)
   })
 
-  it('leaves alone peers that are not members, have no direct address, or are already retried', async () => {
+  it('through a relay circuit (no direct address) tries more gently: every relayed interval, then slowly', async () => {
+    const { reconnect, attempts } = setup({
+      addresses: async () => ({ addresses: ['/ip4/203.0.113.5/tcp/4001/p2p/relay/p2p-circuit/p2p/peerB'], relayed: true }),
+      schedule: { firstMs: 250, fastMs: 1_000, relayedMs: 2_000, fastForMs: 5_000, slowMs: 10_000, giveUpAfterMs: 30_000 },
+    })
+    reconnect.lost('peerB')
+    await vi.advanceTimersByTimeAsync(40_000)
+    expect(attempts).toEqual([250, 2_250, 4_250, 6_250, 16_250, 26_250])
+  })
+
+  it('leaves alone peers that are not members, have no address at all, or are already retried', async () => {
     const notWanted = setup({ wanted: () => false })
     notWanted.reconnect.lost('peerB')
     await vi.advanceTimersByTimeAsync(5_000)
     expect(notWanted.attempts).toEqual([])
     vi.useRealTimers()
 
-    const noAddress = setup({ addresses: async () => [] })
+    const noAddress = setup({ addresses: async () => ({ addresses: [], relayed: false }) })
     noAddress.reconnect.lost('peerB')
     await vi.advanceTimersByTimeAsync(5_000)
     expect(noAddress.attempts).toEqual([])

@@ -5,8 +5,10 @@
  * five tries. A family's devices on one LAN should find each other again within a second or two of a Wi-Fi drop or a
  * cable put back, so when a connection to a member's device ends, its direct addresses are tried again half a second
  * after each failed attempt (of at most 2 s) for a minute, then every 15 s for a quarter of an hour; then discovery
- * takes over. Relay circuits are not retried here (each try would cost the relay; the relay client keeps its own
- * connection), and attempts never overlap.
+ * takes over. A device known only through a relay's circuit (both behind NAT) is dialled through it again, more
+ * gently (every 5 s, then every 15 s: each try costs the relay): relays cut every relayed connection after their data
+ * and time limits (128 KiB, 2 minutes by default), and without this two members would fall back to relay passes until
+ * something else connected them. Attempts never overlap.
  */
 import type { Logger } from './logger.js'
 
@@ -14,8 +16,8 @@ export interface MemberReconnectOptions {
   /** A device of a member of one of our conversations: worth a connection. */
   wanted(peer: string): boolean
   isConnected(peer: string): boolean
-  /** The peer's known direct addresses (no relay circuits). */
-  addresses(peer: string): Promise<string[]>
+  /** The peer's known direct addresses; where it has none, its relay circuits (`relayed`). */
+  addresses(peer: string): Promise<{ addresses: string[]; relayed: boolean }>
   /** Dials the addresses; rejects on failure or when `signal` aborts. */
   dial(peer: string, addresses: string[], signal: AbortSignal): Promise<void>
   logger: Logger
@@ -30,6 +32,10 @@ export interface ReconnectSchedule {
   slowMs: number
   giveUpAfterMs: number
   attemptTimeoutMs: number
+  /** Between tries through a relay's circuit, for the first `fastForMs` (then `slowMs`). */
+  relayedMs: number
+  /** A try through a circuit (the relay's hop, then the other side's answer). */
+  relayedAttemptTimeoutMs: number
   /** Most peers being retried at once. */
   maxPeers: number
 }
@@ -43,6 +49,8 @@ const DEFAULT_SCHEDULE: ReconnectSchedule = {
   slowMs: 15_000,
   giveUpAfterMs: 15 * 60_000,
   attemptTimeoutMs: 2_000,
+  relayedMs: 5_000,
+  relayedAttemptTimeoutMs: 10_000,
   maxPeers: 64,
 }
 
@@ -79,22 +87,22 @@ export class MemberReconnect {
   }
 
   private async retry(peer: string, signal: AbortSignal): Promise<void> {
-    const { firstMs, fastMs, fastForMs, slowMs, giveUpAfterMs, attemptTimeoutMs } = this.schedule
+    const { firstMs, fastMs, fastForMs, slowMs, giveUpAfterMs, attemptTimeoutMs, relayedMs, relayedAttemptTimeoutMs } = this.schedule
     const started = Date.now()
     let wait = firstMs
     for (;;) {
       await sleep(wait, signal)
       if (Date.now() - started > giveUpAfterMs) return
       if (signal.aborted || this.options.isConnected(peer) || !this.options.wanted(peer)) return
-      const addresses = await this.options.addresses(peer)
+      const { addresses, relayed } = await this.options.addresses(peer)
       if (addresses.length === 0) return
       try {
-        await this.options.dial(peer, addresses, AbortSignal.any([signal, AbortSignal.timeout(attemptTimeoutMs)]))
+        await this.options.dial(peer, addresses, AbortSignal.any([signal, AbortSignal.timeout(relayed ? relayedAttemptTimeoutMs : attemptTimeoutMs)]))
         return
       } catch {
         // Still apart; try again on the schedule.
       }
-      wait = Date.now() - started < fastForMs ? fastMs : slowMs
+      wait = Date.now() - started < fastForMs ? (relayed ? relayedMs : fastMs) : slowMs
     }
   }
 }
