@@ -37,31 +37,43 @@ export function grantedChain(s: StreamState): string | undefined {
 /** The key that says one chain was handed to one device: `${epoch}/${recipient}/${sender}`. */
 const handedKey = (epoch: string, device: string, sender: string) => `${epoch}/${device}/${sender}`
 
-/**
- * The chains `me` should hand on now: for each epoch `me` sealed to a device by one of its own (valid) operations,
- * every chain `me` holds in that epoch from a sender other than itself and the recipient, not handed before. The
- * recipient must still be a member device and in the current epoch (it reads the keys envelope there).
- */
-export function chainsToHandOn(rt: ConversationRuntime, me: DeviceId, handed: ReadonlySet<string>): Array<ForwardedChain & { key: string }> {
-  const readers = memberDevices(rt.log)
-  const current = rt.log.epochs.get(rt.log.currentEpoch)
-  const out: Array<ForwardedChain & { key: string }> = []
+/** The devices `me` sealed epochs to by its own operations that the log accepted (an `add-device`, a `reseal`). */
+export function sealedByMe(rt: ConversationRuntime, me: DeviceId): Array<{ device: DeviceId; epochs: EpochId[] }> {
+  const out: Array<{ device: DeviceId; epochs: EpochId[] }> = []
   for (const op of rt.ops.values()) {
     if (op.author.device !== me || rt.log.unauthorized.has(op.hash)) continue
     const sealed = sealedDevice(op)
-    if (sealed === undefined || sealed.device === me) continue
-    const cert = readers.get(sealed.device)
-    if (cert === undefined || current?.devices.has(sealed.device) !== true) continue
-    for (const epoch of sealed.epochs) {
-      for (const [streamKey, state] of rt.streams) {
-        const { epoch: e, device: sender } = parseStreamKey(streamKey)
-        if (e !== epoch || sender === me || sender === sealed.device) continue
-        const chain = grantedChain(state)
-        const key = handedKey(epoch, sealed.device, sender)
-        if (chain === undefined || handed.has(key)) continue
-        const box = sealTo(cert.dhPublic, encodeChainGrant(fromBase64Url(chain)), forwardedChainContext(rt.id, epoch, sender))
-        out.push({ device: sealed.device, epoch, sender, box, key })
-      }
+    if (sealed !== undefined && sealed.device !== me) out.push(sealed)
+  }
+  return out
+}
+
+/**
+ * The chains `me` should hand on now: for each epoch it sealed to a device (`sealed`, from sealedByMe), every chain
+ * `me` holds in that epoch from a sender other than itself and the recipient, not handed before. The recipient must
+ * still be a member device and in the current epoch (it reads the keys envelope there).
+ */
+export function chainsToHandOn(
+  rt: ConversationRuntime,
+  me: DeviceId,
+  sealed: ReadonlyArray<{ device: DeviceId; epochs: EpochId[] }>,
+  handed: ReadonlySet<string>,
+): Array<ForwardedChain & { key: string }> {
+  const readers = memberDevices(rt.log)
+  const current = rt.log.epochs.get(rt.log.currentEpoch)
+  const out: Array<ForwardedChain & { key: string }> = []
+  for (const { device, epochs } of sealed) {
+    const cert = readers.get(device)
+    if (cert === undefined || current?.devices.has(device) !== true) continue
+    const wanted = new Set<string>(epochs)
+    for (const [streamKey, state] of rt.streams) {
+      const { epoch, device: sender } = parseStreamKey(streamKey)
+      if (!wanted.has(epoch) || sender === me || sender === device) continue
+      const chain = grantedChain(state)
+      const key = handedKey(epoch, device, sender)
+      if (chain === undefined || handed.has(key)) continue
+      const box = sealTo(cert.dhPublic, encodeChainGrant(fromBase64Url(chain)), forwardedChainContext(rt.id, epoch, sender))
+      out.push({ device, epoch, sender, box, key })
     }
   }
   return out

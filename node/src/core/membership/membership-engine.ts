@@ -18,7 +18,7 @@ import { nextState } from '../history/message-state.js'
 import type { ReadModel } from '../history/read-model.js'
 import type { Kernel } from '../kernel.js'
 import { sealOwn } from '../send/own-stream.js'
-import { chainsToHandOn, sealedDevice } from './hand-on-chains.js'
+import { chainsToHandOn, sealedByMe } from './hand-on-chains.js'
 
 /** Membership operations kept while they wait for a parent; beyond this a member's junk is not stored. */
 const MAX_PENDING_OPS = 1_000
@@ -265,10 +265,11 @@ export class MembershipEngine {
     const { identity, store, node } = this.kernel
     const current = rt.log.currentEpoch
     if (!rt.epochs.has(current) || !rt.own.has(current)) return
+    const sealed = sealedByMe(rt, identity.deviceId)
     // Most conversations have no device this one sealed in: nothing to read from disk for them.
-    if (![...rt.ops.values()].some((op) => op.author.device === identity.deviceId && sealedDevice(op) !== undefined)) return
+    if (sealed.length === 0) return
     const handed = await store.getHandedOn(rt.id)
-    const due = chainsToHandOn(rt, identity.deviceId, new Set(handed))
+    const due = chainsToHandOn(rt, identity.deviceId, sealed, new Set(handed))
     for (let i = 0; i < due.length; i += MAX_FORWARDED_PER_ENVELOPE) {
       const part = due.slice(i, i + MAX_FORWARDED_PER_ENVELOPE)
       handed.push(...part.map((f) => f.key))
