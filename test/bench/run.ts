@@ -403,7 +403,7 @@ if (results.scale) {
 if (results.page) console.log(`page detail: reopen (identity, LevelDB, libp2p, core.start) ${ms(results.page.reopenMs)}; next older page ${ms(results.page.olderPageMs)}`)
 if (results.catchup) {
   const c = results.catchup
-  console.log(`catch-up detail: open ${ms(c.openMs)}, dial ${ms(c.dialMs)}, sync+apply ${ms(c.syncMs)}, CPU ${ms(c.cpuMs)} (all threads); bob emitted ${c.received}, pages ${c.bobHas}/${c.messages}; alice wrote them in ${c.writeSeconds.toFixed(1)} s`)
+  console.log(`catch-up detail: open ${ms(c.openMs)}, dial ${ms(c.dialMs)}, sync+apply ${ms(c.syncMs)}, CPU ${ms(c.cpuMs)} (${c.aliceApart ? `bob's process, all threads; alice in her own process: ${c.aliceCpuMs === undefined ? '?' : ms(c.aliceCpuMs)}` : 'alice and bob in one process, all threads'}); bob emitted ${c.received}, pages ${c.bobHas}/${c.messages}; alice wrote them in ${c.writeSeconds.toFixed(1)} s`)
 }
 if (results.memory) {
   const m = results.memory
