@@ -4,6 +4,7 @@ import { isActorId, isMessageId, type ActorId } from './ids.js'
 import { parseRefKey, type MessageRef } from './ref.js'
 import type { Shard } from './schema.js'
 import { subtreeOf } from './selectors.js'
+import { applyWithoutPatches } from './bulk-apply.js'
 
 /**
  * What a batch of remote changes touched, so the core re-materialises only those rows:
@@ -32,14 +33,30 @@ function sameHeads(a: Heads, b: Heads): boolean {
 }
 
 /**
- * Applies remote changes in one `Automerge.applyChanges` call (one call per batch is far cheaper than one per
- * change). Every change must already have passed `validateRemoteChange` against its sender: this function does not
- * know who sent what. Duplicates are harmless; changes whose dependencies have not arrived wait inside the document
- * (see `missingDeps`) and are reported as touched when they finally apply.
+ * Applies remote changes in one call (one call per batch is far cheaper than one per change). Every change must
+ * already have passed `validateRemoteChange` against its sender: this function does not know who sent what.
+ * Duplicates are harmless; changes whose dependencies have not arrived wait inside the document (see `missingDeps`)
+ * and are reported as touched when they finally apply.
+ * Onto a shard that holds nothing yet (catching up on a shard never seen) the batch takes the bulk path
+ * (bulk-apply.ts): the changes go to Automerge's WebAssembly document alone, the shard is read out once, and since
+ * everything in it is new no diff is needed either. It is cheaper at every batch size measured, from one change up
+ * (test/bench/apply-cost.ts). Onto a shard that already holds something the materialising `Automerge.applyChanges`
+ * stays: the bulk path would need a diff to find what changed, and with it costs as much or more (docs/PERFORMANCE.md,
+ * ADR 0028 section).
  * Consumes `doc` like the ops do: keep only the returned document.
  */
 export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): ApplyResult {
   const before = Automerge.getHeads(doc)
+  if (before.length === 0 && changes.length > 0) {
+    const { doc: next, rejected } = applyWithoutPatches(doc, changes)
+    const touched = Automerge.getHeads(next).length === 0 ? { messages: [], reactionTargets: [] } : touchedFromEmpty(next)
+    return { doc: next, touched, rejected }
+  }
+  return applyMaterialising(doc, changes, before)
+}
+
+/** `applyRemoteChanges` through `Automerge.applyChanges`, which keeps the JavaScript document in step patch by patch. */
+export function applyMaterialising(doc: Shard, changes: readonly Uint8Array[], before = Automerge.getHeads(doc)): ApplyResult {
   const rejected: RejectedChange[] = []
   let next: Shard
   try {
@@ -61,6 +78,41 @@ export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): 
   return { doc: next, touched, rejected }
 }
 
+/** Collects touched refs, keyed so each is reported once, and sorts them at the end. */
+class TouchCollector {
+  private readonly messages = new Map<string, MessageRef>()
+  private readonly targets = new Map<string, MessageRef>()
+
+  addMessage(author: ActorId, id: unknown): void {
+    if (isMessageId(id)) this.messages.set(author + id, { author, id })
+  }
+
+  addTarget(key: unknown): void {
+    const ref = typeof key === 'string' ? parseRefKey(key) : undefined
+    if (ref !== undefined) this.targets.set(key as string, ref)
+  }
+
+  /** Every message (section 'm'), reaction target ('r') or both (undefined) under `author`'s subtree in `state`. */
+  addSubtree(state: Shard, author: ActorId, section: 'm' | 'r' | undefined): void {
+    const sub = subtreeOf(state, author)
+    if (sub === undefined) return
+    if (section !== 'r') for (const id of Object.keys(sub.m)) this.addMessage(author, id)
+    if (section !== 'm') for (const key of Object.keys(sub.r)) this.addTarget(key)
+  }
+
+  /** Every target of `author`'s admin delete marks in `state`. */
+  addMarks(state: Shard, author: ActorId): void {
+    const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
+    if (typeof marks === 'object' && marks !== null) for (const key of Object.keys(marks)) this.addTarget(key)
+  }
+
+  result(): TouchedSet {
+    const sorted = (m: Map<string, MessageRef>): MessageRef[] =>
+      [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ref]) => ref)
+    return { messages: sorted(this.messages), reactionTargets: sorted(this.targets) }
+  }
+}
+
 /**
  * Derived from `Automerge.diff` rather than from the decoded ops: patches carry document paths
  * ([actor, 'm' | 'r', key, ...]), while ops only name object ids, which would need a walk of the document to map
@@ -68,31 +120,15 @@ export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): 
  * change any entry under it, so those are expanded to every key that existed before or exists after.
  */
 export function touchedBetween(doc: Shard, before: Heads, after: Heads): TouchedSet {
-  const messages = new Map<string, MessageRef>()
-  const targets = new Map<string, MessageRef>()
+  const touched = new TouchCollector()
   let beforeView: Shard | undefined
-  const addMessage = (author: ActorId, id: unknown): void => {
-    if (isMessageId(id)) messages.set(author + id, { author, id })
-  }
-  const addTarget = (key: unknown): void => {
-    const ref = typeof key === 'string' ? parseRefKey(key) : undefined
-    if (ref !== undefined) targets.set(key as string, ref)
-  }
   const expand = (author: ActorId, section: 'm' | 'r' | undefined): void => {
     beforeView ??= Automerge.view(doc, before)
-    for (const state of [beforeView, doc]) {
-      const sub = subtreeOf(state, author)
-      if (sub === undefined) continue
-      if (section !== 'r') for (const id of Object.keys(sub.m)) addMessage(author, id)
-      if (section !== 'm') for (const key of Object.keys(sub.r)) addTarget(key)
-    }
+    for (const state of [beforeView, doc]) touched.addSubtree(state, author, section)
   }
   const expandMarks = (author: ActorId): void => {
     beforeView ??= Automerge.view(doc, before)
-    for (const state of [beforeView, doc]) {
-      const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
-      if (typeof marks === 'object' && marks !== null) for (const key of Object.keys(marks)) addTarget(key)
-    }
+    for (const state of [beforeView, doc]) touched.addMarks(state, author)
   }
   const patches: Patch[] = Automerge.diff(doc, before, after)
   for (const patch of patches) {
@@ -101,7 +137,7 @@ export function touchedBetween(doc: Shard, before: Heads, after: Heads): Touched
     // An admin's delete mark (`x`) changes how its target reads, as a reaction does.
     if (section === 'x') {
       if (key === undefined) expandMarks(author)
-      else addTarget(key)
+      else touched.addTarget(key)
       continue
     }
     if (section !== 'm' && section !== 'r') {
@@ -112,11 +148,23 @@ export function touchedBetween(doc: Shard, before: Heads, after: Heads): Touched
       continue
     }
     if (key === undefined) expand(author, section)
-    else if (section === 'm') addMessage(author, key)
-    else addTarget(key)
+    else if (section === 'm') touched.addMessage(author, key)
+    else touched.addTarget(key)
   }
-  const sorted = (m: Map<string, MessageRef>): MessageRef[] =>
-    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ref]) => ref)
-  return { messages: sorted(messages), reactionTargets: sorted(targets) }
+  return touched.result()
 }
 
+/**
+ * What `touchedBetween` reports from a document with no heads (nothing applied) to `doc`, without the diff: from an
+ * empty document the diff puts every root key, and a put of a device's subtree expands to everything under it, so
+ * this is every message, reaction target and delete mark under every device's subtree.
+ */
+export function touchedFromEmpty(doc: Shard): TouchedSet {
+  const touched = new TouchCollector()
+  for (const author of Object.keys(doc)) {
+    if (!isActorId(author)) continue
+    touched.addSubtree(doc, author, undefined)
+    touched.addMarks(doc, author)
+  }
+  return touched.result()
+}
