@@ -5,6 +5,7 @@ import { parseRefKey, type MessageRef } from './ref.js'
 import type { Shard } from './schema.js'
 import { subtreeOf } from './selectors.js'
 import { applyWithoutPatches } from './bulk-apply.js'
+import { compareTouched, type TouchSink } from './touched-compare.js'
 
 /**
  * What a batch of remote changes touched, so the core re-materialises only those rows:
@@ -33,26 +34,49 @@ function sameHeads(a: Heads, b: Heads): boolean {
 }
 
 /**
+ * The bulk path is taken when the batch has at least this many changes per message or reaction target the shard
+ * already holds (any batch onto an empty shard). It rebuilds the whole shard's JavaScript document, so its cost grows
+ * with the shard while the materialising apply's grows with the batch; the ratio is where they cross on
+ * `test/bench/apply-cost.ts` (docs/PERFORMANCE.md, ADR 0028 section).
+ */
+export const BULK_MIN_SHARE = 0.25
+
+/**
  * Applies remote changes in one call (one call per batch is far cheaper than one per change). Every change must
  * already have passed `validateRemoteChange` against its sender: this function does not know who sent what.
  * Duplicates are harmless; changes whose dependencies have not arrived wait inside the document (see `missingDeps`)
  * and are reported as touched when they finally apply.
- * Onto a shard that holds nothing yet (catching up on a shard never seen) the batch takes the bulk path
- * (bulk-apply.ts): the changes go to Automerge's WebAssembly document alone, the shard is read out once, and since
- * everything in it is new no diff is needed either. It is cheaper at every batch size measured, from one change up
- * (test/bench/apply-cost.ts). Onto a shard that already holds something the materialising `Automerge.applyChanges`
- * stays: the bulk path would need a diff to find what changed, and with it costs as much or more (docs/PERFORMANCE.md,
- * ADR 0028 section).
+ * A batch large for its shard (BULK_MIN_SHARE; catching up) takes the bulk path (bulk-apply.ts): the changes go to
+ * Automerge's WebAssembly document alone, the shard is read out once, and what changed is found by comparing the
+ * states before and after (touched-compare.ts) instead of a diff. Smaller batches go through the materialising
+ * `Automerge.applyChanges`, which keeps the JavaScript document in step patch by patch.
  * Consumes `doc` like the ops do: keep only the returned document.
  */
 export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): ApplyResult {
   const before = Automerge.getHeads(doc)
-  if (before.length === 0 && changes.length > 0) {
-    const { doc: next, rejected } = applyWithoutPatches(doc, changes)
-    const touched = Automerge.getHeads(next).length === 0 ? { messages: [], reactionTargets: [] } : touchedFromEmpty(next)
-    return { doc: next, touched, rejected }
+  const bulk = changes.length > 0 && (before.length === 0 || changes.length >= BULK_MIN_SHARE * entriesIn(doc))
+  return bulk ? applyBulk(doc, changes, before) : applyMaterialising(doc, changes, before)
+}
+
+/** `applyRemoteChanges` through the bulk path, whatever the batch's size. */
+export function applyBulk(doc: Shard, changes: readonly Uint8Array[], before = Automerge.getHeads(doc)): ApplyResult {
+  const { doc: next, rejected } = applyWithoutPatches(doc, changes)
+  if (next === doc) return { doc, touched: { messages: [], reactionTargets: [] }, rejected }
+  const collector = new TouchCollector()
+  // From nothing, everything is new: no need to compare.
+  if (before.length === 0) for (const author of Object.keys(next)) collector.addAll(next, author)
+  else compareTouched(doc, next, collector)
+  return { doc: next, touched: collector.result(), rejected }
+}
+
+/** Messages and reaction targets (per device) in the shard: what rebuilding its JavaScript document costs in. */
+function entriesIn(doc: Shard): number {
+  let n = 0
+  for (const author of Object.keys(doc)) {
+    const sub = subtreeOf(doc, author)
+    if (sub !== undefined) n += Object.keys(sub.m).length + Object.keys(sub.r).length
   }
-  return applyMaterialising(doc, changes, before)
+  return n
 }
 
 /** `applyRemoteChanges` through `Automerge.applyChanges`, which keeps the JavaScript document in step patch by patch. */
@@ -79,7 +103,7 @@ export function applyMaterialising(doc: Shard, changes: readonly Uint8Array[], b
 }
 
 /** Collects touched refs, keyed so each is reported once, and sorts them at the end. */
-class TouchCollector {
+class TouchCollector implements TouchSink {
   private readonly messages = new Map<string, MessageRef>()
   private readonly targets = new Map<string, MessageRef>()
 
@@ -104,6 +128,16 @@ class TouchCollector {
   addMarks(state: Shard, author: ActorId): void {
     const marks: unknown = (state as unknown as Record<string, Record<string, unknown> | undefined>)[author]?.['x']
     if (typeof marks === 'object' && marks !== null) for (const key of Object.keys(marks)) this.addTarget(key)
+  }
+
+  /**
+   * Everything under `author` in `state`: what the diff from an empty document reports (it puts every root key, and a
+   * put of a device's subtree expands to all of it).
+   */
+  addAll(state: Shard, author: string): void {
+    if (!isActorId(author)) return
+    this.addSubtree(state, author, undefined)
+    this.addMarks(state, author)
   }
 
   result(): TouchedSet {
@@ -150,21 +184,6 @@ export function touchedBetween(doc: Shard, before: Heads, after: Heads): Touched
     if (key === undefined) expand(author, section)
     else if (section === 'm') touched.addMessage(author, key)
     else touched.addTarget(key)
-  }
-  return touched.result()
-}
-
-/**
- * What `touchedBetween` reports from a document with no heads (nothing applied) to `doc`, without the diff: from an
- * empty document the diff puts every root key, and a put of a device's subtree expands to everything under it, so
- * this is every message, reaction target and delete mark under every device's subtree.
- */
-export function touchedFromEmpty(doc: Shard): TouchedSet {
-  const touched = new TouchCollector()
-  for (const author of Object.keys(doc)) {
-    if (!isActorId(author)) continue
-    touched.addSubtree(doc, author, undefined)
-    touched.addMarks(doc, author)
   }
   return touched.result()
 }

@@ -4,15 +4,13 @@
  * node/src/core/receive/stream-processor.ts does for a sync page. No network, no store: it measures what Automerge
  * and the check cost per message, to compare ways of doing each. `applyRemoteChanges` takes the bulk path for these
  * (a whole shard onto an empty one); `applyMaterialising` is the path it replaces (`Automerge.applyChanges`). The
- * second line compares the two on smaller batches onto an empty shard (where the bulk threshold comes from) and on the
- * last quarter of a shard onto the first three (where the bulk path would need a diff and is not taken).
+ * second line compares the two on batches of several sizes onto shards already holding some messages.
  * Usage: npx tsx test/bench/apply-cost.ts [count=5000] [rounds=3]
  */
 import { randomBytes } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
 import { readChangeOps } from '../../crdt/src/change-ops.js'
-import { applyMaterialising, touchedBetween, touchedFromEmpty } from '../../crdt/src/apply.js'
-import { applyWithoutPatches } from '../../crdt/src/bulk-apply.js'
+import { applyBulk, applyMaterialising } from '../../crdt/src/apply.js'
 import { applyRemoteChanges, asActorId, asMessageId, createShard, readMessage, sendMessage, SHARD_CAPACITY, validateRemoteChange, type Shard } from '../../crdt/src/index.js'
 
 const count = Number(process.argv[2] ?? 5_000)
@@ -81,46 +79,26 @@ for (let round = 0; round < rounds; round++) {
   console.log(`round ${round + 1}: ${out.join(', ')}`)
 }
 
-/** Per change, `batch` changes at a time onto an empty shard: the materialising apply against the bulk one (both with `touched`). */
-function smallBatches(batch: number): string {
-  const chunks = shards.flatMap((s) => Array.from({ length: Math.ceil(s.length / batch) }, (_, i) => s.slice(i * batch, (i + 1) * batch)))
+/**
+ * Per change, the materialising apply against the bulk one (both with `touched`), for `batch` changes onto a shard
+ * already holding `held` of the same author's messages: where the bulk threshold (apply.ts BULK_MIN_SHARE) comes from.
+ */
+function pathsAt(held: number, batch: number): string {
+  const jobs = shards.filter((s) => s.length >= held + batch).map((s) => ({ base: s.slice(0, held), batch: s.slice(held, held + batch) }))
+  const n = jobs.length * batch
   const cost = (apply: (doc: Shard, changes: Uint8Array[]) => Shard): number => {
-    const bases = chunks.map(() => createShard(bob))
+    const bases = jobs.map((j) => applyMaterialising(createShard(bob), j.base).doc)
     const docs: Shard[] = []
-    const us = time(() => chunks.forEach((c, i) => docs.push(apply(bases[i]!, c))))
-    docs.forEach((d) => Automerge.free(d))
-    return us / count
-  }
-  const old = cost((d, c) => applyMaterialising(d, c).doc)
-  const bulk = cost((d, c) => {
-    const r = applyWithoutPatches(d, c)
-    touchedFromEmpty(r.doc)
-    return r.doc
-  })
-  return `${batch}: ${old.toFixed(1)} → ${bulk.toFixed(1)}`
-}
-
-/** The last quarter of each shard onto its first three quarters: materialising, against bulk plus the diff it needs. */
-function lastQuarter(): string {
-  const split = (s: Uint8Array[]): number => Math.floor((s.length * 3) / 4)
-  const n = shards.reduce((sum, s) => sum + s.length - split(s), 0)
-  const cost = (apply: (doc: Shard, changes: Uint8Array[]) => Shard): number => {
-    const bases = shards.map((s) => applyMaterialising(createShard(bob), s.slice(0, split(s))).doc)
-    const docs: Shard[] = []
-    const us = time(() => shards.forEach((s, i) => docs.push(apply(bases[i]!, s.slice(split(s))))))
+    const us = time(() => jobs.forEach((j, i) => docs.push(apply(bases[i]!, j.batch))))
     docs.forEach((d) => Automerge.free(d))
     return us / n
   }
   const old = cost((d, c) => applyMaterialising(d, c).doc)
-  const bulk = cost((d, c) => {
-    const before = Automerge.getHeads(d)
-    const r = applyWithoutPatches(d, c)
-    touchedBetween(r.doc, before, Automerge.getHeads(r.doc))
-    return r.doc
-  })
-  return `last quarter onto the rest, bulk + diff: ${old.toFixed(1)} → ${bulk.toFixed(1)}`
+  const bulk = cost((d, c) => applyBulk(d, c).doc)
+  return `${held}+${batch} ${old.toFixed(1)} → ${bulk.toFixed(1)}`
 }
 
+const grid: Array<[number, number]> = [[0, 1], [0, 16], [0, 64], [64, 8], [64, 16], [64, 64], [128, 16], [128, 32], [128, 64], [192, 32], [192, 64]]
 for (let round = 0; round < rounds; round++) {
-  console.log(`round ${round + 1}, µs/change materialising → bulk, batch onto an empty shard ${[1, 4, 16, 64].map(smallBatches).join(', ')}; ${lastQuarter()}`)
+  console.log(`round ${round + 1}, µs/change materialising → bulk, held+batch: ${grid.map(([h, b]) => pathsAt(h, b)).join(', ')}`)
 }
