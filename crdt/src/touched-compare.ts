@@ -15,12 +15,20 @@ function objectId(v: Obj): unknown {
 }
 
 /**
+ * Deeper than anything Hearth writes (a message's edits or attachments are three levels below it). A peer may nest
+ * maps as deep as its change allows; past this the values count as different, so the recursion stays bounded and the
+ * worst case is a message reported as touched that did not change.
+ */
+const MAX_DEPTH = 32
+
+/**
  * Whether two materialised values are the same Automerge value: for maps and lists the same object (its id is the op
  * that made it, so a replacement counts as a change even with equal content) with equal contents, for scalars the
  * same value. Both come from the same document at two points in its history, so they hold only Automerge's types.
  */
-export function sameValue(a: unknown, b: unknown): boolean {
+export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true
+  if (depth > MAX_DEPTH) return false
   if (!isObj(a) || !isObj(b)) return false
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false
@@ -39,7 +47,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const keysA = Object.keys(a)
   if (keysA.length !== Object.keys(b).length) return false
   for (const k of keysA) {
-    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k])) return false
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k], depth + 1)) return false
   }
   return true
 }
