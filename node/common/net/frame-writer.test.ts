@@ -88,6 +88,23 @@ describe('FrameWriter', () => {
     expect(concat(fake.sends)).toEqual(concat([frame(0, a), frame(0, b), lengthPrefixed(Uint8Array.of(7))]))
   })
 
+  it('writes a frame given as parts as the same bytes as the parts joined, across buffer boundaries', async () => {
+    const parts = [Uint8Array.of(0, 0, 0, 9), new Uint8Array(150).fill(5), new Uint8Array(0), Uint8Array.of(6)]
+    const joined = concat(parts)
+    const asParts = fakeStream()
+    const writer = new FrameWriter(asParts.stream, new AbortController().signal, 64)
+    await writer.write(2, parts)
+    await writer.write(-1, Uint8Array.of(7))
+    await writer.flush()
+    const asOne = fakeStream()
+    const one = new FrameWriter(asOne.stream, new AbortController().signal, 64)
+    await one.write(2, joined)
+    await one.write(-1, Uint8Array.of(7))
+    await one.flush()
+    expect(concat(asParts.sends)).toEqual(concat(asOne.sends))
+    expect(concat(asParts.sends)).toEqual(concat([frame(2, joined), lengthPrefixed(Uint8Array.of(7))]))
+  })
+
   it('waits for the stream to drain before taking more', async () => {
     const fake = fakeStream()
     fake.full = true

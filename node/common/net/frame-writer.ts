@@ -57,15 +57,18 @@ export class FrameWriter {
   ) {}
 
   /**
-   * Queues one frame: `kind` (a byte, or -1 for none) then `payload`, under one length prefix. Resolves when the
-   * stream can take more; rejects when it failed or the signal fired.
+   * Queues one frame: `kind` (a byte, or -1 for none) then `payload` (one buffer, or parts that follow one another),
+   * under one length prefix. Resolves when the stream can take more; rejects when it failed or the signal fired.
    */
-  async write(kind: number, payload: Uint8Array): Promise<void> {
+  async write(kind: number, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
     await this.#ready()
-    let at = writeVarint(this.#header, 0, payload.byteLength + (kind < 0 ? 0 : 1))
+    const parts = payload instanceof Uint8Array ? [payload] : payload
+    let length = kind < 0 ? 0 : 1
+    for (const part of parts) length += part.byteLength
+    let at = writeVarint(this.#header, 0, length)
     if (kind >= 0) this.#header[at++] = kind
     this.#put(this.#header.subarray(0, at))
-    this.#put(payload)
+    for (const part of parts) this.#put(part)
     if (this.#used > 0) {
       this.#immediate ??= setImmediate(() => {
         this.#immediate = undefined

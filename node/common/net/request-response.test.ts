@@ -68,6 +68,19 @@ describe('request/response', () => {
           yield new Uint8Array(LIMITS.maxResponseBytes + 1)
           return
         }
+        if (text === 'parts') {
+          yield [utf8('pa'), utf8(''), utf8('rts')]
+          yield utf8('one')
+          return
+        }
+        if (text === 'huge-parts') {
+          yield [new Uint8Array(LIMITS.maxResponseBytes - 1), new Uint8Array(2)]
+          return
+        }
+        if (text === 'not-bytes') {
+          yield [utf8('a'), 'b' as unknown as Uint8Array]
+          return
+        }
         for (let page = 1; page <= 3; page++) yield utf8(`${text}:${page}`)
       },
       { onError: (err) => handlerErrors.push(err) },
@@ -88,6 +101,13 @@ describe('request/response', () => {
       'sync:2',
       'sync:3',
     ])
+  })
+
+  it('sends a frame given as parts as one frame, and holds the parts together to the size cap', async () => {
+    await expect(collect(request(client, server.peerId, PROTOCOL, utf8('parts'), LIMITS))).resolves.toEqual(['parts', 'one'])
+    await expect(collect(request(client, server.peerId, PROTOCOL, utf8('huge-parts'), LIMITS))).rejects.toMatchObject({ code: 'TOO_LARGE' })
+    await expect(collect(request(client, server.peerId, PROTOCOL, utf8('not-bytes'), LIMITS))).rejects.toMatchObject({ code: 'INTERNAL' })
+    expect(handlerErrors.some((e) => e instanceof TypeError)).toBe(true)
   })
 
   it('requestOne returns a single-frame response', async () => {

@@ -75,10 +75,16 @@ export interface HandlerContext {
   signal: AbortSignal
 }
 
+/**
+ * One response frame given as its parts, which go on the wire one after another as a single frame: a handler that
+ * prefixes a large payload (a blob chunk behind its index) hands both over instead of copying them into one buffer.
+ */
+export type FrameParts = readonly Uint8Array[]
+
 export type ProtocolHandler = (
   request: Uint8Array,
   ctx: HandlerContext,
-) => AsyncIterable<Uint8Array> | Promise<Uint8Array>
+) => AsyncIterable<Uint8Array | FrameParts> | Promise<Uint8Array>
 
 export interface HandleOptions {
   /** Receives unexpected (non-HearthError) handler failures; the peer only sees INTERNAL. */
@@ -180,7 +186,7 @@ export async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Pr
   }
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array | FrameParts> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value
 }
 
@@ -272,11 +278,14 @@ export async function handleProtocol(
 
       const signal = exchange.signal
       let sentSinceYield = 0
-      const sendChunk = async (chunk: Uint8Array): Promise<void> => {
-        if (!(chunk instanceof Uint8Array)) throw new TypeError(`${protocol} handler produced a non-byte response`)
-        if (chunk.byteLength > limits.maxResponseBytes) {
+      const sendChunk = async (chunk: Uint8Array | FrameParts): Promise<void> => {
+        let bytes = 0
+        if (chunk instanceof Uint8Array) bytes = chunk.byteLength
+        else if (Array.isArray(chunk) && chunk.every((part) => part instanceof Uint8Array)) for (const part of chunk) bytes += part.byteLength
+        else throw new TypeError(`${protocol} handler produced a non-byte response`)
+        if (bytes > limits.maxResponseBytes) {
           // Our own bug (a page built too large), but the requester would refuse it anyway: say so clearly.
-          throw new HearthError('TOO_LARGE', `response frame of ${chunk.byteLength} bytes over the cap`, {
+          throw new HearthError('TOO_LARGE', `response frame of ${bytes} bytes over the cap`, {
             publicMessage: 'response too large',
           })
         }

@@ -49,14 +49,39 @@ describe('BlobFileHandles', () => {
     await files.close()
   })
 
-  it('a file deleted behind its back reads as missing, as a fresh open would find it', async () => {
-    const files = new BlobFileHandles(4)
+  it('a file deleted behind its back reads as missing, as a fresh open would find it, once the check is due', async () => {
+    let clock = 0
+    const files = new BlobFileHandles(4, { relinkCheckMs: 1_000, now: () => clock })
     const lease = await files.acquire('a', path('a'))
     await lease.release()
     await unlink(path('a'))
+    // Within the check interval the kept handle is lent without a look at its link count (the bytes it reads are
+    // re-hashed by the store all the same).
+    clock = 999
+    const soon = await files.acquire('a', path('a'))
+    expect(soon.handle).toBe(lease.handle)
+    await soon.release()
+    clock = 1_000
     const after = await files.acquire('a', path('a'))
     expect(after.handle).toBeUndefined()
     expect(lease.handle!.fd).toBe(-1)
+    await files.close()
+  })
+
+  it('looks at the link count at most once per interval while the file stays', async () => {
+    let clock = 0
+    const files = new BlobFileHandles(4, { relinkCheckMs: 1_000, now: () => clock })
+    const first = await files.acquire('a', path('a'))
+    await first.release()
+    let stats = 0
+    const stat = first.handle!.stat.bind(first.handle)
+    first.handle!.stat = ((...args: Parameters<typeof stat>) => {
+      stats++
+      return stat(...args)
+    }) as typeof stat
+    for (clock = 0; clock < 3_000; clock += 100) await (await files.acquire('a', path('a'))).release()
+    // Opened at 0, looked at again at 1,000 and 2,000: not on each of the thirty loans.
+    expect(stats).toBe(2)
     await files.close()
   })
 })

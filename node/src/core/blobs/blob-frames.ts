@@ -129,12 +129,20 @@ export function decodeHaveFrame(frame: Uint8Array, count: number): boolean[] {
   return held
 }
 
-export function encodeChunkFrame(index: number, cipher: Uint8Array): Uint8Array {
+/** A chunk frame as its two parts, the index and the cipher (not copied): what the blob server hands its writer. */
+export function chunkFrameParts(index: number, cipher: Uint8Array): [Uint8Array, Uint8Array] {
   if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_CHUNKS) throw new HearthError('INVALID_INPUT', 'chunk index out of range')
   if (cipher.length > CHUNK_CIPHER_BYTES) throw new HearthError('INVALID_INPUT', 'chunk over the ciphertext size')
-  const frame = new Uint8Array(CHUNK_FRAME_HEADER_BYTES + cipher.length)
-  new DataView(frame.buffer).setUint32(0, index)
-  frame.set(cipher, CHUNK_FRAME_HEADER_BYTES)
+  const header = new Uint8Array(CHUNK_FRAME_HEADER_BYTES)
+  new DataView(header.buffer).setUint32(0, index)
+  return [header, cipher]
+}
+
+export function encodeChunkFrame(index: number, cipher: Uint8Array): Uint8Array {
+  const [header, body] = chunkFrameParts(index, cipher)
+  const frame = new Uint8Array(header.length + body.length)
+  frame.set(header)
+  frame.set(body, header.length)
   return frame
 }
 

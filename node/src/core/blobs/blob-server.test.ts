@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { HearthNode } from '../../../common/net/create-node.js'
-import { equalBytes } from '../../../common/util/bytes.js'
+import { concatByteList, equalBytes } from '../../../common/util/bytes.js'
 import { SecurityCounters } from '../security-counters.js'
 import { decodeChunkFrame, decodeHaveFrame, encodeBlobRequest, type BlobRequest } from './blob-frames.js'
 import { BlobServer, SERVE_READ_CHUNKS } from './blob-server.js'
@@ -26,7 +26,8 @@ function setup() {
   const ask = async (r: Partial<BlobRequest> & { q: 'h' | 'c' }, peer = MEMBER): Promise<Uint8Array[]> => {
     const out: Uint8Array[] = []
     const req = { conversation: CONV, id: blob.id, ...r } as BlobRequest
-    for await (const f of server.serve(encodeBlobRequest(req), peer, new AbortController().signal)) out.push(f)
+    // A frame given as parts is what the wire carries: the parts one after another.
+    for await (const f of server.serve(encodeBlobRequest(req), peer, new AbortController().signal)) out.push(f instanceof Uint8Array ? f : concatByteList(f))
     return out
   }
   const refusal = (p: Promise<unknown>) => p.then(() => 'served', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`)

@@ -10,12 +10,12 @@
  */
 import { HearthError } from '../../../common/errors.js'
 import type { HearthNode } from '../../../common/net/create-node.js'
-import { handleProtocol, type HandleOptions } from '../../../common/net/request-response.js'
+import { handleProtocol, type FrameParts, type HandleOptions } from '../../../common/net/request-response.js'
 import {
   BLOB_LIMITS,
   BLOB_PROTOCOL,
   decodeBlobRequest,
-  encodeChunkFrame,
+  chunkFrameParts,
   encodeHaveFrame,
   MAX_WINDOW_CHUNKS,
   type BlobRequest,
@@ -93,7 +93,7 @@ export class BlobServer {
   }
 
   /** One exchange: the response frames for `requestBytes` from `peer`. Throws HearthError (sent as an error frame). */
-  async *serve(requestBytes: Uint8Array, peer: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  async *serve(requestBytes: Uint8Array, peer: string, signal: AbortSignal): AsyncGenerator<Uint8Array | FrameParts> {
     const req = decodeBlobRequest(requestBytes)
     const record = await this.authorised(req, peer)
     if (req.q === 'h') {
@@ -120,7 +120,7 @@ export class BlobServer {
           if (signal.aborted) return
           // Damaged on our disk (the store refused it): leave it out; the requester fetches it elsewhere.
           if (cipher === undefined) continue
-          yield encodeChunkFrame(index, cipher)
+          yield chunkFrameParts(index, cipher)
           // The consumer asks for the next frame only once this one was written: it left us.
           if (!signal.aborted) this.deps.onServed?.(req.conversation, req.id, peer, index, record.chunks)
         }

@@ -83,7 +83,7 @@ export class BlobStore {
   /** Verified hash lists of recently used blobs (they never change): serving a window reads one many times. */
   readonly #hashLists = new Map<string, Uint8Array>()
   readonly #records: RecordCache
-  readonly #files = new BlobFileHandles(OPEN_FILES)
+  readonly #files: BlobFileHandles
   readonly #staging: StagedWrites
   #sweeper: NodeJS.Timeout | undefined
   #closed = false
@@ -95,6 +95,7 @@ export class BlobStore {
     this.#store = store
     this.#log = logger
     this.#now = options.now ?? Date.now
+    this.#files = new BlobFileHandles(OPEN_FILES, { now: this.#now })
     this.#uploads = new BlobUploads({
       tmp: this.#tmp,
       now: this.#now,
