@@ -34,19 +34,20 @@ function sameHeads(a: Heads, b: Heads): boolean {
 }
 
 /**
- * The bulk path is taken when the batch has at least this many changes per message or reaction target the shard
- * already holds (any batch onto an empty shard). It rebuilds the whole shard's JavaScript document, so its cost grows
- * with the shard while the materialising apply's grows with the batch; the ratio is where they cross on
- * `test/bench/apply-cost.ts` (docs/PERFORMANCE.md, ADR 0028 section).
+ * The bulk path is taken when the batch has at least this many changes per entry (message, reaction target, mark)
+ * the shard already holds, and for any batch onto an empty shard. It rebuilds the whole shard's JavaScript document,
+ * so its cost grows with the shard while the materialising apply's grows with the batch. On `test/bench/apply-cost.ts`
+ * the two cost about the same per change from a quarter to a third of the shard, and the bulk path is 30-45 % cheaper
+ * from a half (docs/PERFORMANCE.md, ADR 0028 section).
  */
-export const BULK_MIN_SHARE = 0.25
+export const BULK_MIN_SHARE = 0.5
 
 /**
  * Applies remote changes in one call (one call per batch is far cheaper than one per change). Every change must
  * already have passed `validateRemoteChange` against its sender: this function does not know who sent what.
  * Duplicates are harmless; changes whose dependencies have not arrived wait inside the document (see `missingDeps`)
  * and are reported as touched when they finally apply.
- * A batch large for its shard (BULK_MIN_SHARE; catching up) takes the bulk path (bulk-apply.ts): the changes go to
+ * A batch large for its shard (BULK_MIN_SHARE: catching up) takes the bulk path (bulk-apply.ts): the changes go to
  * Automerge's WebAssembly document alone, the shard is read out once, and what changed is found by comparing the
  * states before and after (touched-compare.ts) instead of a diff. Smaller batches go through the materialising
  * `Automerge.applyChanges`, which keeps the JavaScript document in step patch by patch.
