@@ -39,6 +39,8 @@ export interface StartOptions {
   syncIntervalMs?: number
   /** What the core does when another device of its account revokes it (default: the core stops itself). */
   onRevoked?: () => void
+  /** The core's clock (default Date.now): a test ages what the core stored by moving it ahead. */
+  now?: () => number
 }
 
 export async function startCore(name: string, options: StartOptions = {}): Promise<TestCore> {
@@ -60,7 +62,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
   const relays = options.relays
   if (relays !== undefined) await store.commit([store.putSettings({ relays })], true)
   let saved = identity
-  const blobs = await BlobStore.open(dir, store, Logger.silent())
+  const blobs = await BlobStore.open(dir, store, Logger.silent(), options.now === undefined ? {} : { now: options.now })
   const core = new Core({
     blobs,
     identity,
@@ -72,6 +74,7 @@ export async function startCore(name: string, options: StartOptions = {}): Promi
     node,
     syncIntervalMs: options.syncIntervalMs ?? 1_000,
     ...(options.onRevoked === undefined ? {} : { onRevoked: options.onRevoked }),
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...(relays === undefined
       ? {}
       : { mailbox: new MailboxClient(node, { timeoutMs: 5_000 }), relayBlobs: new RelayBlobClient(node, { timeoutMs: 10_000 }), relayTiming: { intervalMs: 1_000, waitMs: 2_000 } }),

@@ -1,21 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { randomBytes } from '../../node/common/crypto/random.js'
 import { waitFor } from '../../node/common/net/testing.js'
-import { MAX_FILE_PIECE_BYTES } from '../../node/src/api/contract.js'
-import type { AttachmentView, MessageView } from '../../node/src/api/types.js'
+import type { AttachmentView } from '../../node/src/api/types.js'
 import { peerSource, type ChunkReply } from '../../node/src/core/blobs/blob-sources.js'
 import type { CoreEvents } from '../../node/src/core/events.js'
 import { filesOf } from '../../node/src/core/history/media-box.js'
 import type { ConversationId, MessageId } from '../../node/src/ids.js'
 import { connect, startCore, stopAll, type TestCore } from '../helpers/cores.js'
+import { sendFile } from '../helpers/files.js'
 import { makeGroup } from '../helpers/group.js'
-
-/** Sends `bytes` as a file of a new message, the way the UI does: begin, append in pieces, send. */
-async function sendFile(c: TestCore, id: ConversationId, name: string, bytes: Uint8Array): Promise<MessageView> {
-  const { uploadId } = await c.core.files.begin(id, name, bytes.length)
-  for (let at = 0; at < bytes.length; at += MAX_FILE_PIECE_BYTES) await c.core.files.append(uploadId, bytes.subarray(at, at + MAX_FILE_PIECE_BYTES))
-  return c.core.files.send(id, '', [{ uploadId, kind: 'file' }])
-}
 
 async function fileView(c: TestCore, id: ConversationId, messageId: string): Promise<AttachmentView | undefined> {
   return (await c.core.page(id)).messages.find((m) => m.id === messageId)?.attachments?.[0]

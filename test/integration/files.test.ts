@@ -10,31 +10,9 @@ import { makeGroup } from '../helpers/group.js'
 import { coresAndRelays, startTestRelay } from '../helpers/relay-for-cores.js'
 import { FileIndex } from '../../node/src/core/blobs/file-index.js'
 import { containsBytes, filesUnder, readableBack } from '../helpers/readable.js'
+import { fileState, readAll, sendFile } from '../helpers/files.js'
 
 const PIECE = MAX_FILE_PIECE_BYTES
-
-/** Sends `bytes` as a file of a new message, the way the UI does: begin, append in pieces, send. */
-async function sendFile(c: TestCore, id: ConversationId, name: string, bytes: Uint8Array, kind: 'image' | 'file' = 'file', caption = ''): Promise<MessageView> {
-  const { uploadId } = await c.core.files.begin(id, name, bytes.length)
-  for (let at = 0; at < bytes.length; at += PIECE) await c.core.files.append(uploadId, bytes.subarray(at, at + PIECE))
-  return c.core.files.send(id, caption, [{ uploadId, kind }])
-}
-
-async function readAll(c: TestCore, id: ConversationId, messageId: string, index = 0): Promise<Uint8Array> {
-  const parts: Buffer[] = []
-  let size = Infinity
-  for (let at = 0; at < size; at += PIECE) {
-    const piece = await c.core.files.read(id, messageId, index, at, PIECE)
-    size = piece.size
-    parts.push(Buffer.from(piece.data, 'base64'))
-    if (piece.size === 0) break
-  }
-  return new Uint8Array(Buffer.concat(parts))
-}
-
-async function fileState(c: TestCore, id: ConversationId, messageId: string): Promise<string | undefined> {
-  return (await c.core.page(id)).messages.find((m) => m.id === messageId)?.attachments?.[0]?.state
-}
 
 describe('photos and files between cores', () => {
   let cores: TestCore[] = []

@@ -273,6 +273,7 @@ export const coreContract = {
       autoDownloadPeerBytes: byteSetting.optional(),
       autoDownloadRelayBytes: byteSetting.optional(),
       maxFileBytes: z.number().int().min(1).max(MAX_FILE_BYTES_LIMIT).optional(),
+      keepReceivedBytes: z.number().int().min(0).max(2 ** 50).optional(),
     }),
     result: result<SettingsView>(),
   },

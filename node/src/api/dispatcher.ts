@@ -182,6 +182,7 @@ const handlers: Handlers = {
       autoDownloadPeerBytes: p.autoDownloadPeerBytes,
       autoDownloadRelayBytes: p.autoDownloadRelayBytes,
       maxFileBytes: p.maxFileBytes,
+      keepReceivedBytes: p.keepReceivedBytes,
     }),
 }
 

@@ -316,6 +316,11 @@ export interface SettingsView {
   autoDownloadRelayBytes: number
   /** The largest file this device sends (bytes). */
   maxFileBytes: number
+  /**
+   * Room received photos and files may take on this device (bytes; 0: no limit). Beyond it the least recently opened
+   * are removed from this device (they can be downloaded again); files sent from here are never removed.
+   */
+  keepReceivedBytes: number
 }
 
 /**

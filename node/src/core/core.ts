@@ -385,7 +385,7 @@ export class Core {
   }
 
   updateSettings(patch: Parameters<Settings['update']>[0]): Promise<CoreSettings> {
-    return this.settingsPart.update(patch)
+    return this.settingsPart.update(patch).finally(() => this.files.settingsChanged())
   }
 
   /** Relays found on the DHT (relays provide a well-known key); only used to top a conversation up to two. */

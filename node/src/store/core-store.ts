@@ -218,7 +218,15 @@ const parseConflict = parser(conflictSchema) as (v: unknown) => Conflict
 const settingsSchema = z.object({
   relays: z.array(z.string().max(1024)).max(32),
   /** Absent: the defaults (core/blobs/file-policy.ts). */
-  files: z.object({ autoDownloadPeerBytes: z.number().int().min(0), autoDownloadRelayBytes: z.number().int().min(0), maxFileBytes: z.number().int().min(1) }).optional(),
+  files: z
+    .object({
+      autoDownloadPeerBytes: z.number().int().min(0),
+      autoDownloadRelayBytes: z.number().int().min(0),
+      maxFileBytes: z.number().int().min(1),
+      // Absent in settings written before the budget existed: the default applies (settings.ts).
+      keepReceivedBytes: z.number().int().min(0).optional(),
+    })
+    .optional(),
 })
 export type StoredSettings = z.infer<typeof settingsSchema>
 const parseSettings = parser(settingsSchema)

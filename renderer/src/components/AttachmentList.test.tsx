@@ -121,20 +121,23 @@ describe('file cards', () => {
     const b = withFiles([pdf({ name: 'late.pdf', state: 'waiting', received: 0 })])
     const c = withFiles([pdf({ name: 'broken.pdf', state: 'failed', received: 0, error: 'Every copy we found was damaged.' })])
     const d = withFiles([pdf({ name: 'gone.pdf', state: 'removed', received: 0 })])
-    const api = setup([a, b, c, d])
+    const e = withFiles([pdf({ name: 'sent.pdf', state: 'removed', received: 0 })], { mine: true })
+    const api = setup([a, b, c, d, e])
     await screen.findByText('PDF document · 4 KB · Not downloaded (larger than your automatic download size)')
     expect(screen.getByText('PDF document · 4 KB · Waiting for someone who has it to be online')).toBeTruthy()
     expect(screen.getByText('PDF document · 4 KB · Not downloaded: Every copy we found was damaged')).toBeTruthy()
-    expect(screen.getByText('PDF document · 4 KB · Removed from this device')).toBeTruthy()
+    expect(screen.getAllByText('PDF document · 4 KB · Removed from this device')).toHaveLength(2)
     fireEvent.click(screen.getByRole('button', { name: 'Download report.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Retry download of broken.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Cancel download of late.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Try downloading late.pdf now' }))
-    await waitFor(() => expect(api.calls.filter((c) => c.method === 'files.download' || c.method === 'files.cancel')).toHaveLength(4))
-    expect(api.calls.filter((c) => c.method === 'files.download').map((c) => (c.params as { messageId: string }).messageId)).toEqual([a.id, c.id, b.id])
+    // A received file removed from this device (Clear media, or for room) can be downloaded again.
+    fireEvent.click(screen.getByRole('button', { name: 'Download gone.pdf again' }))
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'files.download' || c.method === 'files.cancel')).toHaveLength(5))
+    expect(api.calls.filter((c) => c.method === 'files.download').map((c) => (c.params as { messageId: string }).messageId)).toEqual([a.id, c.id, b.id, d.id])
     expect(api.calls.find((c) => c.method === 'files.cancel')!.params).toEqual({ conversationId: CONVERSATION, messageId: b.id, index: 0 })
-    // A removed file offers nothing to do.
-    expect(screen.queryByRole('button', { name: /gone\.pdf/ })).toBeNull()
+    // Our own file removed here has nobody to come back from but us: nothing to do.
+    expect(screen.queryByRole('button', { name: /sent\.pdf/ })).toBeNull()
   })
 
   it('a file that can run programs is saved only after a warning (focus on Cancel); a plain one saves at once', async () => {

@@ -87,7 +87,7 @@ function Progress({ attachment }: { attachment: AttachmentView }) {
 }
 
 /** The buttons a file's state allows: download when it waits for a click, cancel while it moves, retry when it failed. */
-function TransferButtons({ attachment, actions }: { attachment: AttachmentView; actions: ReturnType<typeof useFileActions> }) {
+function TransferButtons({ attachment, actions, mine }: { attachment: AttachmentView; actions: ReturnType<typeof useFileActions>; mine: boolean }) {
   const name = attachment.name
   switch (attachment.state) {
     case 'available':
@@ -118,6 +118,14 @@ function TransferButtons({ attachment, actions }: { attachment: AttachmentView; 
       return (
         <button type="button" className="link-button" aria-label={`Retry download of ${name}`} onClick={actions.download}>
           Retry
+        </button>
+      )
+    case 'removed':
+      // Removed from this device (Clear media, or for room): whoever still has it can send it again. Our own file has
+      // no one to come from but us.
+      return mine ? null : (
+        <button type="button" className="link-button" aria-label={`Download ${name} again`} onClick={actions.download}>
+          Download again
         </button>
       )
     default:
@@ -160,7 +168,7 @@ function AttachmentImage({ message, attachment, authorName, single }: { message:
         <figcaption className="attachment-image-status">
           <span>{status}</span>
           <Progress attachment={attachment} />
-          <TransferButtons attachment={attachment} actions={actions} />
+          <TransferButtons attachment={attachment} actions={actions} mine={message.mine} />
         </figcaption>
       )}
       {message.mine && attachment.receivedBy !== undefined && (
@@ -235,7 +243,7 @@ function FileCard({ message, attachment }: { message: MessageView; attachment: A
             </button>
           </>
         )}
-        <TransferButtons attachment={attachment} actions={actions} />
+        <TransferButtons attachment={attachment} actions={actions} mine={message.mine} />
       </div>
       {actions.error !== null && (
         <p className="row-problem" role="alert">

@@ -163,7 +163,7 @@ describe('<Chat> sending files', () => {
     let received = 0
     return fakeApi({
       'messages.page': () => ({ messages: [], nextBefore: null }),
-      'settings.get': () => ({ displayName: 'Alice', relays: [], autoDownloadPeerBytes: 0, autoDownloadRelayBytes: 0, maxFileBytes: 100 * KB }),
+      'settings.get': () => ({ displayName: 'Alice', relays: [], autoDownloadPeerBytes: 0, autoDownloadRelayBytes: 0, maxFileBytes: 100 * KB, keepReceivedBytes: 0 }),
       'files.begin': () => ({ uploadId: 'e'.repeat(32) }),
       'files.append': ({ data }) => append?.() ?? { received: (received += atob(data).length) },
       'files.abort': () => null,

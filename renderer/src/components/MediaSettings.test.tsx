@@ -13,7 +13,7 @@ const FAMILY = 'a'.repeat(32)
 const BOB = 'b'.repeat(32)
 
 function setup(options: { usage?: FileUsageView[]; update?: (patch: Partial<SettingsView>) => SettingsView } = {}) {
-  let settings: SettingsView = { displayName: 'Alice', relays: [], autoDownloadPeerBytes: 25 * MB, autoDownloadRelayBytes: 5 * MB, maxFileBytes: 100 * MB }
+  let settings: SettingsView = { displayName: 'Alice', relays: [], autoDownloadPeerBytes: 25 * MB, autoDownloadRelayBytes: 5 * MB, maxFileBytes: 100 * MB, keepReceivedBytes: 10 * 1024 * MB }
   let usage = options.usage ?? [
     { conversationId: FAMILY, bytes: 300 * MB },
     { conversationId: BOB, bytes: 12 * MB },
@@ -55,9 +55,19 @@ describe('Settings: photos and files', () => {
     await waitFor(() => expect(api.calls.filter((c) => c.method === 'settings.update').at(-1)!.params).toEqual({ maxFileBytes: 250 * MB }))
   })
 
+  it('shows and changes the room kept for received files, with no limit as a choice', async () => {
+    const api = setup()
+    const keep = (await screen.findByLabelText('Keep received photos and files up to')) as HTMLSelectElement
+    expect(keep.selectedOptions[0]!.textContent).toBe('10 GB')
+    expect([...keep.options].map((o) => o.textContent)).toEqual(['No limit', '1 GB', '5 GB', '10 GB', '50 GB', '100 GB'])
+    expect(screen.getByText(/Files you sent are never removed/)).toBeTruthy()
+    fireEvent.change(keep, { target: { value: '0' } })
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'settings.update').at(-1)!.params).toEqual({ keepReceivedBytes: 0 }))
+  })
+
   it('keeps a size set elsewhere as a choice rather than showing another', async () => {
     const api = setup()
-    api.handlers['settings.get'] = () => ({ displayName: 'Alice', relays: [], autoDownloadPeerBytes: 7 * MB, autoDownloadRelayBytes: 5 * MB, maxFileBytes: 100 * MB })
+    api.handlers['settings.get'] = () => ({ displayName: 'Alice', relays: [], autoDownloadPeerBytes: 7 * MB, autoDownloadRelayBytes: 5 * MB, maxFileBytes: 100 * MB, keepReceivedBytes: 10 * 1024 * MB })
     cleanup()
     render(
       <ApiContext.Provider value={api}>

@@ -9,8 +9,10 @@ import { useFocusOnOpen } from './focus-on-open.js'
 const MB = 1024 * 1024
 const DOWNLOAD_SIZES = [0, 1 * MB, 5 * MB, 10 * MB, 25 * MB, 50 * MB, 100 * MB]
 const SEND_LIMITS = [10 * MB, 25 * MB, 50 * MB, 100 * MB, 250 * MB, 500 * MB, 1024 * MB]
+const GB = 1024 * MB
+const KEEP_SIZES = [0, 1 * GB, 5 * GB, 10 * GB, 50 * GB, 100 * GB]
 
-type MediaPatch = Partial<Pick<SettingsView, 'autoDownloadPeerBytes' | 'autoDownloadRelayBytes' | 'maxFileBytes'>>
+type MediaPatch = Partial<Pick<SettingsView, 'autoDownloadPeerBytes' | 'autoDownloadRelayBytes' | 'maxFileBytes' | 'keepReceivedBytes'>>
 
 function sizeLabel(bytes: number): string {
   return bytes === 0 ? 'Never (only when I click)' : `Up to ${formatBytes(bytes)}`
@@ -47,8 +49,9 @@ function SizeSelect({ label, help, value, sizes, label0, disabled, onChange }: {
 
 /**
  * Settings for photos and files: what downloads by itself (from members' devices, and through relays, which cost the
- * relay's storage and are often slower), the largest file this device sends, and the space each conversation's files
- * take here, with a way to clear them (the messages stay; their files say they were removed from this device).
+ * relay's storage and are often slower), the largest file this device sends, how much room received files may take,
+ * and the space each conversation's files take here, with a way to clear them (the messages stay; their files say
+ * they were removed from this device).
  */
 export function MediaSettings({ settings, onSaved }: { settings: SettingsView | null; onSaved(next: SettingsView): void }) {
   const api = useApi()
@@ -131,6 +134,15 @@ export function MediaSettings({ settings, onSaved }: { settings: SettingsView | 
             label0={(bytes) => formatBytes(bytes)}
             disabled={disabled}
             onChange={(bytes) => save({ maxFileBytes: bytes })}
+          />
+          <SizeSelect
+            label="Keep received photos and files up to"
+            help="Beyond this, the ones you opened least recently are removed from this device; you can download them again while someone who has them is online. Files you sent are never removed."
+            value={settings.keepReceivedBytes}
+            sizes={KEEP_SIZES}
+            label0={(bytes) => (bytes === 0 ? 'No limit' : formatBytes(bytes))}
+            disabled={disabled}
+            onChange={(bytes) => save({ keepReceivedBytes: bytes })}
           />
         </>
       )}

@@ -9,7 +9,7 @@ import { Settings } from './Settings.js'
 
 afterEach(cleanup)
 
-const MEDIA = { autoDownloadPeerBytes: 25 * 1024 * 1024, autoDownloadRelayBytes: 5 * 1024 * 1024, maxFileBytes: 100 * 1024 * 1024 }
+const MEDIA = { autoDownloadPeerBytes: 25 * 1024 * 1024, autoDownloadRelayBytes: 5 * 1024 * 1024, maxFileBytes: 100 * 1024 * 1024, keepReceivedBytes: 10 * 1024 ** 3 }
 
 function settingsApi(update: (patch: { displayName?: string | undefined; relays?: string[] | undefined }) => SettingsView): FakeApi {
   return fakeApi({

@@ -8,7 +8,8 @@ import type { ConversationId, DeviceId, MessageId } from '../../ids.js'
  * Which message each file of a conversation belongs to, and whether the person removed it from this device:
  *
  *   file/<conv>/<blobId>   JSON { m: messageId, i: index in the message, gone?, own?, relayed?, paused?: true,
- *                                 r?: [device ids that fetched the whole file from this device (ours only)] }
+ *                                 r?: [device ids that fetched the whole file from this device (ours only)],
+ *                                 u?: when the person last opened it (ms, at most hourly; file-budget.ts) }
  *
  * It lets a restart resume interrupted downloads and "Clear media" find a conversation's files without reading every
  * message, and it remembers a cleared file as removed (not "available") until the person downloads it again. It holds
@@ -27,6 +28,8 @@ export interface FileEntry {
   paused?: boolean
   /** Ours only: member devices that fetched every chunk of it from this device (file-receipts.ts). */
   receivedBy?: DeviceId[]
+  /** When the person last opened it (ms; written at most hourly): the budget removes the least recently used first. */
+  openedAt?: number
 }
 
 /** At most this many devices are remembered per file: every device of the largest group (200 members × 8). */
@@ -40,6 +43,7 @@ const valueSchema = z.object({
   relayed: z.literal(true).optional(),
   paused: z.literal(true).optional(),
   r: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_RECEIVED_BY).optional(),
+  u: z.number().int().min(0).optional(),
 })
 
 export class FileIndex {
@@ -80,6 +84,7 @@ export class FileIndex {
       ...(entry.relayed === true ? { relayed: true } : {}),
       ...(entry.paused === true ? { paused: true } : {}),
       ...(entry.receivedBy !== undefined && entry.receivedBy.length > 0 ? { r: entry.receivedBy.slice(0, MAX_RECEIVED_BY) } : {}),
+      ...(entry.openedAt === undefined ? {} : { u: entry.openedAt }),
     }
     await this.db.put(key('file', entry.conversation, entry.blob), encodeJson(value), { sync: true })
   }
@@ -111,5 +116,6 @@ function entryOf(conversation: ConversationId, blob: string, raw: Uint8Array): F
     relayed: v.relayed === true,
     paused: v.paused === true,
     ...(v.r === undefined ? {} : { receivedBy: v.r as DeviceId[] }),
+    ...(v.u === undefined ? {} : { openedAt: v.u }),
   }
 }

@@ -45,5 +45,8 @@ describe('file policy', () => {
     expect(downloadsByItself(20 * 1024 * 1024, s, false)).toBe(false)
     expect(downloadsByItself(26 * 1024 * 1024, s, true)).toBe(false)
     expect(downloadsByItself(1, { ...s, autoDownloadPeerBytes: 0 }, true)).toBe(false)
+    // Never by itself a file larger than the room kept for received files (it would push out everything else).
+    expect(downloadsByItself(20 * 1024 * 1024, { ...s, keepReceivedBytes: 16 * 1024 * 1024 }, true)).toBe(false)
+    expect(downloadsByItself(20 * 1024 * 1024, { ...s, keepReceivedBytes: 0 }, true)).toBe(true)
   })
 })

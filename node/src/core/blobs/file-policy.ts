@@ -9,13 +9,20 @@ export interface FileSettings {
   autoDownloadRelayBytes: number
   /** The largest file this device sends. */
   maxFileBytes: number
+  /** How much room received files may take here (bytes; 0: no limit); the least recently used go beyond it. */
+  keepReceivedBytes: number
 }
 
 const MiB = 1024 * 1024
+/** The room for received files: 0 (no limit), or from 1 MiB (the app offers 1 GiB and up) to 1 PiB. */
+export const MIN_KEEP_RECEIVED_BYTES = MiB
+export const MAX_KEEP_RECEIVED_BYTES = 2 ** 50
 export const DEFAULT_FILE_SETTINGS: FileSettings = {
   autoDownloadPeerBytes: 25 * MiB,
   autoDownloadRelayBytes: 5 * MiB,
   maxFileBytes: 100 * MiB,
+  // Ten thousand photos at the 2048 px the app sends: a family's years, a small share of a laptop's disk.
+  keepReceivedBytes: 10 * 1024 * MiB,
 }
 
 /** Bytes of a file's head `file-type` needs to recognise every type it knows. */
@@ -78,8 +85,9 @@ export function cleanFileName(name: string): string {
 
 /**
  * Whether a file downloads by itself: within the size the person set for where it would come from (a member's device,
- * or only a relay). Larger ones wait for a click.
+ * or only a relay), and not larger than the room they keep for received files. Larger ones wait for a click.
  */
 export function downloadsByItself(size: number, settings: FileSettings, peerSourceNow: boolean): boolean {
+  if (settings.keepReceivedBytes > 0 && size > settings.keepReceivedBytes) return false
   return size <= (peerSourceNow ? settings.autoDownloadPeerBytes : settings.autoDownloadRelayBytes)
 }

@@ -15,6 +15,7 @@ import { BlobServer } from './blob-server.js'
 import type { BlobSource } from './blob-sources.js'
 import { peerSource } from './blob-sources.js'
 import type { BlobStore } from './blob-store.js'
+import { OPENED_WRITE_EVERY_MS, ReceivedFilesBudget } from './file-budget.js'
 import { downloadsByItself, isRisky, isShownImage, sniffMime, type FileSettings } from './file-policy.js'
 import { FileIndex, type FileEntry } from './file-index.js'
 import { FileReceipts, type KnownDevice, type OwnFile } from './file-receipts.js'
@@ -51,6 +52,8 @@ const GIVE_UP_AFTER_MS = 7 * 24 * 3600_000
 const RETRY_EVERY_MS = 5 * 60_000
 /** How often, at most, the UI hears that a device fetched more of one of our files (a completion is told at once). */
 const RECEIPT_EVENT_MS = 250
+/** A file received or opened this recently is not removed for room (the person is looking at it). */
+const IN_USE_MS = 10 * 60_000
 
 export interface FileServiceDeps {
   /** Sends a message through the outbox (the media kind). */
@@ -82,6 +85,7 @@ export class FileService {
 
   private readonly fetcher: BlobFetcher
   private readonly server: BlobServer
+  private readonly budget: ReceivedFilesBudget
 
   constructor(
     private readonly kernel: Kernel,
@@ -120,6 +124,31 @@ export class FileService {
       onError: (err) => kernel.log.debug({ err }, 'a blob request failed'),
       onServed: (conversation, blob, peer, index, chunks) => this.receipts.served(conversation, blob, peer, index, chunks),
     })
+    this.budget = new ReceivedFilesBudget({
+      store: kernel.store,
+      index: this.index,
+      budget: () => deps.settings().keepReceivedBytes,
+      keep: (file) => this.jobs.has(file.blob) || file.usedAt > kernel.now() - IN_USE_MS,
+      remove: (entry) => this.removeReceived(entry),
+    })
+  }
+
+  /** The person changed the file settings: a smaller room for received files takes effect now. */
+  settingsChanged(): void {
+    this.keepWithinBudget()
+  }
+
+  private keepWithinBudget(): void {
+    drop(this.budget.enforce(), (err) => this.kernel.log.warn({ err }, 'keeping received files within their room failed'))
+  }
+
+  /** One received file leaves this device for room; its message says so, and it can be downloaded again. */
+  private async removeReceived(entry: FileEntry): Promise<void> {
+    await this.index.update(entry.conversation, entry.blob, (now) => (now.gone || now.own === true ? undefined : { ...now, gone: true }))
+    if ((await this.store.get(entry.blob))?.conversation === entry.conversation) await this.store.remove(entry.blob)
+    const placed = this.placed.get(entry.blob)
+    if (placed !== undefined) await this.emitProgress(placed)
+    else this.deps.emitConversation(entry.conversation)
   }
 
   async start(): Promise<void> {
@@ -131,6 +160,7 @@ export class FileService {
     this.retryTimer = setInterval(() => this.retryWaiting(), RETRY_EVERY_MS)
     this.retryTimer.unref()
     drop(this.resume(), (err) => this.kernel.log.warn({ err }, 'resuming downloads failed'))
+    this.keepWithinBudget()
   }
 
   async stop(): Promise<void> {
@@ -333,6 +363,8 @@ export class FileService {
         drop(this.emitProgress(placed), () => undefined)
       },
     })
+    // Whichever job it was (a retry may have replaced this one), a completed file may take the received ones over the room.
+    if (result.complete) this.keepWithinBudget()
     if (this.jobs.get(file.blob) !== job) return
     if (result.complete) {
       this.jobs.delete(file.blob)
@@ -462,8 +494,18 @@ export class FileService {
     if (!record?.complete) throw new HearthError('NOT_FOUND', `“${file.name}” is not on this device yet`)
     if (offset > file.size) throw new HearthError('INVALID_INPUT', 'offset past the end of the file')
     const end = Math.min(file.size, offset + length)
+    if (offset === 0) this.opened(conversation, file.blob)
     const bytes = end === offset ? new Uint8Array(0) : await this.store.readPlain(file.blob, file.key, file.size, offset, end - offset)
     return { data: Buffer.from(bytes).toString('base64'), size: file.size, mime: file.mime }
+  }
+
+  /** Notes that the person opened a file (the budget removes the least recently used first), at most hourly. */
+  private opened(conversation: ConversationId, blob: string): void {
+    const now = this.kernel.now()
+    drop(
+      this.index.update(conversation, blob, (entry) => (entry.own === true || (entry.openedAt ?? 0) > now - OPENED_WRITE_EVERY_MS ? undefined : { ...entry, openedAt: now })),
+      (err) => this.kernel.log.debug({ err }, 'noting that a file was opened failed'),
+    )
   }
 
   /** Writes a complete file to a path the person chose (never opened or run here). */

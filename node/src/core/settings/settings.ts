@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_BLOB_PLAIN } from '../../../common/blob/format.js'
 import { HearthError } from '../../../common/errors.js'
-import { DEFAULT_FILE_SETTINGS, type FileSettings } from '../blobs/file-policy.js'
+import { DEFAULT_FILE_SETTINGS, MAX_KEEP_RECEIVED_BYTES, MIN_KEEP_RECEIVED_BYTES, type FileSettings } from '../blobs/file-policy.js'
 import { validateDisplayName, withDisplayName, type Identity } from '../../identity/identity.js'
 import type { Kernel } from '../kernel.js'
 import type { MembershipEngine } from '../membership/membership-engine.js'
@@ -20,6 +20,7 @@ export interface SettingsPatch {
   autoDownloadPeerBytes?: number | undefined
   autoDownloadRelayBytes?: number | undefined
   maxFileBytes?: number | undefined
+  keepReceivedBytes?: number | undefined
 }
 
 const MAX_RELAYS = 32
@@ -52,7 +53,11 @@ export class Settings {
   /** Reads what was stored (at start). */
   async load(): Promise<void> {
     const stored = await this.kernel.store.getSettings()
-    if (stored?.files !== undefined) this.fileSettings = stored.files
+    // Settings stored before a field existed take its default.
+    if (stored?.files !== undefined) {
+      const { keepReceivedBytes, ...rest } = stored.files
+      this.fileSettings = { ...rest, keepReceivedBytes: keepReceivedBytes ?? DEFAULT_FILE_SETTINGS.keepReceivedBytes }
+    }
   }
 
   current(): CoreSettings {
@@ -136,16 +141,20 @@ export class Settings {
 
 /** The file settings after a patch, or undefined when it changes none of them. */
 function fileSettingsPatch(current: FileSettings, patch: SettingsPatch): FileSettings | undefined {
-  const keys = ['autoDownloadPeerBytes', 'autoDownloadRelayBytes', 'maxFileBytes'] as const
+  const keys = ['autoDownloadPeerBytes', 'autoDownloadRelayBytes', 'maxFileBytes', 'keepReceivedBytes'] as const
   if (keys.every((k) => patch[k] === undefined)) return undefined
   const next = { ...current }
   for (const k of keys) {
     const value = patch[k]
     if (value === undefined) continue
-    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_BLOB_PLAIN) throw new HearthError('INVALID_INPUT', `${k} must be between 0 and ${MAX_BLOB_PLAIN} bytes`)
+    const max = k === 'keepReceivedBytes' ? MAX_KEEP_RECEIVED_BYTES : MAX_BLOB_PLAIN
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new HearthError('INVALID_INPUT', `${k} must be between 0 and ${max} bytes`)
     next[k] = value
   }
   if (next.maxFileBytes < 1) throw new HearthError('INVALID_INPUT', 'the largest file to send must be at least 1 byte')
+  if (next.keepReceivedBytes > 0 && next.keepReceivedBytes < MIN_KEEP_RECEIVED_BYTES) {
+    throw new HearthError('INVALID_INPUT', `the room for received files is at least ${MIN_KEEP_RECEIVED_BYTES} bytes (or 0 for no limit)`)
+  }
   return next
 }
 
