@@ -38,7 +38,7 @@ describe('the room for received files', () => {
     const id: ConversationId = await makeGroup(alice, [bob])
     await bob.core.updateSettings({ keepReceivedBytes: MiB })
 
-    const sent = []
+    const sent: Array<{ id: string; bytes: Uint8Array }> = []
     for (const n of [1, 2, 3]) {
       const bytes = randomBytes(300_000)
       const view = await sendFile(alice, id, `photo-${n}.bin`, bytes)
