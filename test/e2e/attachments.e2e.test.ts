@@ -5,7 +5,8 @@
  * Bob sees the placeholder, then the photo at 2048 px, opens the viewer, moves with the keyboard, saves it (a JPEG
  * without EXIF) and closes it with Escape. Then a 30 MiB file, over Bob's automatic download size: he is offered
  * Download, sees it arrive, is warned before saving it (a .bin can run as a program), and saves exactly Alice's bytes. A file over Alice's send limit is refused before anything
- * is sent. axe-core checks the composer with files, the bubble, the viewer and the file card.
+ * is sent. Last, Bob sets the room he keeps for received files, clears the media of Family and downloads the photo
+ * again. axe-core checks the composer with files, the bubble, the viewer, the file card and the media settings.
  *
  * The steps build on each other (one story), so the file runs them in order and stops at the first failure.
  */
@@ -175,5 +176,30 @@ describe('photos and files between two people', () => {
     const saved = await readFile((await download.path())!)
     expect(saved.length).toBe(BIG.length)
     expect(createHash('sha256').update(saved).digest('hex')).toBe(createHash('sha256').update(BIG).digest('hex'))
+  })
+
+  step('bob sets the room for received files, clears the media of Family, and downloads the photo again', async () => {
+    await bob.getByRole('button', { name: 'Settings' }).click()
+    const keep = bob.getByLabel('Keep received photos and files up to')
+    expect(await keep.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent)).toBe('10 GB')
+    await keep.selectOption(String(5 * 1024 * MiB))
+    await bob.getByRole('list', { name: 'Storage by conversation' }).getByText('Family').waitFor()
+    await bob.screenshot({ path: join(RESULTS_DIR, 'media-settings.png') })
+    await expectAccessible(bob, 'the photos and files settings')
+    await bob.getByRole('button', { name: 'Clear media of Family' }).click()
+    const confirm = bob.getByRole('dialog', { name: 'Clear the media of Family?' })
+    await expectAccessible(bob, 'the clear media confirmation')
+    await confirm.getByRole('button', { name: 'Clear media' }).click()
+    await bob.getByText('Cleared the photos and files of Family from this device.').waitFor()
+    await bob.getByRole('button', { name: 'Done' }).click()
+    // The message stays and says its photo left this device; the setting stays set.
+    const row = messageRow(bob, 'Sunset at the lake')
+    await row.getByText(/Removed from this device/).waitFor()
+    await expectAccessible(bob, 'a photo removed from this device')
+    await row.getByRole('button', { name: 'Download again: lake.jpg' }).click()
+    await row.locator('img.attachment-image-full').waitFor({ timeout: 60_000 })
+    await bob.getByRole('button', { name: 'Settings' }).click()
+    expect(await bob.getByLabel('Keep received photos and files up to').evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent)).toBe('5 GB')
+    await bob.getByRole('button', { name: 'Done' }).click()
   })
 })

@@ -132,7 +132,7 @@ describe('file cards', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Cancel download of late.pdf' }))
     fireEvent.click(screen.getByRole('button', { name: 'Try downloading late.pdf now' }))
     // A received file removed from this device (Clear media, or for room) can be downloaded again.
-    fireEvent.click(screen.getByRole('button', { name: 'Download gone.pdf again' }))
+    fireEvent.click(screen.getByRole('button', { name: 'Download again: gone.pdf' }))
     await waitFor(() => expect(api.calls.filter((c) => c.method === 'files.download' || c.method === 'files.cancel')).toHaveLength(5))
     expect(api.calls.filter((c) => c.method === 'files.download').map((c) => (c.params as { messageId: string }).messageId)).toEqual([a.id, c.id, b.id, d.id])
     expect(api.calls.find((c) => c.method === 'files.cancel')!.params).toEqual({ conversationId: CONVERSATION, messageId: b.id, index: 0 })

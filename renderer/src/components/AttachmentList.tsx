@@ -124,7 +124,7 @@ function TransferButtons({ attachment, actions, mine }: { attachment: Attachment
       // Removed from this device (Clear media, or for room): whoever still has it can send it again. Our own file has
       // no one to come from but us.
       return mine ? null : (
-        <button type="button" className="link-button" aria-label={`Download ${name} again`} onClick={actions.download}>
+        <button type="button" className="link-button" aria-label={`Download again: ${name}`} onClick={actions.download}>
           Download again
         </button>
       )
