@@ -1,4 +1,6 @@
+import fc from 'fast-check'
 import { hkdf as rawHkdf } from '@noble/hashes/hkdf.js'
+import { hmac as rawHmac } from '@noble/hashes/hmac.js'
 import { sha256 as rawSha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
 import { concatBytes, toHex, utf8 } from '../util/bytes.js'
@@ -18,6 +20,19 @@ describe('kdf', () => {
     expect(hkdf(Labels.topic, ikm)).not.toEqual(hkdf(Labels.mailbox, ikm))
     expect(hkdf(Labels.topic, ikm, { length: 64 }).length).toBe(64)
     expect(hkdf(Labels.topic, ikm, { salt: new Uint8Array([1]) })).not.toEqual(hkdf(Labels.topic, ikm))
+  })
+
+  it('sha256 and hmac give the answers of noble for any input, as plain byte arrays', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 100 }), (data, key) => {
+        const digest = sha256(data)
+        expect(digest).toEqual(rawSha256(data))
+        expect(Object.getPrototypeOf(digest)).toBe(Uint8Array.prototype)
+        expect(digest.byteOffset).toBe(0)
+        expect(digest.buffer.byteLength).toBe(32)
+        expect(hmacSha256(key, data)).toEqual(rawHmac(rawSha256, key, data))
+      }),
+    )
   })
 
   it('sha256 and hmac match known answers', () => {
