@@ -102,6 +102,12 @@ export interface FilesResult {
     mbPerSecond: number
     rssGrowthMiB: number
     heapAndBuffersGrowthMiB: number
+    /**
+     * RSS growth over the last 90 % of the bytes (highest RSS from the first sample past 10 % on, minus that sample's):
+     * whether memory keeps climbing with the file once the transfer's working set is in place. Information beside the
+     * target, which counts from the start.
+     */
+    lateRssGrowthMiB: number
     flat: boolean
   }
   /** blob-store.ts's lines (MB/s of sealing, hashing, import, read back, receive), or its failure. */
@@ -324,6 +330,8 @@ async function memoryDuringTransfer(sizes: FilesSizes, log: (t: string) => void)
       heapAndBuffersMiB: Math.max(...all.map((s) => s.heapMiB + s.buffersMiB)),
     }
     const rssGrowthMiB = max.rssMiB - result.start.rssMiB
+    const late = all.filter((x) => x.receivedMiB >= sizes.memoryMiB / 10)
+    const lateRssGrowthMiB = late.length === 0 ? 0 : Math.max(...late.map((x) => x.rssMiB)) - late[0]!.rssMiB
     const heapAndBuffersGrowthMiB = max.heapAndBuffersMiB - (result.start.heapMiB + result.start.buffersMiB)
     const mbPerSecond = bytes / 1e6 / (result.downloadMs / 1e3)
     log(`  files: ${sizes.memoryMiB} MiB to bob's process at ${mbPerSecond.toFixed(1)} MB/s; RSS +${rssGrowthMiB.toFixed(0)} MiB, heap+buffers +${heapAndBuffersGrowthMiB.toFixed(0)} MiB at most`)
@@ -339,6 +347,7 @@ async function memoryDuringTransfer(sizes: FilesSizes, log: (t: string) => void)
       mbPerSecond,
       rssGrowthMiB,
       heapAndBuffersGrowthMiB,
+      lateRssGrowthMiB,
       flat: rssGrowthMiB < FILES_TARGETS.flatMiB && heapAndBuffersGrowthMiB < FILES_TARGETS.flatMiB,
     }
   } finally {
@@ -407,6 +416,7 @@ export function filesRows(r: FilesResult): Array<[string, string, string, string
       `< ${FILES_TARGETS.flatMiB} MiB (flat)`,
       met(m.flat),
     ],
+    ['  same, RSS growth over the last 90 % of the bytes', '', mib(m.lateRssGrowthMiB), '', '(info)', ''],
   ]
 }
 
