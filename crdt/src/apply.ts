@@ -55,7 +55,7 @@ export const BULK_MIN_SHARE = 0.5
  */
 export function applyRemoteChanges(doc: Shard, changes: readonly Uint8Array[]): ApplyResult {
   const before = Automerge.getHeads(doc)
-  const bulk = changes.length > 0 && (before.length === 0 || changes.length >= BULK_MIN_SHARE * entriesIn(doc))
+  const bulk = changes.length > 0 && (before.length === 0 || entriesIn(doc, changes.length / BULK_MIN_SHARE) <= changes.length / BULK_MIN_SHARE)
   return bulk ? applyBulk(doc, changes, before) : applyMaterialising(doc, changes, before)
 }
 
@@ -73,14 +73,16 @@ export function applyBulk(doc: Shard, changes: readonly Uint8Array[], before = A
 /**
  * Entries in the shard, two levels down (messages, reaction targets, delete marks, and whatever else a device put in
  * its subtree): what rebuilding its JavaScript document costs in, so that a subtree padded with other maps does not
- * make every small batch look large.
+ * make every small batch look large. Counting stops once past `enough` (a live message's batch of one looks at a
+ * section or two, not the whole shard).
  */
-function entriesIn(doc: Shard): number {
+function entriesIn(doc: Shard, enough: number): number {
   let n = 0
   for (const sub of Object.values(doc as unknown as Record<string, unknown>)) {
     if (typeof sub !== 'object' || sub === null) continue
     for (const section of Object.values(sub as Record<string, unknown>)) {
       if (typeof section === 'object' && section !== null) n += Object.keys(section).length
+      if (n > enough) return n
     }
   }
   return n

@@ -80,7 +80,7 @@ export interface TouchSink {
 export function compareTouched(before: Shard, after: Shard, sink: TouchSink): void {
   const rootBefore = before as unknown as Obj
   const rootAfter = after as unknown as Obj
-  for (const author of changedOrShared(rootBefore, rootAfter)) {
+  for (const author of allKeys(rootBefore, rootAfter)) {
     if (!isActorId(author)) continue
     const subBefore = rootBefore[author]
     const subAfter = rootAfter[author]
@@ -92,7 +92,7 @@ export function compareTouched(before: Shard, after: Shard, sink: TouchSink): vo
       }
       continue
     }
-    for (const section of changedOrShared(subBefore, subAfter)) {
+    for (const section of allKeys(subBefore, subAfter)) {
       if (section !== 'm' && section !== 'r' && section !== 'x') continue
       const secBefore = subBefore[section]
       const secAfter = subAfter[section]
@@ -112,8 +112,8 @@ export function compareTouched(before: Shard, after: Shard, sink: TouchSink): vo
   }
 }
 
-/** Every key of either map (each once): which of them changed is decided below, per level. */
-function changedOrShared(a: Obj, b: Obj): string[] {
+/** Every key of either map, each once: which of them changed is decided per level by the caller. */
+function allKeys(a: Obj, b: Obj): string[] {
   const keys = Object.keys(a)
   for (const k of Object.keys(b)) if (!Object.prototype.hasOwnProperty.call(a, k)) keys.push(k)
   return keys

@@ -138,6 +138,7 @@ export function chunkFrameParts(index: number, cipher: Uint8Array): [Uint8Array,
   return [header, cipher]
 }
 
+/** The same frame in one buffer: the server sends the parts; tests and fuzzers build frames with this. */
 export function encodeChunkFrame(index: number, cipher: Uint8Array): Uint8Array {
   const [header, body] = chunkFrameParts(index, cipher)
   const frame = new Uint8Array(header.length + body.length)

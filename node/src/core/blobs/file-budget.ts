@@ -69,8 +69,19 @@ export interface BudgetDeps {
 export class ReceivedFilesBudget {
   private running: Promise<number> | undefined
   private again = false
+  /**
+   * At least as many bytes as received files take: the last look's total plus every file completed since (a removal
+   * elsewhere only makes it high). While it is within the room, nothing needs reading: a look reads every file's
+   * record, which after each photo of an album would be the same work many times over.
+   */
+  private upperBound: number | undefined
 
   constructor(private readonly deps: BudgetDeps) {}
+
+  /** A received file of `bytes` (on disk) completed. */
+  grew(bytes: number): void {
+    if (this.upperBound !== undefined) this.upperBound += bytes
+  }
 
   /** Resolves with how many files the run removed. */
   enforce(): Promise<number> {
@@ -94,7 +105,7 @@ export class ReceivedFilesBudget {
 
   private async once(): Promise<number> {
     const budget = this.deps.budget()
-    if (budget <= 0) return 0
+    if (budget <= 0 || (this.upperBound !== undefined && this.upperBound <= budget)) return 0
     const received = new Map<string, FileEntry>()
     for await (const entry of this.deps.index.list()) if (entry.own !== true && !entry.gone) received.set(entry.blob, entry)
     const files: ReceivedFile[] = []
@@ -105,7 +116,13 @@ export class ReceivedFilesBudget {
       files.push({ conversation: entry.conversation, blob: record.id, bytes: heldBytes(record), usedAt: Math.max(entry.openedAt ?? 0, record.progressAt) })
     }
     const remove = filesToRemove(files, budget, (f) => this.deps.keep(f))
-    for (const f of remove) await this.deps.remove(received.get(f.blob)!)
+    let total = 0
+    for (const f of files) total += f.bytes
+    this.upperBound = total
+    for (const f of remove) {
+      await this.deps.remove(received.get(f.blob)!)
+      this.upperBound -= f.bytes
+    }
     return remove.length
   }
 }

@@ -14,6 +14,7 @@ import { BlobFetcher, type FetchResult } from './blob-fetcher.js'
 import { BlobServer } from './blob-server.js'
 import type { BlobSource } from './blob-sources.js'
 import { peerSource } from './blob-sources.js'
+import { heldBytes } from './blob-disk.js'
 import type { BlobStore } from './blob-store.js'
 import { OPENED_WRITE_EVERY_MS, ReceivedFilesBudget } from './file-budget.js'
 import { downloadsByItself, isRisky, isShownImage, sniffMime, type FileSettings } from './file-policy.js'
@@ -160,7 +161,6 @@ export class FileService {
     this.retryTimer = setInterval(() => this.retryWaiting(), RETRY_EVERY_MS)
     this.retryTimer.unref()
     drop(this.resume(), (err) => this.kernel.log.warn({ err }, 'resuming downloads failed'))
-    this.keepWithinBudget()
   }
 
   async stop(): Promise<void> {
@@ -364,7 +364,11 @@ export class FileService {
       },
     })
     // Whichever job it was (a retry may have replaced this one), a completed file may take the received ones over the room.
-    if (result.complete) this.keepWithinBudget()
+    if (result.complete) {
+      const record = await this.store.get(file.blob)
+      this.budget.grew(record === undefined ? 0 : heldBytes(record))
+      this.keepWithinBudget()
+    }
     if (this.jobs.get(file.blob) !== job) return
     if (result.complete) {
       this.jobs.delete(file.blob)
