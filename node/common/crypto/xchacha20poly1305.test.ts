@@ -1,21 +1,54 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import sodium from 'libsodium-wrappers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { randomNonce } from './random.js'
-import { xchachaOpen, xchachaSeal } from './xchacha20poly1305.js'
+import { SMALL_INPUT_BYTES, openWithOpenSsl, sealWithOpenSsl, xchachaOpen, xchachaReady, xchachaSeal } from './xchacha20poly1305.js'
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 
-describe('XChaCha20-Poly1305 on node:crypto', () => {
-  it('seals byte for byte as noble does and opens what noble sealed (property)', () => {
+beforeAll(() => xchachaReady)
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('XChaCha20-Poly1305 on libsodium (small inputs) and OpenSSL (large ones)', () => {
+  it('seals byte for byte as noble does and opens what noble sealed, on both paths and across the boundary (property)', () => {
+    // Lengths either side of SMALL_INPUT_BYTES, where the entry points switch from libsodium to OpenSSL.
+    const plaintexts = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: SMALL_INPUT_BYTES - 40, max: SMALL_INPUT_BYTES + 40 }).chain((n) => bytes(n)))
     fc.assert(
-      fc.property(bytes(32), bytes(24), fc.uint8Array({ maxLength: 2000 }), fc.uint8Array({ maxLength: 100 }), (key, nonce, plaintext, ad) => {
+      fc.property(bytes(32), bytes(24), plaintexts, fc.uint8Array({ maxLength: 100 }), (key, nonce, plaintext, ad) => {
         const reference = xchacha20poly1305(key, nonce, ad).encrypt(plaintext)
         expect(xchachaSeal(key, nonce, plaintext, ad)).toEqual(reference)
+        expect(sealWithOpenSsl(key, nonce, plaintext, ad)).toEqual(reference)
         expect(xchachaOpen(key, nonce, reference, ad)).toEqual(plaintext)
+        expect(openWithOpenSsl(key, nonce, reference, ad)).toEqual(plaintext)
       }),
       { numRuns: 300, seed: 20_261_122 },
     )
+  })
+
+  it('takes libsodium up to SMALL_INPUT_BYTES of plaintext and OpenSSL above', () => {
+    const seal = vi.spyOn(sodium, 'crypto_aead_xchacha20poly1305_ietf_encrypt')
+    const open = vi.spyOn(sodium, 'crypto_aead_xchacha20poly1305_ietf_decrypt')
+    const key = new Uint8Array(32).fill(4)
+    const nonce = new Uint8Array(24).fill(5)
+    const ad = new Uint8Array([1])
+    const atLimit = xchachaSeal(key, nonce, new Uint8Array(SMALL_INPUT_BYTES), ad)
+    expect(xchachaOpen(key, nonce, atLimit, ad)).toEqual(new Uint8Array(SMALL_INPUT_BYTES))
+    expect([seal.mock.calls.length, open.mock.calls.length]).toEqual([1, 1])
+    const over = xchachaSeal(key, nonce, new Uint8Array(SMALL_INPUT_BYTES + 1), ad)
+    expect(xchachaOpen(key, nonce, over, ad)).toEqual(new Uint8Array(SMALL_INPUT_BYTES + 1))
+    expect([seal.mock.calls.length, open.mock.calls.length]).toEqual([1, 1])
+  })
+
+  it("a sealed output owns its memory (a caller's .buffer is that output alone), on both paths", () => {
+    const key = new Uint8Array(32).fill(6)
+    const nonce = new Uint8Array(24).fill(7)
+    for (const size of [10, SMALL_INPUT_BYTES + 10]) {
+      const out = xchachaSeal(key, nonce, new Uint8Array(size), new Uint8Array())
+      expect([out.byteOffset, out.buffer.byteLength]).toEqual([0, size + 16])
+    }
   })
 
   it('refuses a box with any bit flipped, the wrong associated data, nonce or key, and wrong lengths', () => {
