@@ -227,6 +227,7 @@ export class Core {
     })
     this.syncClient = new SyncClient(kernel, gossipRate, {
       ingest: (rt, items) => this.ingest.ingest(rt, items),
+      verifyAhead: (rt, envelopes) => this.ingest.verifyAhead(rt, envelopes),
       addOps: (rt, ops) => this.membership.addOps(rt, ops),
     })
     this.syncServer = new SyncServer(kernel, this.withdrawals, this.gaps)

@@ -85,4 +85,26 @@ describe('Admission', () => {
     expect(all.map(reasonOf)).toEqual(batch.map((b) => reasonOf(new Admission(someoneElse).check(rt, b))))
     expect(all.map(reasonOf)).toEqual(['ok', 'unknown-device', 'malformed', 'ok'])
   })
+
+  it('a page verified ahead gets the verdicts of the log as it is when checked, and forgeries stay refused', async () => {
+    const admission = new Admission(someoneElse)
+    const forged = envelope(alice)
+    forged[forged.length - 1]! ^= 1
+    const batch = [envelope(alice), forged, envelope(carol), randomBytes(10), envelope(alice, deriveEpochKeys(randomBytes(32)))]
+    admission.verifyAhead(rt, batch)
+    // Between the read-ahead and the check, the log changed: alice's device is no longer one it knows.
+    const later: ConversationRuntime = { ...rt, log: { ...rt.log, knownDevices: new Map() } }
+    expect((await admission.checkAll(later, batch)).map(reasonOf)).toEqual(['unknown-device', 'forged', 'unknown-device', 'malformed', 'wrong-conversation'])
+  })
+
+  it('checkAll uses the headers opened and the signatures verified ahead, once', async () => {
+    const admission = new Admission(someoneElse)
+    const batch = [envelope(alice), envelope(alice)]
+    admission.verifyAhead(rt, batch)
+    // Without the epoch's keys the headers could not be opened again: the verdicts come from the work done ahead.
+    const keyless: ConversationRuntime = { ...rt, epochs: new Map() }
+    expect((await admission.checkAll(keyless, batch)).map(reasonOf)).toEqual(['ok', 'ok'])
+    // Used once: the same bytes checked again are judged afresh.
+    expect((await admission.checkAll(keyless, batch)).map(reasonOf)).toEqual(['wrong-conversation', 'wrong-conversation'])
+  })
 })

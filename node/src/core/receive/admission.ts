@@ -44,6 +44,12 @@ type OpenedHeader = { ok: true; frame: EnvelopeFrame; keys: EpochKeys; header: O
 export class Admission {
   /** Verdicts of the gossip validator, so the handler that receives the same bytes does not verify them twice. */
   private readonly validated = new WeakMap<Uint8Array, Verdict>()
+  /**
+   * Signatures already being verified on the thread pool for envelopes `checkAll` will see next (`verifyAhead`), with
+   * their opened headers. Only the signature is settled ahead: whether its device may write there is decided by
+   * `checkAll` against the log as it is then.
+   */
+  private readonly ahead = new WeakMap<Uint8Array, Promise<{ opened: OpenedHeader; signed: boolean }>>()
 
   constructor(private readonly me: () => DeviceId) {}
 
@@ -68,12 +74,36 @@ export class Admission {
       data.map(async (bytes): Promise<Verdict> => {
         const cached = this.validated.get(bytes)
         if (cached !== undefined) return cached
+        const early = this.ahead.get(bytes)
+        if (early !== undefined) {
+          this.ahead.delete(bytes)
+          const { opened, signed } = await early
+          return signed ? this.admit(rt, opened) : { ok: false, reason: 'forged' }
+        }
         const opened = openHeader(rt, bytes)
         if (!opened.ok) return opened
         if (!(await verifyEnvelopeSignatureAsync(opened.frame, opened.header))) return { ok: false, reason: 'forged' }
         return this.admit(rt, opened)
       }),
     )
+  }
+
+  /**
+   * Starts verifying the signatures of envelopes that are about to be checked (the next page of a sync), so the
+   * thread pool works on them while the main thread processes the page before. Envelopes whose header does not open
+   * now are left for `checkAll` to judge in full. An epoch's keys never change (its id is a hash of its secret), so a
+   * header opened now reads the same later.
+   */
+  verifyAhead(rt: ConversationRuntime, data: readonly Uint8Array[]): void {
+    for (const bytes of data) {
+      if (this.validated.has(bytes) || this.ahead.has(bytes)) continue
+      const opened = openHeader(rt, bytes)
+      if (!opened.ok) continue
+      const early = verifyEnvelopeSignatureAsync(opened.frame, opened.header).then((signed) => ({ opened, signed }))
+      // Awaited by checkAll when the page comes; a sync that ends first (its peer went away) never awaits it.
+      early.catch(() => {})
+      this.ahead.set(bytes, early)
+    }
   }
 
   /** After a good signature: is the signer a device that may write here at this position? */

@@ -58,6 +58,11 @@ export class Ingest {
     private readonly hooks: IngestHooks,
   ) {}
 
+  /** Envelopes that will be ingested soon (the next sync page): their signatures are verified meanwhile. */
+  verifyAhead(rt: ConversationRuntime, envelopes: readonly Uint8Array[]): void {
+    this.admission.verifyAhead(rt, envelopes)
+  }
+
   async ingest(rt: ConversationRuntime, items: Arrival[]): Promise<void> {
     const { store, counters, events, node } = this.kernel
     // First pass: verify (signals are handled at once); drop what is known to be held already.

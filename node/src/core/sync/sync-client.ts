@@ -1,11 +1,11 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { drop } from '../../../common/errors.js'
+import { HearthError, drop } from '../../../common/errors.js'
 import { RequestPacer } from '../../../common/net/request-pacer.js'
 import { request } from '../../../common/net/request-response.js'
 import { Limits } from '../../../common/wire/limits.js'
 import { decodeOp, type MembershipOp } from '../../conversation/membership-op.js'
 import type { ConversationId, DeviceId, EpochId } from '../../ids.js'
-import { SYNC_PROTOCOL, decodeSyncFrame, encodeSyncRequest, type StreamPosition } from '../../sync/sync-frames.js'
+import { SYNC_PROTOCOL, decodeSyncFrame, encodeSyncRequest, type StreamPosition, type SyncFrame } from '../../sync/sync-frames.js'
 import { parseStreamKey, streamKey, type ConversationRuntime } from '../conversation-runtime.js'
 import type { GossipRateLimit } from '../gossip-rate-limit.js'
 import { historyProgressOf } from '../history/history-progress.js'
@@ -31,6 +31,8 @@ const MAX_SYNCS_PER_PEER = 8
 
 export interface SyncClientHooks {
   ingest(rt: ConversationRuntime, items: Arrival[]): Promise<void>
+  /** Envelopes of a page read ahead: their signatures can be verified while the page before is ingested. */
+  verifyAhead(rt: ConversationRuntime, envelopes: readonly Uint8Array[]): void
   addOps(rt: ConversationRuntime, ops: MembershipOp[]): Promise<number>
 }
 
@@ -117,8 +119,7 @@ export class SyncClient {
       let received = 0
       let opsReceived = 0
       let theirs: StreamPosition[] = []
-      for await (const frameBytes of request(node, peer, SYNC_PROTOCOL, req, SYNC_LIMITS)) {
-        const frame = decodeSyncFrame(frameBytes)
+      for await (const frame of this.readAhead(rt, (signal) => request(node, peer, SYNC_PROTOCOL, req, SYNC_LIMITS, { signal }))) {
         if (frame.kind === 'ops') {
           const ops: MembershipOp[] = []
           for (const bytes of frame.ops) {
@@ -154,6 +155,45 @@ export class SyncClient {
       // A long membership log comes over several rounds (each response is bounded): ask again while it grows.
       if (opsReceived > 0) continue
       if (!behind || received === 0) return
+    }
+  }
+
+  /**
+   * The frames of a sync response, each read (and its envelopes' signatures set verifying) while the one before is
+   * handled: the thread pool checks page n + 1 while the main thread ingests page n. The response is bounded
+   * (sync-server.ts), so one page read ahead adds at most one page of memory.
+   */
+  private async *readAhead(rt: ConversationRuntime, open: (signal: AbortSignal) => AsyncIterable<Uint8Array>): AsyncGenerator<SyncFrame> {
+    // Stopped early (an ingest failed), the read already asked for is cut short rather than left to its timeout.
+    const stop = new AbortController()
+    const source = open(stop.signal)[Symbol.asyncIterator]()
+    const read = async (): Promise<SyncFrame | null> => {
+      const next = await source.next()
+      if (next.done === true) return null
+      const frame = decodeSyncFrame(next.value)
+      if (frame.kind === 'envelopes') this.hooks.verifyAhead(rt, frame.envelopes)
+      return frame
+    }
+    let pending = read()
+    let ended = false
+    try {
+      for (;;) {
+        const frame = await pending
+        if (frame === null) {
+          ended = true
+          return
+        }
+        pending = read()
+        // Awaited on the next turn; if the caller stops first, a failed read must not surface as unhandled.
+        pending.catch(() => {})
+        yield frame
+      }
+    } finally {
+      if (!ended) {
+        stop.abort(new HearthError('TIMEOUT', 'sync ended'))
+        await pending.catch(() => null)
+      }
+      await source.return?.()
     }
   }
 
