@@ -144,7 +144,10 @@ interface AliceApart {
 
 /** Alice's data directory reopened by catchup-child.ts; resolves once she listens. */
 async function aliceApart(dir: string): Promise<AliceApart> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // With HEARTH_BENCH_PROFILE, alice's whole process is profiled too (start-up included): catchup-alice.cpuprofile.
+  const profileDir = process.env.HEARTH_BENCH_PROFILE
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=catchup-alice.cpuprofile']
+  const proc: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', CHILD, dir], { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines: string[] = []
   createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line))
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
