@@ -107,4 +107,13 @@ describe('Admission', () => {
     // Used once: the same bytes checked again are judged afresh.
     expect((await admission.checkAll(keyless, batch)).map(reasonOf)).toEqual(['wrong-conversation', 'wrong-conversation'])
   })
+
+  it('work done ahead for one conversation is not taken for another', async () => {
+    const admission = new Admission(someoneElse)
+    const batch = [envelope(alice)]
+    admission.verifyAhead(rt, batch)
+    const elsewhere: ConversationRuntime = { ...rt, id: toHex(randomBytes(16)) as ConversationId, epochs: new Map() }
+    expect((await admission.checkAll(elsewhere, batch)).map(reasonOf)).toEqual(['wrong-conversation'])
+    expect((await admission.checkAll(rt, batch)).map(reasonOf)).toEqual(['ok'])
+  })
 })

@@ -49,7 +49,7 @@ export class Admission {
    * their opened headers. Only the signature is settled ahead: whether its device may write there is decided by
    * `checkAll` against the log as it is then.
    */
-  private readonly ahead = new WeakMap<Uint8Array, Promise<{ opened: OpenedHeader; signed: boolean }>>()
+  private readonly ahead = new WeakMap<Uint8Array, { conversation: string; early: Promise<{ opened: OpenedHeader; signed: boolean }> }>()
 
   constructor(private readonly me: () => DeviceId) {}
 
@@ -74,10 +74,11 @@ export class Admission {
       data.map(async (bytes): Promise<Verdict> => {
         const cached = this.validated.get(bytes)
         if (cached !== undefined) return cached
-        const early = this.ahead.get(bytes)
-        if (early !== undefined) {
+        const ahead = this.ahead.get(bytes)
+        // Opened with this conversation's keys: the same bytes checked for another conversation are judged afresh.
+        if (ahead !== undefined && ahead.conversation === rt.id) {
           this.ahead.delete(bytes)
-          const { opened, signed } = await early
+          const { opened, signed } = await ahead.early
           return signed ? this.admit(rt, opened) : { ok: false, reason: 'forged' }
         }
         const opened = openHeader(rt, bytes)
@@ -102,7 +103,7 @@ export class Admission {
       const early = verifyEnvelopeSignatureAsync(opened.frame, opened.header).then((signed) => ({ opened, signed }))
       // Awaited by checkAll when the page comes; a sync that ends first (its peer went away) never awaits it.
       early.catch(() => {})
-      this.ahead.set(bytes, early)
+      this.ahead.set(bytes, { conversation: rt.id, early })
     }
   }
 
