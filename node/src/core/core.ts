@@ -192,6 +192,7 @@ export class Core {
       mailbox: options.mailbox,
       timing: options.relayTiming,
       ingest: (rt, items) => this.ingest.ingest(rt, items),
+      verifyAhead: (rt, envelopes) => this.ingest.verifyAhead(rt, envelopes),
     })
     this.membership = new MembershipEngine(kernel, this.readModel, {
       announce: (rt) => {

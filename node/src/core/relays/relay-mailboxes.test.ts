@@ -71,4 +71,66 @@ describe('RelayMailboxes', () => {
     expect(history.findIndex((h) => h.cursor === 'c1')).toBeGreaterThan(-1)
     expect(history.slice(history.findIndex((h) => h.cursor === 'c1')).every((h) => h.cursor === 'c1')).toBe(true)
   })
+
+  it('a backlog is fetched a page ahead, verified ahead, and the cursor moves only once a page is processed', async () => {
+    const pages = [['a1', 'a2'], ['b1', 'b2'], ['c1']]
+    const log: string[] = []
+    let saved: RelayCursor = { deposited: 0, cursor: null }
+    const page = (cursor: string | null) => {
+      const n = cursor === null ? 0 : Number(cursor.slice(1))
+      const items = pages[n]!.map((name) => ({ cursor: name, id: new Uint8Array(32), bytes: new TextEncoder().encode(name) }))
+      return { items, next: `p${n + 1}`, more: n + 1 < pages.length }
+    }
+    const names = (envelopes: Uint8Array[]) => envelopes.map((e) => new TextDecoder().decode(e)).join(',')
+    const host: MailboxHost = {
+      targets: () => [{ conversation, relays: [address], epochs: [{ epoch, mailboxSecret: new Uint8Array(32), current: true }] }],
+      ownHave: () => 0,
+      ownEnvelopes: async () => [],
+      receive: async (_c, envelopes) => {
+        log.push(`receive ${names(envelopes)}`)
+        await sleep(30)
+        log.push(`received ${names(envelopes)}`)
+      },
+      verifyAhead: (_c, envelopes) => log.push(`verify ahead ${names(envelopes)}`),
+      deposited: async () => {},
+      loadCursor: async () => ({ ...saved }),
+      saveCursor: async (_c, _e, _r, cursor) => {
+        saved = { ...cursor }
+        log.push(`cursor ${cursor.cursor}`)
+      },
+      isConnected: () => true,
+    }
+    const port: MailboxPort = {
+      deposit: async () => [],
+      fetch: async (_relay, _keys, options = {}) => {
+        if (options.waitMs !== undefined) {
+          await sleep(options.waitMs)
+          return { items: [], next: options.after ?? 'p0', more: false }
+        }
+        log.push(`fetch ${options.after}`)
+        return page(options.after ?? null)
+      },
+    }
+    const mailboxes = new RelayMailboxes({ host, port, logger: Logger.silent(), waitMs: 20, intervalMs: 60_000 })
+    mailboxes.start()
+    await mailboxes.idle()
+    await mailboxes.stop()
+    expect(log.filter((l) => !l.startsWith('fetch p3'))).toEqual([
+      'fetch null',
+      'fetch p1',
+      'receive a1,a2',
+      'verify ahead b1,b2',
+      'received a1,a2',
+      'cursor p1',
+      'fetch p2',
+      'receive b1,b2',
+      'verify ahead c1',
+      'received b1,b2',
+      'cursor p2',
+      'receive c1',
+      'received c1',
+      'cursor p3',
+    ])
+    expect(saved.cursor).toBe('p3')
+  })
 })

@@ -43,6 +43,8 @@ export interface MailboxHost {
   ownEnvelopes(conversation: ConversationId, epoch: EpochId, afterSeq: number, max: number): Promise<Array<{ seq: number; bytes: Uint8Array }>>
   /** Validates and stores envelopes as if they came by gossip; resolves once they are processed. */
   receive(conversation: ConversationId, envelopes: Uint8Array[]): Promise<void>
+  /** Envelopes that `receive` will get next: their signatures may be verified meanwhile. */
+  verifyAhead?(conversation: ConversationId, envelopes: Uint8Array[]): void
   /** Our envelopes after `afterSeq` up to `upToSeq` are durable on a relay: pending messages among them become "sent". */
   deposited(conversation: ConversationId, epoch: EpochId, afterSeq: number, upToSeq: number): Promise<void>
   loadCursor(conversation: ConversationId, epoch: EpochId, relayPeer: string): Promise<RelayCursor>
@@ -291,15 +293,25 @@ export class RelayMailboxes {
 
   private async fetchAll(conversation: ConversationId, epoch: EpochId, address: string, peer: string, keys: MailboxKeys): Promise<void> {
     let state = await this.host.loadCursor(conversation, epoch, peer)
+    const fetchPage = (after: string | null) => this.port.fetch(address, keys, { after, limit: FETCH_LIMIT })
+    let page = await fetchPage(state.cursor)
     for (;;) {
       if (this.stopped) return
-      const page = await this.port.fetch(address, keys, { after: state.cursor, limit: FETCH_LIMIT })
+      // The next page is asked for, and its signatures set verifying, while this one is processed: across the internet
+      // each page costs a round trip to the relay, which then overlaps the work instead of adding to it. The cursor
+      // still moves only once a page is processed.
+      const ahead = page.more ? fetchPage(page.next) : undefined
+      ahead
+        ?.then((next) => this.host.verifyAhead?.(conversation, next.items.map((i) => i.bytes)))
+        // Its failure is met where it is awaited below; if this page's processing fails first, nobody awaits it.
+        .catch(() => {})
       if (page.items.length > 0) await this.host.receive(conversation, page.items.map((i) => i.bytes))
       if (page.next !== state.cursor) {
         const next = page.next
         state = await this.updateCursor(conversation, epoch, peer, (s) => ({ ...s, cursor: next }))
       }
-      if (!page.more) return
+      if (ahead === undefined) return
+      page = await ahead
     }
   }
 

@@ -22,6 +22,8 @@ export interface RelayServiceOptions {
   timing?: { intervalMs?: number; waitMs?: number } | undefined
   /** Envelopes fetched from a mailbox enter the receive path here. */
   ingest(rt: ConversationRuntime, items: Arrival[]): Promise<void>
+  /** The next page fetched while one is ingested: its signatures can be verified meanwhile. */
+  verifyAhead(rt: ConversationRuntime, envelopes: readonly Uint8Array[]): void
 }
 
 /**
@@ -154,6 +156,10 @@ export class RelayService {
           // `from` is null: a relay only passes on what members deposited, so it is not blamed for their garbage.
           if (rt) await this.options.ingest(rt, envelopes.map((bytes) => ({ bytes, from: null })))
         }),
+      verifyAhead: (c, envelopes) => {
+        const rt = kernel.conversations.get(c)
+        if (rt) this.options.verifyAhead(rt, envelopes)
+      },
       deposited: (c, e, after, upTo) => queue.run(() => this.deposited(c, e, after, upTo)),
       loadCursor: async (c, e, relay) => (await store.getRelayCursor(c, e, relay)) ?? { deposited: 0, cursor: null },
       saveCursor: (c, e, relay, cursor) => store.commit([store.putRelayCursor(c, e, relay, cursor)], true),
