@@ -19,6 +19,7 @@
  *               (test/bench/join.ts)
  *   join-offline  a join waiting on the relay while the only admin is away: from the admin's app starting again to
  *               the joiner's first message (test/bench/join-offline.ts)
+ *   relay-catchup  messages written while bob was away, fetched from a relay alone (test/bench/relay-catchup.ts)
  *   link        a newly linked device taking 50 conversations and 10k messages from the other device, vs another
  *               account's device joining the same conversations (test/bench/link.ts)
  *   cli         `hearth list` / `whoami` against a running core vs `node -e ''` (test/bench/cli.ts)
@@ -42,13 +43,14 @@ import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
 import { JOIN_OFFLINE_QUICK_SIZES, JOIN_OFFLINE_SIZES, joinOffline, type JoinOfflineResult } from './join-offline.js'
+import { RELAY_CATCHUP_QUICK_SIZES, RELAY_CATCHUP_SIZES, relayCatchUp, type RelayCatchUpResult } from './relay-catchup.js'
 import { LINK_QUICK_SIZES, LINK_SIZES, linkBench, linkDetail, linkRows, type LinkResult } from './link.js'
 import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
 import { memory, type MemoryResult } from './memory.js'
 import { dropBig, newestPage, scale, type BigConversation, type PageResult, type ScaleResult } from './scale.js'
 import { RELAY_QUICK_SIZES, RELAY_SIZES, relayBench, relayDetail, relayRows, type RelayResult } from './relay.js'
 
-const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'link', 'cli', 'files'] as const
+const PIECES = ['floor', 'latency', 'throughput', 'scale', 'page', 'catchup', 'memory', 'relay', 'flood', 'heal', 'join', 'join-offline', 'relay-catchup', 'link', 'cli', 'files'] as const
 type Piece = (typeof PIECES)[number]
 
 const args = process.argv.slice(2)
@@ -91,6 +93,7 @@ interface Results {
   heal?: HealResult
   join?: JoinResult
   joinOffline?: JoinOfflineResult
+  relayCatchUp?: RelayCatchUpResult
   link?: LinkResult
   cli?: CliBenchResult
   files?: FilesResult
@@ -242,6 +245,10 @@ if (pieces.includes('join-offline')) {
   const r = await timed('join-offline', () => joinOffline(quick ? JOIN_OFFLINE_QUICK_SIZES : JOIN_OFFLINE_SIZES))
   if (r) results.joinOffline = r
 }
+if (pieces.includes('relay-catchup')) {
+  const r = await timed('relay-catchup', () => relayCatchUp(quick ? RELAY_CATCHUP_QUICK_SIZES : RELAY_CATCHUP_SIZES))
+  if (r) results.relayCatchUp = r
+}
 
 if (pieces.includes('link')) {
   const r = await timed('link', () => linkBench(quick ? LINK_QUICK_SIZES : LINK_SIZES))
@@ -360,6 +367,10 @@ if (results.joinOffline) {
   rows.push([`Join while the admin is away: admin's app starts → joiner's first message, p50 (${j.sizes.samples} joins)`, '', ms(j.firstMessage.p50), '', '(info)', ''])
   rows.push(['  same, p99; admitted p50 / p99', '', `${ms(j.firstMessage.p99)}; ${ms(j.admitted.p50)} / ${ms(j.admitted.p99)}`, '', '(info)', ''])
 }
+if (results.relayCatchUp) {
+  const r = results.relayCatchUp
+  rows.push([`catch-up of ${r.sizes.messages} msgs from a relay alone (loopback; alice away)`, '', ms(r.catchUpMs), '', '(info)', ''])
+}
 if (results.link) rows.push(...linkRows(results.link))
 if (results.cli) {
   const c = results.cli
@@ -399,6 +410,10 @@ if (results.throughput) {
 if (results.scale) {
   const s = results.scale
   console.log(`scale detail: ${s.total} sends took ${s.totalSeconds.toFixed(0)} s; mean ms per send by slice: ${s.trend.map((t) => `${k(t.upTo)}:${t.meanMs.toFixed(2)}`).join(' ')}`)
+}
+if (results.relayCatchUp) {
+  const r = results.relayCatchUp
+  console.log(`relay-catchup detail: alice wrote ${r.sizes.messages} and the relay held them all after ${(r.writeMs / 1000).toFixed(1)} s; bob fetched ${Math.ceil(r.sizes.messages / 500)} pages of up to 500`)
 }
 if (results.page) console.log(`page detail: reopen (identity, LevelDB, libp2p, core.start) ${ms(results.page.reopenMs)}; next older page ${ms(results.page.olderPageMs)}`)
 if (results.catchup) {
