@@ -33,10 +33,11 @@ export interface JoinOfflineResult {
   firstMessage: Summary
 }
 
-async function outOnRelay(c: TestCore, id: ConversationId): Promise<void> {
+/** Until a relay holds `c`'s newest messages durably ("sent"): only then may `c` go away. */
+export async function outOnRelay(c: TestCore, id: ConversationId, timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => (await c.core.page(id, { limit: 500 })).messages.filter((m) => m.mine).every((m) => m.state === 'sent'), {
-    timeoutMs: 60_000,
-    message: 'the admin’s messages on the relay',
+    timeoutMs,
+    message: `${c.name}'s messages on the relay`,
   })
 }
 

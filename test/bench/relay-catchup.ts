@@ -3,8 +3,8 @@
  * her relay stores, alice's device goes away, then bob's starts again and fetches everything from the relay. The
  * figure runs from bob's restart until his conversation counts all of them as new (each one processed and stored).
  *
- * One `hearth-relay` process on TCP loopback, so a page costs no real round trip: across the internet each of the
- * `messages / 500` pages adds one. Cores are the test harness's (test/helpers/cores.ts), as in join-offline.ts.
+ * One `hearth-relay` process on TCP loopback, so a page costs no real round trip: across the internet each page the
+ * client fetches (relay-mailboxes.ts, up to MAILBOX_FETCH_LIMIT envelopes) adds one. Cores are the test harness's (test/helpers/cores.ts), as in join-offline.ts.
  */
 import { waitFor } from '../../node/common/net/testing.js'
 import type { ConversationId } from '../../node/src/ids.js'
@@ -12,6 +12,7 @@ import { startCore } from '../helpers/cores.js'
 import { makeGroup } from '../helpers/group.js'
 import { removeRelayDir, spawnRelay } from '../helpers/relay.js'
 import { body, now, progress, progressDone, removeDir } from './harness.js'
+import { outOnRelay } from './join-offline.js'
 
 export interface RelayCatchUpSizes {
   messages: number
@@ -41,11 +42,7 @@ export async function relayCatchUp(sizes: RelayCatchUpSizes): Promise<RelayCatch
       await alice.core.send(id, body(i))
       if ((i + 1) % 1_000 === 0) progress(`relay-catchup: alice wrote ${i + 1}/${sizes.messages} while bob is away`)
     }
-    // "sent" means the relay holds it durably: only then may alice go away.
-    await waitFor(async () => (await alice.core.page(id, { limit: 500 })).messages.every((m) => m.state === 'sent'), {
-      timeoutMs: sizes.timeoutMs,
-      message: "alice's messages on the relay",
-    })
+    await outOnRelay(alice, id, sizes.timeoutMs)
     const writeMs = now() - tw
     await alice.stop()
     const t0 = now()

@@ -43,6 +43,7 @@ import { envelopeSize, fullPath, type FullPathResult } from './fullpath.js'
 import { now, round, syncedBatchCost, type Summary } from './harness.js'
 import { JOIN_QUICK_SIZES, JOIN_SIZES, JOIN_TARGET_MS, joinDetail, joinOverRelay, joinRows, type JoinResult } from './join.js'
 import { JOIN_OFFLINE_QUICK_SIZES, JOIN_OFFLINE_SIZES, joinOffline, type JoinOfflineResult } from './join-offline.js'
+import { MAILBOX_FETCH_LIMIT } from '../../node/src/core/relays/relay-mailboxes.js'
 import { RELAY_CATCHUP_QUICK_SIZES, RELAY_CATCHUP_SIZES, relayCatchUp, type RelayCatchUpResult } from './relay-catchup.js'
 import { LINK_QUICK_SIZES, LINK_SIZES, linkBench, linkDetail, linkRows, type LinkResult } from './link.js'
 import { HEAL_QUICK_SIZES, HEAL_SIZES, HEAL_TARGET_MS, heal, healDetail, healRows, type HealResult } from './heal.js'
@@ -413,7 +414,7 @@ if (results.scale) {
 }
 if (results.relayCatchUp) {
   const r = results.relayCatchUp
-  console.log(`relay-catchup detail: alice wrote ${r.sizes.messages} and the relay held them all after ${(r.writeMs / 1000).toFixed(1)} s; bob fetched ${Math.ceil(r.sizes.messages / 500)} pages of up to 500`)
+  console.log(`relay-catchup detail: alice wrote ${r.sizes.messages} and the relay held them all after ${(r.writeMs / 1000).toFixed(1)} s; bob fetched ${Math.ceil(r.sizes.messages / MAILBOX_FETCH_LIMIT)} pages of up to ${MAILBOX_FETCH_LIMIT}`)
 }
 if (results.page) console.log(`page detail: reopen (identity, LevelDB, libp2p, core.start) ${ms(results.page.reopenMs)}; next older page ${ms(results.page.olderPageMs)}`)
 if (results.catchup) {

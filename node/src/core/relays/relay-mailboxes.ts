@@ -78,7 +78,8 @@ export interface RelayMailboxesOptions {
 
 const DEPOSIT_BATCH = 128
 const DEPOSIT_BATCH_BYTES = 768 * 1024
-const FETCH_LIMIT = 500
+/** Envelopes asked for per mailbox page. */
+export const MAILBOX_FETCH_LIMIT = 500
 const BACKOFF_MIN_MS = 1_000
 const BACKOFF_MAX_MS = 5 * 60_000
 /** A refusal (quota, disk) will not clear in a second; wait longer before asking the same relay again. */
@@ -293,7 +294,7 @@ export class RelayMailboxes {
 
   private async fetchAll(conversation: ConversationId, epoch: EpochId, address: string, peer: string, keys: MailboxKeys): Promise<void> {
     let state = await this.host.loadCursor(conversation, epoch, peer)
-    const fetchPage = (after: string | null) => this.port.fetch(address, keys, { after, limit: FETCH_LIMIT })
+    const fetchPage = (after: string | null) => this.port.fetch(address, keys, { after, limit: MAILBOX_FETCH_LIMIT })
     let page = await fetchPage(state.cursor)
     for (;;) {
       if (this.stopped) return
@@ -340,7 +341,7 @@ export class RelayMailboxes {
   private async watch(conversation: ConversationId, epoch: EpochId, address: string, peer: string, keys: MailboxKeys): Promise<void> {
     while (!this.stopped && this.host.isConnected(peer) && this.isCurrent(conversation, epoch)) {
       const state = await this.host.loadCursor(conversation, epoch, peer)
-      const page = await this.port.fetch(address, keys, { after: state.cursor, limit: FETCH_LIMIT, waitMs: this.waitMs })
+      const page = await this.port.fetch(address, keys, { after: state.cursor, limit: MAILBOX_FETCH_LIMIT, waitMs: this.waitMs })
       if (this.stopped) return
       if (page.items.length > 0) await this.host.receive(conversation, page.items.map((i) => i.bytes))
       if (page.next !== state.cursor) {
