@@ -250,6 +250,45 @@ describe('request/response', () => {
     }
     await waitFor(() => aborted, { message: 'handler abort signal' })
   })
+
+  it('treats a stream whose writable end is closing under a response as the peer leaving, not a handler failure', async () => {
+    // A connection closing closes its streams' writable ends, and close() waits for buffered data to drain with
+    // writeStatus "closing" while status is still "open": the next frame written then fails with libp2p's
+    // StreamStateError. Nobody is left to answer, so nothing is reported as a handler failure. The test puts the stream
+    // in that state as close() does when it has to wait, since when that wait happens depends on the muxer's window.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let served: Stream | undefined
+    const handle = server.libp2p.handle.bind(server.libp2p)
+    server.libp2p.handle = ((protocol: string, handler: (stream: Stream, connection: unknown) => void, options?: unknown) =>
+      handle(protocol, (stream, connection) => {
+        served = stream
+        handler(stream, connection)
+      }, options as never)) as typeof server.libp2p.handle
+    let closedUnder = false
+    await handleProtocol(
+      server,
+      '/hearth/slow/1.0.0',
+      { ...LIMITS, timeoutMs: 10_000 },
+      async function* () {
+        yield utf8('first')
+        await gate
+        yield utf8('second')
+        closedUnder = true
+      },
+      { onError: (err) => handlerErrors.push(err) },
+    )
+    const pages = request(client, server.peerId, '/hearth/slow/1.0.0', utf8('q'), LIMITS)[Symbol.asyncIterator]()
+    expect(fromUtf8((await pages.next()).value as Uint8Array)).toBe('first')
+    expect(served?.status).toBe('open')
+    served!.writeStatus = 'closing'
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await pages.return?.()
+    served!.abort(new Error('test over'))
+    expect(closedUnder).toBe(true)
+    expect(handlerErrors).toEqual([])
+  })
 })
 
 describe('a handler that fails after the exchange was given up', () => {

@@ -315,6 +315,13 @@ export async function handleProtocol(
       // Frames queued before the failure are dropped: the error frame says what happened.
       writer.dispose()
       if (stream.status !== 'open') return
+      // Closing under us (a connection closing closes its streams' writable ends first, and any write then fails with
+      // StreamStateError while the stream still reads as open): nobody is left to answer, and it is no fault of the
+      // handler's. The response cannot end properly any more, so the stream goes rather than waiting to drain.
+      if (stream.writeStatus !== 'writable') {
+        stream.abort(new Error('stream closed under the exchange'))
+        return
+      }
       if (isHearthError(err)) {
         await fail(err)
       } else {
