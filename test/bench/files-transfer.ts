@@ -12,7 +12,7 @@ import { conversationPair, disposeAll } from './harness.js'
 
 const runs = Number(process.argv[2] ?? 3)
 const transferMiB = Number(process.argv[3] ?? 64)
-const sizes: FilesSizes = { transferMiB, photoBytes: 3_000_000, photoSamples: 1, memoryMiB: 0 }
+const sizes: FilesSizes = { transferMiB, transferRuns: runs, photoBytes: 3_000_000, photoSamples: 1, memoryMiB: 0 }
 const log = (t: string): void => console.log(t)
 /** The 1-minute load average, as `uptime` prints it. */
 const load = (): string => loadavg()[0]!.toFixed(1)
