@@ -267,13 +267,16 @@ describe('message actions', () => {
 describe('admins delete others’ messages for everyone', () => {
   /** The chat as `role` in a conversation of `kind`; an admin's delete comes back marked with who deleted it. */
   function as(role: 'admin' | 'member', kind: 'group' | 'direct') {
-    const api = setup([message({ body: 'spam from Bob', author: BOB }), message({ body: 'mine', author: ME, mine: true, authorName: 'Alice' })])
+    const shown = [message({ body: 'spam from Bob', author: BOB }), message({ body: 'mine', author: ME, mine: true, authorName: 'Alice' })]
+    const api = setup(shown)
     api.handlers['conversations.get'] = () => conversationSummary({ kind, role })
     const remove = api.handlers['messages.delete']!
     api.handlers['messages.delete'] = async (p: { messageId: string; forEveryone: boolean }) => {
       await remove(p as never)
-      // What the core sends for an admin's delete of someone else's message: the deleting account.
-      const deleted = { ...message({ body: '', author: BOB }), id: p.messageId, deleted: true, deletedBy: ME }
+      // What the core sends for an admin's delete of someone else's message: the same message (its place in the order
+      // never changes), emptied, with the deleting account.
+      const original = shown.find((m) => m.id === p.messageId)!
+      const deleted = { ...original, body: '', deleted: true, deletedBy: ME }
       act(() => api.emit('message.updated', { conversation: CONVERSATION as never, message: deleted }))
       return null
     }
