@@ -265,7 +265,7 @@ describe('request/response', () => {
         served = stream
         handler(stream, connection)
       }, options as never)) as typeof server.libp2p.handle
-    let closedUnder = false
+    let wroteAfterClose = false
     await handleProtocol(
       server,
       '/hearth/slow/1.0.0',
@@ -274,7 +274,7 @@ describe('request/response', () => {
         yield utf8('first')
         await gate
         yield utf8('second')
-        closedUnder = true
+        wroteAfterClose = true
       },
       { onError: (err) => handlerErrors.push(err) },
     )
@@ -286,7 +286,7 @@ describe('request/response', () => {
     await new Promise((resolve) => setTimeout(resolve, 100))
     await pages.return?.()
     served!.abort(new Error('test over'))
-    expect(closedUnder).toBe(true)
+    expect(wroteAfterClose).toBe(true)
     expect(handlerErrors).toEqual([])
   })
 })
