@@ -185,7 +185,13 @@ describe('the hearth CLI', () => {
 
     const empty = await run(join(root, 'nobody'), ['list'])
     expect(empty.code).toBe(1)
+    expect(empty.stderr).toContain('error: no identity in')
     expect(empty.stderr).toContain('hearth init')
+    // No passphrase given and no terminal to ask in: still the missing identity, not a call for a passphrase.
+    const unasked = await run(join(root, 'nobody'), ['list'], { env: { HEARTH_PASSPHRASE: '' } })
+    expect(unasked.code).toBe(1)
+    expect(unasked.stderr).toContain('error: no identity in')
+    expect(unasked.stderr).not.toContain('passphrase')
 
     const usage = await run(dir, ['create'])
     expect(usage.code).toBe(2)

@@ -83,6 +83,9 @@ export async function openSession(options: GlobalOptions, note: (text: string) =
     await removeApiFile(options.dataDir, probe.file.pid)
     note(staleDaemonNote(options.dataDir, 'running this command on its own (`hearth start` runs it again).'))
   }
+  // Before the passphrase: asking for one to unlock keys that do not exist sends the person the wrong way.
+  const { identityExists } = await import('../identity/identity.js')
+  if (!identityExists(options.dataDir)) throw new HearthError('NO_IDENTITY', `no identity in ${options.dataDir}`)
   const keyProvider = await passphraseProvider(options)
   const local = await openLocalCoreWaiting(options, keyProvider, note, probe)
   if (local.daemon !== undefined) return daemonSession(local.daemon)

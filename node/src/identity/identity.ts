@@ -207,7 +207,7 @@ async function readIdentityBlob(dataDir: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(join(dataDir, IDENTITY_FILE)))
   } catch (err) {
-    throw new HearthError('NO_IDENTITY', `no identity in ${dataDir}: run \`hearth init\` first`, { cause: err })
+    throw new HearthError('NO_IDENTITY', `no identity in ${dataDir}`, { cause: err })
   }
 }
 
