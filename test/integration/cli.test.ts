@@ -193,6 +193,12 @@ describe('the hearth CLI', () => {
     expect(unasked.stderr).toContain('error: no identity in')
     expect(unasked.stderr).not.toContain('passphrase')
 
+    // A new identity's passphrase is as long as the app asks for, from any source; nothing is created otherwise.
+    const weak = await run(join(root, 'weak'), ['init'], { env: { HEARTH_PASSPHRASE: 'short' } })
+    expect(weak.code).toBe(2)
+    expect(weak.stderr).toContain('at least 8 characters')
+    expect(existsSync(join(root, 'weak', 'identity.hks'))).toBe(false)
+
     const usage = await run(dir, ['create'])
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('--group')

@@ -17,11 +17,23 @@ export interface PassphraseSources {
   passphraseFile?: string | undefined
 }
 
+/** The shortest passphrase a new identity (or a new passphrase) gets, as the app asks (OnboardingCard, contract.ts). */
+export const MIN_PASSPHRASE = 8
+
+const tooShort = `a new passphrase needs at least ${MIN_PASSPHRASE} characters`
+
 /**
  * Order: --passphrase-file, HEARTH_PASSPHRASE, an interactive prompt on a terminal. Without a terminal there is no one
- * to ask, so it is an error rather than a hang on stdin.
+ * to ask, so it is an error rather than a hang on stdin. `choose` is for a passphrase being chosen (a new identity): it
+ * must be at least MIN_PASSPHRASE characters from any source, and the prompt asks for it twice.
  */
-export async function getPassphrase(sources: PassphraseSources, options: { confirm?: boolean } = {}): Promise<string> {
+export async function getPassphrase(sources: PassphraseSources, options: { choose?: boolean } = {}): Promise<string> {
+  const passphrase = await readPassphrase(sources, options.choose === true)
+  if (options.choose === true && passphrase.length < MIN_PASSPHRASE) throw new UsageError(tooShort)
+  return passphrase
+}
+
+async function readPassphrase(sources: PassphraseSources, choose: boolean): Promise<string> {
   if (sources.passphraseFile !== undefined) {
     let text: string
     try {
@@ -43,12 +55,16 @@ export async function getPassphrase(sources: PassphraseSources, options: { confi
     )
   }
   for (;;) {
-    const first = await promptHidden(options.confirm ? 'Choose a passphrase: ' : 'Passphrase: ')
+    const first = await promptHidden(choose ? 'Choose a passphrase: ' : 'Passphrase: ')
     if (first.length === 0) {
       process.stderr.write('The passphrase must not be empty.\n')
       continue
     }
-    if (!options.confirm) return first
+    if (!choose) return first
+    if (first.length < MIN_PASSPHRASE) {
+      process.stderr.write(`The passphrase needs at least ${MIN_PASSPHRASE} characters; try again.\n`)
+      continue
+    }
     const again = await promptHidden('Repeat the passphrase: ')
     if (again === first) return first
     process.stderr.write('The two passphrases differ; try again.\n')

@@ -10,10 +10,9 @@ import { loadIdentity, recoveryPhraseOf, rewrapIdentity } from '../../identity/i
 import { HintedError, UsageError } from '../args.js'
 import type { Context } from '../context.js'
 import { formatRecoveryPhrase } from '../format.js'
-import { getPassphrase, promptHidden } from '../prompt.js'
+import { MIN_PASSPHRASE, getPassphrase, promptHidden } from '../prompt.js'
 import { probeDaemon } from '../session.js'
 
-const MIN_PASSPHRASE = 8
 
 export const NOT_KEPT =
   'This identity was created before Hearth kept the recovery phrase, so it cannot show it again. The 24 words you wrote down when you started still restore your account.'

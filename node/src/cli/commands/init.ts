@@ -34,7 +34,7 @@ export async function runInit(ctx: Context, options: InitOptions): Promise<void>
     const text = process.stdin.isTTY ? await promptHidden('Recovery phrase (24 words, not shown): ') : await readStdin()
     recoveryPhrase = text.trim().toLowerCase().split(/\s+/).join(' ')
   }
-  const passphrase = await getPassphrase(ctx, { confirm: true })
+  const passphrase = await getPassphrase(ctx, { choose: true })
   const created = await initDataDir(ctx.dataDir, defaultName(options.name), passphraseKeyProvider(passphrase), {
     ...(recoveryPhrase === undefined ? {} : { recoveryPhrase }),
   })

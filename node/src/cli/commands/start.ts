@@ -36,7 +36,7 @@ export async function runStart(ctx: Context, options: StartOptions): Promise<voi
   let passphrase: string
   if (!identityExists(ctx.dataDir)) {
     ctx.note(`No identity in ${ctx.dataDir} yet: creating one.`)
-    passphrase = await getPassphrase(ctx, { confirm: true })
+    passphrase = await getPassphrase(ctx, { choose: true })
     const created = await initDataDir(ctx.dataDir, defaultName(options.name), passphraseKeyProvider(passphrase))
     // With --json the daemon speaks one JSON object per line, so the new identity is one line too.
     if (ctx.json) {
