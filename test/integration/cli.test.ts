@@ -225,6 +225,13 @@ describe('the hearth CLI', () => {
     expect((JSON.parse(await runOk(dir, ['--json', 'whoami'])) as { displayName: string }).displayName).toBe('Solo Traveller')
     expect(await runOk(dir, ['members', created.conversation.id])).toMatch(/Solo Traveller \(you\)\s+admin/)
     expect((await run(dir, ['rename', '   '])).code).toBe(1)
+
+    // Removing oneself is refused with the way out; leaving works, and the history stays readable here.
+    const self = await run(dir, ['remove', 'Book club', 'Solo Traveller'])
+    expect(self.code).toBe(1)
+    expect(self.stderr).toContain('leave the group instead')
+    expect(await runOk(dir, ['leave', 'Book club'])).toContain('You left “Book club”')
+    expect(await runOk(dir, ['list'])).toContain('Book club (removed)')
   })
 
   it('against a daemon: built JavaScript with only the API client loaded, whole output into a slow pipe, plain words after a crash', async () => {

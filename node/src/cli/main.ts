@@ -130,6 +130,12 @@ export function buildProgram(): Command {
     .action((ref: string, account: string, _opts: object, cmd: Command) => import('./commands/remove.js').then((m) => m.runRemove(ctxOf(cmd), ref, account)))
 
   program
+    .command('leave')
+    .description('leave a group (the last admin makes someone else admin first)')
+    .argument('<conversation>', 'id, id prefix or name')
+    .action((ref: string, _opts: object, cmd: Command) => import('./commands/leave.js').then((m) => m.runLeave(ctxOf(cmd), ref)))
+
+  program
     .command('add-back')
     .description('add a removed member back (admins only); invites never readmit a removed member')
     .argument('<conversation>', 'id, id prefix or name')

@@ -341,6 +341,21 @@ describe('computeLog: remove, cutoffs and mayWrite', () => {
     expect(mayWrite(s, e0, bob.deviceId, 1, bob.account)).toBe(false)
   })
 
+  it("an admin's removal of its own account is unauthorized: it would start an epoch the account leaving knows", () => {
+    const { chain, e0 } = groupOfThree()
+    chain.append(alice, { type: 'role', account: bob.account, role: 'admin' })
+    const self = chain.append(alice, { type: 'remove', account: alice.account, cutoffs: {}, epoch: epochFor([bob.deviceId, carol.deviceId]) })
+    const s = chain.state()
+    expect(s.invalid.get(self.hash)).toBe('an account leaves with a leave, not a remove of itself')
+    expect(s.unauthorized.has(self.hash)).toBe(true)
+    expect(s.members.has(alice.account)).toBe(true)
+    expect(s.currentEpoch).toBe(e0)
+    // The way out: a leave names no epoch, and the remaining admin rotates.
+    const leave = chain.append(alice, { type: 'leave', cutoffs: {} })
+    expect(chain.state().invalid.has(leave.hash)).toBe(false)
+    expect(chain.state().members.has(alice.account)).toBe(false)
+  })
+
   it('removing a non-member or reusing an epoch id is invalid', () => {
     const { chain, e0 } = groupOfThree()
     const notMember = chain.append(alice, { type: 'remove', account: dave.account, cutoffs: {}, epoch: epochFor([alice.deviceId]) })

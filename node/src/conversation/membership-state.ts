@@ -179,6 +179,9 @@ export function authorityProblem(state: LogState, op: MembershipOp): string | un
   // A device acts for its own account's devices only: another member can neither add a device to an account nor
   // take one away, whatever certificate it holds.
   if (op.body.type === 'add-device' && op.body.cert.account !== op.author.account) return 'a device adds devices of its own account only'
+  // An account goes with a `leave`, which names no new epoch. A removal of oneself would start one that its author,
+  // the account on its way out, knows: it could go on reading what the others believe it no longer can.
+  if (op.body.type === 'remove' && op.body.account === op.author.account) return 'an account leaves with a leave, not a remove of itself'
   if (op.body.type === 'revoke-device') {
     if (!author.devices.has(op.body.device)) return 'a device revokes devices of its own account only'
     if (op.body.device === op.author.device) return 'a device cannot revoke itself: another device of the account does'

@@ -194,6 +194,7 @@ export class ConversationCommands {
     await this.kernel.queue.run(async () => {
       const rt = this.kernel.runtime(id)
       this.kernel.requireAdmin(rt)
+      if (target === this.kernel.identity.account) throw new HearthError('INVALID_INPUT', 'you cannot remove yourself: leave the group instead')
       const member = this.kernel.memberOf(rt, target)
       // How far each of their devices had written when we removed them: beyond that, every member refuses it.
       const cutoffs: Record<string, number> = {}
