@@ -203,6 +203,13 @@ describe('the hearth CLI', () => {
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('--group')
     expect((await run(dir, ['invite', 'x', '--expires', 'soon'])).code).toBe(2)
+    // Said in the command's words before anything is opened, not as the API's parameter check.
+    const tooLong = await run(dir, ['invite', 'x', '--expires', '400d'])
+    expect(tooLong.code).toBe(2)
+    expect(tooLong.stderr).toContain('at most 365 days')
+    const noCode = await run(dir, ['join', ''])
+    expect(noCode.code).toBe(2)
+    expect(noCode.stderr).toContain('give the invite')
     expect((await run(dir, ['frobnicate'])).code).toBe(2)
   })
 

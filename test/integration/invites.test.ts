@@ -40,6 +40,9 @@ describe('invites', () => {
     const invite = await alice.core.createInvite(id, { expiresInMs: 1 })
     await new Promise((r) => setTimeout(r, 20))
     await expect(bob.core.join(invite.code)).rejects.toMatchObject({ code: 'INVITE_EXPIRED' })
+    // A bearer capability does not outlive its purpose, whoever calls the core (the API checks the same).
+    await expect(alice.core.createInvite(id, { expiresInMs: 366 * 24 * 3600_000 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    await expect(alice.core.createInvite(id, { expiresInMs: -1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
   })
 
   it('a direct chat holds two people; garbage invites are a clear error', async () => {

@@ -15,6 +15,8 @@ export const Limits = {
   maxMembershipOpBytes: 256 * 1024,
   /** An invite code as text. A QR code in byte mode holds up to 2,953 bytes; stay well below. */
   maxInviteChars: 1_500,
+  /** The longest an invite that expires may last (one that never expires is asked for as such). */
+  maxInviteLifetimeMs: 365 * 24 * 3600_000,
   /**
    * Members in one conversation. A rotation seals the new epoch secret to every member device inside one envelope
    * (about 175 bytes each), so the envelope cap bounds this: 200 single-device members fit with room to spare.

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod'
 import type { ErrorCode } from '../../common/errors.js'
+import { Limits } from '../../common/wire/limits.js'
 import type { CoreEventName, CoreEvents } from '../core/events.js'
 import type { RelayStatus } from '../core/relays/relay-mailboxes.js'
 import type {
@@ -50,7 +51,6 @@ const inviteId = z.string().regex(/^[0-9a-f]{32}$/, 'inviteId must be 32 lowerca
 /** Order keys are opaque to clients; they only hand back what a page gave them. */
 const cursor = z.string().min(1).max(256)
 const body = z.string().min(1).max(256 * 1024)
-const MAX_INVITE_LIFETIME_MS = 365 * 24 * 3600_000
 
 /** At most this many files in one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10
@@ -111,7 +111,7 @@ export const coreContract = {
     params: z.strictObject({
       conversationId,
       /** 0 makes an invite that never expires; absent means the core's default (7 days). */
-      expiresInMs: z.number().int().min(0).max(MAX_INVITE_LIFETIME_MS).optional(),
+      expiresInMs: z.number().int().min(0).max(Limits.maxInviteLifetimeMs).optional(),
       singleUse: z.boolean().optional(),
     }),
     result: result<InviteResult>(),

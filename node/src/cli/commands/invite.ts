@@ -1,6 +1,7 @@
 import type { Context } from '../context.js'
 import { findConversation, noteOfflineInvite, withSession } from '../context.js'
-import { parseDuration } from '../args.js'
+import { Limits } from '../../../common/wire/limits.js'
+import { UsageError, parseDuration } from '../args.js'
 import { expiryText, inviteLinks } from '../format.js'
 
 export interface InviteOptions {
@@ -10,6 +11,9 @@ export interface InviteOptions {
 
 export async function runInvite(ctx: Context, ref: string, options: InviteOptions): Promise<void> {
   const expiresInMs = options.expires === undefined ? undefined : parseDuration(options.expires)
+  if (expiresInMs !== undefined && expiresInMs > Limits.maxInviteLifetimeMs) {
+    throw new UsageError('an invite lasts at most 365 days (--expires 365d), or use --expires never')
+  }
   await withSession(ctx, async (session) => {
     const conversation = await findConversation(session, ref)
     const invite = await session.call('conversations.invite', {

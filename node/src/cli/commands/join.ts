@@ -1,10 +1,12 @@
 import { decodeInvite, type InviteCode } from '../../conversation/invite-code.js'
 import type { ConversationId } from '../../ids.js'
+import { UsageError } from '../args.js'
 import type { Context } from '../context.js'
 import { settleWithin, withSession } from '../context.js'
 import { shortId, shortPeer } from '../format.js'
 
 export async function runJoin(ctx: Context, code: string): Promise<void> {
+  if (code.trim() === '') throw new UsageError('give the invite: the link you were sent (hearth://j/… or hearth://join/…)')
   let invite: InviteCode | undefined
   try {
     invite = decodeInvite(code)

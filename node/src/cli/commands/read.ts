@@ -24,7 +24,8 @@ export async function runRead(ctx: Context, ref: string, options: ReadOptions): 
       await session.call('messages.markRead', { conversationId: conversation.id, upTo: newest.orderKey })
     }
     ctx.print(() => {
-      const lines = [formatMessages(page.messages, ctx.now())]
+      // Past the oldest message (or a cursor that names none): "no messages yet" would say the chat is empty.
+      const lines = [options.before !== undefined && page.messages.length === 0 ? 'No older messages.' : formatMessages(page.messages, ctx.now())]
       if (page.nextBefore !== null) lines.push('', `(older: hearth read ${shortId(conversation.id)} --before ${page.nextBefore})`)
       return lines.join('\n')
     }, { conversation, ...page })

@@ -98,6 +98,10 @@ export class ConversationCommands {
     id: ConversationId,
     options: { expiresInMs?: number; singleUse?: boolean } = {},
   ): Promise<{ code: string; inviteId: string; expiresAt: number; shortLink: string | null }> {
+    const lifetime = options.expiresInMs
+    if (lifetime !== undefined && !(Number.isSafeInteger(lifetime) && lifetime >= 0 && lifetime <= Limits.maxInviteLifetimeMs)) {
+      throw new HearthError('INVALID_INPUT', 'an invite lasts at most 365 days, or never expires')
+    }
     return this.kernel.queue.run(async () => {
       const rt = this.kernel.runtime(id)
       this.kernel.requireAdmin(rt)
