@@ -13,7 +13,6 @@ import { formatRecoveryPhrase } from '../format.js'
 import { MIN_PASSPHRASE, getPassphrase, promptHidden } from '../prompt.js'
 import { probeDaemon } from '../session.js'
 
-
 export const NOT_KEPT =
   'This identity was created before Hearth kept the recovery phrase, so it cannot show it again. The 24 words you wrote down when you started still restore your account.'
 
