@@ -82,7 +82,7 @@ describe('relay configuration', () => {
     expect(message).toContain('invalid relay configuration')
     expect(message).toContain('unknown option(s) "colour"')
     expect(message).toMatch(/retention \(from .*relay\.json\): expected a duration/)
-    expect(message).toContain('maxEnvelopeBytes (from HEARTH_RELAY_MAX_ENVELOPE_BYTES)')
+    expect(message).toContain('maxEnvelopeBytes (from HEARTH_RELAY_MAX_ENVELOPE_BYTES): must be at most 64KiB')
     expect(message).toContain('httpPort (from --http-port)')
     expect(() => loadConfig({ file: join(tmpdir(), 'does-not-exist.json') })).toThrow(/cannot read the config file/)
     expect(() => loadConfig({ file: path.replace('relay.json', 'nope.json') })).toThrow(/cannot read/)
@@ -93,6 +93,10 @@ describe('relay configuration', () => {
     expect(() => validateConfig({ mailboxMaxBytes: '10GiB', maxStoredBytes: '1GiB' })).toThrow(/maxStoredBytes: must be at least mailboxMaxBytes/)
     expect(() => validateConfig({ requestsPerSecond: 100, requestBurst: 10 })).toThrow(/requestBurst/)
     expect(() => validateConfig({ listen: 'localhost:4001' })).toThrow(/multiaddr/)
+    // Bounds in the units an operator writes, not zod's ">=60000".
+    expect(() => validateConfig({ retention: 5 })).toThrow(/retention: must be at least 1m/)
+    expect(() => validateConfig({ sweepInterval: '2d' })).toThrow(/sweepInterval: must be at most 1d/)
+    expect(() => validateConfig({ maxStoredBytes: 1000 })).toThrow(/maxStoredBytes: must be at least 1MiB/)
   })
 
   it('never shows the metrics token: masked in the logged config and absent from errors', () => {

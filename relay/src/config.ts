@@ -37,10 +37,29 @@ function unitNumber(units: Record<string, number>, what: string) {
   })
 }
 
+/** `value` in the largest unit that divides it exactly (65536 → "64KiB", 60000 → "1m"): bounds said as operators write them. */
+function inUnits(value: number, units: Record<string, number>, labels: Record<string, string>): string {
+  const fitting = Object.entries(units)
+    .filter(([, factor]) => factor <= value && value % factor === 0)
+    .sort((a, b) => b[1] - a[1])[0]
+  return fitting === undefined ? String(value) : `${value / fitting[1]}${labels[fitting[0]] ?? fitting[0]}`
+}
+const SIZE_LABELS: Record<string, string> = { b: ' bytes', kib: 'KiB', mib: 'MiB', gib: 'GiB', tib: 'TiB' }
+const BINARY_SIZES = Object.fromEntries(Object.entries(SIZE_UNITS).filter(([unit]) => unit === 'b' || unit.endsWith('ib')))
+const sizeText = (bytes: number): string => inUnits(bytes, BINARY_SIZES, SIZE_LABELS)
+const durationText = (ms: number): string => inUnits(ms, DURATION_UNITS, {})
+
+/** A whole number between `min` and `max`, the bounds said in `text`'s units (zod's own says ">=60000"). */
+const bounded = (min: number, max: number, text: (n: number) => string) =>
+  z
+    .number()
+    .int()
+    .min(min, { error: () => `must be at least ${text(min)}` })
+    .max(max, { error: () => `must be at most ${text(max)}` })
 const size = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  unitNumber(SIZE_UNITS, 'a size such as 65536, 64KiB or 8GiB').pipe(z.number().int().min(min).max(max))
+  unitNumber(SIZE_UNITS, 'a size such as 65536, 64KiB or 8GiB').pipe(bounded(min, max, sizeText))
 const duration = (min: number, max = 365 * DAY) =>
-  unitNumber(DURATION_UNITS, 'a duration such as 500ms, 10s, 5m, 2h or 30d').pipe(z.number().int().min(min).max(max))
+  unitNumber(DURATION_UNITS, 'a duration such as 500ms, 10s, 5m, 2h or 30d').pipe(bounded(min, max, durationText))
 const count = (min: number, max = 1e9) =>
   z.union([z.number(), z.string().regex(/^\s*\d+\s*$/, 'expected a whole number').transform(Number)]).pipe(z.number().int().min(min).max(max))
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
