@@ -20,7 +20,11 @@ export interface PassphraseSources {
 /** The shortest passphrase a new identity (or a new passphrase) gets, as the app asks (OnboardingCard, contract.ts). */
 export const MIN_PASSPHRASE = 8
 
-const tooShort = `a new passphrase needs at least ${MIN_PASSPHRASE} characters`
+/** The rule for a passphrase being chosen, wherever it comes from (`init`, `start`'s first run, `passphrase`). */
+export function checkNewPassphrase(passphrase: string): string {
+  if (passphrase.length < MIN_PASSPHRASE) throw new UsageError(`the new passphrase needs at least ${MIN_PASSPHRASE} characters`)
+  return passphrase
+}
 
 /**
  * Order: --passphrase-file, HEARTH_PASSPHRASE, an interactive prompt on a terminal. Without a terminal there is no one
@@ -29,8 +33,7 @@ const tooShort = `a new passphrase needs at least ${MIN_PASSPHRASE} characters`
  */
 export async function getPassphrase(sources: PassphraseSources, options: { choose?: boolean } = {}): Promise<string> {
   const passphrase = await readPassphrase(sources, options.choose === true)
-  if (options.choose === true && passphrase.length < MIN_PASSPHRASE) throw new UsageError(tooShort)
-  return passphrase
+  return options.choose === true ? checkNewPassphrase(passphrase) : passphrase
 }
 
 async function readPassphrase(sources: PassphraseSources, choose: boolean): Promise<string> {

@@ -10,7 +10,7 @@ import { loadIdentity, recoveryPhraseOf, rewrapIdentity } from '../../identity/i
 import { HintedError, UsageError } from '../args.js'
 import type { Context } from '../context.js'
 import { formatRecoveryPhrase } from '../format.js'
-import { MIN_PASSPHRASE, getPassphrase, promptHidden } from '../prompt.js'
+import { checkNewPassphrase, getPassphrase, promptHidden } from '../prompt.js'
 import { probeDaemon } from '../session.js'
 
 export const NOT_KEPT =
@@ -55,6 +55,5 @@ async function newPassphrase(file: string | undefined): Promise<string> {
     next = await promptHidden('New passphrase: ')
     if ((await promptHidden('Repeat the new passphrase: ')) !== next) throw new UsageError('the two new passphrases differ')
   }
-  if (next.length < MIN_PASSPHRASE) throw new UsageError(`the new passphrase needs at least ${MIN_PASSPHRASE} characters`)
-  return next
+  return checkNewPassphrase(next)
 }
