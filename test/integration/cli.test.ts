@@ -238,7 +238,7 @@ describe('the hearth CLI', () => {
     expect(self.code).toBe(1)
     expect(self.stderr).toContain('leave the group instead')
     expect(await runOk(dir, ['leave', 'Book club'])).toContain('You left “Book club”')
-    expect(await runOk(dir, ['list'])).toContain('Book club (removed)')
+    expect(await runOk(dir, ['list'])).toContain('Book club (left)')
   })
 
   it('against a daemon: built JavaScript with only the API client loaded, whole output into a slow pipe, plain words after a crash', async () => {

@@ -103,7 +103,7 @@ export function formatConversations(list: ConversationSummary[], now: number): s
     list.map((c) => [
       shortId(c.id),
       c.kind,
-      truncate(c.name, 30) + (c.removed ? ' (removed)' : ''),
+      truncate(c.name, 30) + (c.left === true ? ' (left)' : c.removed ? ' (removed)' : ''),
       String(c.memberCount),
       c.unread > 0 ? String(c.unread) : '',
       relativeTime(c.lastActivity, now),
