@@ -101,6 +101,10 @@ describe('photos and files between two people', () => {
     expect(size).toEqual([2048, 1365])
     expect(await image.getAttribute('src')).toMatch(/^blob:/)
     expect(await bob.evaluate(() => (window as unknown as { seen: { placeholder: boolean } }).seen.placeholder)).toBe(true)
+    // The bubble hugs the photo: a caption this short leaves it no wider than the photo and the bubble's padding.
+    const photoWidth = (await row.locator('.attachment-images').boundingBox())!.width
+    const bubbleWidth = (await row.locator('.bubble').boundingBox())!.width
+    expect(bubbleWidth).toBeLessThan(photoWidth + 40)
     await expectAccessible(bob, 'a message with a photo')
     await bob.screenshot({ path: join(RESULTS_DIR, 'photo-in-chat.png') })
   })
@@ -110,7 +114,14 @@ describe('photos and files between two people', () => {
     await opener.click()
     const viewer = bob.getByRole('dialog', { name: 'lake.jpg' })
     await viewer.getByText(/^Photo 1 of 1, from Alice/).waitFor()
-    await viewer.getByRole('img', { name: 'Photo lake.jpg from Alice' }).waitFor()
+    const shown = viewer.getByRole('img', { name: 'Photo lake.jpg from Alice' })
+    await shown.waitFor()
+    // The whole photo is on screen, scaled down to the stage, not cut off at the dialog's edge.
+    await bob.waitForFunction(() => (document.querySelector('img.image-viewer-image') as HTMLImageElement | null)?.complete === true)
+    const stage = (await viewer.locator('.image-viewer-stage').boundingBox())!
+    const picture = (await shown.boundingBox())!
+    expect(picture.y + picture.height).toBeLessThanOrEqual(stage.y + stage.height + 1)
+    expect(picture.width / picture.height).toBeCloseTo(2048 / 1365, 1)
     await bob.screenshot({ path: join(RESULTS_DIR, 'photo-viewer.png') })
     await expectAccessible(bob, 'the photo viewer')
     await bob.emulateMedia({ colorScheme: 'dark' })
