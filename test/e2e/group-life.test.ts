@@ -29,10 +29,11 @@ const dialog = (page: Page) => page.getByRole('dialog')
 describe('group life: system lines, rename and description, leave', () => {
   step('both onboard; alice creates Family and bob joins; both timelines say so', async () => {
     await familyOfTwo(alice, bob)
-    for (const page of [alice, bob]) {
-      await line(page, 'Bob joined').waitFor({ timeout: 30_000 })
-      expect(await lines(page)).toEqual(['Alice created the group', 'Bob joined'])
-    }
+    // Each reads the timeline as theirs: their own part is "You".
+    await line(alice, 'Bob joined').waitFor({ timeout: 30_000 })
+    expect(await lines(alice)).toEqual(['You created the group', 'Bob joined'])
+    await line(bob, 'You joined').waitFor({ timeout: 30_000 })
+    expect(await lines(bob)).toEqual(['Alice created the group', 'You joined'])
   })
 
   step('alice renames the group and describes it from Group info; bob sees the new name and the line', async () => {
@@ -53,9 +54,9 @@ describe('group life: system lines, rename and description, leave', () => {
     await dialog(alice).getByText('Saved').waitFor({ timeout: 30_000 })
     await dialog(alice).getByRole('button', { name: 'Close' }).click()
 
-    for (const page of [alice, bob]) {
+    for (const [page, who] of [[alice, 'You'], [bob, 'Alice']] as const) {
       await page.getByRole('heading', { name: 'Cousins', level: 2 }).waitFor({ timeout: 30_000 })
-      await line(page, 'Alice renamed the group to Cousins and changed the description').waitFor({ timeout: 30_000 })
+      await line(page, `${who} renamed the group to Cousins and changed the description`).waitFor({ timeout: 30_000 })
     }
     // Bob, a member, reads the description and cannot change it.
     await bob.getByRole('button', { name: 'Group info' }).click()
@@ -89,7 +90,7 @@ describe('group life: system lines, rename and description, leave', () => {
     expect(await bob.getByRole('log').getByText('bye for now').count()).toBe(1)
     await alice.getByText('1 member', { exact: false }).first().waitFor({ timeout: 30_000 })
     await line(alice, 'Bob left').waitFor({ timeout: 30_000 })
-    await line(bob, 'Bob left').waitFor({ timeout: 30_000 })
+    await line(bob, 'You left').waitFor({ timeout: 30_000 })
 
     // What alice writes after bob left does not reach him.
     await send(alice, 'after bob left')

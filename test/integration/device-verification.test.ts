@@ -57,7 +57,7 @@ describe('verification and linked devices', () => {
     })
     // Alice sees the same line about herself, with no notice: she never verifies herself.
     await waitFor(() => deviceLines(alice, id).length === 1)
-    expect(deviceLines(alice, id)[0]).toMatchObject({ id: lines[0]!.id, text: 'alice linked a new device' })
+    expect(deviceLines(alice, id)[0]).toMatchObject({ id: lines[0]!.id, text: 'You linked a new device' })
     expect(deviceLines(alice, id)[0]!.verifyAgain).toBeUndefined()
 
     await bob.core.people.verify(alice.identity.account as AccountId)

@@ -82,6 +82,7 @@ describe('membership events: a person’s own devices', () => {
     expect(s.invalid.size).toBe(0)
     expect(texts).toEqual(['alice created the group', 'alice added bob', 'alice restored their account on a new device'])
     expect(events[2]).toMatchObject({ kind: 'device-added', actor: alice.account, target: null, restored: true })
+    expect(eventText(events[2]!, nameOf(s), s.kind, alice.account)).toBe('You restored your account on a new device')
   })
 
   it('refused device operations give no line: another account’s device, a revoked device coming back, revoking oneself', () => {

@@ -269,5 +269,16 @@ describe('membership events', () => {
       'alice removed bob',
       'alice added bob back · bob’s device changed',
     ])
+    // Read by each of them, their own part is "you".
+    const events = membershipEvents(s, new Map(chain.ops.map((o) => [o.hash, o])))
+    expect(events.map((e) => eventText(e, nameOf(s), s.kind, bob.account))).toEqual([
+      'alice created the group',
+      'You joined',
+      'alice removed you',
+      'alice added you back',
+      'alice removed you',
+      'alice added you back · your device changed',
+    ])
+    expect(events.map((e) => eventText(e, nameOf(s), s.kind, alice.account)).slice(0, 3)).toEqual(['You created the group', 'bob joined', 'You removed bob'])
   })
 })

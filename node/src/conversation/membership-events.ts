@@ -108,10 +108,16 @@ function describe(state: LogState, op: MembershipOp): Described | undefined {
   }
 }
 
-/** The line a person reads for an event, with each account's current name. */
-export function eventText(event: MembershipEvent, nameOf: (account: AccountId) => string, kind: 'direct' | 'group'): string {
-  const actor = nameOf(event.actor)
-  const target = event.target === null ? '' : nameOf(event.target)
+/**
+ * The line a person reads for an event, with each account's current name. With `self`, the reader's own account is
+ * "you" ("Alice removed you", "You made Bob an admin"), as the reader's timeline says it.
+ */
+export function eventText(event: MembershipEvent, nameOf: (account: AccountId) => string, kind: 'direct' | 'group', self?: AccountId): string {
+  // The actor always begins the line, the target never does.
+  const actor = event.actor === self ? 'You' : nameOf(event.actor)
+  const target = event.target === null ? '' : event.target === self ? 'you' : nameOf(event.target)
+  const targets = event.target === self ? 'your' : `${target}’s`
+  const theirs = event.actor === self ? 'your' : 'their'
   switch (event.kind) {
     case 'created':
       return kind === 'group' ? `${actor} created the group` : `${actor} started the chat`
@@ -122,9 +128,9 @@ export function eventText(event: MembershipEvent, nameOf: (account: AccountId) =
     case 'added-back':
       return `${actor} added ${target} back`
     case 'device-changed':
-      return `${actor} added ${target} back · ${target}’s device changed`
+      return `${actor} added ${target} back · ${targets} device changed`
     case 'device-added':
-      return event.restored === true ? `${actor} restored their account on a new device` : `${actor} linked a new device`
+      return event.restored === true ? `${actor} restored ${theirs} account on a new device` : `${actor} linked a new device`
     case 'device-revoked':
       return `${actor} removed a device`
     case 'removed':

@@ -33,7 +33,7 @@ describe('conversations.update, conversations.leave, conversations.systemLines',
     // Nothing changes: no operation, no line.
     await call('conversations.update', { conversationId: c.id, name: 'Cousins' })
     const lines = await call<SystemLineView[]>('conversations.systemLines', { conversationId: c.id })
-    expect(lines.map((l) => l.text)).toEqual(['alice created the group', 'alice renamed the group to Cousins and changed the description'])
+    expect(lines.map((l) => l.text)).toEqual(['You created the group', 'You renamed the group to Cousins and changed the description'])
     expect(lines[1]).toMatchObject({ kind: 'about', actor: alice.core.whoami().account, target: null })
     expect(lines[1]!.at).toBeGreaterThan(0)
   })
@@ -61,7 +61,7 @@ describe('conversations.update, conversations.leave, conversations.systemLines',
     const c = await call<ConversationSummary>('conversations.create', { kind: 'group', name: 'Alone' })
     const left = await call<ConversationSummary>('conversations.leave', { conversationId: c.id })
     expect(left).toMatchObject({ removed: true, left: true, role: null })
-    expect((await call<SystemLineView[]>('conversations.systemLines', { conversationId: c.id })).at(-1)!.text).toBe('alice left')
+    expect((await call<SystemLineView[]>('conversations.systemLines', { conversationId: c.id })).at(-1)!.text).toBe('You left')
     expect(errorOf(await raw('conversations.leave', { conversationId: c.id }))).toMatchObject({ code: 'NOT_A_MEMBER' })
     expect(errorOf(await raw('conversations.update', { conversationId: c.id, name: 'Back' }))).toMatchObject({ code: 'NOT_A_MEMBER' })
     expect(errorOf(await raw('messages.send', { conversationId: c.id, body: 'hello?' }))).toMatchObject({ code: 'REMOVED' })

@@ -83,14 +83,15 @@ export class GroupLife {
     })
   }
 
-  /** What happened in the conversation, oldest first, as the timeline shows it (the same on every member). */
+  /** What happened in the conversation, oldest first, as our timeline shows it (the same events on every member; our own account is "you"). */
   systemLines(id: ConversationId): SystemLineView[] {
     const rt = this.kernel.runtime(id)
-    return linesOf(rt).slice(-MAX_SYSTEM_LINES)
+    return linesOf(rt, this.kernel.identity.account).slice(-MAX_SYSTEM_LINES)
   }
 }
 
-export function linesOf(rt: ConversationRuntime): SystemLineView[] {
+/** The timeline's lines as `self` reads them (their own account is "you"). */
+export function linesOf(rt: ConversationRuntime, self: AccountId): SystemLineView[] {
   const nameOf = (account: AccountId) => rt.log.names.get(account) ?? 'Someone'
   return membershipEvents(rt.log, rt.ops).map((event) => ({
     id: event.op,
@@ -99,7 +100,7 @@ export function linesOf(rt: ConversationRuntime): SystemLineView[] {
     at: hlcWall(event.hlc),
     actor: event.actor,
     target: event.target,
-    text: eventText(event, nameOf, rt.log.kind),
+    text: eventText(event, nameOf, rt.log.kind, self),
   }))
 }
 
