@@ -68,6 +68,10 @@ describe('envelope payloads', () => {
     expect(decodeContent(encodeContent({ shard: 0, change: new Uint8Array(0) }))).toEqual({ shard: 0, change: new Uint8Array(0) })
     expect(decodeContent(encodeContent({ shard: 1_000_000, change: new Uint8Array(1) })).shard).toBe(1_000_000)
     expect(decodeKeys(encodeKeys({ recipients: [] }))).toEqual({ recipients: [] })
+    // Another encoder's empty list of forwarded chains reads as none, so what is read encodes back to the same value.
+    const emptyForwarded = decodeKeys(encodeCbor({ r: [], f: [] }))
+    expect(emptyForwarded).toEqual({ recipients: [] })
+    expect(decodeKeys(encodeKeys(emptyForwarded))).toEqual(emptyForwarded)
     expect(decodeReceipt(encodeReceipt({ hlc: '', epoch: '0'.repeat(16), have: {}, readUpTo: '' }))).toEqual({
       hlc: '',
       epoch: '0'.repeat(16),

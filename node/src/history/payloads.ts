@@ -58,7 +58,8 @@ export function encodeKeys(p: KeysPayload): Uint8Array {
 export function decodeKeys(b: Uint8Array): KeysPayload {
   const raw = parseWire(keysSchema, decodeCbor(b, Limits.maxEnvelopeBytes, 'keys'), 'keys')
   const recipients = raw.r.map((r) => ({ device: r.d, box: r.b }))
-  if (raw.f === undefined) return { recipients }
+  // An empty list is read as none, as encodeKeys writes it (found by the fuzzer: `f: []` did not round-trip).
+  if (raw.f === undefined || raw.f.length === 0) return { recipients }
   return { recipients, forwarded: raw.f.map((f) => ({ device: f.d, epoch: f.e, sender: f.s, box: f.b })) }
 }
 
