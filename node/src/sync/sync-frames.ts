@@ -99,7 +99,7 @@ export function decodeSyncRequest(
     at: raw.t,
     heads: raw.h,
     vector: decodeVector(raw.w),
-    ...(raw.l === undefined ? {} : { paced: raw.l.map((p) => ({ epoch: p.e as EpochId, device: p.d as DeviceId, max: p.n })) }),
+    ...(raw.l === undefined || raw.l.length === 0 ? {} : { paced: raw.l.map((p) => ({ epoch: p.e as EpochId, device: p.d as DeviceId, max: p.n })) }),
   }
   if (Math.abs(now - raw.t) > AUTH_WINDOW_MS) {
     throw new HearthError('UNAUTHORIZED', 'sync request timestamp is outside the allowed window (check the clock)')
